@@ -1,0 +1,80 @@
+/**
+ * jobline: a job queue for TypeScript. Deno first, runs unchanged on Node
+ * and Bun. Enqueue work, run it in workers, watch its progress live, on the
+ * embedded memory backend or on SQLite, Redis or PostgreSQL.
+ *
+ * @example Quick start
+ * ```ts
+ * import { createQueue, createWorker, subscribe } from "@jobline/jobline";
+ *
+ * await using queue = createQueue();
+ * await using _worker = createWorker(queue, {
+ *   resize: async (job, ctx) => {
+ *     await ctx.progress(0.5, "half way");
+ *     return { width: 640 };
+ *   },
+ * });
+ * const id = await queue.enqueue("resize", { url: "a.png" });
+ * for await (const update of subscribe(queue, id)) {
+ *   console.log(update.status, update.progress);
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export { createQueue } from "./src/queue.ts";
+export { createWorker } from "./src/worker.ts";
+export type { Handler, Handlers, JobContext, Worker, WorkerEvents, WorkerOptions } from "./src/worker.ts";
+export { subscribe } from "./src/subscribe.ts";
+export type { SubscribeOptions } from "./src/subscribe.ts";
+export { memoryBackend } from "./backends/memory.ts";
+export {
+  BackendError,
+  JoblineError,
+  LeaseLostError,
+  QueueClosedError,
+  toBackendError,
+  ValidationError,
+} from "./src/errors.ts";
+export { backoffFunction } from "./src/backoff.ts";
+export type { BackoffFn, BackoffOptions } from "./src/backoff.ts";
+export { newId } from "./src/id.ts";
+export { updateRecordOf } from "./src/codec.ts";
+export type {
+  ClaimOptions,
+  EnqueueItem,
+  EnqueueOptions,
+  JobOf,
+  JobTypes,
+  ListOptions,
+  ListPage,
+  Queue,
+  QueueEvent,
+  QueueOptions,
+} from "./src/queue_types.ts";
+export type {
+  Backend,
+  BackendEvent,
+  ClaimRequest,
+  EnqueueOutcome,
+  JobRecord,
+  LeaseRef,
+  ListRequest,
+  NewJobRecord,
+  Topic,
+  UpdateRecord,
+} from "./src/backend.ts";
+export type {
+  BackendCapabilities,
+  ClaimedJob,
+  Job,
+  JobError,
+  JobStatus,
+  JobUpdate,
+  JsonValue,
+  Lease,
+  Priority,
+  QueueStats,
+  StatusCounts,
+} from "./src/types.ts";

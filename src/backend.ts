@@ -1,0 +1,420 @@
+/**
+ * The backend interface: the one contract every store (memory, SQLite, Redis,
+ * PostgreSQL, or your own) implements.
+ *
+ * Each method is one atomic state transition. A backend holds storage and
+ * atomicity; the queue layer holds the rules (validation, defaults, ids,
+ * backoff, JSON encoding). Times are passed in as `now` (epoch ms) so that one
+ * clock rules every transition. No Redis or SQL detail belongs here.
+ *
+ * JSON fields (`data`, `result`, `metadata`) cross this interface as JSON
+ * text: the queue layer has already checked and encoded them, so a backend
+ * stores and returns the text as it is.
+ *
+ * @module
+ */
+
+import type {
+  BackendCapabilities,
+  JobError,
+  JobStatus,
+  Lease,
+  QueueStats,
+} from "./types.ts";
+
+/**
+ * A new job as the queue layer hands it to {@linkcode Backend.enqueue}:
+ * validated, with its id and defaults filled in.
+ *
+ * @example
+ * ```ts
+ * import type { NewJobRecord } from "@jobline/jobline";
+ * const now = Date.now();
+ * const job: NewJobRecord = {
+ *   id: "01JBX0000000000000000000000", type: "resize", data: '{"url":"a.png"}',
+ *   priority: 5, maxAttempts: 3, runAt: now, createdAt: now,
+ *   ttl: null, expiresAt: null, key: null, metadata: "{}",
+ * };
+ * ```
+ */
+export interface NewJobRecord {
+  /** Unique id, sortable by creation time (made by the queue layer). */
+  id: string;
+  /** The job type (already validated). */
+  type: string;
+  /** The data as JSON text. */
+  data: string;
+  /** Integer 1..100. */
+  priority: number;
+  /** At least 1. */
+  maxAttempts: number;
+  /** Epoch ms from which it may be claimed. */
+  runAt: number;
+  /** Epoch ms of creation; also the first `updatedAt`. */
+  createdAt: number;
+  /** Seconds to live, or null. */
+  ttl: number | null;
+  /** createdAt + ttl * 1000, or null. */
+  expiresAt: number | null;
+  /** Idempotency key, or null. */
+  key: string | null;
+  /** The metadata object as JSON text. */
+  metadata: string;
+}
+
+/**
+ * A job as a backend stores and returns it. A new job starts with status
+ * "pending", progress 0, message "", attempt 0, version 1 and
+ * `updatedAt = createdAt`; every transition that changes the job adds one to
+ * `version` and sets `updatedAt = now`.
+ *
+ * @example
+ * ```ts
+ * import type { JobRecord } from "@jobline/jobline";
+ * const isHeld = (r: JobRecord): boolean => r.status === "processing" && r.lease !== null;
+ * ```
+ */
+export interface JobRecord extends NewJobRecord {
+  /** Current status. */
+  status: JobStatus;
+  /** 0..1. */
+  progress: number;
+  /** Handler's message, "" when none. */
+  message: string;
+  /** The result as JSON text, once complete; otherwise null. */
+  result: string | null;
+  /** The last failure (or the cancel reason), or null. */
+  error: JobError | null;
+  /** Claims so far. */
+  attempt: number;
+  /** Epoch ms of the last change. */
+  updatedAt: number;
+  /** Epoch ms of the last claim, or null. */
+  startedAt: number | null;
+  /** Epoch ms of reaching a terminal status, or null. */
+  completedAt: number | null;
+  /** The current lease while processing, otherwise null. */
+  lease: Lease | null;
+  /** Change counter, starting at 1. */
+  version: number;
+}
+
+/**
+ * A change of a job, as a backend publishes it. The queue layer turns it into
+ * a {@linkcode JobUpdate}.
+ *
+ * @example
+ * ```ts
+ * import type { UpdateRecord } from "@jobline/jobline";
+ * const done = (u: UpdateRecord): boolean => u.status === "complete";
+ * ```
+ */
+export interface UpdateRecord {
+  /** The job's id. */
+  jobId: string;
+  /** The job's type. */
+  type: string;
+  /** Status after the change. */
+  status: JobStatus;
+  /** Progress after the change. */
+  progress: number;
+  /** Message after the change. */
+  message: string;
+  /** Attempt after the change. */
+  attempt: number;
+  /** The result as JSON text on "complete", else null. */
+  result: string | null;
+  /** The error after the change, or null. */
+  error: JobError | null;
+  /** Epoch ms of the change. */
+  at: number;
+  /** The job's version after the change. */
+  version: number;
+}
+
+/**
+ * What a backend tells its listeners.
+ *
+ * - `update`: a job changed (topics "queue" and `{ job }`).
+ * - `wake`: work may be claimable from `at` (epoch ms; now or earlier means
+ *   now). Sent on the "worker" topic when jobs are enqueued, retried, or put
+ *   back to pending after a failure.
+ * - `cancel`: a processing job was cancelled or removed, so its handler
+ *   should stop (topic "worker").
+ * - `resync`: events may have been missed (a reconnect); listeners re-read
+ *   what they care about (every topic).
+ *
+ * @example
+ * ```ts
+ * import type { BackendEvent } from "@jobline/jobline";
+ * const onEvent = (e: BackendEvent): void => {
+ *   if (e.kind === "update") console.log(e.update.jobId, e.update.status);
+ * };
+ * ```
+ */
+export type BackendEvent =
+  | { kind: "update"; update: UpdateRecord }
+  | { kind: "wake"; at: number }
+  | { kind: "cancel"; jobId: string }
+  | { kind: "resync" };
+
+/**
+ * What a listener hears: every update of one job, every update of the queue,
+ * or the signals a worker needs (wake, cancel).
+ *
+ * @example
+ * ```ts
+ * import type { Topic } from "@jobline/jobline";
+ * const topics: Topic[] = [{ job: "01JBX..." }, "queue", "worker"];
+ * ```
+ */
+export type Topic = { job: string } | "queue" | "worker";
+
+/**
+ * Identifies a lease on a job: what complete, fail, update and heartbeat
+ * carry.
+ *
+ * @example
+ * ```ts
+ * import type { LeaseRef } from "@jobline/jobline";
+ * const ref: LeaseRef = { id: "01JBX...", token: "t-1" };
+ * ```
+ */
+export interface LeaseRef {
+  /** The job's id. */
+  id: string;
+  /** The fencing token from the claim. */
+  token: string;
+}
+
+/**
+ * Options of {@linkcode Backend.claim}.
+ *
+ * @example
+ * ```ts
+ * import type { ClaimRequest } from "@jobline/jobline";
+ * const req: ClaimRequest = { types: ["resize"], limit: 10, leaseMs: 30_000, now: Date.now() };
+ * ```
+ */
+export interface ClaimRequest {
+  /** Only these types, or every type when null. Never empty. */
+  types: readonly string[] | null;
+  /** At most this many jobs (at least 1). */
+  limit: number;
+  /** Lease length; each lease runs until `now + leaseMs`. */
+  leaseMs: number;
+  /** The current time. */
+  now: number;
+}
+
+/**
+ * Options of {@linkcode Backend.list}.
+ *
+ * @example
+ * ```ts
+ * import type { ListRequest } from "@jobline/jobline";
+ * const req: ListRequest = { status: "failed", type: null, limit: 100, after: null, now: Date.now() };
+ * ```
+ */
+export interface ListRequest {
+  /** Only this status, or any when null. */
+  status: JobStatus | null;
+  /** Only this type, or any when null. */
+  type: string | null;
+  /** At most this many jobs. */
+  limit: number;
+  /** Only ids greater than this one (the cursor), or from the start. */
+  after: string | null;
+  /** The current time (expired jobs are left out). */
+  now: number;
+}
+
+/**
+ * The result of enqueueing one job.
+ *
+ * @example
+ * ```ts
+ * import type { EnqueueOutcome } from "@jobline/jobline";
+ * const o: EnqueueOutcome = { id: "01JBX...", created: false }; // key was held
+ * ```
+ */
+export interface EnqueueOutcome {
+  /** The new job's id, or the id of the job that holds the key. */
+  id: string;
+  /** False when an idempotency key was already held. */
+  created: boolean;
+}
+
+/**
+ * The storage contract. Every method is one atomic transition; all of them
+ * reject with {@linkcode BackendError} when the store fails and with
+ * {@linkcode LeaseLostError} where a lease no longer holds.
+ *
+ * Rules every backend keeps (the conformance suite in "./testing" checks
+ * them):
+ *
+ * - Expired jobs (`expiresAt <= now`) are invisible: get returns null, claim,
+ *   list and stats skip them, and their keys are free.
+ * - An idempotency key is held while its job is pending or processing.
+ * - Claim order: highest priority, then enqueue order.
+ * - Every change of status, progress or message publishes an `update` to the
+ *   "queue" and `{ job }` topics, in order per job.
+ *
+ * @example A backend that wraps another and counts claims
+ * ```ts
+ * import { type Backend, memoryBackend } from "@jobline/jobline";
+ * function counting(inner: Backend): Backend & { claims: number } {
+ *   const self = { ...inner, claims: 0 };
+ *   self.claim = (queue, req) => {
+ *     self.claims++;
+ *     return inner.claim(queue, req);
+ *   };
+ *   return self;
+ * }
+ * const backend = counting(memoryBackend());
+ * ```
+ */
+export interface Backend {
+  /** A short name: "memory", "sqlite", "redis", "postgres". */
+  readonly name: string;
+  /** What this backend can do. */
+  readonly capabilities: BackendCapabilities;
+
+  /**
+   * Stores jobs, all or none. A job whose key is held by a live pending or
+   * processing job is not stored; its outcome names the holder. A key that
+   * appears twice in one batch is held by the first. Publishes a "pending"
+   * update per created job and one `wake` for the batch.
+   *
+   * @param queue The queue's name.
+   * @param jobs The jobs, in enqueue order.
+   * @param options `now`, and `tx`: a transaction handle of the backend's
+   *   driver to enqueue inside (backends with `transactionalEnqueue`).
+   * @returns One outcome per job, in order.
+   */
+  enqueue(
+    queue: string,
+    jobs: readonly NewJobRecord[],
+    options: { now: number; tx?: unknown },
+  ): Promise<EnqueueOutcome[]>;
+
+  /**
+   * First returns processing jobs whose lease ran out (`lease.until <= now`)
+   * to pending (`runAt = now`, error "lease expired") or, with no attempts
+   * left, to failed; then moves up to `limit` due, unexpired pending jobs to
+   * processing with a fresh lease, `attempt + 1` and `startedAt = now`.
+   *
+   * @returns The claimed jobs, best first.
+   */
+  claim(queue: string, request: ClaimRequest): Promise<JobRecord[]>;
+
+  /**
+   * Extends a lease to `now + leaseMs`.
+   *
+   * @returns The new `until`.
+   * @throws {LeaseLostError} when the job is not processing under this token.
+   */
+  heartbeat(
+    queue: string,
+    lease: LeaseRef,
+    options: { leaseMs: number; now: number },
+  ): Promise<number>;
+
+  /**
+   * Sets progress and/or message of a processing job.
+   *
+   * @throws {LeaseLostError} when the job is not processing under this token.
+   */
+  update(
+    queue: string,
+    lease: LeaseRef,
+    change: { progress?: number; message?: string; now: number },
+  ): Promise<void>;
+
+  /**
+   * Marks a processing job complete with its result (JSON text), releases
+   * its key and lease, sets `completedAt`.
+   *
+   * @throws {LeaseLostError} when the job is not processing under this token.
+   */
+  complete(
+    queue: string,
+    lease: LeaseRef,
+    result: string,
+    options: { now: number },
+  ): Promise<void>;
+
+  /**
+   * Records a failed attempt. With `retryAt` a number the job goes back to
+   * pending with `runAt = retryAt` (and a `wake` for that time); with null it
+   * fails for good (key released, `completedAt` set).
+   *
+   * @returns The job's new status.
+   * @throws {LeaseLostError} when the job is not processing under this token.
+   */
+  fail(
+    queue: string,
+    lease: LeaseRef,
+    failure: { error: JobError; retryAt: number | null; now: number },
+  ): Promise<"pending" | "failed">;
+
+  /**
+   * Cancels a pending or processing job: status "cancelled", `error` set to
+   * `{ name: "CancelledError", message: reason }`, key and lease released,
+   * and a `cancel` event on the worker topic when it was processing.
+   *
+   * @returns True if the job changed.
+   */
+  cancel(
+    queue: string,
+    id: string,
+    options: { reason: string; now: number },
+  ): Promise<boolean>;
+
+  /**
+   * Puts a failed or cancelled job back to pending: attempt 0, `runAt = now`,
+   * error, result, progress, message and completedAt cleared; it takes its
+   * key again if the key is free. Publishes the update and a `wake`.
+   *
+   * @returns True if the job changed.
+   */
+  retry(queue: string, id: string, options: { now: number }): Promise<boolean>;
+
+  /**
+   * Deletes a job whatever its status (a processing job's lease is lost: a
+   * `cancel` event goes to the worker topic).
+   *
+   * @returns True if a job was deleted.
+   */
+  remove(queue: string, id: string, options: { now: number }): Promise<boolean>;
+
+  /** Reads a job; null when unknown or expired. */
+  get(
+    queue: string,
+    id: string,
+    options: { now: number },
+  ): Promise<JobRecord | null>;
+
+  /** Lists live jobs by ascending id. */
+  list(queue: string, request: ListRequest): Promise<JobRecord[]>;
+
+  /** Counts live jobs by status and type. */
+  stats(queue: string, options: { now: number }): Promise<QueueStats>;
+
+  /**
+   * Starts delivering events of a topic to a listener. Resolves once
+   * listening is in place, so no event published after that is missed
+   * (barring a reconnect, which is signalled by `resync`). A listener that
+   * throws is not allowed to break delivery.
+   *
+   * @returns A function that stops delivery.
+   */
+  listen(
+    queue: string,
+    topic: Topic,
+    listener: (event: BackendEvent) => void,
+  ): Promise<() => Promise<void>>;
+
+  /** Releases connections, timers and files this backend opened. */
+  close(): Promise<void>;
+}

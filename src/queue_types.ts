@@ -1,0 +1,292 @@
+/**
+ * The types of the queue API: options, the Queue interface and its typed
+ * payloads. Types only; no behaviour.
+ *
+ * @module
+ */
+
+import type { Backend, Topic } from "./backend.ts";
+import type { BackoffOptions } from "./backoff.ts";
+import type {
+  ClaimedJob,
+  Job,
+  JobUpdate,
+  JsonValue,
+  Lease,
+  Priority,
+  QueueStats,
+} from "./types.ts";
+
+/**
+ * A map from job type to the type of its data, for typed queues:
+ * `createQueue<{ resize: { url: string } }>()`.
+ *
+ * @example
+ * ```ts
+ * import type { JobTypes } from "@jobline/jobline";
+ * type Jobs = { resize: { url: string }; email: { to: string } } satisfies JobTypes;
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export type JobTypes = Record<string, any>;
+
+/**
+ * A job of a typed queue: its `type` narrows its `data`.
+ *
+ * @example
+ * ```ts
+ * import type { JobOf } from "@jobline/jobline";
+ * type Jobs = { resize: { url: string }; email: { to: string } };
+ * const show = (job: JobOf<Jobs>): string => job.type === "resize" ? job.data.url : job.data.to;
+ * ```
+ */
+export type JobOf<J extends JobTypes> = string extends keyof J ? Job<J[string]>
+  : { [T in keyof J & string]: Job<J[T]> & { type: T } }[keyof J & string];
+
+/**
+ * Options of createQueue.
+ *
+ * @example
+ * ```ts
+ * import { createQueue, memoryBackend } from "@jobline/jobline";
+ * const queue = createQueue({ backend: memoryBackend(), name: "emails", maxAttempts: 5, leaseMs: 60_000 });
+ * await queue.close();
+ * ```
+ */
+export interface QueueOptions {
+  /**
+   * The queue's name: 1 to 128 characters of `[A-Za-z0-9_.:-]`. Queues of
+   * different names on one backend never see each other's jobs.
+   * @default {"default"}
+   */
+  name?: string;
+  /** A backend object (stays yours to close). Not with a URL. */
+  backend?: Backend;
+  /**
+   * Claims a job may have before it fails for good.
+   * @default {3}
+   */
+  maxAttempts?: number;
+  /**
+   * Delay before a retry.
+   * @default {{ type: "exponential", base: 1000, max: 300000, jitter: 0.1 }}
+   */
+  backoff?: BackoffOptions;
+  /**
+   * Lease length in ms: a claimed job not heartbeated for this long goes back
+   * to pending.
+   * @default {30000}
+   */
+  leaseMs?: number;
+  /**
+   * The largest data, result or metadata, in bytes of UTF-8 JSON.
+   * @default {1048576}
+   */
+  maxPayloadBytes?: number;
+  /** Seconds to live for jobs enqueued without a `ttl`; none by default. */
+  defaultTtl?: number;
+  /**
+   * The clock, in epoch ms: for tests that move time.
+   * @default {Date.now}
+   */
+  clock?: () => number;
+}
+
+/**
+ * Options of one enqueue.
+ *
+ * @example
+ * ```ts
+ * import type { EnqueueOptions } from "@jobline/jobline";
+ * const o: EnqueueOptions = { priority: "high", delay: 5_000, key: "order-42", ttl: 3600 };
+ * ```
+ */
+export interface EnqueueOptions {
+  /**
+   * 1..100 or "low" | "normal" | "high"; higher is claimed first.
+   * @default {"normal"}
+   */
+  priority?: Priority;
+  /** Ms to wait before the job may be claimed. Not with `runAt`. */
+  delay?: number;
+  /** When the job may be claimed (epoch ms or a Date). Not with `delay`. */
+  runAt?: number | Date;
+  /** Seconds from creation after which the job is gone. */
+  ttl?: number;
+  /** Idempotency key: while a job with this key is pending or processing, enqueue returns its id. */
+  key?: string;
+  /** The caller's own JSON object, stored with the job. */
+  metadata?: Record<string, JsonValue>;
+  /** Overrides the queue's `maxAttempts` for this job. */
+  maxAttempts?: number;
+  /** A transaction of the backend's driver to enqueue inside (PostgreSQL). */
+  tx?: unknown;
+}
+
+/**
+ * One job of an enqueueMany batch.
+ *
+ * @example
+ * ```ts
+ * import type { EnqueueItem } from "@jobline/jobline";
+ * const item: EnqueueItem = { type: "resize", data: { url: "a.png" }, options: { priority: 10 } };
+ * ```
+ */
+export type EnqueueItem<J extends JobTypes = JobTypes> = {
+  [T in keyof J & string]: { type: T; data: J[T]; options?: Omit<EnqueueOptions, "tx"> };
+}[keyof J & string];
+
+/**
+ * Options of claim and claimMany.
+ *
+ * @example
+ * ```ts
+ * import type { ClaimOptions } from "@jobline/jobline";
+ * const o: ClaimOptions = { types: ["resize"], leaseMs: 10_000 };
+ * ```
+ */
+export interface ClaimOptions {
+  /** Only these job types; every type when omitted. */
+  types?: readonly string[];
+  /** Lease length in ms; the queue's `leaseMs` when omitted. */
+  leaseMs?: number;
+}
+
+/**
+ * Options of list.
+ *
+ * @example
+ * ```ts
+ * import type { ListOptions } from "@jobline/jobline";
+ * const o: ListOptions = { status: "failed", limit: 100 };
+ * ```
+ */
+export interface ListOptions {
+  /** Only jobs with this status. */
+  status?: Job["status"];
+  /** Only jobs of this type. */
+  type?: string;
+  /**
+   * At most this many jobs (1..10000).
+   * @default {100}
+   */
+  limit?: number;
+  /** The `cursor` of the previous page, to read on. */
+  cursor?: string | null;
+}
+
+/**
+ * A page of list results, oldest first.
+ *
+ * @example
+ * ```ts
+ * import { createQueue } from "@jobline/jobline";
+ * await using queue = createQueue();
+ * let cursor: string | null = null;
+ * do {
+ *   const page = await queue.list({ limit: 50, cursor });
+ *   for (const job of page.jobs) console.log(job.id);
+ *   cursor = page.cursor;
+ * } while (cursor !== null);
+ * ```
+ */
+export interface ListPage<J extends JobTypes = JobTypes> {
+  /** The jobs, by ascending id. */
+  jobs: JobOf<J>[];
+  /** Pass as `cursor` to read the next page; null when this page was the last. */
+  cursor: string | null;
+}
+
+/**
+ * What {@linkcode Queue.listen} delivers: decoded updates, the worker signals
+ * of the backend, and "closed" when the queue closes.
+ *
+ * @example
+ * ```ts
+ * import type { QueueEvent } from "@jobline/jobline";
+ * const onEvent = (e: QueueEvent): void => {
+ *   if (e.kind === "update") console.log(e.update.status);
+ * };
+ * ```
+ */
+export type QueueEvent =
+  | { kind: "update"; update: JobUpdate }
+  | { kind: "wake"; at: number }
+  | { kind: "cancel"; jobId: string }
+  | { kind: "resync" }
+  | { kind: "closed" };
+
+/**
+ * A queue: enqueue, inspect and manage jobs, and the claim/complete calls
+ * that workers use.
+ *
+ * @typeParam J The job types map.
+ *
+ * @example
+ * ```ts
+ * import { createQueue } from "@jobline/jobline";
+ * await using queue = createQueue();
+ * await queue.enqueueMany([
+ *   { type: "resize", data: { url: "a.png" } },
+ *   { type: "resize", data: { url: "b.png" }, options: { priority: "high" } },
+ * ]);
+ * const batch = await queue.claimMany(10);
+ * console.log(batch.map((j) => j.data)); // [{ url: "b.png" }, { url: "a.png" }]
+ * ```
+ */
+export interface Queue<J extends JobTypes = JobTypes> extends AsyncDisposable {
+  /** The queue's name. */
+  readonly name: string;
+  /** The default lease length in ms. */
+  readonly leaseMs: number;
+  /** True once close() was called. */
+  readonly closed: boolean;
+  /** The backend, opened (loaded from the URL) if it was not yet. */
+  backend(): Promise<Backend>;
+  /** The queue's clock (epoch ms). */
+  now(): number;
+
+  /** Stores a job; returns its id (or, with a held `key`, the holder's id). */
+  enqueue<T extends keyof J & string>(type: T, data: J[T], options?: EnqueueOptions): Promise<string>;
+  /** Stores a batch, all or none; returns the ids in order. */
+  enqueueMany(items: readonly EnqueueItem<J>[], options?: { tx?: unknown }): Promise<string[]>;
+  /** Reads a job; null when unknown, removed or expired. */
+  get(id: string): Promise<JobOf<J> | null>;
+  /** Cancels a pending or processing job; true if it changed. */
+  cancel(id: string, reason?: string): Promise<boolean>;
+
+  /** Claims the best due job, or null when none is. */
+  claim(options?: ClaimOptions): Promise<(JobOf<J> & ClaimedJob) | null>;
+  /** Claims up to `limit` due jobs in one call, best first. */
+  claimMany(limit: number, options?: ClaimOptions): Promise<(JobOf<J> & ClaimedJob)[]>;
+  /** Sets progress (0..1) and/or message of a claimed job. */
+  update(job: ClaimedJob, change: { progress?: number; message?: string }): Promise<void>;
+  /** Completes a claimed job with its result. */
+  complete(job: ClaimedJob, result?: unknown): Promise<void>;
+  /**
+   * Fails an attempt: retried after backoff while attempts remain (unless
+   * `retry: false`). Returns the job's new status.
+   */
+  fail(job: ClaimedJob, error: unknown, options?: { retry?: boolean }): Promise<"pending" | "failed">;
+  /** Extends a claimed job's lease (and updates `job.lease.until`). */
+  heartbeat(job: ClaimedJob, options?: { leaseMs?: number }): Promise<Lease>;
+
+  /** Puts a failed or cancelled job back to pending with fresh attempts. */
+  retry(id: string): Promise<boolean>;
+  /** Deletes a job; true if there was one. */
+  remove(id: string): Promise<boolean>;
+  /** Counts live jobs by status and type. */
+  stats(): Promise<QueueStats>;
+  /** Lists jobs, oldest first, a page at a time. */
+  list(options?: ListOptions): Promise<ListPage<J>>;
+
+  /**
+   * Low level: delivers the events of a topic ("queue", `{ job: id }` or
+   * "worker") until the returned function is called or the queue closes.
+   * Most code wants {@linkcode subscribe} or a worker instead.
+   */
+  listen(topic: Topic, listener: (event: QueueEvent) => void): Promise<() => Promise<void>>;
+
+  /** Closes the queue (and the backend it made from a URL). */
+  close(): Promise<void>;
+}

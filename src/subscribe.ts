@@ -1,0 +1,171 @@
+/**
+ * subscribe: live updates of one job or of a whole queue, as an async
+ * iterator. It must never hang on a job that has finished: besides the
+ * backend's events it re-reads the job now and then, and versions keep the
+ * order (an update older than what was already yielded is dropped).
+ *
+ * @module
+ */
+
+import { isTerminal, updateOf } from "./codec.ts";
+import type { JobTypes, Queue, QueueEvent } from "./queue_types.ts";
+import type { JobUpdate } from "./types.ts";
+
+/**
+ * Options of subscribe.
+ *
+ * @example
+ * ```ts
+ * import type { SubscribeOptions } from "@jobline/jobline";
+ * const o: SubscribeOptions = { signal: AbortSignal.timeout(60_000) };
+ * ```
+ */
+export interface SubscribeOptions {
+  /** Ends the iteration early when aborted. */
+  signal?: AbortSignal;
+  /**
+   * For one job: how often (ms) to re-read it, so that an update lost on the
+   * way (a reconnect) cannot leave the iteration waiting.
+   * @default {1000}
+   */
+  resyncInterval?: number;
+}
+
+/**
+ * Yields the updates of one job, or with no id every update of the queue.
+ *
+ * For one job it yields the current state first, then each update in order,
+ * and returns after a terminal status (complete, failed, cancelled). On a
+ * job that already finished it yields that state and returns; on an unknown
+ * (or removed, or expired) job it yields nothing and returns. The queue-wide
+ * form runs until the signal aborts or the queue closes.
+ *
+ * @example Printing a job's progress
+ * ```ts
+ * import { createQueue, createWorker, subscribe } from "@jobline/jobline";
+ * await using queue = createQueue();
+ * await using _worker = createWorker(queue, {
+ *   resize: async (_job, ctx) => {
+ *     await ctx.progress(0.5, "half way");
+ *     return { width: 640 };
+ *   },
+ * });
+ * const id = await queue.enqueue("resize", { url: "a.png" });
+ * for await (const update of subscribe(queue, id)) {
+ *   console.log(update.status, update.progress, update.message);
+ * }
+ * ```
+ *
+ * @param queue The queue.
+ * @param id A job id; omit (or pass undefined) for every update of the queue.
+ * @param options An AbortSignal and the re-read interval.
+ * @returns An async iterator of updates.
+ */
+export function subscribe<J extends JobTypes>(
+  queue: Queue<J>,
+  id?: string,
+  options: SubscribeOptions = {},
+): AsyncGenerator<JobUpdate, void, undefined> {
+  return id === undefined ? all(queue, options) : one(queue, id, options);
+}
+
+interface Inbox {
+  events: QueueEvent[];
+  /** Resolves when an event arrives, the signal aborts, or `ms` pass. */
+  wait(ms: number): Promise<void>;
+  notify(): void;
+}
+
+function inbox(signal: AbortSignal | undefined): Inbox {
+  let wake: (() => void) | null = null;
+  const box: Inbox = {
+    events: [],
+    notify() {
+      const w = wake;
+      wake = null;
+      w?.();
+    },
+    wait(ms) {
+      if (box.events.length > 0 || signal?.aborted) return Promise.resolve();
+      return new Promise((resolve) => {
+        const timer = Number.isFinite(ms) ? setTimeout(() => box.notify(), ms) : undefined;
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    },
+  };
+  signal?.addEventListener("abort", () => box.notify(), { once: true });
+  return box;
+}
+
+async function* one<J extends JobTypes>(
+  queue: Queue<J>,
+  id: string,
+  { signal, resyncInterval = 1000 }: SubscribeOptions,
+): AsyncGenerator<JobUpdate, void, undefined> {
+  if (signal?.aborted) return;
+  const box = inbox(signal);
+  const stop = await queue.listen({ job: id }, (event) => {
+    box.events.push(event);
+    box.notify();
+  });
+  try {
+    let version = 0;
+    let resync = true;
+    while (!signal?.aborted) {
+      if (resync) {
+        resync = false;
+        const job = await queue.get(id);
+        if (job === null) return;
+        if (job.version > version) {
+          version = job.version;
+          yield updateOf(job);
+          if (isTerminal(job.status)) return;
+        }
+      }
+      const event = box.events.shift();
+      if (event === undefined) {
+        const before = box.events.length;
+        await box.wait(resyncInterval);
+        // Nothing came within the interval: read the job again.
+        if (box.events.length === before && !signal?.aborted) resync = true;
+        continue;
+      }
+      if (event.kind === "closed") return;
+      if (event.kind === "resync") resync = true;
+      if (event.kind !== "update" || event.update.version <= version) continue;
+      version = event.update.version;
+      yield event.update;
+      if (isTerminal(event.update.status)) return;
+    }
+  } finally {
+    await stop();
+  }
+}
+
+async function* all<J extends JobTypes>(
+  queue: Queue<J>,
+  { signal }: SubscribeOptions,
+): AsyncGenerator<JobUpdate, void, undefined> {
+  if (signal?.aborted) return;
+  const box = inbox(signal);
+  const stop = await queue.listen("queue", (event) => {
+    box.events.push(event);
+    box.notify();
+  });
+  try {
+    while (!signal?.aborted) {
+      const event = box.events.shift();
+      if (event === undefined) {
+        await box.wait(Infinity);
+        continue;
+      }
+      if (event.kind === "closed") return;
+      if (event.kind === "update") yield event.update;
+    }
+  } finally {
+    await stop();
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * Input checks and JSON encoding: everything a caller hands in is checked
+ * here, before anything reaches a backend. Throws ValidationError only.
+ *
+ * @module
+ */
+
+import { ValidationError } from "./errors.ts";
+import type { JobError, JobStatus, Priority } from "./types.ts";
+
+const TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+const PRIORITY_NAMES: Record<string, number> = { low: 1, normal: 5, high: 10 };
+const STATUSES: readonly JobStatus[] = [
+  "pending",
+  "processing",
+  "complete",
+  "failed",
+  "cancelled",
+];
+
+/** Makes the std-style message: "Cannot X as 'f' must be R: current value is V". */
+export function invalid(
+  action: string,
+  field: string,
+  rule: string,
+  value: unknown,
+): ValidationError {
+  return new ValidationError(
+    `Cannot ${action} as '${field}' must be ${rule}: current value is ${
+      show(value)
+    }`,
+  );
+}
+
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "symbol" || typeof value === "function") {
+    return typeof value;
+  }
+  if (value !== null && typeof value === "object") {
+    return Array.isArray(value) ? "an array" : "an object";
+  }
+  return String(value);
+}
+
+/** Checks a job type or queue name. */
+export function checkName(value: unknown, action: string, field: string): string {
+  if (typeof value !== "string" || !TYPE_PATTERN.test(value)) {
+    throw invalid(action, field, "1 to 128 characters of [A-Za-z0-9_.:-]", value);
+  }
+  return value;
+}
+
+/** Resolves a priority name or checks an integer priority. */
+export function checkPriority(value: Priority | undefined, action: string): number {
+  if (value === undefined) return 5;
+  if (typeof value === "string" && value in PRIORITY_NAMES) {
+    return PRIORITY_NAMES[value]!;
+  }
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < 1 ||
+    value > 100
+  ) {
+    throw invalid(action, "priority", 'an integer in 1..100 or "low", "normal", "high"', value);
+  }
+  return value;
+}
+
+/** Checks a number of milliseconds or seconds: finite and at least `min`. */
+export function checkNumber(
+  value: unknown,
+  action: string,
+  field: string,
+  { min = 0, exclusive = false, integer = false, max = Infinity } = {},
+): number {
+  const ok = typeof value === "number" && Number.isFinite(value) &&
+    (exclusive ? value > min : value >= min) && value <= max &&
+    (!integer || Number.isInteger(value));
+  if (!ok) {
+    const kind = integer ? "an integer" : "a finite number";
+    const bound = exclusive ? `> ${min}` : `>= ${min}`;
+    const upper = max === Infinity ? "" : ` and <= ${max}`;
+    throw invalid(action, field, `${kind} ${bound}${upper}`, value);
+  }
+  return value as number;
+}
+
+/** Checks a progress fraction. */
+export function checkProgress(value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw invalid("update job", "progress", "a number in 0..1", value);
+  }
+  return value;
+}
+
+/** Checks a status filter. */
+export function checkStatus(value: unknown, action: string): JobStatus {
+  if (!STATUSES.includes(value as JobStatus)) {
+    throw invalid(action, "status", `one of ${STATUSES.join(", ")}`, value);
+  }
+  return value as JobStatus;
+}
+
+/** Checks a string of bounded length. */
+export function checkString(
+  value: unknown,
+  action: string,
+  field: string,
+  maxLength: number,
+  minLength = 0,
+): string {
+  if (typeof value !== "string" || value.length > maxLength || value.length < minLength) {
+    throw invalid(action, field, `a string of ${minLength} to ${maxLength} characters`, value);
+  }
+  return value;
+}
+
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff) i++, bytes += 2; // a surrogate pair: 4 bytes for 2 units
+    else bytes += 2;
+  }
+  return bytes;
+}
+
+/**
+ * Encodes a value as JSON text, rejecting what JSON would silently lose or
+ * cannot hold: functions, symbols, BigInt, cycles, NaN and Infinity at any
+ * depth, and `undefined` as the value itself. An `undefined` property is
+ * dropped, as JSON.stringify does.
+ */
+export function encodeJson(
+  value: unknown,
+  action: string,
+  field: string,
+  maxBytes: number,
+): string {
+  if (value === undefined) {
+    throw invalid(action, field, "a JSON value (use null for no data)", value);
+  }
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value, function (key, v) {
+      const t = typeof v;
+      if (t === "function" || t === "symbol" || t === "bigint") {
+        throw invalid(action, field, `JSON, but ${keyOf(key)} holds a ${t}`, v);
+      }
+      if (t === "number" && !Number.isFinite(v)) {
+        throw invalid(action, field, `JSON, but ${keyOf(key)} holds ${v}`, v);
+      }
+      return v;
+    });
+  } catch (err) {
+    if (err instanceof ValidationError) throw err;
+    throw new ValidationError(
+      `Cannot ${action} as '${field}' must be JSON: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  if (text === undefined) {
+    throw invalid(action, field, "a JSON value", value);
+  }
+  if (text.length * 3 > maxBytes) {
+    const size = text.length > maxBytes ? text.length : utf8Length(text);
+    if (size > maxBytes) {
+      throw new ValidationError(
+        `Cannot ${action} as '${field}' must be at most ${maxBytes} bytes of JSON: current size is ${
+          text.length > maxBytes ? "over " + maxBytes : size
+        } bytes`,
+      );
+    }
+  }
+  return text;
+}
+
+function keyOf(key: string): string {
+  return key === "" ? "the value" : `key '${key}'`;
+}
+
+/** Checks that a value is a plain JSON object and encodes it. */
+export function encodeObject(
+  value: unknown,
+  action: string,
+  field: string,
+  maxBytes: number,
+): string {
+  if (value === undefined) return "{}";
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw invalid(action, field, "a JSON object", value);
+  }
+  return encodeJson(value, action, field, maxBytes);
+}
+
+/** Turns anything thrown into the stored error shape. */
+export function toJobError(err: unknown): JobError {
+  if (err instanceof Error) {
+    const out: JobError = { message: err.message, name: err.name };
+    if (err.stack !== undefined) out.stack = err.stack;
+    return out;
+  }
+  if (
+    err !== null && typeof err === "object" &&
+    typeof (err as { message?: unknown }).message === "string"
+  ) {
+    return { message: (err as { message: string }).message };
+  }
+  return { message: String(err) };
+}

@@ -1,0 +1,409 @@
+/**
+ * createWorker: claims jobs and runs their handlers. Owns concurrency,
+ * wake-ups, heartbeats, cancellation and graceful stop. A failing backend
+ * call is reported and retried with backoff; nothing it does in the
+ * background may become an unhandled rejection.
+ *
+ * @module
+ */
+
+import { LeaseLostError, QueueClosedError, ValidationError } from "./errors.ts";
+import type { JobOf, JobTypes, Queue, QueueEvent } from "./queue_types.ts";
+import type { ClaimedJob } from "./types.ts";
+import { checkNumber, invalid } from "./validate.ts";
+
+/**
+ * What a handler gets besides its job.
+ *
+ * @example
+ * ```ts
+ * import type { JobContext } from "@jobline/jobline";
+ * async function work(ctx: JobContext): Promise<void> {
+ *   for (let i = 1; i <= 4; i++) {
+ *     ctx.signal.throwIfAborted();
+ *     await ctx.progress(i / 4, `step ${i}`);
+ *   }
+ * }
+ * ```
+ */
+export interface JobContext {
+  /** Aborts when the job is cancelled or removed, its lease is lost, or the worker stops past its timeout. */
+  signal: AbortSignal;
+  /** Reports progress (0..1) and an optional message; subscribers see it live. */
+  progress(progress: number, message?: string): Promise<void>;
+  /** Extends the lease now (the worker also does so on its own). */
+  heartbeat(): Promise<void>;
+}
+
+/**
+ * A handler: returns the job's result (a JSON value) or throws to fail the
+ * attempt.
+ *
+ * @example
+ * ```ts
+ * import type { Handler } from "@jobline/jobline";
+ * const resize: Handler<{ url: string }> = async (job) => ({ url: job.data.url, width: 640 });
+ * ```
+ */
+export type Handler<D = unknown, T extends string = string> = (
+  job: ClaimedJob<D> & { type: T },
+  ctx: JobContext,
+) => unknown;
+
+/**
+ * The handlers of a worker, by job type. A worker claims only these types.
+ *
+ * @example
+ * ```ts
+ * import type { Handlers } from "@jobline/jobline";
+ * type Jobs = { resize: { url: string } };
+ * const handlers: Handlers<Jobs> = { resize: (job) => job.data.url.length };
+ * ```
+ */
+export type Handlers<J extends JobTypes> = { [T in keyof J & string]?: Handler<J[T], T> };
+
+/**
+ * What a worker reports.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerEvents } from "@jobline/jobline";
+ * const onFailed: WorkerEvents["failed"] = (job, error, retrying) => console.log(job.id, error, retrying);
+ * ```
+ */
+export interface WorkerEvents {
+  /** A handler returned and its result was stored. */
+  completed: (job: ClaimedJob, result: unknown) => void;
+  /** A handler threw; `retrying` tells whether the job went back to pending. */
+  failed: (job: ClaimedJob, error: unknown, retrying: boolean) => void;
+  /** A backend call failed (the worker retries) or a listener threw. */
+  error: (error: unknown, job?: ClaimedJob) => void;
+}
+
+/**
+ * Options of createWorker.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerOptions } from "@jobline/jobline";
+ * const o: WorkerOptions = { concurrency: 10, leaseMs: 30_000, pollInterval: 1_000 };
+ * ```
+ */
+export interface WorkerOptions {
+  /**
+   * Handlers run at once, at most.
+   * @default {1}
+   */
+  concurrency?: number;
+  /** Lease length (ms) of its claims; the queue's `leaseMs` when omitted. */
+  leaseMs?: number;
+  /**
+   * How often (ms) an idle worker looks for work when no wake-up came.
+   * @default {1000}
+   */
+  pollInterval?: number;
+  /** How often (ms) running jobs' leases are extended; a third of the lease when omitted. */
+  heartbeatInterval?: number;
+  /** Called on errors; the default logs them with console.error unless an "error" listener is set. */
+  onError?: (error: unknown, job?: ClaimedJob) => void;
+}
+
+/**
+ * A running worker.
+ *
+ * @example
+ * ```ts
+ * import { createQueue, createWorker } from "@jobline/jobline";
+ * await using queue = createQueue();
+ * const worker = createWorker(queue, { resize: () => ({ ok: true }) }, { concurrency: 4 });
+ * worker.on("completed", (job) => console.log("done", job.id));
+ * await queue.enqueue("resize", null);
+ * await worker.stop({ timeout: 5_000 });
+ * ```
+ */
+export interface Worker extends AsyncDisposable {
+  /** How many handlers are running now. */
+  readonly running: number;
+  /** True once stop() was called. */
+  readonly stopped: boolean;
+  /** Adds a listener; returns a function that removes it. */
+  on<E extends keyof WorkerEvents>(event: E, listener: WorkerEvents[E]): () => void;
+  /**
+   * Stops claiming, waits for running handlers up to `timeout` ms
+   * (default 10 000), then aborts their signals and waits at most one more
+   * second for them to settle.
+   */
+  stop(options?: { timeout?: number }): Promise<void>;
+}
+
+interface Running {
+  job: ClaimedJob;
+  controller: AbortController;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Starts a worker: it claims jobs of the handlers' types and runs up to
+ * `concurrency` handlers at once. A return value completes the job, a throw
+ * fails the attempt (retried with backoff while attempts remain).
+ *
+ * @example A typed worker
+ * ```ts
+ * import { createQueue, createWorker, subscribe } from "@jobline/jobline";
+ * type Jobs = { resize: { url: string } };
+ * await using queue = createQueue<Jobs>();
+ * await using _worker = createWorker(queue, {
+ *   resize: async (job, ctx) => {
+ *     await ctx.progress(0.5, `fetching ${job.data.url}`);
+ *     return { width: 640 };
+ *   },
+ * }, { concurrency: 10 });
+ * const id = await queue.enqueue("resize", { url: "a.png" });
+ * for await (const u of subscribe(queue, id)) console.log(u.status);
+ * ```
+ *
+ * @param queue The queue to work on.
+ * @param handlers A handler per job type.
+ * @param options Concurrency, lease, polling.
+ * @returns The worker, already running.
+ */
+export function createWorker<J extends JobTypes>(
+  queue: Queue<J>,
+  handlers: Handlers<J>,
+  options: WorkerOptions = {},
+): Worker {
+  const act = "create worker";
+  if (handlers === null || typeof handlers !== "object") throw invalid(act, "handlers", "an object", handlers);
+  const types = Object.keys(handlers);
+  if (types.length === 0) throw new ValidationError("Cannot create worker without handlers");
+  for (const t of types) {
+    if (typeof handlers[t] !== "function") throw invalid(act, `handlers.${t}`, "a function", handlers[t]);
+  }
+  const {
+    concurrency = 1,
+    leaseMs = queue.leaseMs,
+    pollInterval = 1000,
+    heartbeatInterval = Math.max(1, Math.floor(leaseMs / 3)),
+  } = options;
+  checkNumber(concurrency, act, "concurrency", { min: 1, integer: true, max: 10_000 });
+  checkNumber(leaseMs, act, "leaseMs", { min: 0, exclusive: true });
+  checkNumber(pollInterval, act, "pollInterval", { min: 0, exclusive: true });
+  checkNumber(heartbeatInterval, act, "heartbeatInterval", { min: 0, exclusive: true });
+
+  const listeners: { [E in keyof WorkerEvents]: Set<WorkerEvents[E]> } = {
+    completed: new Set(),
+    failed: new Set(),
+    error: new Set(),
+  };
+  const active = new Map<string, Running>();
+  let stopping = false;
+  let stopped: Promise<void> | undefined;
+  let wakeRequested = true;
+  let maybeMore = true;
+  let notify: (() => void) | null = null;
+  let drained: (() => void) | null = null;
+  let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  let delayedTimer: ReturnType<typeof setTimeout> | undefined;
+  let delayedAt = Infinity;
+  let unlisten: (() => Promise<void>) | undefined;
+
+  function emit<E extends keyof WorkerEvents>(event: E, ...args: Parameters<WorkerEvents[E]>): void {
+    for (const listener of listeners[event]) {
+      try {
+        (listener as (...a: unknown[]) => void)(...args);
+      } catch (err) {
+        if (event !== "error") report(err);
+      }
+    }
+  }
+
+  function report(error: unknown, job?: ClaimedJob): void {
+    if (options.onError) {
+      try {
+        options.onError(error, job);
+      } catch { /* an error reporter that throws has nowhere left to report */ }
+    }
+    if (listeners.error.size > 0) emit("error", error, job);
+    else if (!options.onError) console.error("jobline worker:", error);
+  }
+
+  /** Lets the loop look again (a slot freed, or it is stopping). */
+  function poke(): void {
+    const n = notify;
+    notify = null;
+    n?.();
+  }
+
+  /** There may be work: claim as soon as a slot is free. */
+  function wake(): void {
+    wakeRequested = true;
+    poke();
+  }
+
+  function wakeAt(at: number): void {
+    const delay = at - queue.now();
+    if (delay <= 0) return wake();
+    if (at >= delayedAt) return;
+    clearTimeout(delayedTimer);
+    delayedAt = at;
+    delayedTimer = setTimeout(() => {
+      delayedAt = Infinity;
+      wake();
+    }, delay);
+  }
+
+  function onEvent(event: QueueEvent): void {
+    if (event.kind === "wake") wakeAt(event.at);
+    else if (event.kind === "cancel") {
+      active.get(event.jobId)?.controller.abort(
+        new LeaseLostError(event.jobId, `Job '${event.jobId}' was cancelled, removed or its lease expired`),
+      );
+    } else if (event.kind === "resync") {
+      wake();
+      beat();
+    } else if (event.kind === "closed") wake();
+  }
+
+  function beat(): void {
+    for (const { job, controller } of active.values()) {
+      queue.heartbeat(job, { leaseMs }).catch((err) => {
+        if (err instanceof LeaseLostError) controller.abort(err);
+        else if (!(err instanceof QueueClosedError)) report(err, job);
+      });
+    }
+  }
+
+  function settle(job: ClaimedJob): void {
+    active.delete(job.id);
+    if (active.size === 0) {
+      clearInterval(heartbeatTimer);
+      heartbeatTimer = undefined;
+      drained?.();
+    }
+    if (maybeMore) wakeRequested = true;
+    poke();
+  }
+
+  async function run(job: ClaimedJob): Promise<void> {
+    const controller = new AbortController();
+    active.set(job.id, { job, controller });
+    heartbeatTimer ??= setInterval(beat, heartbeatInterval);
+    const ctx: JobContext = {
+      signal: controller.signal,
+      progress: (progress, message) =>
+        queue.update(job, message === undefined ? { progress } : { progress, message }),
+      heartbeat: async () => {
+        await queue.heartbeat(job, { leaseMs });
+      },
+    };
+    const lost = () => controller.signal.reason instanceof LeaseLostError;
+    try {
+      let result: unknown;
+      try {
+        result = await (handlers[job.type] as Handler)(job, ctx);
+      } catch (err) {
+        if (lost()) return;
+        const status = await queue.fail(job, err);
+        emit("failed", job, err, status === "pending");
+        return;
+      }
+      if (lost()) return;
+      try {
+        await queue.complete(job, result);
+        emit("completed", job, result);
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        // The result is not JSON: running again would give the same, so fail for good.
+        await queue.fail(job, err, { retry: false });
+        emit("failed", job, err, false);
+      }
+    } catch (err) {
+      if (!(err instanceof LeaseLostError) && !(err instanceof QueueClosedError)) report(err, job);
+    } finally {
+      settle(job);
+    }
+  }
+
+  function idle(): Promise<void> {
+    const free = active.size < concurrency;
+    if (stopping || (wakeRequested && free)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = free ? setTimeout(wake, pollInterval) : undefined;
+      notify = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  async function loop(): Promise<void> {
+    let failures = 0;
+    while (!stopping) {
+      try {
+        unlisten ??= await queue.listen("worker", onEvent);
+        const free = concurrency - active.size;
+        if (free > 0 && wakeRequested) {
+          wakeRequested = false;
+          const jobs = await queue.claimMany(free, { types, leaseMs });
+          maybeMore = jobs.length === free;
+          for (const job of jobs) void run(job);
+          if (maybeMore) wakeRequested = true;
+        }
+        failures = 0;
+      } catch (err) {
+        if (err instanceof QueueClosedError || queue.closed) break;
+        report(err);
+        wakeRequested = true;
+        await sleep(Math.min(5_000, 100 * 2 ** failures++));
+        continue;
+      }
+      await idle();
+    }
+    clearTimeout(delayedTimer);
+  }
+
+  const looping = loop();
+
+  const worker: Worker = {
+    get running() {
+      return active.size;
+    },
+    get stopped() {
+      return stopping;
+    },
+    on(event, listener) {
+      listeners[event].add(listener);
+      return () => void listeners[event].delete(listener);
+    },
+    stop({ timeout = 10_000 } = {}) {
+      checkNumber(timeout, "stop worker", "timeout");
+      stopped ??= (async () => {
+        stopping = true;
+        poke();
+        await looping;
+        const allDone = () =>
+          active.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve));
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const expired = (ms: number) => new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+        await Promise.race([allDone(), expired(timeout)]);
+        clearTimeout(timer);
+        if (active.size > 0) {
+          for (const { controller } of active.values()) {
+            controller.abort(new DOMException("The worker stopped before the job finished", "AbortError"));
+          }
+          await Promise.race([allDone(), expired(1000)]);
+          clearTimeout(timer);
+        }
+        clearInterval(heartbeatTimer);
+        await unlisten?.().catch(() => {});
+        unlisten = undefined;
+      })();
+      return stopped;
+    },
+    [Symbol.asyncDispose]() {
+      return worker.stop();
+    },
+  };
+  return worker;
+}
