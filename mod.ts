@@ -25,7 +25,14 @@
 
 export { createQueue } from "./src/queue.ts";
 export { createWorker } from "./src/worker.ts";
-export type { Handler, Handlers, JobContext, Worker, WorkerEvents, WorkerOptions } from "./src/worker.ts";
+export type {
+  Handler,
+  Handlers,
+  JobContext,
+  Worker,
+  WorkerEvents,
+  WorkerOptions,
+} from "./src/worker.ts";
 export { subscribe } from "./src/subscribe.ts";
 export type { SubscribeOptions } from "./src/subscribe.ts";
 export { memoryBackend } from "./backends/memory.ts";

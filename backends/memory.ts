@@ -22,7 +22,12 @@ import type {
 } from "../src/backend.ts";
 import { updateRecordOf } from "../src/codec.ts";
 import { BackendError, LeaseLostError } from "../src/errors.ts";
-import type { BackendCapabilities, JobError, QueueStats, StatusCounts } from "../src/types.ts";
+import type {
+  BackendCapabilities,
+  JobError,
+  QueueStats,
+  StatusCounts,
+} from "../src/types.ts";
 import { Heap } from "./_heap.ts";
 
 interface Rec extends JobRecord {
@@ -51,7 +56,8 @@ interface State {
   workerListeners: Set<Listener>;
 }
 
-const byPriority = (a: Rec, b: Rec): boolean => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
+const byPriority = (a: Rec, b: Rec): boolean =>
+  a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
 const byTime = (a: Entry, b: Entry): boolean => a.at < b.at;
 
 function emptyCounts(): StatusCounts {
@@ -142,7 +148,9 @@ export function memoryBackend(): Backend {
   }
 
   function releaseKey(s: State, rec: Rec): void {
-    if (rec.key !== null && s.keys.get(rec.key) === rec.id) s.keys.delete(rec.key);
+    if (rec.key !== null && s.keys.get(rec.key) === rec.id) {
+      s.keys.delete(rec.key);
+    }
   }
 
   function touch(rec: Rec, now: number): void {
@@ -162,7 +170,12 @@ export function memoryBackend(): Backend {
     heap.push(rec);
   }
 
-  function finish(s: State, rec: Rec, status: "complete" | "failed" | "cancelled", now: number): void {
+  function finish(
+    s: State,
+    rec: Rec,
+    status: "complete" | "failed" | "cancelled",
+    now: number,
+  ): void {
     rec.status = status;
     rec.lease = null;
     rec.completedAt = now;
@@ -172,15 +185,29 @@ export function memoryBackend(): Backend {
   }
 
   function housekeep(s: State, now: number): void {
-    for (let e = s.expiry.peek(); e !== undefined && e.at <= now; e = s.expiry.peek()) {
+    for (
+      let e = s.expiry.peek();
+      e !== undefined && e.at <= now;
+      e = s.expiry.peek()
+    ) {
       s.expiry.pop();
       if (s.jobs.get(e.rec.id) === e.rec) drop(s, e.rec);
     }
-    for (let e = s.leases.peek(); e !== undefined && e.at <= now; e = s.leases.peek()) {
+    for (
+      let e = s.leases.peek();
+      e !== undefined && e.at <= now;
+      e = s.leases.peek()
+    ) {
       s.leases.pop();
       const rec = e.rec;
-      if (rec.gen !== e.gen || rec.status !== "processing" || rec.lease === null || rec.lease.until > now) continue;
-      const error: JobError = { name: "LeaseExpiredError", message: "lease expired" };
+      if (
+        rec.gen !== e.gen || rec.status !== "processing" ||
+        rec.lease === null || rec.lease.until > now
+      ) continue;
+      const error: JobError = {
+        name: "LeaseExpiredError",
+        message: "lease expired",
+      };
       rec.error = error;
       if (rec.attempt < rec.maxAttempts) {
         rec.status = "pending";
@@ -194,9 +221,15 @@ export function memoryBackend(): Backend {
       signal(s, { kind: "cancel", jobId: rec.id });
       publish(s, rec);
     }
-    for (let e = s.delayed.peek(); e !== undefined && e.at <= now; e = s.delayed.peek()) {
+    for (
+      let e = s.delayed.peek();
+      e !== undefined && e.at <= now;
+      e = s.delayed.peek()
+    ) {
       s.delayed.pop();
-      if (e.rec.gen === e.gen && e.rec.status === "pending") schedule(s, e.rec, now);
+      if (e.rec.gen === e.gen && e.rec.status === "pending") {
+        schedule(s, e.rec, now);
+      }
     }
   }
 
@@ -204,11 +237,16 @@ export function memoryBackend(): Backend {
   function next(s: State, types: readonly string[] | null): Rec | undefined {
     let bestHeap: Heap<Rec> | undefined;
     let best: Rec | undefined;
-    const heaps = types === null ? s.ready.values() : types.map((t) => s.ready.get(t));
+    const heaps = types === null
+      ? s.ready.values()
+      : types.map((t) => s.ready.get(t));
     for (const heap of heaps) {
       if (heap === undefined) continue;
       let top = heap.peek();
-      while (top !== undefined && (top.status !== "pending" || s.jobs.get(top.id) !== top)) {
+      while (
+        top !== undefined &&
+        (top.status !== "pending" || s.jobs.get(top.id) !== top)
+      ) {
         heap.pop();
         top = heap.peek();
       }
@@ -223,7 +261,10 @@ export function memoryBackend(): Backend {
 
   function held(s: State, ref: LeaseRef): Rec {
     const rec = s.jobs.get(ref.id);
-    if (rec === undefined || rec.status !== "processing" || rec.lease?.token !== ref.token) {
+    if (
+      rec === undefined || rec.status !== "processing" ||
+      rec.lease?.token !== ref.token
+    ) {
       throw new LeaseLostError(ref.id);
     }
     return rec;
@@ -249,7 +290,11 @@ export function memoryBackend(): Backend {
     name: "memory",
     capabilities,
 
-    enqueue(queue, jobs: readonly NewJobRecord[], { now }): Promise<EnqueueOutcome[]> {
+    enqueue(
+      queue,
+      jobs: readonly NewJobRecord[],
+      { now },
+    ): Promise<EnqueueOutcome[]> {
       const s = state(queue);
       const outcomes: EnqueueOutcome[] = [];
       const created: Rec[] = [];
@@ -280,7 +325,9 @@ export function memoryBackend(): Backend {
         };
         s.jobs.set(rec.id, rec);
         if (rec.key !== null) s.keys.set(rec.key, rec.id);
-        if (rec.expiresAt !== null) s.expiry.push({ rec, gen: 0, at: rec.expiresAt });
+        if (rec.expiresAt !== null) {
+          s.expiry.push({ rec, gen: 0, at: rec.expiresAt });
+        }
         schedule(s, rec, now);
         wakeAt = Math.min(wakeAt, rec.runAt);
         created.push(rec);
@@ -291,7 +338,10 @@ export function memoryBackend(): Backend {
       return Promise.resolve(outcomes);
     },
 
-    claim(queue, { types, limit, leaseMs, now }: ClaimRequest): Promise<JobRecord[]> {
+    claim(
+      queue,
+      { types, limit, leaseMs, now }: ClaimRequest,
+    ): Promise<JobRecord[]> {
       const s = state(queue);
       housekeep(s, now);
       const out: JobRecord[] = [];
@@ -381,7 +431,10 @@ export function memoryBackend(): Backend {
       try {
         const s = state(queue);
         const rec = live(s, id, now);
-        if (rec === undefined || (rec.status !== "pending" && rec.status !== "processing")) {
+        if (
+          rec === undefined ||
+          (rec.status !== "pending" && rec.status !== "processing")
+        ) {
           return Promise.resolve(false);
         }
         const wasProcessing = rec.status === "processing";
@@ -399,7 +452,10 @@ export function memoryBackend(): Backend {
       try {
         const s = state(queue);
         const rec = live(s, id, now);
-        if (rec === undefined || (rec.status !== "failed" && rec.status !== "cancelled")) {
+        if (
+          rec === undefined ||
+          (rec.status !== "failed" && rec.status !== "cancelled")
+        ) {
           return Promise.resolve(false);
         }
         Object.assign(rec, {
@@ -414,7 +470,9 @@ export function memoryBackend(): Backend {
         });
         if (rec.key !== null) {
           const holder = s.keys.get(rec.key);
-          if (holder === undefined || live(s, holder, now) === undefined) s.keys.set(rec.key, rec.id);
+          if (holder === undefined || live(s, holder, now) === undefined) {
+            s.keys.set(rec.key, rec.id);
+          }
         }
         touch(rec, now);
         schedule(s, rec, now);
@@ -491,7 +549,9 @@ export function memoryBackend(): Backend {
         else if (topic === "worker") set = s.workerListeners;
         else {
           let forJob = s.jobListeners.get(topic.job);
-          if (forJob === undefined) s.jobListeners.set(topic.job, forJob = new Set());
+          if (forJob === undefined) {
+            s.jobListeners.set(topic.job, forJob = new Set());
+          }
           set = forJob;
         }
         // Wrap so that the same function may listen twice and stop once each.
@@ -499,7 +559,9 @@ export function memoryBackend(): Backend {
         set.add(own);
         return Promise.resolve(() => {
           set.delete(own);
-          if (typeof topic === "object" && set.size === 0) s.jobListeners.delete(topic.job);
+          if (typeof topic === "object" && set.size === 0) {
+            s.jobListeners.delete(topic.job);
+          }
           return Promise.resolve();
         });
       } catch (err) {

@@ -67,7 +67,10 @@ function checkMs(value: unknown, name: string): number {
 
 function spread(delay: number, jitter: number): number {
   if (jitter <= 0) return delay;
-  return Math.max(0, Math.round(delay * (1 - jitter + 2 * jitter * Math.random())));
+  return Math.max(
+    0,
+    Math.round(delay * (1 - jitter + 2 * jitter * Math.random())),
+  );
 }
 
 /**

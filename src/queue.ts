@@ -7,7 +7,11 @@
  */
 
 import type { Backend, BackendEvent, NewJobRecord, Topic } from "./backend.ts";
-import { type BackoffFn, backoffFunction, type BackoffOptions } from "./backoff.ts";
+import {
+  type BackoffFn,
+  backoffFunction,
+  type BackoffOptions,
+} from "./backoff.ts";
 import { decodeClaimed, decodeJob, decodeUpdate } from "./codec.ts";
 import { QueueClosedError, toBackendError, ValidationError } from "./errors.ts";
 import { newId } from "./id.ts";
@@ -75,11 +79,21 @@ export function createQueue<J extends JobTypes = JobTypes>(
     ? { ...options }
     : { ...target, ...options };
   const action = "create queue";
-  if (target !== undefined && typeof target !== "string" && (typeof target !== "object" || target === null)) {
-    throw invalid(action, "target", "a backend URL or an options object", target);
+  if (
+    target !== undefined && typeof target !== "string" &&
+    (typeof target !== "object" || target === null)
+  ) {
+    throw invalid(
+      action,
+      "target",
+      "a backend URL or an options object",
+      target,
+    );
   }
   if (typeof target === "string" && opts.backend !== undefined) {
-    throw new ValidationError("Cannot create queue with both a URL and a 'backend' option");
+    throw new ValidationError(
+      "Cannot create queue with both a URL and a 'backend' option",
+    );
   }
   const {
     name = "default",
@@ -89,21 +103,41 @@ export function createQueue<J extends JobTypes = JobTypes>(
     clock = Date.now,
   } = opts;
   checkName(name, action, "name");
-  checkNumber(maxAttempts, action, "maxAttempts", { min: 1, integer: true, max: 1_000_000 });
+  checkNumber(maxAttempts, action, "maxAttempts", {
+    min: 1,
+    integer: true,
+    max: 1_000_000,
+  });
   checkNumber(leaseMs, action, "leaseMs", { min: 0, exclusive: true });
-  checkNumber(maxPayloadBytes, action, "maxPayloadBytes", { min: 0, exclusive: true, integer: true });
+  checkNumber(maxPayloadBytes, action, "maxPayloadBytes", {
+    min: 0,
+    exclusive: true,
+    integer: true,
+  });
   if (opts.defaultTtl !== undefined) {
-    checkNumber(opts.defaultTtl, action, "defaultTtl", { min: 0, exclusive: true });
+    checkNumber(opts.defaultTtl, action, "defaultTtl", {
+      min: 0,
+      exclusive: true,
+    });
   }
-  if (typeof clock !== "function") throw invalid(action, "clock", "a function", clock);
-  const backoff: BackoffFn = backoffFunction(opts.backoff as BackoffOptions | undefined);
+  if (typeof clock !== "function") {
+    throw invalid(action, "clock", "a function", clock);
+  }
+  const backoff: BackoffFn = backoffFunction(
+    opts.backoff as BackoffOptions | undefined,
+  );
 
   // The backend: given, or made from a URL on first use (and then ours to close).
   let backend: Backend | undefined = opts.backend;
   let loading: Promise<Backend> | undefined;
   const owned = opts.backend === undefined;
-  const load = typeof target === "string" ? backendLoader(target) : () => Promise.resolve(memoryBackend());
-  if (backend !== undefined && (typeof backend !== "object" || typeof backend.claim !== "function")) {
+  const load = typeof target === "string"
+    ? backendLoader(target)
+    : () => Promise.resolve(memoryBackend());
+  if (
+    backend !== undefined &&
+    (typeof backend !== "object" || typeof backend.claim !== "function")
+  ) {
     throw invalid(action, "backend", "a Backend object", backend);
   }
 
@@ -111,7 +145,11 @@ export function createQueue<J extends JobTypes = JobTypes>(
   const closers = new Set<() => void>();
 
   function open(): Promise<Backend> {
-    if (closed) return Promise.reject(new QueueClosedError(`Cannot use queue '${name}' as it is closed`));
+    if (closed) {
+      return Promise.reject(
+        new QueueClosedError(`Cannot use queue '${name}' as it is closed`),
+      );
+    }
     if (backend !== undefined) return Promise.resolve(backend);
     loading ??= load().then((b) => (backend = b), (err) => {
       loading = undefined;
@@ -120,7 +158,10 @@ export function createQueue<J extends JobTypes = JobTypes>(
     return loading;
   }
 
-  async function call<T>(what: string, run: (b: Backend) => Promise<T>): Promise<T> {
+  async function call<T>(
+    what: string,
+    run: (b: Backend) => Promise<T>,
+  ): Promise<T> {
     const b = backend !== undefined && !closed ? backend : await open();
     try {
       return await run(b);
@@ -130,11 +171,19 @@ export function createQueue<J extends JobTypes = JobTypes>(
   }
 
   function checkLeaseMs(value: number | undefined, act: string): number {
-    return value === undefined ? leaseMs : checkNumber(value, act, "leaseMs", { min: 0, exclusive: true });
+    return value === undefined
+      ? leaseMs
+      : checkNumber(value, act, "leaseMs", { min: 0, exclusive: true });
   }
 
-  function checkClaimed(job: ClaimedJob, act: string): { id: string; token: string } {
-    if (job === null || typeof job !== "object" || typeof job.id !== "string" || typeof job.lease?.token !== "string") {
+  function checkClaimed(
+    job: ClaimedJob,
+    act: string,
+  ): { id: string; token: string } {
+    if (
+      job === null || typeof job !== "object" || typeof job.id !== "string" ||
+      typeof job.lease?.token !== "string"
+    ) {
       throw invalid(act, "job", "a job returned by claim()", job);
     }
     return { id: job.id, token: job.lease.token };
@@ -144,16 +193,25 @@ export function createQueue<J extends JobTypes = JobTypes>(
     return checkString(id, act, "id", 256, 1);
   }
 
-  function prepare(type: unknown, data: unknown, options: EnqueueOptions | undefined, now: number): NewJobRecord {
+  function prepare(
+    type: unknown,
+    data: unknown,
+    options: EnqueueOptions | undefined,
+    now: number,
+  ): NewJobRecord {
     const act = "enqueue job";
-    if (options !== undefined && (options === null || typeof options !== "object")) {
+    if (
+      options !== undefined && (options === null || typeof options !== "object")
+    ) {
       throw invalid(act, "options", "an object", options);
     }
     const o = options ?? {};
     checkName(type, act, "type");
     const priority = checkPriority(o.priority, act);
     if (o.delay !== undefined && o.runAt !== undefined) {
-      throw new ValidationError("Cannot enqueue job with both 'delay' and 'runAt'");
+      throw new ValidationError(
+        "Cannot enqueue job with both 'delay' and 'runAt'",
+      );
     }
     let runAt = now;
     if (o.delay !== undefined) runAt = now + checkNumber(o.delay, act, "delay");
@@ -162,11 +220,19 @@ export function createQueue<J extends JobTypes = JobTypes>(
       runAt = Math.max(now, checkNumber(at, act, "runAt"));
     }
     const ttl = o.ttl ?? opts.defaultTtl;
-    if (ttl !== undefined) checkNumber(ttl, act, "ttl", { min: 0, exclusive: true });
-    const key = o.key === undefined ? null : checkString(o.key, act, "key", 512, 1);
+    if (ttl !== undefined) {
+      checkNumber(ttl, act, "ttl", { min: 0, exclusive: true });
+    }
+    const key = o.key === undefined
+      ? null
+      : checkString(o.key, act, "key", 512, 1);
     const attempts = o.maxAttempts === undefined
       ? maxAttempts
-      : checkNumber(o.maxAttempts, act, "maxAttempts", { min: 1, integer: true, max: 1_000_000 });
+      : checkNumber(o.maxAttempts, act, "maxAttempts", {
+        min: 1,
+        integer: true,
+        max: 1_000_000,
+      });
     return {
       id: newId(now),
       type: type as string,
@@ -192,12 +258,18 @@ export function createQueue<J extends JobTypes = JobTypes>(
   }
 
   type Claimed = JobOf<J> & ClaimedJob;
-  async function claimMany(limit: number, options: ClaimOptions = {}): Promise<Claimed[]> {
+  async function claimMany(
+    limit: number,
+    options: ClaimOptions = {},
+  ): Promise<Claimed[]> {
     const act = "claim jobs";
     checkNumber(limit, act, "limit", { min: 1, integer: true, max: 10_000 });
     const types = checkTypes(options.types, act);
     const lease = checkLeaseMs(options.leaseMs, act);
-    const records = await call("claim", (b) => b.claim(name, { types, limit, leaseMs: lease, now: clock() }));
+    const records = await call(
+      "claim",
+      (b) => b.claim(name, { types, limit, leaseMs: lease, now: clock() }),
+    );
     return records.map((r) => decodeClaimed(r) as Claimed);
   }
 
@@ -212,32 +284,48 @@ export function createQueue<J extends JobTypes = JobTypes>(
     async enqueue(type, data, options) {
       const now = clock();
       const record = prepare(type, data, options, now);
-      const [outcome] = await call("enqueue", (b) => b.enqueue(name, [record], withTx(options, now)));
+      const [outcome] = await call(
+        "enqueue",
+        (b) => b.enqueue(name, [record], withTx(options, now)),
+      );
       return outcome!.id;
     },
 
     async enqueueMany(items, options) {
-      if (!Array.isArray(items)) throw invalid("enqueue jobs", "items", "an array", items);
+      if (!Array.isArray(items)) {
+        throw invalid("enqueue jobs", "items", "an array", items);
+      }
       if (items.length === 0) return [];
       const now = clock();
       const records = items.map((item: EnqueueItem<J>, i) => {
-        if (item === null || typeof item !== "object") throw invalid("enqueue jobs", `items[${i}]`, "an object", item);
+        if (item === null || typeof item !== "object") {
+          throw invalid("enqueue jobs", `items[${i}]`, "an object", item);
+        }
         return prepare(item.type, item.data, item.options, now);
       });
-      const outcomes = await call("enqueue", (b) => b.enqueue(name, records, withTx(options, now)));
+      const outcomes = await call(
+        "enqueue",
+        (b) => b.enqueue(name, records, withTx(options, now)),
+      );
       return outcomes.map((o) => o.id);
     },
 
     async get(id) {
       checkId(id, "get job");
-      const record = await call("get", (b) => b.get(name, id, { now: clock() }));
+      const record = await call(
+        "get",
+        (b) => b.get(name, id, { now: clock() }),
+      );
       return record === null ? null : decodeJob(record) as JobOf<J>;
     },
 
     async cancel(id, reason = "cancelled") {
       checkId(id, "cancel job");
       checkString(reason, "cancel job", "reason", 1024);
-      return await call("cancel", (b) => b.cancel(name, id, { reason, now: clock() }));
+      return await call(
+        "cancel",
+        (b) => b.cancel(name, id, { reason, now: clock() }),
+      );
     },
 
     async claim(options) {
@@ -249,17 +337,33 @@ export function createQueue<J extends JobTypes = JobTypes>(
 
     async update(job, change) {
       const ref = checkClaimed(job, "update job");
-      if (change === null || typeof change !== "object") throw invalid("update job", "change", "an object", change);
-      const c: { progress?: number; message?: string; now: number } = { now: clock() };
-      if (change.progress !== undefined) c.progress = checkProgress(change.progress);
-      if (change.message !== undefined) c.message = checkString(change.message, "update job", "message", 4096);
+      if (change === null || typeof change !== "object") {
+        throw invalid("update job", "change", "an object", change);
+      }
+      const c: { progress?: number; message?: string; now: number } = {
+        now: clock(),
+      };
+      if (change.progress !== undefined) {
+        c.progress = checkProgress(change.progress);
+      }
+      if (change.message !== undefined) {
+        c.message = checkString(change.message, "update job", "message", 4096);
+      }
       await call("update", (b) => b.update(name, ref, c));
     },
 
     async complete(job, result = null) {
       const ref = checkClaimed(job, "complete job");
-      const text = encodeJson(result === undefined ? null : result, "complete job", "result", maxPayloadBytes);
-      await call("complete", (b) => b.complete(name, ref, text, { now: clock() }));
+      const text = encodeJson(
+        result === undefined ? null : result,
+        "complete job",
+        "result",
+        maxPayloadBytes,
+      );
+      await call(
+        "complete",
+        (b) => b.complete(name, ref, text, { now: clock() }),
+      );
     },
 
     async fail(job, error, options = {}) {
@@ -268,13 +372,19 @@ export function createQueue<J extends JobTypes = JobTypes>(
       const now = clock();
       const retry = options.retry !== false && job.attempt < job.maxAttempts;
       const retryAt = retry ? now + backoff(job.attempt, jobError) : null;
-      return await call("fail", (b) => b.fail(name, ref, { error: jobError, retryAt, now }));
+      return await call(
+        "fail",
+        (b) => b.fail(name, ref, { error: jobError, retryAt, now }),
+      );
     },
 
     async heartbeat(job, options = {}) {
       const ref = checkClaimed(job, "heartbeat job");
       const ms = checkLeaseMs(options.leaseMs, "heartbeat job");
-      const until = await call("heartbeat", (b) => b.heartbeat(name, ref, { leaseMs: ms, now: clock() }));
+      const until = await call(
+        "heartbeat",
+        (b) => b.heartbeat(name, ref, { leaseMs: ms, now: clock() }),
+      );
       job.lease.until = until;
       return { token: ref.token, until } satisfies Lease;
     },
@@ -297,21 +407,35 @@ export function createQueue<J extends JobTypes = JobTypes>(
       const act = "list jobs";
       const limit = options.limit ?? 100;
       checkNumber(limit, act, "limit", { min: 1, integer: true, max: 10_000 });
-      const status: JobStatus | null = options.status === undefined ? null : checkStatus(options.status, act);
-      const type = options.type === undefined ? null : checkName(options.type, act, "type");
+      const status: JobStatus | null = options.status === undefined
+        ? null
+        : checkStatus(options.status, act);
+      const type = options.type === undefined
+        ? null
+        : checkName(options.type, act, "type");
       const after = options.cursor === undefined || options.cursor === null
         ? null
         : checkString(options.cursor, act, "cursor", 256, 1);
-      const records = await call("list", (b) => b.list(name, { status, type, limit, after, now: clock() }));
+      const records = await call(
+        "list",
+        (b) => b.list(name, { status, type, limit, after, now: clock() }),
+      );
       const jobs = records.map((r) => decodeJob(r) as JobOf<J>);
-      return { jobs, cursor: jobs.length === limit ? jobs[jobs.length - 1]!.id : null };
+      return {
+        jobs,
+        cursor: jobs.length === limit ? jobs[jobs.length - 1]!.id : null,
+      };
     },
 
     async listen(topic: Topic, listener: (event: QueueEvent) => void) {
       const b = await open();
       const forward = (event: BackendEvent) => {
         try {
-          listener(event.kind === "update" ? { kind: "update", update: decodeUpdate(event.update) } : event);
+          listener(
+            event.kind === "update"
+              ? { kind: "update", update: decodeUpdate(event.update) }
+              : event,
+          );
         } catch (err) {
           // A listener's failure must not break delivery, nor crash the process.
           console.error("jobline: an update listener threw", err);
@@ -344,7 +468,8 @@ export function createQueue<J extends JobTypes = JobTypes>(
       if (closed) return;
       closed = true;
       for (const onClose of [...closers]) onClose();
-      const b = backend ?? (loading ? await loading.catch(() => undefined) : undefined);
+      const b = backend ??
+        (loading ? await loading.catch(() => undefined) : undefined);
       if (owned && b !== undefined) await b.close();
     },
 
@@ -355,7 +480,10 @@ export function createQueue<J extends JobTypes = JobTypes>(
   return queue;
 }
 
-function withTx(options: { tx?: unknown } | undefined, now: number): { now: number; tx?: unknown } {
+function withTx(
+  options: { tx?: unknown } | undefined,
+  now: number,
+): { now: number; tx?: unknown } {
   const out: { now: number; tx?: unknown } = { now };
   if (options?.tx !== undefined) out.tx = options.tx;
   return out;

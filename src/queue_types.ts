@@ -133,7 +133,11 @@ export interface EnqueueOptions {
  * ```
  */
 export type EnqueueItem<J extends JobTypes = JobTypes> = {
-  [T in keyof J & string]: { type: T; data: J[T]; options?: Omit<EnqueueOptions, "tx"> };
+  [T in keyof J & string]: {
+    type: T;
+    data: J[T];
+    options?: Omit<EnqueueOptions, "tx">;
+  };
 }[keyof J & string];
 
 /**
@@ -247,9 +251,16 @@ export interface Queue<J extends JobTypes = JobTypes> extends AsyncDisposable {
   now(): number;
 
   /** Stores a job; returns its id (or, with a held `key`, the holder's id). */
-  enqueue<T extends keyof J & string>(type: T, data: J[T], options?: EnqueueOptions): Promise<string>;
+  enqueue<T extends keyof J & string>(
+    type: T,
+    data: J[T],
+    options?: EnqueueOptions,
+  ): Promise<string>;
   /** Stores a batch, all or none; returns the ids in order. */
-  enqueueMany(items: readonly EnqueueItem<J>[], options?: { tx?: unknown }): Promise<string[]>;
+  enqueueMany(
+    items: readonly EnqueueItem<J>[],
+    options?: { tx?: unknown },
+  ): Promise<string[]>;
   /** Reads a job; null when unknown, removed or expired. */
   get(id: string): Promise<JobOf<J> | null>;
   /** Cancels a pending or processing job; true if it changed. */
@@ -258,16 +269,26 @@ export interface Queue<J extends JobTypes = JobTypes> extends AsyncDisposable {
   /** Claims the best due job, or null when none is. */
   claim(options?: ClaimOptions): Promise<(JobOf<J> & ClaimedJob) | null>;
   /** Claims up to `limit` due jobs in one call, best first. */
-  claimMany(limit: number, options?: ClaimOptions): Promise<(JobOf<J> & ClaimedJob)[]>;
+  claimMany(
+    limit: number,
+    options?: ClaimOptions,
+  ): Promise<(JobOf<J> & ClaimedJob)[]>;
   /** Sets progress (0..1) and/or message of a claimed job. */
-  update(job: ClaimedJob, change: { progress?: number; message?: string }): Promise<void>;
+  update(
+    job: ClaimedJob,
+    change: { progress?: number; message?: string },
+  ): Promise<void>;
   /** Completes a claimed job with its result. */
   complete(job: ClaimedJob, result?: unknown): Promise<void>;
   /**
    * Fails an attempt: retried after backoff while attempts remain (unless
    * `retry: false`). Returns the job's new status.
    */
-  fail(job: ClaimedJob, error: unknown, options?: { retry?: boolean }): Promise<"pending" | "failed">;
+  fail(
+    job: ClaimedJob,
+    error: unknown,
+    options?: { retry?: boolean },
+  ): Promise<"pending" | "failed">;
   /** Extends a claimed job's lease (and updates `job.lease.until`). */
   heartbeat(job: ClaimedJob, options?: { leaseMs?: number }): Promise<Lease>;
 
@@ -285,7 +306,10 @@ export interface Queue<J extends JobTypes = JobTypes> extends AsyncDisposable {
    * "worker") until the returned function is called or the queue closes.
    * Most code wants {@linkcode subscribe} or a worker instead.
    */
-  listen(topic: Topic, listener: (event: QueueEvent) => void): Promise<() => Promise<void>>;
+  listen(
+    topic: Topic,
+    listener: (event: QueueEvent) => void,
+  ): Promise<() => Promise<void>>;
 
   /** Closes the queue (and the backend it made from a URL). */
   close(): Promise<void>;

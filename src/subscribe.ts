@@ -88,7 +88,9 @@ function inbox(signal: AbortSignal | undefined): Inbox {
     wait(ms) {
       if (box.events.length > 0 || signal?.aborted) return Promise.resolve();
       return new Promise((resolve) => {
-        const timer = Number.isFinite(ms) ? setTimeout(() => box.notify(), ms) : undefined;
+        const timer = Number.isFinite(ms)
+          ? setTimeout(() => box.notify(), ms)
+          : undefined;
         wake = () => {
           clearTimeout(timer);
           resolve();

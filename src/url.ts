@@ -26,7 +26,9 @@ export const URL_SCHEMES: readonly string[] = [
  * returns a loader that imports and builds the backend on first use.
  */
 export function backendLoader(url: string): () => Promise<Backend> {
-  const scheme = typeof url === "string" ? /^[a-z+]+:/i.exec(url)?.[0] : undefined;
+  const scheme = typeof url === "string"
+    ? /^[a-z+]+:/i.exec(url)?.[0]
+    : undefined;
   if (!scheme || !URL_SCHEMES.includes(scheme.toLowerCase())) {
     throw new ValidationError(
       `Cannot create a queue for ${
@@ -38,23 +40,42 @@ export function backendLoader(url: string): () => Promise<Backend> {
     case "memory:":
       return () => Promise.resolve(memoryBackend());
     case "sqlite:":
-      return load("sqlite", async () => (await import("../backends/sqlite.ts")).sqliteBackend({ url }));
+      return load(
+        "sqlite",
+        async () =>
+          (await import("../backends/sqlite.ts")).sqliteBackend({ url }),
+      );
     case "postgres:":
     case "postgresql:":
-      return load("postgres", async () => (await import("../backends/postgres.ts")).postgresBackend({ url }));
+      return load(
+        "postgres",
+        async () =>
+          (await import("../backends/postgres.ts")).postgresBackend({ url }),
+      );
     default:
-      return load("redis", async () => (await import("../backends/redis.ts")).redisBackend({ url }));
+      return load(
+        "redis",
+        async () =>
+          (await import("../backends/redis.ts")).redisBackend({ url }),
+      );
   }
 }
 
-function load(name: string, make: () => Promise<Backend>): () => Promise<Backend> {
+function load(
+  name: string,
+  make: () => Promise<Backend>,
+): () => Promise<Backend> {
   return async () => {
     try {
       return await make();
     } catch (err) {
-      if (err instanceof ValidationError || err instanceof BackendError) throw err;
+      if (err instanceof ValidationError || err instanceof BackendError) {
+        throw err;
+      }
       throw new BackendError(
-        `Cannot load the ${name} backend: ${err instanceof Error ? err.message : String(err)}`,
+        `Cannot load the ${name} backend: ${
+          err instanceof Error ? err.message : String(err)
+        }`,
         { cause: err },
       );
     }

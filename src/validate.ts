@@ -45,15 +45,27 @@ function show(value: unknown): string {
 }
 
 /** Checks a job type or queue name. */
-export function checkName(value: unknown, action: string, field: string): string {
+export function checkName(
+  value: unknown,
+  action: string,
+  field: string,
+): string {
   if (typeof value !== "string" || !TYPE_PATTERN.test(value)) {
-    throw invalid(action, field, "1 to 128 characters of [A-Za-z0-9_.:-]", value);
+    throw invalid(
+      action,
+      field,
+      "1 to 128 characters of [A-Za-z0-9_.:-]",
+      value,
+    );
   }
   return value;
 }
 
 /** Resolves a priority name or checks an integer priority. */
-export function checkPriority(value: Priority | undefined, action: string): number {
+export function checkPriority(
+  value: Priority | undefined,
+  action: string,
+): number {
   if (value === undefined) return 5;
   if (typeof value === "string" && value in PRIORITY_NAMES) {
     return PRIORITY_NAMES[value]!;
@@ -62,7 +74,12 @@ export function checkPriority(value: Priority | undefined, action: string): numb
     typeof value !== "number" || !Number.isInteger(value) || value < 1 ||
     value > 100
   ) {
-    throw invalid(action, "priority", 'an integer in 1..100 or "low", "normal", "high"', value);
+    throw invalid(
+      action,
+      "priority",
+      'an integer in 1..100 or "low", "normal", "high"',
+      value,
+    );
   }
   return value;
 }
@@ -88,7 +105,10 @@ export function checkNumber(
 
 /** Checks a progress fraction. */
 export function checkProgress(value: unknown): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 1) {
+  if (
+    typeof value !== "number" || !Number.isFinite(value) || value < 0 ||
+    value > 1
+  ) {
     throw invalid("update job", "progress", "a number in 0..1", value);
   }
   return value;
@@ -110,8 +130,16 @@ export function checkString(
   maxLength: number,
   minLength = 0,
 ): string {
-  if (typeof value !== "string" || value.length > maxLength || value.length < minLength) {
-    throw invalid(action, field, `a string of ${minLength} to ${maxLength} characters`, value);
+  if (
+    typeof value !== "string" || value.length > maxLength ||
+    value.length < minLength
+  ) {
+    throw invalid(
+      action,
+      field,
+      `a string of ${minLength} to ${maxLength} characters`,
+      value,
+    );
   }
   return value;
 }
@@ -158,7 +186,9 @@ export function encodeJson(
   } catch (err) {
     if (err instanceof ValidationError) throw err;
     throw new ValidationError(
-      `Cannot ${action} as '${field}' must be JSON: ${err instanceof Error ? err.message : String(err)}`,
+      `Cannot ${action} as '${field}' must be JSON: ${
+        err instanceof Error ? err.message : String(err)
+      }`,
       { cause: err },
     );
   }

@@ -60,7 +60,9 @@ export type Handler<D = unknown, T extends string = string> = (
  * const handlers: Handlers<Jobs> = { resize: (job) => job.data.url.length };
  * ```
  */
-export type Handlers<J extends JobTypes> = { [T in keyof J & string]?: Handler<J[T], T> };
+export type Handlers<J extends JobTypes> = {
+  [T in keyof J & string]?: Handler<J[T], T>;
+};
 
 /**
  * What a worker reports.
@@ -127,7 +129,10 @@ export interface Worker extends AsyncDisposable {
   /** True once stop() was called. */
   readonly stopped: boolean;
   /** Adds a listener; returns a function that removes it. */
-  on<E extends keyof WorkerEvents>(event: E, listener: WorkerEvents[E]): () => void;
+  on<E extends keyof WorkerEvents>(
+    event: E,
+    listener: WorkerEvents[E],
+  ): () => void;
   /**
    * Stops claiming, waits for running handlers up to `timeout` ms
    * (default 10 000), then aborts their signals and waits at most one more
@@ -141,7 +146,8 @@ interface Running {
   controller: AbortController;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Starts a worker: it claims jobs of the handlers' types and runs up to
@@ -174,11 +180,17 @@ export function createWorker<J extends JobTypes>(
   options: WorkerOptions = {},
 ): Worker {
   const act = "create worker";
-  if (handlers === null || typeof handlers !== "object") throw invalid(act, "handlers", "an object", handlers);
+  if (handlers === null || typeof handlers !== "object") {
+    throw invalid(act, "handlers", "an object", handlers);
+  }
   const types = Object.keys(handlers);
-  if (types.length === 0) throw new ValidationError("Cannot create worker without handlers");
+  if (types.length === 0) {
+    throw new ValidationError("Cannot create worker without handlers");
+  }
   for (const t of types) {
-    if (typeof handlers[t] !== "function") throw invalid(act, `handlers.${t}`, "a function", handlers[t]);
+    if (typeof handlers[t] !== "function") {
+      throw invalid(act, `handlers.${t}`, "a function", handlers[t]);
+    }
   }
   const {
     concurrency = 1,
@@ -186,10 +198,17 @@ export function createWorker<J extends JobTypes>(
     pollInterval = 1000,
     heartbeatInterval = Math.max(1, Math.floor(leaseMs / 3)),
   } = options;
-  checkNumber(concurrency, act, "concurrency", { min: 1, integer: true, max: 10_000 });
+  checkNumber(concurrency, act, "concurrency", {
+    min: 1,
+    integer: true,
+    max: 10_000,
+  });
   checkNumber(leaseMs, act, "leaseMs", { min: 0, exclusive: true });
   checkNumber(pollInterval, act, "pollInterval", { min: 0, exclusive: true });
-  checkNumber(heartbeatInterval, act, "heartbeatInterval", { min: 0, exclusive: true });
+  checkNumber(heartbeatInterval, act, "heartbeatInterval", {
+    min: 0,
+    exclusive: true,
+  });
 
   const listeners: { [E in keyof WorkerEvents]: Set<WorkerEvents[E]> } = {
     completed: new Set(),
@@ -208,7 +227,10 @@ export function createWorker<J extends JobTypes>(
   let delayedAt = Infinity;
   let unlisten: (() => Promise<void>) | undefined;
 
-  function emit<E extends keyof WorkerEvents>(event: E, ...args: Parameters<WorkerEvents[E]>): void {
+  function emit<E extends keyof WorkerEvents>(
+    event: E,
+    ...args: Parameters<WorkerEvents[E]>
+  ): void {
     for (const listener of listeners[event]) {
       try {
         (listener as (...a: unknown[]) => void)(...args);
@@ -257,7 +279,10 @@ export function createWorker<J extends JobTypes>(
     if (event.kind === "wake") wakeAt(event.at);
     else if (event.kind === "cancel") {
       active.get(event.jobId)?.controller.abort(
-        new LeaseLostError(event.jobId, `Job '${event.jobId}' was cancelled, removed or its lease expired`),
+        new LeaseLostError(
+          event.jobId,
+          `Job '${event.jobId}' was cancelled, removed or its lease expired`,
+        ),
       );
     } else if (event.kind === "resync") {
       wake();
@@ -292,7 +317,10 @@ export function createWorker<J extends JobTypes>(
     const ctx: JobContext = {
       signal: controller.signal,
       progress: (progress, message) =>
-        queue.update(job, message === undefined ? { progress } : { progress, message }),
+        queue.update(
+          job,
+          message === undefined ? { progress } : { progress, message },
+        ),
       heartbeat: async () => {
         await queue.heartbeat(job, { leaseMs });
       },
@@ -319,7 +347,9 @@ export function createWorker<J extends JobTypes>(
         emit("failed", job, err, false);
       }
     } catch (err) {
-      if (!(err instanceof LeaseLostError) && !(err instanceof QueueClosedError)) report(err, job);
+      if (
+        !(err instanceof LeaseLostError) && !(err instanceof QueueClosedError)
+      ) report(err, job);
     } finally {
       settle(job);
     }
@@ -383,14 +413,22 @@ export function createWorker<J extends JobTypes>(
         poke();
         await looping;
         const allDone = () =>
-          active.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve));
+          active.size === 0
+            ? Promise.resolve()
+            : new Promise<void>((resolve) => (drained = resolve));
         let timer: ReturnType<typeof setTimeout> | undefined;
-        const expired = (ms: number) => new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+        const expired = (ms: number) =>
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
         await Promise.race([allDone(), expired(timeout)]);
         clearTimeout(timer);
         if (active.size > 0) {
           for (const { controller } of active.values()) {
-            controller.abort(new DOMException("The worker stopped before the job finished", "AbortError"));
+            controller.abort(
+              new DOMException(
+                "The worker stopped before the job finished",
+                "AbortError",
+              ),
+            );
           }
           await Promise.race([allDone(), expired(1000)]);
           clearTimeout(timer);
