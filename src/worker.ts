@@ -8,7 +8,7 @@
  */
 
 import { LeaseLostError, QueueClosedError, ValidationError } from "./errors.ts";
-import type { JobOf, JobTypes, Queue, QueueEvent } from "./queue_types.ts";
+import type { JobTypes, Queue, QueueEvent } from "./queue_types.ts";
 import type { ClaimedJob } from "./types.ts";
 import { checkNumber, invalid } from "./validate.ts";
 
