@@ -270,11 +270,34 @@ export function memoryBackend(): Backend {
     return rec;
   }
 
+  /** A copy the caller may keep: explicit fields are much faster than a rest spread. */
   function copy(rec: Rec): JobRecord {
-    const { seq: _seq, gen: _gen, ...out } = rec;
-    if (out.lease !== null) out.lease = { ...out.lease };
-    if (out.error !== null) out.error = { ...out.error };
-    return out;
+    return {
+      id: rec.id,
+      type: rec.type,
+      data: rec.data,
+      priority: rec.priority,
+      maxAttempts: rec.maxAttempts,
+      runAt: rec.runAt,
+      createdAt: rec.createdAt,
+      ttl: rec.ttl,
+      expiresAt: rec.expiresAt,
+      key: rec.key,
+      metadata: rec.metadata,
+      status: rec.status,
+      progress: rec.progress,
+      message: rec.message,
+      result: rec.result,
+      error: rec.error === null ? null : { ...rec.error },
+      attempt: rec.attempt,
+      updatedAt: rec.updatedAt,
+      startedAt: rec.startedAt,
+      completedAt: rec.completedAt,
+      lease: rec.lease === null
+        ? null
+        : { token: rec.lease.token, until: rec.lease.until },
+      version: rec.version,
+    };
   }
 
   const capabilities: BackendCapabilities = {

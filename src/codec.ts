@@ -23,7 +23,9 @@ export function decodeJob<D>(record: JobRecord): Job<D> {
     runAt: record.runAt,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
-    metadata: JSON.parse(record.metadata) as Record<string, JsonValue>,
+    metadata: record.metadata === "{}"
+      ? {}
+      : JSON.parse(record.metadata) as Record<string, JsonValue>,
     version: record.version,
   };
   if (record.result !== null) job.result = JSON.parse(record.result);

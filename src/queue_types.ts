@@ -24,7 +24,8 @@ import type {
  * @example
  * ```ts
  * import type { JobTypes } from "@jobline/jobline";
- * type Jobs = { resize: { url: string }; email: { to: string } } satisfies JobTypes;
+ * type Jobs = { resize: { url: string }; email: { to: string } };
+ * const ok: JobTypes = {} as Jobs;
  * ```
  */
 // deno-lint-ignore no-explicit-any

@@ -171,6 +171,7 @@ export function encodeJson(
   if (value === undefined) {
     throw invalid(action, field, "a JSON value (use null for no data)", value);
   }
+  if (value === null) return "null";
   let text: string | undefined;
   try {
     text = JSON.stringify(value, function (key, v) {

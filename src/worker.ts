@@ -60,9 +60,9 @@ export type Handler<D = unknown, T extends string = string> = (
  * const handlers: Handlers<Jobs> = { resize: (job) => job.data.url.length };
  * ```
  */
-export type Handlers<J extends JobTypes> = {
-  [T in keyof J & string]?: Handler<J[T], T>;
-};
+export type Handlers<J extends JobTypes> = string extends keyof J
+  ? Record<string, Handler<J[string]>>
+  : { [T in keyof J & string]?: Handler<J[T], T> };
 
 /**
  * What a worker reports.
