@@ -1,0 +1,213 @@
+/**
+ * Throwaway Redis servers for tests and benchmarks: `redis-server` (Debian's
+ * package) on free loopback ports, each in its own temp directory, and a
+ * three-master Redis Cluster made with `redis-cli --cluster create`.
+ *
+ * It must never touch a server it did not start: it stops its own children
+ * by their handles and deletes their directories when asked.
+ */
+
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A running test server. */
+export interface RedisServer {
+  /** `redis://127.0.0.1:PORT` */
+  url: string;
+  /** The TCP port. */
+  port: number;
+  /** The server's directory (AOF and RDB files live here). */
+  dir: string;
+  /** The server's process id while it runs. */
+  readonly pid: number | undefined;
+  /** Shuts the server down (SIGTERM: it persists what it is configured to). */
+  stop(): Promise<void>;
+  /** Kills the server at once (SIGKILL). */
+  kill(): Promise<void>;
+  /** Starts a stopped server again on the same port and directory. */
+  start(): Promise<void>;
+  /** Stops the server and deletes its directory. */
+  destroy(): Promise<void>;
+}
+
+/** A running three-master test cluster. */
+export interface RedisCluster {
+  /** `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3` */
+  url: string;
+  /** The nodes. */
+  nodes: RedisServer[];
+  /** Stops every node and deletes their directories. */
+  destroy(): Promise<void>;
+}
+
+/** True when `redis-server` is on the PATH. */
+export function redisInstalled(): boolean {
+  return ["/usr/bin", "/usr/local/bin", "/bin"].some((d) =>
+    existsSync(join(d, "redis-server"))
+  );
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function cli(args: string[], timeout = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("redis-cli", args, { timeout }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`redis-cli ${args.join(" ")}: ${stderr}`));
+      else resolve(String(stdout));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  ms = 20_000,
+): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await check().catch(() => false)) return;
+    await sleep(50);
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+/**
+ * Starts a fresh redis-server.
+ *
+ * @param config Extra settings (`--name value`), such as
+ *   `{ appendonly: "yes", appendfsync: "always" }`.
+ */
+export async function startRedis(
+  config: Record<string, string> = {},
+  dir?: string,
+): Promise<RedisServer> {
+  const home = dir ?? mkdtempSync(join(tmpdir(), "jobline-redis-"));
+  const port = await freePort();
+  const settings: Record<string, string> = {
+    port: String(port),
+    bind: "127.0.0.1",
+    dir: home,
+    save: "",
+    appendonly: "no",
+    logfile: join(home, "redis.log"),
+    "protected-mode": "no",
+    ...config,
+  };
+  const args = Object.entries(settings).flatMap(([k, v]) => [`--${k}`, v]);
+  let child: ChildProcess | undefined;
+
+  const server: RedisServer = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir: home,
+    get pid() {
+      return child?.exitCode === null && child.signalCode === null
+        ? child.pid
+        : undefined;
+    },
+    async start() {
+      if (server.pid !== undefined) return;
+      const c = spawn("redis-server", args, { cwd: home, stdio: "ignore" });
+      child = c;
+      c.on("error", () => {});
+      await waitFor(`redis-server on port ${port}`, async () => {
+        if (c.exitCode !== null) {
+          throw new Error(`redis-server exited with ${c.exitCode}`);
+        }
+        const out = await cli(["-p", String(port), "ping"], 2_000);
+        return out.trim() === "PONG";
+      });
+    },
+    async stop() {
+      const c = child;
+      if (c === undefined) return;
+      c.kill("SIGTERM");
+      await exited(c);
+      child = undefined;
+    },
+    async kill() {
+      const c = child;
+      if (c === undefined) return;
+      c.kill("SIGKILL");
+      await exited(c);
+      child = undefined;
+    },
+    async destroy() {
+      await server.kill();
+      if (dir === undefined) rmSync(home, { recursive: true, force: true });
+    },
+  };
+  try {
+    await server.start();
+  } catch (err) {
+    await server.destroy();
+    throw err;
+  }
+  return server;
+}
+
+/** Starts three cluster-enabled masters and joins them into one cluster. */
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const home = mkdtempSync(join(tmpdir(), "jobline-redis-cluster-"));
+  const nodes: RedisServer[] = [];
+  const destroy = async () => {
+    for (const node of nodes) await node.destroy();
+    rmSync(home, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < 3; i++) {
+      const dir = join(home, `node${i}`);
+      mkdirSync(dir);
+      nodes.push(
+        await startRedis({
+          "cluster-enabled": "yes",
+          "cluster-config-file": join(dir, "nodes.conf"),
+          "cluster-node-timeout": "5000",
+        }, dir),
+      );
+    }
+    const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
+    await cli([
+      "--cluster",
+      "create",
+      ...addresses,
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
+    ], 60_000);
+    for (const node of nodes) {
+      await waitFor("the cluster", async () => {
+        const info = await cli(["-p", String(node.port), "cluster", "info"]);
+        return info.includes("cluster_state:ok");
+      }, 30_000);
+    }
+    return { url: `redis+cluster://${addresses.join(",")}`, nodes, destroy };
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+}
