@@ -1,0 +1,374 @@
+/**
+ * The SQL of the PostgreSQL backend: migrations and one statement per
+ * transition, as named constants built for one schema. Owns no connection
+ * and runs nothing.
+ *
+ * Times are epoch ms, always passed in as parameters (the queue's clock),
+ * never `now()`. They are stored as float8: a JS number is a float8, so
+ * every time the queue makes (a fractional delay included) is stored
+ * exactly, and the driver returns JS numbers without casts. Every statement that changes a job publishes its
+ * notifications (`pg_notify`) in the same statement, so they are delivered
+ * exactly when the change commits.
+ *
+ * Notification payloads are JSON arrays, first element a kind:
+ * `["u", id, type, status, progress, message, attempt, result, error, at,
+ * version]` an update; `["r", id]` an update too large to send (re-read the
+ * job); `["e", type, createdAt, wakeAt, [ids]]` jobs enqueued;
+ * `["w", at]` a wake-up; `["c", id]` a processing job lost its lease.
+ *
+ * @module
+ */
+
+/** Quotes an identifier (the schema name is validated before this). */
+export function ident(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Columns read back as a JobRecord's raw row (prefix `j.`). */
+const COLS = [
+  "j.id",
+  "j.type",
+  "j.data",
+  "j.priority",
+  "j.max_attempts",
+  "j.run_at",
+  "j.created_at",
+  "j.ttl",
+  "j.expires_at",
+  "j.key",
+  "j.metadata",
+  "j.status",
+  "j.progress",
+  "j.message",
+  "j.result",
+  "j.error",
+  "j.attempt",
+  "j.updated_at",
+  "j.started_at",
+  "j.completed_at",
+  "j.lease_token",
+  "j.lease_until",
+  "j.version",
+].join(", ");
+
+/** Builds the payload of one changed row (a CTE with the table's columns). */
+const UPDATE_PAYLOAD =
+  "json_build_array('u', id, type, status, progress, message, attempt, " +
+  "result, error, updated_at, version)::text";
+
+/**
+ * A CTE body that notifies one update per row of `cte`, or a re-read marker
+ * when the update would not fit in a notification (8000 bytes).
+ */
+function notifyUpdates(cte: string, channel: string): string {
+  return `SELECT pg_notify(${channel}, CASE WHEN octet_length(p) < 7900 ` +
+    `THEN p ELSE json_build_array('r', id)::text END) FROM ` +
+    `(SELECT id, ${UPDATE_PAYLOAD} AS p FROM ${cte}) x`;
+}
+
+/** The migrations, in order; each runs once per schema, under a lock. */
+export function migrations(schema: string): string[] {
+  const s = ident(schema);
+  return [
+    `CREATE TABLE ${s}.jobs (
+      queue text NOT NULL,
+      id text COLLATE "C" NOT NULL,
+      seq bigint GENERATED ALWAYS AS IDENTITY,
+      type text NOT NULL,
+      data text NOT NULL,
+      priority integer NOT NULL,
+      max_attempts integer NOT NULL,
+      run_at float8 NOT NULL,
+      created_at float8 NOT NULL,
+      ttl float8,
+      expires_at float8,
+      key text,
+      held_key text,
+      metadata text NOT NULL,
+      status text NOT NULL,
+      progress float8 NOT NULL DEFAULT 0,
+      message text NOT NULL DEFAULT '',
+      result text,
+      error text,
+      attempt integer NOT NULL DEFAULT 0,
+      updated_at float8 NOT NULL,
+      started_at float8,
+      completed_at float8,
+      lease_token text,
+      lease_until float8,
+      version integer NOT NULL DEFAULT 1,
+      PRIMARY KEY (queue, id)
+    );
+    CREATE INDEX jobs_claim ON ${s}.jobs (queue, priority DESC, seq)
+      WHERE status = 'pending';
+    CREATE INDEX jobs_lease ON ${s}.jobs (queue, lease_until)
+      WHERE status = 'processing';
+    CREATE INDEX jobs_expiry ON ${s}.jobs (queue, expires_at)
+      WHERE expires_at IS NOT NULL;
+    CREATE UNIQUE INDEX jobs_key ON ${s}.jobs (queue, held_key)
+      WHERE held_key IS NOT NULL;`,
+  ];
+}
+
+/** Statements that create the schema and its migration table. */
+export function bootstrap(schema: string): string {
+  const s = ident(schema);
+  return `CREATE SCHEMA IF NOT EXISTS ${s};
+    CREATE TABLE IF NOT EXISTS ${s}.migrations (
+      version integer PRIMARY KEY,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    );`;
+}
+
+/** Every statement of one schema. Parameter order is noted per statement. */
+export interface Statements {
+  /** $1 schema key: takes the migration lock (transaction-scoped). */
+  lock: string;
+  /** Reads the applied migration version. */
+  version: string;
+  /** $1 version: records a migration. */
+  recordVersion: string;
+  /**
+   * $1 queue, $2 channel, $3..$13 arrays (id, type, data, priority,
+   * max_attempts, run_at, created_at, ttl, expires_at, key, metadata):
+   * inserts, skipping held keys; returns the created ids.
+   */
+  insert: string;
+  /** $1 queue, $2 now, $3 keys: deletes expired jobs that hold these keys. */
+  dropExpiredHolders: string;
+  /** $1 queue, $2 keys: who holds these keys. */
+  holders: string;
+  /**
+   * $1 queue, $2 now, $3 channel, $4 types (or null), $5 limit, $6 leaseMs:
+   * expires leases, then claims. One placeholder row with `expired` and a
+   * null id comes back when nothing was claimed.
+   */
+  claim: string;
+  /** $1 queue, $2 now, $3 channel: expires leases only. */
+  expire: string;
+  /** $1 queue, $2 id, $3 token, $4 now, $5 leaseMs: returns lease_until. */
+  heartbeat: string;
+  /** $1 queue, $2 id, $3 token, $4 now, $5 channel, $6 progress, $7 message. */
+  update: string;
+  /** $1 queue, $2 now, $3 channel, $4 ids, $5 tokens, $6 results. */
+  complete: string;
+  /** $1 queue, $2 id, $3 token, $4 now, $5 channel, $6 error, $7 retryAt. */
+  fail: string;
+  /** $1 queue, $2 id, $3 now, $4 channel, $5 error. */
+  cancel: string;
+  /** $1 queue, $2 id, $3 now, $4 channel, $5 take key (boolean). */
+  retry: string;
+  /** $1 queue, $2 id, $3 now, $4 channel. */
+  remove: string;
+  /** $1 queue, $2 id, $3 now. */
+  get: string;
+  /** $1 queue, $2 id (ignores TTL: for re-reading a notified job). */
+  reread: string;
+  /** $1 queue, $2 now, $3 status, $4 type, $5 after, $6 limit. */
+  list: string;
+  /** $1 queue, $2 now. */
+  stats: string;
+  /** $1 queue, $2 now, $3 limit: deletes expired jobs, a batch at a time. */
+  sweep: string;
+}
+
+/** Builds the statements of one schema. */
+export function statements(schema: string): Statements {
+  const t = `${ident(schema)}.jobs`;
+  const live = "(j.expires_at IS NULL OR j.expires_at > $NOW)";
+  const liveAt = (now: string) => live.replace("$NOW", now);
+  const expire = (now: string, channel: string) =>
+    `expired AS (
+      UPDATE ${t} j SET
+        status = CASE WHEN j.attempt < j.max_attempts
+          THEN 'pending' ELSE 'failed' END,
+        held_key = CASE WHEN j.attempt < j.max_attempts
+          THEN j.held_key END,
+        run_at = CASE WHEN j.attempt < j.max_attempts
+          THEN ${now} ELSE j.run_at END,
+        completed_at = CASE WHEN j.attempt < j.max_attempts
+          THEN NULL ELSE ${now} END,
+        error = '{"name":"LeaseExpiredError","message":"lease expired"}',
+        lease_token = NULL, lease_until = NULL,
+        version = j.version + 1, updated_at = ${now}
+      FROM (SELECT queue, id FROM ${t}
+        WHERE queue = $1 AND status = 'processing'
+          AND lease_until <= ${now}
+        FOR UPDATE SKIP LOCKED) x
+      WHERE j.queue = x.queue AND j.id = x.id
+      RETURNING j.*
+    ),
+    expired_notes AS (
+      ${notifyUpdates("expired", channel)}
+      UNION ALL
+      SELECT pg_notify(${channel}, json_build_array('c', id)::text)
+        FROM expired
+    )`;
+  return {
+    lock: "SELECT pg_advisory_xact_lock(27243, hashtext($1))",
+    version: `SELECT coalesce(max(version), 0)::int AS v FROM ${
+      ident(schema)
+    }.migrations`,
+    recordVersion: `INSERT INTO ${ident(schema)}.migrations (version) ` +
+      "VALUES ($1)",
+    insert: `WITH ins AS (
+      INSERT INTO ${t} (queue, id, type, data, priority, max_attempts, run_at,
+        created_at, ttl, expires_at, key, held_key, metadata, status,
+        updated_at)
+      SELECT $1, i.id, i.type, i.data, i.priority, i.max_attempts, i.run_at,
+        i.created_at, i.ttl, i.expires_at, i.key, i.key, i.metadata,
+        'pending', i.created_at
+      FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
+        $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::text[],
+        $13::text[]) WITH ORDINALITY AS i(id, type, data, priority,
+        max_attempts, run_at, created_at, ttl, expires_at, key, metadata, ord)
+      ORDER BY i.ord
+      ON CONFLICT (queue, held_key) WHERE held_key IS NOT NULL DO NOTHING
+      RETURNING id, type, created_at, run_at, seq
+    ),
+    notes AS (
+      SELECT pg_notify($2, json_build_array('e', type, created_at,
+        min(run_at), json_agg(id ORDER BY seq))::text)
+      FROM (SELECT *, (row_number() OVER (ORDER BY seq) - 1) / 200 AS chunk
+        FROM ins) x
+      GROUP BY type, created_at, chunk
+    )
+    SELECT id, (SELECT count(*) FROM notes) AS n FROM ins`,
+    dropExpiredHolders: `DELETE FROM ${t} j WHERE j.queue = $1
+      AND j.held_key = ANY($3::text[]) AND j.expires_at <= $2`,
+    holders: `SELECT held_key, id FROM ${t}
+      WHERE queue = $1 AND held_key = ANY($2::text[])`,
+    claim: `WITH ${expire("$2", "$3")},
+    picked AS (
+      SELECT queue, id FROM ${t} j
+      WHERE j.queue = $1 AND j.status = 'pending' AND j.run_at <= $2
+        AND ${liveAt("$2")}
+        AND ($4::text[] IS NULL OR j.type = ANY($4::text[]))
+      ORDER BY j.priority DESC, j.seq
+      LIMIT $5
+      FOR UPDATE SKIP LOCKED
+    ),
+    claimed AS (
+      UPDATE ${t} j SET status = 'processing', attempt = j.attempt + 1,
+        started_at = $2, lease_token = gen_random_uuid()::text,
+        lease_until = $2 + $6::float8, version = j.version + 1, updated_at = $2
+      FROM picked p WHERE j.queue = p.queue AND j.id = p.id
+      RETURNING j.*
+    ),
+    notes AS (${notifyUpdates("claimed", "$3")})
+    SELECT ${COLS}, e.expired, e.notes FROM
+      (SELECT (SELECT count(*) FROM expired)::int AS expired,
+        (SELECT count(*) FROM expired_notes)::int
+          + (SELECT count(*) FROM notes)::int AS notes) e
+      LEFT JOIN claimed j ON true
+    ORDER BY j.priority DESC, j.seq`,
+    expire: `WITH ${expire("$2", "$3")}
+      SELECT (SELECT count(*) FROM expired)::int AS expired,
+        (SELECT count(*) FROM expired_notes)::int AS notes`,
+    heartbeat: `UPDATE ${t} SET lease_until = $4 + $5::float8
+      WHERE queue = $1 AND id = $2 AND status = 'processing'
+        AND lease_token = $3
+      RETURNING lease_until AS until`,
+    update: `WITH changed AS (
+      UPDATE ${t} j SET progress = coalesce($6::float8, j.progress),
+        message = coalesce($7::text, j.message),
+        version = j.version + 1, updated_at = $4
+      WHERE j.queue = $1 AND j.id = $2 AND j.status = 'processing'
+        AND j.lease_token = $3
+      RETURNING j.*
+    ), notes AS (${notifyUpdates("changed", "$5")})
+    SELECT (SELECT count(*) FROM changed)::int AS changed,
+      (SELECT count(*) FROM notes)::int AS notes`,
+    complete: `WITH done AS (
+      UPDATE ${t} j SET status = 'complete', result = c.result,
+        held_key = NULL, lease_token = NULL, lease_until = NULL,
+        completed_at = $2, version = j.version + 1, updated_at = $2
+      FROM unnest($4::text[], $5::text[], $6::text[]) AS c(id, token, result)
+      WHERE j.queue = $1 AND j.id = c.id AND j.status = 'processing'
+        AND j.lease_token = c.token
+      RETURNING j.*
+    ), notes AS (${notifyUpdates("done", "$3")})
+    SELECT id, (SELECT count(*) FROM notes)::int AS notes FROM done`,
+    fail: `WITH failed AS (
+      UPDATE ${t} j SET error = $6,
+        status = CASE WHEN $7::float8 IS NULL THEN 'failed' ELSE 'pending' END,
+        run_at = coalesce($7::float8, j.run_at),
+        held_key = CASE WHEN $7::float8 IS NULL THEN NULL ELSE j.held_key END,
+        completed_at = CASE WHEN $7::float8 IS NULL THEN $4 END,
+        lease_token = NULL, lease_until = NULL,
+        version = j.version + 1, updated_at = $4
+      WHERE j.queue = $1 AND j.id = $2 AND j.status = 'processing'
+        AND j.lease_token = $3
+      RETURNING j.*
+    ), notes AS (
+      ${notifyUpdates("failed", "$5")}
+      UNION ALL
+      SELECT pg_notify($5, json_build_array('w', $7::float8)::text)
+        FROM failed WHERE $7::float8 IS NOT NULL
+    )
+    SELECT status, (SELECT count(*) FROM notes)::int AS notes FROM failed`,
+    cancel: `WITH old AS (
+      SELECT queue, id, status FROM ${t} j
+      WHERE j.queue = $1 AND j.id = $2
+        AND j.status IN ('pending', 'processing') AND ${liveAt("$3")}
+      FOR UPDATE
+    ), changed AS (
+      UPDATE ${t} j SET status = 'cancelled', error = $5, held_key = NULL,
+        lease_token = NULL, lease_until = NULL, completed_at = $3,
+        version = j.version + 1, updated_at = $3
+      FROM old o WHERE j.queue = o.queue AND j.id = o.id
+      RETURNING j.*, o.status AS was
+    ), notes AS (
+      SELECT pg_notify($4, json_build_array('c', id)::text) FROM changed
+        WHERE was = 'processing'
+      UNION ALL
+      ${notifyUpdates("changed", "$4")}
+    )
+    SELECT (SELECT count(*) FROM changed)::int AS changed,
+      (SELECT count(*) FROM notes)::int AS notes`,
+    retry: `WITH changed AS (
+      UPDATE ${t} j SET status = 'pending', attempt = 0, run_at = $3,
+        error = NULL, result = NULL, progress = 0, message = '',
+        completed_at = NULL, version = j.version + 1, updated_at = $3,
+        held_key = CASE WHEN $5::boolean AND NOT EXISTS (
+          SELECT 1 FROM ${t} h WHERE h.queue = $1 AND h.held_key = j.key)
+          THEN j.key END
+      WHERE j.queue = $1 AND j.id = $2
+        AND j.status IN ('failed', 'cancelled') AND ${liveAt("$3")}
+      RETURNING j.*
+    ), notes AS (
+      ${notifyUpdates("changed", "$4")}
+      UNION ALL
+      SELECT pg_notify($4, json_build_array('w', $3::float8)::text)
+        FROM changed
+    )
+    SELECT j.key, (SELECT count(*) FROM notes)::int AS notes
+    FROM changed j`,
+    remove: `WITH gone AS (
+      DELETE FROM ${t} j WHERE j.queue = $1 AND j.id = $2
+      RETURNING j.id, j.status, ${liveAt("$3")} AS live
+    ), notes AS (
+      SELECT pg_notify($4, json_build_array('c', id)::text) FROM gone
+      WHERE live AND status = 'processing'
+    )
+    SELECT live, (SELECT count(*) FROM notes)::int AS notes FROM gone`,
+    get: `SELECT ${COLS} FROM ${t} j
+      WHERE j.queue = $1 AND j.id = $2 AND ${liveAt("$3")}`,
+    reread: `SELECT ${COLS} FROM ${t} j WHERE j.queue = $1 AND j.id = $2`,
+    list: `SELECT ${COLS} FROM ${t} j
+      WHERE j.queue = $1 AND ${liveAt("$2")}
+        AND ($3::text IS NULL OR j.status = $3::text)
+        AND ($4::text IS NULL OR j.type = $4::text)
+        AND ($5::text IS NULL OR j.id > $5::text)
+      ORDER BY j.id LIMIT $6`,
+    stats: `SELECT status, type, count(*)::int AS n FROM ${t} j
+      WHERE j.queue = $1 AND ${liveAt("$2")} GROUP BY status, type`,
+    sweep: `WITH gone AS (
+      DELETE FROM ${t} WHERE (queue, id) IN (
+        SELECT queue, id FROM ${t}
+        WHERE queue = $1 AND expires_at <= $2
+        LIMIT $3 FOR UPDATE SKIP LOCKED)
+      RETURNING 1
+    ) SELECT count(*)::int AS n FROM gone`,
+  };
+}

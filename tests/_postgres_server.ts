@@ -1,0 +1,168 @@
+/**
+ * A throwaway PostgreSQL 15 cluster for tests and benchmarks: `initdb` as the
+ * `postgres` user in a temp directory, listening on a free loopback port and
+ * a socket in that directory. It must never touch a cluster it did not
+ * create, and it stops (by its own pg_ctl, fast mode) and deletes the
+ * directory when asked.
+ */
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+
+/** Where Debian's postgresql-15 package puts the server binaries. */
+export const PG_BIN: string = process.env.JOBLINE_PG_BIN ??
+  "/usr/lib/postgresql/15/bin";
+
+/** A running test cluster. */
+export interface PostgresServer {
+  /** `postgres://postgres@127.0.0.1:PORT/jobline_test` */
+  url: string;
+  /** The TCP port. */
+  port: number;
+  /** The data directory. */
+  dir: string;
+  /** Fast shutdown (the cluster may be started again). */
+  stop(): void;
+  /** Starts a stopped cluster again on the same port. */
+  start(): void;
+  /** Stops the cluster and deletes its directory. */
+  destroy(): void;
+}
+
+/** True when the PostgreSQL 15 binaries are installed. */
+export function postgresInstalled(): boolean {
+  return existsSync(join(PG_BIN, "initdb")) &&
+    existsSync(join(PG_BIN, "pg_ctl"));
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function asPostgres(): string[] {
+  // Tests run as root in CI; initdb refuses root, so run as `postgres`.
+  return process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--"] : [];
+}
+
+function run(cmd: string, args: string[]): void {
+  const prefix = asPostgres();
+  const argv = [...prefix, cmd, ...args];
+  const r = spawnSync(argv[0]!, argv.slice(1), {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  if (r.status !== 0) {
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr}${r.stdout}`,
+    );
+  }
+}
+
+/**
+ * Starts a fresh cluster with a `jobline_test` database.
+ *
+ * @param settings Extra server settings (`-c name=value`).
+ */
+export async function startPostgres(
+  settings: Record<string, string> = {},
+): Promise<PostgresServer> {
+  if (!postgresInstalled()) {
+    throw new Error(
+      `PostgreSQL 15 is not installed in ${PG_BIN} (apt-get install postgresql-15)`,
+    );
+  }
+  const dir = mkdtempSync(join(tmpdir(), "jobline-pg-"));
+  chmodSync(dir, 0o777);
+  const data = join(dir, "data");
+  if (process.getuid?.() === 0) {
+    execFileSync("chown", ["postgres:postgres", dir]);
+  }
+  run(join(PG_BIN, "initdb"), [
+    "-D",
+    data,
+    "-U",
+    "postgres",
+    "--auth=trust",
+    "--no-sync",
+    "-E",
+    "UTF8",
+    "--locale=C",
+  ]);
+  const port = await freePort();
+  const options = [
+    `-p ${port}`,
+    `-k ${dir}`,
+    "-c listen_addresses=127.0.0.1",
+    "-c max_connections=200",
+    "-c shared_buffers=128MB",
+    ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`),
+  ].join(" ");
+  const log = join(dir, "server.log");
+  const start = () =>
+    run(join(PG_BIN, "pg_ctl"), [
+      "start",
+      "-D",
+      data,
+      "-w",
+      "-t",
+      "60",
+      "-l",
+      log,
+      "-o",
+      options,
+    ]);
+  const stop = () => {
+    if (existsSync(join(data, "postmaster.pid"))) {
+      run(join(PG_BIN, "pg_ctl"), ["stop", "-D", data, "-m", "fast", "-w"]);
+    }
+  };
+  try {
+    start();
+    run(join(PG_BIN, "psql"), [
+      "-h",
+      dir,
+      "-p",
+      String(port),
+      "-U",
+      "postgres",
+      "-q",
+      "-c",
+      "CREATE DATABASE jobline_test",
+    ]);
+  } catch (err) {
+    try {
+      stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    throw err;
+  }
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/jobline_test`,
+    port,
+    dir,
+    stop,
+    start,
+    destroy() {
+      try {
+        stop();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
