@@ -1,0 +1,305 @@
+/**
+ * The SQL of the SQLite backend: the versioned schema and every statement,
+ * as named constants. Statements use numbered parameters (`?1`); the
+ * comment above each names them.
+ *
+ * Internal `state` of a job (the public `status` is kept beside it):
+ * 0 pending and due, 1 pending and delayed, 2 processing, 3 finished.
+ * The partial indexes on `state` let a claim read only the rows it returns:
+ * delayed jobs become due in one indexed step first, so due and delayed
+ * jobs never share an index.
+ *
+ * @module
+ */
+
+/** The schema version this release writes; older files are migrated up. */
+export const SCHEMA_VERSION = 1;
+
+/** Run once, outside a transaction, on every connection. */
+export const PRAGMAS = (
+  busyTimeout: number,
+  synchronous: "normal" | "full",
+): string =>
+  `PRAGMA busy_timeout = ${busyTimeout};
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = ${synchronous.toUpperCase()};
+PRAGMA foreign_keys = OFF;`;
+
+/** The table that records the schema version. */
+export const META_TABLE = `CREATE TABLE IF NOT EXISTS jobline_meta (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID`;
+
+/** ?1 = name */
+export const META_GET = "SELECT value FROM jobline_meta WHERE name = ?1";
+
+/** ?1 = name, ?2 = value */
+export const META_SET =
+  "INSERT INTO jobline_meta (name, value) VALUES (?1, ?2) " +
+  "ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+
+/** Migrations by the version they lead to; [1] creates the schema. */
+export const MIGRATIONS: Record<number, string> = {
+  1: `
+CREATE TABLE jobline_jobs (
+  seq INTEGER PRIMARY KEY,
+  queue TEXT NOT NULL,
+  id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  max_attempts INTEGER NOT NULL,
+  run_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  ttl REAL,
+  expires_at INTEGER,
+  key TEXT,
+  key_held TEXT,
+  metadata TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  progress REAL NOT NULL DEFAULT 0,
+  message TEXT NOT NULL DEFAULT '',
+  result TEXT,
+  error TEXT,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL,
+  started_at INTEGER,
+  completed_at INTEGER,
+  lease_token TEXT,
+  lease_until INTEGER,
+  version INTEGER NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX jobline_jobs_id ON jobline_jobs (queue, id);
+CREATE INDEX jobline_jobs_due ON jobline_jobs (queue, priority DESC, seq)
+  WHERE state = 0;
+CREATE INDEX jobline_jobs_due_type
+  ON jobline_jobs (queue, type, priority DESC, seq) WHERE state = 0;
+CREATE INDEX jobline_jobs_delayed ON jobline_jobs (queue, run_at)
+  WHERE state = 1;
+CREATE INDEX jobline_jobs_leases ON jobline_jobs (queue, lease_until)
+  WHERE state = 2;
+CREATE INDEX jobline_jobs_expiry ON jobline_jobs (queue, expires_at)
+  WHERE expires_at IS NOT NULL;
+CREATE UNIQUE INDEX jobline_jobs_key ON jobline_jobs (queue, key_held)
+  WHERE key_held IS NOT NULL;
+CREATE TABLE jobline_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  queue TEXT NOT NULL,
+  origin INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  job_id TEXT,
+  payload TEXT
+);`,
+};
+
+/** Every column a JobRecord needs. */
+const RECORD = `id, type, data, priority, max_attempts, run_at, created_at,
+  ttl, expires_at, key, metadata, status, progress, message, result, error,
+  attempt, updated_at, started_at, completed_at, lease_token, lease_until,
+  version, seq`;
+
+/** The columns an update event needs. */
+const UPDATE = `id, type, status, progress, message, attempt, result, error,
+  updated_at, version`;
+
+const LIVE = "(expires_at IS NULL OR expires_at > ?2)";
+
+/** ?1 = queue, ?2 = now, ?3 = key: frees a key held by an expired job. */
+export const DROP_EXPIRED_HOLDER = `DELETE FROM jobline_jobs
+  WHERE queue = ?1 AND key_held = ?3 AND expires_at <= ?2`;
+
+/**
+ * ?1 queue, ?2 id, ?3 type, ?4 data, ?5 priority, ?6 max_attempts, ?7 run_at,
+ * ?8 created_at, ?9 ttl, ?10 expires_at, ?11 key, ?12 metadata, ?13 state.
+ * Stores nothing when the key is held (no row returned).
+ */
+export const INSERT_JOB = `INSERT INTO jobline_jobs (queue, id, type, data,
+  priority, max_attempts, run_at, created_at, ttl, expires_at, key, key_held,
+  metadata, state, status, updated_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13,
+  'pending', ?8)
+ON CONFLICT (queue, key_held) WHERE key_held IS NOT NULL DO NOTHING
+RETURNING seq`;
+
+/** ?1 = queue, ?2 = key */
+export const KEY_HOLDER =
+  "SELECT id FROM jobline_jobs WHERE queue = ?1 AND key_held = ?2";
+
+/**
+ * ?1 = queue, ?2 = now: returns expired leases to pending (or to failed with
+ * no attempts left).
+ */
+export const EXPIRE_LEASES = `UPDATE jobline_jobs SET
+  status = CASE WHEN attempt < max_attempts THEN 'pending' ELSE 'failed' END,
+  state = CASE WHEN attempt < max_attempts THEN 0 ELSE 3 END,
+  run_at = CASE WHEN attempt < max_attempts THEN ?2 ELSE run_at END,
+  completed_at = CASE WHEN attempt < max_attempts THEN NULL ELSE ?2 END,
+  key_held = CASE WHEN attempt < max_attempts THEN key_held ELSE NULL END,
+  error = '{"name":"LeaseExpiredError","message":"lease expired"}',
+  lease_token = NULL, lease_until = NULL, updated_at = ?2,
+  version = version + 1
+WHERE queue = ?1 AND state = 2 AND lease_until <= ?2 AND ${LIVE}
+RETURNING ${UPDATE}`;
+
+/** ?1 = queue, ?2 = now: delayed jobs that are due become claimable. */
+export const PROMOTE_DELAYED = `UPDATE jobline_jobs SET state = 0
+  WHERE queue = ?1 AND state = 1 AND run_at <= ?2`;
+
+const CLAIM_SET = `UPDATE jobline_jobs SET state = 2, status = 'processing',
+  attempt = attempt + 1, started_at = ?2, updated_at = ?2,
+  lease_token = ?4 || seq, lease_until = ?5, version = version + 1
+WHERE seq IN `;
+
+const DUE = `FROM jobline_jobs WHERE queue = ?1 AND state = 0 AND ${LIVE}`;
+
+/**
+ * ?1 queue, ?2 now, ?3 limit, ?4 token prefix, ?5 lease until: claims the
+ * best due jobs of any type.
+ */
+export const CLAIM_ANY = `${CLAIM_SET}(SELECT seq ${DUE}
+  ORDER BY priority DESC, seq LIMIT ?3)
+RETURNING ${RECORD}`;
+
+/**
+ * The claim for `count` types: as CLAIM_ANY, types in ?6, ?7, ... Each type
+ * reads at most `limit` rows from its own index, then the best win.
+ */
+export function claimTypes(count: number): string {
+  if (count === 1) {
+    return `${CLAIM_SET}(SELECT seq ${DUE} AND type = ?6
+  ORDER BY priority DESC, seq LIMIT ?3)
+RETURNING ${RECORD}`;
+  }
+  const parts = Array.from(
+    { length: count },
+    (_, i) =>
+      `SELECT * FROM (SELECT seq, priority ${DUE} AND type = ?${
+        i + 6
+      } ORDER BY priority DESC, seq LIMIT ?3)`,
+  );
+  return `${CLAIM_SET}(SELECT seq FROM (${parts.join(" UNION ALL ")})
+  ORDER BY priority DESC, seq LIMIT ?3)
+RETURNING ${RECORD}`;
+}
+
+/** ?1 queue, ?2 id, ?3 token, ?4 until */
+export const HEARTBEAT = `UPDATE jobline_jobs SET lease_until = ?4
+  WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
+RETURNING lease_until`;
+
+/** ?1 queue, ?2 id, ?3 token, ?4 now, ?5 progress or null, ?6 message or null */
+export const UPDATE_PROGRESS = `UPDATE jobline_jobs SET
+  progress = coalesce(?5, progress), message = coalesce(?6, message),
+  updated_at = ?4, version = version + 1
+WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
+RETURNING ${UPDATE}`;
+
+/** ?1 queue, ?2 id, ?3 token, ?4 now, ?5 result */
+export const COMPLETE = `UPDATE jobline_jobs SET state = 3,
+  status = 'complete', result = ?5, key_held = NULL, lease_token = NULL,
+  lease_until = NULL, completed_at = ?4, updated_at = ?4,
+  version = version + 1
+WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
+RETURNING ${UPDATE}`;
+
+/**
+ * ?1 queue, ?2 id, ?3 token, ?4 now, ?5 error, ?6 retryAt or null: back to
+ * pending (due or delayed) when ?6 is a time, else failed for good.
+ */
+export const FAIL = `UPDATE jobline_jobs SET
+  error = ?5, lease_token = NULL, lease_until = NULL, updated_at = ?4,
+  version = version + 1,
+  status = CASE WHEN ?6 IS NULL THEN 'failed' ELSE 'pending' END,
+  state = CASE WHEN ?6 IS NULL THEN 3 WHEN ?6 > ?4 THEN 1 ELSE 0 END,
+  run_at = coalesce(?6, run_at),
+  key_held = CASE WHEN ?6 IS NULL THEN NULL ELSE key_held END,
+  completed_at = CASE WHEN ?6 IS NULL THEN ?4 ELSE NULL END
+WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
+RETURNING ${UPDATE}`;
+
+/** ?1 queue, ?2 now, ?3 id: the state of a live job. */
+export const STATE_OF =
+  `SELECT state FROM jobline_jobs WHERE queue = ?1 AND id = ?3 AND ${LIVE}`;
+
+/** ?1 queue, ?2 now, ?3 id, ?4 error */
+export const CANCEL = `UPDATE jobline_jobs SET state = 3,
+  status = 'cancelled', error = ?4, key_held = NULL, lease_token = NULL,
+  lease_until = NULL, completed_at = ?2, updated_at = ?2,
+  version = version + 1
+WHERE queue = ?1 AND id = ?3 AND state < 3 AND ${LIVE}
+RETURNING ${UPDATE}`;
+
+/** ?1 queue, ?2 now, ?3 id: frees the job's key if an expired job holds it. */
+export const DROP_EXPIRED_HOLDER_OF = `DELETE FROM jobline_jobs
+  WHERE queue = ?1 AND expires_at <= ?2 AND key_held = (
+    SELECT key FROM jobline_jobs WHERE queue = ?1 AND id = ?3)`;
+
+/** ?1 queue, ?2 now, ?3 id: failed or cancelled back to pending. */
+export const RETRY = `UPDATE jobline_jobs SET state = 0, status = 'pending',
+  attempt = 0, run_at = ?2, error = NULL, result = NULL, progress = 0,
+  message = '', completed_at = NULL, updated_at = ?2, version = version + 1,
+  key_held = CASE WHEN key IS NULL THEN NULL
+    WHEN EXISTS (SELECT 1 FROM jobline_jobs AS o
+      WHERE o.queue = ?1 AND o.key_held = jobline_jobs.key) THEN NULL
+    ELSE key END
+WHERE queue = ?1 AND id = ?3 AND status IN ('failed', 'cancelled')
+  AND ${LIVE}
+RETURNING ${UPDATE}`;
+
+/** ?1 queue, ?2 now, ?3 id */
+export const REMOVE = `DELETE FROM jobline_jobs
+  WHERE queue = ?1 AND id = ?3 AND ${LIVE}
+RETURNING state`;
+
+/** ?1 queue, ?2 now, ?3 id */
+export const GET = `SELECT ${RECORD} FROM jobline_jobs
+  WHERE queue = ?1 AND id = ?3 AND ${LIVE}`;
+
+/**
+ * ?1 queue, ?2 now, ?3 after ('' for the start), ?4 limit, ?5 status or
+ * null, ?6 type or null.
+ */
+export const LIST = `SELECT ${RECORD} FROM jobline_jobs
+  WHERE queue = ?1 AND id > ?3 AND ${LIVE}
+    AND (?5 IS NULL OR status = ?5) AND (?6 IS NULL OR type = ?6)
+  ORDER BY id LIMIT ?4`;
+
+/** ?1 queue, ?2 now */
+export const STATS = `SELECT status, type, count(*) AS n FROM jobline_jobs
+  WHERE queue = ?1 AND ${LIVE} GROUP BY status, type`;
+
+/** ?1 queue, ?2 now, ?3 limit: deletes a bounded batch of expired jobs. */
+export const DELETE_EXPIRED = `DELETE FROM jobline_jobs WHERE seq IN (
+  SELECT seq FROM jobline_jobs
+  WHERE queue = ?1 AND expires_at IS NOT NULL AND expires_at <= ?2
+  LIMIT ?3)`;
+
+/** The newest event id (0 when none). */
+export const EVENTS_MAX =
+  "SELECT coalesce(max(id), 0) AS id FROM jobline_events";
+
+/** The oldest event id still kept (null when none). */
+export const EVENTS_MIN = "SELECT min(id) AS id FROM jobline_events";
+
+/** ?1 after, ?2 limit */
+export const EVENTS_READ = `SELECT id, queue, origin, kind, job_id, payload
+  FROM jobline_events WHERE id > ?1 ORDER BY id LIMIT ?2`;
+
+/** ?1 up to (inclusive): trims the log. */
+export const EVENTS_TRIM = "DELETE FROM jobline_events WHERE id <= ?1";
+
+/** Appends `count` events: (queue, origin, kind, job_id, payload) each. */
+export function insertEvents(count: number): string {
+  const rows = Array.from(
+    { length: count },
+    (_, i) =>
+      `(?${i * 4 + 2}, ?1, ?${i * 4 + 3}, ?${i * 4 + 4}, ?${i * 4 + 5})`,
+  );
+  return `INSERT INTO jobline_events (queue, origin, kind, job_id, payload)
+VALUES ${rows.join(", ")}`;
+}
+
+/** The change counter of the file: moves when another connection commits. */
+export const DATA_VERSION = "PRAGMA data_version";
