@@ -1,0 +1,463 @@
+/**
+ * The Lua scripts of the Redis backend: one per state transition, each atomic
+ * and one round trip. Every script gets one key, the queue's namespace
+ * `<prefix>:{<queue>}:`, and builds the queue's other keys from it, so they
+ * all share the `{<queue>}` hash tag (one Cluster slot). `ARGV[1]` is always
+ * `now` (epoch ms from the queue's clock): scripts never call TIME.
+ *
+ * Keys under the namespace `B`:
+ *
+ * | key | type | holds |
+ * | --- | --- | --- |
+ * | `B j:<id>` | hash | the job (short field names, see `FIELDS` in _redis_codec.ts) |
+ * | `B r:<type>` | zset | due pending jobs of a type, by (priority, sequence) |
+ * | `B types` | set | types that may have due jobs |
+ * | `B delayed` | zset | pending jobs by runAt |
+ * | `B active` | zset | processing jobs by lease deadline |
+ * | `B expiry` | zset | jobs with a TTL, by expiresAt |
+ * | `B ids` | zset | every job id (score 0, read by lex for list) |
+ * | `B keys` | hash | idempotency key -> id of the pending/processing holder |
+ * | `B counts` | hash | `<status>:<type>` -> number of jobs |
+ * | `B seq` | string | enqueue sequence |
+ *
+ * Channels: `B u` carries a JSON array of updates per script call; `B w`
+ * carries worker signals: `w<at>` (wake) and `c<id>` (cancel).
+ *
+ * These scripts must never scan a whole key space (no KEYS, no SCAN), and
+ * must stay within the queue's namespace.
+ *
+ * @module
+ */
+
+const PRELUDE = `
+local B = KEYS[1]
+local NOWS = ARGV[1]
+local NOW = tonumber(NOWS)
+local DELAYED, ACTIVE, EXPIRY, IDS = B..'delayed', B..'active', B..'expiry', B..'ids'
+local KEYIDX, COUNTS, TYPES, SEQ = B..'keys', B..'counts', B..'types', B..'seq'
+local UCH, WCH = B..'u', B..'w'
+local call = redis.call
+local enc = cjson.encode
+local function J(id) return B..'j:'..id end
+local function R(t) return B..'r:'..t end
+
+local cnt = {}
+local function count(s, t, d)
+  local f = s..':'..t
+  cnt[f] = (cnt[f] or 0) + d
+end
+local ups = {}
+local function note(id, t, s, pg, m, a, v, r, e, at)
+  ups[#ups + 1] = '['..enc(id)..','..enc(t)..',"'..s..'",'..pg..','..enc(m)..
+    ','..a..','..at..','..v..','..(r and enc(r) or 'null')..','..
+    (e and enc(e) or 'null')..']'
+end
+local function done()
+  for f, d in pairs(cnt) do
+    if d ~= 0 and call('HINCRBY', COUNTS, f, d) == 0 then call('HDEL', COUNTS, f) end
+  end
+  if #ups > 0 then call(PUB, UCH, '['..table.concat(ups, ',')..']') end
+end
+local function score(p, q)
+  return string.format('%.0f', (100 - tonumber(p)) * 35184372088832 + tonumber(q))
+end
+local function ready(id, t, p, q)
+  call('ZADD', R(t), score(p, q), id)
+  call('SADD', TYPES, t)
+end
+local function schedule(id, t, p, q, ra)
+  if tonumber(ra) > NOW then call('ZADD', DELAYED, ra, id) else ready(id, t, p, q) end
+end
+local function release(id, k)
+  if k and call('HGET', KEYIDX, k) == id then call('HDEL', KEYIDX, k) end
+end
+local function holds(id)
+  local x = call('HMGET', J(id), 's', 'ea')
+  return (x[1] == 'pending' or x[1] == 'processing') and
+    not (x[2] and tonumber(x[2]) <= NOW)
+end
+local function expired(ea) return ea and tonumber(ea) <= NOW end
+local function drop(id, s, t, k)
+  call('DEL', J(id))
+  call('ZREM', IDS, id)
+  call('ZREM', EXPIRY, id)
+  if s == 'pending' then
+    call('ZREM', R(t), id)
+    call('ZREM', DELAYED, id)
+  elseif s == 'processing' then
+    call('ZREM', ACTIVE, id)
+  end
+  count(s, t, -1)
+  release(id, k)
+end
+local function purge(limit)
+  local ids = call('ZRANGEBYSCORE', EXPIRY, '-inf', NOWS, 'LIMIT', 0, limit)
+  for _, id in ipairs(ids) do
+    local x = call('HMGET', J(id), 's', 't', 'k')
+    if x[1] then drop(id, x[1], x[2], x[3]) else call('ZREM', EXPIRY, id) end
+  end
+  return #ids
+end
+local LEASE_EXPIRED = '{"name":"LeaseExpiredError","message":"lease expired"}'
+local function recover(limit)
+  local ids = call('ZRANGEBYSCORE', ACTIVE, '-inf', NOWS, 'LIMIT', 0, limit)
+  for _, id in ipairs(ids) do
+    call('ZREM', ACTIVE, id)
+    local x = call('HMGET', J(id), 's', 'lu', 't', 'p', 'q', 'a', 'ma', 'k', 'v', 'pg', 'm')
+    if x[1] == 'processing' and tonumber(x[2]) > NOW then
+      call('ZADD', ACTIVE, x[2], id)
+    elseif x[1] == 'processing' then
+      local v = tonumber(x[9]) + 1
+      local s = 'failed'
+      if tonumber(x[6]) < tonumber(x[7]) then
+        s = 'pending'
+        call('HSET', J(id), 's', s, 'ra', NOWS, 'e', LEASE_EXPIRED, 'ua', NOWS, 'v', v)
+        ready(id, x[3], x[4], x[5])
+      else
+        call('HSET', J(id), 's', s, 'co', NOWS, 'e', LEASE_EXPIRED, 'ua', NOWS, 'v', v)
+        release(id, x[8])
+      end
+      count('processing', x[3], -1)
+      count(s, x[3], 1)
+      call(PUB, WCH, 'c'..id)
+      note(id, x[3], s, x[10], x[11], x[6], v, nil, LEASE_EXPIRED, NOWS)
+    end
+  end
+  return #ids
+end
+local function promote(limit)
+  local ids = call('ZRANGEBYSCORE', DELAYED, '-inf', NOWS, 'LIMIT', 0, limit)
+  if #ids == 0 then return end
+  for _, id in ipairs(ids) do
+    local x = call('HMGET', J(id), 's', 't', 'p', 'q')
+    if x[1] == 'pending' then ready(id, x[2], x[3], x[4]) end
+  end
+  call('ZREM', DELAYED, unpack(ids))
+end
+`;
+
+/**
+ * ARGV: now, n, then 11 per job: id type data priority maxAttempts runAt
+ * createdAt ttl expiresAt key metadata ("" for null). Returns id, created
+ * ("1"/"0") pairs.
+ */
+const ENQUEUE = `
+local n = tonumber(ARGV[2])
+local seq = call('INCRBY', SEQ, n) - n
+local out = {}
+local wake = nil
+for i = 0, n - 1 do
+  local o = 2 + i * 11
+  local id, t, p, ra, ca = ARGV[o + 1], ARGV[o + 2], ARGV[o + 4], ARGV[o + 6], ARGV[o + 7]
+  local tl, ea, k = ARGV[o + 8], ARGV[o + 9], ARGV[o + 10]
+  local holder = nil
+  if k ~= '' then
+    holder = call('HGET', KEYIDX, k)
+    if holder and not holds(holder) then holder = nil end
+  end
+  if holder then
+    out[#out + 1] = holder
+    out[#out + 1] = '0'
+  else
+    seq = seq + 1
+    local q = string.format('%.0f', seq)
+    local f = {'i', id, 't', t, 'd', ARGV[o + 3], 'p', p, 'ma', ARGV[o + 5],
+      'ra', ra, 'ca', ca, 'md', ARGV[o + 11], 's', 'pending', 'pg', '0',
+      'm', '', 'a', '0', 'ua', ca, 'v', '1', 'q', q}
+    if tl ~= '' then
+      f[#f + 1] = 'tl'; f[#f + 1] = tl; f[#f + 1] = 'ea'; f[#f + 1] = ea
+      call('ZADD', EXPIRY, ea, id)
+    end
+    if k ~= '' then
+      f[#f + 1] = 'k'; f[#f + 1] = k
+      call('HSET', KEYIDX, k, id)
+    end
+    call('HSET', J(id), unpack(f))
+    call('ZADD', IDS, 0, id)
+    schedule(id, t, p, q, ra)
+    count('pending', t, 1)
+    note(id, t, 'pending', '0', '', '0', '1', nil, nil, ca)
+    if wake == nil or tonumber(ra) < tonumber(wake) then wake = ra end
+    out[#out + 1] = id
+    out[#out + 1] = '1'
+  end
+end
+done()
+if wake then call(PUB, WCH, 'w'..wake) end
+return out
+`;
+
+/**
+ * ARGV: now, limit, lease until, number of types (0: every type), types...
+ * Returns one flat field/value array per claimed job (later fields win).
+ */
+const CLAIM = `
+local need = tonumber(ARGV[2])
+local untilS = ARGV[3]
+local nt = tonumber(ARGV[4])
+purge(100)
+recover(100)
+promote(1000)
+local types = {}
+if nt == 0 then types = call('SMEMBERS', TYPES)
+else for i = 1, nt do types[i] = ARGV[4 + i] end end
+local out = {}
+while need > 0 and #types > 0 do
+  local ids = {}
+  if #types == 1 then
+    local z = call('ZPOPMIN', R(types[1]), need)
+    for i = 1, #z, 2 do ids[#ids + 1] = z[i] end
+  else
+    local all = {}
+    for _, t in ipairs(types) do
+      local z = call('ZRANGE', R(t), 0, need - 1, 'WITHSCORES')
+      for i = 1, #z, 2 do all[#all + 1] = {tonumber(z[i + 1]), z[i], t} end
+    end
+    table.sort(all, function(a, b) return a[1] < b[1] end)
+    for i = 1, math.min(need, #all) do
+      ids[i] = all[i][2]
+      call('ZREM', R(all[i][3]), all[i][2])
+    end
+  end
+  if #ids == 0 then break end
+  for _, id in ipairs(ids) do
+    local h = call('HGETALL', J(id))
+    local f = {}
+    for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
+    if f.s == 'pending' then
+      if expired(f.ea) then
+        drop(id, f.s, f.t, f.k)
+      else
+        local a = tonumber(f.a) + 1
+        local v = tonumber(f.v) + 1
+        call('HSET', J(id), 's', 'processing', 'a', a, 'sa', NOWS, 'lt', v,
+          'lu', untilS, 'ua', NOWS, 'v', v)
+        call('ZADD', ACTIVE, untilS, id)
+        count('pending', f.t, -1)
+        count('processing', f.t, 1)
+        note(id, f.t, 'processing', f.pg, f.m, a, v, nil, f.e, NOWS)
+        local n = #h
+        h[n + 1] = 's'; h[n + 2] = 'processing'; h[n + 3] = 'a'; h[n + 4] = tostring(a)
+        h[n + 5] = 'sa'; h[n + 6] = NOWS; h[n + 7] = 'lt'; h[n + 8] = tostring(v)
+        h[n + 9] = 'lu'; h[n + 10] = untilS; h[n + 11] = 'ua'; h[n + 12] = NOWS
+        h[n + 13] = 'v'; h[n + 14] = tostring(v)
+        out[#out + 1] = h
+        need = need - 1
+      end
+    end
+  end
+end
+if nt == 0 then
+  for _, t in ipairs(types) do
+    if call('EXISTS', R(t)) == 0 then call('SREM', TYPES, t) end
+  end
+end
+done()
+return out
+`;
+
+/** ARGV: now, id, token, until. Returns 1, or 0 when the lease is lost. */
+const HEARTBEAT = `
+local id = ARGV[2]
+local x = call('HMGET', J(id), 's', 'lt')
+if x[1] ~= 'processing' or x[2] ~= ARGV[3] then return 0 end
+call('HSET', J(id), 'lu', ARGV[4])
+call('ZADD', ACTIVE, ARGV[4], id)
+return 1
+`;
+
+/**
+ * ARGV: now, id, token, progress ("" to keep), "1" to set the message,
+ * message. Returns 1, or 0 when the lease is lost.
+ */
+const UPDATE = `
+local id = ARGV[2]
+local x = call('HMGET', J(id), 's', 'lt', 't', 'v', 'a', 'pg', 'm', 'e')
+if x[1] ~= 'processing' or x[2] ~= ARGV[3] then return 0 end
+local pg = x[6]
+if ARGV[4] ~= '' then pg = ARGV[4] end
+local m = x[7]
+if ARGV[5] == '1' then m = ARGV[6] end
+local v = tonumber(x[4]) + 1
+call('HSET', J(id), 'pg', pg, 'm', m, 'ua', NOWS, 'v', v)
+note(id, x[3], 'processing', pg, m, x[5], v, nil, x[8], NOWS)
+done()
+return 1
+`;
+
+/** ARGV: now, id, token, result. Returns 1, or 0 when the lease is lost. */
+const COMPLETE = `
+local id = ARGV[2]
+local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'e')
+if x[1] ~= 'processing' or x[2] ~= ARGV[3] then return 0 end
+local v = tonumber(x[5]) + 1
+call('HSET', J(id), 's', 'complete', 'r', ARGV[4], 'co', NOWS, 'ua', NOWS, 'v', v)
+call('ZREM', ACTIVE, id)
+release(id, x[4])
+count('processing', x[3], -1)
+count('complete', x[3], 1)
+note(id, x[3], 'complete', x[7], x[8], x[6], v, ARGV[4], x[9], NOWS)
+done()
+return 1
+`;
+
+/**
+ * ARGV: now, id, token, error (JSON text), retryAt ("" to fail for good).
+ * Returns the new status, or 0 when the lease is lost.
+ */
+const FAIL = `
+local id, e, retryAt = ARGV[2], ARGV[4], ARGV[5]
+local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'p', 'q')
+if x[1] ~= 'processing' or x[2] ~= ARGV[3] then return 0 end
+local v = tonumber(x[5]) + 1
+local s = 'failed'
+call('ZREM', ACTIVE, id)
+if retryAt ~= '' then
+  s = 'pending'
+  call('HSET', J(id), 's', s, 'e', e, 'ra', retryAt, 'ua', NOWS, 'v', v)
+  schedule(id, x[3], x[9], x[10], retryAt)
+else
+  call('HSET', J(id), 's', s, 'e', e, 'co', NOWS, 'ua', NOWS, 'v', v)
+  release(id, x[4])
+end
+count('processing', x[3], -1)
+count(s, x[3], 1)
+note(id, x[3], s, x[7], x[8], x[6], v, nil, e, NOWS)
+done()
+if retryAt ~= '' then call(PUB, WCH, 'w'..retryAt) end
+return s
+`;
+
+/** ARGV: now, id, error (JSON text). Returns 1 if the job changed. */
+const CANCEL = `
+local id, e = ARGV[2], ARGV[3]
+local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'a', 'pg', 'm', 'ea')
+if not x[1] then return 0 end
+if expired(x[8]) then
+  drop(id, x[1], x[2], x[3])
+  done()
+  return 0
+end
+if x[1] == 'pending' then
+  call('ZREM', R(x[2]), id)
+  call('ZREM', DELAYED, id)
+elseif x[1] == 'processing' then
+  call('ZREM', ACTIVE, id)
+  call(PUB, WCH, 'c'..id)
+else
+  return 0
+end
+local v = tonumber(x[4]) + 1
+call('HSET', J(id), 's', 'cancelled', 'e', e, 'co', NOWS, 'ua', NOWS, 'v', v)
+release(id, x[3])
+count(x[1], x[2], -1)
+count('cancelled', x[2], 1)
+note(id, x[2], 'cancelled', x[6], x[7], x[5], v, nil, e, NOWS)
+done()
+return 1
+`;
+
+/** ARGV: now, id. Returns 1 if the job changed. */
+const RETRY = `
+local id = ARGV[2]
+local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'p', 'q', 'ea')
+if not x[1] then return 0 end
+if expired(x[7]) then
+  drop(id, x[1], x[2], x[3])
+  done()
+  return 0
+end
+if x[1] ~= 'failed' and x[1] ~= 'cancelled' then return 0 end
+local v = tonumber(x[4]) + 1
+call('HSET', J(id), 's', 'pending', 'a', 0, 'ra', NOWS, 'pg', '0', 'm', '', 'ua', NOWS, 'v', v)
+call('HDEL', J(id), 'e', 'r', 'co')
+if x[3] then
+  local holder = call('HGET', KEYIDX, x[3])
+  if not holder or not holds(holder) then call('HSET', KEYIDX, x[3], id) end
+end
+ready(id, x[2], x[5], x[6])
+count(x[1], x[2], -1)
+count('pending', x[2], 1)
+note(id, x[2], 'pending', '0', '', '0', v, nil, nil, NOWS)
+done()
+call(PUB, WCH, 'w'..NOWS)
+return 1
+`;
+
+/** ARGV: now, id. Returns 1 if a live job was deleted. */
+const REMOVE = `
+local id = ARGV[2]
+local x = call('HMGET', J(id), 's', 't', 'k', 'ea')
+if not x[1] then return 0 end
+drop(id, x[1], x[2], x[3])
+done()
+if expired(x[4]) then return 0 end
+if x[1] == 'processing' then call(PUB, WCH, 'c'..id) end
+return 1
+`;
+
+/**
+ * ARGV: now, after ("" from the start), status ("" any), type ("" any),
+ * limit, scan budget. Returns {last id scanned, ids scanned, jobs}.
+ */
+const LIST = `
+local lo = '-'
+if ARGV[2] ~= '' then lo = '('..ARGV[2] end
+local status, t, limit = ARGV[3], ARGV[4], tonumber(ARGV[5])
+local ids = call('ZRANGEBYLEX', IDS, lo, '+', 'LIMIT', 0, tonumber(ARGV[6]))
+local out = {}
+local last = ''
+for _, id in ipairs(ids) do
+  last = id
+  local x = call('HMGET', J(id), 's', 't', 'ea')
+  if x[1] and (status == '' or x[1] == status) and (t == '' or x[2] == t) and
+    not expired(x[3]) then
+    out[#out + 1] = call('HGETALL', J(id))
+    if #out >= limit then break end
+  end
+end
+return {last, #ids, out}
+`;
+
+/** ARGV: now. Purges expired jobs, recovers expired leases, returns counts. */
+const STATS = `
+while purge(1000) == 1000 do end
+while recover(1000) == 1000 do end
+done()
+return call('HGETALL', COUNTS)
+`;
+
+/** The scripts by name. */
+export const SCRIPTS = {
+  enqueue: ENQUEUE,
+  claim: CLAIM,
+  heartbeat: HEARTBEAT,
+  update: UPDATE,
+  complete: COMPLETE,
+  fail: FAIL,
+  cancel: CANCEL,
+  retry: RETRY,
+  remove: REMOVE,
+  list: LIST,
+  stats: STATS,
+} as const;
+
+/** A script's name. */
+export type ScriptName = keyof typeof SCRIPTS;
+
+/**
+ * The full source of each script. On Redis Cluster updates go out with
+ * SPUBLISH (sharded pub/sub: the channel lives in the queue's slot and is not
+ * broadcast to every node); a single server uses PUBLISH, which any Redis
+ * version has.
+ */
+export function scriptSources(
+  publish: "PUBLISH" | "SPUBLISH",
+): Record<ScriptName, string> {
+  const head = `local PUB = '${publish}'\n${PRELUDE}`;
+  const out = {} as Record<ScriptName, string>;
+  for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+    out[name] = head + SCRIPTS[name];
+  }
+  return out;
+}

@@ -1,0 +1,460 @@
+/**
+ * The Redis backend, on npm `redis` (node-redis): every transition is one Lua
+ * script (atomic, one round trip) that also publishes the updates it causes;
+ * pub/sub carries updates and wakes idle workers. Every key of a queue lives
+ * under `<prefix>:{<queue>}:`, so one queue sits in one Cluster hash slot and
+ * two prefixes never see each other's jobs.
+ *
+ * This module owns the options, the URL forms and the mapping of backend calls
+ * to scripts; the scripts are in _redis_scripts.ts, connections in
+ * _redis_conn.ts, listeners in _redis_events.ts.
+ *
+ * @module
+ */
+
+import { createClient, createCluster } from "redis";
+import type {
+  Backend,
+  ClaimRequest,
+  EnqueueOutcome,
+  JobRecord,
+  ListRequest,
+} from "../src/backend.ts";
+import {
+  BackendError,
+  LeaseLostError,
+  toBackendError,
+  ValidationError,
+} from "../src/errors.ts";
+import type {
+  BackendCapabilities,
+  QueueStats,
+  StatusCounts,
+} from "../src/types.ts";
+import { invalid } from "../src/validate.ts";
+import { decodeHash, pushJobArgs } from "./_redis_codec.ts";
+import {
+  type Connection,
+  type Factory,
+  openConnection,
+  type RedisClientLike,
+  type RedisClusterLike,
+  type RedisLike,
+} from "./_redis_conn.ts";
+import { eventHub } from "./_redis_events.ts";
+import type { ScriptName } from "./_redis_scripts.ts";
+
+export type { RedisClientLike, RedisClusterLike } from "./_redis_conn.ts";
+
+/**
+ * Options of {@linkcode redisBackend}. Give `url` or `client`, not both.
+ *
+ * @example
+ * ```ts ignore
+ * import type { RedisBackendOptions } from "@jobline/jobline/redis";
+ * const options: RedisBackendOptions = {
+ *   url: "redis+cluster://10.0.0.1:6379,10.0.0.2:6379",
+ *   prefix: "myapp",
+ * };
+ * ```
+ */
+export interface RedisBackendOptions {
+  /**
+   * `redis://[[user]:password@]host[:port][/db]`, `rediss://...` (TLS), or
+   * `redis+cluster://[[user]:password@]host:port,host:port,...` for a Redis
+   * Cluster (any reachable nodes; the rest are discovered).
+   *
+   * @default {"redis://localhost:6379"}
+   */
+  url?: string;
+  /**
+   * A node-redis client (`createClient()`) or cluster client
+   * (`createCluster()`) of yours, connected or not. It stays yours: close()
+   * does not close it. The backend opens one subscriber connection of its
+   * own with `duplicate()`.
+   */
+  client?: RedisClientLike | RedisClusterLike;
+  /**
+   * The namespace of every key and channel. Queues under different prefixes
+   * never see each other's jobs. Must not contain `{` or `}`.
+   *
+   * @default {"jobline"}
+   */
+  prefix?: string;
+  /**
+   * Extra node-redis client options for connections made from `url`
+   * (`password`, `socket.tls`, `socket.ca`, `RESP`, ...). On a Cluster they
+   * are each node's `defaults`.
+   *
+   * @default {{}}
+   */
+  clientOptions?: Record<string, unknown>;
+  /**
+   * How long (ms) a connection attempt may take.
+   *
+   * @default {5000}
+   */
+  connectTimeout?: number;
+}
+
+const SCHEMES = ["redis:", "rediss:", "redis+cluster:"];
+const LIST_BUDGET = 1_000;
+
+function emptyCounts(): StatusCounts {
+  return { pending: 0, processing: 0, complete: 0, failed: 0, cancelled: 0 };
+}
+
+/** Parses `redis+cluster://[user[:pass]@]h:p,h:p` into root nodes. */
+function clusterNodes(url: string): {
+  nodes: { url: string }[];
+  username?: string;
+  password?: string;
+} {
+  let rest = url.slice("redis+cluster://".length).replace(/[/?#].*$/, "");
+  const out: {
+    nodes: { url: string }[];
+    username?: string;
+    password?: string;
+  } = { nodes: [] };
+  const at = rest.lastIndexOf("@");
+  if (at >= 0) {
+    const info = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+    const colon = info.indexOf(":");
+    const user = decodeURIComponent(colon < 0 ? info : info.slice(0, colon));
+    if (user !== "") out.username = user;
+    if (colon >= 0) out.password = decodeURIComponent(info.slice(colon + 1));
+  }
+  for (const host of rest.split(",")) {
+    if (!/^[^\s:,]+:\d+$/.test(host) && !/^\[[0-9a-f:.]+\]:\d+$/i.test(host)) {
+      throw invalid(
+        "create redis backend",
+        "url",
+        "redis+cluster://host:port,host:port,...",
+        url,
+      );
+    }
+    out.nodes.push({ url: `redis://${host}` });
+  }
+  return out;
+}
+
+function factoryOf(
+  url: string,
+  clientOptions: Record<string, unknown>,
+  connectTimeout: number,
+): Factory {
+  const socketOf = (reconnect: (retries: number) => number | false) => ({
+    connectTimeout,
+    ...(clientOptions.socket as Record<string, unknown> | undefined),
+    reconnectStrategy: reconnect,
+  });
+  if (url.toLowerCase().startsWith("redis+cluster:")) {
+    const { nodes, ...auth } = clusterNodes(url);
+    return {
+      cluster: true,
+      make: (reconnect) =>
+        createCluster({
+          rootNodes: nodes,
+          defaults: {
+            ...auth,
+            ...clientOptions,
+            socket: socketOf(reconnect),
+            disableOfflineQueue: true,
+          },
+        }) as unknown as RedisLike,
+    };
+  }
+  return {
+    cluster: false,
+    make: (reconnect) =>
+      createClient({
+        ...clientOptions,
+        url,
+        socket: socketOf(reconnect),
+        disableOfflineQueue: true,
+      }) as unknown as RedisLike,
+  };
+}
+
+/**
+ * Makes a Redis backend. It connects on first use; a connection that fails
+ * rejects that call with a BackendError, and later calls try again. Jobs are
+ * delivered at least once: a job whose worker dies is run again after its
+ * lease runs out.
+ *
+ * @example A queue on Redis
+ * ```ts ignore
+ * import { createQueue, createWorker } from "@jobline/jobline";
+ * import { redisBackend } from "@jobline/jobline/redis";
+ *
+ * const backend = redisBackend({ url: "redis://localhost:6379", prefix: "myapp" });
+ * const queue = createQueue({ backend, name: "emails" });
+ * await queue.enqueue("send", { to: "a@example.com" });
+ * const worker = createWorker(queue, { send: async (job) => job.data });
+ * await worker.stop();
+ * await queue.close();
+ * await backend.close();
+ * ```
+ *
+ * @param options Where to connect and under which prefix.
+ * @returns The backend.
+ */
+export function redisBackend(options: RedisBackendOptions = {}): Backend {
+  const act = "create redis backend";
+  if (options === null || typeof options !== "object") {
+    throw invalid(act, "options", "an object", options);
+  }
+  const {
+    url,
+    client,
+    prefix = "jobline",
+    clientOptions = {},
+    connectTimeout = 5_000,
+  } = options;
+  if (url !== undefined && client !== undefined) {
+    throw new ValidationError(
+      "Cannot create redis backend with both 'url' and 'client'",
+    );
+  }
+  if (typeof prefix !== "string" || prefix === "" || /[{}]/.test(prefix)) {
+    throw invalid(act, "prefix", "a non-empty string without { or }", prefix);
+  }
+  if (
+    !Number.isFinite(connectTimeout) || connectTimeout <= 0
+  ) {
+    throw invalid(act, "connectTimeout", "a positive number", connectTimeout);
+  }
+  let conn: Connection;
+  if (client !== undefined) {
+    if (
+      client === null || typeof client !== "object" ||
+      typeof (client as RedisLike).sendCommand !== "function"
+    ) {
+      throw invalid(act, "client", "a node-redis client or cluster", client);
+    }
+    conn = openConnection({ client });
+  } else {
+    const target = url ?? "redis://localhost:6379";
+    const scheme = typeof target === "string"
+      ? /^[a-z+]+:/i.exec(target)?.[0]?.toLowerCase()
+      : undefined;
+    if (scheme === undefined || !SCHEMES.includes(scheme)) {
+      throw invalid(
+        act,
+        "url",
+        `a URL starting with ${SCHEMES.join(" ")}`,
+        url,
+      );
+    }
+    conn = openConnection({
+      factory: factoryOf(target, clientOptions, connectTimeout),
+    });
+  }
+  const hub = eventHub(conn);
+  const namespaces = new Map<string, string>();
+  let closed = false;
+
+  function ns(queue: string): string {
+    let key = namespaces.get(queue);
+    if (key === undefined) {
+      key = `${prefix}:{${queue}}:`;
+      namespaces.set(queue, key);
+    }
+    return key;
+  }
+
+  async function run(
+    name: ScriptName,
+    queue: string,
+    args: string[],
+  ): Promise<unknown> {
+    if (closed) throw new BackendError("redis backend is closed");
+    try {
+      return await conn.run(name, ns(queue), args);
+    } catch (err) {
+      throw toBackendError(err, `redis ${name}`);
+    }
+  }
+
+  function lost(reply: unknown, id: string): void {
+    if (reply === 0 || reply === "0") throw new LeaseLostError(id);
+  }
+
+  const capabilities: BackendCapabilities = {
+    persistence: true,
+    multiProcess: true,
+    crossProcessEvents: true,
+    clustering: true,
+    wakeups: true,
+    transactionalEnqueue: false,
+  };
+
+  return {
+    name: "redis",
+    capabilities,
+
+    async enqueue(queue, jobs, { now }): Promise<EnqueueOutcome[]> {
+      if (jobs.length === 0) return [];
+      const args = [String(now), String(jobs.length)];
+      for (const job of jobs) pushJobArgs(args, job);
+      const reply = await run("enqueue", queue, args) as string[];
+      const out: EnqueueOutcome[] = [];
+      for (let i = 0; i < reply.length; i += 2) {
+        out.push({
+          id: String(reply[i]),
+          created: String(reply[i + 1]) === "1",
+        });
+      }
+      return out;
+    },
+
+    async claim(queue, req: ClaimRequest): Promise<JobRecord[]> {
+      const { types, limit, leaseMs, now } = req;
+      const args = [
+        String(now),
+        String(limit),
+        String(now + leaseMs),
+        String(types?.length ?? 0),
+      ];
+      if (types !== null) args.push(...types);
+      const reply = await run("claim", queue, args) as unknown[];
+      const out: JobRecord[] = [];
+      for (const flat of reply) {
+        const record = decodeHash(flat);
+        if (record !== null) out.push(record);
+      }
+      return out;
+    },
+
+    async heartbeat(queue, ref, { leaseMs, now }) {
+      const until = now + leaseMs;
+      lost(
+        await run("heartbeat", queue, [
+          String(now),
+          ref.id,
+          ref.token,
+          String(until),
+        ]),
+        ref.id,
+      );
+      return until;
+    },
+
+    async update(queue, ref, { progress, message, now }) {
+      lost(
+        await run("update", queue, [
+          String(now),
+          ref.id,
+          ref.token,
+          progress === undefined ? "" : String(progress),
+          message === undefined ? "0" : "1",
+          message ?? "",
+        ]),
+        ref.id,
+      );
+    },
+
+    async complete(queue, ref, result, { now }) {
+      lost(
+        await run("complete", queue, [String(now), ref.id, ref.token, result]),
+        ref.id,
+      );
+    },
+
+    async fail(queue, ref, { error, retryAt, now }) {
+      const reply = await run("fail", queue, [
+        String(now),
+        ref.id,
+        ref.token,
+        JSON.stringify(error),
+        retryAt === null ? "" : String(retryAt),
+      ]);
+      lost(reply, ref.id);
+      return String(reply) as "pending" | "failed";
+    },
+
+    async cancel(queue, id, { reason, now }) {
+      const error = JSON.stringify({ name: "CancelledError", message: reason });
+      return Number(await run("cancel", queue, [String(now), id, error])) ===
+        1;
+    },
+
+    async retry(queue, id, { now }) {
+      return Number(await run("retry", queue, [String(now), id])) === 1;
+    },
+
+    async remove(queue, id, { now }) {
+      return Number(await run("remove", queue, [String(now), id])) === 1;
+    },
+
+    async get(queue, id, { now }) {
+      if (closed) throw new BackendError("redis backend is closed");
+      const key = ns(queue);
+      let reply: unknown;
+      try {
+        reply = await conn.send(key, ["HGETALL", `${key}j:${id}`]);
+      } catch (err) {
+        throw toBackendError(err, "redis get");
+      }
+      const record = decodeHash(reply);
+      if (
+        record === null ||
+        (record.expiresAt !== null && record.expiresAt <= now)
+      ) return null;
+      return record;
+    },
+
+    async list(queue, req: ListRequest): Promise<JobRecord[]> {
+      const { status, type, limit, now } = req;
+      const out: JobRecord[] = [];
+      let after = req.after ?? "";
+      for (;;) {
+        const [last, scanned, jobs] = await run("list", queue, [
+          String(now),
+          after,
+          status ?? "",
+          type ?? "",
+          String(limit - out.length),
+          String(LIST_BUDGET),
+        ]) as [string, number, unknown[]];
+        for (const flat of jobs) {
+          const record = decodeHash(flat);
+          if (record !== null) out.push(record);
+        }
+        if (out.length >= limit || Number(scanned) < LIST_BUDGET) return out;
+        after = String(last);
+      }
+    },
+
+    async stats(queue, { now }): Promise<QueueStats> {
+      const reply = await run("stats", queue, [String(now)]) as unknown[];
+      const stats: QueueStats = { ...emptyCounts(), byType: {} };
+      for (let i = 0; i + 1 < reply.length; i += 2) {
+        const field = String(reply[i]);
+        const n = Number(reply[i + 1]);
+        const colon = field.indexOf(":");
+        const status = field.slice(0, colon) as keyof StatusCounts;
+        if (n === 0 || !(status in stats)) continue;
+        stats[status] += n;
+        (stats.byType[field.slice(colon + 1)] ??= emptyCounts())[status] += n;
+      }
+      return stats;
+    },
+
+    async listen(queue, topic, listener) {
+      if (closed) throw new BackendError("redis backend is closed");
+      try {
+        return await hub.listen(ns(queue), topic, listener);
+      } catch (err) {
+        throw toBackendError(err, "redis listen");
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await conn.close();
+    },
+  };
+}
