@@ -1,0 +1,166 @@
+/**
+ * What every conformance case gets: the backend under test, a factory of
+ * queues on it (each with a fresh random name), a fake clock, and cleanup.
+ * Private to the suite; it must import only project files and built-ins.
+ *
+ * @module
+ */
+
+import type { Backend } from "../../src/backend.ts";
+import { createQueue } from "../../src/queue.ts";
+import type { Queue, QueueOptions } from "../../src/queue_types.ts";
+
+/** A clock that only moves when told to. */
+export interface FakeClock {
+  /** The current fake time in epoch ms. */
+  readonly now: number;
+  /** Pass as the queue's `clock` option. */
+  clock: () => number;
+  /** Moves the time forward by `ms`. */
+  advance(ms: number): void;
+}
+
+/** What a case runs with. */
+export interface CaseContext {
+  /** The backend under test (fresh for this case). */
+  backend: Backend;
+  /**
+   * Makes a queue on the backend (or on `options.backend`, such as a wrapper
+   * of it). Without `name` it gets a fresh random name; pass the name of
+   * another queue to share its jobs. Closed after the case.
+   */
+  queue(options?: QueueOptions): Queue;
+  /** A fake clock starting at the real time. */
+  fakeClock(): FakeClock;
+  /** Runs `fn` after the case, before the queues close (last in, first out). */
+  defer(fn: () => unknown): void;
+}
+
+/** One conformance case. */
+export interface Case {
+  /** Reads as a sentence: "claim() returns the highest priority job first". */
+  name: string;
+  /** Time limit in ms (default 30 000). */
+  timeout?: number;
+  /** The case body; throws (assert) on failure. */
+  run(ctx: CaseContext): Promise<void>;
+}
+
+/** A queue name nobody else uses. */
+export function uniqueName(): string {
+  return `cf_${Date.now().toString(36)}_${
+    crypto.randomUUID().replaceAll("-", "").slice(0, 10)
+  }`;
+}
+
+/** Makes a fake clock at the real time. */
+export function fakeClock(): FakeClock {
+  let now = Date.now();
+  return {
+    get now() {
+      return now;
+    },
+    clock: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}
+
+/** Runs one case against a fresh backend, then cleans up. */
+export async function runCase(
+  c: Case,
+  create: () => Backend | Promise<Backend>,
+): Promise<void> {
+  const backend = await create();
+  const queues: Queue[] = [];
+  const deferred: (() => unknown)[] = [];
+  const ctx: CaseContext = {
+    backend,
+    queue(options = {}) {
+      const queue = createQueue({ name: uniqueName(), backend, ...options });
+      queues.push(queue);
+      return queue;
+    },
+    fakeClock,
+    defer(fn) {
+      deferred.push(fn);
+    },
+  };
+  let failure: { error: unknown } | undefined;
+  try {
+    await c.run(ctx);
+  } catch (error) {
+    failure = { error };
+  }
+  const errors: unknown[] = [];
+  for (const fn of deferred.reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  for (const queue of queues) {
+    await queue.close().catch((err) => errors.push(err));
+  }
+  await backend.close().catch((err) => errors.push(err));
+  // The case's own failure tells more than a cleanup failure it caused.
+  if (failure !== undefined) throw failure.error;
+  if (errors.length > 0) throw errors[0];
+}
+
+/** Resolves after `ms` of real time. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Polls `check` until it returns a value other than undefined/false, or
+ * throws after `timeout` ms with `what` in the message.
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  { timeout = 5_000, interval = 10 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeout} ms waiting for ${what}`);
+    }
+    await sleep(interval);
+  }
+}
+
+/** Total number of live jobs in a queue. */
+export async function total(queue: Queue): Promise<number> {
+  const s = await queue.stats();
+  return s.pending + s.processing + s.complete + s.failed + s.cancelled;
+}
+
+/**
+ * Wraps a backend so `claim` goes through `claim(inner, queue, request)`;
+ * every other member is the backend's own. Works for classes and plain
+ * objects alike.
+ */
+export function wrapClaim(
+  backend: Backend,
+  claim: (
+    inner: Backend,
+    ...args: Parameters<Backend["claim"]>
+  ) => ReturnType<Backend["claim"]>,
+): Backend {
+  return new Proxy(backend, {
+    get(target, prop) {
+      if (prop === "claim") {
+        return (...args: Parameters<Backend["claim"]>) =>
+          claim(target, ...args);
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
