@@ -129,17 +129,18 @@ export interface Statements {
   /** $1 version: records a migration. */
   recordVersion: string;
   /**
-   * $1 queue, $2 channel, $3..$13 arrays (id, type, data, priority,
-   * max_attempts, run_at, created_at, ttl, expires_at, key, metadata):
-   * inserts, skipping held keys; returns the created ids.
+   * $1 queue, $2 channel, $3 the jobs as a JSON array of objects (id, type,
+   * data, priority, max_attempts, run_at, created_at, ttl, expires_at, key,
+   * metadata): inserts, skipping held keys; returns the created ids.
    */
   insert: string;
-  /** $1 queue, $2 now, $3 keys: deletes expired jobs that hold these keys. */
+  /** $1 queue, $2 now, $3 keys (JSON): deletes expired holders of them. */
   dropExpiredHolders: string;
-  /** $1 queue, $2 keys: who holds these keys. */
+  /** $1 queue, $2 keys (JSON): who holds these keys. */
   holders: string;
   /**
-   * $1 queue, $2 now, $3 channel, $4 types (or null), $5 limit, $6 leaseMs:
+   * $1 queue, $2 now, $3 channel, $4 types (JSON, or null), $5 limit,
+   * $6 leaseMs:
    * expires leases, then claims. One placeholder row with `expired` and a
    * null id comes back when nothing was claimed.
    */
@@ -150,7 +151,7 @@ export interface Statements {
   heartbeat: string;
   /** $1 queue, $2 id, $3 token, $4 now, $5 channel, $6 progress, $7 message. */
   update: string;
-  /** $1 queue, $2 now, $3 channel, $4 ids, $5 tokens, $6 results. */
+  /** $1 queue, $2 now, $3 channel, $4 JSON [{ id, token, result }]. */
   complete: string;
   /** $1 queue, $2 id, $3 token, $4 now, $5 channel, $6 error, $7 retryAt. */
   fail: string;
@@ -218,9 +219,10 @@ export function statements(schema: string): Statements {
       SELECT $1, i.id, i.type, i.data, i.priority, i.max_attempts, i.run_at,
         i.created_at, i.ttl, i.expires_at, i.key, i.key, i.metadata,
         'pending', i.created_at
-      FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
-        $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::text[],
-        $13::text[]) WITH ORDINALITY AS i(id, type, data, priority,
+      FROM ROWS FROM (json_to_recordset($3::text::json) AS (id text, type text,
+        data text, priority int, max_attempts int, run_at float8,
+        created_at float8, ttl float8, expires_at float8, key text,
+        metadata text)) WITH ORDINALITY AS i(id, type, data, priority,
         max_attempts, run_at, created_at, ttl, expires_at, key, metadata, ord)
       ORDER BY i.ord
       ON CONFLICT (queue, held_key) WHERE held_key IS NOT NULL DO NOTHING
@@ -235,15 +237,18 @@ export function statements(schema: string): Statements {
     )
     SELECT id, (SELECT count(*) FROM notes) AS n FROM ins`,
     dropExpiredHolders: `DELETE FROM ${t} j WHERE j.queue = $1
-      AND j.held_key = ANY($3::text[]) AND j.expires_at <= $2`,
+      AND j.held_key IN (SELECT json_array_elements_text($3::text::json))
+      AND j.expires_at <= $2`,
     holders: `SELECT held_key, id FROM ${t}
-      WHERE queue = $1 AND held_key = ANY($2::text[])`,
+      WHERE queue = $1
+        AND held_key IN (SELECT json_array_elements_text($2::text::json))`,
     claim: `WITH ${expire("$2", "$3")},
     picked AS (
       SELECT queue, id FROM ${t} j
       WHERE j.queue = $1 AND j.status = 'pending' AND j.run_at <= $2
         AND ${liveAt("$2")}
-        AND ($4::text[] IS NULL OR j.type = ANY($4::text[]))
+        AND ($4::text::json IS NULL
+          OR j.type = ANY(ARRAY(SELECT json_array_elements_text($4::text::json))))
       ORDER BY j.priority DESC, j.seq
       LIMIT $5
       FOR UPDATE SKIP LOCKED
@@ -283,7 +288,7 @@ export function statements(schema: string): Statements {
       UPDATE ${t} j SET status = 'complete', result = c.result,
         held_key = NULL, lease_token = NULL, lease_until = NULL,
         completed_at = $2, version = j.version + 1, updated_at = $2
-      FROM unnest($4::text[], $5::text[], $6::text[]) AS c(id, token, result)
+      FROM json_to_recordset($4::text::json) AS c(id text, token text, result text)
       WHERE j.queue = $1 AND j.id = c.id AND j.status = 'processing'
         AND j.lease_token = c.token
       RETURNING j.*

@@ -218,6 +218,7 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
     sql = postgres(parsed.url, {
       max: poolSize,
       onnotice: () => {},
+      fetch_types: false,
       connection: { application_name: "jobline" },
     });
   }
@@ -235,6 +236,7 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
   const lastNow = new Map<string, number>();
   const completes = new Map<string, Pending[]>();
   const flushing = new Set<Promise<void>>();
+  const inflight = new Set<Promise<unknown>>();
   let ready: Promise<void> | undefined;
   let closed = false;
 
@@ -276,15 +278,20 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
   ): Promise<T> {
     if (closed) throw new BackendError("postgres backend is closed");
     if (!((lastNow.get(queue) ?? -Infinity) >= now)) lastNow.set(queue, now);
-    try {
-      await (ready ??= migrate().catch((err) => {
-        ready = undefined;
-        throw err;
-      }));
-      return await fn();
-    } catch (err) {
-      throw toBackendError(err, `postgres ${what}`);
-    }
+    const op = (async () => {
+      try {
+        await (ready ??= migrate().catch((err) => {
+          ready = undefined;
+          throw err;
+        }));
+        return await fn();
+      } catch (err) {
+        throw toBackendError(err, `postgres ${what}`);
+      }
+    })();
+    inflight.add(op);
+    void op.then(() => inflight.delete(op), () => inflight.delete(op));
+    return await op;
   }
 
   async function flush(key: string): Promise<void> {
@@ -299,9 +306,9 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
         queue,
         now,
         channel(queue),
-        batch.map((p) => p.id),
-        batch.map((p) => p.token),
-        batch.map((p) => p.result),
+        JSON.stringify(
+          batch.map((p) => ({ id: p.id, token: p.token, result: p.result })),
+        ),
       ], prepare);
       const done = new Set(rows.map((r) => r.id as string));
       for (const p of batch) {
@@ -392,7 +399,11 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
           ...new Set(jobs.flatMap((j) => j.key === null ? [] : [j.key])),
         ];
         if (keys.length > 0) {
-          await db.unsafe(s.dropExpiredHolders, [queue, now, keys], prepare);
+          await db.unsafe(s.dropExpiredHolders, [
+            queue,
+            now,
+            JSON.stringify(keys),
+          ], prepare);
         }
         const outcomes: (EnqueueOutcome | undefined)[] = jobs.map(() =>
           undefined
@@ -402,17 +413,19 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
           const rows = await db.unsafe(s.insert, [
             queue,
             channel(queue),
-            todo.map((t) => t.job.id),
-            todo.map((t) => t.job.type),
-            todo.map((t) => t.job.data),
-            todo.map((t) => t.job.priority),
-            todo.map((t) => t.job.maxAttempts),
-            todo.map((t) => t.job.runAt),
-            todo.map((t) => t.job.createdAt),
-            todo.map((t) => t.job.ttl),
-            todo.map((t) => t.job.expiresAt),
-            todo.map((t) => t.job.key),
-            todo.map((t) => t.job.metadata),
+            JSON.stringify(todo.map(({ job }) => ({
+              id: job.id,
+              type: job.type,
+              data: job.data,
+              priority: job.priority,
+              max_attempts: job.maxAttempts,
+              run_at: job.runAt,
+              created_at: job.createdAt,
+              ttl: job.ttl,
+              expires_at: job.expiresAt,
+              key: job.key,
+              metadata: job.metadata,
+            }))),
           ], prepare);
           const created = new Set(rows.map((r) => r.id as string));
           const left = todo.filter((t) => !created.has(t.job.id));
@@ -426,7 +439,7 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
           for (
             const r of await db.unsafe(s.holders, [
               queue,
-              [...new Set(left.map((t) => t.job.key!))],
+              JSON.stringify([...new Set(left.map((t) => t.job.key!))]),
             ], prepare)
           ) holders.set(r.held_key as string, r.id as string);
           todo = [];
@@ -450,7 +463,7 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
             queue,
             now,
             channel(queue),
-            types === null ? null : [...types],
+            types === null ? null : JSON.stringify(types),
             limit - out.length,
             leaseMs,
           ], prepare);
@@ -614,8 +627,17 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
         ...[...completes.keys()].map(flush),
         ...flushing,
       ]);
+      // Let calls already made finish (for a few seconds at most) ...
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([...inflight]),
+        new Promise((resolve) => (timer = setTimeout(resolve, 5_000))),
+      ]);
+      clearTimeout(timer);
       await events.close();
-      if (owned) await sql.end({ timeout: 5 });
+      // ... then end at once: after a server restart the driver may keep a
+      // dead connection busy forever, and a graceful end would wait for it.
+      if (owned) await sql.end({ timeout: 0 });
     },
   };
 }
