@@ -271,7 +271,9 @@ export function createWorker<J extends JobTypes>(
     delayedAt = at;
     delayedTimer = setTimeout(() => {
       delayedAt = Infinity;
-      wake();
+      // Timers may fire a millisecond early by the queue's clock (Node does):
+      // claiming then would find nothing and wait a whole poll interval.
+      wakeAt(at);
     }, delay);
   }
 
