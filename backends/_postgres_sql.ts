@@ -186,9 +186,9 @@ export function statements(schema: string): Statements {
         held_key = CASE WHEN j.attempt < j.max_attempts
           THEN j.held_key END,
         run_at = CASE WHEN j.attempt < j.max_attempts
-          THEN ${now} ELSE j.run_at END,
+          THEN ${now}::float8 ELSE j.run_at END,
         completed_at = CASE WHEN j.attempt < j.max_attempts
-          THEN NULL ELSE ${now} END,
+          THEN NULL ELSE ${now}::float8 END,
         error = '{"name":"LeaseExpiredError","message":"lease expired"}',
         lease_token = NULL, lease_until = NULL,
         version = j.version + 1, updated_at = ${now}
@@ -299,7 +299,7 @@ export function statements(schema: string): Statements {
         status = CASE WHEN $7::float8 IS NULL THEN 'failed' ELSE 'pending' END,
         run_at = coalesce($7::float8, j.run_at),
         held_key = CASE WHEN $7::float8 IS NULL THEN NULL ELSE j.held_key END,
-        completed_at = CASE WHEN $7::float8 IS NULL THEN $4 END,
+        completed_at = CASE WHEN $7::float8 IS NULL THEN $4::float8 END,
         lease_token = NULL, lease_until = NULL,
         version = j.version + 1, updated_at = $4
       WHERE j.queue = $1 AND j.id = $2 AND j.status = 'processing'

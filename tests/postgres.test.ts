@@ -1,0 +1,22 @@
+/**
+ * The conformance suite on the PostgreSQL backend, against a throwaway
+ * PostgreSQL 15 server started for this file and stopped after it.
+ */
+
+import { postgresBackend } from "../backends/postgres.ts";
+import { testBackend } from "./conformance/mod.ts";
+import { type PostgresServer, startPostgres } from "./_postgres_server.ts";
+
+let server: PostgresServer | undefined;
+
+testBackend({
+  name: "postgres",
+  create: () => postgresBackend({ url: server!.url, poolSize: 4 }),
+  setup: async () => {
+    server = await startPostgres();
+  },
+  teardown: () => {
+    server?.destroy();
+    return Promise.resolve();
+  },
+});
