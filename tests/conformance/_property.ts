@@ -192,7 +192,7 @@ const commands: fc.Arbitrary<Cmd[]> = fc.array(
       }),
     },
   ),
-  { maxLength: 25 },
+  { minLength: 10, maxLength: 25, size: "max" },
 );
 
 /** Runs a lease-holding call, mapping LeaseLostError to "lost". */
