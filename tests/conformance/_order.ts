@@ -102,8 +102,6 @@ export const orderCases: Case[] = [
         assert.equal(job.attempt, 1);
         assert.equal(typeof job.lease.token, "string");
       }
-      const tokens = new Set(first.map((j) => j.lease.token));
-      assert.equal(tokens.size, 3, "every claimed job has its own token");
       const rest = await queue.claimMany(10);
       assert.deepEqual(rest.map((j) => j.id), [ids[2], ids[4]]);
       assert.deepEqual(await queue.claimMany(10), []);
