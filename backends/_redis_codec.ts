@@ -39,10 +39,10 @@ function parseError(text: string | undefined): JobError | null {
 }
 
 /**
- * Decodes a job hash: a flat field/value array (HGETALL, as scripts return
- * it; later pairs win) or a map (HGETALL over RESP3).
+ * Reads a job hash: a flat field/value array (HGETALL, as scripts return it;
+ * later pairs win) or a map (HGETALL over RESP3).
  */
-export function decodeHash(reply: unknown): JobRecord | null {
+export function hashOf(reply: unknown): Record<string, string> {
   const h: Record<string, string> = {};
   if (Array.isArray(reply)) {
     for (let i = 0; i + 1 < reply.length; i += 2) {
@@ -53,6 +53,16 @@ export function decodeHash(reply: unknown): JobRecord | null {
   } else if (reply !== null && typeof reply === "object") {
     for (const [k, v] of Object.entries(reply)) h[k] = String(v);
   }
+  return h;
+}
+
+/** Decodes a job hash (see {@linkcode hashOf}); null when there is no job. */
+export function decodeHash(reply: unknown): JobRecord | null {
+  return recordOf(hashOf(reply));
+}
+
+/** Decodes the fields of a job hash; null when there is no job. */
+export function recordOf(h: Record<string, string>): JobRecord | null {
   if (h.i === undefined || h.s === undefined) return null;
   const status = h.s as JobStatus;
   return {

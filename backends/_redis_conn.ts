@@ -291,17 +291,15 @@ export function openConnection(
       if (closed) throw new Error("the Redis backend is closed");
       const client = main.current() ?? await main.get();
       const sha = (shas ?? await hashes())[name];
+      const command = ["EVALSHA", sha, "1", key];
+      for (let i = 0; i < args.length; i++) command.push(args[i]!);
       try {
-        return await send(client, key, ["EVALSHA", sha, "1", key, ...args]);
+        return await send(client, key, command);
       } catch (err) {
         if (!isNoScript(err)) throw err;
-        return await send(client, key, [
-          "EVAL",
-          sources[name],
-          "1",
-          key,
-          ...args,
-        ]);
+        command[0] = "EVAL";
+        command[1] = sources[name];
+        return await send(client, key, command);
       }
     },
 

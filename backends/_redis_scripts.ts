@@ -47,16 +47,47 @@ local function count(s, t, d)
   cnt[f] = (cnt[f] or 0) + d
 end
 local ups = {}
+local heard = nil
+-- Updates are built only when someone subscribes: it is most of a script's
+-- cost otherwise spent for nobody.
+local function listening()
+  if heard == nil then heard = call('PUBSUB', NUMSUB, UCH)[2] > 0 end
+  return heard
+end
 local function note(id, t, s, pg, m, a, v, r, e, at)
+  if not listening() then return end
   ups[#ups + 1] = '['..enc(id)..','..enc(t)..',"'..s..'",'..pg..','..enc(m)..
     ','..a..','..at..','..v..','..(r and enc(r) or 'null')..','..
     (e and enc(e) or 'null')..']'
 end
+-- Variadic commands gathered per key and sent in chunks; only for keys that
+-- the script does not read back before done().
+local bulk = {}
+local function add(cmd, key, a, b)
+  local e = bulk[key]
+  if not e then
+    e = {cmd, {}}
+    bulk[key] = e
+  end
+  local l = e[2]
+  l[#l + 1] = a
+  if b then l[#l + 1] = b end
+  if #l >= 2000 then
+    call(cmd, key, unpack(l))
+    e[2] = {}
+  end
+end
 local function done()
+  for key, e in pairs(bulk) do
+    if #e[2] > 0 then call(e[1], key, unpack(e[2])) end
+  end
+  bulk = {}
   for f, d in pairs(cnt) do
     if d ~= 0 and call('HINCRBY', COUNTS, f, d) == 0 then call('HDEL', COUNTS, f) end
   end
+  cnt = {}
   if #ups > 0 then call(PUB, UCH, '['..table.concat(ups, ',')..']') end
+  ups = {}
 end
 local function score(p, q)
   return string.format('%.0f', (100 - tonumber(p)) * 35184372088832 + tonumber(q))
@@ -146,6 +177,7 @@ local n = tonumber(ARGV[2])
 local seq = call('INCRBY', SEQ, n) - n
 local out = {}
 local wake = nil
+local seen = {}
 for i = 0, n - 1 do
   local o = 2 + i * 11
   local id, t, p, ra, ca = ARGV[o + 1], ARGV[o + 2], ARGV[o + 4], ARGV[o + 6], ARGV[o + 7]
@@ -166,15 +198,23 @@ for i = 0, n - 1 do
       'm', '', 'a', '0', 'ua', ca, 'v', '1', 'q', q}
     if tl ~= '' then
       f[#f + 1] = 'tl'; f[#f + 1] = tl; f[#f + 1] = 'ea'; f[#f + 1] = ea
-      call('ZADD', EXPIRY, ea, id)
+      add('ZADD', EXPIRY, ea, id)
     end
     if k ~= '' then
       f[#f + 1] = 'k'; f[#f + 1] = k
       call('HSET', KEYIDX, k, id)
     end
     call('HSET', J(id), unpack(f))
-    call('ZADD', IDS, 0, id)
-    schedule(id, t, p, q, ra)
+    add('ZADD', IDS, 0, id)
+    if tonumber(ra) > NOW then
+      add('ZADD', DELAYED, ra, id)
+    else
+      add('ZADD', R(t), score(p, q), id)
+      if not seen[t] then
+        seen[t] = true
+        add('SADD', TYPES, t)
+      end
+    end
     count('pending', t, 1)
     note(id, t, 'pending', '0', '', '0', '1', nil, nil, ca)
     if wake == nil or tonumber(ra) < tonumber(wake) then wake = ra end
@@ -189,7 +229,11 @@ return out
 
 /**
  * ARGV: now, limit, lease until, number of types (0: every type), types...
- * Returns one flat field/value array per claimed job (later fields win).
+ * Returns the flat field/value array of each claimed job as it was before
+ * the claim: the caller applies the claim's changes (status "processing",
+ * attempt + 1, version + 1, token = `<sequence>.<new version>` (unique among
+ * the queue's jobs and claims), startedAt = updatedAt = now,
+ * lease until) itself, which spares the script building them.
  */
 const CLAIM = `
 local need = tonumber(ARGV[2])
@@ -228,19 +272,14 @@ while need > 0 and #types > 0 do
       if expired(f.ea) then
         drop(id, f.s, f.t, f.k)
       else
-        local a = tonumber(f.a) + 1
-        local v = tonumber(f.v) + 1
-        call('HSET', J(id), 's', 'processing', 'a', a, 'sa', NOWS, 'lt', v,
+        local a = tostring(tonumber(f.a) + 1)
+        local v = tostring(tonumber(f.v) + 1)
+        call('HSET', J(id), 's', 'processing', 'a', a, 'sa', NOWS, 'lt', f.q..'.'..v,
           'lu', untilS, 'ua', NOWS, 'v', v)
-        call('ZADD', ACTIVE, untilS, id)
+        add('ZADD', ACTIVE, untilS, id)
         count('pending', f.t, -1)
         count('processing', f.t, 1)
         note(id, f.t, 'processing', f.pg, f.m, a, v, nil, f.e, NOWS)
-        local n = #h
-        h[n + 1] = 's'; h[n + 2] = 'processing'; h[n + 3] = 'a'; h[n + 4] = tostring(a)
-        h[n + 5] = 'sa'; h[n + 6] = NOWS; h[n + 7] = 'lt'; h[n + 8] = tostring(v)
-        h[n + 9] = 'lu'; h[n + 10] = untilS; h[n + 11] = 'ua'; h[n + 12] = NOWS
-        h[n + 13] = 'v'; h[n + 14] = tostring(v)
         out[#out + 1] = h
         need = need - 1
       end
@@ -285,20 +324,35 @@ done()
 return 1
 `;
 
-/** ARGV: now, id, token, result. Returns 1, or 0 when the lease is lost. */
+/**
+ * ARGV: now, n, then 4 per job: id, token, result, now. Returns 1 per job
+ * completed, 0 per lease lost.
+ */
 const COMPLETE = `
-local id = ARGV[2]
-local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'e')
-if x[1] ~= 'processing' or x[2] ~= ARGV[3] then return 0 end
-local v = tonumber(x[5]) + 1
-call('HSET', J(id), 's', 'complete', 'r', ARGV[4], 'co', NOWS, 'ua', NOWS, 'v', v)
-call('ZREM', ACTIVE, id)
-release(id, x[4])
-count('processing', x[3], -1)
-count('complete', x[3], 1)
-note(id, x[3], 'complete', x[7], x[8], x[6], v, ARGV[4], x[9], NOWS)
+local n = tonumber(ARGV[2])
+local out = {}
+local loud = listening()
+for i = 0, n - 1 do
+  local o = 2 + i * 4
+  local id, res, at = ARGV[o + 1], ARGV[o + 3], ARGV[o + 4]
+  local x
+  if loud then x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'e')
+  else x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v') end
+  if x[1] ~= 'processing' or x[2] ~= ARGV[o + 2] then
+    out[i + 1] = 0
+  else
+    local v = tostring(tonumber(x[5]) + 1)
+    call('HSET', J(id), 's', 'complete', 'r', res, 'co', at, 'ua', at, 'v', v)
+    add('ZREM', ACTIVE, id)
+    release(id, x[4])
+    count('processing', x[3], -1)
+    count('complete', x[3], 1)
+    note(id, x[3], 'complete', x[7], x[8], x[6], v, res, x[9], at)
+    out[i + 1] = 1
+  end
+end
 done()
-return 1
+return out
 `;
 
 /**
@@ -454,7 +508,9 @@ export type ScriptName = keyof typeof SCRIPTS;
 export function scriptSources(
   publish: "PUBLISH" | "SPUBLISH",
 ): Record<ScriptName, string> {
-  const head = `local PUB = '${publish}'\n${PRELUDE}`;
+  const head = `local PUB, NUMSUB = '${publish}', '${
+    publish === "PUBLISH" ? "NUMSUB" : "SHARDNUMSUB"
+  }'\n${PRELUDE}`;
   const out = {} as Record<ScriptName, string>;
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
     out[name] = head + SCRIPTS[name];

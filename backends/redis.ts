@@ -32,7 +32,7 @@ import type {
   StatusCounts,
 } from "../src/types.ts";
 import { invalid } from "../src/validate.ts";
-import { decodeHash, pushJobArgs } from "./_redis_codec.ts";
+import { decodeHash, hashOf, pushJobArgs, recordOf } from "./_redis_codec.ts";
 import {
   type Connection,
   type Factory,
@@ -43,6 +43,7 @@ import {
 } from "./_redis_conn.ts";
 import { eventHub } from "./_redis_events.ts";
 import type { ScriptName } from "./_redis_scripts.ts";
+import { batcher } from "./_redis_batch.ts";
 
 export type { RedisClientLike, RedisClusterLike } from "./_redis_conn.ts";
 
@@ -277,6 +278,20 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
     }
   }
 
+  /** id, token, result, now */
+  type Completion = [string, string, string, string];
+  const completions = batcher<Completion>(
+    (queue, items) =>
+      run("complete", queue, [
+        items[0]![3],
+        String(items.length),
+        ...items.flat(),
+      ]),
+    (item, reply) => {
+      if (reply === 0) throw new LeaseLostError(item[0]);
+    },
+  );
+
   function lost(reply: unknown, id: string): void {
     if (reply === 0 || reply === "0") throw new LeaseLostError(id);
   }
@@ -319,10 +334,20 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
       ];
       if (types !== null) args.push(...types);
       const reply = await run("claim", queue, args) as unknown[];
+      const until = now + leaseMs;
       const out: JobRecord[] = [];
       for (const flat of reply) {
-        const record = decodeHash(flat);
-        if (record !== null) out.push(record);
+        const h = hashOf(flat);
+        const record = recordOf(h);
+        if (record === null) continue;
+        // The script returns the job as it was; apply the claim here.
+        record.status = "processing";
+        record.attempt++;
+        record.version++;
+        record.startedAt = now;
+        record.updatedAt = now;
+        record.lease = { token: `${h.q}.${record.version}`, until };
+        out.push(record);
       }
       return out;
     },
@@ -355,11 +380,8 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
       );
     },
 
-    async complete(queue, ref, result, { now }) {
-      lost(
-        await run("complete", queue, [String(now), ref.id, ref.token, result]),
-        ref.id,
-      );
+    complete(queue, ref, result, { now }) {
+      return completions.add(queue, [ref.id, ref.token, result, String(now)]);
     },
 
     async fail(queue, ref, { error, retryAt, now }) {

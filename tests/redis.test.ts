@@ -1,0 +1,39 @@
+/**
+ * The conformance suite on the Redis backend: once against a single
+ * redis-server and once against a three-master Redis Cluster, both started
+ * for this file on free loopback ports and stopped after it.
+ */
+
+import { redisBackend } from "../backends/redis.ts";
+import { testBackend } from "./conformance/mod.ts";
+import {
+  type RedisCluster,
+  type RedisServer,
+  startRedis,
+  startRedisCluster,
+} from "./_redis_server.ts";
+
+let server: RedisServer | undefined;
+let cluster: RedisCluster | undefined;
+
+testBackend({
+  name: "redis",
+  create: () => redisBackend({ url: server!.url }),
+  setup: async () => {
+    server = await startRedis();
+  },
+  teardown: async () => {
+    await server?.destroy();
+  },
+});
+
+testBackend({
+  name: "redis cluster",
+  create: () => redisBackend({ url: cluster!.url }),
+  setup: async () => {
+    cluster = await startRedisCluster();
+  },
+  teardown: async () => {
+    await cluster?.destroy();
+  },
+});
