@@ -114,4 +114,31 @@ export const cancelCases: Case[] = [
       assert.deepEqual(completed, []);
     },
   },
+  {
+    name: "remove() of a running job aborts its handler's signal",
+    async run(ctx) {
+      const queue = ctx.queue();
+      let started = false;
+      let aborted = false;
+      const worker = createWorker(queue, {
+        t: (_job, { signal }) =>
+          new Promise<string>((resolve) => {
+            started = true;
+            const timer = setTimeout(() => resolve("late"), 10_000);
+            signal.addEventListener("abort", () => {
+              aborted = true;
+              clearTimeout(timer);
+              resolve("late");
+            }, { once: true });
+          }),
+      }, { pollInterval: 50 });
+      ctx.defer(() => worker.stop({ timeout: 1_000 }));
+      const id = await queue.enqueue("t", null);
+      await waitFor("the handler to start", () => started);
+      assert.equal(await queue.remove(id), true);
+      await waitFor("the signal to abort", () => aborted, { timeout: 3_000 });
+      await waitFor("the worker to settle", () => worker.running === 0);
+      assert.equal(await queue.get(id), null, "the late result stores nothing");
+    },
+  },
 ];

@@ -7,9 +7,13 @@
  */
 
 import assert from "node:assert/strict";
-import { QueueClosedError, ValidationError } from "../../src/errors.ts";
+import {
+  BackendError,
+  QueueClosedError,
+  ValidationError,
+} from "../../src/errors.ts";
 import type { EnqueueOptions } from "../../src/queue_types.ts";
-import { type Case, total } from "./_context.ts";
+import { type Case, total, wrapClaim } from "./_context.ts";
 
 function isValidation(err: unknown): boolean {
   assert.ok(err instanceof ValidationError, `a ValidationError: ${err}`);
@@ -189,6 +193,23 @@ export const inputCases: Case[] = [
       await queue.close(); // twice is fine
       const other = ctx.queue({ name: queue.name });
       assert.equal((await other.get(id))?.status, "processing");
+    },
+  },
+  {
+    name: "a failing store call rejects with BackendError that keeps its cause",
+    async run(ctx) {
+      const cause = new Error("connection reset");
+      const backend = wrapClaim(ctx.backend, () => Promise.reject(cause));
+      const queue = ctx.queue({ backend });
+      await queue.enqueue("t", null);
+      await assert.rejects(queue.claim(), (err: unknown) => {
+        assert.ok(err instanceof BackendError, String(err));
+        assert.equal(err.code, "BACKEND");
+        assert.equal(err.cause, cause);
+        assert.match(err.message, /connection reset/);
+        return true;
+      });
+      assert.equal((await queue.stats()).pending, 1);
     },
   },
 ];

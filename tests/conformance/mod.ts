@@ -146,7 +146,8 @@ export function testBackend(options: BackendSuiteOptions): void {
     for (const c of cases) {
       const reason = skip[c.name];
       if (reason !== undefined) {
-        test(c.name, { skip: reason }, () => {});
+        // Deno and Bun do not print a skip's reason, so the name carries it.
+        test(`${c.name} [skipped: ${reason}]`, { skip: reason }, () => {});
         continue;
       }
       test(c.name, { timeout: c.timeout ?? 30_000 }, () => runCase(c, create));
