@@ -61,7 +61,7 @@ export async function measureBullmq(
     let finished!: () => void;
     const all = new Promise<void>((r) => (finished = r));
     const t0 = performance.now();
-    const worker = new Worker(q.name, async () => null, {
+    const worker = new Worker(q.name, () => Promise.resolve(null), {
       connection,
       concurrency,
     });
