@@ -213,4 +213,22 @@ export const leaseCases: Case[] = [
       assert.equal(stats.processing, 1);
     },
   },
+  {
+    name:
+      "claim() returns every expired lease of the queue to pending, whatever its types filter",
+    async run(ctx) {
+      const clock = ctx.fakeClock();
+      const queue = ctx.queue({ clock: clock.clock });
+      const id = await queue.enqueue("a", null);
+      await queue.claim({ leaseMs: 1_000 });
+      clock.advance(1_000);
+      assert.deepEqual(await queue.claimMany(5, { types: ["b"] }), []);
+      const job = await queue.get(id);
+      assert.equal(job?.status, "pending");
+      assert.equal(job?.attempt, 1);
+      assert.equal(job?.runAt, clock.now);
+      assert.equal(job?.error?.message, "lease expired");
+      assert.equal((await queue.stats()).pending, 1);
+    },
+  },
 ];

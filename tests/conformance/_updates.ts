@@ -212,4 +212,71 @@ export const updateCases: Case[] = [
       assert.equal(seen.length, count, "nothing after the abort");
     },
   },
+  {
+    name:
+      "a lease expiry, a cancel and a retry each publish an update to subscribers",
+    async run(ctx) {
+      const clock = ctx.fakeClock();
+      const queue = ctx.queue({ clock: clock.clock });
+      const id = await queue.enqueue("t", null);
+      const seen: JobUpdate[] = [];
+      const done = collect(subscribe(queue, id), seen);
+      await waitFor("the current state", () => seen.length === 1);
+      await queue.claim({ leaseMs: 1_000 });
+      clock.advance(1_000);
+      await queue.claim({ types: ["other"] });
+      await waitFor("the expiry", () => seen.length === 3);
+      assert.deepEqual(
+        seen.map((u) => [u.status, u.attempt, u.error?.message]),
+        [
+          ["pending", 0, undefined],
+          ["processing", 1, undefined],
+          ["pending", 1, "lease expired"],
+        ],
+      );
+      assert.equal(await queue.cancel(id, "enough"), true);
+      await done;
+      assert.deepEqual(seen.at(-1)?.status, "cancelled");
+      assert.deepEqual(seen.at(-1)?.error?.message, "enough");
+      assertIncreasing(seen);
+      const finished = await collect(subscribe(queue, id));
+      assert.deepEqual(finished.map((u) => u.status), ["cancelled"]);
+      assert.equal(await queue.retry(id), true);
+      const retried: JobUpdate[] = [];
+      const more = collect(subscribe(queue, id), retried);
+      await waitFor("the retried state", () => retried.length === 1);
+      await queue.complete((await queue.claim())!, "ok");
+      await more;
+      assert.deepEqual(
+        retried.map((u) => [u.status, u.attempt, u.error?.message]),
+        [["pending", 0, undefined], ["processing", 1, undefined], [
+          "complete",
+          1,
+          undefined,
+        ]],
+      );
+    },
+  },
+  {
+    name:
+      "subscribe() hears updates made through another queue object of the same name",
+    async run(ctx) {
+      const watcher = ctx.queue();
+      const actor = ctx.queue({ name: watcher.name });
+      const id = await actor.enqueue("t", null);
+      const seen: JobUpdate[] = [];
+      const done = collect(subscribe(watcher, id), seen);
+      await waitFor("the current state", () => seen.length === 1);
+      const job = await actor.claim();
+      await actor.update(job!, { progress: 0.5 });
+      await actor.complete(job!, 1);
+      await done;
+      assert.deepEqual(seen.map((u) => [u.status, u.progress]), [
+        ["pending", 0],
+        ["processing", 0],
+        ["processing", 0.5],
+        ["complete", 0.5],
+      ]);
+    },
+  },
 ];

@@ -58,7 +58,8 @@ export const workerCases: Case[] = [
           calls++;
           throw new TypeError(`attempt ${calls}`);
         },
-      }, { pollInterval: 50 });
+        // The retry is due 20 ms later: the backend's wake-up must start it.
+      }, { pollInterval: ctx.backend.capabilities.wakeups ? 30_000 : 250 });
       worker.on("failed", (_job, _err, retrying) => void failed.push(retrying));
       ctx.defer(() => worker.stop({ timeout: 1_000 }));
       const id = await queue.enqueue("t", null);
@@ -273,6 +274,57 @@ export const workerCases: Case[] = [
         assert.ok(err instanceof BackendError, String(err));
         assert.equal((err.cause as Error).message, "store unavailable");
       }
+    },
+  },
+  {
+    name: "a worker claims only the types it has handlers for",
+    async run(ctx) {
+      const queue = ctx.queue();
+      const ran: string[] = [];
+      const other = await queue.enqueue("other", null, { priority: 100 });
+      const mine = await queue.enqueue("mine", null);
+      const worker = createWorker(queue, {
+        mine: (job) => void ran.push(job.id),
+      }, { pollInterval: 50 });
+      ctx.defer(() => worker.stop({ timeout: 1_000 }));
+      await waitFor(
+        "its job to complete",
+        async () => (await queue.get(mine))?.status === "complete",
+      );
+      await sleep(100);
+      assert.deepEqual(ran, [mine]);
+      assert.equal((await queue.get(other))?.status, "pending");
+    },
+  },
+  {
+    name: "an idle worker picks up a job put back by queue.retry() promptly",
+    async run(ctx) {
+      const wakeups = ctx.backend.capabilities.wakeups;
+      const queue = ctx.queue({ maxAttempts: 1 });
+      let runs = 0;
+      const worker = createWorker(queue, {
+        t: () => {
+          if (++runs === 1) throw new Error("first time");
+          return "second time";
+        },
+      }, { pollInterval: wakeups ? 30_000 : 250 });
+      ctx.defer(() => worker.stop({ timeout: 1_000 }));
+      const id = await queue.enqueue("t", null);
+      await waitFor(
+        "the job to fail",
+        async () => (await queue.get(id))?.status === "failed",
+      );
+      await sleep(100);
+      const retriedAt = Date.now();
+      assert.equal(await queue.retry(id), true);
+      await waitFor(
+        "the job to complete",
+        async () => (await queue.get(id))?.status === "complete",
+        { timeout: 5_000 },
+      );
+      const took = Date.now() - retriedAt;
+      assert.ok(took <= 1_500, `completed ${took} ms after retry()`);
+      assert.equal(runs, 2);
     },
   },
 ];
