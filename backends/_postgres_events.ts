@@ -12,6 +12,9 @@ import type { JobError, JobStatus } from "../src/types.ts";
 
 type Listener = (event: BackendEvent) => void;
 
+/** How json_build_array starts an update payload, up to the job id. */
+const UPDATE_PREFIX = '["u", "';
+
 /** The driver surface the events need (porsager's `sql.listen`). */
 export interface ListenClient {
   listen(
@@ -96,6 +99,13 @@ export function createEvents(client: ListenClient, reread: Reread): Events {
   }
 
   function onNotify(ch: Channel, payload: string): void {
+    // Most notifications are updates; skip parsing those nobody listens to.
+    if (payload.startsWith(UPDATE_PREFIX) && ch.queueListeners.size === 0) {
+      const end = payload.indexOf('"', UPDATE_PREFIX.length);
+      if (!ch.jobListeners.has(payload.slice(UPDATE_PREFIX.length, end))) {
+        return;
+      }
+    }
     let m: unknown[];
     try {
       m = JSON.parse(payload) as unknown[];

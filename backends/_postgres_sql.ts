@@ -66,6 +66,14 @@ function notifyUpdates(cte: string, channel: string): string {
     `(SELECT id, ${UPDATE_PAYLOAD} AS p FROM ${cte}) x`;
 }
 
+/**
+ * A CTE body that turns off the WAL flush wait for this statement's commit.
+ * Used where losing the change in a server crash only means the job runs
+ * again (complete, fail, progress): delivery stays at least once.
+ */
+const ASYNC_COMMIT =
+  "SELECT set_config('synchronous_commit', 'off', true) AS v";
+
 /** The migrations, in order; each runs once per schema, under a lock. */
 export function migrations(schema: string): string[] {
   const s = ident(schema);
@@ -281,9 +289,11 @@ export function statements(schema: string): Statements {
       WHERE j.queue = $1 AND j.id = $2 AND j.status = 'processing'
         AND j.lease_token = $3
       RETURNING j.*
-    ), notes AS (${notifyUpdates("changed", "$5")})
+    ), notes AS (${notifyUpdates("changed", "$5")}),
+    async AS (${ASYNC_COMMIT})
     SELECT (SELECT count(*) FROM changed)::int AS changed,
-      (SELECT count(*) FROM notes)::int AS notes`,
+      (SELECT count(*) FROM notes)::int AS notes,
+      (SELECT v FROM async) AS async`,
     complete: `WITH done AS (
       UPDATE ${t} j SET status = 'complete', result = c.result,
         held_key = NULL, lease_token = NULL, lease_until = NULL,
@@ -292,8 +302,10 @@ export function statements(schema: string): Statements {
       WHERE j.queue = $1 AND j.id = c.id AND j.status = 'processing'
         AND j.lease_token = c.token
       RETURNING j.*
-    ), notes AS (${notifyUpdates("done", "$3")})
-    SELECT id, (SELECT count(*) FROM notes)::int AS notes FROM done`,
+    ), notes AS (${notifyUpdates("done", "$3")}),
+    async AS (${ASYNC_COMMIT})
+    SELECT id, (SELECT count(*) FROM notes)::int AS notes,
+      (SELECT v FROM async) AS async FROM done`,
     fail: `WITH failed AS (
       UPDATE ${t} j SET error = $6,
         status = CASE WHEN $7::float8 IS NULL THEN 'failed' ELSE 'pending' END,
@@ -310,8 +322,9 @@ export function statements(schema: string): Statements {
       UNION ALL
       SELECT pg_notify($5, json_build_array('w', $7::float8)::text)
         FROM failed WHERE $7::float8 IS NOT NULL
-    )
-    SELECT status, (SELECT count(*) FROM notes)::int AS notes FROM failed`,
+    ), async AS (${ASYNC_COMMIT})
+    SELECT status, (SELECT count(*) FROM notes)::int AS notes,
+      (SELECT v FROM async) AS async FROM failed`,
     cancel: `WITH old AS (
       SELECT queue, id, status FROM ${t} j
       WHERE j.queue = $1 AND j.id = $2
