@@ -41,7 +41,14 @@ export interface EventHub {
     topic: Topic,
     listener: Listener,
   ): Promise<() => Promise<void>>;
+  /** Notes that this process holds a lease on a job from `version` on. */
+  claimed(namespace: string, id: string, version: number): void;
+  /** Notes that this process no longer holds a lease on a job. */
+  settled(namespace: string, id: string): void;
 }
+
+/** Leases held in this process are forgotten beyond this many. */
+const MAX_FENCES = 100_000;
 
 function deliver(listeners: Iterable<Listener>, event: BackendEvent): void {
   for (const listener of listeners) {
@@ -56,6 +63,12 @@ function deliver(listeners: Iterable<Listener>, event: BackendEvent): void {
 /** Makes the registry; it subscribes through `conn` as listeners come. */
 export function eventHub(conn: Connection): EventHub {
   const channels = new Map<string, Channel>();
+  // A cancel names the job version that ended a lease. When this process
+  // claimed the job again after that version (the claim that recovered an
+  // expired lease may be its own), the cancel is about an older lease and
+  // must not abort the new one: pub/sub and replies travel on different
+  // connections, so the cancel may well arrive after the new claim.
+  const fences = new Map<string, number>();
 
   function resync(): void {
     const event: BackendEvent = { kind: "resync" };
@@ -99,7 +112,12 @@ export function eventHub(conn: Connection): EventHub {
     if (message.startsWith("w")) {
       event = { kind: "wake", at: Number(message.slice(1)) };
     } else if (message.startsWith("c")) {
-      event = { kind: "cancel", jobId: message.slice(1) };
+      const space = message.indexOf(" ");
+      const jobId = message.slice(1, space < 0 ? undefined : space);
+      const version = space < 0 ? Infinity : Number(message.slice(space + 1));
+      const held = fences.get(ch.name.slice(0, -1) + jobId);
+      if (held !== undefined && held > version) return;
+      event = { kind: "cancel", jobId };
     } else return;
     deliver([...ch.all], event);
   }
@@ -138,6 +156,15 @@ export function eventHub(conn: Connection): EventHub {
   }
 
   return {
+    claimed(namespace, id, version) {
+      if (fences.size >= MAX_FENCES) fences.clear();
+      fences.set(namespace + id, version);
+    },
+
+    settled(namespace, id) {
+      fences.delete(namespace + id);
+    },
+
     async listen(namespace, topic, listener) {
       const updates = topic !== "worker";
       const ch = channel(namespace + (updates ? "u" : "w"), updates);

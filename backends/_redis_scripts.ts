@@ -21,7 +21,8 @@
  * | `B seq` | string | enqueue sequence |
  *
  * Channels: `B u` carries a JSON array of updates per script call; `B w`
- * carries worker signals: `w<at>` (wake) and `c<id>` (cancel).
+ * carries worker signals: `w<at>` (wake) and `c<id> <version>` (cancel: the
+ * lease held before that version of the job is gone).
  *
  * These scripts must never scan a whole key space (no KEYS, no SCAN), and
  * must stay within the queue's namespace.
@@ -150,7 +151,7 @@ local function recover(limit)
       end
       count('processing', x[3], -1)
       count(s, x[3], 1)
-      call(PUB, WCH, 'c'..id)
+      call(PUB, WCH, 'c'..id..' '..v)
       note(id, x[3], s, x[10], x[11], x[6], v, nil, LEASE_EXPIRED, NOWS)
     end
   end
@@ -395,13 +396,14 @@ end
 if x[1] == 'pending' then
   call('ZREM', R(x[2]), id)
   call('ZREM', DELAYED, id)
-elseif x[1] == 'processing' then
-  call('ZREM', ACTIVE, id)
-  call(PUB, WCH, 'c'..id)
-else
+elseif x[1] ~= 'processing' then
   return 0
 end
 local v = tonumber(x[4]) + 1
+if x[1] == 'processing' then
+  call('ZREM', ACTIVE, id)
+  call(PUB, WCH, 'c'..id..' '..v)
+end
 call('HSET', J(id), 's', 'cancelled', 'e', e, 'co', NOWS, 'ua', NOWS, 'v', v)
 release(id, x[3])
 count(x[1], x[2], -1)
@@ -441,12 +443,12 @@ return 1
 /** ARGV: now, id. Returns 1 if a live job was deleted. */
 const REMOVE = `
 local id = ARGV[2]
-local x = call('HMGET', J(id), 's', 't', 'k', 'ea')
+local x = call('HMGET', J(id), 's', 't', 'k', 'ea', 'v')
 if not x[1] then return 0 end
 drop(id, x[1], x[2], x[3])
 done()
 if expired(x[4]) then return 0 end
-if x[1] == 'processing' then call(PUB, WCH, 'c'..id) end
+if x[1] == 'processing' then call(PUB, WCH, 'c'..id..' '..x[5]) end
 return 1
 `;
 

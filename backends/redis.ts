@@ -347,6 +347,7 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
         record.startedAt = now;
         record.updatedAt = now;
         record.lease = { token: `${h.q}.${record.version}`, until };
+        hub.claimed(ns(queue), record.id, record.version);
         out.push(record);
       }
       return out;
@@ -381,10 +382,12 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
     },
 
     complete(queue, ref, result, { now }) {
-      return completions.add(queue, [ref.id, ref.token, result, String(now)]);
+      return completions.add(queue, [ref.id, ref.token, result, String(now)])
+        .finally(() => hub.settled(ns(queue), ref.id));
     },
 
     async fail(queue, ref, { error, retryAt, now }) {
+      hub.settled(ns(queue), ref.id);
       const reply = await run("fail", queue, [
         String(now),
         ref.id,

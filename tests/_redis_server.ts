@@ -10,6 +10,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import process from "node:process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -88,11 +89,46 @@ async function waitFor(
   throw new Error(`Timed out waiting for ${what}`);
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve();
+/** A child and a promise of its exit, taken when it was spawned. */
+interface Child {
+  proc: ChildProcess;
+  exit: Promise<void>;
+  done: boolean;
+}
+
+function launch(args: string[], cwd: string): Child {
+  const proc = spawn("redis-server", args, { cwd, stdio: "ignore" });
+  proc.on("error", () => {});
+  const child: Child = { proc, exit: Promise.resolve(), done: false };
+  child.exit = new Promise((resolve) =>
+    proc.once("exit", () => {
+      child.done = true;
+      resolve();
+    })
+  );
+  return child;
+}
+
+function alive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
-  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+/**
+ * Signals a child and waits until it is gone. Deno's node:child_process sets
+ * `signalCode` as soon as kill() is called, so only the exit event and the
+ * pid itself are trusted.
+ */
+async function end(child: Child, signal: "SIGTERM" | "SIGKILL"): Promise<void> {
+  if (!child.done) child.proc.kill(signal);
+  await child.exit;
+  const deadline = Date.now() + 10_000;
+  while (alive(child.proc.pid) && Date.now() < deadline) await sleep(10);
 }
 
 /**
@@ -118,26 +154,21 @@ export async function startRedis(
     ...config,
   };
   const args = Object.entries(settings).flatMap(([k, v]) => [`--${k}`, v]);
-  let child: ChildProcess | undefined;
+  let child: Child | undefined;
 
   const server: RedisServer = {
     url: `redis://127.0.0.1:${port}`,
     port,
     dir: home,
     get pid() {
-      return child?.exitCode === null && child.signalCode === null
-        ? child.pid
-        : undefined;
+      return child !== undefined && !child.done ? child.proc.pid : undefined;
     },
     async start() {
       if (server.pid !== undefined) return;
-      const c = spawn("redis-server", args, { cwd: home, stdio: "ignore" });
+      const c = launch(args, home);
       child = c;
-      c.on("error", () => {});
       await waitFor(`redis-server on port ${port}`, async () => {
-        if (c.exitCode !== null) {
-          throw new Error(`redis-server exited with ${c.exitCode}`);
-        }
+        if (c.done) throw new Error("redis-server exited");
         const out = await cli(["-p", String(port), "ping"], 2_000);
         return out.trim() === "PONG";
       });
@@ -145,15 +176,13 @@ export async function startRedis(
     async stop() {
       const c = child;
       if (c === undefined) return;
-      c.kill("SIGTERM");
-      await exited(c);
+      await end(c, "SIGTERM");
       child = undefined;
     },
     async kill() {
       const c = child;
       if (c === undefined) return;
-      c.kill("SIGKILL");
-      await exited(c);
+      await end(c, "SIGKILL");
       child = undefined;
     },
     async destroy() {
