@@ -17,9 +17,7 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
-import type { BackendEvent } from "../src/backend.ts";
 import { BackendError, JoblineError, toBackendError } from "../src/errors.ts";
-import { type EventParams, eventParams } from "./_sqlite_events.ts";
 import {
   insertEvents,
   META_GET,
@@ -31,11 +29,21 @@ import {
 } from "./_sqlite_sql.ts";
 import type { SqliteConfig } from "./_sqlite_url.ts";
 
+/** A bound value. */
+export type Param = string | number | null;
+
+/** A prepared statement whose rows are arrays (`setReturnArrays`). */
+export interface Statement {
+  run(...params: Param[]): unknown;
+  get(...params: Param[]): readonly unknown[] | undefined;
+  all(...params: Param[]): unknown[][];
+}
+
 /** One open database with a statement cache. */
 export interface Connection {
   readonly db: DatabaseSync;
   /** The prepared statement of `sql` (prepared once). */
-  stmt(sql: string): StatementSync;
+  stmt(sql: string): Statement;
 }
 
 /** Opens the file, sets the pragmas and brings the schema up to date. */
@@ -46,12 +54,17 @@ export function openConnection(config: SqliteConfig): Connection {
   } catch (err) {
     throw toBackendError(err, `sqlite open ${JSON.stringify(config.path)}`);
   }
-  const cache = new Map<string, StatementSync>();
+  const cache = new Map<string, Statement>();
   const conn: Connection = {
     db,
     stmt(sql) {
       let s = cache.get(sql);
-      if (s === undefined) cache.set(sql, s = db.prepare(sql));
+      if (s === undefined) {
+        const prepared: StatementSync = db.prepare(sql);
+        prepared.setReturnArrays(true);
+        s = prepared as unknown as Statement;
+        cache.set(sql, s);
+      }
       return s;
     },
   };
@@ -73,9 +86,9 @@ function migrate(conn: Connection): void {
   try {
     db.exec(META_TABLE);
     const row = conn.stmt(META_GET).get("schema_version") as
-      | { value: string }
+      | [string]
       | undefined;
-    const current = row === undefined ? 0 : Number(row.value);
+    const current = row === undefined ? 0 : Number(row[0]);
     if (current > SCHEMA_VERSION) {
       throw new BackendError(
         `The SQLite file has jobline schema ${current}, newer than this ` +
@@ -98,9 +111,17 @@ function migrate(conn: Connection): void {
 /** What a transition sees inside its transaction. */
 export interface Tx {
   /** The prepared statement of `sql`. */
-  stmt(sql: string): StatementSync;
-  /** Logs an event now and delivers it in process after the commit. */
-  emit(queue: string, event: BackendEvent): void;
+  stmt(sql: string): Statement;
+  /**
+   * Logs an event (kind "u" update, "w" wake, "c" cancel; see
+   * _sqlite_events.ts) and delivers it in process after the commit.
+   */
+  emit(
+    queue: string,
+    kind: string,
+    jobId: string | null,
+    payload: string | null,
+  ): void;
 }
 
 /** Runs transitions in grouped write transactions. */
@@ -119,13 +140,16 @@ interface Op {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-interface Emitted {
-  queue: string;
-  event: BackendEvent;
-}
+/** Events of a transaction, flat: queue, kind, job id, payload, ... */
+export type Emitted = (string | null)[];
 
 /** Rows per INSERT of events, at most. */
 const EVENT_CHUNK = 32;
+
+const insertStatements: string[] = [];
+function insertStatement(count: number): string {
+  return insertStatements[count] ??= insertEvents(count);
+}
 
 /**
  * Makes the writer of a connection. `origin` marks the log rows of this
@@ -135,28 +159,24 @@ const EVENT_CHUNK = 32;
 export function createWriter(
   connect: () => Connection,
   origin: number | null,
-  deliver: (queue: string, event: BackendEvent) => void,
+  deliver: (events: Emitted) => void,
 ): Writer {
   let waiting: Op[] = [];
   let scheduled = false;
-  let emitted: Emitted[] = [];
+  let emitted: Emitted = [];
   let conn: Connection | undefined;
   const tx: Tx = {
     stmt: (sql) => conn!.stmt(sql),
-    emit(queue, event) {
-      emitted.push({ queue, event });
+    emit(queue, kind, jobId, payload) {
+      emitted.push(queue, kind, jobId, payload);
     },
   };
 
-  function log(events: Emitted[]): void {
+  function log(events: Emitted): void {
     if (origin === null) return;
-    for (let i = 0; i < events.length; i += EVENT_CHUNK) {
-      const chunk = events.slice(i, i + EVENT_CHUNK);
-      const params: (string | number | null)[] = [origin];
-      for (const { queue, event } of chunk) {
-        params.push(...(eventParams(queue, event) as EventParams));
-      }
-      conn!.stmt(insertEvents(chunk.length)).run(...params);
+    for (let i = 0; i < events.length; i += EVENT_CHUNK * 4) {
+      const chunk = events.slice(i, i + EVENT_CHUNK * 4);
+      conn!.stmt(insertStatement(chunk.length / 4)).run(origin, ...chunk);
     }
   }
 
@@ -187,8 +207,8 @@ export function createWriter(
     return true;
   }
 
-  function settle(ops: Op[], outcomes: Outcome[], events: Emitted[]): void {
-    for (const { queue, event } of events) deliver(queue, event);
+  function settle(ops: Op[], outcomes: Outcome[], events: Emitted): void {
+    if (events.length > 0) deliver(events);
     ops.forEach((op, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) op.resolve(outcome.value);

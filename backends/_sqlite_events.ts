@@ -14,57 +14,34 @@
 
 import type { BackendEvent, Topic, UpdateRecord } from "../src/backend.ts";
 import type { JobError, JobStatus } from "../src/types.ts";
+import type { Connection, Tx } from "./_sqlite_db.ts";
+import * as SQL from "./_sqlite_sql.ts";
 
 /** A listener of the backend interface. */
 export type Listener = (event: BackendEvent) => void;
 
-/** A row of the updates log, as read back. */
-export interface EventRow {
-  id: number;
-  queue: string;
-  origin: number;
-  kind: string;
-  job_id: string | null;
-  payload: string | null;
-}
-
-/** An event about to be logged: [queue, kind, job id, payload]. */
-export type EventParams = [string, string, string | null, string | null];
-
-/** Encodes an event as the parameters of its log row. */
-export function eventParams(queue: string, event: BackendEvent): EventParams {
-  switch (event.kind) {
-    case "update": {
-      const u = event.update;
-      return [
-        queue,
-        "u",
-        u.jobId,
-        JSON.stringify([
-          u.type,
-          u.status,
-          u.progress,
-          u.message,
-          u.attempt,
-          u.result,
-          u.error,
-          u.at,
-          u.version,
-        ]),
-      ];
-    }
-    case "wake":
-      return [queue, "w", null, String(event.at)];
-    case "cancel":
-      return [queue, "c", event.jobId, null];
-    default:
-      return [queue, "r", null, null];
-  }
-}
+/**
+ * A row of the updates log as read back: id, queue, origin, kind, job id,
+ * payload. Kinds: "u" an update (payload: the JSON array type, status,
+ * progress, message, attempt, result text, error, at, version), "w" a wake
+ * (payload: at), "c" a cancel of a processing job.
+ */
+export type EventRow = [
+  number,
+  string,
+  number,
+  string,
+  string | null,
+  string | null,
+];
 
 /** Decodes a log row; null for a row this release does not know. */
-export function eventOf(row: EventRow): BackendEvent | null {
-  switch (row.kind) {
+export function eventOf(
+  kind: string,
+  jobId: string | null,
+  payload: string | null,
+): BackendEvent | null {
+  switch (kind) {
     case "u": {
       const [
         type,
@@ -76,7 +53,7 @@ export function eventOf(row: EventRow): BackendEvent | null {
         error,
         at,
         version,
-      ] = JSON.parse(row.payload ?? "[]") as [
+      ] = JSON.parse(payload ?? "[]") as [
         string,
         JobStatus,
         number,
@@ -88,7 +65,7 @@ export function eventOf(row: EventRow): BackendEvent | null {
         number,
       ];
       const update: UpdateRecord = {
-        jobId: row.job_id ?? "",
+        jobId: jobId ?? "",
         type,
         status,
         progress,
@@ -102,11 +79,9 @@ export function eventOf(row: EventRow): BackendEvent | null {
       return { kind: "update", update };
     }
     case "w":
-      return { kind: "wake", at: Number(row.payload) };
+      return { kind: "wake", at: Number(payload) };
     case "c":
-      return { kind: "cancel", jobId: row.job_id ?? "" };
-    case "r":
-      return { kind: "resync" };
+      return { kind: "cancel", jobId: jobId ?? "" };
     default:
       return null;
   }
@@ -124,8 +99,10 @@ export interface Hub {
   readonly size: number;
   /** Adds a listener; returns the function that removes it. */
   add(queue: string, topic: Topic, listener: Listener): () => void;
-  /** True when someone listens on this queue to this kind of event. */
-  wants(queue: string, event: BackendEvent): boolean;
+  /** True when someone listens on this queue to an event of this kind. */
+  wants(queue: string, kind: string, jobId: string | null): boolean;
+  /** Decodes and delivers log rows (flat: queue, kind, job id, payload). */
+  deliverRows(rows: readonly (string | null)[]): void;
   /** Delivers an event to the queue's listeners of its topics. */
   deliver(queue: string, event: BackendEvent): void;
   /** Delivers `resync` to every listener. */
@@ -145,6 +122,14 @@ export function createHub(report: (err: unknown) => void): Hub {
         report(err);
       }
     }
+  }
+
+  function wants(queue: string, kind: string, jobId: string | null): boolean {
+    if (size === 0) return false;
+    const q = queues.get(queue);
+    if (q === undefined) return false;
+    if (kind === "u") return q.queue.size > 0 || q.jobs.has(jobId!);
+    return q.worker.size > 0;
   }
 
   function deliver(queue: string, event: BackendEvent): void {
@@ -195,13 +180,16 @@ export function createHub(report: (err: unknown) => void): Hub {
         ) queues.delete(queue);
       };
     },
-    wants(queue, event) {
-      const q = queues.get(queue);
-      if (q === undefined) return false;
-      if (event.kind === "update") {
-        return q.queue.size > 0 || q.jobs.has(event.update.jobId);
+    wants,
+    deliverRows(rows) {
+      for (let i = 0; i < rows.length; i += 4) {
+        const queue = rows[i]!;
+        const kind = rows[i + 1]!;
+        const jobId = rows[i + 2]!;
+        if (!wants(queue, kind, jobId)) continue;
+        const event = eventOf(kind, jobId, rows[i + 3]!);
+        if (event !== null) deliver(queue, event);
       }
-      return q.worker.size > 0;
     },
     deliver,
     resyncAll() {
@@ -267,17 +255,15 @@ export function createTailer(
         for (;;) {
           const rows = source.read(last, 1000);
           if (rows.length === 0) break;
-          if (rows[0]!.id !== last + 1) {
+          if (rows[0]![0] !== last + 1) {
             const min = source.minId();
             if (min === null || min > last + 1) hub.resyncAll();
           }
-          for (const row of rows) {
-            last = row.id;
-            if (row.origin === origin) continue;
-            const event = eventOf(row);
-            if (event !== null && hub.wants(row.queue, event)) {
-              hub.deliver(row.queue, event);
-            }
+          for (const [id, queue, from, kind, jobId, payload] of rows) {
+            last = id;
+            if (from === origin || !hub.wants(queue, kind, jobId)) continue;
+            const event = eventOf(kind, jobId, payload);
+            if (event !== null) hub.deliver(queue, event);
           }
           if (rows.length < 1000 || timer === undefined) break;
         }
@@ -287,6 +273,48 @@ export function createTailer(
     },
   };
   return tailer;
+}
+
+/** The log as the tailer reads it, over a connection opened on demand. */
+export function logSource(connect: () => Connection): TailSource {
+  let seen: unknown;
+  return {
+    changed() {
+      const [version] = connect().stmt(SQL.DATA_VERSION).get() as [number];
+      const moved = version !== seen;
+      seen = version;
+      return moved;
+    },
+    maxId: () => (connect().stmt(SQL.EVENTS_MAX).get() as [number])[0],
+    minId: () => (connect().stmt(SQL.EVENTS_MIN).get() as [number | null])[0],
+    read: (after, limit) =>
+      connect().stmt(SQL.EVENTS_READ).all(after, limit) as EventRow[],
+  };
+}
+
+/** Events deleted per housekeeping run, at most. */
+const TRIM_BATCH = 50_000;
+
+/**
+ * Makes the log trimmer: each run notes the newest id, and deletes (in a
+ * bounded batch) the events that were already in the log `retention` ms
+ * ago. Time is the real clock: retention is about slow readers.
+ */
+export function createTrimmer(retention: number): (tx: Tx) => void {
+  const marks: { at: number; id: number }[] = [];
+  return (tx) => {
+    const at = Date.now();
+    marks.push({ at, id: (tx.stmt(SQL.EVENTS_MAX).get() as [number])[0] });
+    let cut = 0;
+    while (marks.length > 0 && marks[0]!.at <= at - retention) {
+      cut = marks.shift()!.id;
+    }
+    if (cut === 0) return;
+    const [min] = tx.stmt(SQL.EVENTS_MIN).get() as [number | null];
+    if (min !== null && min <= cut) {
+      tx.stmt(SQL.EVENTS_TRIM).run(Math.min(cut, min + TRIM_BATCH - 1));
+    }
+  };
 }
 
 /** Lets a timer not keep the process alive (Node, Bun and Deno's node:timers). */

@@ -15,7 +15,12 @@
 /** The schema version this release writes; older files are migrated up. */
 export const SCHEMA_VERSION = 1;
 
-/** Run once, outside a transaction, on every connection. */
+/**
+ * Run once, outside a transaction, on every connection. A checkpoint under
+ * `synchronous = NORMAL` syncs the file, which costs more than hundreds of
+ * commits, so the WAL may grow to 10,000 pages between checkpoints (and is
+ * cut back to 64 MiB after one).
+ */
 export const PRAGMAS = (
   busyTimeout: number,
   synchronous: "normal" | "full",
@@ -23,6 +28,8 @@ export const PRAGMAS = (
   `PRAGMA busy_timeout = ${busyTimeout};
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = ${synchronous.toUpperCase()};
+PRAGMA wal_autocheckpoint = 10000;
+PRAGMA journal_size_limit = 67108864;
 PRAGMA foreign_keys = OFF;`;
 
 /** The table that records the schema version. */
@@ -85,7 +92,7 @@ CREATE INDEX jobline_jobs_expiry ON jobline_jobs (queue, expires_at)
 CREATE UNIQUE INDEX jobline_jobs_key ON jobline_jobs (queue, key_held)
   WHERE key_held IS NOT NULL;
 CREATE TABLE jobline_events (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  id INTEGER PRIMARY KEY,
   queue TEXT NOT NULL,
   origin INTEGER NOT NULL,
   kind TEXT NOT NULL,
@@ -94,15 +101,49 @@ CREATE TABLE jobline_events (
 );`,
 };
 
-/** Every column a JobRecord needs. */
+/**
+ * Every column a JobRecord needs, read as an array (see RECORD_COLUMNS).
+ */
 const RECORD = `id, type, data, priority, max_attempts, run_at, created_at,
   ttl, expires_at, key, metadata, status, progress, message, result, error,
   attempt, updated_at, started_at, completed_at, lease_token, lease_until,
   version, seq`;
 
-/** The columns an update event needs. */
-const UPDATE = `id, type, status, progress, message, attempt, result, error,
-  updated_at, version`;
+/** The positions of RECORD's columns. */
+export const RECORD_COLUMNS = [
+  "id",
+  "type",
+  "data",
+  "priority",
+  "max_attempts",
+  "run_at",
+  "created_at",
+  "ttl",
+  "expires_at",
+  "key",
+  "metadata",
+  "status",
+  "progress",
+  "message",
+  "result",
+  "error",
+  "attempt",
+  "updated_at",
+  "started_at",
+  "completed_at",
+  "lease_token",
+  "lease_until",
+  "version",
+  "seq",
+] as const;
+
+/**
+ * The payload of an update event, built by SQLite from the row after the
+ * change: the log row stores it as it is, and listeners parse it only when
+ * someone listens. Numbers keep 17 digits, so they read back exactly.
+ */
+const PAYLOAD = `json_array(type, status, progress, message, attempt, result,
+  json(error), updated_at, version)`;
 
 const LIVE = "(expires_at IS NULL OR expires_at > ?2)";
 
@@ -141,7 +182,7 @@ export const EXPIRE_LEASES = `UPDATE jobline_jobs SET
   lease_token = NULL, lease_until = NULL, updated_at = ?2,
   version = version + 1
 WHERE queue = ?1 AND state = 2 AND lease_until <= ?2 AND ${LIVE}
-RETURNING ${UPDATE}`;
+RETURNING id, ${PAYLOAD}`;
 
 /** ?1 = queue, ?2 = now: delayed jobs that are due become claimable. */
 export const PROMOTE_DELAYED = `UPDATE jobline_jobs SET state = 0
@@ -152,6 +193,35 @@ const CLAIM_SET = `UPDATE jobline_jobs SET state = 2, status = 'processing',
   lease_token = ?4 || seq, lease_until = ?5, version = version + 1
 WHERE seq IN `;
 
+/**
+ * What a claim reads back (as an array, see CLAIMED_COLUMNS); the columns
+ * the claim itself set are known without reading them.
+ */
+const CLAIMED = `id, type, data, priority, max_attempts, run_at, created_at,
+  ttl, expires_at, key, metadata, progress, message, error, attempt, version,
+  seq`;
+
+/** The positions of CLAIMED's columns. */
+export const CLAIMED_COLUMNS = [
+  "id",
+  "type",
+  "data",
+  "priority",
+  "max_attempts",
+  "run_at",
+  "created_at",
+  "ttl",
+  "expires_at",
+  "key",
+  "metadata",
+  "progress",
+  "message",
+  "error",
+  "attempt",
+  "version",
+  "seq",
+] as const;
+
 const DUE = `FROM jobline_jobs WHERE queue = ?1 AND state = 0 AND ${LIVE}`;
 
 /**
@@ -160,7 +230,7 @@ const DUE = `FROM jobline_jobs WHERE queue = ?1 AND state = 0 AND ${LIVE}`;
  */
 export const CLAIM_ANY = `${CLAIM_SET}(SELECT seq ${DUE}
   ORDER BY priority DESC, seq LIMIT ?3)
-RETURNING ${RECORD}`;
+RETURNING ${CLAIMED}`;
 
 /**
  * The claim for `count` types: as CLAIM_ANY, types in ?6, ?7, ... Each type
@@ -170,7 +240,7 @@ export function claimTypes(count: number): string {
   if (count === 1) {
     return `${CLAIM_SET}(SELECT seq ${DUE} AND type = ?6
   ORDER BY priority DESC, seq LIMIT ?3)
-RETURNING ${RECORD}`;
+RETURNING ${CLAIMED}`;
   }
   const parts = Array.from(
     { length: count },
@@ -181,7 +251,7 @@ RETURNING ${RECORD}`;
   );
   return `${CLAIM_SET}(SELECT seq FROM (${parts.join(" UNION ALL ")})
   ORDER BY priority DESC, seq LIMIT ?3)
-RETURNING ${RECORD}`;
+RETURNING ${CLAIMED}`;
 }
 
 /** ?1 queue, ?2 id, ?3 token, ?4 until */
@@ -194,7 +264,7 @@ export const UPDATE_PROGRESS = `UPDATE jobline_jobs SET
   progress = coalesce(?5, progress), message = coalesce(?6, message),
   updated_at = ?4, version = version + 1
 WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
-RETURNING ${UPDATE}`;
+RETURNING ${PAYLOAD}`;
 
 /** ?1 queue, ?2 id, ?3 token, ?4 now, ?5 result */
 export const COMPLETE = `UPDATE jobline_jobs SET state = 3,
@@ -202,7 +272,7 @@ export const COMPLETE = `UPDATE jobline_jobs SET state = 3,
   lease_until = NULL, completed_at = ?4, updated_at = ?4,
   version = version + 1
 WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
-RETURNING ${UPDATE}`;
+RETURNING ${PAYLOAD}`;
 
 /**
  * ?1 queue, ?2 id, ?3 token, ?4 now, ?5 error, ?6 retryAt or null: back to
@@ -217,7 +287,7 @@ export const FAIL = `UPDATE jobline_jobs SET
   key_held = CASE WHEN ?6 IS NULL THEN NULL ELSE key_held END,
   completed_at = CASE WHEN ?6 IS NULL THEN ?4 ELSE NULL END
 WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
-RETURNING ${UPDATE}`;
+RETURNING ${PAYLOAD}`;
 
 /** ?1 queue, ?2 now, ?3 id: the state of a live job. */
 export const STATE_OF =
@@ -229,7 +299,7 @@ export const CANCEL = `UPDATE jobline_jobs SET state = 3,
   lease_until = NULL, completed_at = ?2, updated_at = ?2,
   version = version + 1
 WHERE queue = ?1 AND id = ?3 AND state < 3 AND ${LIVE}
-RETURNING ${UPDATE}`;
+RETURNING ${PAYLOAD}`;
 
 /** ?1 queue, ?2 now, ?3 id: frees the job's key if an expired job holds it. */
 export const DROP_EXPIRED_HOLDER_OF = `DELETE FROM jobline_jobs
@@ -246,7 +316,7 @@ export const RETRY = `UPDATE jobline_jobs SET state = 0, status = 'pending',
     ELSE key END
 WHERE queue = ?1 AND id = ?3 AND status IN ('failed', 'cancelled')
   AND ${LIVE}
-RETURNING ${UPDATE}`;
+RETURNING ${PAYLOAD}`;
 
 /** ?1 queue, ?2 now, ?3 id */
 export const REMOVE = `DELETE FROM jobline_jobs
@@ -287,8 +357,12 @@ export const EVENTS_MIN = "SELECT min(id) AS id FROM jobline_events";
 export const EVENTS_READ = `SELECT id, queue, origin, kind, job_id, payload
   FROM jobline_events WHERE id > ?1 ORDER BY id LIMIT ?2`;
 
-/** ?1 up to (inclusive): trims the log. */
-export const EVENTS_TRIM = "DELETE FROM jobline_events WHERE id <= ?1";
+/**
+ * ?1 up to (inclusive): trims the log, always keeping the newest row so that
+ * ids (max + 1, no AUTOINCREMENT) never go back.
+ */
+export const EVENTS_TRIM = `DELETE FROM jobline_events
+  WHERE id <= min(?1, (SELECT max(id) FROM jobline_events) - 1)`;
 
 /** Appends `count` events: (queue, origin, kind, job_id, payload) each. */
 export function insertEvents(count: number): string {

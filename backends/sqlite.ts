@@ -15,17 +15,11 @@ import type {
   Backend,
   BackendEvent,
   ClaimRequest,
-  EnqueueOutcome,
-  JobRecord,
   ListRequest,
   NewJobRecord,
   Topic,
 } from "../src/backend.ts";
-import {
-  BackendError,
-  LeaseLostError,
-  ValidationError,
-} from "../src/errors.ts";
+import { BackendError, ValidationError } from "../src/errors.ts";
 import type { BackendCapabilities, QueueStats } from "../src/types.ts";
 import {
   type Connection,
@@ -36,19 +30,26 @@ import {
 import {
   createHub,
   createTailer,
-  type EventRow,
+  createTrimmer,
+  logSource,
   type Tailer,
   unref,
 } from "./_sqlite_events.ts";
 import {
-  bestFirst,
-  type JobRow,
-  recordOf,
-  statsOf,
-  updateOf,
-  type UpdateRow,
-} from "./_sqlite_rows.ts";
-import * as SQL from "./_sqlite_sql.ts";
+  cancelJob,
+  claimJobs,
+  completeJob,
+  countJobs,
+  deleteExpired,
+  enqueueJobs,
+  extendLease,
+  failJob,
+  getJob,
+  listJobs,
+  removeJob,
+  retryJob,
+  setProgress,
+} from "./_sqlite_ops.ts";
 import {
   checkSqliteOptions,
   parseSqliteUrl,
@@ -103,9 +104,6 @@ export interface SqliteBackendOptions {
   housekeepingInterval?: number;
 }
 
-const EXPIRED_BATCH = 500;
-const TRIM_BATCH = 50_000;
-
 /**
  * Makes a SQLite backend. The file is opened on first use (a failure
  * rejects that operation with a BackendError) and created with its schema
@@ -142,7 +140,6 @@ export function sqliteBackend(options: SqliteBackendOptions): Backend {
   let closed = false;
   let claims = 0;
   let housekeeping: ReturnType<typeof setInterval> | undefined;
-  const snapshots: { at: number; id: number }[] = [];
 
   function connect(): Connection {
     if (closed) throw new BackendError("The sqlite backend is closed");
@@ -156,7 +153,7 @@ export function sqliteBackend(options: SqliteBackendOptions): Backend {
   const writer = createWriter(
     connect,
     file ? origin : null,
-    (queue, event) => hub.deliver(queue, event),
+    (events) => hub.deliverRows(events),
   );
 
   /** Runs a write; `now` is kept per queue for background expiry. */
@@ -184,30 +181,7 @@ export function sqliteBackend(options: SqliteBackendOptions): Backend {
 
   const tailer: Tailer | undefined = file
     ? createTailer(
-      {
-        changed: (() => {
-          let seen: unknown;
-          return () => {
-            const v = connect().stmt(SQL.DATA_VERSION).get() as Record<
-              string,
-              unknown
-            >;
-            const now = v["data_version"];
-            const moved = now !== seen;
-            seen = now;
-            return moved;
-          };
-        })(),
-        maxId: () =>
-          (connect().stmt(SQL.EVENTS_MAX).get() as { id: number }).id,
-        minId: () =>
-          (connect().stmt(SQL.EVENTS_MIN).get() as { id: number | null }).id,
-        read: (after, limit) =>
-          connect().stmt(SQL.EVENTS_READ).all(
-            after,
-            limit,
-          ) as unknown as EventRow[],
-      },
+      logSource(connect),
       hub,
       origin,
       config.eventInterval,
@@ -215,31 +189,15 @@ export function sqliteBackend(options: SqliteBackendOptions): Backend {
     )
     : undefined;
 
+  const trimmer = file ? createTrimmer(config.eventRetention) : undefined;
+
   function housekeep(): void {
     if (closed) return;
     writer.run((tx) => {
-      for (const [queue, now] of lastNow) {
-        tx.stmt(SQL.DELETE_EXPIRED).run(queue, now, EXPIRED_BATCH);
-      }
-      if (!file) return;
-      const at = Date.now();
-      const max = (tx.stmt(SQL.EVENTS_MAX).get() as { id: number }).id;
-      snapshots.push({ at, id: max });
-      let cut = 0;
-      while (
-        snapshots.length > 0 && snapshots[0]!.at <= at - config.eventRetention
-      ) {
-        cut = snapshots.shift()!.id;
-      }
-      if (cut === 0) return;
-      const min = (tx.stmt(SQL.EVENTS_MIN).get() as { id: number | null }).id;
-      if (min !== null && min <= cut) {
-        tx.stmt(SQL.EVENTS_TRIM).run(Math.min(cut, min + TRIM_BATCH - 1));
-      }
+      deleteExpired(tx, lastNow);
+      trimmer?.(tx);
     }).catch(report);
   }
-
-  const claimStatements = new Map<number, string>();
 
   const capabilities: BackendCapabilities = {
     persistence: file,
@@ -255,237 +213,72 @@ export function sqliteBackend(options: SqliteBackendOptions): Backend {
     capabilities,
 
     enqueue(queue, jobs: readonly NewJobRecord[], { now }) {
-      return write(queue, now, (tx) => {
-        const outcomes: EnqueueOutcome[] = [];
-        let wakeAt = Infinity;
-        for (const job of jobs) {
-          if (job.key !== null) {
-            tx.stmt(SQL.DROP_EXPIRED_HOLDER).run(queue, now, job.key);
-          }
-          const inserted = tx.stmt(SQL.INSERT_JOB).get(
-            queue,
-            job.id,
-            job.type,
-            job.data,
-            job.priority,
-            job.maxAttempts,
-            job.runAt,
-            job.createdAt,
-            job.ttl,
-            job.expiresAt,
-            job.key,
-            job.metadata,
-            job.runAt > now ? 1 : 0,
-          );
-          if (inserted === undefined) {
-            const holder = tx.stmt(SQL.KEY_HOLDER).get(queue, job.key) as {
-              id: string;
-            };
-            outcomes.push({ id: holder.id, created: false });
-            continue;
-          }
-          outcomes.push({ id: job.id, created: true });
-          if (job.runAt < wakeAt) wakeAt = job.runAt;
-          tx.emit(queue, {
-            kind: "update",
-            update: {
-              jobId: job.id,
-              type: job.type,
-              status: "pending",
-              progress: 0,
-              message: "",
-              attempt: 0,
-              result: null,
-              error: null,
-              at: job.createdAt,
-              version: 1,
-            },
-          });
-        }
-        if (wakeAt !== Infinity) tx.emit(queue, { kind: "wake", at: wakeAt });
-        return outcomes;
-      });
+      return write(queue, now, (tx) => enqueueJobs(tx, queue, jobs, now));
     },
 
-    claim(queue, { types, limit, leaseMs, now }: ClaimRequest) {
-      return write(queue, now, (tx) => {
-        const expired = tx.stmt(SQL.EXPIRE_LEASES).all(
-          queue,
-          now,
-        ) as unknown as UpdateRow[];
-        for (const row of expired) {
-          tx.emit(queue, { kind: "cancel", jobId: row.id });
-          tx.emit(queue, { kind: "update", update: updateOf(row) });
-        }
-        tx.stmt(SQL.PROMOTE_DELAYED).run(queue, now);
-        const token = `${tokenPrefix}${++claims}.`;
-        let rows: JobRow[];
-        if (types === null) {
-          rows = tx.stmt(SQL.CLAIM_ANY).all(
-            queue,
-            now,
-            limit,
-            token,
-            now + leaseMs,
-          ) as unknown as JobRow[];
-        } else {
-          let sql = claimStatements.get(types.length);
-          if (sql === undefined) {
-            claimStatements.set(
-              types.length,
-              sql = SQL.claimTypes(types.length),
-            );
-          }
-          rows = tx.stmt(sql).all(
-            queue,
-            now,
-            limit,
-            token,
-            now + leaseMs,
-            ...types,
-          ) as unknown as JobRow[];
-        }
-        if (rows.length > 1) rows.sort(bestFirst);
-        const records: JobRecord[] = [];
-        for (const row of rows) {
-          const record = recordOf(row);
-          records.push(record);
-          tx.emit(queue, { kind: "update", update: updateOf(row) });
-        }
-        return records;
-      });
+    claim(queue, request: ClaimRequest) {
+      const token = `${tokenPrefix}${++claims}.`;
+      return write(
+        queue,
+        request.now,
+        (tx) => claimJobs(tx, queue, request, token),
+      );
     },
 
-    heartbeat(queue, ref, { leaseMs, now }) {
-      return write(queue, now, (tx) => {
-        const row = tx.stmt(SQL.HEARTBEAT).get(
-          queue,
-          ref.id,
-          ref.token,
-          now + leaseMs,
-        ) as { lease_until: number } | undefined;
-        if (row === undefined) throw new LeaseLostError(ref.id);
-        return row.lease_until;
-      });
+    heartbeat(queue, { id, token }, { leaseMs, now }) {
+      return write(
+        queue,
+        now,
+        (tx) => extendLease(tx, queue, id, token, now + leaseMs),
+      );
     },
 
-    update(queue, ref, { progress, message, now }) {
-      return write(queue, now, (tx) => {
-        const row = tx.stmt(SQL.UPDATE_PROGRESS).get(
-          queue,
-          ref.id,
-          ref.token,
-          now,
-          progress ?? null,
-          message ?? null,
-        ) as UpdateRow | undefined;
-        if (row === undefined) throw new LeaseLostError(ref.id);
-        tx.emit(queue, { kind: "update", update: updateOf(row) });
-      });
+    update(queue, { id, token }, change) {
+      return write(
+        queue,
+        change.now,
+        (tx) => setProgress(tx, queue, id, token, change),
+      );
     },
 
-    complete(queue, ref, result, { now }) {
-      return write(queue, now, (tx) => {
-        const row = tx.stmt(SQL.COMPLETE).get(
-          queue,
-          ref.id,
-          ref.token,
-          now,
-          result,
-        ) as UpdateRow | undefined;
-        if (row === undefined) throw new LeaseLostError(ref.id);
-        tx.emit(queue, { kind: "update", update: updateOf(row) });
-      });
+    complete(queue, { id, token }, result, { now }) {
+      return write(
+        queue,
+        now,
+        (tx) => completeJob(tx, queue, id, token, result, now),
+      );
     },
 
-    fail(queue, ref, { error, retryAt, now }) {
-      return write(queue, now, (tx) => {
-        const row = tx.stmt(SQL.FAIL).get(
-          queue,
-          ref.id,
-          ref.token,
-          now,
-          JSON.stringify(error),
-          retryAt,
-        ) as UpdateRow | undefined;
-        if (row === undefined) throw new LeaseLostError(ref.id);
-        if (retryAt !== null) tx.emit(queue, { kind: "wake", at: retryAt });
-        tx.emit(queue, { kind: "update", update: updateOf(row) });
-        return row.status as "pending" | "failed";
-      });
+    fail(queue, { id, token }, failure) {
+      return write(
+        queue,
+        failure.now,
+        (tx) => failJob(tx, queue, id, token, failure),
+      );
     },
 
     cancel(queue, id, { reason, now }) {
-      return write(queue, now, (tx) => {
-        const before = tx.stmt(SQL.STATE_OF).get(queue, now, id) as
-          | { state: number }
-          | undefined;
-        if (before === undefined || before.state === 3) return false;
-        const row = tx.stmt(SQL.CANCEL).get(
-          queue,
-          now,
-          id,
-          JSON.stringify({ name: "CancelledError", message: reason }),
-        ) as UpdateRow | undefined;
-        if (row === undefined) return false;
-        if (before.state === 2) tx.emit(queue, { kind: "cancel", jobId: id });
-        tx.emit(queue, { kind: "update", update: updateOf(row) });
-        return true;
-      });
+      return write(queue, now, (tx) => cancelJob(tx, queue, id, reason, now));
     },
 
     retry(queue, id, { now }) {
-      return write(queue, now, (tx) => {
-        tx.stmt(SQL.DROP_EXPIRED_HOLDER_OF).run(queue, now, id);
-        const row = tx.stmt(SQL.RETRY).get(queue, now, id) as
-          | UpdateRow
-          | undefined;
-        if (row === undefined) return false;
-        tx.emit(queue, { kind: "update", update: updateOf(row) });
-        tx.emit(queue, { kind: "wake", at: now });
-        return true;
-      });
+      return write(queue, now, (tx) => retryJob(tx, queue, id, now));
     },
 
     remove(queue, id, { now }) {
-      return write(queue, now, (tx) => {
-        const row = tx.stmt(SQL.REMOVE).get(queue, now, id) as
-          | { state: number }
-          | undefined;
-        if (row === undefined) return false;
-        if (row.state === 2) tx.emit(queue, { kind: "cancel", jobId: id });
-        return true;
-      });
+      return write(queue, now, (tx) => removeJob(tx, queue, id, now));
     },
 
     get(queue, id, { now }) {
-      return read((c) => {
-        const row = c.stmt(SQL.GET).get(queue, now, id) as JobRow | undefined;
-        return row === undefined ? null : recordOf(row);
-      });
+      return read((c) => getJob(c, queue, id, now));
     },
 
-    list(queue, { status, type, limit, after, now }: ListRequest) {
-      return read((c) =>
-        (c.stmt(SQL.LIST).all(
-          queue,
-          now,
-          after ?? "",
-          limit,
-          status,
-          type,
-        ) as unknown as JobRow[]).map(recordOf)
-      );
+    list(queue, request: ListRequest) {
+      return read((c) => listJobs(c, queue, request));
     },
 
     stats(queue, { now }): Promise<QueueStats> {
-      return read((c) =>
-        statsOf(
-          c.stmt(SQL.STATS).all(queue, now) as unknown as Parameters<
-            typeof statsOf
-          >[0],
-        )
-      );
+      return read((c) => countJobs(c, queue, now));
     },
 
     listen(queue, topic: Topic, listener: (event: BackendEvent) => void) {

@@ -9,6 +9,7 @@
 import type { Backend } from "./backend.ts";
 import { BackendError, ValidationError } from "./errors.ts";
 import { memoryBackend } from "../backends/memory.ts";
+import { parseSqliteUrl } from "../backends/_sqlite_url.ts";
 
 /** The URL schemes createQueue understands. */
 export const URL_SCHEMES: readonly string[] = [
@@ -40,6 +41,7 @@ export function backendLoader(url: string): () => Promise<Backend> {
     case "memory:":
       return () => Promise.resolve(memoryBackend());
     case "sqlite:":
+      parseSqliteUrl(url); // driver-free: a bad sqlite URL throws at once
       return load(
         "sqlite",
         async () =>

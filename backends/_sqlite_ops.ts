@@ -1,0 +1,284 @@
+/**
+ * The state transitions of the SQLite backend, each a function run inside
+ * one write transaction (see _sqlite_db.ts), and the reads. A transition
+ * that throws LeaseLostError must do so before it writes anything.
+ *
+ * @module
+ */
+
+import type {
+  ClaimRequest,
+  EnqueueOutcome,
+  JobRecord,
+  ListRequest,
+  NewJobRecord,
+} from "../src/backend.ts";
+import { LeaseLostError } from "../src/errors.ts";
+import type { JobError, QueueStats } from "../src/types.ts";
+import type { Connection, Tx } from "./_sqlite_db.ts";
+import {
+  bestFirst,
+  claimedOf,
+  claimedPayload,
+  pendingPayload,
+  recordOf,
+  type Row,
+  statsOf,
+} from "./_sqlite_rows.ts";
+import * as SQL from "./_sqlite_sql.ts";
+
+type Payload = [string] | undefined;
+
+const claimStatements: string[] = [];
+
+/** Expired jobs deleted per queue and housekeeping run, at most. */
+const EXPIRED_BATCH = 500;
+
+/** Stores new jobs (skipping those whose key is held); one wake for all. */
+export function enqueueJobs(
+  tx: Tx,
+  queue: string,
+  jobs: readonly NewJobRecord[],
+  now: number,
+): EnqueueOutcome[] {
+  const outcomes: EnqueueOutcome[] = [];
+  let wakeAt = Infinity;
+  const insert = tx.stmt(SQL.INSERT_JOB);
+  for (const job of jobs) {
+    if (job.key !== null) {
+      tx.stmt(SQL.DROP_EXPIRED_HOLDER).run(queue, now, job.key);
+    }
+    const inserted = insert.get(
+      queue,
+      job.id,
+      job.type,
+      job.data,
+      job.priority,
+      job.maxAttempts,
+      job.runAt,
+      job.createdAt,
+      job.ttl,
+      job.expiresAt,
+      job.key,
+      job.metadata,
+      job.runAt > now ? 1 : 0,
+    );
+    if (inserted === undefined) {
+      const [holder] = tx.stmt(SQL.KEY_HOLDER).get(queue, job.key) as [string];
+      outcomes.push({ id: holder, created: false });
+      continue;
+    }
+    outcomes.push({ id: job.id, created: true });
+    if (job.runAt < wakeAt) wakeAt = job.runAt;
+    tx.emit(queue, "u", job.id, pendingPayload(job.type, job.createdAt));
+  }
+  if (wakeAt !== Infinity) tx.emit(queue, "w", null, String(wakeAt));
+  return outcomes;
+}
+
+/**
+ * Returns expired leases to pending (or failed), makes due delayed jobs
+ * claimable, then claims the best due jobs in one UPDATE ... RETURNING.
+ */
+export function claimJobs(
+  tx: Tx,
+  queue: string,
+  { types, limit, leaseMs, now }: ClaimRequest,
+  token: string,
+): JobRecord[] {
+  const expired = tx.stmt(SQL.EXPIRE_LEASES).all(queue, now) as Row[];
+  for (const [id, payload] of expired as [string, string][]) {
+    tx.emit(queue, "c", id, null);
+    tx.emit(queue, "u", id, payload);
+  }
+  tx.stmt(SQL.PROMOTE_DELAYED).run(queue, now);
+  const until = now + leaseMs;
+  let rows: Row[];
+  if (types === null) {
+    rows = tx.stmt(SQL.CLAIM_ANY).all(queue, now, limit, token, until) as Row[];
+  } else {
+    const sql = claimStatements[types.length] ??= SQL.claimTypes(types.length);
+    rows = tx.stmt(sql).all(queue, now, limit, token, until, ...types) as Row[];
+  }
+  if (rows.length > 1) rows.sort(bestFirst);
+  const records: JobRecord[] = [];
+  for (const row of rows) {
+    const record = claimedOf(row, now, token, until);
+    records.push(record);
+    tx.emit(queue, "u", record.id, claimedPayload(row, now));
+  }
+  return records;
+}
+
+/** Extends a lease; returns its new end. */
+export function extendLease(
+  tx: Tx,
+  queue: string,
+  id: string,
+  token: string,
+  until: number,
+): number {
+  const row = tx.stmt(SQL.HEARTBEAT).get(queue, id, token, until) as
+    | [number]
+    | undefined;
+  if (row === undefined) throw new LeaseLostError(id);
+  return row[0];
+}
+
+/** Sets progress and/or message of a held job. */
+export function setProgress(
+  tx: Tx,
+  queue: string,
+  id: string,
+  token: string,
+  change: { progress?: number; message?: string; now: number },
+): void {
+  const row = tx.stmt(SQL.UPDATE_PROGRESS).get(
+    queue,
+    id,
+    token,
+    change.now,
+    change.progress ?? null,
+    change.message ?? null,
+  ) as Payload;
+  if (row === undefined) throw new LeaseLostError(id);
+  tx.emit(queue, "u", id, row[0]);
+}
+
+/** Completes a held job. */
+export function completeJob(
+  tx: Tx,
+  queue: string,
+  id: string,
+  token: string,
+  result: string,
+  now: number,
+): void {
+  const row = tx.stmt(SQL.COMPLETE).get(
+    queue,
+    id,
+    token,
+    now,
+    result,
+  ) as Payload;
+  if (row === undefined) throw new LeaseLostError(id);
+  tx.emit(queue, "u", id, row[0]);
+}
+
+/** Records a failed attempt: back to pending at `retryAt`, or failed. */
+export function failJob(
+  tx: Tx,
+  queue: string,
+  id: string,
+  token: string,
+  failure: { error: JobError; retryAt: number | null; now: number },
+): "pending" | "failed" {
+  const { error, retryAt, now } = failure;
+  const row = tx.stmt(SQL.FAIL).get(
+    queue,
+    id,
+    token,
+    now,
+    JSON.stringify(error),
+    retryAt,
+  ) as Payload;
+  if (row === undefined) throw new LeaseLostError(id);
+  if (retryAt !== null) tx.emit(queue, "w", null, String(retryAt));
+  tx.emit(queue, "u", id, row[0]);
+  return retryAt === null ? "failed" : "pending";
+}
+
+/** Cancels a live pending or processing job. */
+export function cancelJob(
+  tx: Tx,
+  queue: string,
+  id: string,
+  reason: string,
+  now: number,
+): boolean {
+  const before = tx.stmt(SQL.STATE_OF).get(queue, now, id) as
+    | [number]
+    | undefined;
+  if (before === undefined || before[0] === 3) return false;
+  const error = JSON.stringify({ name: "CancelledError", message: reason });
+  const row = tx.stmt(SQL.CANCEL).get(queue, now, id, error) as Payload;
+  if (row === undefined) return false;
+  if (before[0] === 2) tx.emit(queue, "c", id, null);
+  tx.emit(queue, "u", id, row[0]);
+  return true;
+}
+
+/** Puts a failed or cancelled job back to pending. */
+export function retryJob(
+  tx: Tx,
+  queue: string,
+  id: string,
+  now: number,
+): boolean {
+  tx.stmt(SQL.DROP_EXPIRED_HOLDER_OF).run(queue, now, id);
+  const row = tx.stmt(SQL.RETRY).get(queue, now, id) as Payload;
+  if (row === undefined) return false;
+  tx.emit(queue, "u", id, row[0]);
+  tx.emit(queue, "w", null, String(now));
+  return true;
+}
+
+/** Deletes a live job; a processing one gets a cancel event. */
+export function removeJob(
+  tx: Tx,
+  queue: string,
+  id: string,
+  now: number,
+): boolean {
+  const row = tx.stmt(SQL.REMOVE).get(queue, now, id) as [number] | undefined;
+  if (row === undefined) return false;
+  if (row[0] === 2) tx.emit(queue, "c", id, null);
+  return true;
+}
+
+/** Reads a live job. */
+export function getJob(
+  c: Connection,
+  queue: string,
+  id: string,
+  now: number,
+): JobRecord | null {
+  const row = c.stmt(SQL.GET).get(queue, now, id) as Row | undefined;
+  return row === undefined ? null : recordOf(row);
+}
+
+/** Lists live jobs by id. */
+export function listJobs(
+  c: Connection,
+  queue: string,
+  { status, type, limit, after, now }: ListRequest,
+): JobRecord[] {
+  const rows = c.stmt(SQL.LIST).all(
+    queue,
+    now,
+    after ?? "",
+    limit,
+    status,
+    type,
+  ) as Row[];
+  return rows.map(recordOf);
+}
+
+/** Counts live jobs by status and type. */
+export function countJobs(
+  c: Connection,
+  queue: string,
+  now: number,
+): QueueStats {
+  return statsOf(c.stmt(SQL.STATS).all(queue, now) as Row[]);
+}
+
+/** Deletes a bounded batch of expired jobs per queue, each by its clock. */
+export function deleteExpired(
+  tx: Tx,
+  lastNow: ReadonlyMap<string, number>,
+): void {
+  for (const [queue, now] of lastNow) {
+    tx.stmt(SQL.DELETE_EXPIRED).run(queue, now, EXPIRED_BATCH);
+  }
+}
