@@ -1,0 +1,121 @@
+/**
+ * `deno task bench:peers`: jobline against its peers on the same server, the
+ * same runtime and the same workload, in the same run, with the ratios.
+ * Each peer system is one function that starts what it needs, runs its
+ * contenders and returns its rows; add more (PostgreSQL peers) beside it.
+ *
+ * Contenders run in alternating rounds (`--rounds=N`, default 2) and each
+ * keeps its best figure per column, so a busy machine penalises both alike.
+ * `--quick` runs smaller sizes.
+ */
+
+import { type Figures, type Sizes, table } from "./_measure.ts";
+import { measureRedis } from "./_redis.ts";
+import { measureBullmq } from "./_bullmq.ts";
+import { startRedis } from "../tests/_redis_server.ts";
+
+const quick = Deno.args.includes("--quick");
+const rounds = Number(
+  Deno.args.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 2,
+);
+
+/** One comparison: a jobline row, its peer's row, and which columns count. */
+interface Comparison {
+  title: string;
+  jobline: Figures;
+  peer: Figures;
+}
+
+const COLUMNS: [keyof Figures, string, "higher" | "lower"][] = [
+  ["enqueue", "enqueue one at a time (jobs/s)", "higher"],
+  ["enqueueMany", "enqueueMany / addBulk (jobs/s)", "higher"],
+  ["worker10", "worker drain c=10 (jobs/s)", "higher"],
+  ["worker100", "worker drain c=100 (jobs/s)", "higher"],
+  ["latencyP50", "idle worker start p50 (ms)", "lower"],
+  ["latencyP99", "idle worker start p99 (ms)", "lower"],
+];
+
+function best(rows: Figures[]): Figures {
+  const out = { ...rows[0]! };
+  for (const r of rows.slice(1)) {
+    for (const [key, , better] of COLUMNS) {
+      const a = out[key] as number;
+      const b = r[key] as number;
+      if (Number.isNaN(a) || (better === "higher" ? b > a : b < a)) {
+        (out[key] as number) = b;
+      }
+    }
+  }
+  return out;
+}
+
+/** Runs `contenders` in alternating rounds; returns each one's best row. */
+async function alternate(
+  contenders: (() => Promise<Figures>)[],
+): Promise<Figures[]> {
+  const results: Figures[][] = contenders.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, run] of contenders.entries()) results[i]!.push(await run());
+  }
+  return results.map(best);
+}
+
+/** jobline on Redis against BullMQ 6, on one redis-server started here. */
+async function redisPeers(): Promise<Comparison> {
+  const sizes: Sizes = quick
+    ? {
+      enqueue: 3_000,
+      enqueueMany: 30_000,
+      claim: 5_000,
+      worker: 20_000,
+      latency: 100,
+    }
+    : {
+      enqueue: 10_000,
+      enqueueMany: 100_000,
+      claim: 10_000,
+      worker: 50_000,
+      latency: 300,
+    };
+  const server = await startRedis();
+  try {
+    const [jobline, peer] = await alternate([
+      () => measureRedis(server.url, sizes, "jobline (redis)"),
+      () => measureBullmq(server.url, sizes),
+    ]);
+    return {
+      title: "Redis: jobline vs BullMQ",
+      jobline: jobline!,
+      peer: peer!,
+    };
+  } finally {
+    await server.destroy();
+  }
+}
+
+function ratios(c: Comparison): string {
+  const lines = [
+    `| ${c.title} | ${c.jobline.backend} | ${c.peer.backend} | ratio |`,
+    "| --- | ---: | ---: | ---: |",
+  ];
+  for (const [key, label, better] of COLUMNS) {
+    const a = c.jobline[key] as number;
+    const b = c.peer[key] as number;
+    const fmt = (v: number) =>
+      better === "lower" ? v.toFixed(2) : Math.round(v).toLocaleString("en-US");
+    const ratio = better === "higher" ? a / b : b / a;
+    lines.push(
+      `| ${label} | ${fmt(a)} | ${fmt(b)} | ${ratio.toFixed(2)}x |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+const comparisons = [await redisPeers()];
+for (const c of comparisons) {
+  console.log(`\n${table([c.jobline, c.peer])}\n`);
+  console.log(ratios(c));
+}
+console.log(
+  "\nratio: how many times better jobline is (higher is better; for latency, peer/jobline).",
+);
