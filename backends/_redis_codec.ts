@@ -93,6 +93,45 @@ export function recordOf(h: Record<string, string>): JobRecord | null {
   };
 }
 
+/**
+ * The fields the claim script reads and returns for each job it claims, in
+ * this order (positional, to spare field names on the hottest path).
+ */
+export const CLAIM_FIELDS: readonly string[] = [
+  "s",
+  "t",
+  "d",
+  "p",
+  "ma",
+  "ra",
+  "ca",
+  "tl",
+  "ea",
+  "k",
+  "md",
+  "pg",
+  "m",
+  "a",
+  "v",
+  "q",
+  "e",
+  "i",
+];
+
+/** Reads a claim script's positional reply into hash fields. */
+export function claimedHash(
+  values: readonly unknown[],
+): Record<string, string> {
+  const h: Record<string, string> = {};
+  for (let i = 0; i < CLAIM_FIELDS.length; i++) {
+    const v = values[i];
+    if (v !== null && v !== undefined && v !== false) {
+      h[CLAIM_FIELDS[i]!] = String(v);
+    }
+  }
+  return h;
+}
+
 /** Appends one job's 11 enqueue arguments (see ENQUEUE in _redis_scripts.ts). */
 export function pushJobArgs(args: string[], job: NewJobRecord): void {
   args.push(

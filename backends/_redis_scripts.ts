@@ -30,6 +30,10 @@
  * @module
  */
 
+import { CLAIM_FIELDS } from "./_redis_codec.ts";
+
+const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
+
 const PRELUDE = `
 local B = KEYS[1]
 local NOWS = ARGV[1]
@@ -230,8 +234,8 @@ return out
 
 /**
  * ARGV: now, limit, lease until, number of types (0: every type), types...
- * Returns the flat field/value array of each claimed job as it was before
- * the claim: the caller applies the claim's changes (status "processing",
+ * Returns, per claimed job, the values of CLAIM_FIELDS (_redis_codec.ts) as
+ * they were before the claim (false for a missing field): the caller applies the claim's changes (status "processing",
  * attempt + 1, version + 1, token = `<sequence>.<new version>` (unique among
  * the queue's jobs and claims), startedAt = updatedAt = now,
  * lease until) itself, which spares the script building them.
@@ -266,22 +270,21 @@ while need > 0 and #types > 0 do
   end
   if #ids == 0 then break end
   for _, id in ipairs(ids) do
-    local h = call('HGETALL', J(id))
-    local f = {}
-    for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
-    if f.s == 'pending' then
-      if expired(f.ea) then
-        drop(id, f.s, f.t, f.k)
+    -- s t d p ma ra ca tl ea k md pg m a v q e i (CLAIM_FIELDS)
+    local x = call('HMGET', J(id), ${CLAIM_LIST})
+    if x[1] == 'pending' then
+      if expired(x[9]) then
+        drop(id, x[1], x[2], x[10])
       else
-        local a = tostring(tonumber(f.a) + 1)
-        local v = tostring(tonumber(f.v) + 1)
-        call('HSET', J(id), 's', 'processing', 'a', a, 'sa', NOWS, 'lt', f.q..'.'..v,
+        local a = tostring(tonumber(x[14]) + 1)
+        local v = tostring(tonumber(x[15]) + 1)
+        call('HSET', J(id), 's', 'processing', 'a', a, 'sa', NOWS, 'lt', x[16]..'.'..v,
           'lu', untilS, 'ua', NOWS, 'v', v)
         add('ZADD', ACTIVE, untilS, id)
-        count('pending', f.t, -1)
-        count('processing', f.t, 1)
-        note(id, f.t, 'processing', f.pg, f.m, a, v, nil, f.e, NOWS)
-        out[#out + 1] = h
+        count('pending', x[2], -1)
+        count('processing', x[2], 1)
+        note(id, x[2], 'processing', x[12], x[13], a, v, nil, x[17], NOWS)
+        out[#out + 1] = x
         need = need - 1
       end
     end

@@ -32,7 +32,12 @@ import type {
   StatusCounts,
 } from "../src/types.ts";
 import { invalid } from "../src/validate.ts";
-import { decodeHash, hashOf, pushJobArgs, recordOf } from "./_redis_codec.ts";
+import {
+  claimedHash,
+  decodeHash,
+  pushJobArgs,
+  recordOf,
+} from "./_redis_codec.ts";
 import {
   type Connection,
   type Factory,
@@ -336,8 +341,8 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
       const reply = await run("claim", queue, args) as unknown[];
       const until = now + leaseMs;
       const out: JobRecord[] = [];
-      for (const flat of reply) {
-        const h = hashOf(flat);
+      for (const values of reply) {
+        const h = claimedHash(values as unknown[]);
         const record = recordOf(h);
         if (record === null) continue;
         // The script returns the job as it was; apply the claim here.
