@@ -5,19 +5,19 @@
  *
  * | field | JobRecord | field | JobRecord |
  * | --- | --- | --- | --- |
- * | i | id | s | status |
- * | t | type | pg | progress |
- * | d | data | m | message |
- * | p | priority | r | result (JSON text) |
- * | ma | maxAttempts | e | error (JSON text) |
- * | ra | runAt | a | attempt |
- * | ca | createdAt | ua | updatedAt |
- * | tl | ttl | sa | startedAt |
- * | ea | expiresAt | co | completedAt |
- * | k | key | lt, lu | lease token, until |
- * | md | metadata | v | version |
- * | q | enqueue sequence (internal) | | |
+ * | x | id, createdAt, ttl, metadata, data (packed) | s | status |
+ * | t | type | pg | progress (absent: 0) |
+ * | p | priority | m | message (absent: "") |
+ * | ma | maxAttempts | r | result (JSON text) |
+ * | ra | runAt | e | error (JSON text) |
+ * | ea | expiresAt | a | attempt (absent: 0) |
+ * | k | key | ua | updatedAt (absent: createdAt) |
+ * | q | enqueue sequence | sa | startedAt |
+ * | lt, lu | lease token, until | co | completedAt |
+ * | v | version (absent: 1) | | |
  *
+ * `x` is `id \n createdAt \n ttl \n metadata \n data`: fields only the
+ * client reads travel as one string (JSON text never holds a raw newline).
  * A missing field means null.
  *
  * @module
@@ -61,29 +61,43 @@ export function decodeHash(reply: unknown): JobRecord | null {
   return recordOf(hashOf(reply));
 }
 
+/** Packs the fields only the client reads (see the table above). */
+export function packJob(job: NewJobRecord): string {
+  return `${job.id}\n${job.createdAt}\n${
+    job.ttl ?? ""
+  }\n${job.metadata}\n${job.data}`;
+}
+
 /** Decodes the fields of a job hash; null when there is no job. */
 export function recordOf(h: Record<string, string>): JobRecord | null {
-  if (h.i === undefined || h.s === undefined) return null;
+  const x = h.x;
+  if (x === undefined || h.s === undefined) return null;
+  const a = x.indexOf("\n");
+  const b = x.indexOf("\n", a + 1);
+  const c = x.indexOf("\n", b + 1);
+  const d = x.indexOf("\n", c + 1);
+  const ttl = x.slice(b + 1, c);
+  const createdAt = Number(x.slice(a + 1, b));
   const status = h.s as JobStatus;
   return {
-    id: h.i,
+    id: x.slice(0, a),
     type: h.t ?? "",
-    data: h.d ?? "null",
+    data: x.slice(d + 1),
     priority: Number(h.p),
     maxAttempts: Number(h.ma),
     runAt: Number(h.ra),
-    createdAt: Number(h.ca),
-    ttl: num(h.tl),
+    createdAt,
+    ttl: ttl === "" ? null : Number(ttl),
     expiresAt: num(h.ea),
     key: h.k ?? null,
-    metadata: h.md ?? "{}",
+    metadata: x.slice(c + 1, d),
     status,
     progress: Number(h.pg ?? 0),
     message: h.m ?? "",
     result: status === "complete" ? h.r ?? null : null,
     error: parseError(h.e),
     attempt: Number(h.a ?? 0),
-    updatedAt: Number(h.ua),
+    updatedAt: h.ua === undefined ? createdAt : Number(h.ua),
     startedAt: num(h.sa),
     completedAt: num(h.co),
     lease: status === "processing" && h.lt !== undefined
@@ -100,22 +114,18 @@ export function recordOf(h: Record<string, string>): JobRecord | null {
 export const CLAIM_FIELDS: readonly string[] = [
   "s",
   "t",
-  "d",
+  "x",
   "p",
   "ma",
   "ra",
-  "ca",
-  "tl",
   "ea",
   "k",
-  "md",
   "pg",
   "m",
   "a",
   "v",
   "q",
   "e",
-  "i",
 ];
 
 /** Reads a claim script's positional reply into hash fields. */
@@ -132,20 +142,18 @@ export function claimedHash(
   return h;
 }
 
-/** Appends one job's 11 enqueue arguments (see ENQUEUE in _redis_scripts.ts). */
+/** Appends one job's 9 enqueue arguments (see ENQUEUE in _redis_scripts.ts). */
 export function pushJobArgs(args: string[], job: NewJobRecord): void {
   args.push(
     job.id,
     job.type,
-    job.data,
+    packJob(job),
     String(job.priority),
     String(job.maxAttempts),
     String(job.runAt),
     String(job.createdAt),
-    job.ttl === null ? "" : String(job.ttl),
     job.expiresAt === null ? "" : String(job.expiresAt),
     job.key ?? "",
-    job.metadata,
   );
 }
 

@@ -61,8 +61,8 @@ local function listening()
 end
 local function note(id, t, s, pg, m, a, v, r, e, at)
   if not listening() then return end
-  ups[#ups + 1] = '['..enc(id)..','..enc(t)..',"'..s..'",'..pg..','..enc(m)..
-    ','..a..','..at..','..v..','..(r and enc(r) or 'null')..','..
+  ups[#ups + 1] = '['..enc(id)..','..enc(t)..',"'..s..'",'..(pg or '0')..','..
+    enc(m or '')..','..(a or '0')..','..at..','..v..','..(r and enc(r) or 'null')..','..
     (e and enc(e) or 'null')..']'
 end
 -- Variadic commands gathered per key and sent in chunks; only for keys that
@@ -143,9 +143,9 @@ local function recover(limit)
     if x[1] == 'processing' and tonumber(x[2]) > NOW then
       call('ZADD', ACTIVE, x[2], id)
     elseif x[1] == 'processing' then
-      local v = tonumber(x[9]) + 1
+      local v = tonumber(x[9] or 1) + 1
       local s = 'failed'
-      if tonumber(x[6]) < tonumber(x[7]) then
+      if tonumber(x[6] or 0) < tonumber(x[7]) then
         s = 'pending'
         call('HSET', J(id), 's', s, 'ra', NOWS, 'e', LEASE_EXPIRED, 'ua', NOWS, 'v', v)
         ready(id, x[3], x[4], x[5])
@@ -173,9 +173,11 @@ end
 `;
 
 /**
- * ARGV: now, n, then 11 per job: id type data priority maxAttempts runAt
- * createdAt ttl expiresAt key metadata ("" for null). Returns id, created
- * ("1"/"0") pairs.
+ * ARGV: now, n, then 9 per job: id type x priority maxAttempts runAt
+ * createdAt expiresAt key ("" for null; x packs what only the client reads,
+ * see packJob in _redis_codec.ts). Returns id, created ("1"/"0") pairs. A new
+ * job's progress, message, attempt, updatedAt and version are left out:
+ * absent means 0, "", 0, createdAt and 1.
  */
 const ENQUEUE = `
 local n = tonumber(ARGV[2])
@@ -184,9 +186,9 @@ local out = {}
 local wake = nil
 local seen = {}
 for i = 0, n - 1 do
-  local o = 2 + i * 11
+  local o = 2 + i * 9
   local id, t, p, ra, ca = ARGV[o + 1], ARGV[o + 2], ARGV[o + 4], ARGV[o + 6], ARGV[o + 7]
-  local tl, ea, k = ARGV[o + 8], ARGV[o + 9], ARGV[o + 10]
+  local ea, k = ARGV[o + 8], ARGV[o + 9]
   local holder = nil
   if k ~= '' then
     holder = call('HGET', KEYIDX, k)
@@ -198,11 +200,10 @@ for i = 0, n - 1 do
   else
     seq = seq + 1
     local q = string.format('%.0f', seq)
-    local f = {'i', id, 't', t, 'd', ARGV[o + 3], 'p', p, 'ma', ARGV[o + 5],
-      'ra', ra, 'ca', ca, 'md', ARGV[o + 11], 's', 'pending', 'pg', '0',
-      'm', '', 'a', '0', 'ua', ca, 'v', '1', 'q', q}
-    if tl ~= '' then
-      f[#f + 1] = 'tl'; f[#f + 1] = tl; f[#f + 1] = 'ea'; f[#f + 1] = ea
+    local f = {'x', ARGV[o + 3], 't', t, 'p', p, 'ma', ARGV[o + 5], 'ra', ra,
+      's', 'pending', 'q', q}
+    if ea ~= '' then
+      f[#f + 1] = 'ea'; f[#f + 1] = ea
       add('ZADD', EXPIRY, ea, id)
     end
     if k ~= '' then
@@ -270,20 +271,20 @@ while need > 0 and #types > 0 do
   end
   if #ids == 0 then break end
   for _, id in ipairs(ids) do
-    -- s t d p ma ra ca tl ea k md pg m a v q e i (CLAIM_FIELDS)
+    -- s t x p ma ra ea k pg m a v q e (CLAIM_FIELDS)
     local x = call('HMGET', J(id), ${CLAIM_LIST})
     if x[1] == 'pending' then
-      if expired(x[9]) then
-        drop(id, x[1], x[2], x[10])
+      if expired(x[7]) then
+        drop(id, x[1], x[2], x[8])
       else
-        local a = tostring(tonumber(x[14]) + 1)
-        local v = tostring(tonumber(x[15]) + 1)
-        call('HSET', J(id), 's', 'processing', 'a', a, 'sa', NOWS, 'lt', x[16]..'.'..v,
+        local a = tostring(tonumber(x[11] or 0) + 1)
+        local v = tostring(tonumber(x[12] or 1) + 1)
+        call('HSET', J(id), 's', 'processing', 'a', a, 'sa', NOWS, 'lt', x[13]..'.'..v,
           'lu', untilS, 'ua', NOWS, 'v', v)
         add('ZADD', ACTIVE, untilS, id)
         count('pending', x[2], -1)
         count('processing', x[2], 1)
-        note(id, x[2], 'processing', x[12], x[13], a, v, nil, x[17], NOWS)
+        note(id, x[2], 'processing', x[9], x[10], a, v, nil, x[14], NOWS)
         out[#out + 1] = x
         need = need - 1
       end
@@ -317,11 +318,11 @@ const UPDATE = `
 local id = ARGV[2]
 local x = call('HMGET', J(id), 's', 'lt', 't', 'v', 'a', 'pg', 'm', 'e')
 if x[1] ~= 'processing' or x[2] ~= ARGV[3] then return 0 end
-local pg = x[6]
+local pg = x[6] or '0'
 if ARGV[4] ~= '' then pg = ARGV[4] end
-local m = x[7]
+local m = x[7] or ''
 if ARGV[5] == '1' then m = ARGV[6] end
-local v = tonumber(x[4]) + 1
+local v = tonumber(x[4] or 1) + 1
 call('HSET', J(id), 'pg', pg, 'm', m, 'ua', NOWS, 'v', v)
 note(id, x[3], 'processing', pg, m, x[5], v, nil, x[8], NOWS)
 done()
@@ -345,7 +346,7 @@ for i = 0, n - 1 do
   if x[1] ~= 'processing' or x[2] ~= ARGV[o + 2] then
     out[i + 1] = 0
   else
-    local v = tostring(tonumber(x[5]) + 1)
+    local v = tostring(tonumber(x[5] or 1) + 1)
     call('HSET', J(id), 's', 'complete', 'r', res, 'co', at, 'ua', at, 'v', v)
     add('ZREM', ACTIVE, id)
     release(id, x[4])
@@ -367,7 +368,7 @@ const FAIL = `
 local id, e, retryAt = ARGV[2], ARGV[4], ARGV[5]
 local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'p', 'q')
 if x[1] ~= 'processing' or x[2] ~= ARGV[3] then return 0 end
-local v = tonumber(x[5]) + 1
+local v = tonumber(x[5] or 1) + 1
 local s = 'failed'
 call('ZREM', ACTIVE, id)
 if retryAt ~= '' then
@@ -402,7 +403,7 @@ if x[1] == 'pending' then
 elseif x[1] ~= 'processing' then
   return 0
 end
-local v = tonumber(x[4]) + 1
+local v = tonumber(x[4] or 1) + 1
 if x[1] == 'processing' then
   call('ZREM', ACTIVE, id)
   call(PUB, WCH, 'c'..id..' '..v)
@@ -427,7 +428,7 @@ if expired(x[7]) then
   return 0
 end
 if x[1] ~= 'failed' and x[1] ~= 'cancelled' then return 0 end
-local v = tonumber(x[4]) + 1
+local v = tonumber(x[4] or 1) + 1
 call('HSET', J(id), 's', 'pending', 'a', 0, 'ra', NOWS, 'pg', '0', 'm', '', 'ua', NOWS, 'v', v)
 call('HDEL', J(id), 'e', 'r', 'co')
 if x[3] then
@@ -451,7 +452,7 @@ if not x[1] then return 0 end
 drop(id, x[1], x[2], x[3])
 done()
 if expired(x[4]) then return 0 end
-if x[1] == 'processing' then call(PUB, WCH, 'c'..id..' '..x[5]) end
+if x[1] == 'processing' then call(PUB, WCH, 'c'..id..' '..(x[5] or '1')) end
 return 1
 `;
 
