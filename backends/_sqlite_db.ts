@@ -60,9 +60,7 @@ export function openConnection(config: SqliteConfig): Connection {
     stmt(sql) {
       let s = cache.get(sql);
       if (s === undefined) {
-        const prepared: StatementSync = db.prepare(sql);
-        prepared.setReturnArrays(true);
-        s = prepared as unknown as Statement;
+        s = arrays(db.prepare(sql));
         cache.set(sql, s);
       }
       return s;
@@ -78,6 +76,26 @@ export function openConnection(config: SqliteConfig): Connection {
     throw toBackendError(err, `sqlite open ${JSON.stringify(config.path)}`);
   }
   return conn;
+}
+
+/** Rows as arrays; older Node 22 releases lack setReturnArrays. */
+function arrays(prepared: StatementSync): Statement {
+  if (typeof prepared.setReturnArrays === "function") {
+    prepared.setReturnArrays(true);
+    return prepared as unknown as Statement;
+  }
+  const values = (row: unknown) =>
+    row === undefined ? undefined : Object.values(row as object);
+  const p = prepared as unknown as {
+    run(...a: Param[]): unknown;
+    get(...a: Param[]): unknown;
+    all(...a: Param[]): unknown[];
+  };
+  return {
+    run: (...a) => p.run(...a),
+    get: (...a) => values(p.get(...a)),
+    all: (...a) => p.all(...a).map((r) => Object.values(r as object)),
+  };
 }
 
 function migrate(conn: Connection): void {
