@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { createClient, createCluster } from "redis";
 import { redisBackend } from "../backends/redis.ts";
 import type { BackendEvent } from "../src/backend.ts";
 import {
@@ -19,8 +20,13 @@ import {
   createWorker,
   type Queue,
   subscribe,
+  ValidationError,
 } from "../mod.ts";
-import { type RedisServer, startRedis } from "./_redis_server.ts";
+import {
+  type RedisServer,
+  startRedis,
+  startRedisCluster,
+} from "./_redis_server.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -314,5 +320,73 @@ describe("redis backend", () => {
     } finally {
       await queue.close();
     }
+  });
+
+  test("a client of the user's is used as given and left open by close()", async () => {
+    const s = await server();
+    const client = createClient({ url: s.url });
+    client.on("error", () => {});
+    const backend = redisBackend({ client, prefix: "mine" });
+    const queue = createQueue({ backend, name: "own" });
+    try {
+      const id = await queue.enqueue("work", { n: 1 });
+      const updates: string[] = [];
+      const worker = createWorker(queue, { work: () => "ok" });
+      for await (const u of subscribe(queue, id)) updates.push(u.status);
+      await worker.stop();
+      assert.equal(updates.at(-1), "complete");
+      await queue.close();
+      await backend.close();
+      assert.ok(client.isOpen, "the user's client stays open");
+      assert.equal(
+        await client.sendCommand(["HEXISTS", "mine:{own}:keys", "none"]),
+        0,
+      );
+      const keys = await client.sendCommand(["KEYS", "mine:{own}:*"]);
+      assert.ok(Array.isArray(keys) && keys.includes("mine:{own}:ids"));
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("a cluster client of the user's works too", async () => {
+    const cluster = await startRedisCluster();
+    const client = createCluster({
+      rootNodes: cluster.nodes.map((n) => ({ url: n.url })),
+    });
+    client.on("error", () => {});
+    try {
+      const backend = redisBackend({ client });
+      const queue = createQueue({ backend, name: "clustered" });
+      const id = await queue.enqueue("work", null);
+      const job = await queue.claim();
+      assert.equal(job?.id, id);
+      await queue.complete(job!, 42);
+      assert.equal((await queue.get(id))?.result, 42);
+      await queue.close();
+      await backend.close();
+      assert.ok(client.isOpen);
+    } finally {
+      await client.close();
+      await cluster.destroy();
+    }
+  });
+
+  test("bad options are rejected with ValidationError", () => {
+    assert.throws(() => redisBackend({ prefix: "a{b}" }), ValidationError);
+    assert.throws(() => redisBackend({ prefix: "" }), ValidationError);
+    assert.throws(() => redisBackend({ url: "http://x" }), ValidationError);
+    assert.throws(
+      () => redisBackend({ url: "redis+cluster://a:1,nope" }),
+      ValidationError,
+    );
+    assert.throws(
+      () => redisBackend({ url: "redis://x", client: createClient() }),
+      ValidationError,
+    );
+    assert.throws(
+      () => redisBackend({ client: {} as never }),
+      ValidationError,
+    );
   });
 });
