@@ -175,7 +175,8 @@ end
 /**
  * ARGV: now, n, then 9 per job: id type x priority maxAttempts runAt
  * createdAt expiresAt key ("" for null; x packs what only the client reads,
- * see packJob in _redis_codec.ts). Returns id, created ("1"/"0") pairs. A new
+ * see packJob in _redis_codec.ts). Returns (index, holder id) pairs for the
+ * jobs not created because their key was held (indexes from 0). A new
  * job's progress, message, attempt, updatedAt and version are left out:
  * absent means 0, "", 0, createdAt and 1.
  */
@@ -183,11 +184,12 @@ const ENQUEUE = `
 local n = tonumber(ARGV[2])
 local seq = call('INCRBY', SEQ, n) - n
 local out = {}
-local wake = nil
-local seen = {}
+local wake, wakeS = nil, nil
+local rkeys = {}
+local loud = listening()
 for i = 0, n - 1 do
   local o = 2 + i * 9
-  local id, t, p, ra, ca = ARGV[o + 1], ARGV[o + 2], ARGV[o + 4], ARGV[o + 6], ARGV[o + 7]
+  local id, t, p, ra = ARGV[o + 1], ARGV[o + 2], ARGV[o + 4], ARGV[o + 6]
   local ea, k = ARGV[o + 8], ARGV[o + 9]
   local holder = nil
   if k ~= '' then
@@ -195,41 +197,50 @@ for i = 0, n - 1 do
     if holder and not holds(holder) then holder = nil end
   end
   if holder then
+    out[#out + 1] = i
     out[#out + 1] = holder
-    out[#out + 1] = '0'
   else
     seq = seq + 1
-    local q = string.format('%.0f', seq)
-    local f = {'x', ARGV[o + 3], 't', t, 'p', p, 'ma', ARGV[o + 5], 'ra', ra,
-      's', 'pending', 'q', q}
-    if ea ~= '' then
-      f[#f + 1] = 'ea'; f[#f + 1] = ea
-      add('ZADD', EXPIRY, ea, id)
+    local q = tostring(seq)
+    if ea == '' and k == '' then
+      call('HSET', J(id), 'x', ARGV[o + 3], 't', t, 'p', p, 'ma', ARGV[o + 5],
+        'ra', ra, 's', 'pending', 'q', q)
+    else
+      local f = {'x', ARGV[o + 3], 't', t, 'p', p, 'ma', ARGV[o + 5], 'ra', ra,
+        's', 'pending', 'q', q}
+      if ea ~= '' then
+        f[#f + 1] = 'ea'; f[#f + 1] = ea
+        add('ZADD', EXPIRY, ea, id)
+      end
+      if k ~= '' then
+        f[#f + 1] = 'k'; f[#f + 1] = k
+        call('HSET', KEYIDX, k, id)
+      end
+      call('HSET', J(id), unpack(f))
     end
-    if k ~= '' then
-      f[#f + 1] = 'k'; f[#f + 1] = k
-      call('HSET', KEYIDX, k, id)
-    end
-    call('HSET', J(id), unpack(f))
     add('ZADD', IDS, 0, id)
-    if tonumber(ra) > NOW then
+    local rn = tonumber(ra)
+    if rn > NOW then
       add('ZADD', DELAYED, ra, id)
     else
-      add('ZADD', R(t), score(p, q), id)
-      if not seen[t] then
-        seen[t] = true
+      local rk = rkeys[t]
+      if not rk then
+        rk = R(t)
+        rkeys[t] = rk
         add('SADD', TYPES, t)
       end
+      add('ZADD', rk, score(p, q), id)
     end
     count('pending', t, 1)
-    note(id, t, 'pending', '0', '', '0', '1', nil, nil, ca)
-    if wake == nil or tonumber(ra) < tonumber(wake) then wake = ra end
-    out[#out + 1] = id
-    out[#out + 1] = '1'
+    if loud then note(id, t, 'pending', '0', '', '0', '1', nil, nil, ARGV[o + 7]) end
+    if wake == nil or rn < wake then
+      wake = rn
+      wakeS = ra
+    end
   end
 end
 done()
-if wake then call(PUB, WCH, 'w'..wake) end
+if wake then call(PUB, WCH, 'w'..wakeS) end
 return out
 `;
 

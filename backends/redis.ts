@@ -318,13 +318,13 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
       if (jobs.length === 0) return [];
       const args = [String(now), String(jobs.length)];
       for (const job of jobs) pushJobArgs(args, job);
-      const reply = await run("enqueue", queue, args) as string[];
-      const out: EnqueueOutcome[] = [];
-      for (let i = 0; i < reply.length; i += 2) {
-        out.push({
-          id: String(reply[i]),
-          created: String(reply[i + 1]) === "1",
-        });
+      const reply = await run("enqueue", queue, args) as unknown[];
+      const out: EnqueueOutcome[] = jobs.map((job) => ({
+        id: job.id,
+        created: true,
+      }));
+      for (let i = 0; i + 1 < reply.length; i += 2) {
+        out[Number(reply[i])] = { id: String(reply[i + 1]), created: false };
       }
       return out;
     },
