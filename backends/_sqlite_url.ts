@@ -30,7 +30,7 @@ export const SQLITE_DEFAULTS: Omit<SqliteConfig, "path"> = {
   synchronous: "normal",
   busyTimeout: 5_000,
   eventInterval: 50,
-  eventRetention: 10_000,
+  eventRetention: 5_000,
   housekeepingInterval: 1_000,
 };
 

@@ -94,7 +94,7 @@ export interface SqliteBackendOptions {
   /**
    * How long (ms) the updates log keeps events; a listener that falls
    * further behind gets a `resync`.
-   * @default {10000}
+   * @default {5000}
    */
   eventRetention?: number;
   /**
@@ -130,8 +130,17 @@ export function sqliteBackend(options: SqliteBackendOptions): Backend {
   const file = config.path !== ":memory:";
   const origin = randomOrigin();
   const tokenPrefix = `${origin.toString(36)}.`;
-  const report = (err: unknown) =>
+  // A background failure is reported once, until a run succeeds again; a
+  // busy file is not a failure (the next run tries again).
+  let failing = false;
+  const report = (err: unknown) => {
+    if (failing || /locked|busy/i.test(String(err))) return;
+    failing = true;
     console.error("jobline: sqlite backend background task failed:", err);
+  };
+  const recovered = () => {
+    failing = false;
+  };
   const hub = createHub((err) =>
     console.error("jobline: a sqlite backend listener threw", err)
   );
@@ -196,7 +205,7 @@ export function sqliteBackend(options: SqliteBackendOptions): Backend {
     writer.run((tx) => {
       deleteExpired(tx, lastNow);
       trimmer?.(tx);
-    }).catch(report);
+    }).then(recovered, report);
   }
 
   const capabilities: BackendCapabilities = {
