@@ -11,7 +11,6 @@
  * | --- | --- | --- |
  * | `B j:<id>` | hash | the job (short field names, see `FIELDS` in _redis_codec.ts) |
  * | `B r:<type>` | zset | due pending jobs of a type, by (priority, sequence) |
- * | `B types` | set | types that may have due jobs |
  * | `B delayed` | zset | pending jobs by runAt |
  * | `B active` | zset | processing jobs by lease deadline |
  * | `B expiry` | zset | jobs with a TTL, by expiresAt |
@@ -39,7 +38,7 @@ local B = KEYS[1]
 local NOWS = ARGV[1]
 local NOW = tonumber(NOWS)
 local DELAYED, ACTIVE, EXPIRY, IDS = B..'delayed', B..'active', B..'expiry', B..'ids'
-local KEYIDX, COUNTS, TYPES, SEQ = B..'keys', B..'counts', B..'types', B..'seq'
+local KEYIDX, COUNTS, SEQ = B..'keys', B..'counts', B..'seq'
 local UCH, WCH = B..'u', B..'w'
 local call = redis.call
 local enc = cjson.encode
@@ -99,7 +98,6 @@ local function score(p, q)
 end
 local function ready(id, t, p, q)
   call('ZADD', R(t), score(p, q), id)
-  call('SADD', TYPES, t)
 end
 local function schedule(id, t, p, q, ra)
   if tonumber(ra) > NOW then call('ZADD', DELAYED, ra, id) else ready(id, t, p, q) end
@@ -227,7 +225,6 @@ for i = 0, n - 1 do
       if not rk then
         rk = R(t)
         rkeys[t] = rk
-        add('SADD', TYPES, t)
       end
       add('ZADD', rk, score(p, q), id)
     end
@@ -260,8 +257,24 @@ purge(100)
 recover(100)
 promote(1000)
 local types = {}
-if nt == 0 then types = call('SMEMBERS', TYPES)
-else for i = 1, nt do types[i] = ARGV[4 + i] end end
+if nt == 0 then
+  -- Every type with due jobs has pending jobs, so a count field (or a change
+  -- of one made above and not yet written).
+  local known = {}
+  local function consider(f)
+    if string.sub(f, 1, 8) == 'pending:' then
+      local t = string.sub(f, 9)
+      if not known[t] then
+        known[t] = true
+        types[#types + 1] = t
+      end
+    end
+  end
+  for _, f in ipairs(call('HKEYS', COUNTS)) do consider(f) end
+  for f, d in pairs(cnt) do if d > 0 then consider(f) end end
+else
+  for i = 1, nt do types[i] = ARGV[4 + i] end
+end
 local out = {}
 while need > 0 and #types > 0 do
   local ids = {}
@@ -300,11 +313,6 @@ while need > 0 and #types > 0 do
         need = need - 1
       end
     end
-  end
-end
-if nt == 0 then
-  for _, t in ipairs(types) do
-    if call('EXISTS', R(t)) == 0 then call('SREM', TYPES, t) end
   end
 end
 done()
