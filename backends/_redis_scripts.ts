@@ -9,7 +9,7 @@
  *
  * | key | type | holds |
  * | --- | --- | --- |
- * | `B j:<id>` | hash | the job (short field names, see `FIELDS` in _redis_codec.ts) |
+ * | `B j:<id>` | hash | the job (short field names: the table in _redis_codec.ts) |
  * | `B r:<type>` | zset | due pending jobs of a type, by (priority, sequence) |
  * | `B delayed` | zset | pending jobs by runAt |
  * | `B active` | zset | processing jobs by lease deadline |
@@ -30,145 +30,9 @@
  */
 
 import { CLAIM_FIELDS } from "./_redis_codec.ts";
+import { PRELUDE } from "./_redis_prelude.ts";
 
 const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
-
-const PRELUDE = `
-local B = KEYS[1]
-local NOWS = ARGV[1]
-local NOW = tonumber(NOWS)
-local DELAYED, ACTIVE, EXPIRY, IDS = B..'delayed', B..'active', B..'expiry', B..'ids'
-local KEYIDX, COUNTS, SEQ = B..'keys', B..'counts', B..'seq'
-local UCH, WCH = B..'u', B..'w'
-local call = redis.call
-local enc = cjson.encode
-local function J(id) return B..'j:'..id end
-local function R(t) return B..'r:'..t end
-
-local cnt = {}
-local function count(s, t, d)
-  local f = s..':'..t
-  cnt[f] = (cnt[f] or 0) + d
-end
-local ups = {}
-local heard = nil
--- Updates are built only when someone subscribes: it is most of a script's
--- cost otherwise spent for nobody.
-local function listening()
-  if heard == nil then heard = call('PUBSUB', NUMSUB, UCH)[2] > 0 end
-  return heard
-end
-local function note(id, t, s, pg, m, a, v, r, e, at)
-  if not listening() then return end
-  ups[#ups + 1] = '['..enc(id)..','..enc(t)..',"'..s..'",'..(pg or '0')..','..
-    enc(m or '')..','..(a or '0')..','..at..','..v..','..(r and enc(r) or 'null')..','..
-    (e and enc(e) or 'null')..']'
-end
--- Variadic commands gathered per key and sent in chunks; only for keys that
--- the script does not read back before done().
-local bulk = {}
-local function add(cmd, key, a, b)
-  local e = bulk[key]
-  if not e then
-    e = {cmd, {}}
-    bulk[key] = e
-  end
-  local l = e[2]
-  l[#l + 1] = a
-  if b then l[#l + 1] = b end
-  if #l >= 2000 then
-    call(cmd, key, unpack(l))
-    e[2] = {}
-  end
-end
-local function done()
-  for key, e in pairs(bulk) do
-    if #e[2] > 0 then call(e[1], key, unpack(e[2])) end
-  end
-  bulk = {}
-  for f, d in pairs(cnt) do
-    if d ~= 0 and call('HINCRBY', COUNTS, f, d) == 0 then call('HDEL', COUNTS, f) end
-  end
-  cnt = {}
-  if #ups > 0 then call(PUB, UCH, '['..table.concat(ups, ',')..']') end
-  ups = {}
-end
-local function score(p, q)
-  return string.format('%.0f', (100 - tonumber(p)) * 35184372088832 + tonumber(q))
-end
-local function ready(id, t, p, q)
-  call('ZADD', R(t), score(p, q), id)
-end
-local function schedule(id, t, p, q, ra)
-  if tonumber(ra) > NOW then call('ZADD', DELAYED, ra, id) else ready(id, t, p, q) end
-end
-local function release(id, k)
-  if k and call('HGET', KEYIDX, k) == id then call('HDEL', KEYIDX, k) end
-end
-local function holds(id)
-  local x = call('HMGET', J(id), 's', 'ea')
-  return (x[1] == 'pending' or x[1] == 'processing') and
-    not (x[2] and tonumber(x[2]) <= NOW)
-end
-local function expired(ea) return ea and tonumber(ea) <= NOW end
-local function drop(id, s, t, k)
-  call('DEL', J(id))
-  call('ZREM', IDS, id)
-  call('ZREM', EXPIRY, id)
-  if s == 'pending' then
-    call('ZREM', R(t), id)
-    call('ZREM', DELAYED, id)
-  elseif s == 'processing' then
-    call('ZREM', ACTIVE, id)
-  end
-  count(s, t, -1)
-  release(id, k)
-end
-local function purge(limit)
-  local ids = call('ZRANGEBYSCORE', EXPIRY, '-inf', NOWS, 'LIMIT', 0, limit)
-  for _, id in ipairs(ids) do
-    local x = call('HMGET', J(id), 's', 't', 'k')
-    if x[1] then drop(id, x[1], x[2], x[3]) else call('ZREM', EXPIRY, id) end
-  end
-  return #ids
-end
-local LEASE_EXPIRED = '{"name":"LeaseExpiredError","message":"lease expired"}'
-local function recover(limit)
-  local ids = call('ZRANGEBYSCORE', ACTIVE, '-inf', NOWS, 'LIMIT', 0, limit)
-  for _, id in ipairs(ids) do
-    call('ZREM', ACTIVE, id)
-    local x = call('HMGET', J(id), 's', 'lu', 't', 'p', 'q', 'a', 'ma', 'k', 'v', 'pg', 'm')
-    if x[1] == 'processing' and tonumber(x[2]) > NOW then
-      call('ZADD', ACTIVE, x[2], id)
-    elseif x[1] == 'processing' then
-      local v = tonumber(x[9] or 1) + 1
-      local s = 'failed'
-      if tonumber(x[6] or 0) < tonumber(x[7]) then
-        s = 'pending'
-        call('HSET', J(id), 's', s, 'ra', NOWS, 'e', LEASE_EXPIRED, 'ua', NOWS, 'v', v)
-        ready(id, x[3], x[4], x[5])
-      else
-        call('HSET', J(id), 's', s, 'co', NOWS, 'e', LEASE_EXPIRED, 'ua', NOWS, 'v', v)
-        release(id, x[8])
-      end
-      count('processing', x[3], -1)
-      count(s, x[3], 1)
-      call(PUB, WCH, 'c'..id..' '..v)
-      note(id, x[3], s, x[10], x[11], x[6], v, nil, LEASE_EXPIRED, NOWS)
-    end
-  end
-  return #ids
-end
-local function promote(limit)
-  local ids = call('ZRANGEBYSCORE', DELAYED, '-inf', NOWS, 'LIMIT', 0, limit)
-  if #ids == 0 then return end
-  for _, id in ipairs(ids) do
-    local x = call('HMGET', J(id), 's', 't', 'p', 'q')
-    if x[1] == 'pending' then ready(id, x[2], x[3], x[4]) end
-  end
-  call('ZREM', DELAYED, unpack(ids))
-end
-`;
 
 /**
  * ARGV: now, n, then 9 per job: id type x priority maxAttempts runAt

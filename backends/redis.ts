@@ -40,12 +40,12 @@ import {
 } from "./_redis_codec.ts";
 import {
   type Connection,
-  type Factory,
   openConnection,
   type RedisClientLike,
   type RedisClusterLike,
   type RedisLike,
 } from "./_redis_conn.ts";
+import { factoryOf } from "./_redis_url.ts";
 import { eventHub } from "./_redis_events.ts";
 import type { ScriptName } from "./_redis_scripts.ts";
 import { batcher } from "./_redis_batch.ts";
@@ -108,79 +108,6 @@ const LIST_BUDGET = 1_000;
 
 function emptyCounts(): StatusCounts {
   return { pending: 0, processing: 0, complete: 0, failed: 0, cancelled: 0 };
-}
-
-/** Parses `redis+cluster://[user[:pass]@]h:p,h:p` into root nodes. */
-function clusterNodes(url: string): {
-  nodes: { url: string }[];
-  username?: string;
-  password?: string;
-} {
-  let rest = url.slice("redis+cluster://".length).replace(/[/?#].*$/, "");
-  const out: {
-    nodes: { url: string }[];
-    username?: string;
-    password?: string;
-  } = { nodes: [] };
-  const at = rest.lastIndexOf("@");
-  if (at >= 0) {
-    const info = rest.slice(0, at);
-    rest = rest.slice(at + 1);
-    const colon = info.indexOf(":");
-    const user = decodeURIComponent(colon < 0 ? info : info.slice(0, colon));
-    if (user !== "") out.username = user;
-    if (colon >= 0) out.password = decodeURIComponent(info.slice(colon + 1));
-  }
-  for (const host of rest.split(",")) {
-    if (!/^[^\s:,]+:\d+$/.test(host) && !/^\[[0-9a-f:.]+\]:\d+$/i.test(host)) {
-      throw invalid(
-        "create redis backend",
-        "url",
-        "redis+cluster://host:port,host:port,...",
-        url,
-      );
-    }
-    out.nodes.push({ url: `redis://${host}` });
-  }
-  return out;
-}
-
-function factoryOf(
-  url: string,
-  clientOptions: Record<string, unknown>,
-  connectTimeout: number,
-): Factory {
-  const socketOf = (reconnect: (retries: number) => number | false) => ({
-    connectTimeout,
-    ...(clientOptions.socket as Record<string, unknown> | undefined),
-    reconnectStrategy: reconnect,
-  });
-  if (url.toLowerCase().startsWith("redis+cluster:")) {
-    const { nodes, ...auth } = clusterNodes(url);
-    return {
-      cluster: true,
-      make: (reconnect) =>
-        createCluster({
-          rootNodes: nodes,
-          defaults: {
-            ...auth,
-            ...clientOptions,
-            socket: socketOf(reconnect),
-            disableOfflineQueue: true,
-          },
-        }) as unknown as RedisLike,
-    };
-  }
-  return {
-    cluster: false,
-    make: (reconnect) =>
-      createClient({
-        ...clientOptions,
-        url,
-        socket: socketOf(reconnect),
-        disableOfflineQueue: true,
-      }) as unknown as RedisLike,
-  };
 }
 
 /**
@@ -254,7 +181,10 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
       );
     }
     conn = openConnection({
-      factory: factoryOf(target, clientOptions, connectTimeout),
+      factory: factoryOf(target, clientOptions, connectTimeout, {
+        createClient,
+        createCluster,
+      }),
     });
   }
   const hub = eventHub(conn);

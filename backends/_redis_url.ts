@@ -1,0 +1,96 @@
+/**
+ * URLs of the Redis backend: `redis+cluster://` parsing and the connection
+ * factory for connections the backend owns. Imports no driver.
+ *
+ * @module
+ */
+
+import { invalid } from "../src/validate.ts";
+import type { Factory, RedisLike } from "./_redis_conn.ts";
+
+/** Parses `redis+cluster://[user[:pass]@]h:p,h:p` into root nodes. */
+function clusterNodes(url: string): {
+  nodes: { url: string }[];
+  username?: string;
+  password?: string;
+} {
+  let rest = url.slice("redis+cluster://".length).replace(/[/?#].*$/, "");
+  const out: {
+    nodes: { url: string }[];
+    username?: string;
+    password?: string;
+  } = { nodes: [] };
+  const at = rest.lastIndexOf("@");
+  if (at >= 0) {
+    const info = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+    const colon = info.indexOf(":");
+    const user = decodeURIComponent(colon < 0 ? info : info.slice(0, colon));
+    if (user !== "") out.username = user;
+    if (colon >= 0) out.password = decodeURIComponent(info.slice(colon + 1));
+  }
+  for (const host of rest.split(",")) {
+    if (!/^[^\s:,]+:\d+$/.test(host) && !/^\[[0-9a-f:.]+\]:\d+$/i.test(host)) {
+      throw invalid(
+        "create redis backend",
+        "url",
+        "redis+cluster://host:port,host:port,...",
+        url,
+      );
+    }
+    out.nodes.push({ url: `redis://${host}` });
+  }
+  return out;
+}
+
+/** The driver's two factories (passed in: only redis.ts imports the driver). */
+export interface Drivers {
+  createClient(options: Record<string, unknown>): unknown;
+  createCluster(
+    options: { rootNodes: { url: string }[] } & Record<string, unknown>,
+  ): unknown;
+}
+
+/**
+ * How the backend makes its own connections from a URL: one server
+ * (`redis://`, `rediss://`) or a Cluster (`redis+cluster://`). They never
+ * queue commands while offline, and reconnect as the strategy says.
+ */
+export function factoryOf(
+  url: string,
+  clientOptions: Record<string, unknown>,
+  connectTimeout: number,
+  { createClient, createCluster }: Drivers,
+): Factory {
+  const socketOf = (reconnect: (retries: number) => number | false) => ({
+    connectTimeout,
+    ...(clientOptions.socket as Record<string, unknown> | undefined),
+    reconnectStrategy: reconnect,
+  });
+  if (url.toLowerCase().startsWith("redis+cluster:")) {
+    const { nodes, ...auth } = clusterNodes(url);
+    return {
+      cluster: true,
+      make: (reconnect) =>
+        createCluster({
+          rootNodes: nodes,
+          defaults: {
+            ...auth,
+            ...clientOptions,
+            socket: socketOf(reconnect),
+            disableOfflineQueue: true,
+          },
+        }) as unknown as RedisLike,
+    };
+  }
+  return {
+    cluster: false,
+    make: (reconnect) =>
+      createClient({
+        ...clientOptions,
+        url,
+        socket: socketOf(reconnect),
+        disableOfflineQueue: true,
+      }) as unknown as RedisLike,
+  };
+}
