@@ -1,0 +1,123 @@
+/**
+ * pg-boss on the same workload as bench/_measure.ts, for the PostgreSQL
+ * peers table: send one at a time, insert in batches of 1,000, drain by
+ * fetch({ batchSize }) and complete(ids) in a loop (work() sleeps its polling
+ * interval, at least 0.5 s, after every batch, which caps it at batchSize
+ * jobs per 0.5 s), and the time an idle work() takes to start a new job
+ * (pg-boss polls; its shortest interval is 0.5 s).
+ */
+
+import PgBoss from "pg-boss";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** pg-boss figures. */
+export interface PgBossFigures {
+  enqueue: number;
+  enqueueMany: number;
+  drain: number;
+  latencyP50: number;
+  latencyP99: number;
+}
+
+/** Sizes of a pg-boss run. */
+export interface PgBossSizes {
+  enqueue: number;
+  enqueueMany: number;
+  worker: number;
+  latency: number;
+}
+
+let seq = 0;
+
+/** Runs the workload on pg-boss against the server at `url`. */
+export async function measurePgBoss(
+  url: string,
+  sizes: PgBossSizes,
+  batchSize: number,
+): Promise<PgBossFigures> {
+  const boss = new PgBoss({
+    connectionString: url,
+    supervise: false,
+    schedule: false,
+    max: 10,
+  });
+  boss.on("error", (err: unknown) => console.error("pg-boss:", err));
+  await boss.start();
+  const fresh = async () => {
+    const name = `boss_${Date.now().toString(36)}_${++seq}`;
+    await boss.createQueue(name);
+    return name;
+  };
+  const rate = async (n: number, fn: () => Promise<void>) => {
+    const t0 = performance.now();
+    await fn();
+    return n / ((performance.now() - t0) / 1000);
+  };
+  const fill = async (name: string, n: number) => {
+    for (let i = 0; i < n; i += 1000) {
+      const count = Math.min(1000, n - i);
+      await boss.insert(
+        Array.from({ length: count }, (_, j) => ({
+          name,
+          data: { i: i + j },
+        })),
+      );
+    }
+  };
+  try {
+    const single = await fresh();
+    const enqueue = await rate(sizes.enqueue, async () => {
+      for (let i = 0; i < sizes.enqueue; i++) await boss.send(single, { i });
+    });
+    const many = await fresh();
+    const enqueueMany = await rate(
+      sizes.enqueueMany,
+      () => fill(many, sizes.enqueueMany),
+    );
+
+    const drainQueue = await fresh();
+    await fill(drainQueue, sizes.worker);
+    const t0 = performance.now();
+    // work() waits its polling interval (at least 0.5 s) after every batch,
+    // so a drain at full speed is pg-boss's own fetch/complete loop.
+    for (;;) {
+      const jobs = await boss.fetch(drainQueue, { batchSize });
+      if (jobs.length === 0) break;
+      await boss.complete(drainQueue, jobs.map((j) => j.id));
+    }
+    const drain = sizes.worker / ((performance.now() - t0) / 1000);
+
+    const pingQueue = await fresh();
+    const samples: number[] = [];
+    let started!: () => void;
+    await boss.work<{ t: number }>(
+      pingQueue,
+      { batchSize: 1, pollingIntervalSeconds: 0.5 },
+      (jobs) => {
+        for (const job of jobs) samples.push(performance.now() - job.data.t);
+        started();
+        return Promise.resolve();
+      },
+    );
+    await sleep(300);
+    for (let i = 0; i < sizes.latency; i++) {
+      const next = new Promise<void>((r) => (started = r));
+      await boss.send(pingQueue, { t: performance.now() });
+      await next;
+      await sleep(2);
+    }
+    samples.sort((a, b) => a - b);
+    const at = (p: number) =>
+      samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
+    return {
+      enqueue,
+      enqueueMany,
+      drain,
+      latencyP50: at(0.5),
+      latencyP99: at(0.99),
+    };
+  } finally {
+    await boss.stop({ graceful: false, wait: true, close: true });
+  }
+}
