@@ -65,8 +65,12 @@ after(async () => {
   for (const s of servers) await s.destroy();
 });
 
+// Records unhandled rejections while this file runs (and only then: Bun runs
+// every test file in one process).
 const rejections: unknown[] = [];
-process.on("unhandledRejection", (reason) => rejections.push(reason));
+const onRejection = (reason: unknown) => void rejections.push(reason);
+process.on("unhandledRejection", onRejection);
+after(() => void process.off("unhandledRejection", onRejection));
 
 describe("redis backend", () => {
   test("queues under different prefixes never see each other's jobs", async () => {
