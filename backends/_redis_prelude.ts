@@ -1,9 +1,10 @@
 /**
- * The Lua helpers every Redis script starts with: the queue's key names from
+ * The Lua helpers the Redis scripts start with: the queue's key names from
  * its namespace (KEYS[1]), `now` (ARGV[1]), counters, update messages, bulk
  * writes, and the housekeeping of a claim (expired TTLs, expired leases, due
- * delayed jobs). The script's text is `local PUB, NUMSUB = ...` (set by
- * scriptSources in _redis_scripts.ts), then this, then the transition.
+ * delayed jobs). A script's text is `local PUB, NUMSUB = ...` (set by
+ * scriptSources in _redis_scripts.ts), then the helpers it needs, then the
+ * transition: only those it needs, since every call runs its whole preamble.
  *
  * Updates are built only when someone listens to the queue's update channel:
  * otherwise they would be most of a script's cost, spent for nobody.
@@ -11,8 +12,29 @@
  * @module
  */
 
-/** The helpers' Lua source. */
-export const PRELUDE = `
+/** A helper's name. */
+export type Helper =
+  | "base"
+  | "count"
+  | "note"
+  | "bulk"
+  | "done"
+  | "score"
+  | "ready"
+  | "schedule"
+  | "release"
+  | "holds"
+  | "expired"
+  | "drop"
+  | "purge"
+  | "recover"
+  | "promote";
+
+const HELPERS: [Helper, Helper[], string][] = [
+  [
+    "base",
+    [],
+    `
 local B = KEYS[1]
 local NOWS = ARGV[1]
 local NOW = tonumber(NOWS)
@@ -24,12 +46,22 @@ local enc = cjson.encode
 local function J(id) return B..'j:'..id end
 local function R(t) return B..'r:'..t end
 
-local cnt = {}
+`,
+  ],
+  [
+    "count",
+    [],
+    `local cnt = {}
 local function count(s, t, d)
   local f = s..':'..t
   cnt[f] = (cnt[f] or 0) + d
 end
-local ups = {}
+`,
+  ],
+  [
+    "note",
+    [],
+    `local ups = {}
 local heard = nil
 -- Updates are built only when someone subscribes: it is most of a script's
 -- cost otherwise spent for nobody.
@@ -43,7 +75,12 @@ local function note(id, t, s, pg, m, a, v, r, e, at)
     enc(m or '')..','..(a or '0')..','..at..','..v..','..(r and enc(r) or 'null')..','..
     (e and enc(e) or 'null')..']'
 end
--- Variadic commands gathered per key and sent in chunks; only for keys that
+`,
+  ],
+  [
+    "bulk",
+    [],
+    `-- Variadic commands gathered per key and sent in chunks; only for keys that
 -- the script does not read back before done().
 local bulk = {}
 local function add(cmd, key, a, b)
@@ -60,7 +97,12 @@ local function add(cmd, key, a, b)
     e[2] = {}
   end
 end
-local function done()
+`,
+  ],
+  [
+    "done",
+    ["count", "note", "bulk"],
+    `local function done()
   for key, e in pairs(bulk) do
     if #e[2] > 0 then call(e[1], key, unpack(e[2])) end
   end
@@ -72,25 +114,60 @@ local function done()
   if #ups > 0 then call(PUB, UCH, '['..table.concat(ups, ',')..']') end
   ups = {}
 end
-local function score(p, q)
+`,
+  ],
+  [
+    "score",
+    [],
+    `local function score(p, q)
   return string.format('%.0f', (100 - tonumber(p)) * 35184372088832 + tonumber(q))
 end
-local function ready(id, t, p, q)
+`,
+  ],
+  [
+    "ready",
+    ["score"],
+    `local function ready(id, t, p, q)
   call('ZADD', R(t), score(p, q), id)
 end
-local function schedule(id, t, p, q, ra)
+`,
+  ],
+  [
+    "schedule",
+    ["ready"],
+    `local function schedule(id, t, p, q, ra)
   if tonumber(ra) > NOW then call('ZADD', DELAYED, ra, id) else ready(id, t, p, q) end
 end
-local function release(id, k)
+`,
+  ],
+  [
+    "release",
+    [],
+    `local function release(id, k)
   if k and call('HGET', KEYIDX, k) == id then call('HDEL', KEYIDX, k) end
 end
-local function holds(id)
+`,
+  ],
+  [
+    "holds",
+    [],
+    `local function holds(id)
   local x = call('HMGET', J(id), 's', 'ea')
   return (x[1] == 'pending' or x[1] == 'processing') and
     not (x[2] and tonumber(x[2]) <= NOW)
 end
-local function expired(ea) return ea and tonumber(ea) <= NOW end
-local function drop(id, s, t, k)
+`,
+  ],
+  [
+    "expired",
+    [],
+    `local function expired(ea) return ea and tonumber(ea) <= NOW end
+`,
+  ],
+  [
+    "drop",
+    ["count", "release"],
+    `local function drop(id, s, t, k)
   call('DEL', J(id))
   call('ZREM', IDS, id)
   call('ZREM', EXPIRY, id)
@@ -103,7 +180,12 @@ local function drop(id, s, t, k)
   count(s, t, -1)
   release(id, k)
 end
-local function purge(limit)
+`,
+  ],
+  [
+    "purge",
+    ["drop"],
+    `local function purge(limit)
   local ids = call('ZRANGEBYSCORE', EXPIRY, '-inf', NOWS, 'LIMIT', 0, limit)
   for _, id in ipairs(ids) do
     local x = call('HMGET', J(id), 's', 't', 'k')
@@ -111,7 +193,12 @@ local function purge(limit)
   end
   return #ids
 end
-local LEASE_EXPIRED = '{"name":"LeaseExpiredError","message":"lease expired"}'
+`,
+  ],
+  [
+    "recover",
+    ["ready", "release", "count", "note"],
+    `local LEASE_EXPIRED = '{"name":"LeaseExpiredError","message":"lease expired"}'
 local function recover(limit)
   local ids = call('ZRANGEBYSCORE', ACTIVE, '-inf', NOWS, 'LIMIT', 0, limit)
   for _, id in ipairs(ids) do
@@ -138,7 +225,12 @@ local function recover(limit)
   end
   return #ids
 end
-local function promote(limit)
+`,
+  ],
+  [
+    "promote",
+    ["ready"],
+    `local function promote(limit)
   local ids = call('ZRANGEBYSCORE', DELAYED, '-inf', NOWS, 'LIMIT', 0, limit)
   if #ids == 0 then return end
   for _, id in ipairs(ids) do
@@ -147,4 +239,22 @@ local function promote(limit)
   end
   call('ZREM', DELAYED, unpack(ids))
 end
-`;
+`,
+  ],
+];
+
+/**
+ * The Lua source of the given helpers and of the helpers they use in turn,
+ * in dependency order ("base" always comes first).
+ */
+export function prelude(needs: readonly Helper[]): string {
+  const want = new Set<Helper>(["base"]);
+  const visit = (name: Helper): void => {
+    if (want.has(name)) return;
+    want.add(name);
+    for (const [n, deps] of HELPERS) if (n === name) deps.forEach(visit);
+  };
+  needs.forEach(visit);
+  return HELPERS.filter(([n]) => want.has(n)).map(([, , code]) => code)
+    .join("");
+}

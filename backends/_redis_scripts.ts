@@ -30,7 +30,7 @@
  */
 
 import { CLAIM_FIELDS } from "./_redis_codec.ts";
-import { PRELUDE } from "./_redis_prelude.ts";
+import { type Helper, prelude } from "./_redis_prelude.ts";
 
 const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
 
@@ -370,20 +370,20 @@ done()
 return call('HGETALL', COUNTS)
 `;
 
-/** The scripts by name. */
+/** The scripts by name, with the helpers each uses. */
 export const SCRIPTS = {
-  enqueue: ENQUEUE,
-  claim: CLAIM,
-  heartbeat: HEARTBEAT,
-  update: UPDATE,
-  complete: COMPLETE,
-  fail: FAIL,
-  cancel: CANCEL,
-  retry: RETRY,
-  remove: REMOVE,
-  list: LIST,
-  stats: STATS,
-} as const;
+  enqueue: [ENQUEUE, ["done", "score", "holds"]],
+  claim: [CLAIM, ["done", "expired", "drop", "purge", "recover", "promote"]],
+  heartbeat: [HEARTBEAT, []],
+  update: [UPDATE, ["done"]],
+  complete: [COMPLETE, ["done", "release"]],
+  fail: [FAIL, ["done", "schedule", "release"]],
+  cancel: [CANCEL, ["done", "expired", "drop", "release"]],
+  retry: [RETRY, ["done", "expired", "drop", "holds", "ready"]],
+  remove: [REMOVE, ["done", "expired", "drop"]],
+  list: [LIST, ["expired"]],
+  stats: [STATS, ["done", "purge", "recover"]],
+} as const satisfies Record<string, readonly [string, readonly Helper[]]>;
 
 /** A script's name. */
 export type ScriptName = keyof typeof SCRIPTS;
@@ -399,10 +399,11 @@ export function scriptSources(
 ): Record<ScriptName, string> {
   const head = `local PUB, NUMSUB = '${publish}', '${
     publish === "PUBLISH" ? "NUMSUB" : "SHARDNUMSUB"
-  }'\n${PRELUDE}`;
+  }'\n`;
   const out = {} as Record<ScriptName, string>;
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-    out[name] = head + SCRIPTS[name];
+    const [body, needs] = SCRIPTS[name];
+    out[name] = head + prelude(needs) + body;
   }
   return out;
 }
