@@ -66,6 +66,10 @@ function deliver(listeners: Iterable<Listener>, event: BackendEvent): void {
   }
 }
 
+function report(err: unknown): void {
+  console.error("jobline: a postgres notification failed", err);
+}
+
 function parseError(text: unknown): JobError | null {
   return typeof text === "string" ? JSON.parse(text) as JobError : null;
 }
@@ -91,11 +95,13 @@ export function createEvents(client: ListenClient, reread: Reread): Events {
       const r = step();
       if (r === undefined) return;
       ch.waiting++;
-      ch.chain = r.finally(() => void ch.waiting--);
+      ch.chain = r.catch(report).finally(() => void ch.waiting--);
       return;
     }
     ch.waiting++;
-    ch.chain = ch.chain.then(step).finally(() => void ch.waiting--);
+    ch.chain = ch.chain.then(step).catch(report).finally(() =>
+      void ch.waiting--
+    );
   }
 
   function onNotify(ch: Channel, payload: string): void {
@@ -218,7 +224,7 @@ export function createEvents(client: ListenClient, reread: Reread): Events {
       try {
         onNotify(ch, payload);
       } catch (err) {
-        console.error("jobline: a postgres notification failed", err);
+        report(err);
       }
     }, () => onListen(ch));
     channels.set(name, ch);

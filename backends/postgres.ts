@@ -191,17 +191,16 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
       "Cannot create postgres backend as 'options' must be an object",
     );
   }
-  let { schema } = options;
   const { poolSize = 10, sweepInterval = 30_000 } = options;
-  let sql: PostgresClient;
   const owned = options.sql === undefined;
+  let url: string | undefined;
+  let schema = options.schema;
   if (options.sql !== undefined) {
-    if (typeof options.sql.unsafe !== "function") {
+    if (typeof options.sql?.unsafe !== "function") {
       throw new ValidationError(
         "Cannot create postgres backend as 'sql' must be a client of npm 'postgres'",
       );
     }
-    sql = options.sql;
   } else {
     if (typeof options.url !== "string") {
       throw new ValidationError(
@@ -214,23 +213,35 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
       );
     }
     const parsed = parseUrl(options.url);
+    url = parsed.url;
     schema ??= parsed.schema;
-    sql = postgres(parsed.url, {
-      max: poolSize,
-      onnotice: () => {},
-      fetch_types: false,
-      connection: { application_name: "jobline" },
-    });
   }
   schema ??= "jobline";
-  if (!SCHEMA.test(schema)) {
+  if (typeof schema !== "string" || !SCHEMA.test(schema)) {
     throw new ValidationError(
       `Cannot create postgres backend as 'schema' must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63): current value is ${
         JSON.stringify(schema)
       }`,
     );
   }
-  const s: Statements = statements(schema);
+  if (
+    typeof sweepInterval !== "number" || !(sweepInterval > 0) ||
+    sweepInterval > 2 ** 31 - 1
+  ) {
+    throw new ValidationError(
+      `Cannot create postgres backend as 'sweepInterval' must be a positive number of ms: current value is ${sweepInterval}`,
+    );
+  }
+  // The driver's own array types are not needed (batches travel as JSON),
+  // and skipping their fetch keeps reconnects simple.
+  const sql: PostgresClient = options.sql ?? postgres(url!, {
+    max: poolSize,
+    onnotice: () => {},
+    fetch_types: false,
+    connection: { application_name: "jobline" },
+  });
+  const schemaName: string = schema;
+  const s: Statements = statements(schemaName);
   const prepare = { prepare: true } as const;
   const channels = new Map<string, string>();
   const lastNow = new Map<string, number>();
@@ -243,11 +254,12 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
   function channel(queue: string): string {
     let name = channels.get(queue);
     if (name === undefined) {
-      name = `jobline:${schema}:${queue}`;
+      name = `jobline:${schemaName}:${queue}`;
       if (new TextEncoder().encode(name).length > 63) {
-        const hash = createHash("sha1").update(`${schema}\0${queue}`).digest(
-          "hex",
-        );
+        const hash = createHash("sha1").update(`${schemaName}\0${queue}`)
+          .digest(
+            "hex",
+          );
         name = `jobline:${hash}`;
       }
       channels.set(queue, name);
@@ -258,10 +270,10 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
   async function migrate(): Promise<void> {
     await sql.begin(async (t) => {
       await t.unsafe("SET LOCAL client_min_messages TO warning");
-      await t.unsafe(s.lock, [schema!]);
-      await t.unsafe(bootstrap(schema!));
+      await t.unsafe(s.lock, [schemaName]);
+      await t.unsafe(bootstrap(schemaName));
       const [row] = await t.unsafe(s.version);
-      const list = migrations(schema!);
+      const list = migrations(schemaName);
       for (let v = (row?.v as number) ?? 0; v < list.length; v++) {
         await t.unsafe(list[v]!);
         await t.unsafe(s.recordVersion, [v + 1]);

@@ -17,9 +17,14 @@ import {
   createWorker,
   type Queue,
   type QueueEvent,
+  ValidationError,
 } from "../mod.ts";
 import { postgresBackend } from "../backends/postgres.ts";
-import { type PostgresServer, startPostgres } from "./_postgres_server.ts";
+import {
+  freePort,
+  type PostgresServer,
+  startPostgres,
+} from "./_postgres_server.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -144,6 +149,57 @@ describe("postgres backend", () => {
     assert.equal((await queue.stats()).pending, 0);
     await sql.begin((tx) => queue.enqueueMany(items, { tx }));
     assert.equal((await queue.stats()).pending, 2);
+  });
+
+  test("createQueue(url) takes the schema from ?schema= and postgresql:// works too", async () => {
+    const name = fresh();
+    const url = server.url.replace(/^postgres:/, "postgresql:");
+    const q = createQueue(`${url}?schema=from_url`, { name });
+    closers.push(() => q.close());
+    const id = await q.enqueue("t", { via: "url" });
+    const direct = createQueue({ backend: backend("from_url"), name });
+    closers.push(() => direct.close());
+    assert.equal((await direct.get(id))?.data.via, "url");
+    const other = createQueue({ backend: backend(), name });
+    closers.push(() => other.close());
+    assert.equal(await other.get(id), null);
+  });
+
+  test("a refused connection rejects with BackendError, keeping the cause", async () => {
+    const port = await freePort();
+    const b = postgresBackend({
+      url: `postgres://postgres@127.0.0.1:${port}/x`,
+    });
+    closers.push(() => b.close());
+    const q = createQueue({ backend: b, name: fresh() });
+    closers.push(() => q.close());
+    const err = await q.enqueue("t", null).then(() => null, (e) => e);
+    assert.ok(err instanceof BackendError, String(err));
+    assert.ok(err.cause instanceof Error);
+    await assert.rejects(q.listen("worker", () => {}), BackendError);
+  });
+
+  test("bad options are ValidationErrors", () => {
+    assert.throws(
+      () => postgresBackend({ url: "mysql://localhost/x" }),
+      ValidationError,
+    );
+    assert.throws(
+      () => postgresBackend({ url: server.url, schema: "bad-name" }),
+      ValidationError,
+    );
+    assert.throws(
+      () => postgresBackend({ url: server.url, poolSize: 0 }),
+      ValidationError,
+    );
+    assert.throws(() => postgresBackend({}), ValidationError);
+  });
+
+  test("enqueue({ tx }) rejects a tx that is not a postgres transaction", async () => {
+    const q = createQueue({ backend: backend(), name: fresh() });
+    closers.push(() => q.close());
+    await assert.rejects(q.enqueue("t", null, { tx: {} }), ValidationError);
+    assert.equal((await q.stats()).pending, 0);
   });
 
   test("two schemas on one database never see each other's jobs", async () => {
