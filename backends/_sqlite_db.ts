@@ -226,12 +226,14 @@ export function createWriter(
   }
 
   function settle(ops: Op[], outcomes: Outcome[], events: Emitted): void {
-    if (events.length > 0) deliver(events);
+    // Settle first: nothing a listener does may leave a caller waiting.
+    // (Callers resume in microtasks, so they still see the events first.)
     ops.forEach((op, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) op.resolve(outcome.value);
       else op.reject(toBackendError(outcome.error, "sqlite write"));
     });
+    if (events.length > 0) deliver(events);
   }
 
   function runBatch(ops: Op[]): void {
@@ -279,7 +281,12 @@ export function createWriter(
       while (waiting.length > 0) {
         const ops = waiting;
         waiting = [];
-        runBatch(ops);
+        try {
+          runBatch(ops);
+        } catch (err) {
+          // Unreachable by design; settled ops ignore a second settlement.
+          for (const op of ops) op.reject(toBackendError(err, "sqlite write"));
+        }
       }
     },
   };

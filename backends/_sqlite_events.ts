@@ -187,7 +187,13 @@ export function createHub(report: (err: unknown) => void): Hub {
         const kind = rows[i + 1]!;
         const jobId = rows[i + 2]!;
         if (!wants(queue, kind, jobId)) continue;
-        const event = eventOf(kind, jobId, rows[i + 3]!);
+        let event: BackendEvent | null;
+        try {
+          event = eventOf(kind, jobId, rows[i + 3]!);
+        } catch (err) {
+          report(err);
+          continue;
+        }
         if (event !== null) deliver(queue, event);
       }
     },
