@@ -1,10 +1,10 @@
 /**
- * Group commit for the Redis backend's hottest call (complete): a call made
- * while fewer than a few batches of its queue are in flight goes at once;
- * calls made while more are in flight wait, and then go together in one
- * script call. Idle
- * callers pay no extra latency; busy ones share round trips and script
- * overhead.
+ * Group commit for the Redis backend's hottest call (complete). Calls made in
+ * the same turn of the event loop (a worker finishing the jobs of one claim)
+ * go together in one script call, sent once the turn's microtasks have run;
+ * calls made while a few batches of their queue are in flight wait for one to
+ * return and then go together. One round trip and one script run serve many
+ * jobs, and no call waits for a timer.
  *
  * @module
  */
@@ -23,6 +23,8 @@ interface Waiting<I> {
 interface Lane<I> {
   waiting: Waiting<I>[];
   inFlight: number;
+  /** A send is scheduled for the end of this turn's microtasks. */
+  kicked: boolean;
 }
 
 /** A per-queue group committer. */
@@ -41,7 +43,7 @@ export function batcher<I>(
 ): Batcher<I> {
   const lanes = new Map<string, Lane<I>>();
 
-  async function send1(queue: string, lane: Lane<I>): Promise<void> {
+  async function drain(queue: string, lane: Lane<I>): Promise<void> {
     lane.inFlight++;
     while (lane.waiting.length > 0) {
       const batch = lane.waiting.splice(0, MAX_BATCH);
@@ -61,20 +63,31 @@ export function batcher<I>(
         }
       });
     }
-    if (--lane.inFlight === 0) lanes.delete(queue);
+    if (--lane.inFlight === 0 && !lane.kicked) lanes.delete(queue);
+  }
+
+  function kick(queue: string, lane: Lane<I>): void {
+    lane.kicked = false;
+    if (lane.waiting.length > 0 && lane.inFlight < MAX_IN_FLIGHT) {
+      void drain(queue, lane);
+    } else if (lane.inFlight === 0) lanes.delete(queue);
   }
 
   return {
     add(queue, item) {
       let lane = lanes.get(queue);
       if (lane === undefined) {
-        lane = { waiting: [], inFlight: 0 };
+        lane = { waiting: [], inFlight: 0, kicked: false };
         lanes.set(queue, lane);
       }
       const promise = new Promise<void>((resolve, reject) =>
         lane.waiting.push({ item, resolve, reject })
       );
-      if (lane.inFlight < MAX_IN_FLIGHT) void send1(queue, lane);
+      if (!lane.kicked && lane.inFlight < MAX_IN_FLIGHT) {
+        lane.kicked = true;
+        const l = lane;
+        queueMicrotask(() => kick(queue, l));
+      }
       return promise;
     },
   };
