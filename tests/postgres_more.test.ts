@@ -225,6 +225,34 @@ describe("postgres backend", () => {
     await stop();
   });
 
+  test("expired jobs are deleted in the background, in batches", async () => {
+    const b = postgresBackend({ url: server.url, sweepInterval: 100 });
+    closers.push(() => b.close());
+    const q = createQueue({ backend: b, name: fresh() });
+    closers.push(() => q.close());
+    await q.enqueueMany(
+      Array.from({ length: 1500 }, (_, i) => ({
+        type: "t",
+        data: i,
+        options: { ttl: 0.2 },
+      })),
+    );
+    const keep = await q.enqueue("t", "stays");
+    const sql = client();
+    const count = async () =>
+      (await sql`select count(*)::int as n from jobline.jobs
+        where queue = ${q.name}`)[0]!.n as number;
+    assert.equal(await count(), 1501);
+    await sleep(250);
+    await q.stats(); // the sweeper deletes up to the queue clock's last time
+    await until(
+      "the sweeper to delete the expired jobs",
+      async () => (await count()) === 1,
+      5_000,
+    );
+    assert.equal((await q.get(keep))?.data, "stays");
+  });
+
   test("many backends migrating one new schema at once all succeed", async () => {
     const schema = `burst_${Date.now().toString(36)}`;
     const name = fresh();
@@ -326,6 +354,10 @@ describe("postgres backend", () => {
     }, { concurrency: 5, leaseMs: 2_000, pollInterval: 200 });
     closers.push(() => worker.stop({ timeout: 1000 }));
     worker.on("error", (err) => void errors.push(err));
+    let resyncs = 0;
+    const stop = await q.listen("queue", (e) => {
+      if (e.kind === "resync") resyncs++;
+    });
     await until("some jobs to run", () => done >= 50);
     server.stop();
     await sleep(500);
@@ -340,6 +372,8 @@ describe("postgres backend", () => {
       "the worker reported a BackendError",
     );
     assert.equal(worker.stopped, false);
+    await until("LISTEN to come back with a resync", () => resyncs > 0);
+    await stop();
     const stats = await q.stats();
     assert.equal(stats.complete, total);
     await worker.stop({ timeout: 1000 });
