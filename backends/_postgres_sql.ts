@@ -159,7 +159,7 @@ export interface Statements {
   heartbeat: string;
   /** $1 queue, $2 id, $3 token, $4 now, $5 channel, $6 progress, $7 message. */
   update: string;
-  /** $1 queue, $2 now, $3 channel, $4 JSON [{ id, token, result }]. */
+  /** $1 queue, $2 channel, $3 JSON [{ id, token, result, now }]. */
   complete: string;
   /** $1 queue, $2 id, $3 token, $4 now, $5 channel, $6 error, $7 retryAt. */
   fail: string;
@@ -297,12 +297,13 @@ export function statements(schema: string): Statements {
     complete: `WITH done AS (
       UPDATE ${t} j SET status = 'complete', result = c.result,
         held_key = NULL, lease_token = NULL, lease_until = NULL,
-        completed_at = $2, version = j.version + 1, updated_at = $2
-      FROM json_to_recordset($4::text::json) AS c(id text, token text, result text)
+        completed_at = c.now, version = j.version + 1, updated_at = c.now
+      FROM json_to_recordset($3::text::json)
+        AS c(id text, token text, result text, now float8)
       WHERE j.queue = $1 AND j.id = c.id AND j.status = 'processing'
         AND j.lease_token = c.token
       RETURNING j.*
-    ), notes AS (${notifyUpdates("done", "$3")}),
+    ), notes AS (${notifyUpdates("done", "$2")}),
     async AS (${ASYNC_COMMIT})
     SELECT id, (SELECT count(*) FROM notes)::int AS notes,
       (SELECT v FROM async) AS async FROM done`,

@@ -157,6 +157,7 @@ interface Pending {
   id: string;
   token: string;
   result: string;
+  now: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -306,20 +307,21 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
     return await op;
   }
 
-  async function flush(key: string): Promise<void> {
-    const batch = completes.get(key);
-    completes.delete(key);
+  async function flush(queue: string): Promise<void> {
+    const batch = completes.get(queue);
+    completes.delete(queue);
     if (batch === undefined || batch.length === 0) return;
-    const sep = key.indexOf("\0");
-    const now = Number(key.slice(0, sep));
-    const queue = key.slice(sep + 1);
     try {
       const rows = await sql.unsafe(s.complete, [
         queue,
-        now,
         channel(queue),
         JSON.stringify(
-          batch.map((p) => ({ id: p.id, token: p.token, result: p.result })),
+          batch.map((p) => ({
+            id: p.id,
+            token: p.token,
+            result: p.result,
+            now: p.now,
+          })),
         ),
       ], prepare);
       const done = new Set(rows.map((r) => r.id as string));
@@ -333,9 +335,9 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
     }
   }
 
-  function scheduleFlush(key: string): void {
+  function scheduleFlush(queue: string): void {
     setImmediate(() => {
-      const f = flush(key);
+      const f = flush(queue);
       flushing.add(f);
       void f.finally(() => flushing.delete(f));
     });
@@ -518,15 +520,21 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
 
     complete(queue, ref, result, { now }) {
       return run("complete", queue, now, () => {
-        const key = `${now}\0${queue}`;
-        let batch = completes.get(key);
+        let batch = completes.get(queue);
         if (batch === undefined || batch.some((p) => p.id === ref.id)) {
-          if (batch !== undefined) void flush(key);
-          completes.set(key, batch = []);
-          scheduleFlush(key);
+          if (batch !== undefined) void flush(queue);
+          completes.set(queue, batch = []);
+          scheduleFlush(queue);
         }
         return new Promise<void>((resolve, reject) => {
-          batch.push({ id: ref.id, token: ref.token, result, resolve, reject });
+          batch.push({
+            id: ref.id,
+            token: ref.token,
+            result,
+            now,
+            resolve,
+            reject,
+          });
         });
       });
     },
