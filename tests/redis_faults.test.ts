@@ -353,7 +353,7 @@ describe("redis backend", () => {
     }
   });
 
-  test("a cluster client of the user's works too", async () => {
+  test("a cluster client of the user's works, and its subscriber resyncs after a drop", async () => {
     const cluster = await startRedisCluster();
     const client = createCluster({
       rootNodes: cluster.nodes.map((n) => ({ url: n.url })),
@@ -367,6 +367,27 @@ describe("redis backend", () => {
       assert.equal(job?.id, id);
       await queue.complete(job!, 42);
       assert.equal((await queue.get(id))?.result, 42);
+      // A dropped sharded subscriber connection is followed by a resync.
+      const events: BackendEvent[] = [];
+      const stop = await backend.listen("clustered", "queue", (e) => {
+        events.push(e);
+      });
+      for (const node of cluster.nodes) {
+        await redisCli(node.port, "client", "kill", "type", "pubsub");
+      }
+      await until(
+        "a resync event",
+        () => events.some((e) => e.kind === "resync"),
+        10_000,
+      );
+      const second = await queue.enqueue("work", null);
+      await until(
+        "the update of a new job",
+        () =>
+          events.some((e) => e.kind === "update" && e.update.jobId === second),
+        5_000,
+      );
+      await stop();
       await queue.close();
       await backend.close();
       assert.ok(client.isOpen);
