@@ -153,8 +153,12 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
   if (typeof prefix !== "string" || prefix === "" || /[{}]/.test(prefix)) {
     throw invalid(act, "prefix", "a non-empty string without { or }", prefix);
   }
+  if (clientOptions === null || typeof clientOptions !== "object") {
+    throw invalid(act, "clientOptions", "an object", clientOptions);
+  }
   if (
-    !Number.isFinite(connectTimeout) || connectTimeout <= 0
+    typeof connectTimeout !== "number" || !Number.isFinite(connectTimeout) ||
+    connectTimeout <= 0
   ) {
     throw invalid(act, "connectTimeout", "a positive number", connectTimeout);
   }
