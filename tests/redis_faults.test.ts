@@ -184,7 +184,7 @@ describe("redis backend", () => {
     }
   });
 
-  test("no acknowledged job is lost when an appendfsync-always server is killed and restarted", async () => {
+  test("no acknowledged job is lost when an appendfsync-always server is shut down, killed and restarted", async () => {
     const s = await server({ appendonly: "yes", appendfsync: "always" });
     const backend = redisBackend({ url: s.url });
     const queue = createQueue({ backend, name: "aof" });
@@ -198,6 +198,14 @@ describe("redis backend", () => {
           ),
         ),
       );
+      for (let i = 0; i < 50; i++) ids.push(await queue.enqueue("work", { i }));
+      // A clean shutdown first, then a crash.
+      await s.stop();
+      await assert.rejects(queue.stats(), BackendError);
+      await s.start();
+      await until("the client to reconnect", async () => {
+        return (await queue.stats().catch(() => null))?.pending === ids.length;
+      }, 10_000);
       for (let i = 0; i < 50; i++) ids.push(await queue.enqueue("work", { i }));
       await s.kill();
       await assert.rejects(queue.stats(), BackendError);
