@@ -18,8 +18,9 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
 import { BackendError, JoblineError, toBackendError } from "../src/errors.ts";
+import { logText } from "./_sqlite_events.ts";
 import {
-  insertEvents,
+  EVENTS_INSERT,
   META_GET,
   META_SET,
   META_TABLE,
@@ -161,14 +162,6 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 /** Events of a transaction, flat: queue, kind, job id, payload, ... */
 export type Emitted = (string | null)[];
 
-/** Rows per INSERT of events, at most. */
-const EVENT_CHUNK = 32;
-
-const insertStatements: string[] = [];
-function insertStatement(count: number): string {
-  return insertStatements[count] ??= insertEvents(count);
-}
-
 /**
  * Makes the writer of a connection. `origin` marks the log rows of this
  * backend object (null: nobody else can read the log, so none is written);
@@ -191,11 +184,8 @@ export function createWriter(
   };
 
   function log(events: Emitted): void {
-    if (origin === null) return;
-    for (let i = 0; i < events.length; i += EVENT_CHUNK * 4) {
-      const chunk = events.slice(i, i + EVENT_CHUNK * 4);
-      conn!.stmt(insertStatement(chunk.length / 4)).run(origin, ...chunk);
-    }
+    if (origin === null || events.length === 0) return;
+    conn!.stmt(EVENTS_INSERT).run(origin, logText(events));
   }
 
   function rollback(): void {

@@ -21,25 +21,49 @@ import * as SQL from "./_sqlite_sql.ts";
 export type Listener = (event: BackendEvent) => void;
 
 /**
- * A row of the updates log as read back: id, queue, origin, kind, job id,
- * payload. Kinds: "u" an update (payload: the JSON array type, status,
+ * A row of the updates log as read back: id, origin, events. Each row holds
+ * the events of one transaction, as a JSON array of `[queue, kind, job id,
+ * payload]`. Kinds: "u" an update (payload: the array type, status,
  * progress, message, attempt, result text, error, at, version), "w" a wake
- * (payload: at), "c" a cancel of a processing job.
+ * (payload: at), "c" a cancel of a processing job (payload null). Ids are
+ * max + 1 and writers take turns, so a reader that finds a hole after its
+ * last id knows the log was trimmed past it.
  */
-export type EventRow = [
-  number,
-  string,
-  number,
-  string,
-  string | null,
-  string | null,
-];
+export type EventRow = [number, number, string];
 
-/** Decodes a log row; null for a row this release does not know. */
+/**
+ * The text of a log row from a transaction's events (flat: queue, kind, job
+ * id, payload as JSON text or null, ...). Payloads are embedded as they are.
+ */
+export function logText(events: readonly (string | null)[]): string {
+  let text = "[";
+  for (let i = 0; i < events.length; i += 4) {
+    if (i > 0) text += ",";
+    text += `[${JSON.stringify(events[i])},"${events[i + 1]}",${
+      JSON.stringify(events[i + 2])
+    },${events[i + 3] ?? "null"}]`;
+  }
+  return `${text}]`;
+}
+
+/** Decodes an event from its payload text; null for an unknown kind. */
 export function eventOf(
   kind: string,
   jobId: string | null,
   payload: string | null,
+): BackendEvent | null {
+  return eventOfValue(
+    kind,
+    jobId,
+    payload === null ? null : JSON.parse(payload),
+  );
+}
+
+/** Decodes an event from its parsed payload; null for an unknown kind. */
+export function eventOfValue(
+  kind: string,
+  jobId: string | null,
+  payload: unknown,
 ): BackendEvent | null {
   switch (kind) {
     case "u": {
@@ -53,7 +77,7 @@ export function eventOf(
         error,
         at,
         version,
-      ] = JSON.parse(payload ?? "[]") as [
+      ] = payload as [
         string,
         JobStatus,
         number,
@@ -265,11 +289,20 @@ export function createTailer(
             const min = source.minId();
             if (min === null || min > last + 1) hub.resyncAll();
           }
-          for (const [id, queue, from, kind, jobId, payload] of rows) {
+          for (const [id, from, text] of rows) {
             last = id;
-            if (from === origin || !hub.wants(queue, kind, jobId)) continue;
-            const event = eventOf(kind, jobId, payload);
-            if (event !== null) hub.deliver(queue, event);
+            if (from === origin) continue;
+            const events = JSON.parse(text) as [
+              string,
+              string,
+              string | null,
+              unknown,
+            ][];
+            for (const [queue, kind, jobId, payload] of events) {
+              if (!hub.wants(queue, kind, jobId)) continue;
+              const event = eventOfValue(kind, jobId, payload);
+              if (event !== null) hub.deliver(queue, event);
+            }
           }
           if (rows.length < 1000 || timer === undefined) break;
         }

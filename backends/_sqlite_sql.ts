@@ -93,11 +93,8 @@ CREATE UNIQUE INDEX jobline_jobs_key ON jobline_jobs (queue, key_held)
   WHERE key_held IS NOT NULL;
 CREATE TABLE jobline_events (
   id INTEGER PRIMARY KEY,
-  queue TEXT NOT NULL,
   origin INTEGER NOT NULL,
-  kind TEXT NOT NULL,
-  job_id TEXT,
-  payload TEXT
+  events TEXT NOT NULL
 );`,
 };
 
@@ -354,7 +351,7 @@ export const EVENTS_MAX =
 export const EVENTS_MIN = "SELECT min(id) AS id FROM jobline_events";
 
 /** ?1 after, ?2 limit */
-export const EVENTS_READ = `SELECT id, queue, origin, kind, job_id, payload
+export const EVENTS_READ = `SELECT id, origin, events
   FROM jobline_events WHERE id > ?1 ORDER BY id LIMIT ?2`;
 
 /**
@@ -364,16 +361,9 @@ export const EVENTS_READ = `SELECT id, queue, origin, kind, job_id, payload
 export const EVENTS_TRIM = `DELETE FROM jobline_events
   WHERE id <= min(?1, (SELECT max(id) FROM jobline_events) - 1)`;
 
-/** Appends `count` events: (queue, origin, kind, job_id, payload) each. */
-export function insertEvents(count: number): string {
-  const rows = Array.from(
-    { length: count },
-    (_, i) =>
-      `(?${i * 4 + 2}, ?1, ?${i * 4 + 3}, ?${i * 4 + 4}, ?${i * 4 + 5})`,
-  );
-  return `INSERT INTO jobline_events (queue, origin, kind, job_id, payload)
-VALUES ${rows.join(", ")}`;
-}
+/** ?1 origin, ?2 the events of one transaction (see _sqlite_events.ts). */
+export const EVENTS_INSERT =
+  "INSERT INTO jobline_events (origin, events) VALUES (?1, ?2)";
 
 /** The change counter of the file: moves when another connection commits. */
 export const DATA_VERSION = "PRAGMA data_version";

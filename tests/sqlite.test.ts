@@ -216,9 +216,8 @@ describe("sqlite storage", () => {
       eventRetention: 100,
     });
     await using queue = createQueue({ backend });
-    await queue.enqueueMany(
-      Array.from({ length: 50 }, () => ({ type: "a", data: null })),
-    );
+    // One row per transaction: ten awaited enqueues make ten rows.
+    for (let i = 0; i < 10; i++) await queue.enqueue("a", null);
     const rows = () => {
       const db = new DatabaseSync(path);
       try {
@@ -230,11 +229,11 @@ describe("sqlite storage", () => {
         db.close();
       }
     };
-    assert.equal(rows().n, 51);
+    assert.deepEqual(rows(), { n: 10, max: 10 });
     for (let i = 0; i < 100 && rows().n > 1; i++) await sleep(20);
-    assert.deepEqual(rows(), { n: 1, max: 51 });
+    assert.deepEqual(rows(), { n: 1, max: 10 });
     await queue.enqueue("a", null);
-    assert.equal(rows().max, 53);
+    assert.equal(rows().max, 11);
     await backend.close();
   });
 });
