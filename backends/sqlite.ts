@@ -19,7 +19,11 @@ import type {
   NewJobRecord,
   Topic,
 } from "../src/backend.ts";
-import { BackendError, ValidationError } from "../src/errors.ts";
+import {
+  BackendError,
+  toBackendError,
+  ValidationError,
+} from "../src/errors.ts";
 import type { BackendCapabilities, QueueStats } from "../src/types.ts";
 import {
   type Connection,
@@ -184,7 +188,7 @@ export function sqliteBackend(options: SqliteBackendOptions): Backend {
       writer.flush();
       return Promise.resolve(run(connect()));
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(toBackendError(err, "sqlite read"));
     }
   }
 
