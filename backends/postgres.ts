@@ -4,37 +4,25 @@
  * claims use `FOR UPDATE SKIP LOCKED`; updates and wake-ups travel by
  * LISTEN/NOTIFY on one channel per queue. Every transition is one statement.
  *
- * This file owns the factory, its options and the transitions; the SQL lives
- * in `_postgres_sql.ts`, the notifications in `_postgres_events.ts`. It must
- * never end a client the user passed in.
+ * This file owns the factory, its options and the backend's life (migrations,
+ * closing, error wrapping); the transitions live in `_postgres_store.ts`, the
+ * SQL in `_postgres_sql.ts`, the notifications in `_postgres_events.ts`. It
+ * must never end a client the user passed in.
  *
  * @module
  */
 
 import { createHash } from "node:crypto";
-import { setImmediate } from "node:timers";
 import postgres from "postgres";
-import type {
-  Backend,
-  EnqueueOutcome,
-  JobRecord,
-  LeaseRef,
-  NewJobRecord,
-  UpdateRecord,
-} from "../src/backend.ts";
-import { updateRecordOf } from "../src/codec.ts";
+import type { Backend, NewJobRecord } from "../src/backend.ts";
 import {
   BackendError,
-  LeaseLostError,
   toBackendError,
   ValidationError,
 } from "../src/errors.ts";
-import type {
-  BackendCapabilities,
-  QueueStats,
-  StatusCounts,
-} from "../src/types.ts";
+import type { BackendCapabilities } from "../src/types.ts";
 import { createEvents } from "./_postgres_events.ts";
+import { createStore } from "./_postgres_store.ts";
 import {
   bootstrap,
   migrations,
@@ -95,45 +83,6 @@ export interface PostgresBackendOptions {
 }
 
 const SCHEMA = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-const CANCELLED = "CancelledError";
-
-interface Row {
-  [column: string]: unknown;
-}
-
-/** A raw jobs row as the statements return it. */
-function toRecord(r: Row): JobRecord {
-  return {
-    id: r.id as string,
-    type: r.type as string,
-    data: r.data as string,
-    priority: r.priority as number,
-    maxAttempts: r.max_attempts as number,
-    runAt: r.run_at as number,
-    createdAt: r.created_at as number,
-    ttl: r.ttl as number | null,
-    expiresAt: r.expires_at as number | null,
-    key: r.key as string | null,
-    metadata: r.metadata as string,
-    status: r.status as JobRecord["status"],
-    progress: r.progress as number,
-    message: r.message as string,
-    result: r.result as string | null,
-    error: r.error === null ? null : JSON.parse(r.error as string),
-    attempt: r.attempt as number,
-    updatedAt: r.updated_at as number,
-    startedAt: r.started_at as number | null,
-    completedAt: r.completed_at as number | null,
-    lease: r.lease_token === null
-      ? null
-      : { token: r.lease_token as string, until: r.lease_until as number },
-    version: r.version as number,
-  };
-}
-
-function emptyCounts(): StatusCounts {
-  return { pending: 0, processing: 0, complete: 0, failed: 0, cancelled: 0 };
-}
 
 /** Splits `schema` off a URL's query; checks the scheme. */
 function parseUrl(url: string): { url: string; schema: string | undefined } {
@@ -151,15 +100,6 @@ function parseUrl(url: string): { url: string; schema: string | undefined } {
   params.delete("schema");
   const rest = params.toString();
   return { url: url.slice(0, q) + (rest ? `?${rest}` : ""), schema };
-}
-
-interface Pending {
-  id: string;
-  token: string;
-  result: string;
-  now: number;
-  resolve: () => void;
-  reject: (err: unknown) => void;
 }
 
 /**
@@ -243,11 +183,8 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
   });
   const schemaName: string = schema;
   const s: Statements = statements(schemaName);
-  const prepare = { prepare: true } as const;
   const channels = new Map<string, string>();
   const lastNow = new Map<string, number>();
-  const completes = new Map<string, Pending[]>();
-  const flushing = new Set<Promise<void>>();
   const inflight = new Set<Promise<unknown>>();
   let ready: Promise<void> | undefined;
   let closed = false;
@@ -267,6 +204,8 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
     }
     return name;
   }
+
+  const store = createStore(sql, s, channel);
 
   async function migrate(): Promise<void> {
     await sql.begin(async (t) => {
@@ -307,49 +246,12 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
     return await op;
   }
 
-  async function flush(queue: string): Promise<void> {
-    const batch = completes.get(queue);
-    completes.delete(queue);
-    if (batch === undefined || batch.length === 0) return;
-    try {
-      const rows = await sql.unsafe(s.complete, [
-        queue,
-        channel(queue),
-        JSON.stringify(
-          batch.map((p) => ({
-            id: p.id,
-            token: p.token,
-            result: p.result,
-            now: p.now,
-          })),
-        ),
-      ], prepare);
-      const done = new Set(rows.map((r) => r.id as string));
-      for (const p of batch) {
-        if (done.has(p.id)) p.resolve();
-        else p.reject(new LeaseLostError(p.id));
-      }
-    } catch (err) {
-      const error = toBackendError(err, "postgres complete");
-      for (const p of batch) p.reject(error);
-    }
-  }
-
-  function scheduleFlush(queue: string): void {
-    setImmediate(() => {
-      const f = flush(queue);
-      flushing.add(f);
-      void f.finally(() => flushing.delete(f));
-    });
-  }
-
   async function sweep(): Promise<void> {
     for (const [queue, now] of lastNow) {
       if (closed) return;
       try {
         for (let i = 0; i < 100 && !closed; i++) {
-          const [row] = await sql.unsafe(s.sweep, [queue, now, 1000], prepare);
-          if ((row?.n as number) < 1000) break;
+          if ((await store.sweep(queue, now, 1000)) < 1000) break;
         }
       } catch {
         // The server is away; the next sweep tries again.
@@ -365,17 +267,9 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
   }, sweepInterval);
   (sweepTimer as { unref?: () => void }).unref?.();
 
-  async function reread(
-    queue: string,
-    id: string,
-  ): Promise<UpdateRecord | null> {
-    const [row] = await sql.unsafe(s.reread, [queue, id], prepare);
-    return row === undefined ? null : updateRecordOf(toRecord(row));
-  }
-
   const events = createEvents(
     sql as unknown as Parameters<typeof createEvents>[0],
-    reread,
+    (queue, id) => store.reread(queue, id),
   );
 
   const capabilities: BackendCapabilities = {
@@ -387,247 +281,108 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
     transactionalEnqueue: true,
   };
 
-  function leaseLost(ref: LeaseRef): never {
-    throw new LeaseLostError(ref.id);
-  }
-
   return {
     name: "postgres",
     capabilities,
 
-    async enqueue(queue, jobs: readonly NewJobRecord[], { now, tx }) {
-      if (jobs.length === 0) return [];
-      let db: PostgresClient = sql;
-      if (tx !== undefined) {
-        if (
-          tx === null || typeof (tx as PostgresClient).unsafe !== "function"
-        ) {
-          throw new ValidationError(
+    enqueue(queue, jobs: readonly NewJobRecord[], { now, tx }) {
+      if (jobs.length === 0) return Promise.resolve([]);
+      if (
+        tx !== undefined &&
+        (tx === null || typeof (tx as PostgresClient).unsafe !== "function")
+      ) {
+        return Promise.reject(
+          new ValidationError(
             "Cannot enqueue job as 'tx' must be a transaction of npm 'postgres' (the argument of sql.begin's callback)",
-          );
-        }
-        db = tx as PostgresClient;
-      }
-      return await run("enqueue", queue, now, async () => {
-        const keys = [
-          ...new Set(jobs.flatMap((j) => j.key === null ? [] : [j.key])),
-        ];
-        if (keys.length > 0) {
-          await db.unsafe(s.dropExpiredHolders, [
-            queue,
-            now,
-            JSON.stringify(keys),
-          ], prepare);
-        }
-        const outcomes: (EnqueueOutcome | undefined)[] = jobs.map(() =>
-          undefined
+          ),
         );
-        let todo = jobs.map((job, i) => ({ job, i }));
-        for (let round = 0; todo.length > 0; round++) {
-          const rows = await db.unsafe(s.insert, [
-            queue,
-            channel(queue),
-            JSON.stringify(todo.map(({ job }) => ({
-              id: job.id,
-              type: job.type,
-              data: job.data,
-              priority: job.priority,
-              max_attempts: job.maxAttempts,
-              run_at: job.runAt,
-              created_at: job.createdAt,
-              ttl: job.ttl,
-              expires_at: job.expiresAt,
-              key: job.key,
-              metadata: job.metadata,
-            }))),
-          ], prepare);
-          const created = new Set(rows.map((r) => r.id as string));
-          const left = todo.filter((t) => !created.has(t.job.id));
-          for (const t of todo) {
-            if (created.has(t.job.id)) {
-              outcomes[t.i] = { id: t.job.id, created: true };
-            }
-          }
-          if (left.length === 0) break;
-          const holders = new Map<string, string>();
-          for (
-            const r of await db.unsafe(s.holders, [
-              queue,
-              JSON.stringify([...new Set(left.map((t) => t.job.key!))]),
-            ], prepare)
-          ) holders.set(r.held_key as string, r.id as string);
-          todo = [];
-          for (const t of left) {
-            const holder = holders.get(t.job.key!);
-            if (holder !== undefined) {
-              outcomes[t.i] = { id: holder, created: false };
-            } else if (round < 5) todo.push(t); // the holder finished meanwhile
-            else throw new BackendError("postgres enqueue: key contention");
-          }
-        }
-        return outcomes as EnqueueOutcome[];
-      });
+      }
+      const db = (tx as PostgresClient | undefined) ?? sql;
+      return run(
+        "enqueue",
+        queue,
+        now,
+        () => store.enqueue(db, queue, jobs, now),
+      );
     },
 
     claim(queue, { types, limit, leaseMs, now }) {
-      return run("claim", queue, now, async () => {
-        const out: JobRecord[] = [];
-        for (let round = 0; round < 3 && out.length < limit; round++) {
-          const rows = await sql.unsafe(s.claim, [
-            queue,
-            now,
-            channel(queue),
-            types === null ? null : JSON.stringify(types),
-            limit - out.length,
-            leaseMs,
-          ], prepare);
-          for (const r of rows) if (r.id !== null) out.push(toRecord(r));
-          // Leases that just expired were not visible to this claim's pick.
-          if (((rows[0]?.expired as number) ?? 0) === 0) break;
-        }
-        if (out.length > 1) out.sort((a, b) => b.priority - a.priority);
-        return out;
-      });
+      return run(
+        "claim",
+        queue,
+        now,
+        () => store.claim(queue, types, limit, leaseMs, now),
+      );
     },
 
     heartbeat(queue, ref, { leaseMs, now }) {
-      return run("heartbeat", queue, now, async () => {
-        const [row] = await sql.unsafe(s.heartbeat, [
-          queue,
-          ref.id,
-          ref.token,
-          now,
-          leaseMs,
-        ], prepare);
-        return row === undefined ? leaseLost(ref) : row.until as number;
-      });
+      return run(
+        "heartbeat",
+        queue,
+        now,
+        () => store.heartbeat(queue, ref, leaseMs, now),
+      );
     },
 
     update(queue, ref, { progress, message, now }) {
-      return run("update", queue, now, async () => {
-        const [row] = await sql.unsafe(s.update, [
-          queue,
-          ref.id,
-          ref.token,
-          now,
-          channel(queue),
-          progress ?? null,
-          message ?? null,
-        ], prepare);
-        if (row?.changed !== 1) leaseLost(ref);
-      });
+      return run(
+        "update",
+        queue,
+        now,
+        () => store.update(queue, ref, progress, message, now),
+      );
     },
 
     complete(queue, ref, result, { now }) {
-      return run("complete", queue, now, () => {
-        let batch = completes.get(queue);
-        if (batch === undefined || batch.some((p) => p.id === ref.id)) {
-          if (batch !== undefined) void flush(queue);
-          completes.set(queue, batch = []);
-          scheduleFlush(queue);
-        }
-        return new Promise<void>((resolve, reject) => {
-          batch.push({
-            id: ref.id,
-            token: ref.token,
-            result,
-            now,
-            resolve,
-            reject,
-          });
-        });
-      });
+      return run(
+        "complete",
+        queue,
+        now,
+        () => store.complete(queue, ref, result, now),
+      );
     },
 
     fail(queue, ref, { error, retryAt, now }) {
-      return run("fail", queue, now, async () => {
-        const [row] = await sql.unsafe(s.fail, [
-          queue,
-          ref.id,
-          ref.token,
-          now,
-          channel(queue),
-          JSON.stringify(error),
-          retryAt,
-        ], prepare);
-        if (row === undefined) leaseLost(ref);
-        return row.status as "pending" | "failed";
-      });
+      return run(
+        "fail",
+        queue,
+        now,
+        () => store.fail(queue, ref, error, retryAt, now),
+      );
     },
 
     cancel(queue, id, { reason, now }) {
-      return run("cancel", queue, now, async () => {
-        const [row] = await sql.unsafe(s.cancel, [
-          queue,
-          id,
-          now,
-          channel(queue),
-          JSON.stringify({ name: CANCELLED, message: reason }),
-        ], prepare);
-        return row?.changed === 1;
-      });
+      return run(
+        "cancel",
+        queue,
+        now,
+        () => store.cancel(queue, id, reason, now),
+      );
     },
 
     retry(queue, id, { now }) {
-      return run("retry", queue, now, async () => {
-        const args = [queue, id, now, channel(queue), true];
-        try {
-          return (await sql.unsafe(s.retry, args, prepare)).length > 0;
-        } catch (err) {
-          // Another job took the key at the same moment: retry without it.
-          if ((err as { code?: string }).code !== "23505") throw err;
-          args[4] = false;
-          return (await sql.unsafe(s.retry, args, prepare)).length > 0;
-        }
-      });
+      return run("retry", queue, now, () => store.retry(queue, id, now));
     },
 
     remove(queue, id, { now }) {
-      return run("remove", queue, now, async () => {
-        const [row] = await sql.unsafe(s.remove, [
-          queue,
-          id,
-          now,
-          channel(queue),
-        ], prepare);
-        return row?.live === true;
-      });
+      return run("remove", queue, now, () => store.remove(queue, id, now));
     },
 
     get(queue, id, { now }) {
-      return run("get", queue, now, async () => {
-        const [row] = await sql.unsafe(s.get, [queue, id, now], prepare);
-        return row === undefined ? null : toRecord(row);
-      });
+      return run("get", queue, now, () => store.get(queue, id, now));
     },
 
     list(queue, { status, type, limit, after, now }) {
-      return run("list", queue, now, async () => {
-        const rows = await sql.unsafe(s.list, [
-          queue,
-          now,
-          status,
-          type,
-          after,
-          limit,
-        ], prepare);
-        return rows.map(toRecord);
-      });
+      return run(
+        "list",
+        queue,
+        now,
+        () => store.list(queue, status, type, limit, after, now),
+      );
     },
 
-    stats(queue, { now }): Promise<QueueStats> {
-      return run("stats", queue, now, async () => {
-        await sql.unsafe(s.expire, [queue, now, channel(queue)], prepare);
-        const rows = await sql.unsafe(s.stats, [queue, now], prepare);
-        const stats: QueueStats = { ...emptyCounts(), byType: {} };
-        for (const r of rows) {
-          const status = r.status as keyof StatusCounts;
-          const n = r.n as number;
-          stats[status] += n;
-          (stats.byType[r.type as string] ??= emptyCounts())[status] += n;
-        }
-        return stats;
-      });
+    stats(queue, { now }) {
+      return run("stats", queue, now, () => store.stats(queue, now));
     },
 
     async listen(queue, topic, listener) {
@@ -643,10 +398,7 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
       if (closed) return;
       closed = true;
       clearInterval(sweepTimer);
-      await Promise.allSettled([
-        ...[...completes.keys()].map(flush),
-        ...flushing,
-      ]);
+      await store.flushAll();
       // Let calls already made finish (for a few seconds at most) ...
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([

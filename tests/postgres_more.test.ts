@@ -278,10 +278,12 @@ describe("postgres backend", () => {
     );
     const [cmd, args] = runtimeArgs("tests/fixtures/postgres_worker.ts");
     const lines: string[][] = [[], [], []];
-    const procs = lines.map((out) => {
+    const procs = lines.map((out, i) => {
+      // The first worker hangs after 25 jobs, so the kill finds it mid-job.
+      const hang = i === 0 ? ["25"] : [];
       const child = spawn(
         cmd,
-        [...args, server.url, name, String(leaseMs), "jobline"],
+        [...args, server.url, name, String(leaseMs), "jobline", ...hang],
         { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
       );
       children.push(child);
