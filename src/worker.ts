@@ -215,7 +215,11 @@ export function createWorker<J extends JobTypes>(
     failed: new Set(),
     error: new Set(),
   };
+  // Jobs whose lease this worker holds: handler running, or result being stored.
   const active = new Map<string, Running>();
+  // Handlers running now; a slot frees as soon as its handler returns, while the
+  // lease is kept (and heartbeated) until the result is stored.
+  let busy = 0;
   let stopping = false;
   let stopped: Promise<void> | undefined;
   let wakeRequested = true;
@@ -301,6 +305,19 @@ export function createWorker<J extends JobTypes>(
     }
   }
 
+  /** Slots to claim for: free handlers, with at most 2 x concurrency leases held. */
+  function freeSlots(): number {
+    return Math.min(concurrency - busy, 2 * concurrency - active.size);
+  }
+
+  /** A handler finished: its slot may take the next job. */
+  function release(): void {
+    busy--;
+    if (maybeMore) wakeRequested = true;
+    poke();
+  }
+
+  /** The job's result is stored (or it was lost): its lease is no longer ours. */
   function settle(job: ClaimedJob): void {
     active.delete(job.id);
     if (active.size === 0) {
@@ -308,13 +325,14 @@ export function createWorker<J extends JobTypes>(
       heartbeatTimer = undefined;
       drained?.();
     }
-    if (maybeMore) wakeRequested = true;
     poke();
   }
 
   async function run(job: ClaimedJob): Promise<void> {
     const controller = new AbortController();
     active.set(job.id, { job, controller });
+    busy++;
+    let released = false;
     heartbeatTimer ??= setInterval(beat, heartbeatInterval);
     const ctx: JobContext = {
       signal: controller.signal,
@@ -333,11 +351,15 @@ export function createWorker<J extends JobTypes>(
       try {
         result = await (handlers[job.type] as Handler)(job, ctx);
       } catch (err) {
+        released = true;
+        release();
         if (lost()) return;
         const status = await queue.fail(job, err);
         emit("failed", job, err, status === "pending");
         return;
       }
+      released = true;
+      release();
       if (lost()) return;
       try {
         await queue.complete(job, result);
@@ -353,12 +375,13 @@ export function createWorker<J extends JobTypes>(
         !(err instanceof LeaseLostError) && !(err instanceof QueueClosedError)
       ) report(err, job);
     } finally {
+      if (!released) release();
       settle(job);
     }
   }
 
   function idle(): Promise<void> {
-    const free = active.size < concurrency;
+    const free = freeSlots() > 0;
     if (stopping || (wakeRequested && free)) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = free ? setTimeout(wake, pollInterval) : undefined;
@@ -374,7 +397,7 @@ export function createWorker<J extends JobTypes>(
     while (!stopping) {
       try {
         unlisten ??= await queue.listen("worker", onEvent);
-        const free = concurrency - active.size;
+        const free = freeSlots();
         if (free > 0 && wakeRequested) {
           wakeRequested = false;
           const jobs = await queue.claimMany(free, { types, leaseMs });
@@ -399,7 +422,7 @@ export function createWorker<J extends JobTypes>(
 
   const worker: Worker = {
     get running() {
-      return active.size;
+      return busy;
     },
     get stopped() {
       return stopping;
