@@ -24,17 +24,21 @@ export function ident(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** Columns read back as a JobRecord's raw row (prefix `j.`). */
+/**
+ * Columns read back as a JobRecord's raw row (prefix `j.`). Aliases are
+ * single lowercase words, so a client with a column-name transform (such as
+ * `postgres.camel`) returns them unchanged.
+ */
 const COLS = [
   "j.id",
   "j.type",
   "j.data",
   "j.priority",
-  "j.max_attempts",
-  "j.run_at",
-  "j.created_at",
+  "j.max_attempts AS maxattempts",
+  "j.run_at AS runat",
+  "j.created_at AS createdat",
   "j.ttl",
-  "j.expires_at",
+  "j.expires_at AS expiresat",
   "j.key",
   "j.metadata",
   "j.status",
@@ -43,11 +47,11 @@ const COLS = [
   "j.result",
   "j.error",
   "j.attempt",
-  "j.updated_at",
-  "j.started_at",
-  "j.completed_at",
-  "j.lease_token",
-  "j.lease_until",
+  "j.updated_at AS updatedat",
+  "j.started_at AS startedat",
+  "j.completed_at AS completedat",
+  "j.lease_token AS leasetoken",
+  "j.lease_until AS leaseuntil",
   "j.version",
 ].join(", ");
 
@@ -247,7 +251,7 @@ export function statements(schema: string): Statements {
     dropExpiredHolders: `DELETE FROM ${t} j WHERE j.queue = $1
       AND j.held_key IN (SELECT json_array_elements_text($3::text::json))
       AND j.expires_at <= $2`,
-    holders: `SELECT held_key, id FROM ${t}
+    holders: `SELECT held_key AS heldkey, id FROM ${t}
       WHERE queue = $1
         AND held_key IN (SELECT json_array_elements_text($2::text::json))`,
     claim: `WITH ${expire("$2", "$3")},

@@ -54,11 +54,11 @@ function toRecord(r: Row): JobRecord {
     type: r.type as string,
     data: r.data as string,
     priority: r.priority as number,
-    maxAttempts: r.max_attempts as number,
-    runAt: r.run_at as number,
-    createdAt: r.created_at as number,
+    maxAttempts: r.maxattempts as number,
+    runAt: r.runat as number,
+    createdAt: r.createdat as number,
     ttl: r.ttl as number | null,
-    expiresAt: r.expires_at as number | null,
+    expiresAt: r.expiresat as number | null,
     key: r.key as string | null,
     metadata: r.metadata as string,
     status: r.status as JobRecord["status"],
@@ -67,12 +67,12 @@ function toRecord(r: Row): JobRecord {
     result: r.result as string | null,
     error: r.error === null ? null : JSON.parse(r.error as string),
     attempt: r.attempt as number,
-    updatedAt: r.updated_at as number,
-    startedAt: r.started_at as number | null,
-    completedAt: r.completed_at as number | null,
-    lease: r.lease_token === null
+    updatedAt: r.updatedat as number,
+    startedAt: r.startedat as number | null,
+    completedAt: r.completedat as number | null,
+    lease: r.leasetoken === null
       ? null
-      : { token: r.lease_token as string, until: r.lease_until as number },
+      : { token: r.leasetoken as string, until: r.leaseuntil as number },
     version: r.version as number,
   };
 }
@@ -246,7 +246,7 @@ export function createStore(
             queue,
             JSON.stringify([...new Set(left.map((t) => t.job.key!))]),
           ], prepare)
-        ) holders.set(r.held_key as string, r.id as string);
+        ) holders.set(r.heldkey as string, r.id as string);
         todo = [];
         for (const t of left) {
           const holder = holders.get(t.job.key!);
