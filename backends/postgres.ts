@@ -265,7 +265,10 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
     sweeping = true;
     void sweep().finally(() => (sweeping = false));
   }, sweepInterval);
+  // The sweep alone must not keep a process alive (Node and Bun, then Deno).
   (sweepTimer as { unref?: () => void }).unref?.();
+  (globalThis as { Deno?: { unrefTimer?(id: unknown): void } }).Deno
+    ?.unrefTimer?.(sweepTimer);
 
   const events = createEvents(
     sql as unknown as Parameters<typeof createEvents>[0],
