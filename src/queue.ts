@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Backend, BackendEvent, NewJobRecord, Topic } from "./backend.ts";
+import type { Backend, BackendEvent, Topic } from "./backend.ts";
 import {
   type BackoffFn,
   backoffFunction,
@@ -14,11 +14,10 @@ import {
 } from "./backoff.ts";
 import { decodeClaimed, decodeJob, decodeUpdate } from "./codec.ts";
 import { QueueClosedError, toBackendError, ValidationError } from "./errors.ts";
-import { newId } from "./id.ts";
+import { type JobDefaults, prepareJob } from "./enqueue.ts";
 import type {
   ClaimOptions,
   EnqueueItem,
-  EnqueueOptions,
   JobOf,
   JobTypes,
   ListOptions,
@@ -32,12 +31,10 @@ import { backendLoader } from "./url.ts";
 import {
   checkName,
   checkNumber,
-  checkPriority,
   checkProgress,
   checkStatus,
   checkString,
   encodeJson,
-  encodeObject,
   invalid,
   toJobError,
 } from "./validate.ts";
@@ -123,6 +120,11 @@ export function createQueue<J extends JobTypes = JobTypes>(
   if (typeof clock !== "function") {
     throw invalid(action, "clock", "a function", clock);
   }
+  const defaults: JobDefaults = {
+    maxAttempts,
+    maxPayloadBytes,
+    defaultTtl: opts.defaultTtl,
+  };
   const backoff: BackoffFn = backoffFunction(
     opts.backoff as BackoffOptions | undefined,
   );
@@ -193,61 +195,6 @@ export function createQueue<J extends JobTypes = JobTypes>(
     return checkString(id, act, "id", 256, 1);
   }
 
-  function prepare(
-    type: unknown,
-    data: unknown,
-    options: EnqueueOptions | undefined,
-    now: number,
-  ): NewJobRecord {
-    const act = "enqueue job";
-    if (
-      options !== undefined && (options === null || typeof options !== "object")
-    ) {
-      throw invalid(act, "options", "an object", options);
-    }
-    const o = options ?? {};
-    checkName(type, act, "type");
-    const priority = checkPriority(o.priority, act);
-    if (o.delay !== undefined && o.runAt !== undefined) {
-      throw new ValidationError(
-        "Cannot enqueue job with both 'delay' and 'runAt'",
-      );
-    }
-    let runAt = now;
-    if (o.delay !== undefined) runAt = now + checkNumber(o.delay, act, "delay");
-    if (o.runAt !== undefined) {
-      const at = o.runAt instanceof Date ? o.runAt.getTime() : o.runAt;
-      runAt = Math.max(now, checkNumber(at, act, "runAt"));
-    }
-    const ttl = o.ttl ?? opts.defaultTtl;
-    if (ttl !== undefined) {
-      checkNumber(ttl, act, "ttl", { min: 0, exclusive: true });
-    }
-    const key = o.key === undefined
-      ? null
-      : checkString(o.key, act, "key", 512, 1);
-    const attempts = o.maxAttempts === undefined
-      ? maxAttempts
-      : checkNumber(o.maxAttempts, act, "maxAttempts", {
-        min: 1,
-        integer: true,
-        max: 1_000_000,
-      });
-    return {
-      id: newId(now),
-      type: type as string,
-      data: encodeJson(data, act, "data", maxPayloadBytes),
-      priority,
-      maxAttempts: attempts,
-      runAt,
-      createdAt: now,
-      ttl: ttl ?? null,
-      expiresAt: ttl === undefined ? null : now + Math.round(ttl * 1000),
-      key,
-      metadata: encodeObject(o.metadata, act, "metadata", maxPayloadBytes),
-    };
-  }
-
   function checkTypes(types: unknown, act: string): readonly string[] | null {
     if (types === undefined || types === null) return null;
     if (!Array.isArray(types) || types.length === 0) {
@@ -283,7 +230,7 @@ export function createQueue<J extends JobTypes = JobTypes>(
 
     async enqueue(type, data, options) {
       const now = clock();
-      const record = prepare(type, data, options, now);
+      const record = prepareJob(type, data, options, now, defaults);
       const [outcome] = await call(
         "enqueue",
         (b) => b.enqueue(name, [record], withTx(options, now)),
@@ -301,7 +248,7 @@ export function createQueue<J extends JobTypes = JobTypes>(
         if (item === null || typeof item !== "object") {
           throw invalid("enqueue jobs", `items[${i}]`, "an object", item);
         }
-        return prepare(item.type, item.data, item.options, now);
+        return prepareJob(item.type, item.data, item.options, now, defaults);
       });
       const outcomes = await call(
         "enqueue",

@@ -1,0 +1,93 @@
+/**
+ * Enqueue input: checks one job's type, data and options and turns them into
+ * the record a backend stores (id, defaults, JSON text). Throws
+ * ValidationError only; never touches a backend.
+ *
+ * @module
+ */
+
+import type { NewJobRecord } from "./backend.ts";
+import { ValidationError } from "./errors.ts";
+import { newId } from "./id.ts";
+import type { EnqueueOptions } from "./queue_types.ts";
+import {
+  checkName,
+  checkNumber,
+  checkPriority,
+  checkString,
+  encodeJson,
+  encodeObject,
+  invalid,
+} from "./validate.ts";
+
+/** The queue's defaults a new job takes. */
+export interface JobDefaults {
+  /** Claims a job may have. */
+  maxAttempts: number;
+  /** Largest data or metadata, in bytes of UTF-8 JSON. */
+  maxPayloadBytes: number;
+  /** Seconds to live when a job has no `ttl`. */
+  defaultTtl: number | undefined;
+}
+
+/** Checks one job and makes its record; `now` is its creation time. */
+export function prepareJob(
+  type: unknown,
+  data: unknown,
+  options: EnqueueOptions | undefined,
+  now: number,
+  defaults: JobDefaults,
+): NewJobRecord {
+  const act = "enqueue job";
+  if (
+    options !== undefined && (options === null || typeof options !== "object")
+  ) {
+    throw invalid(act, "options", "an object", options);
+  }
+  const o = options ?? {};
+  checkName(type, act, "type");
+  const priority = checkPriority(o.priority, act);
+  if (o.delay !== undefined && o.runAt !== undefined) {
+    throw new ValidationError(
+      "Cannot enqueue job with both 'delay' and 'runAt'",
+    );
+  }
+  let runAt = now;
+  if (o.delay !== undefined) runAt = now + checkNumber(o.delay, act, "delay");
+  if (o.runAt !== undefined) {
+    const at = o.runAt instanceof Date ? o.runAt.getTime() : o.runAt;
+    runAt = Math.max(now, checkNumber(at, act, "runAt"));
+  }
+  const ttl = o.ttl ?? defaults.defaultTtl;
+  if (ttl !== undefined) {
+    checkNumber(ttl, act, "ttl", { min: 0, exclusive: true });
+  }
+  const key = o.key === undefined
+    ? null
+    : checkString(o.key, act, "key", 512, 1);
+  const attempts = o.maxAttempts === undefined
+    ? defaults.maxAttempts
+    : checkNumber(o.maxAttempts, act, "maxAttempts", {
+      min: 1,
+      integer: true,
+      max: 1_000_000,
+    });
+  return {
+    id: newId(now),
+    type: type as string,
+    data: encodeJson(data, act, "data", defaults.maxPayloadBytes),
+    priority,
+    maxAttempts: attempts,
+    runAt,
+    createdAt: now,
+    ttl: ttl ?? null,
+    expiresAt: ttl === undefined ? null : now + Math.round(ttl * 1000),
+    key,
+    metadata: encodeObject(
+      o.metadata,
+      act,
+      "metadata",
+      defaults.maxPayloadBytes,
+    ),
+  };
+}
