@@ -146,6 +146,11 @@ export interface Statements {
    * metadata): inserts, skipping held keys; returns the created ids.
    */
   insert: string;
+  /**
+   * As `insert`, for batches without keys (no conflict arbiter, so plain
+   * inserts); returns one row with the `created` count.
+   */
+  insertAll: string;
   /** $1 queue, $2 now, $3 keys (JSON): deletes expired holders of them. */
   dropExpiredHolders: string;
   /** $1 queue, $2 keys (JSON): who holds these keys. */
@@ -217,14 +222,8 @@ export function statements(schema: string): Statements {
       SELECT pg_notify(${channel}, json_build_array('c', id)::text)
         FROM expired
     )`;
-  return {
-    lock: "SELECT pg_advisory_xact_lock(27243, hashtext($1))",
-    version: `SELECT coalesce(max(version), 0)::int AS v FROM ${
-      ident(schema)
-    }.migrations`,
-    recordVersion: `INSERT INTO ${ident(schema)}.migrations (version) ` +
-      "VALUES ($1)",
-    insert: `WITH ins AS (
+  const insert = (keys: boolean) =>
+    `WITH ins AS (
       INSERT INTO ${t} (queue, id, type, data, priority, max_attempts, run_at,
         created_at, ttl, expires_at, key, held_key, metadata, status,
         updated_at)
@@ -237,7 +236,11 @@ export function statements(schema: string): Statements {
         metadata text)) WITH ORDINALITY AS i(id, type, data, priority,
         max_attempts, run_at, created_at, ttl, expires_at, key, metadata, ord)
       ORDER BY i.ord
-      ON CONFLICT (queue, held_key) WHERE held_key IS NOT NULL DO NOTHING
+      ${
+      keys
+        ? "ON CONFLICT (queue, held_key) WHERE held_key IS NOT NULL DO NOTHING"
+        : ""
+    }
       RETURNING id, type, created_at, run_at, seq
     ),
     notes AS (
@@ -247,7 +250,20 @@ export function statements(schema: string): Statements {
         FROM ins) x
       GROUP BY type, created_at, chunk
     )
-    SELECT id, (SELECT count(*) FROM notes) AS n FROM ins`,
+    ${
+      keys
+        ? "SELECT id, (SELECT count(*) FROM notes) AS n FROM ins"
+        : "SELECT (SELECT count(*) FROM ins)::int AS created, (SELECT count(*) FROM notes)::int AS n"
+    }`;
+  return {
+    lock: "SELECT pg_advisory_xact_lock(27243, hashtext($1))",
+    version: `SELECT coalesce(max(version), 0)::int AS v FROM ${
+      ident(schema)
+    }.migrations`,
+    recordVersion: `INSERT INTO ${ident(schema)}.migrations (version) ` +
+      "VALUES ($1)",
+    insert: insert(true),
+    insertAll: insert(false),
     dropExpiredHolders: `DELETE FROM ${t} j WHERE j.queue = $1
       AND j.held_key IN (SELECT json_array_elements_text($3::text::json))
       AND j.expires_at <= $2`,

@@ -81,6 +81,23 @@ function emptyCounts(): StatusCounts {
   return { pending: 0, processing: 0, complete: 0, failed: 0, cancelled: 0 };
 }
 
+/** A batch of new jobs as the JSON the insert statements read. */
+function jobsJson(jobs: readonly NewJobRecord[]): string {
+  return JSON.stringify(jobs.map((job) => ({
+    id: job.id,
+    type: job.type,
+    data: job.data,
+    priority: job.priority,
+    max_attempts: job.maxAttempts,
+    run_at: job.runAt,
+    created_at: job.createdAt,
+    ttl: job.ttl,
+    expires_at: job.expiresAt,
+    key: job.key,
+    metadata: job.metadata,
+  })));
+}
+
 function leaseLost(ref: LeaseRef): never {
   throw new LeaseLostError(ref.id);
 }
@@ -203,13 +220,20 @@ export function createStore(
       const keys = [
         ...new Set(jobs.flatMap((j) => j.key === null ? [] : [j.key])),
       ];
-      if (keys.length > 0) {
-        await db.unsafe(s.dropExpiredHolders, [
-          queue,
-          now,
-          JSON.stringify(keys),
-        ], prepare);
+      if (keys.length === 0) {
+        // No key can conflict: plain inserts, and only a count comes back.
+        await db.unsafe(
+          s.insertAll,
+          [queue, channel(queue), jobsJson(jobs)],
+          prepare,
+        );
+        return jobs.map((job) => ({ id: job.id, created: true }));
       }
+      await db.unsafe(s.dropExpiredHolders, [
+        queue,
+        now,
+        JSON.stringify(keys),
+      ], prepare);
       const outcomes: (EnqueueOutcome | undefined)[] = jobs.map(() =>
         undefined
       );
@@ -218,19 +242,7 @@ export function createStore(
         const rows = await db.unsafe(s.insert, [
           queue,
           channel(queue),
-          JSON.stringify(todo.map(({ job }) => ({
-            id: job.id,
-            type: job.type,
-            data: job.data,
-            priority: job.priority,
-            max_attempts: job.maxAttempts,
-            run_at: job.runAt,
-            created_at: job.createdAt,
-            ttl: job.ttl,
-            expires_at: job.expiresAt,
-            key: job.key,
-            metadata: job.metadata,
-          }))),
+          jobsJson(todo.map((t) => t.job)),
         ], prepare);
         const created = new Set(rows.map((r) => r.id as string));
         const left = todo.filter((t) => !created.has(t.job.id));
