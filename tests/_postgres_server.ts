@@ -151,6 +151,27 @@ export async function startPostgres(
     }
     throw err;
   }
+  // A safety net: a test process that dies of an uncaught error still stops
+  // its cluster (a SIGKILL cannot be caught; nothing else is left running).
+  const onExit = () => {
+    try {
+      stop();
+    } catch {
+      // Already stopped.
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on("exit", onExit);
+  // Deno does not emit "exit" when an uncaught error ends the process.
+  const target = globalThis as {
+    addEventListener?: (type: string, fn: () => void) => void;
+    removeEventListener?: (type: string, fn: () => void) => void;
+  };
+  const denoOnly = "Deno" in globalThis;
+  if (denoOnly) {
+    target.addEventListener?.("error", onExit);
+    target.addEventListener?.("unhandledrejection", onExit);
+  }
   return {
     url: `postgres://postgres@127.0.0.1:${port}/jobline_test`,
     port,
@@ -158,6 +179,11 @@ export async function startPostgres(
     stop,
     start,
     destroy() {
+      process.off("exit", onExit);
+      if (denoOnly) {
+        target.removeEventListener?.("error", onExit);
+        target.removeEventListener?.("unhandledrejection", onExit);
+      }
       try {
         stop();
       } finally {
