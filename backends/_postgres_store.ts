@@ -25,15 +25,12 @@ import type {
   QueueStats,
   StatusCounts,
 } from "../src/types.ts";
+import { emptyCounts, jobsJson, toRecord } from "./_postgres_rows.ts";
 import type { Statements } from "./_postgres_sql.ts";
 
 /** A porsager client or transaction. */
 // deno-lint-ignore no-explicit-any
 type Sql = postgres.Sql<any>;
-
-interface Row {
-  [column: string]: unknown;
-}
 
 interface Pending {
   id: string;
@@ -46,57 +43,6 @@ interface Pending {
 
 const CANCELLED = "CancelledError";
 const prepare = { prepare: true } as const;
-
-/** A raw jobs row as the statements return it. */
-function toRecord(r: Row): JobRecord {
-  return {
-    id: r.id as string,
-    type: r.type as string,
-    data: r.data as string,
-    priority: r.priority as number,
-    maxAttempts: r.maxattempts as number,
-    runAt: r.runat as number,
-    createdAt: r.createdat as number,
-    ttl: r.ttl as number | null,
-    expiresAt: r.expiresat as number | null,
-    key: r.key as string | null,
-    metadata: r.metadata as string,
-    status: r.status as JobRecord["status"],
-    progress: r.progress as number,
-    message: r.message as string,
-    result: r.result as string | null,
-    error: r.error === null ? null : JSON.parse(r.error as string),
-    attempt: r.attempt as number,
-    updatedAt: r.updatedat as number,
-    startedAt: r.startedat as number | null,
-    completedAt: r.completedat as number | null,
-    lease: r.leasetoken === null
-      ? null
-      : { token: r.leasetoken as string, until: r.leaseuntil as number },
-    version: r.version as number,
-  };
-}
-
-function emptyCounts(): StatusCounts {
-  return { pending: 0, processing: 0, complete: 0, failed: 0, cancelled: 0 };
-}
-
-/** A batch of new jobs as the JSON the insert statements read. */
-function jobsJson(jobs: readonly NewJobRecord[]): string {
-  return JSON.stringify(jobs.map((job) => ({
-    id: job.id,
-    type: job.type,
-    data: job.data,
-    priority: job.priority,
-    max_attempts: job.maxAttempts,
-    run_at: job.runAt,
-    created_at: job.createdAt,
-    ttl: job.ttl,
-    expires_at: job.expiresAt,
-    key: job.key,
-    metadata: job.metadata,
-  })));
-}
 
 function leaseLost(ref: LeaseRef): never {
   throw new LeaseLostError(ref.id);
