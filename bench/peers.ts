@@ -13,6 +13,7 @@ import { type Figures, type Sizes, table } from "./_measure.ts";
 import { measureRedis } from "./_redis.ts";
 import { measureBullmq } from "./_bullmq.ts";
 import { startRedis } from "../tests/_redis_server.ts";
+import { peerTable, postgresPeerRows } from "./peers_postgres.ts";
 
 const quick = Deno.args.includes("--quick");
 const rounds = Number(
@@ -119,3 +120,10 @@ for (const c of comparisons) {
 console.log(
   "\nratio: how many times better jobline is (higher is better; for latency, peer/jobline).",
 );
+
+if (!Deno.args.includes("--no-postgres")) {
+  console.log(
+    "\nPostgreSQL: jobline vs graphile-worker and pg-boss (one server, one run)\n",
+  );
+  console.log(peerTable(await postgresPeerRows({ quick })));
+}
