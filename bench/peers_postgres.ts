@@ -86,7 +86,7 @@ export async function postgresPeerRows(
       const f = await measurePgBoss(server.url, bossSizes, batch);
       rows.push({
         system: "pg-boss",
-        setting: `fetch/complete loop, batch ${batch}`,
+        setting: `fetch/complete loop, batch ${batch}, priority off`,
         ...f,
       });
     }
