@@ -12,12 +12,13 @@ const FORTY_BITS = 2 ** 40;
 let lastTime = -1;
 let hi = 0;
 let lo = 0;
+/** The time and high random part of the current millisecond's ids. */
+let prefix = "";
 
 function encode(value: number, length: number): string {
   let out = "";
-  for (let i = 0; i < length; i++) {
-    out = ALPHABET[value % 32] + out;
-    value = Math.floor(value / 32);
+  for (let i = length - 1; i >= 0; i--) {
+    out += ALPHABET[Math.floor(value / 32 ** i) % 32];
   }
   return out;
 }
@@ -47,12 +48,14 @@ export function newId(now: number = Date.now()): string {
     // Leave head room so that counting up within one millisecond never wraps.
     hi = random40() % (FORTY_BITS / 2);
     lo = random40();
+    prefix = encode(lastTime, 10) + encode(hi, 8);
   } else {
     lo++;
     if (lo >= FORTY_BITS) {
       lo = 0;
       hi++;
+      prefix = encode(lastTime, 10) + encode(hi, 8);
     }
   }
-  return encode(lastTime, 10) + encode(hi, 8) + encode(lo, 8);
+  return prefix + encode(lo, 8);
 }
