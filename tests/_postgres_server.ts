@@ -8,10 +8,10 @@
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { freePort } from "./_ports.ts";
 
 /** Where Debian's postgresql-15 package puts the server binaries. */
 export const PG_BIN: string = process.env.JOBLINE_PG_BIN ??
@@ -39,19 +39,7 @@ export function postgresInstalled(): boolean {
     existsSync(join(PG_BIN, "pg_ctl"));
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 function asPostgres(): string[] {
   // Tests run as root in CI; initdb refuses root, so run as `postgres`.

@@ -9,10 +9,10 @@
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import process from "node:process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./_ports.ts";
 
 /** A running test server. */
 export interface RedisServer {
@@ -51,19 +51,7 @@ export function redisInstalled(): boolean {
   );
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 function cli(args: string[], timeout = 30_000): Promise<string> {
   return new Promise((resolve, reject) => {
