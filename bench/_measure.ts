@@ -75,7 +75,8 @@ async function claimComplete(
   return result;
 }
 
-async function drain(
+/** Jobs per second of a createWorker drain of `n` jobs enqueued beforehand. */
+export async function drain(
   backend: Backend,
   n: number,
   concurrency: number,

@@ -5,9 +5,8 @@
  */
 
 import { sqliteBackend } from "../backends/sqlite.ts";
-import { createQueue, createWorker } from "../mod.ts";
 import { measureDenoKv } from "./_denokv.ts";
-import { type Figures, measure, type Sizes } from "./_measure.ts";
+import { drain, type Figures, measure, type Sizes } from "./_measure.ts";
 
 /** Workload sizes for SQLite (and for its Deno KV peer, smaller). */
 export function sqliteSizes(quick: boolean): Sizes {
@@ -76,34 +75,11 @@ export function measureSqlite(
 export function drainSqlite(n: number, concurrency = 10): Promise<number> {
   return withTempFile(async (path) => {
     const backend = sqliteBackend({ path });
-    const queue = createQueue({ backend });
-    for (let i = 0; i < n; i += 1000) {
-      await queue.enqueueMany(
-        Array.from(
-          { length: Math.min(1000, n - i) },
-          (_, j) => ({ type: "noop", data: { i: i + j } }),
-        ),
-      );
+    try {
+      return await drain(backend, n, concurrency);
+    } finally {
+      await backend.close();
     }
-    let done = 0;
-    let finished!: () => void;
-    const all = new Promise<void>((r) => (finished = r));
-    const t0 = performance.now();
-    const worker = createWorker(queue, {
-      noop: () => {
-        if (++done === n) queueMicrotask(finished);
-        return null;
-      },
-    }, { concurrency });
-    await all;
-    while ((await queue.stats()).complete < n) {
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    const rate = n / ((performance.now() - t0) / 1000);
-    await worker.stop();
-    await queue.close();
-    await backend.close();
-    return rate;
   });
 }
 
