@@ -32,7 +32,7 @@ export type {
   Worker,
   WorkerEvents,
   WorkerOptions,
-} from "./src/worker.ts";
+} from "./src/worker_types.ts";
 export { subscribe } from "./src/subscribe.ts";
 export type { SubscribeOptions } from "./src/subscribe.ts";
 export { memoryBackend } from "./backends/memory.ts";

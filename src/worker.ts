@@ -10,136 +10,15 @@
 import { LeaseLostError, QueueClosedError, ValidationError } from "./errors.ts";
 import type { JobTypes, Queue, QueueEvent } from "./queue_types.ts";
 import type { ClaimedJob } from "./types.ts";
+import type {
+  Handler,
+  Handlers,
+  JobContext,
+  Worker,
+  WorkerEvents,
+  WorkerOptions,
+} from "./worker_types.ts";
 import { checkNumber, invalid } from "./validate.ts";
-
-/**
- * What a handler gets besides its job.
- *
- * @example
- * ```ts
- * import type { JobContext } from "@jobline/jobline";
- * async function work(ctx: JobContext): Promise<void> {
- *   for (let i = 1; i <= 4; i++) {
- *     ctx.signal.throwIfAborted();
- *     await ctx.progress(i / 4, `step ${i}`);
- *   }
- * }
- * ```
- */
-export interface JobContext {
-  /** Aborts when the job is cancelled or removed, its lease is lost, or the worker stops past its timeout. */
-  signal: AbortSignal;
-  /** Reports progress (0..1) and an optional message; subscribers see it live. */
-  progress(progress: number, message?: string): Promise<void>;
-  /** Extends the lease now (the worker also does so on its own). */
-  heartbeat(): Promise<void>;
-}
-
-/**
- * A handler: returns the job's result (a JSON value) or throws to fail the
- * attempt.
- *
- * @example
- * ```ts
- * import type { Handler } from "@jobline/jobline";
- * const resize: Handler<{ url: string }> = async (job) => ({ url: job.data.url, width: 640 });
- * ```
- */
-export type Handler<D = unknown, T extends string = string> = (
-  job: ClaimedJob<D> & { type: T },
-  ctx: JobContext,
-) => unknown;
-
-/**
- * The handlers of a worker, by job type. A worker claims only these types.
- *
- * @example
- * ```ts
- * import type { Handlers } from "@jobline/jobline";
- * type Jobs = { resize: { url: string } };
- * const handlers: Handlers<Jobs> = { resize: (job) => job.data.url.length };
- * ```
- */
-export type Handlers<J extends JobTypes> = string extends keyof J
-  ? Record<string, Handler<J[string]>>
-  : { [T in keyof J & string]?: Handler<J[T], T> };
-
-/**
- * What a worker reports.
- *
- * @example
- * ```ts
- * import type { WorkerEvents } from "@jobline/jobline";
- * const onFailed: WorkerEvents["failed"] = (job, error, retrying) => console.log(job.id, error, retrying);
- * ```
- */
-export interface WorkerEvents {
-  /** A handler returned and its result was stored. */
-  completed: (job: ClaimedJob, result: unknown) => void;
-  /** A handler threw; `retrying` tells whether the job went back to pending. */
-  failed: (job: ClaimedJob, error: unknown, retrying: boolean) => void;
-  /** A backend call failed (the worker retries) or a listener threw. */
-  error: (error: unknown, job?: ClaimedJob) => void;
-}
-
-/**
- * Options of createWorker.
- *
- * @example
- * ```ts
- * import type { WorkerOptions } from "@jobline/jobline";
- * const o: WorkerOptions = { concurrency: 10, leaseMs: 30_000, pollInterval: 1_000 };
- * ```
- */
-export interface WorkerOptions {
-  /**
-   * Handlers run at once, at most.
-   * @default {1}
-   */
-  concurrency?: number;
-  /** Lease length (ms) of its claims; the queue's `leaseMs` when omitted. */
-  leaseMs?: number;
-  /**
-   * How often (ms) an idle worker looks for work when no wake-up came.
-   * @default {1000}
-   */
-  pollInterval?: number;
-  /** How often (ms) running jobs' leases are extended; a third of the lease when omitted. */
-  heartbeatInterval?: number;
-  /** Called on errors; the default logs them with console.error unless an "error" listener is set. */
-  onError?: (error: unknown, job?: ClaimedJob) => void;
-}
-
-/**
- * A running worker.
- *
- * @example
- * ```ts
- * import { createQueue, createWorker } from "@jobline/jobline";
- * await using queue = createQueue();
- * const worker = createWorker(queue, { resize: () => ({ ok: true }) }, { concurrency: 4 });
- * worker.on("completed", (job) => console.log("done", job.id));
- * await queue.enqueue("resize", null);
- * await worker.stop({ timeout: 5_000 });
- * ```
- */
-export interface Worker extends AsyncDisposable {
-  /** How many handlers are running now. */
-  readonly running: number;
-  /** True once stop() was called. */
-  readonly stopped: boolean;
-  /** Adds a listener; returns a function that removes it. */
-  on<E extends keyof WorkerEvents>(
-    event: E,
-    listener: WorkerEvents[E],
-  ): () => void;
-  /**
-   * Stops claiming, waits for running handlers up to `timeout` ms
-   * (default 10 000), then aborts their signals and waits at most one more
-   * second for them to settle.
-   */
-  stop(options?: { timeout?: number }): Promise<void>;
-}
 
 interface Running {
   job: ClaimedJob;
