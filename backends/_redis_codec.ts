@@ -1,24 +1,27 @@
 /**
  * Turns what the Redis scripts store and publish into backend records, and
  * records into script arguments. Field names are short on purpose: they are
- * stored once per job and sent on every claim.
+ * stored once per job and sent on every claim. A new job's hash holds only
+ * x, t and s (and ea, k when it has them, q when it is delayed): the rest is
+ * written when it changes.
  *
  * | field | JobRecord | field | JobRecord |
  * | --- | --- | --- | --- |
- * | x | id, createdAt, ttl, metadata, data (packed) | s | status |
+ * | x | what never changes (packed) | s | status |
  * | t | type | pg | progress (absent: 0) |
- * | p | priority | m | message (absent: "") |
- * | ma | maxAttempts | r | result (JSON text) |
- * | ra | runAt | e | error (JSON text) |
- * | ea | expiresAt | a | attempt (absent: 0) |
- * | k | key | ua | updatedAt (absent: createdAt) |
- * | q | enqueue sequence | sa | startedAt |
- * | lt, lu | lease token, until | co | completedAt |
- * | v | version (absent: 1) | | |
+ * | ra | runAt (absent: x's) | m | message (absent: "") |
+ * | ea | expiresAt | r | result (JSON text) |
+ * | k | key | e | error (JSON text) |
+ * | q | ready score (see qof) | a | attempt (absent: 0) |
+ * | lt, lu | lease token, until | ua | updatedAt (absent: createdAt) |
+ * | v | version (absent: 1) | sa | startedAt |
+ * | | | co | completedAt |
  *
- * `x` is `id \n createdAt \n ttl \n metadata \n data`: fields only the
- * client reads travel as one string (JSON text never holds a raw newline).
- * A missing field means null.
+ * `x` is the job as enqueued, one line per field: `id type priority runAt
+ * expiresAt maxAttempts createdAt ttl metadata data` (JSON text never holds
+ * a raw newline; data, the last line, never needs to be split off). The
+ * enqueue script gets it whole and stores it as it is. A missing field
+ * means null.
  *
  * @module
  */
@@ -61,9 +64,14 @@ export function decodeHash(reply: unknown): JobRecord | null {
   return recordOf(hashOf(reply));
 }
 
-/** Packs the fields only the client reads (see the table above). */
+/**
+ * Packs a new job into the one string the enqueue script gets for it and
+ * stores as its `x` field (see the table above).
+ */
 export function packJob(job: NewJobRecord): string {
-  return `${job.id}\n${job.createdAt}\n${
+  return `${job.id}\n${job.type}\n${job.priority}\n${job.runAt}\n${
+    job.expiresAt ?? ""
+  }\n${job.maxAttempts}\n${job.createdAt}\n${
     job.ttl ?? ""
   }\n${job.metadata}\n${job.data}`;
 }
@@ -72,25 +80,26 @@ export function packJob(job: NewJobRecord): string {
 export function recordOf(h: Record<string, string>): JobRecord | null {
   const x = h.x;
   if (x === undefined || h.s === undefined) return null;
-  const a = x.indexOf("\n");
-  const b = x.indexOf("\n", a + 1);
-  const c = x.indexOf("\n", b + 1);
-  const d = x.indexOf("\n", c + 1);
-  const ttl = x.slice(b + 1, c);
-  const createdAt = Number(x.slice(a + 1, b));
+  // id t p ra ea ma createdAt ttl metadata data
+  const cut: number[] = [];
+  let at = -1;
+  for (let i = 0; i < 9; i++) cut.push(at = x.indexOf("\n", at + 1));
+  const part = (i: number) => x.slice(i === 0 ? 0 : cut[i - 1]! + 1, cut[i]);
+  const ttl = part(7);
+  const createdAt = Number(part(6));
   const status = h.s as JobStatus;
   return {
-    id: x.slice(0, a),
-    type: h.t ?? "",
-    data: x.slice(d + 1),
-    priority: Number(h.p),
-    maxAttempts: Number(h.ma),
-    runAt: Number(h.ra),
+    id: part(0),
+    type: h.t ?? part(1),
+    data: x.slice(cut[8]! + 1),
+    priority: Number(part(2)),
+    maxAttempts: Number(part(5)),
+    runAt: Number(h.ra ?? part(3)),
     createdAt,
     ttl: ttl === "" ? null : Number(ttl),
     expiresAt: num(h.ea),
     key: h.k ?? null,
-    metadata: x.slice(c + 1, d),
+    metadata: part(8),
     status,
     progress: Number(h.pg ?? 0),
     message: h.m ?? "",
@@ -112,11 +121,10 @@ export function recordOf(h: Record<string, string>): JobRecord | null {
  * this order (positional, to spare field names on the hottest path).
  */
 export const CLAIM_FIELDS: readonly string[] = [
+  // q comes back as the job's ready score (the claim reads it from R).
   "s",
   "t",
   "x",
-  "p",
-  "ma",
   "ra",
   "ea",
   "k",
@@ -142,19 +150,24 @@ export function claimedHash(
   return h;
 }
 
-/** Appends one job's 9 enqueue arguments (see ENQUEUE in _redis_scripts.ts). */
-export function pushJobArgs(args: string[], job: NewJobRecord): void {
-  args.push(
-    job.id,
-    job.type,
-    packJob(job),
-    String(job.priority),
-    String(job.maxAttempts),
-    String(job.runAt),
-    String(job.createdAt),
-    job.expiresAt === null ? "" : String(job.expiresAt),
-    job.key ?? "",
-  );
+/**
+ * The enqueue script's arguments (see ENQUEUE in _redis_scripts.ts): now, n,
+ * the packed jobs each ended by "\r" (no field holds a raw CR: JSON text
+ * escapes it, and types and ids cannot hold one), then (index, key) per job
+ * with a key.
+ */
+export function enqueueArgs(
+  now: number,
+  jobs: readonly NewJobRecord[],
+): string[] {
+  let packed = "";
+  for (const job of jobs) packed += packJob(job) + "\r";
+  const args = [String(now), String(jobs.length), packed];
+  for (let i = 0; i < jobs.length; i++) {
+    const key = jobs[i]!.key;
+    if (key !== null) args.push(String(i), key);
+  }
+  return args;
 }
 
 type Packed = [

@@ -19,8 +19,8 @@ export type Helper =
   | "note"
   | "bulk"
   | "done"
-  | "score"
   | "ready"
+  | "qof"
   | "schedule"
   | "release"
   | "holds"
@@ -117,26 +117,30 @@ end
 `,
   ],
   [
-    "score",
+    "ready",
     [],
-    `local function score(p, q)
-  return string.format('%.0f', (100 - tonumber(p)) * 35184372088832 + tonumber(q))
+    `-- q is the job's ready score: (100 - priority) * 2^45 + enqueue sequence.
+local function ready(id, t, q)
+  call('ZADD', R(t), q, id)
 end
 `,
   ],
   [
-    "ready",
-    ["score"],
-    `local function ready(id, t, p, q)
-  call('ZADD', R(t), score(p, q), id)
+    "qof",
+    [],
+    `-- A job's ready score: its q field (a delayed or cancelled job's), else
+-- the start of its lease token (a claim makes it <score>.<version>). A job
+-- never claimed, delayed or cancelled has it only as its score in R(t).
+local function qof(q, lt)
+  return q or string.match(lt, '^(.+)%.')
 end
 `,
   ],
   [
     "schedule",
     ["ready"],
-    `local function schedule(id, t, p, q, ra)
-  if tonumber(ra) > NOW then call('ZADD', DELAYED, ra, id) else ready(id, t, p, q) end
+    `local function schedule(id, t, q, ra)
+  if tonumber(ra) > NOW then call('ZADD', DELAYED, ra, id) else ready(id, t, q) end
 end
 `,
   ],
@@ -197,30 +201,32 @@ end
   ],
   [
     "recover",
-    ["ready", "release", "count", "note"],
+    ["ready", "release", "count", "note", "qof"],
     `local LEASE_EXPIRED = '{"name":"LeaseExpiredError","message":"lease expired"}'
 local function recover(limit)
   local ids = call('ZRANGEBYSCORE', ACTIVE, '-inf', NOWS, 'LIMIT', 0, limit)
   for _, id in ipairs(ids) do
     call('ZREM', ACTIVE, id)
-    local x = call('HMGET', J(id), 's', 'lu', 't', 'p', 'q', 'a', 'ma', 'k', 'v', 'pg', 'm')
+    local x = call('HMGET', J(id), 's', 'lu', 't', 'q', 'a', 'x', 'k', 'v', 'pg', 'm', 'lt')
     if x[1] == 'processing' and tonumber(x[2]) > NOW then
       call('ZADD', ACTIVE, x[2], id)
     elseif x[1] == 'processing' then
-      local v = tonumber(x[9] or 1) + 1
+      local v = tonumber(x[8] or 1) + 1
       local s = 'failed'
-      if tonumber(x[6] or 0) < tonumber(x[7]) then
+      -- maxAttempts is the 6th line of x (packJob in _redis_codec.ts)
+      local ma = string.match(x[6], '^[^\\n]*\\n[^\\n]*\\n[^\\n]*\\n[^\\n]*\\n[^\\n]*\\n([^\\n]*)')
+      if tonumber(x[5] or 0) < tonumber(ma) then
         s = 'pending'
         call('HSET', J(id), 's', s, 'ra', NOWS, 'e', LEASE_EXPIRED, 'ua', NOWS, 'v', v)
-        ready(id, x[3], x[4], x[5])
+        ready(id, x[3], qof(x[4], x[11]))
       else
         call('HSET', J(id), 's', s, 'co', NOWS, 'e', LEASE_EXPIRED, 'ua', NOWS, 'v', v)
-        release(id, x[8])
+        release(id, x[7])
       end
       count('processing', x[3], -1)
       count(s, x[3], 1)
       call(PUB, WCH, 'c'..id..' '..v)
-      note(id, x[3], s, x[10], x[11], x[6], v, nil, LEASE_EXPIRED, NOWS)
+      note(id, x[3], s, x[9], x[10], x[5], v, nil, LEASE_EXPIRED, NOWS)
     end
   end
   return #ids
@@ -229,13 +235,13 @@ end
   ],
   [
     "promote",
-    ["ready"],
+    ["ready", "qof"],
     `local function promote(limit)
   local ids = call('ZRANGEBYSCORE', DELAYED, '-inf', NOWS, 'LIMIT', 0, limit)
   if #ids == 0 then return end
   for _, id in ipairs(ids) do
-    local x = call('HMGET', J(id), 's', 't', 'p', 'q')
-    if x[1] == 'pending' then ready(id, x[2], x[3], x[4]) end
+    local x = call('HMGET', J(id), 's', 't', 'q', 'lt')
+    if x[1] == 'pending' then ready(id, x[2], qof(x[3], x[4])) end
   end
   call('ZREM', DELAYED, unpack(ids))
 end

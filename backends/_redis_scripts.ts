@@ -30,86 +30,16 @@
  */
 
 import { CLAIM_FIELDS } from "./_redis_codec.ts";
+import { ENQUEUE } from "./_redis_enqueue.ts";
 import { type Helper, prelude } from "./_redis_prelude.ts";
 
 const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
 
 /**
- * ARGV: now, n, then 9 per job: id type x priority maxAttempts runAt
- * createdAt expiresAt key ("" for null; x packs what only the client reads,
- * see packJob in _redis_codec.ts). Returns (index, holder id) pairs for the
- * jobs not created because their key was held (indexes from 0). A new
- * job's progress, message, attempt, updatedAt and version are left out:
- * absent means 0, "", 0, createdAt and 1.
- */
-const ENQUEUE = `
-local n = tonumber(ARGV[2])
-local seq = call('INCRBY', SEQ, n) - n
-local out = {}
-local wake, wakeS = nil, nil
-local rkeys = {}
-local loud = listening()
-for i = 0, n - 1 do
-  local o = 2 + i * 9
-  local id, t, p, ra = ARGV[o + 1], ARGV[o + 2], ARGV[o + 4], ARGV[o + 6]
-  local ea, k = ARGV[o + 8], ARGV[o + 9]
-  local holder = nil
-  if k ~= '' then
-    holder = call('HGET', KEYIDX, k)
-    if holder and not holds(holder) then holder = nil end
-  end
-  if holder then
-    out[#out + 1] = i
-    out[#out + 1] = holder
-  else
-    seq = seq + 1
-    local q = tostring(seq)
-    if ea == '' and k == '' then
-      call('HSET', J(id), 'x', ARGV[o + 3], 't', t, 'p', p, 'ma', ARGV[o + 5],
-        'ra', ra, 's', 'pending', 'q', q)
-    else
-      local f = {'x', ARGV[o + 3], 't', t, 'p', p, 'ma', ARGV[o + 5], 'ra', ra,
-        's', 'pending', 'q', q}
-      if ea ~= '' then
-        f[#f + 1] = 'ea'; f[#f + 1] = ea
-        add('ZADD', EXPIRY, ea, id)
-      end
-      if k ~= '' then
-        f[#f + 1] = 'k'; f[#f + 1] = k
-        call('HSET', KEYIDX, k, id)
-      end
-      call('HSET', J(id), unpack(f))
-    end
-    add('ZADD', IDS, 0, id)
-    local rn = tonumber(ra)
-    if rn > NOW then
-      add('ZADD', DELAYED, ra, id)
-    else
-      local rk = rkeys[t]
-      if not rk then
-        rk = R(t)
-        rkeys[t] = rk
-      end
-      add('ZADD', rk, score(p, q), id)
-    end
-    count('pending', t, 1)
-    if loud then note(id, t, 'pending', '0', '', '0', '1', nil, nil, ARGV[o + 7]) end
-    if wake == nil or rn < wake then
-      wake = rn
-      wakeS = ra
-    end
-  end
-end
-done()
-if wake then call(PUB, WCH, 'w'..wakeS) end
-return out
-`;
-
-/**
  * ARGV: now, limit, lease until, number of types (0: every type), types...
  * Returns, per claimed job, the values of CLAIM_FIELDS (_redis_codec.ts) as
  * they were before the claim (false for a missing field): the caller applies the claim's changes (status "processing",
- * attempt + 1, version + 1, token = `<sequence>.<new version>` (unique among
+ * attempt + 1, version + 1, token = `<ready score>.<new version>` (unique among
  * the queue's jobs and claims), startedAt = updatedAt = now,
  * lease until) itself, which spares the script building them.
  */
@@ -141,38 +71,43 @@ else
 end
 local out = {}
 while need > 0 and #types > 0 do
-  local ids = {}
+  local ids, qs = {}, {}
   if #types == 1 then
     local z = call('ZPOPMIN', R(types[1]), need)
-    for i = 1, #z, 2 do ids[#ids + 1] = z[i] end
+    for i = 1, #z, 2 do
+      ids[#ids + 1] = z[i]
+      qs[#qs + 1] = z[i + 1]
+    end
   else
     local all = {}
     for _, t in ipairs(types) do
       local z = call('ZRANGE', R(t), 0, need - 1, 'WITHSCORES')
-      for i = 1, #z, 2 do all[#all + 1] = {tonumber(z[i + 1]), z[i], t} end
+      for i = 1, #z, 2 do all[#all + 1] = {tonumber(z[i + 1]), z[i], t, z[i + 1]} end
     end
     table.sort(all, function(a, b) return a[1] < b[1] end)
     for i = 1, math.min(need, #all) do
       ids[i] = all[i][2]
+      qs[i] = all[i][4]
       call('ZREM', R(all[i][3]), all[i][2])
     end
   end
   if #ids == 0 then break end
-  for _, id in ipairs(ids) do
-    -- s t x p ma ra ea k pg m a v q e (CLAIM_FIELDS)
+  for j, id in ipairs(ids) do
+    -- s t x ra ea k pg m a v q e (CLAIM_FIELDS); q is the ready score
     local x = call('HMGET', J(id), ${CLAIM_LIST})
+    x[11] = qs[j]
     if x[1] == 'pending' then
-      if expired(x[7]) then
-        drop(id, x[1], x[2], x[8])
+      if expired(x[5]) then
+        drop(id, x[1], x[2], x[6])
       else
-        local a = tostring(tonumber(x[11] or 0) + 1)
-        local v = tostring(tonumber(x[12] or 1) + 1)
-        call('HSET', J(id), 's', 'processing', 'a', a, 'sa', NOWS, 'lt', x[13]..'.'..v,
+        local a = tostring(tonumber(x[9] or 0) + 1)
+        local v = tostring(tonumber(x[10] or 1) + 1)
+        call('HSET', J(id), 's', 'processing', 'a', a, 'sa', NOWS, 'lt', x[11]..'.'..v,
           'lu', untilS, 'ua', NOWS, 'v', v)
         add('ZADD', ACTIVE, untilS, id)
         count('pending', x[2], -1)
         count('processing', x[2], 1)
-        note(id, x[2], 'processing', x[9], x[10], a, v, nil, x[14], NOWS)
+        note(id, x[2], 'processing', x[7], x[8], a, v, nil, x[12], NOWS)
         out[#out + 1] = x
         need = need - 1
       end
@@ -249,7 +184,7 @@ return out
  */
 const FAIL = `
 local id, e, retryAt = ARGV[2], ARGV[4], ARGV[5]
-local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'p', 'q')
+local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'q')
 if x[1] ~= 'processing' or x[2] ~= ARGV[3] then return 0 end
 local v = tonumber(x[5] or 1) + 1
 local s = 'failed'
@@ -257,7 +192,7 @@ call('ZREM', ACTIVE, id)
 if retryAt ~= '' then
   s = 'pending'
   call('HSET', J(id), 's', s, 'e', e, 'ra', retryAt, 'ua', NOWS, 'v', v)
-  schedule(id, x[3], x[9], x[10], retryAt)
+  schedule(id, x[3], qof(x[9], x[2]), retryAt)
 else
   call('HSET', J(id), 's', s, 'e', e, 'co', NOWS, 'ua', NOWS, 'v', v)
   release(id, x[4])
@@ -273,14 +208,20 @@ return s
 /** ARGV: now, id, error (JSON text). Returns 1 if the job changed. */
 const CANCEL = `
 local id, e = ARGV[2], ARGV[3]
-local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'a', 'pg', 'm', 'ea')
+local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'a', 'pg', 'm', 'ea', 'q', 'lt')
 if not x[1] then return 0 end
 if expired(x[8]) then
   drop(id, x[1], x[2], x[3])
   done()
   return 0
 end
+local f = {'s', 'cancelled', 'e', e, 'co', NOWS, 'ua', NOWS}
 if x[1] == 'pending' then
+  -- a job never claimed nor delayed keeps its ready score only in R (qof)
+  if not x[9] and not x[10] then
+    local q = call('ZSCORE', R(x[2]), id)
+    if q then f[#f + 1] = 'q'; f[#f + 1] = q end
+  end
   call('ZREM', R(x[2]), id)
   call('ZREM', DELAYED, id)
 elseif x[1] ~= 'processing' then
@@ -291,7 +232,8 @@ if x[1] == 'processing' then
   call('ZREM', ACTIVE, id)
   call(PUB, WCH, 'c'..id..' '..v)
 end
-call('HSET', J(id), 's', 'cancelled', 'e', e, 'co', NOWS, 'ua', NOWS, 'v', v)
+f[#f + 1] = 'v'; f[#f + 1] = v
+call('HSET', J(id), unpack(f))
 release(id, x[3])
 count(x[1], x[2], -1)
 count('cancelled', x[2], 1)
@@ -303,9 +245,9 @@ return 1
 /** ARGV: now, id. Returns 1 if the job changed. */
 const RETRY = `
 local id = ARGV[2]
-local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'p', 'q', 'ea')
+local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'q', 'ea', 'lt')
 if not x[1] then return 0 end
-if expired(x[7]) then
+if expired(x[6]) then
   drop(id, x[1], x[2], x[3])
   done()
   return 0
@@ -318,7 +260,7 @@ if x[3] then
   local holder = call('HGET', KEYIDX, x[3])
   if not holder or not holds(holder) then call('HSET', KEYIDX, x[3], id) end
 end
-ready(id, x[2], x[5], x[6])
+ready(id, x[2], qof(x[5], x[7]))
 count(x[1], x[2], -1)
 count('pending', x[2], 1)
 note(id, x[2], 'pending', '0', '', '0', v, nil, nil, NOWS)
@@ -372,14 +314,14 @@ return call('HGETALL', COUNTS)
 
 /** The scripts by name, with the helpers each uses. */
 export const SCRIPTS = {
-  enqueue: [ENQUEUE, ["done", "score", "holds"]],
+  enqueue: [ENQUEUE, ["done", "holds"]],
   claim: [CLAIM, ["done", "expired", "drop", "purge", "recover", "promote"]],
   heartbeat: [HEARTBEAT, []],
   update: [UPDATE, ["done"]],
   complete: [COMPLETE, ["done", "release"]],
-  fail: [FAIL, ["done", "schedule", "release"]],
+  fail: [FAIL, ["done", "schedule", "release", "qof"]],
   cancel: [CANCEL, ["done", "expired", "drop", "release"]],
-  retry: [RETRY, ["done", "expired", "drop", "holds", "ready"]],
+  retry: [RETRY, ["done", "expired", "drop", "holds", "ready", "qof"]],
   remove: [REMOVE, ["done", "expired", "drop"]],
   list: [LIST, ["expired"]],
   stats: [STATS, ["done", "purge", "recover"]],

@@ -35,7 +35,7 @@ import { invalid } from "../src/validate.ts";
 import {
   claimedHash,
   decodeHash,
-  pushJobArgs,
+  enqueueArgs,
   recordOf,
 } from "./_redis_codec.ts";
 import {
@@ -250,9 +250,11 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
 
     async enqueue(queue, jobs, { now }): Promise<EnqueueOutcome[]> {
       if (jobs.length === 0) return [];
-      const args = [String(now), String(jobs.length)];
-      for (const job of jobs) pushJobArgs(args, job);
-      const reply = await run("enqueue", queue, args) as unknown[];
+      const reply = await run(
+        "enqueue",
+        queue,
+        enqueueArgs(now, jobs),
+      ) as unknown[];
       const out: EnqueueOutcome[] = jobs.map((job) => ({
         id: job.id,
         created: true,
