@@ -71,9 +71,20 @@ export function decodeHash(reply: unknown): JobRecord | null {
 export function packJob(job: NewJobRecord): string {
   return `${job.id}\n${job.type}\n${job.priority}\n${job.runAt}\n${
     job.expiresAt ?? ""
-  }\n${job.maxAttempts}\n${job.createdAt}\n${
-    job.ttl ?? ""
-  }\n${job.metadata}\n${job.data}`;
+  }\n${job.maxAttempts}\n${job.createdAt}\n${job.ttl ?? ""}\n${
+    oneLine(job.metadata)
+  }\n${oneLine(job.data)}`;
+}
+
+/**
+ * JSON text on one line: a raw CR or LF in JSON text can only be whitespace
+ * between tokens (the queue never writes any), so dropping it keeps the
+ * value. Packed jobs are split on them.
+ */
+function oneLine(json: string): string {
+  return json.includes("\n") || json.includes("\r")
+    ? JSON.stringify(JSON.parse(json))
+    : json;
 }
 
 /** Decodes the fields of a job hash; null when there is no job. */
