@@ -8,6 +8,7 @@
 
 import type { Backend } from "../../src/backend.ts";
 import { createQueue } from "../../src/queue.ts";
+import { createWorker } from "../../src/worker.ts";
 import type { Queue, QueueOptions } from "../../src/queue_types.ts";
 
 /** A clock that only moves when told to. */
@@ -163,4 +164,29 @@ export function wrapClaim(
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/**
+ * A worker for type "t" that has made its first claim and gone idle, polling
+ * only every 30 s when the backend announces work (so a prompt start proves
+ * the wake-up), and every 250 ms when it does not. `started` collects the
+ * times its handler ran.
+ */
+export async function idleWorker(
+  ctx: CaseContext,
+): Promise<{ queue: Queue; started: number[] }> {
+  let claims = 0;
+  const backend = wrapClaim(ctx.backend, (inner, ...args) => {
+    claims++;
+    return inner.claim(...args);
+  });
+  const queue = ctx.queue({ backend });
+  const started: number[] = [];
+  const worker = createWorker(queue, {
+    t: () => void started.push(Date.now()),
+  }, { pollInterval: ctx.backend.capabilities.wakeups ? 30_000 : 250 });
+  ctx.defer(() => worker.stop({ timeout: 1_000 }));
+  await waitFor("the worker's first claim", () => claims > 0);
+  await sleep(200); // idle now
+  return { queue, started };
 }

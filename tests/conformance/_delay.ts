@@ -6,8 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { createWorker } from "../../src/worker.ts";
-import { type Case, sleep, waitFor, wrapClaim } from "./_context.ts";
+import { type Case, idleWorker, waitFor } from "./_context.ts";
 
 /** The delay cases. */
 export const delayCases: Case[] = [
@@ -68,20 +67,7 @@ export const delayCases: Case[] = [
   {
     name: "an idle worker starts a delayed job promptly after its delay",
     async run(ctx) {
-      const wakeups = ctx.backend.capabilities.wakeups;
-      let claims = 0;
-      const backend = wrapClaim(ctx.backend, (inner, ...args) => {
-        claims++;
-        return inner.claim(...args);
-      });
-      const queue = ctx.queue({ backend });
-      const started: number[] = [];
-      const worker = createWorker(queue, {
-        t: () => void started.push(Date.now()),
-      }, { pollInterval: wakeups ? 30_000 : 250 });
-      ctx.defer(() => worker.stop({ timeout: 1_000 }));
-      await waitFor("the worker's first claim", () => claims > 0);
-      await sleep(200); // idle now
+      const { queue, started } = await idleWorker(ctx);
       const enqueuedAt = Date.now();
       const id = await queue.enqueue("t", null, { delay: 300 });
       await waitFor("the delayed job to start", () => started.length > 0, {

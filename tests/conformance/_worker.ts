@@ -10,7 +10,13 @@ import assert from "node:assert/strict";
 import { BackendError } from "../../src/errors.ts";
 import type { ClaimRequest } from "../../src/backend.ts";
 import { createWorker } from "../../src/worker.ts";
-import { type Case, sleep, waitFor, wrapClaim } from "./_context.ts";
+import {
+  type Case,
+  idleWorker,
+  sleep,
+  waitFor,
+  wrapClaim,
+} from "./_context.ts";
 
 /** A promise with its resolve function. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -140,20 +146,7 @@ export const workerCases: Case[] = [
     name:
       "an idle worker wakes on new work without waiting for its poll interval",
     async run(ctx) {
-      const wakeups = ctx.backend.capabilities.wakeups;
-      let claims = 0;
-      const backend = wrapClaim(ctx.backend, (inner, ...args) => {
-        claims++;
-        return inner.claim(...args);
-      });
-      const queue = ctx.queue({ backend });
-      const started: number[] = [];
-      const worker = createWorker(queue, {
-        t: () => void started.push(Date.now()),
-      }, { pollInterval: wakeups ? 30_000 : 250 });
-      ctx.defer(() => worker.stop({ timeout: 1_000 }));
-      await waitFor("the worker's first claim", () => claims > 0);
-      await sleep(200);
+      const { queue, started } = await idleWorker(ctx);
       const enqueuedAt = Date.now();
       await queue.enqueue("t", null);
       await waitFor("the job to start", () => started.length > 0, {
