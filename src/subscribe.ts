@@ -69,8 +69,14 @@ export function subscribe<J extends JobTypes>(
   return id === undefined ? all(queue, options) : one(queue, id, options);
 }
 
+/** Events waiting to be read, in arrival order (a queue, not Array.shift: O(1) each). */
 interface Inbox {
-  events: QueueEvent[];
+  /** How many events are waiting. */
+  readonly size: number;
+  /** Adds an event and wakes a waiting reader. */
+  push(event: QueueEvent): void;
+  /** The oldest waiting event, or undefined. */
+  take(): QueueEvent | undefined;
   /** Resolves when an event arrives, the signal aborts, or `ms` pass. */
   wait(ms: number): Promise<void>;
   notify(): void;
@@ -78,15 +84,35 @@ interface Inbox {
 
 function inbox(signal: AbortSignal | undefined): Inbox {
   let wake: (() => void) | null = null;
+  let events: QueueEvent[] = [];
+  let head = 0;
   const box: Inbox = {
-    events: [],
+    get size() {
+      return events.length - head;
+    },
+    push(event) {
+      events.push(event);
+      box.notify();
+    },
+    take() {
+      if (head === events.length) return undefined;
+      const event = events[head++];
+      if (head === events.length) {
+        events = [];
+        head = 0;
+      } else if (head >= 1024 && head * 2 >= events.length) {
+        events = events.slice(head);
+        head = 0;
+      }
+      return event;
+    },
     notify() {
       const w = wake;
       wake = null;
       w?.();
     },
     wait(ms) {
-      if (box.events.length > 0 || signal?.aborted) return Promise.resolve();
+      if (box.size > 0 || signal?.aborted) return Promise.resolve();
       return new Promise((resolve) => {
         const timer = Number.isFinite(ms)
           ? setTimeout(() => box.notify(), ms)
@@ -110,8 +136,7 @@ async function* one<J extends JobTypes>(
   if (signal?.aborted) return;
   const box = inbox(signal);
   const stop = await queue.listen({ job: id }, (event) => {
-    box.events.push(event);
-    box.notify();
+    box.push(event);
   });
   try {
     let version = 0;
@@ -127,12 +152,11 @@ async function* one<J extends JobTypes>(
           if (isTerminal(job.status)) return;
         }
       }
-      const event = box.events.shift();
+      const event = box.take();
       if (event === undefined) {
-        const before = box.events.length;
         await box.wait(resyncInterval);
         // Nothing came within the interval: read the job again.
-        if (box.events.length === before && !signal?.aborted) resync = true;
+        if (box.size === 0 && !signal?.aborted) resync = true;
         continue;
       }
       if (event.kind === "closed") return;
@@ -154,12 +178,11 @@ async function* all<J extends JobTypes>(
   if (signal?.aborted) return;
   const box = inbox(signal);
   const stop = await queue.listen("queue", (event) => {
-    box.events.push(event);
-    box.notify();
+    box.push(event);
   });
   try {
     while (!signal?.aborted) {
-      const event = box.events.shift();
+      const event = box.take();
       if (event === undefined) {
         await box.wait(Infinity);
         continue;
