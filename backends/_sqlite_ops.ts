@@ -86,12 +86,20 @@ export function claimJobs(
   { types, limit, leaseMs, now }: ClaimRequest,
   token: string,
 ): JobRecord[] {
-  const expired = tx.stmt(SQL.EXPIRE_LEASES).all(queue, now) as Row[];
-  for (const [id, payload] of expired as [string, string][]) {
-    tx.emit(queue, "c", id, null);
-    tx.emit(queue, "u", id, payload);
+  // One read finds whether either update has rows to change: both are
+  // skipped in the common case where neither has.
+  const [expiring, promoting] = tx.stmt(SQL.CLAIM_GUARD).get(queue, now) as [
+    number,
+    number,
+  ];
+  if (expiring === 1) {
+    const expired = tx.stmt(SQL.EXPIRE_LEASES).all(queue, now) as Row[];
+    for (const [id, payload] of expired as [string, string][]) {
+      tx.emit(queue, "c", id, null);
+      tx.emit(queue, "u", id, payload);
+    }
   }
-  tx.stmt(SQL.PROMOTE_DELAYED).run(queue, now);
+  if (promoting === 1) tx.stmt(SQL.PROMOTE_DELAYED).run(queue, now);
   const until = now + leaseMs;
   let rows: Row[];
   if (types === null) {

@@ -185,6 +185,16 @@ RETURNING id, ${PAYLOAD}`;
 export const PROMOTE_DELAYED = `UPDATE jobline_jobs SET state = 0
   WHERE queue = ?1 AND state = 1 AND run_at <= ?2`;
 
+/**
+ * ?1 = queue, ?2 = now: whether EXPIRE_LEASES (first) and PROMOTE_DELAYED
+ * (second) would change a row, 1 or 0; each reads one index entry at most.
+ */
+export const CLAIM_GUARD = `SELECT
+  EXISTS (SELECT 1 FROM jobline_jobs
+    WHERE queue = ?1 AND state = 2 AND lease_until <= ?2),
+  EXISTS (SELECT 1 FROM jobline_jobs
+    WHERE queue = ?1 AND state = 1 AND run_at <= ?2)`;
+
 const CLAIM_SET = `UPDATE jobline_jobs SET state = 2, status = 'processing',
   attempt = attempt + 1, started_at = ?2, updated_at = ?2,
   lease_token = ?4 || seq, lease_until = ?5, version = version + 1
