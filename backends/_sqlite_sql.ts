@@ -152,12 +152,18 @@ export const DROP_EXPIRED_HOLDER = `DELETE FROM jobline_jobs
  * ?1 queue, ?2 id, ?3 type, ?4 data, ?5 priority, ?6 max_attempts, ?7 run_at,
  * ?8 created_at, ?9 ttl, ?10 expires_at, ?11 key, ?12 metadata, ?13 state.
  * Stores nothing when the key is held (no row returned).
+ *
+ * `lease_until` holds a blank blob as big as what the first claim adds to
+ * the row (token, times, status): rows are stored back to back, so a claim
+ * that grows them splits pages and writes several more of them per commit.
+ * Nothing reads `lease_until` without a lease (state 2, a token), so the
+ * placeholder is never seen.
  */
 export const INSERT_JOB = `INSERT INTO jobline_jobs (queue, id, type, data,
   priority, max_attempts, run_at, created_at, ttl, expires_at, key, key_held,
-  metadata, state, status, updated_at)
+  metadata, state, status, updated_at, lease_until)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13,
-  'pending', ?8)
+  'pending', ?8, zeroblob(36))
 ON CONFLICT (queue, key_held) WHERE key_held IS NOT NULL DO NOTHING
 RETURNING seq`;
 
