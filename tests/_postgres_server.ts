@@ -79,17 +79,22 @@ export async function startPostgres(
   if (process.getuid?.() === 0) {
     execFileSync("chown", ["postgres:postgres", dir]);
   }
-  run(join(PG_BIN, "initdb"), [
-    "-D",
-    data,
-    "-U",
-    "postgres",
-    "--auth=trust",
-    "--no-sync",
-    "-E",
-    "UTF8",
-    "--locale=C",
-  ]);
+  try {
+    run(join(PG_BIN, "initdb"), [
+      "-D",
+      data,
+      "-U",
+      "postgres",
+      "--auth=trust",
+      "--no-sync",
+      "-E",
+      "UTF8",
+      "--locale=C",
+    ]);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const port = await freePort();
   const options = [
     `-p ${port}`,
