@@ -15,6 +15,7 @@ import {
   Worker,
 } from "bullmq";
 import type { Figures, Sizes } from "./_measure.ts";
+import { p50p99 } from "./_measure.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -94,10 +95,7 @@ export async function measureBullmq(
       await sleep(2);
     }
     await worker.close();
-    samples.sort((a, b) => a - b);
-    const at = (p: number) =>
-      samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
-    return [at(0.5), at(0.99)];
+    return p50p99(samples);
   };
 
   try {

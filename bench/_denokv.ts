@@ -10,6 +10,7 @@
  */
 
 import type { Figures, Sizes } from "./_measure.ts";
+import { p50p99 } from "./_measure.ts";
 
 interface Kv {
   enqueue(value: unknown): Promise<unknown>;
@@ -99,10 +100,7 @@ async function latency(n: number): Promise<[number, number]> {
       await next;
       await sleep(2);
     }
-    samples.sort((a, b) => a - b);
-    const at = (p: number) =>
-      samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
-    return [at(0.5), at(0.99)];
+    return p50p99(samples);
   });
 }
 

@@ -10,6 +10,7 @@
 
 import { Logger, makeWorkerUtils, run, type Runner } from "graphile-worker";
 import type { Figures, Sizes } from "./_measure.ts";
+import { p50p99 } from "./_measure.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -112,10 +113,7 @@ export async function measureGraphile(
       await sleep(2);
     }
     await runner.stop();
-    samples.sort((a, b) => a - b);
-    const at = (p: number) =>
-      samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
-    return [at(0.5), at(0.99)];
+    return p50p99(samples);
   };
 
   try {

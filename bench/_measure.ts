@@ -122,6 +122,11 @@ async function latency(backend: Backend, n: number): Promise<[number, number]> {
   }
   await worker.stop();
   await queue.close();
+  return p50p99(samples);
+}
+
+/** The median and 99th percentile of latency samples in ms (sorts them). */
+export function p50p99(samples: number[]): [number, number] {
   samples.sort((a, b) => a - b);
   const at = (p: number) =>
     samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;

@@ -8,6 +8,7 @@
  */
 
 import PgBoss from "pg-boss";
+import { p50p99 } from "./_measure.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -108,15 +109,13 @@ export async function measurePgBoss(
       await next;
       await sleep(2);
     }
-    samples.sort((a, b) => a - b);
-    const at = (p: number) =>
-      samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
+    const [latencyP50, latencyP99] = p50p99(samples);
     return {
       enqueue,
       enqueueMany,
       drain,
-      latencyP50: at(0.5),
-      latencyP99: at(0.99),
+      latencyP50,
+      latencyP99,
     };
   } finally {
     await boss.stop({ graceful: false, wait: true, close: true });
