@@ -205,6 +205,42 @@ if retryAt ~= '' then call(PUB, WCH, 'w'..retryAt) end
 return s
 `;
 
+/**
+ * ARGV: now, then (id, token) per lease. Puts each job still processing
+ * under its token back to pending as it was before its claim: attempt - 1,
+ * lease fields gone (its ready score kept as q, so its place in line stays),
+ * runAt, key and error unchanged. Returns the ids released, in ARGV order.
+ */
+const RELEASE = `
+local out = {}
+for i = 2, #ARGV - 1, 2 do
+  local id = ARGV[i]
+  local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'q', 'ra', 'ea', 'e')
+  if x[1] == 'processing' and x[2] == ARGV[i + 1] then
+    if expired(x[11]) then
+      drop(id, x[1], x[3], x[4])
+    else
+      local v = tostring(tonumber(x[5] or 1) + 1)
+      local a = tostring(tonumber(x[6] or 1) - 1)
+      local q = qof(x[9], x[2])
+      -- runAt is the enqueued one (line 4 of x) until a transition sets ra
+      local ra = x[10] or string.match(call('HGET', J(id), 'x'), '^[^\\n]*\\n[^\\n]*\\n[^\\n]*\\n([^\\n]*)')
+      call('HSET', J(id), 's', 'pending', 'a', a, 'q', q, 'ua', NOWS, 'v', v)
+      call('HDEL', J(id), 'lt', 'lu')
+      add('ZREM', ACTIVE, id)
+      schedule(id, x[3], q, ra)
+      count('processing', x[3], -1)
+      count('pending', x[3], 1)
+      note(id, x[3], 'pending', x[7], x[8], a, v, nil, x[12], NOWS)
+      out[#out + 1] = id
+    end
+  end
+end
+done()
+if #out > 0 then call(PUB, WCH, 'w'..NOWS) end
+return out
+`;
+
 /** ARGV: now, id, error (JSON text). Returns 1 if the job changed. */
 const CANCEL = `
 local id, e = ARGV[2], ARGV[3]
@@ -320,6 +356,7 @@ export const SCRIPTS = {
   update: [UPDATE, ["done"]],
   complete: [COMPLETE, ["done", "release"]],
   fail: [FAIL, ["done", "schedule", "release", "qof"]],
+  release: [RELEASE, ["done", "expired", "drop", "schedule", "qof"]],
   cancel: [CANCEL, ["done", "expired", "drop", "release"]],
   retry: [RETRY, ["done", "expired", "drop", "holds", "ready", "qof"]],
   remove: [REMOVE, ["done", "expired", "drop"]],

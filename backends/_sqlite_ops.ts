@@ -10,6 +10,7 @@ import type {
   ClaimRequest,
   EnqueueOutcome,
   JobRecord,
+  LeaseRef,
   ListRequest,
   NewJobRecord,
 } from "../src/backend.ts";
@@ -194,6 +195,28 @@ export function failJob(
   if (retryAt !== null) tx.emit(queue, "w", null, String(retryAt));
   tx.emit(queue, "u", id, row[0]);
   return retryAt === null ? "failed" : "pending";
+}
+
+/**
+ * Gives held jobs back to pending, unstarted; leases that no longer hold are
+ * skipped. One wake for all; returns the released ids in order.
+ */
+export function releaseJobs(
+  tx: Tx,
+  queue: string,
+  leases: readonly LeaseRef[],
+  now: number,
+): string[] {
+  const ids: string[] = [];
+  const release = tx.stmt(SQL.RELEASE);
+  for (const { id, token } of leases) {
+    const row = release.get(queue, now, id, token) as Payload;
+    if (row === undefined) continue;
+    tx.emit(queue, "u", id, row[0]);
+    ids.push(id);
+  }
+  if (ids.length > 0) tx.emit(queue, "w", null, String(now));
+  return ids;
 }
 
 /** Cancels a live pending or processing job. */

@@ -302,6 +302,17 @@ export const FAIL = `UPDATE jobline_jobs SET
 WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
 RETURNING ${PAYLOAD}`;
 
+/**
+ * ?1 queue, ?2 now, ?3 id, ?4 token: a held, live job back to pending as
+ * before its claim (attempt not counted; run_at, priority, seq and key kept).
+ */
+export const RELEASE = `UPDATE jobline_jobs SET
+  state = CASE WHEN run_at > ?2 THEN 1 ELSE 0 END, status = 'pending',
+  attempt = attempt - 1, lease_token = NULL, lease_until = NULL,
+  updated_at = ?2, version = version + 1
+WHERE queue = ?1 AND id = ?3 AND state = 2 AND lease_token = ?4 AND ${LIVE}
+RETURNING ${PAYLOAD}`;
+
 /** ?1 queue, ?2 now, ?3 id: the state of a live job. */
 export const STATE_OF =
   `SELECT state FROM jobline_jobs WHERE queue = ?1 AND id = ?3 AND ${LIVE}`;

@@ -224,6 +224,32 @@ export function memoryBackend(): Backend {
       }
     },
 
+    release(queue, refs, { now }) {
+      try {
+        const s = state(queue);
+        const ids: string[] = [];
+        for (const ref of refs) {
+          const rec = s.jobs.get(ref.id);
+          if (
+            rec === undefined || rec.status !== "processing" ||
+            rec.lease?.token !== ref.token ||
+            live(s, rec.id, now) === undefined
+          ) continue;
+          rec.status = "pending";
+          rec.lease = null;
+          rec.attempt--;
+          touch(rec, now);
+          schedule(s, rec, now);
+          publish(s, rec);
+          ids.push(rec.id);
+        }
+        if (ids.length > 0) signal(s, { kind: "wake", at: now });
+        return Promise.resolve(ids);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+
     cancel(queue, id, { reason, now }) {
       try {
         const s = state(queue);

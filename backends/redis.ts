@@ -5,9 +5,10 @@
  * under `<prefix>:{<queue>}:`, so one queue sits in one Cluster hash slot and
  * two prefixes never see each other's jobs.
  *
- * This module owns the options, the URL forms and the mapping of backend calls
- * to scripts; the scripts are in _redis_scripts.ts, connections in
- * _redis_conn.ts, listeners in _redis_events.ts.
+ * This module owns the mapping of backend calls to scripts; the options and
+ * their checks are in _redis_options.ts, URL forms in _redis_url.ts, the
+ * scripts in _redis_scripts.ts, connections in _redis_conn.ts, listeners in
+ * _redis_events.ts.
  *
  * @module
  */
@@ -20,90 +21,26 @@ import type {
   JobRecord,
   ListRequest,
 } from "../src/backend.ts";
-import {
-  BackendError,
-  LeaseLostError,
-  toBackendError,
-  ValidationError,
-} from "../src/errors.ts";
+import { BackendError, LeaseLostError, toBackendError } from "../src/errors.ts";
 import type {
   BackendCapabilities,
   QueueStats,
   StatusCounts,
 } from "../src/types.ts";
-import { invalid } from "../src/validate.ts";
 import {
   claimedHash,
   decodeHash,
   enqueueArgs,
   recordOf,
 } from "./_redis_codec.ts";
-import {
-  type Connection,
-  openConnection,
-  type RedisClientLike,
-  type RedisClusterLike,
-  type RedisLike,
-} from "./_redis_conn.ts";
-import { factoryOf } from "./_redis_url.ts";
+import { connectionOf, type RedisBackendOptions } from "./_redis_options.ts";
 import { eventHub } from "./_redis_events.ts";
 import type { ScriptName } from "./_redis_scripts.ts";
 import { batcher } from "./_redis_batch.ts";
 
 export type { RedisClientLike, RedisClusterLike } from "./_redis_conn.ts";
+export type { RedisBackendOptions } from "./_redis_options.ts";
 
-/**
- * Options of {@linkcode redisBackend}. Give `url` or `client`, not both.
- *
- * @example
- * ```ts ignore
- * import type { RedisBackendOptions } from "@jobline/jobline/redis";
- * const options: RedisBackendOptions = {
- *   url: "redis+cluster://10.0.0.1:6379,10.0.0.2:6379",
- *   prefix: "myapp",
- * };
- * ```
- */
-export interface RedisBackendOptions {
-  /**
-   * `redis://[[user]:password@]host[:port][/db]`, `rediss://...` (TLS), or
-   * `redis+cluster://[[user]:password@]host:port,host:port,...` for a Redis
-   * Cluster (any reachable nodes; the rest are discovered).
-   *
-   * @default {"redis://localhost:6379"}
-   */
-  url?: string;
-  /**
-   * A node-redis client (`createClient()`) or cluster client
-   * (`createCluster()`) of yours, connected or not. It stays yours: close()
-   * does not close it. The backend opens one subscriber connection of its
-   * own with `duplicate()`.
-   */
-  client?: RedisClientLike | RedisClusterLike;
-  /**
-   * The namespace of every key and channel. Queues under different prefixes
-   * never see each other's jobs. Must not contain `{` or `}`.
-   *
-   * @default {"jobline"}
-   */
-  prefix?: string;
-  /**
-   * Extra node-redis client options for connections made from `url`
-   * (`password`, `socket.tls`, `socket.ca`, `RESP`, ...). On a Cluster they
-   * are each node's `defaults`.
-   *
-   * @default {{}}
-   */
-  clientOptions?: Record<string, unknown>;
-  /**
-   * How long (ms) a connection attempt may take.
-   *
-   * @default {5000}
-   */
-  connectTimeout?: number;
-}
-
-const SCHEMES = ["redis:", "rediss:", "redis+cluster:"];
 const LIST_BUDGET = 1_000;
 
 function emptyCounts(): StatusCounts {
@@ -134,63 +71,10 @@ function emptyCounts(): StatusCounts {
  * @returns The backend.
  */
 export function redisBackend(options: RedisBackendOptions = {}): Backend {
-  const act = "create redis backend";
-  if (options === null || typeof options !== "object") {
-    throw invalid(act, "options", "an object", options);
-  }
-  const {
-    url,
-    client,
-    prefix = "jobline",
-    clientOptions = {},
-    connectTimeout = 5_000,
-  } = options;
-  if (url !== undefined && client !== undefined) {
-    throw new ValidationError(
-      "Cannot create redis backend with both 'url' and 'client'",
-    );
-  }
-  if (typeof prefix !== "string" || prefix === "" || /[{}]/.test(prefix)) {
-    throw invalid(act, "prefix", "a non-empty string without { or }", prefix);
-  }
-  if (clientOptions === null || typeof clientOptions !== "object") {
-    throw invalid(act, "clientOptions", "an object", clientOptions);
-  }
-  if (
-    typeof connectTimeout !== "number" || !Number.isFinite(connectTimeout) ||
-    connectTimeout <= 0
-  ) {
-    throw invalid(act, "connectTimeout", "a positive number", connectTimeout);
-  }
-  let conn: Connection;
-  if (client !== undefined) {
-    if (
-      client === null || typeof client !== "object" ||
-      typeof (client as RedisLike).sendCommand !== "function"
-    ) {
-      throw invalid(act, "client", "a node-redis client or cluster", client);
-    }
-    conn = openConnection({ client });
-  } else {
-    const target = url ?? "redis://localhost:6379";
-    const scheme = typeof target === "string"
-      ? /^[a-z+]+:/i.exec(target)?.[0]?.toLowerCase()
-      : undefined;
-    if (scheme === undefined || !SCHEMES.includes(scheme)) {
-      throw invalid(
-        act,
-        "url",
-        `a URL starting with ${SCHEMES.join(" ")}`,
-        url,
-      );
-    }
-    conn = openConnection({
-      factory: factoryOf(target, clientOptions, connectTimeout, {
-        createClient,
-        createCluster,
-      }),
-    });
-  }
+  const { prefix, conn } = connectionOf(options, {
+    createClient,
+    createCluster,
+  });
   const hub = eventHub(conn);
   const namespaces = new Map<string, string>();
   let closed = false;
@@ -338,6 +222,15 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
       ]);
       lost(reply, ref.id);
       return String(reply) as "pending" | "failed";
+    },
+
+    async release(queue, leases, { now }) {
+      if (leases.length === 0) return [];
+      const args = [String(now)];
+      for (const { id, token } of leases) args.push(id, token);
+      const ids = (await run("release", queue, args) as unknown[]).map(String);
+      for (const id of ids) hub.settled(ns(queue), id);
+      return ids;
     },
 
     async cancel(queue, id, { reason, now }) {

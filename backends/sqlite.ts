@@ -15,6 +15,7 @@ import type {
   Backend,
   BackendEvent,
   ClaimRequest,
+  LeaseRef,
   ListRequest,
   NewJobRecord,
   Topic,
@@ -50,6 +51,7 @@ import {
   failJob,
   getJob,
   listJobs,
+  releaseJobs,
   removeJob,
   retryJob,
   setProgress,
@@ -268,6 +270,10 @@ export function sqliteBackend(options: SqliteBackendOptions): Backend {
         failure.now,
         (tx) => failJob(tx, queue, id, token, failure),
       );
+    },
+
+    release(queue, leases: readonly LeaseRef[], { now }) {
+      return write(queue, now, (tx) => releaseJobs(tx, queue, leases, now));
     },
 
     cancel(queue, id, { reason, now }) {

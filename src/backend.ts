@@ -359,6 +359,22 @@ export interface Backend {
   ): Promise<"pending" | "failed">;
 
   /**
+   * Gives claimed jobs back unstarted, as a worker does on stop with the jobs
+   * it claimed ahead of its free slots. Each job still processing under its
+   * token returns to pending as it was before the claim: `attempt - 1`,
+   * lease cleared, `runAt`, priority and place in line unchanged, key still
+   * held. Publishes an update per job and one `wake` for the batch. Jobs
+   * whose lease no longer holds (or that expired) are skipped.
+   *
+   * @returns The ids given back, in the order of `leases`.
+   */
+  release(
+    queue: string,
+    leases: readonly LeaseRef[],
+    options: { now: number },
+  ): Promise<string[]>;
+
+  /**
    * Cancels a pending or processing job: status "cancelled", `error` set to
    * `{ name: "CancelledError", message: reason }`, key and lease released,
    * and a `cancel` event on the worker topic when it was processing.

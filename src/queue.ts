@@ -325,6 +325,17 @@ export function createQueue<J extends JobTypes = JobTypes>(
       );
     },
 
+    async release(jobs) {
+      const list: readonly ClaimedJob[] = Array.isArray(jobs) ? jobs : [jobs];
+      const refs = list.map((job) => checkClaimed(job, "release jobs"));
+      if (refs.length === 0) return 0;
+      const ids = await call(
+        "release",
+        (b) => b.release(name, refs, { now: clock() }),
+      );
+      return ids.length;
+    },
+
     async heartbeat(job, options = {}) {
       const ref = checkClaimed(job, "heartbeat job");
       const ms = checkLeaseMs(options.leaseMs, "heartbeat job");

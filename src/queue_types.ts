@@ -290,6 +290,16 @@ export interface Queue<J extends JobTypes = JobTypes> extends AsyncDisposable {
     error: unknown,
     options?: { retry?: boolean },
   ): Promise<"pending" | "failed">;
+  /**
+   * Gives claimed jobs back unstarted: each returns to pending as it was
+   * before its claim (the attempt is not counted), in its old place in line.
+   * For a claimer that took more than it will run, such as a worker that
+   * stops with jobs claimed ahead. Jobs whose lease no longer holds are
+   * skipped.
+   *
+   * @returns How many jobs went back.
+   */
+  release(jobs: ClaimedJob | readonly ClaimedJob[]): Promise<number>;
   /** Extends a claimed job's lease (and updates `job.lease.until`). */
   heartbeat(job: ClaimedJob, options?: { leaseMs?: number }): Promise<Lease>;
 

@@ -28,7 +28,9 @@ import { keyCases } from "./_keys.ts";
 import { leaseCases } from "./_leases.ts";
 import { modelCases } from "./_model.ts";
 import { orderCases } from "./_order.ts";
+import { prefetchCases } from "./_prefetch.ts";
 import { propertyCases } from "./_property.ts";
+import { releaseCases } from "./_release.ts";
 import { retryCases } from "./_retries.ts";
 import { ttlCases } from "./_ttl.ts";
 import { updateCases } from "./_updates.ts";
@@ -88,6 +90,7 @@ function allCases(): Case[] {
   return [
     ...orderCases,
     ...leaseCases,
+    ...releaseCases,
     ...retryCases,
     ...delayCases,
     ...cancelCases,
@@ -95,6 +98,7 @@ function allCases(): Case[] {
     ...keyCases,
     ...updateCases,
     ...workerCases,
+    ...prefetchCases,
     ...inputCases,
     ...modelCases,
     ...propertyCases,
