@@ -14,6 +14,8 @@ type Listener = (event: BackendEvent) => void;
 
 /** How json_build_array starts an update payload, up to the job id. */
 const UPDATE_PREFIX = '["u", "';
+/** How a pack of updates starts. */
+const PACK_PREFIX = '["p",';
 
 /** The driver surface the events need (porsager's `sql.listen`). */
 export interface ListenClient {
@@ -112,12 +114,22 @@ export function createEvents(client: ListenClient, reread: Reread): Events {
         return;
       }
     }
+    if (
+      payload.startsWith(PACK_PREFIX) && ch.queueListeners.size === 0 &&
+      ch.jobListeners.size === 0
+    ) return;
     let m: unknown[];
     try {
       m = JSON.parse(payload) as unknown[];
     } catch {
       return;
     }
+    if (m[0] === "p") {
+      for (let i = 1; i < m.length; i++) handle(ch, m[i] as unknown[]);
+    } else handle(ch, m);
+  }
+
+  function handle(ch: Channel, m: unknown[]): void {
     switch (m[0]) {
       case "u": {
         const id = m[1] as string;

@@ -13,7 +13,7 @@
  * Notification payloads are JSON arrays, first element a kind:
  * `["u", id, type, status, progress, message, attempt, result, error, at,
  * version]` an update; `["r", id]` an update too large to send (re-read the
- * job); `["e", type, createdAt, wakeAt, [ids]]` jobs enqueued;
+ * job); `["p", ...]` a pack of those two kinds; `["e", type, createdAt, wakeAt, [ids]]` jobs enqueued;
  * `["w", at]` a wake-up; `["c", id]` a processing job lost its lease.
  *
  * @module
@@ -61,13 +61,22 @@ const UPDATE_PAYLOAD =
   "result, error, updated_at, version)::text";
 
 /**
- * A CTE body that notifies one update per row of `cte`, or a re-read marker
- * when the update would not fit in a notification (8000 bytes).
+ * A CTE body that notifies the updates of the rows of `cte`, packed: one
+ * notification `["p", update, ...]` per chunk of rows, each chunk under
+ * 7,800 bytes (a notification holds at most 8,000). An update of 3,900 bytes
+ * or more goes as a re-read marker `["r", id]` instead. Packing saves the
+ * server and every listener the work of one notification per job.
  */
 function notifyUpdates(cte: string, channel: string): string {
-  return `SELECT pg_notify(${channel}, CASE WHEN octet_length(p) < 7900 ` +
-    `THEN p ELSE json_build_array('r', id)::text END) FROM ` +
-    `(SELECT id, ${UPDATE_PAYLOAD} AS p FROM ${cte}) x`;
+  return `SELECT pg_notify(${channel}, '["p",' || string_agg(p, ',' ORDER BY n)
+      || ']')
+    FROM (SELECT n, p, (sum(octet_length(p) + 1) OVER (ORDER BY n)
+        - octet_length(p) - 1) / 3900 AS chunk
+      FROM (SELECT row_number() OVER () AS n,
+          CASE WHEN octet_length(q) < 3900 THEN q
+            ELSE json_build_array('r', id)::text END AS p
+        FROM (SELECT id, ${UPDATE_PAYLOAD} AS q FROM ${cte}) x) y) z
+    GROUP BY chunk`;
 }
 
 /**
@@ -168,10 +177,18 @@ export interface Statements {
   heartbeat: string;
   /** $1 queue, $2 id, $3 token, $4 now, $5 channel, $6 progress, $7 message. */
   update: string;
-  /** $1 queue, $2 channel, $3 JSON [{ id, token, result, now }]. */
+  /**
+   * $1 queue, $2 channel, $3 JSON [{ id, token, result, now }]: one row,
+   * `lost` the ids whose lease no longer held (a JSON array as text).
+   */
   complete: string;
   /** $1 queue, $2 id, $3 token, $4 now, $5 channel, $6 error, $7 retryAt. */
   fail: string;
+  /**
+   * $1 queue, $2 now, $3 channel, $4 JSON [{ id, token }]: gives claimed jobs
+   * back to pending; returns the released ids in the order given.
+   */
+  release: string;
   /** $1 queue, $2 id, $3 now, $4 channel, $5 error. */
   cancel: string;
   /** $1 queue, $2 id, $3 now, $4 channel, $5 take key (boolean). */
@@ -272,7 +289,7 @@ export function statements(schema: string): Statements {
         AND held_key IN (SELECT json_array_elements_text($2::text::json))`,
     claim: `WITH ${expire("$2", "$3")},
     picked AS (
-      SELECT queue, id FROM ${t} j
+      SELECT ctid FROM ${t} j
       WHERE j.queue = $1 AND j.status = 'pending' AND j.run_at <= $2
         AND ${liveAt("$2")}
         AND ($4::text::json IS NULL
@@ -285,7 +302,7 @@ export function statements(schema: string): Statements {
       UPDATE ${t} j SET status = 'processing', attempt = j.attempt + 1,
         started_at = $2, lease_token = gen_random_uuid()::text,
         lease_until = $2 + $6::float8, version = j.version + 1, updated_at = $2
-      FROM picked p WHERE j.queue = p.queue AND j.id = p.id
+      WHERE j.ctid = ANY(ARRAY(SELECT ctid FROM picked))
       RETURNING j.*
     ),
     notes AS (${notifyUpdates("claimed", "$3")})
@@ -325,8 +342,11 @@ export function statements(schema: string): Statements {
       RETURNING j.*
     ), notes AS (${notifyUpdates("done", "$2")}),
     async AS (${ASYNC_COMMIT})
-    SELECT id, (SELECT count(*) FROM notes)::int AS notes,
-      (SELECT v FROM async) AS async FROM done`,
+    SELECT (SELECT count(*) FROM notes)::int AS notes,
+      (SELECT v FROM async) AS async,
+      (SELECT coalesce(json_agg(c.id), '[]')::text
+        FROM json_to_recordset($3::text::json) AS c(id text)
+        WHERE c.id NOT IN (SELECT id FROM done)) AS lost`,
     fail: `WITH failed AS (
       UPDATE ${t} j SET error = $6,
         status = CASE WHEN $7::float8 IS NULL THEN 'failed' ELSE 'pending' END,
@@ -346,6 +366,23 @@ export function statements(schema: string): Statements {
     ), async AS (${ASYNC_COMMIT})
     SELECT status, (SELECT count(*) FROM notes)::int AS notes,
       (SELECT v FROM async) AS async FROM failed`,
+    release: `WITH back AS (
+      UPDATE ${t} j SET status = 'pending', attempt = j.attempt - 1,
+        lease_token = NULL, lease_until = NULL,
+        version = j.version + 1, updated_at = $2
+      FROM ROWS FROM (json_to_recordset($4::text::json)
+        AS (id text, token text)) WITH ORDINALITY AS r(id, token, ord)
+      WHERE j.queue = $1 AND j.id = r.id AND j.status = 'processing'
+        AND j.lease_token = r.token AND ${liveAt("$2")}
+      RETURNING j.*, r.ord
+    ), notes AS (
+      ${notifyUpdates("back", "$3")}
+      UNION ALL
+      SELECT pg_notify($3, json_build_array('w', $2::float8)::text)
+        WHERE EXISTS (SELECT 1 FROM back)
+    )
+    SELECT id, (SELECT count(*) FROM notes)::int AS notes
+    FROM back ORDER BY ord`,
     cancel: `WITH old AS (
       SELECT queue, id, status FROM ${t} j
       WHERE j.queue = $1 AND j.id = $2

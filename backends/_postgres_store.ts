@@ -89,6 +89,11 @@ export interface Store {
     retryAt: number | null,
     now: number,
   ): Promise<"pending" | "failed">;
+  release(
+    queue: string,
+    refs: readonly LeaseRef[],
+    now: number,
+  ): Promise<string[]>;
   cancel(
     queue: string,
     id: string,
@@ -129,7 +134,7 @@ export function createStore(
     completes.delete(queue);
     if (batch === undefined || batch.length === 0) return;
     try {
-      const rows = await sql.unsafe(s.complete, [
+      const [row] = await sql.unsafe(s.complete, [
         queue,
         channel(queue),
         JSON.stringify(
@@ -141,10 +146,10 @@ export function createStore(
           })),
         ),
       ], prepare);
-      const done = new Set(rows.map((r) => r.id as string));
+      const lost = new Set(JSON.parse(row!.lost as string) as string[]);
       for (const p of batch) {
-        if (done.has(p.id)) p.resolve();
-        else p.reject(new LeaseLostError(p.id));
+        if (lost.has(p.id)) p.reject(new LeaseLostError(p.id));
+        else p.resolve();
       }
     } catch (err) {
       const error = toBackendError(err, "postgres complete");
@@ -291,6 +296,17 @@ export function createStore(
       ], prepare);
       if (row === undefined) leaseLost(ref);
       return row.status as "pending" | "failed";
+    },
+
+    async release(queue, refs, now) {
+      if (refs.length === 0) return [];
+      const rows = await sql.unsafe(s.release, [
+        queue,
+        now,
+        channel(queue),
+        JSON.stringify(refs.map(({ id, token }) => ({ id, token }))),
+      ], prepare);
+      return rows.map((r) => r.id as string);
     },
 
     async cancel(queue, id, reason, now) {

@@ -354,6 +354,15 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
       );
     },
 
+    release(queue, refs, { now }) {
+      return run(
+        "release",
+        queue,
+        now,
+        () => store.release(queue, refs, now),
+      );
+    },
+
     cancel(queue, id, { reason, now }) {
       return run(
         "cancel",
