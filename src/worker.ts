@@ -28,6 +28,9 @@ interface Running {
 const sleep = (ms: number) =>
   new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** A worker claims ahead about as many jobs as it finishes in this many ms. */
+const AHEAD_MS = 100;
+
 /**
  * Starts a worker: it claims jobs of the handlers' types and runs up to
  * `concurrency` handlers at once. A return value completes the job, a throw
@@ -76,6 +79,7 @@ export function createWorker<J extends JobTypes>(
     leaseMs = queue.leaseMs,
     pollInterval = 1000,
     heartbeatInterval = Math.max(1, Math.floor(leaseMs / 3)),
+    prefetch = 2000,
   } = options;
   checkNumber(concurrency, act, "concurrency", {
     min: 1,
@@ -88,21 +92,40 @@ export function createWorker<J extends JobTypes>(
     min: 0,
     exclusive: true,
   });
+  checkNumber(prefetch, act, "prefetch", {
+    min: 0,
+    integer: true,
+    max: 10_000,
+  });
 
   const listeners: { [E in keyof WorkerEvents]: Set<WorkerEvents[E]> } = {
     completed: new Set(),
     failed: new Set(),
     error: new Set(),
   };
-  // Jobs whose lease this worker holds: handler running, or result being stored.
+  // Jobs whose lease this worker holds: claimed ahead, handler running, or
+  // result being stored.
   const active = new Map<string, Running>();
+  // Jobs claimed ahead of a free slot, best first.
+  const waiting: Running[] = [];
   // Handlers running now; a slot frees as soon as its handler returns, while the
   // lease is kept (and heartbeated) until the result is stored.
   let busy = 0;
+  // Handlers finished in about the last AHEAD_MS (exponentially weighted):
+  // how many jobs to hold ahead.
+  let recent = 0;
+  let recentAt = performance.now();
   let stopping = false;
   let stopped: Promise<void> | undefined;
   let wakeRequested = true;
   let maybeMore = true;
+  // Claim calls under way, and the jobs they ask for.
+  let claims = 0;
+  let claimingFor = 0;
+  // Claiming pauses after a failed backend call, with growing backoff.
+  let failures = 0;
+  let pausedUntil = 0;
+  let closedUnder = false;
   let notify: (() => void) | null = null;
   let drained: (() => void) | null = null;
   let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
@@ -163,35 +186,105 @@ export function createWorker<J extends JobTypes>(
   function onEvent(event: QueueEvent): void {
     if (event.kind === "wake") wakeAt(event.at);
     else if (event.kind === "cancel") {
-      active.get(event.jobId)?.controller.abort(
-        new LeaseLostError(
-          event.jobId,
-          `Job '${event.jobId}' was cancelled, removed or its lease expired`,
-        ),
-      );
+      const entry = active.get(event.jobId);
+      if (entry === undefined || entry.controller.signal.aborted) return;
+      // The event may be about an earlier lease of the job: one that ran out
+      // just before this worker claimed the job again. Ask the backend.
+      queue.heartbeat(entry.job, { leaseMs }).catch((err) => {
+        if (err instanceof LeaseLostError) {
+          lose(
+            entry,
+            new LeaseLostError(
+              event.jobId,
+              `Job '${event.jobId}' was cancelled, removed or its lease expired`,
+            ),
+          );
+        } else if (!(err instanceof QueueClosedError)) report(err, entry.job);
+      });
     } else if (event.kind === "resync") {
       wake();
       beat();
     } else if (event.kind === "closed") wake();
   }
 
+  /** The job's lease is gone: abort its handler, or drop it if not started. */
+  function lose(entry: Running, reason: LeaseLostError): void {
+    entry.controller.abort(reason);
+    const i = waiting.indexOf(entry);
+    if (i >= 0) {
+      waiting.splice(i, 1);
+      settle(entry.job);
+    }
+  }
+
   function beat(): void {
-    for (const { job, controller } of active.values()) {
-      queue.heartbeat(job, { leaseMs }).catch((err) => {
-        if (err instanceof LeaseLostError) controller.abort(err);
-        else if (!(err instanceof QueueClosedError)) report(err, job);
+    for (const entry of active.values()) {
+      if (entry.controller.signal.aborted) continue;
+      queue.heartbeat(entry.job, { leaseMs }).catch((err) => {
+        if (err instanceof LeaseLostError) lose(entry, err);
+        else if (!(err instanceof QueueClosedError)) report(err, entry.job);
       });
     }
   }
 
-  /** Slots to claim for: free handlers, with at most 2 x concurrency leases held. */
-  function freeSlots(): number {
-    return Math.min(concurrency - busy, 2 * concurrency - active.size);
+  /** Decays `recent` to the present. */
+  function decay(): void {
+    const t = performance.now();
+    recent *= Math.exp((recentAt - t) / AHEAD_MS);
+    recentAt = t;
+  }
+
+  /**
+   * How many jobs to claim now: one per free slot, plus enough to hold
+   * about as many ahead as handlers finished in the last AHEAD_MS. Jobs
+   * held ahead are claimed in two halves, so one claim is under way while
+   * the jobs of the other run. At most twice as many leases are held in
+   * all, so results being stored do not hold up the next claim.
+   */
+  function wanted(): number {
+    let ahead = 0;
+    if (prefetch > 0) {
+      decay();
+      ahead = Math.min(prefetch, Math.floor(recent));
+    }
+    const coming = waiting.length + claimingFor;
+    if (coming > 0 && coming >= ahead) return 0;
+    return Math.min(
+      concurrency - busy + Math.ceil(ahead / 2),
+      concurrency - busy + ahead - coming,
+      2 * (concurrency + ahead) - active.size - claimingFor,
+    );
+  }
+
+  /** Takes claimed jobs on: they start as slots free up, best first. */
+  function hold(jobs: ClaimedJob[]): void {
+    if (jobs.length === 0) return;
+    const last = waiting.at(-1);
+    for (const job of jobs) {
+      const entry = { job, controller: new AbortController() };
+      active.set(job.id, entry);
+      waiting.push(entry);
+    }
+    if (last !== undefined && jobs[0]!.priority > last.job.priority) {
+      waiting.sort((a, b) => b.job.priority - a.job.priority);
+    }
+    heartbeatTimer ??= setInterval(beat, heartbeatInterval);
+    pump();
+  }
+
+  /** Starts waiting jobs while slots are free. */
+  function pump(): void {
+    while (!stopping && busy < concurrency && waiting.length > 0) {
+      void run(waiting.shift()!);
+    }
   }
 
   /** A handler finished: its slot may take the next job. */
-  function release(): void {
+  function freeSlot(): void {
     busy--;
+    decay();
+    recent++;
+    pump();
     if (maybeMore) wakeRequested = true;
     poke();
   }
@@ -207,12 +300,9 @@ export function createWorker<J extends JobTypes>(
     poke();
   }
 
-  async function run(job: ClaimedJob): Promise<void> {
-    const controller = new AbortController();
-    active.set(job.id, { job, controller });
+  async function run({ job, controller }: Running): Promise<void> {
     busy++;
     let released = false;
-    heartbeatTimer ??= setInterval(beat, heartbeatInterval);
     const ctx: JobContext = {
       signal: controller.signal,
       progress: (progress, message) =>
@@ -231,14 +321,14 @@ export function createWorker<J extends JobTypes>(
         result = await (handlers[job.type] as Handler)(job, ctx);
       } catch (err) {
         released = true;
-        release();
+        freeSlot();
         if (lost()) return;
         const status = await queue.fail(job, err);
         emit("failed", job, err, status === "pending");
         return;
       }
       released = true;
-      release();
+      freeSlot();
       if (lost()) return;
       try {
         await queue.complete(job, result);
@@ -254,16 +344,18 @@ export function createWorker<J extends JobTypes>(
         !(err instanceof LeaseLostError) && !(err instanceof QueueClosedError)
       ) report(err, job);
     } finally {
-      if (!released) release();
+      if (!released) freeSlot();
       settle(job);
     }
   }
 
   function idle(): Promise<void> {
-    const free = freeSlots() > 0;
-    if (stopping || (wakeRequested && free)) return Promise.resolve();
+    const room = wanted() > 0 && claims < (prefetch > 0 ? 2 : 1);
+    if (stopping || closedUnder || (wakeRequested && room)) {
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const timer = free ? setTimeout(wake, pollInterval) : undefined;
+      const timer = room ? setTimeout(wake, pollInterval) : undefined;
       notify = () => {
         clearTimeout(timer);
         resolve();
@@ -271,29 +363,61 @@ export function createWorker<J extends JobTypes>(
     });
   }
 
+  /** Claims `want` jobs; a failure pauses claiming, with growing backoff. */
+  async function claim(want: number): Promise<void> {
+    claims++;
+    claimingFor += want;
+    let jobs: ClaimedJob[] = [];
+    try {
+      jobs = await queue.claimMany(want, { types, leaseMs });
+      failures = 0;
+    } catch (err) {
+      if (err instanceof QueueClosedError || queue.closed) closedUnder = true;
+      else {
+        report(err);
+        wakeRequested = true;
+        pausedUntil = performance.now() +
+          Math.min(5_000, 100 * 2 ** failures++);
+      }
+    } finally {
+      claims--;
+      claimingFor -= want;
+    }
+    maybeMore = jobs.length === want;
+    hold(jobs);
+    if (maybeMore) wakeRequested = true;
+    poke();
+  }
+
   async function loop(): Promise<void> {
-    let failures = 0;
-    while (!stopping) {
+    const inFlight = new Set<Promise<void>>();
+    while (!stopping && !closedUnder) {
+      const pause = pausedUntil - performance.now();
+      if (pause > 0) {
+        await sleep(pause);
+        continue;
+      }
       try {
         unlisten ??= await queue.listen("worker", onEvent);
-        const free = freeSlots();
-        if (free > 0 && wakeRequested) {
-          wakeRequested = false;
-          const jobs = await queue.claimMany(free, { types, leaseMs });
-          maybeMore = jobs.length === free;
-          for (const job of jobs) void run(job);
-          if (maybeMore) wakeRequested = true;
-        }
-        failures = 0;
       } catch (err) {
         if (err instanceof QueueClosedError || queue.closed) break;
         report(err);
-        wakeRequested = true;
-        await sleep(Math.min(5_000, 100 * 2 ** failures++));
+        pausedUntil = performance.now() +
+          Math.min(5_000, 100 * 2 ** failures++);
         continue;
+      }
+      // A second claim goes out only while the last one came back full.
+      while (wakeRequested && claims < (prefetch > 0 ? 2 : 1)) {
+        const want = wanted();
+        if (want <= 0) break;
+        wakeRequested = maybeMore && claims === 0;
+        const p = claim(want);
+        inFlight.add(p);
+        void p.finally(() => inFlight.delete(p));
       }
       await idle();
     }
+    await Promise.all(inFlight);
     clearTimeout(delayedTimer);
   }
 
@@ -302,6 +426,9 @@ export function createWorker<J extends JobTypes>(
   const worker: Worker = {
     get running() {
       return busy;
+    },
+    get prefetched() {
+      return waiting.length;
     },
     get stopped() {
       return stopping;
@@ -316,6 +443,16 @@ export function createWorker<J extends JobTypes>(
         stopping = true;
         poke();
         await looping;
+        // Jobs claimed ahead go back unstarted, their attempt not counted.
+        const unstarted = waiting.splice(0);
+        if (unstarted.length > 0) {
+          await queue.release(unstarted.map((entry) => entry.job)).catch(
+            (err) => {
+              if (!(err instanceof QueueClosedError)) report(err);
+            },
+          );
+          for (const entry of unstarted) settle(entry.job);
+        }
         const allDone = () =>
           active.size === 0
             ? Promise.resolve()

@@ -99,6 +99,18 @@ export interface WorkerOptions {
    * @default {1000}
    */
   pollInterval?: number;
+  /**
+   * The most jobs a worker may hold claimed ahead of its free handler slots,
+   * so that quick jobs do not wait a backend round trip each. It holds only
+   * about as many as it finishes in 100 ms at its current pace: none while
+   * handlers are slow, so it never hoards work another worker could run,
+   * and a newly enqueued job of higher priority waits at most about 100 ms
+   * behind them. Jobs held ahead are leased and heartbeated like running
+   * ones; `stop()` gives back those not started (their attempt not
+   * counted). `0` claims only for free slots.
+   * @default {500}
+   */
+  prefetch?: number;
   /** How often (ms) running jobs' leases are extended; a third of the lease when omitted. */
   heartbeatInterval?: number;
   /** Called on errors; the default logs them with console.error unless an "error" listener is set. */
@@ -121,6 +133,8 @@ export interface WorkerOptions {
 export interface Worker extends AsyncDisposable {
   /** How many handlers are running now. */
   readonly running: number;
+  /** How many jobs are claimed ahead and waiting for a free slot. */
+  readonly prefetched: number;
   /** True once stop() was called. */
   readonly stopped: boolean;
   /** Adds a listener; returns a function that removes it. */

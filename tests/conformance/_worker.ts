@@ -112,7 +112,7 @@ export const workerCases: Case[] = [
   },
   {
     name:
-      "a worker claims as many jobs as it has free slots in one backend call",
+      "with prefetch 0, a worker claims as many jobs as it has free slots in one backend call",
     async run(ctx) {
       const calls: { limit: number; got: number }[] = [];
       const backend = wrapClaim(ctx.backend, async (inner, name, request) => {
@@ -128,6 +128,7 @@ export const workerCases: Case[] = [
       const worker = createWorker(queue, { t: () => release.promise }, {
         concurrency: 5,
         pollInterval: 50,
+        prefetch: 0,
       });
       ctx.defer(() => worker.stop({ timeout: 1_000 }));
       await waitFor("5 running handlers", () => worker.running === 5);
