@@ -138,6 +138,10 @@ export async function measure(
   name: string,
   makeBackend: () => Backend | Promise<Backend>,
   sizes: Sizes,
+  { beforeDrain }: {
+    /** Runs before each drain (a peer that empties its table first). */
+    beforeDrain?: () => Promise<void>;
+  } = {},
 ): Promise<Figures> {
   const backend = await makeBackend();
   try {
@@ -156,7 +160,9 @@ export async function measure(
     await batch.close();
     const claimComplete1 = await claimComplete(backend, sizes.claim, 1);
     const claimComplete10 = await claimComplete(backend, sizes.claim, 10);
+    await beforeDrain?.();
     const worker10 = await drain(backend, sizes.worker, 10);
+    await beforeDrain?.();
     const worker100 = await drain(backend, sizes.worker, 100);
     const [latencyP50, latencyP99] = await latency(backend, sizes.latency);
     return {

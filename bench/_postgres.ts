@@ -4,6 +4,7 @@
  * a free port and stops after.
  */
 
+import postgres from "postgres";
 import { postgresBackend } from "../backends/postgres.ts";
 import { startPostgres } from "../tests/_postgres_server.ts";
 import { type Figures, measure, type Sizes } from "./_measure.ts";
@@ -27,13 +28,27 @@ export function postgresSizes(quick: boolean): Sizes {
     };
 }
 
-/** The workload on the PostgreSQL server at `url`, with default settings. */
-export function measurePostgres(
+/**
+ * The workload on the PostgreSQL server at `url`, with default settings.
+ * Each drain starts on an empty jobs table, as in the peers table
+ * graphile-worker's does (it empties its table before each drain) and
+ * pg-boss's does (each queue is a table of its own).
+ */
+export async function measurePostgres(
   url: string,
   sizes: Sizes = postgresSizes(true),
   label = "postgres",
 ): Promise<Figures> {
-  return measure(label, () => postgresBackend({ url }), sizes);
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    return await measure(label, () => postgresBackend({ url }), sizes, {
+      beforeDrain: async () => {
+        await sql.unsafe("TRUNCATE jobline.jobs");
+      },
+    });
+  } finally {
+    await sql.end();
+  }
 }
 
 /** Starts a PostgreSQL server, measures, stops it. */
