@@ -12,8 +12,8 @@ import type { JobError, JobStatus } from "../src/types.ts";
 
 type Listener = (event: BackendEvent) => void;
 
-/** How json_build_array starts an update payload, up to the job id. */
-const UPDATE_PREFIX = '["u", "';
+/** How an update payload starts, up to the job id. */
+const UPDATE_PREFIX = '["u","';
 /** How a pack of updates starts. */
 const PACK_PREFIX = '["p",';
 

@@ -55,27 +55,35 @@ const COLS = [
   "j.version",
 ].join(", ");
 
-/** Builds the payload of one changed row (a CTE with the table's columns). */
-const UPDATE_PAYLOAD =
-  "json_build_array('u', id, type, status, progress, message, attempt, " +
-  "result, error, updated_at, version)::text";
+/**
+ * Builds the payload of one changed row (a CTE with the table's columns):
+ * `["u", id, type, status, progress, message, attempt, result, error, at,
+ * version]`. Concatenated rather than json_build_array, which costs half as
+ * much again per row: ids and types are plain (validated) characters,
+ * message, result and error are escaped by to_json, and nothing else can be
+ * null.
+ */
+const UPDATE_PAYLOAD = `'["u","' || id || '","' || type || '","' || status
+  || '",' || progress || ',' || to_json(message) || ',' || attempt || ','
+  || coalesce(to_json(result)::text, 'null') || ','
+  || coalesce(to_json(error)::text, 'null') || ',' || updated_at || ','
+  || version || ']'`;
 
 /**
  * A CTE body that notifies the updates of the rows of `cte`, packed: one
- * notification `["p", update, ...]` per chunk of rows, each chunk under
- * 7,800 bytes (a notification holds at most 8,000). An update of 3,900 bytes
- * or more goes as a re-read marker `["r", id]` instead. Packing saves the
- * server and every listener the work of one notification per job.
+ * notification `["p", update, ...]` for up to 25 updates of under 300 bytes
+ * each (a notification holds at most 8,000 bytes), a pack of its own for a
+ * larger one, and a re-read marker `["r", id]` for one of 7,900 bytes or
+ * more. Packing saves the server and every listener the work of one
+ * notification per job.
  */
 function notifyUpdates(cte: string, channel: string): string {
-  return `SELECT pg_notify(${channel}, '["p",' || string_agg(p, ',' ORDER BY n)
-      || ']')
-    FROM (SELECT n, p, (sum(octet_length(p) + 1) OVER (ORDER BY n)
-        - octet_length(p) - 1) / 3900 AS chunk
-      FROM (SELECT row_number() OVER () AS n,
-          CASE WHEN octet_length(q) < 3900 THEN q
-            ELSE json_build_array('r', id)::text END AS p
-        FROM (SELECT id, ${UPDATE_PAYLOAD} AS q FROM ${cte}) x) y) z
+  return `SELECT pg_notify(${channel}, '["p",' || string_agg(p, ',') || ']')
+    FROM (SELECT CASE WHEN octet_length(q) < 300
+          THEN row_number() OVER () / 25 ELSE -row_number() OVER () END AS chunk,
+        CASE WHEN octet_length(q) < 7900 THEN q
+          ELSE '["r","' || id || '"]' END AS p
+      FROM (SELECT id, ${UPDATE_PAYLOAD} AS q FROM ${cte}) x) y
     GROUP BY chunk`;
 }
 
