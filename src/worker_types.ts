@@ -108,7 +108,7 @@ export interface WorkerOptions {
    * behind them. Jobs held ahead are leased and heartbeated like running
    * ones; `stop()` gives back those not started (their attempt not
    * counted). `0` claims only for free slots.
-   * @default {500}
+   * @default {2000}
    */
   prefetch?: number;
   /** How often (ms) running jobs' leases are extended; a third of the lease when omitted. */
