@@ -106,8 +106,8 @@ export function createWorker<J extends JobTypes>(
   // Jobs whose lease this worker holds: claimed ahead, handler running, or
   // result being stored.
   const active = new Map<string, Running>();
-  // Jobs claimed ahead of a free slot, best first.
-  const waiting: Running[] = [];
+  // Jobs claimed ahead of a free slot, best LAST (the next to start is popped).
+  let waiting: Running[] = [];
   // Handlers running now; a slot frees as soon as its handler returns, while the
   // lease is kept (and heartbeated) until the result is stored.
   let busy = 0;
@@ -115,6 +115,8 @@ export function createWorker<J extends JobTypes>(
   // how many jobs to hold ahead.
   let recent = 0;
   let recentAt = performance.now();
+  // How long a claim call takes (ms, a moving average).
+  let claimMs = AHEAD_MS;
   let stopping = false;
   let stopped: Promise<void> | undefined;
   let wakeRequested = true;
@@ -236,7 +238,9 @@ export function createWorker<J extends JobTypes>(
 
   /**
    * How many jobs to claim now: one per free slot, plus enough to hold
-   * about as many ahead as handlers finished in the last AHEAD_MS. Jobs
+   * about as many ahead as handlers finish in four claim round trips (no
+   * more than in AHEAD_MS): where a claim costs next to nothing, such as in
+   * memory, hardly any. Jobs
    * held ahead are claimed in two halves, so one claim is under way while
    * the jobs of the other run. At most twice as many leases are held in
    * all, so results being stored do not hold up the next claim.
@@ -245,7 +249,8 @@ export function createWorker<J extends JobTypes>(
     let ahead = 0;
     if (prefetch > 0) {
       decay();
-      ahead = Math.min(prefetch, Math.floor(recent));
+      const share = Math.min(1, (4 * claimMs) / AHEAD_MS);
+      ahead = Math.min(prefetch, Math.floor(recent * share));
     }
     const coming = waiting.length + claimingFor;
     if (coming > 0 && coming >= ahead) return 0;
@@ -259,14 +264,16 @@ export function createWorker<J extends JobTypes>(
   /** Takes claimed jobs on: they start as slots free up, best first. */
   function hold(jobs: ClaimedJob[]): void {
     if (jobs.length === 0) return;
-    const last = waiting.at(-1);
-    for (const job of jobs) {
+    const last = waiting[0];
+    const taken = jobs.map((job) => {
       const entry = { job, controller: new AbortController() };
       active.set(job.id, entry);
-      waiting.push(entry);
-    }
+      return entry;
+    });
+    // New jobs line up behind the ones already waiting, unless better.
+    waiting = taken.reverse().concat(waiting);
     if (last !== undefined && jobs[0]!.priority > last.job.priority) {
-      waiting.sort((a, b) => b.job.priority - a.job.priority);
+      waiting.sort((a, b) => a.job.priority - b.job.priority); // stable
     }
     heartbeatTimer ??= setInterval(beat, heartbeatInterval);
     pump();
@@ -275,7 +282,7 @@ export function createWorker<J extends JobTypes>(
   /** Starts waiting jobs while slots are free. */
   function pump(): void {
     while (!stopping && busy < concurrency && waiting.length > 0) {
-      void run(waiting.shift()!);
+      void run(waiting.pop()!);
     }
   }
 
@@ -369,7 +376,9 @@ export function createWorker<J extends JobTypes>(
     claimingFor += want;
     let jobs: ClaimedJob[] = [];
     try {
+      const began = performance.now();
       jobs = await queue.claimMany(want, { types, leaseMs });
+      claimMs = 0.8 * claimMs + 0.2 * (performance.now() - began);
       failures = 0;
     } catch (err) {
       if (err instanceof QueueClosedError || queue.closed) closedUnder = true;

@@ -102,7 +102,8 @@ export interface WorkerOptions {
   /**
    * The most jobs a worker may hold claimed ahead of its free handler slots,
    * so that quick jobs do not wait a backend round trip each. It holds only
-   * about as many as it finishes in 100 ms at its current pace: none while
+   * about as many as it finishes in four claim round trips at its current
+   * pace, never more than in 100 ms: hardly any in memory, none while
    * handlers are slow, so it never hoards work another worker could run,
    * and a newly enqueued job of higher priority waits at most about 100 ms
    * behind them. Jobs held ahead are leased and heartbeated like running
