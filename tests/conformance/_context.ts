@@ -136,6 +136,13 @@ export async function waitFor<T>(
   }
 }
 
+/** A promise with its resolve function: a gate a handler waits at. */
+export function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
 /** Total number of live jobs in a queue. */
 export async function total(queue: Queue): Promise<number> {
   const s = await queue.stats();

@@ -14,17 +14,11 @@ import type { Backend } from "../../src/backend.ts";
 import {
   type Case,
   type CaseContext,
+  gate,
   sleep,
   waitFor,
   wrapClaim,
 } from "./_context.ts";
-
-/** A promise with its resolve function. */
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
 
 /**
  * The backend under test with a claim that takes at least 2 ms, as a round

@@ -12,18 +12,12 @@ import type { ClaimRequest } from "../../src/backend.ts";
 import { createWorker } from "../../src/worker.ts";
 import {
   type Case,
+  gate,
   idleWorker,
   sleep,
   waitFor,
   wrapClaim,
 } from "./_context.ts";
-
-/** A promise with its resolve function. */
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
 
 /** The worker cases. */
 export const workerCases: Case[] = [
