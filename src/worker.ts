@@ -124,6 +124,7 @@ export function createWorker<J extends JobTypes>(
   // Claim calls under way, and the jobs they ask for.
   let claims = 0;
   let claimingFor = 0;
+  const maxClaims = prefetch > 0 ? 2 : 1;
   // Claiming pauses after a failed backend call, with growing backoff.
   let failures = 0;
   let pausedUntil = 0;
@@ -357,7 +358,7 @@ export function createWorker<J extends JobTypes>(
   }
 
   function idle(): Promise<void> {
-    const room = wanted() > 0 && claims < (prefetch > 0 ? 2 : 1);
+    const room = wanted() > 0 && claims < maxClaims;
     if (stopping || closedUnder || (wakeRequested && room)) {
       return Promise.resolve();
     }
@@ -416,7 +417,7 @@ export function createWorker<J extends JobTypes>(
         continue;
       }
       // A second claim goes out only while the last one came back full.
-      while (wakeRequested && claims < (prefetch > 0 ? 2 : 1)) {
+      while (wakeRequested && claims < maxClaims) {
         const want = wanted();
         if (want <= 0) break;
         wakeRequested = maybeMore && claims === 0;
