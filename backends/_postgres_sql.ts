@@ -13,8 +13,9 @@
  * Notification payloads are JSON arrays, first element a kind:
  * `["u", id, type, status, progress, message, attempt, result, error, at,
  * version]` an update; `["r", id]` an update too large to send (re-read the
- * job); `["p", ...]` a pack of those two kinds; `["e", type, createdAt, wakeAt, [ids]]` jobs enqueued;
- * `["w", at]` a wake-up; `["c", id]` a processing job lost its lease.
+ * job); `["p", ...]` a pack of those two kinds; `["e", type, createdAt,
+ * wakeAt, [ids]]` jobs enqueued; `["w", at]` a wake-up; `["c", id]` a
+ * processing job lost its lease.
  *
  * @module
  */

@@ -241,10 +241,10 @@ export function createWorker<J extends JobTypes>(
    * How many jobs to claim now: one per free slot, plus enough to hold
    * about as many ahead as handlers finish in four claim round trips (no
    * more than in AHEAD_MS): where a claim costs next to nothing, such as in
-   * memory, hardly any. Jobs
-   * held ahead are claimed in two halves, so one claim is under way while
-   * the jobs of the other run. At most twice as many leases are held in
-   * all, so results being stored do not hold up the next claim.
+   * memory, hardly any. Jobs held ahead are claimed in two halves, so one
+   * claim is under way while the jobs of the other run. At most twice as
+   * many leases are held in all, so results being stored do not hold up the
+   * next claim.
    */
   function wanted(): number {
     let ahead = 0;
@@ -371,6 +371,12 @@ export function createWorker<J extends JobTypes>(
     });
   }
 
+  /** A backend call failed: report it and pause claiming, longer each time. */
+  function backOff(err: unknown): void {
+    report(err);
+    pausedUntil = performance.now() + Math.min(5_000, 100 * 2 ** failures++);
+  }
+
   /** Claims `want` jobs; a failure pauses claiming, with growing backoff. */
   async function claim(want: number): Promise<void> {
     claims++;
@@ -384,10 +390,8 @@ export function createWorker<J extends JobTypes>(
     } catch (err) {
       if (err instanceof QueueClosedError || queue.closed) closedUnder = true;
       else {
-        report(err);
+        backOff(err);
         wakeRequested = true;
-        pausedUntil = performance.now() +
-          Math.min(5_000, 100 * 2 ** failures++);
       }
     } finally {
       claims--;
@@ -411,9 +415,7 @@ export function createWorker<J extends JobTypes>(
         unlisten ??= await queue.listen("worker", onEvent);
       } catch (err) {
         if (err instanceof QueueClosedError || queue.closed) break;
-        report(err);
-        pausedUntil = performance.now() +
-          Math.min(5_000, 100 * 2 ** failures++);
+        backOff(err);
         continue;
       }
       // A second claim goes out only while the last one came back full.
