@@ -35,19 +35,20 @@ export type {
 } from "./src/worker_types.ts";
 export { subscribe } from "./src/subscribe.ts";
 export type { SubscribeOptions } from "./src/subscribe.ts";
-export { memoryBackend } from "./backends/memory.ts";
+export { memoryBackend } from "./backends/memory/mod.ts";
+export {
+  type BackendScheme,
+  backendSchemes,
+  registerBackend,
+} from "./src/schemes.ts";
 export {
   BackendError,
   JoblineError,
   LeaseLostError,
   QueueClosedError,
-  toBackendError,
   ValidationError,
 } from "./src/errors.ts";
-export { backoffFunction } from "./src/backoff.ts";
 export type { BackoffFn, BackoffOptions } from "./src/backoff.ts";
-export { newId } from "./src/id.ts";
-export { updateRecordOf } from "./src/codec.ts";
 export type {
   ClaimOptions,
   EnqueueItem,
@@ -60,6 +61,8 @@ export type {
   QueueEvent,
   QueueOptions,
 } from "./src/queue_types.ts";
+// The Backend interface and its records are types of the public API (a
+// queue takes a `backend`); the kit to build one is in "./backend".
 export type {
   Backend,
   BackendEvent,
@@ -71,7 +74,7 @@ export type {
   NewJobRecord,
   Topic,
   UpdateRecord,
-} from "./src/backend.ts";
+} from "./src/backend/interface.ts";
 export type {
   BackendCapabilities,
   ClaimedJob,

@@ -5,8 +5,8 @@
  */
 
 import postgres from "postgres";
-import { postgresBackend } from "../backends/postgres.ts";
-import { startPostgres } from "../tests/_postgres_server.ts";
+import { postgresBackend } from "../backends/postgres/mod.ts";
+import { startPostgres } from "../tests/_support/postgres_server.ts";
 import { type Figures, measure, type Sizes } from "./_measure.ts";
 
 /** Workload sizes for PostgreSQL. */

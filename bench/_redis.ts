@@ -3,8 +3,8 @@
  * a redis-server this file starts on a free port and stops after.
  */
 
-import { redisBackend } from "../backends/redis.ts";
-import { startRedis } from "../tests/_redis_server.ts";
+import { redisBackend } from "../backends/redis/mod.ts";
+import { startRedis } from "../tests/_support/redis_server.ts";
 import { type Figures, measure, type Sizes } from "./_measure.ts";
 
 /** Workload sizes for Redis. */

@@ -4,7 +4,7 @@
  * the peer row of Deno KV's own queue on the same workload.
  */
 
-import { sqliteBackend } from "../backends/sqlite.ts";
+import { sqliteBackend } from "../backends/sqlite/mod.ts";
 import { measureDenoKv } from "./_denokv.ts";
 import { drain, type Figures, measure, type Sizes } from "./_measure.ts";
 

@@ -12,7 +12,7 @@
 import { type Figures, type Sizes, table } from "./_measure.ts";
 import { measureRedis } from "./_redis.ts";
 import { measureBullmq } from "./_bullmq.ts";
-import { startRedis } from "../tests/_redis_server.ts";
+import { startRedis } from "../tests/_support/redis_server.ts";
 import { peerTable, postgresPeerRows } from "./peers_postgres.ts";
 
 const quick = Deno.args.includes("--quick");

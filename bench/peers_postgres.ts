@@ -6,7 +6,7 @@
  * `postgresPeerRows()` from the peers report.
  */
 
-import { startPostgres } from "../tests/_postgres_server.ts";
+import { startPostgres } from "../tests/_support/postgres_server.ts";
 import type { Figures, Sizes } from "./_measure.ts";
 import { measureGraphile } from "./_graphile.ts";
 import { measurePgBoss } from "./_pgboss.ts";

@@ -6,7 +6,7 @@
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { sqliteBackend } from "../backends/sqlite.ts";
+import { sqliteBackend } from "../backends/sqlite/mod.ts";
 import { createQueue, createWorker } from "../mod.ts";
 
 const N = 5_000;

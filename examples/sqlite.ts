@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { createQueue, createWorker, subscribe } from "../mod.ts";
-import { sqliteBackend } from "../backends/sqlite.ts";
+import { sqliteBackend } from "../backends/sqlite/mod.ts";
 
 const path = process.argv[3] ??
   `${process.env.TMPDIR ?? "/tmp"}/jobline-example-${process.pid}.db`;

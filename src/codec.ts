@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { JobRecord, UpdateRecord } from "./backend.ts";
+import type { JobRecord, UpdateRecord } from "./backend/interface.ts";
 import type { ClaimedJob, Job, JobUpdate, JsonValue } from "./types.ts";
 
 /** Turns a stored record into a Job. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { NewJobRecord } from "./backend.ts";
+import type { NewJobRecord } from "./backend/interface.ts";
 import { ValidationError } from "./errors.ts";
 import { newId } from "./id.ts";
 import type { EnqueueOptions } from "./queue_types.ts";
@@ -34,7 +34,7 @@ export interface JobDefaults {
 export function prepareJob(
   type: unknown,
   data: unknown,
-  options: EnqueueOptions | undefined,
+  options: EnqueueOptions<unknown> | undefined,
   now: number,
   defaults: JobDefaults,
 ): NewJobRecord {

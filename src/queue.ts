@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Backend, BackendEvent, Topic } from "./backend.ts";
+import type { Backend, BackendEvent, Topic } from "./backend/interface.ts";
 import {
   type BackoffFn,
   backoffFunction,
@@ -27,7 +27,7 @@ import type {
   QueueOptions,
 } from "./queue_types.ts";
 import type { ClaimedJob, JobStatus, Lease, QueueStats } from "./types.ts";
-import { backendLoader } from "./url.ts";
+import { backendLoader } from "./schemes.ts";
 import {
   checkName,
   checkNumber,
@@ -38,7 +38,6 @@ import {
   invalid,
   toJobError,
 } from "./validate.ts";
-import { memoryBackend } from "../backends/memory.ts";
 
 const MiB = 1024 * 1024;
 
@@ -51,6 +50,9 @@ const MiB = 1024 * 1024;
  *
  * @typeParam J A map from job type to its data type, for typed enqueue and
  *   handlers.
+ * @typeParam Tx The transaction type that `enqueue({ tx })` accepts: inferred
+ *   from a `backend` that has one (PostgreSQL), `never` otherwise. With a
+ *   `postgres://` URL, name it: `createQueue<Jobs, PostgresTransaction>(url)`.
  *
  * @example Enqueue, claim, complete
  * ```ts
@@ -68,13 +70,14 @@ const MiB = 1024 * 1024;
  * @param options The options, when the first argument is a URL.
  * @returns The queue.
  */
-export function createQueue<J extends JobTypes = JobTypes>(
-  target?: string | QueueOptions,
-  options?: QueueOptions,
-): Queue<J> {
-  const opts: QueueOptions = typeof target === "string" || target === undefined
-    ? { ...options }
-    : { ...target, ...options };
+export function createQueue<J extends JobTypes = JobTypes, Tx = never>(
+  target?: string | QueueOptions<Tx>,
+  options?: QueueOptions<Tx>,
+): Queue<J, Tx> {
+  const opts: QueueOptions<Tx> =
+    typeof target === "string" || target === undefined
+      ? { ...options }
+      : { ...target, ...options };
   const action = "create queue";
   if (
     target !== undefined && typeof target !== "string" &&
@@ -130,12 +133,14 @@ export function createQueue<J extends JobTypes = JobTypes>(
   );
 
   // The backend: given, or made from a URL on first use (and then ours to close).
-  let backend: Backend | undefined = opts.backend;
-  let loading: Promise<Backend> | undefined;
+  let backend: Backend<Tx> | undefined = opts.backend;
+  let loading: Promise<Backend<Tx>> | undefined;
   const owned = opts.backend === undefined;
-  const load = typeof target === "string"
-    ? backendLoader(target)
-    : () => Promise.resolve(memoryBackend());
+  // A URL's backend has the Tx its caller declared: the scheme table cannot
+  // know it, and the backend checks a `tx` it is given at run time.
+  const load = backendLoader(
+    typeof target === "string" ? target : "memory:",
+  ) as () => Promise<Backend<Tx>>;
   if (
     backend !== undefined &&
     (typeof backend !== "object" || typeof backend.claim !== "function")
@@ -146,7 +151,7 @@ export function createQueue<J extends JobTypes = JobTypes>(
   let closed = false;
   const closers = new Set<() => void>();
 
-  function open(): Promise<Backend> {
+  function open(): Promise<Backend<Tx>> {
     if (closed) {
       return Promise.reject(
         new QueueClosedError(`Cannot use queue '${name}' as it is closed`),
@@ -162,7 +167,7 @@ export function createQueue<J extends JobTypes = JobTypes>(
 
   async function call<T>(
     what: string,
-    run: (b: Backend) => Promise<T>,
+    run: (b: Backend<Tx>) => Promise<T>,
   ): Promise<T> {
     const b = backend !== undefined && !closed ? backend : await open();
     try {
@@ -220,13 +225,12 @@ export function createQueue<J extends JobTypes = JobTypes>(
     return records.map((r) => decodeClaimed(r) as Claimed);
   }
 
-  const queue: Queue<J> = {
+  const queue: Queue<J, Tx> = {
     name,
     leaseMs,
     get closed() {
       return closed;
     },
-    backend: open,
 
     async enqueue(type, data, options) {
       const now = clock();
@@ -438,11 +442,11 @@ export function createQueue<J extends JobTypes = JobTypes>(
   return queue;
 }
 
-function withTx(
-  options: { tx?: unknown } | undefined,
+function withTx<Tx>(
+  options: { tx?: Tx } | undefined,
   now: number,
-): { now: number; tx?: unknown } {
-  const out: { now: number; tx?: unknown } = { now };
+): { now: number; tx?: Tx } {
+  const out: { now: number; tx?: Tx } = { now };
   if (options?.tx !== undefined) out.tx = options.tx;
   return out;
 }

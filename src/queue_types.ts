@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Backend, Topic } from "./backend.ts";
+import type { Backend, Topic } from "./backend/interface.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import type {
   ClaimedJob,
@@ -54,7 +54,7 @@ export type JobOf<J extends JobTypes> = string extends keyof J ? Job<J[string]>
  * await queue.close();
  * ```
  */
-export interface QueueOptions {
+export interface QueueOptions<Tx = never> {
   /**
    * The queue's name: 1 to 128 characters of `[A-Za-z0-9_.:-]`. Queues of
    * different names on one backend never see each other's jobs.
@@ -62,7 +62,7 @@ export interface QueueOptions {
    */
   name?: string;
   /** A backend object (stays yours to close). Not with a URL. */
-  backend?: Backend;
+  backend?: Backend<Tx>;
   /**
    * Claims a job may have before it fails for good.
    * @default {3}
@@ -102,7 +102,7 @@ export interface QueueOptions {
  * const o: EnqueueOptions = { priority: "high", delay: 5_000, key: "order-42", ttl: 3600 };
  * ```
  */
-export interface EnqueueOptions {
+export interface EnqueueOptions<Tx = never> {
   /**
    * 1..100 or "low" | "normal" | "high"; higher is claimed first.
    * @default {"normal"}
@@ -120,8 +120,11 @@ export interface EnqueueOptions {
   metadata?: Record<string, JsonValue>;
   /** Overrides the queue's `maxAttempts` for this job. */
   maxAttempts?: number;
-  /** A transaction of the backend's driver to enqueue inside (PostgreSQL). */
-  tx?: unknown;
+  /**
+   * A transaction of the backend's driver to enqueue inside (PostgreSQL:
+   * the argument of `sql.begin`'s callback). Typed by the queue's `Tx`.
+   */
+  tx?: Tx;
 }
 
 /**
@@ -239,15 +242,14 @@ export type QueueEvent =
  * console.log(batch.map((j) => j.data)); // [{ url: "b.png" }, { url: "a.png" }]
  * ```
  */
-export interface Queue<J extends JobTypes = JobTypes> extends AsyncDisposable {
+export interface Queue<J extends JobTypes = JobTypes, Tx = never>
+  extends AsyncDisposable {
   /** The queue's name. */
   readonly name: string;
   /** The default lease length in ms. */
   readonly leaseMs: number;
   /** True once close() was called. */
   readonly closed: boolean;
-  /** The backend, opened (loaded from the URL) if it was not yet. */
-  backend(): Promise<Backend>;
   /** The queue's clock (epoch ms). */
   now(): number;
 
@@ -255,12 +257,12 @@ export interface Queue<J extends JobTypes = JobTypes> extends AsyncDisposable {
   enqueue<T extends keyof J & string>(
     type: T,
     data: J[T],
-    options?: EnqueueOptions,
+    options?: EnqueueOptions<Tx>,
   ): Promise<string>;
   /** Stores a batch, all or none; returns the ids in order. */
   enqueueMany(
     items: readonly EnqueueItem<J>[],
-    options?: { tx?: unknown },
+    options?: { tx?: Tx },
   ): Promise<string[]>;
   /** Reads a job; null when unknown, removed or expired. */
   get(id: string): Promise<JobOf<J> | null>;

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const DRIVER =
-  /^(redis|@redis\/.*|postgres|node:sqlite|bun:sqlite)$|backends\/(sqlite|redis|postgres)\.ts$/;
+  /^(redis|@redis\/.*|postgres|node:sqlite|bun:sqlite)$|backends\/(sqlite|redis|postgres)\/mod\.ts$/;
 
 /** Runs the fixture under Node 24 with the import recorder; returns what it resolved. */
 function importsOf(args: string[]): { imports: string[]; stdout: string } {

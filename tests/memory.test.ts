@@ -7,7 +7,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { memoryBackend } from "../backends/memory.ts";
+import { memoryBackend } from "../backends/memory/mod.ts";
 import { conformanceCases, testBackend } from "./conformance/mod.ts";
 
 testBackend({ name: "memory", create: () => memoryBackend() });

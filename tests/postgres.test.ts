@@ -3,9 +3,12 @@
  * PostgreSQL 15 server started for this file and stopped after it.
  */
 
-import { postgresBackend } from "../backends/postgres.ts";
+import { postgresBackend } from "../backends/postgres/mod.ts";
 import { testBackend } from "./conformance/mod.ts";
-import { type PostgresServer, startPostgres } from "./_postgres_server.ts";
+import {
+  type PostgresServer,
+  startPostgres,
+} from "./_support/postgres_server.ts";
 
 let server: PostgresServer | undefined;
 

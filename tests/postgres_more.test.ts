@@ -19,12 +19,12 @@ import {
   type QueueEvent,
   ValidationError,
 } from "../mod.ts";
-import { postgresBackend } from "../backends/postgres.ts";
+import { postgresBackend } from "../backends/postgres/mod.ts";
 import {
   freePort,
   type PostgresServer,
   startPostgres,
-} from "./_postgres_server.ts";
+} from "./_support/postgres_server.ts";
 
 /** Bun's default per-test limit is 5 s; these start processes and servers. */
 const SLOW = { timeout: 60_000 };
@@ -219,7 +219,10 @@ describe("postgres backend", () => {
     async () => {
       const q = createQueue({ backend: backend(), name: fresh() });
       closers.push(() => q.close());
-      await assert.rejects(q.enqueue("t", null, { tx: {} }), ValidationError);
+      await assert.rejects(
+        q.enqueue("t", null, { tx: {} as never }),
+        ValidationError,
+      );
       assert.equal((await q.stats()).pending, 0);
     },
   );

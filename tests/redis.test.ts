@@ -4,14 +4,14 @@
  * for this file on free loopback ports and stopped after it.
  */
 
-import { redisBackend } from "../backends/redis.ts";
+import { redisBackend } from "../backends/redis/mod.ts";
 import { testBackend } from "./conformance/mod.ts";
 import {
   type RedisCluster,
   type RedisServer,
   startRedis,
   startRedisCluster,
-} from "./_redis_server.ts";
+} from "./_support/redis_server.ts";
 
 let server: RedisServer | undefined;
 let cluster: RedisCluster | undefined;

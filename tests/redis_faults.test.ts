@@ -12,8 +12,8 @@ import process from "node:process";
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createClient, createCluster } from "redis";
-import { redisBackend } from "../backends/redis.ts";
-import type { BackendEvent } from "../src/backend.ts";
+import { redisBackend } from "../backends/redis/mod.ts";
+import type { BackendEvent } from "../src/backend/interface.ts";
 import {
   BackendError,
   createQueue,
@@ -26,7 +26,7 @@ import {
   type RedisServer,
   startRedis,
   startRedisCluster,
-} from "./_redis_server.ts";
+} from "./_support/redis_server.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

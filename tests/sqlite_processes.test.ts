@@ -16,7 +16,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { DatabaseSync } from "node:sqlite";
-import { sqliteBackend } from "../backends/sqlite.ts";
+import { sqliteBackend } from "../backends/sqlite/mod.ts";
 import { createQueue } from "../src/queue.ts";
 import { subscribe } from "../src/subscribe.ts";
 import { createWorker } from "../src/worker.ts";

@@ -6,10 +6,13 @@
  * @module
  */
 
-import type { Backend } from "../../src/backend.ts";
+import type { Backend } from "../../src/backend/interface.ts";
 import { createQueue } from "../../src/queue.ts";
 import { createWorker } from "../../src/worker.ts";
 import type { Queue, QueueOptions } from "../../src/queue_types.ts";
+import { sleep, waitFor } from "../_support/time.ts";
+
+export { sleep, waitFor };
 
 /** A clock that only moves when told to. */
 export interface FakeClock {
@@ -109,31 +112,6 @@ export async function runCase(
   // The case's own failure tells more than a cleanup failure it caused.
   if (failure !== undefined) throw failure.error;
   if (errors.length > 0) throw errors[0];
-}
-
-/** Resolves after `ms` of real time. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * Polls `check` until it returns a value other than undefined/false, or
- * throws after `timeout` ms with `what` in the message.
- */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  { timeout = 5_000, interval = 10 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeout} ms waiting for ${what}`);
-    }
-    await sleep(interval);
-  }
 }
 
 /** A promise with its resolve function: a gate a handler waits at. */

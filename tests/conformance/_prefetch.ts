@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { createWorker } from "../../src/worker.ts";
-import type { Backend } from "../../src/backend.ts";
+import type { Backend } from "../../src/backend/interface.ts";
 import {
   type Case,
   type CaseContext,

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { BackendError } from "../../src/errors.ts";
-import type { ClaimRequest } from "../../src/backend.ts";
+import type { ClaimRequest } from "../../src/backend/interface.ts";
 import { createWorker } from "../../src/worker.ts";
 import {
   type Case,

@@ -19,7 +19,7 @@
  */
 
 import { after, before, describe, test } from "node:test";
-import type { Backend } from "../../src/backend.ts";
+import type { Backend } from "../../src/backend/interface.ts";
 import { type Case, runCase } from "./_context.ts";
 import { cancelCases } from "./_cancel.ts";
 import { delayCases } from "./_delay.ts";

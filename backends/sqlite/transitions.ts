@@ -13,10 +13,10 @@ import type {
   LeaseRef,
   ListRequest,
   NewJobRecord,
-} from "../src/backend.ts";
-import { LeaseLostError } from "../src/errors.ts";
-import type { JobError, QueueStats } from "../src/types.ts";
-import type { Connection, Tx } from "./_sqlite_db.ts";
+} from "../../src/backend/interface.ts";
+import { LeaseLostError } from "../../src/errors.ts";
+import type { JobError, QueueStats } from "../../src/types.ts";
+import type { Connection, Tx } from "./db.ts";
 import {
   bestFirst,
   claimedOf,
@@ -25,8 +25,8 @@ import {
   recordOf,
   type Row,
   statsOf,
-} from "./_sqlite_rows.ts";
-import * as SQL from "./_sqlite_sql.ts";
+} from "./records.ts";
+import * as SQL from "./sql.ts";
 
 type Payload = [string] | undefined;
 

@@ -20,7 +20,7 @@ import type {
   JobStatus,
   Lease,
   QueueStats,
-} from "./types.ts";
+} from "../types.ts";
 
 /**
  * A new job as the queue layer hands it to {@linkcode Backend.enqueue}:
@@ -246,7 +246,8 @@ export interface EnqueueOutcome {
 }
 
 /**
- * The storage contract. Every method is one atomic transition; all of them
+ * The storage contract, with `Tx` the type of a driver transaction that
+ * enqueue may join (`never` where the backend has none). Every method is one atomic transition; all of them
  * reject with {@linkcode BackendError} when the store fails and with
  * {@linkcode LeaseLostError} where a lease no longer holds.
  *
@@ -274,7 +275,7 @@ export interface EnqueueOutcome {
  * const backend = counting(memoryBackend());
  * ```
  */
-export interface Backend {
+export interface Backend<Tx = never> {
   /** A short name: "memory", "sqlite", "redis", "postgres". */
   readonly name: string;
   /** What this backend can do. */
@@ -288,14 +289,15 @@ export interface Backend {
    *
    * @param queue The queue's name.
    * @param jobs The jobs, in enqueue order.
-   * @param options `now`, and `tx`: a transaction handle of the backend's
-   *   driver to enqueue inside (backends with `transactionalEnqueue`).
+   * @param options `now`, and `tx`: a transaction of the backend's driver to
+   *   enqueue inside (backends with `transactionalEnqueue`, whose `Tx` type
+   *   parameter names the transaction type; `never` for the others).
    * @returns One outcome per job, in order.
    */
   enqueue(
     queue: string,
     jobs: readonly NewJobRecord[],
-    options: { now: number; tx?: unknown },
+    options: { now: number; tx?: Tx },
   ): Promise<EnqueueOutcome[]>;
 
   /**

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { type ScriptName, scriptSources } from "./_redis_scripts.ts";
+import { type ScriptName, scriptSources } from "./lua.ts";
 
 /** A listener of driver events (structural). */
 // deno-lint-ignore no-explicit-any

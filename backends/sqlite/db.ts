@@ -17,8 +17,12 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
-import { BackendError, JoblineError, toBackendError } from "../src/errors.ts";
-import { logText } from "./_sqlite_events.ts";
+import {
+  BackendError,
+  JoblineError,
+  toBackendError,
+} from "../../src/errors.ts";
+import { logText } from "./events.ts";
 import {
   EVENTS_INSERT,
   META_GET,
@@ -27,8 +31,8 @@ import {
   MIGRATIONS,
   PRAGMAS,
   SCHEMA_VERSION,
-} from "./_sqlite_sql.ts";
-import type { SqliteConfig } from "./_sqlite_url.ts";
+} from "./sql.ts";
+import type { SqliteConfig } from "./url.ts";
 
 /** A bound value. */
 export type Param = string | number | null;

@@ -26,8 +26,12 @@
  * @module
  */
 
-import type { JobRecord, NewJobRecord, UpdateRecord } from "../src/backend.ts";
-import type { JobError, JobStatus } from "../src/types.ts";
+import type {
+  JobRecord,
+  NewJobRecord,
+  UpdateRecord,
+} from "../../src/backend/interface.ts";
+import type { JobError, JobStatus } from "../../src/types.ts";
 
 const num = (v: string | undefined): number | null =>
   v === undefined ? null : Number(v);

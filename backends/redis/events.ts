@@ -14,9 +14,9 @@
  * @module
  */
 
-import type { BackendEvent, Topic } from "../src/backend.ts";
-import type { Connection, MessageListener } from "./_redis_conn.ts";
-import { decodeUpdates } from "./_redis_codec.ts";
+import type { BackendEvent, Topic } from "../../src/backend/interface.ts";
+import type { Connection, MessageListener } from "./connection.ts";
+import { decodeUpdates } from "./records.ts";
 
 type Listener = (event: BackendEvent) => void;
 

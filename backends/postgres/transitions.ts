@@ -16,17 +16,21 @@ import type {
   LeaseRef,
   NewJobRecord,
   UpdateRecord,
-} from "../src/backend.ts";
-import { updateRecordOf } from "../src/codec.ts";
-import { BackendError, LeaseLostError, toBackendError } from "../src/errors.ts";
+} from "../../src/backend/interface.ts";
+import { updateRecordOf } from "../../src/codec.ts";
+import {
+  BackendError,
+  LeaseLostError,
+  toBackendError,
+} from "../../src/errors.ts";
 import type {
   JobError,
   JobStatus,
   QueueStats,
   StatusCounts,
-} from "../src/types.ts";
-import { emptyCounts, jobsJson, toRecord } from "./_postgres_rows.ts";
-import type { Statements } from "./_postgres_sql.ts";
+} from "../../src/types.ts";
+import { emptyCounts, jobsJson, toRecord } from "./records.ts";
+import type { Statements } from "./sql.ts";
 
 /** A porsager client or transaction. */
 // deno-lint-ignore no-explicit-any

@@ -17,9 +17,9 @@ import type {
   ListRequest,
   NewJobRecord,
   Topic,
-} from "../src/backend.ts";
-import { BackendError } from "../src/errors.ts";
-import type { BackendCapabilities, QueueStats } from "../src/types.ts";
+} from "../../src/backend/interface.ts";
+import { BackendError } from "../../src/errors.ts";
+import type { BackendCapabilities, QueueStats } from "../../src/types.ts";
 import {
   copy,
   drop,
@@ -37,7 +37,7 @@ import {
   signal,
   type State,
   touch,
-} from "./_memory_store.ts";
+} from "./transitions.ts";
 
 /**
  * Makes a memory backend: fast, in-process, not persistent. One backend may

@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { freePort } from "./_ports.ts";
+import { freePort } from "./ports.ts";
 
 /** Where Debian's postgresql-15 package puts the server binaries. */
 export const PG_BIN: string = process.env.JOBLINE_PG_BIN ??

@@ -7,16 +7,16 @@
  * @module
  */
 
-import { ValidationError } from "../src/errors.ts";
-import { invalid } from "../src/validate.ts";
+import { ValidationError } from "../../src/errors.ts";
+import { invalid } from "../../src/validate.ts";
 import {
   type Connection,
   openConnection,
   type RedisClientLike,
   type RedisClusterLike,
   type RedisLike,
-} from "./_redis_conn.ts";
-import { type Drivers, factoryOf } from "./_redis_url.ts";
+} from "./connection.ts";
+import { type Drivers, factoryOf, parseRedisUrl } from "./url.ts";
 
 /**
  * Options of {@linkcode redisBackend}. Give `url` or `client`, not both.
@@ -69,8 +69,6 @@ export interface RedisBackendOptions {
   connectTimeout?: number;
 }
 
-const SCHEMES = ["redis:", "rediss:", "redis+cluster:"];
-
 /**
  * Checks the options of a new backend (ValidationError on a bad one) and
  * opens the connection they describe; it connects on first use.
@@ -117,12 +115,7 @@ export function connectionOf(
     return { prefix, conn: openConnection({ client }) };
   }
   const target = url ?? "redis://localhost:6379";
-  const scheme = typeof target === "string"
-    ? /^[a-z+]+:/i.exec(target)?.[0]?.toLowerCase()
-    : undefined;
-  if (scheme === undefined || !SCHEMES.includes(scheme)) {
-    throw invalid(act, "url", `a URL starting with ${SCHEMES.join(" ")}`, url);
-  }
+  parseRedisUrl(target);
   const factory = factoryOf(target, clientOptions, connectTimeout, drivers);
   return { prefix, conn: openConnection({ factory }) };
 }

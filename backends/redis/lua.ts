@@ -29,9 +29,9 @@
  * @module
  */
 
-import { CLAIM_FIELDS } from "./_redis_codec.ts";
-import { ENQUEUE } from "./_redis_enqueue.ts";
-import { type Helper, prelude } from "./_redis_prelude.ts";
+import { CLAIM_FIELDS } from "./records.ts";
+import { ENQUEUE } from "./lua_enqueue.ts";
+import { type Helper, prelude } from "./lua_prelude.ts";
 
 const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
 

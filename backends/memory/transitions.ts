@@ -1,16 +1,20 @@
 /**
  * The memory backend's store: per-queue state (jobs, heaps, keys, listeners)
- * and the steps every transition is made of. Private to backends/memory.ts;
+ * and the steps every transition is made of. Private to backends/memory/mod.ts;
  * it must never touch a clock of its own (every step gets `now`).
  *
  * @module
  */
 
-import type { BackendEvent, JobRecord, LeaseRef } from "../src/backend.ts";
-import { updateRecordOf } from "../src/codec.ts";
-import { LeaseLostError } from "../src/errors.ts";
-import type { JobError, StatusCounts } from "../src/types.ts";
-import { Heap } from "./_heap.ts";
+import type {
+  BackendEvent,
+  JobRecord,
+  LeaseRef,
+} from "../../src/backend/interface.ts";
+import { updateRecordOf } from "../../src/codec.ts";
+import { LeaseLostError } from "../../src/errors.ts";
+import type { JobError, StatusCounts } from "../../src/types.ts";
+import { Heap } from "./heap.ts";
 export interface Rec extends JobRecord {
   seq: number;
   /** Bumped whenever the job leaves a heap's state, so stale entries are skipped. */

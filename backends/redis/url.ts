@@ -1,12 +1,14 @@
 /**
- * URLs of the Redis backend: `redis+cluster://` parsing and the connection
- * factory for connections the backend owns. Imports no driver.
+ * URLs of the Redis backend: `redis://`, `rediss://` and `redis+cluster://`
+ * parsing, and the connection factory for connections the backend owns.
+ * Imports no driver: the scheme table calls parseRedisUrl when a queue is
+ * created.
  *
  * @module
  */
 
-import { invalid } from "../src/validate.ts";
-import type { Factory, RedisLike } from "./_redis_conn.ts";
+import { invalid } from "../../src/validate.ts";
+import type { Factory, RedisLike } from "./connection.ts";
 
 /** Parses `redis+cluster://[user[:pass]@]h:p,h:p` into root nodes. */
 function clusterNodes(url: string): {
@@ -41,6 +43,45 @@ function clusterNodes(url: string): {
     out.nodes.push({ url: `redis://${host}` });
   }
   return out;
+}
+
+const SCHEMES = ["redis:", "rediss:", "redis+cluster:"];
+
+/**
+ * Checks a Redis URL without connecting: `redis://[user[:pass]@]host[:port][/db]`,
+ * `rediss://...` (TLS), or `redis+cluster://host:port,host:port,...`.
+ *
+ * @param url The URL.
+ * @returns Whether it names a Cluster, and its root nodes when it does.
+ * @throws {ValidationError} when the URL is malformed.
+ */
+export function parseRedisUrl(
+  url: string,
+): { cluster: boolean; nodes: { url: string }[] } {
+  const act = "create redis backend";
+  const scheme = typeof url === "string"
+    ? /^[a-z+]+:/i.exec(url)?.[0]?.toLowerCase()
+    : undefined;
+  if (scheme === undefined || !SCHEMES.includes(scheme)) {
+    throw invalid(act, "url", `a URL starting with ${SCHEMES.join(" ")}`, url);
+  }
+  if (scheme === "redis+cluster:") {
+    return { cluster: true, nodes: clusterNodes(url).nodes };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw invalid(act, "url", "redis://[user[:pass]@]host[:port][/db]", url);
+  }
+  const db = parsed.pathname.replace(/^\//, "");
+  if (
+    parsed.hostname === "" || !url.slice(scheme.length).startsWith("//") ||
+    (db !== "" && !/^\d+$/.test(db))
+  ) {
+    throw invalid(act, "url", "redis://[user[:pass]@]host[:port][/db]", url);
+  }
+  return { cluster: false, nodes: [{ url }] };
 }
 
 /** The driver's two factories (passed in: only redis.ts imports the driver). */

@@ -7,14 +7,14 @@
  * @module
  */
 
-import type { JobRecord } from "../src/backend.ts";
+import type { JobRecord } from "../../src/backend/interface.ts";
 import type {
   JobError,
   JobStatus,
   QueueStats,
   StatusCounts,
-} from "../src/types.ts";
-import { CLAIMED_COLUMNS, RECORD_COLUMNS } from "./_sqlite_sql.ts";
+} from "../../src/types.ts";
+import { CLAIMED_COLUMNS, RECORD_COLUMNS } from "./sql.ts";
 
 /** A row read as an array. */
 export type Row = readonly unknown[];

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { JobRecord, NewJobRecord } from "../src/backend.ts";
-import type { StatusCounts } from "../src/types.ts";
+import type { JobRecord, NewJobRecord } from "../../src/backend/interface.ts";
+import type { StatusCounts } from "../../src/types.ts";
 
 /** A row as the driver returns it. */
 export interface Row {

@@ -12,10 +12,14 @@
  * @module
  */
 
-import type { BackendEvent, Topic, UpdateRecord } from "../src/backend.ts";
-import type { JobError, JobStatus } from "../src/types.ts";
-import type { Connection, Tx } from "./_sqlite_db.ts";
-import * as SQL from "./_sqlite_sql.ts";
+import type {
+  BackendEvent,
+  Topic,
+  UpdateRecord,
+} from "../../src/backend/interface.ts";
+import type { JobError, JobStatus } from "../../src/types.ts";
+import type { Connection, Tx } from "./db.ts";
+import * as SQL from "./sql.ts";
 
 /** A listener of the backend interface. */
 export type Listener = (event: BackendEvent) => void;

@@ -14,21 +14,17 @@
 
 import { createHash } from "node:crypto";
 import postgres from "postgres";
-import type { Backend, NewJobRecord } from "../src/backend.ts";
+import type { Backend, NewJobRecord } from "../../src/backend/interface.ts";
 import {
   BackendError,
   toBackendError,
   ValidationError,
-} from "../src/errors.ts";
-import type { BackendCapabilities } from "../src/types.ts";
-import { createEvents } from "./_postgres_events.ts";
-import { createStore } from "./_postgres_store.ts";
-import {
-  bootstrap,
-  migrations,
-  type Statements,
-  statements,
-} from "./_postgres_sql.ts";
+} from "../../src/errors.ts";
+import type { BackendCapabilities } from "../../src/types.ts";
+import { createEvents } from "./events.ts";
+import { createStore } from "./transitions.ts";
+import { bootstrap, migrations, type Statements, statements } from "./sql.ts";
+import { parsePostgresUrl, SCHEMA } from "./url.ts";
 
 /**
  * A porsager client (`postgres(...)`) or a transaction of one.
@@ -43,6 +39,19 @@ import {
  */
 // deno-lint-ignore no-explicit-any
 export type PostgresClient = postgres.Sql<any>;
+
+/**
+ * A transaction of a porsager client: the argument of `sql.begin`'s
+ * callback, which `queue.enqueue(type, data, { tx })` joins.
+ *
+ * @example
+ * ```ts
+ * import type { PostgresTransaction } from "@jobline/jobline/postgres";
+ * const insert = (tx: PostgresTransaction) => tx`insert into users (email) values ('a@example.com')`;
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export type PostgresTransaction = postgres.TransactionSql<any>;
 
 /**
  * Options of {@linkcode postgresBackend}: a `url` (the backend makes and
@@ -82,26 +91,6 @@ export interface PostgresBackendOptions {
   sweepInterval?: number;
 }
 
-const SCHEMA = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
-/** Splits `schema` off a URL's query; checks the scheme. */
-function parseUrl(url: string): { url: string; schema: string | undefined } {
-  if (!/^postgres(ql)?:\/\//i.test(url)) {
-    throw new ValidationError(
-      `Cannot create postgres backend as 'url' must start with postgres:// or postgresql://: current value is ${
-        JSON.stringify(url)
-      }`,
-    );
-  }
-  const q = url.indexOf("?");
-  if (q < 0) return { url, schema: undefined };
-  const params = new URLSearchParams(url.slice(q + 1));
-  const schema = params.get("schema") ?? undefined;
-  params.delete("schema");
-  const rest = params.toString();
-  return { url: url.slice(0, q) + (rest ? `?${rest}` : ""), schema };
-}
-
 /**
  * Makes a PostgreSQL backend. The schema and its table are created on first
  * use (migrations run under an advisory lock, so many processes may start at
@@ -126,7 +115,9 @@ function parseUrl(url: string): { url: string; schema: string | undefined } {
  * @param options A `url` or your own `sql` client, and the schema.
  * @returns The backend.
  */
-export function postgresBackend(options: PostgresBackendOptions): Backend {
+export function postgresBackend(
+  options: PostgresBackendOptions,
+): Backend<PostgresTransaction> {
   if (options === null || typeof options !== "object") {
     throw new ValidationError(
       "Cannot create postgres backend as 'options' must be an object",
@@ -153,7 +144,7 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
         `Cannot create postgres backend as 'poolSize' must be a positive integer: current value is ${poolSize}`,
       );
     }
-    const parsed = parseUrl(options.url);
+    const parsed = parsePostgresUrl(options.url);
     url = parsed.url;
     schema ??= parsed.schema;
   }
@@ -297,7 +288,8 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
       if (jobs.length === 0) return Promise.resolve([]);
       if (
         tx !== undefined &&
-        (tx === null || typeof (tx as PostgresClient).unsafe !== "function")
+        (tx === null ||
+          typeof (tx as { unsafe?: unknown }).unsafe !== "function")
       ) {
         return Promise.reject(
           new ValidationError(

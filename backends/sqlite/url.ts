@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ValidationError } from "../src/errors.ts";
+import { ValidationError } from "../../src/errors.ts";
 
 /** The checked configuration of a SQLite backend. */
 export interface SqliteConfig {

@@ -20,26 +20,25 @@ import type {
   EnqueueOutcome,
   JobRecord,
   ListRequest,
-} from "../src/backend.ts";
-import { BackendError, LeaseLostError, toBackendError } from "../src/errors.ts";
+} from "../../src/backend/interface.ts";
+import {
+  BackendError,
+  LeaseLostError,
+  toBackendError,
+} from "../../src/errors.ts";
 import type {
   BackendCapabilities,
   QueueStats,
   StatusCounts,
-} from "../src/types.ts";
-import {
-  claimedHash,
-  decodeHash,
-  enqueueArgs,
-  recordOf,
-} from "./_redis_codec.ts";
-import { connectionOf, type RedisBackendOptions } from "./_redis_options.ts";
-import { eventHub } from "./_redis_events.ts";
-import type { ScriptName } from "./_redis_scripts.ts";
-import { batcher } from "./_redis_batch.ts";
+} from "../../src/types.ts";
+import { claimedHash, decodeHash, enqueueArgs, recordOf } from "./records.ts";
+import { connectionOf, type RedisBackendOptions } from "./options.ts";
+import { eventHub } from "./events.ts";
+import type { ScriptName } from "./lua.ts";
+import { batcher } from "../../src/backend/batch.ts";
 
-export type { RedisClientLike, RedisClusterLike } from "./_redis_conn.ts";
-export type { RedisBackendOptions } from "./_redis_options.ts";
+export type { RedisClientLike, RedisClusterLike } from "./connection.ts";
+export type { RedisBackendOptions } from "./options.ts";
 
 const LIST_BUDGET = 1_000;
 

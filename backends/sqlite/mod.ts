@@ -19,19 +19,19 @@ import type {
   ListRequest,
   NewJobRecord,
   Topic,
-} from "../src/backend.ts";
+} from "../../src/backend/interface.ts";
 import {
   BackendError,
   toBackendError,
   ValidationError,
-} from "../src/errors.ts";
-import type { BackendCapabilities, QueueStats } from "../src/types.ts";
+} from "../../src/errors.ts";
+import type { BackendCapabilities, QueueStats } from "../../src/types.ts";
 import {
   type Connection,
   createWriter,
   openConnection,
   type Tx,
-} from "./_sqlite_db.ts";
+} from "./db.ts";
 import {
   createHub,
   createTailer,
@@ -39,7 +39,7 @@ import {
   logSource,
   type Tailer,
   unref,
-} from "./_sqlite_events.ts";
+} from "./events.ts";
 import {
   cancelJob,
   claimJobs,
@@ -55,12 +55,12 @@ import {
   removeJob,
   retryJob,
   setProgress,
-} from "./_sqlite_ops.ts";
+} from "./transitions.ts";
 import {
   checkSqliteOptions,
   parseSqliteUrl,
   type SqliteConfig,
-} from "./_sqlite_url.ts";
+} from "./url.ts";
 
 /**
  * Options of {@linkcode sqliteBackend}: a `url` or a `path`, and tuning.

@@ -7,8 +7,12 @@
  * @module
  */
 
-import type { BackendEvent, Topic, UpdateRecord } from "../src/backend.ts";
-import type { JobError, JobStatus } from "../src/types.ts";
+import type {
+  BackendEvent,
+  Topic,
+  UpdateRecord,
+} from "../../src/backend/interface.ts";
+import type { JobError, JobStatus } from "../../src/types.ts";
 
 type Listener = (event: BackendEvent) => void;
 

@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import process from "node:process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./_ports.ts";
+import { sleep, waitFor } from "./time.ts";
+import { freePort } from "./ports.ts";
 
 /** A running test server. */
 export interface RedisServer {
@@ -60,21 +61,6 @@ function cli(args: string[], timeout = 30_000): Promise<string> {
       else resolve(String(stdout));
     });
   });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  ms = 20_000,
-): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check().catch(() => false)) return;
-    await sleep(50);
-  }
-  throw new Error(`Timed out waiting for ${what}`);
 }
 
 /** A child and a promise of its exit, taken when it was spawned. */
@@ -157,9 +143,10 @@ export async function startRedis(
       child = c;
       await waitFor(`redis-server on port ${port}`, async () => {
         if (c.done) throw new Error("redis-server exited");
-        const out = await cli(["-p", String(port), "ping"], 2_000);
+        const out = await cli(["-p", String(port), "ping"], 2_000)
+          .catch(() => "");
         return out.trim() === "PONG";
-      });
+      }, { timeout: 20_000, interval: 50 });
     },
     async stop() {
       const c = child;
@@ -218,9 +205,10 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     ], 60_000);
     for (const node of nodes) {
       await waitFor("the cluster", async () => {
-        const info = await cli(["-p", String(node.port), "cluster", "info"]);
+        const info = await cli(["-p", String(node.port), "cluster", "info"])
+          .catch(() => "");
         return info.includes("cluster_state:ok");
-      }, 30_000);
+      }, { timeout: 30_000, interval: 50 });
     }
     return { url: `redis+cluster://${addresses.join(",")}`, nodes, destroy };
   } catch (err) {

@@ -1,18 +1,35 @@
 /**
- * Group commit for the Redis backend's hottest call (complete). Calls made in
- * the same turn of the event loop (a worker finishing the jobs of one claim)
- * go together in one script call, sent once the turn's microtasks have run;
+ * Group commit, for any backend's hottest calls (complete). Calls made in the
+ * same turn of the event loop (a worker finishing the jobs of one claim) go
+ * together in one store call, sent once the turn's microtasks have run;
  * calls made while a few batches of their queue are in flight wait for one to
- * return and then go together. One round trip and one script run serve many
- * jobs, and no call waits for a timer.
+ * return and then go together. One round trip serves many jobs, and no call
+ * waits for a timer.
  *
  * @module
  */
 
-/** Most items sent in one script call. */
-const MAX_BATCH = 500;
-/** Most batches of one queue in flight at once. */
-const MAX_IN_FLIGHT = 3;
+/**
+ * Options of {@linkcode batcher}.
+ *
+ * @example
+ * ```ts
+ * import type { BatcherOptions } from "@jobline/jobline/backend";
+ * const o: BatcherOptions = { maxBatch: 200, maxInFlight: 2 };
+ * ```
+ */
+export interface BatcherOptions {
+  /**
+   * Most items sent in one call.
+   * @default {500}
+   */
+  maxBatch?: number;
+  /**
+   * Most batches of one queue in flight at once.
+   * @default {3}
+   */
+  maxInFlight?: number;
+}
 
 interface Waiting<I> {
   item: I;
@@ -27,7 +44,19 @@ interface Lane<I> {
   kicked: boolean;
 }
 
-/** A per-queue group committer. */
+/**
+ * A per-queue group committer.
+ *
+ * @example
+ * ```ts
+ * import { type Batcher, batcher } from "@jobline/jobline/backend";
+ * const b: Batcher<string> = batcher(
+ *   (_queue, ids) => Promise.resolve(ids.map(() => "ok")),
+ *   (_id, reply) => { if (reply !== "ok") throw new Error("lost"); },
+ * );
+ * await b.add("emails", "01J...");
+ * ```
+ */
 export interface Batcher<I> {
   /** Sends `item` with the next batch of `queue`; settles with its own outcome. */
   add(queue: string, item: I): Promise<void>;
@@ -36,11 +65,30 @@ export interface Batcher<I> {
 /**
  * Makes a batcher. `send` runs one batch and returns one reply per item;
  * `check` throws for an item whose reply is a failure.
+ *
+ * @example Completions sent together
+ * ```ts
+ * import { batcher } from "@jobline/jobline/backend";
+ * const sent: string[][] = [];
+ * const b = batcher((_queue, ids: string[]) => {
+ *   sent.push(ids);
+ *   return Promise.resolve(ids.map(() => true));
+ * }, () => {});
+ * await Promise.all([b.add("q", "a"), b.add("q", "b")]);
+ * console.log(sent); // [["a", "b"]]
+ * ```
+ *
+ * @param send Runs one batch of a queue; resolves with one reply per item.
+ * @param check Throws for an item whose reply is a failure.
+ * @param options Batch size and concurrency.
+ * @returns The batcher.
  */
 export function batcher<I>(
   send: (queue: string, items: I[]) => Promise<unknown>,
   check: (item: I, reply: unknown) => void,
+  options: BatcherOptions = {},
 ): Batcher<I> {
+  const { maxBatch: MAX_BATCH = 500, maxInFlight: MAX_IN_FLIGHT = 3 } = options;
   const lanes = new Map<string, Lane<I>>();
 
   async function drain(queue: string, lane: Lane<I>): Promise<void> {
