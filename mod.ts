@@ -24,7 +24,7 @@
  */
 
 export { createQueue } from "./src/queue.ts";
-export { createWorker } from "./src/worker.ts";
+export { createWorker } from "./src/worker/mod.ts";
 export type {
   Handler,
   Handlers,
@@ -32,7 +32,7 @@ export type {
   Worker,
   WorkerEvents,
   WorkerOptions,
-} from "./src/worker_types.ts";
+} from "./src/worker/types.ts";
 export { subscribe } from "./src/subscribe.ts";
 export type { SubscribeOptions } from "./src/subscribe.ts";
 export { memoryBackend } from "./backends/memory/mod.ts";

@@ -16,8 +16,7 @@ import {
 } from "bullmq";
 import type { Figures, Sizes } from "./_measure.ts";
 import { p50p99 } from "./_measure.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from "../tests/_support/time.ts";
 
 let seq = 0;
 

@@ -11,6 +11,7 @@
 
 import type { Figures, Sizes } from "./_measure.ts";
 import { p50p99 } from "./_measure.ts";
+import { sleep } from "../tests/_support/time.ts";
 
 interface Kv {
   enqueue(value: unknown): Promise<unknown>;
@@ -18,8 +19,6 @@ interface Kv {
   listenQueue(handler: (value: unknown) => unknown): Promise<void>;
   close(): void;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function openKv(path: string): Promise<Kv> {
   const open = (Deno as unknown as { openKv?: (p: string) => Promise<Kv> })

@@ -11,8 +11,7 @@
 import { Logger, makeWorkerUtils, run, type Runner } from "graphile-worker";
 import type { Figures, Sizes } from "./_measure.ts";
 import { p50p99 } from "./_measure.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from "../tests/_support/time.ts";
 
 /** graphile-worker's preset options for a run. */
 export type GraphilePreset = "default" | "tuned";

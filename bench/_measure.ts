@@ -6,6 +6,7 @@
  */
 
 import { type Backend, createQueue, createWorker, type Queue } from "../mod.ts";
+import { sleep } from "../tests/_support/time.ts";
 
 /** One backend's figures. */
 export interface Figures {
@@ -28,8 +29,6 @@ export interface Sizes {
   worker: number;
   latency: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let seq = 0;
 function fresh(backend: Backend): Queue {

@@ -9,8 +9,7 @@
 
 import PgBoss from "pg-boss";
 import { p50p99 } from "./_measure.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from "../tests/_support/time.ts";
 
 /** pg-boss figures. */
 export interface PgBossFigures {

@@ -54,28 +54,50 @@ function builtin(
   for (const scheme of schemes) table.set(scheme, { parse, load });
 }
 
+/**
+ * Imports a built-in backend's module. The specifier is computed, not a
+ * literal, on purpose: a type checker (`deno check` of an app that uses only
+ * memory) and a bundler must not follow it into a database driver's types.
+ * The extension follows this file's own, so the same line works on the
+ * TypeScript sources and on the npm package's JavaScript.
+ */
+function importBackend<M>(name: string): Promise<M> {
+  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+  return import(new URL(`../backends/${name}/mod${ext}`, import.meta.url).href);
+}
+
+type Factory<K extends string, O> = {
+  [key in K]: (options: O) => Backend;
+};
+
 builtin(
   ["memory:"],
   parseMemoryUrl,
-  async () => (await import("../backends/memory/mod.ts")).memoryBackend(),
+  async () =>
+    (await importBackend<Factory<"memoryBackend", void>>("memory"))
+      .memoryBackend(),
 );
 builtin(
   ["sqlite:"],
   parseSqliteUrl,
   async (url) =>
-    (await import("../backends/sqlite/mod.ts")).sqliteBackend({ url }),
+    (await importBackend<Factory<"sqliteBackend", { url: string }>>("sqlite"))
+      .sqliteBackend({ url }),
 );
 builtin(
   ["redis:", "rediss:", "redis+cluster:"],
   parseRedisUrl,
   async (url) =>
-    (await import("../backends/redis/mod.ts")).redisBackend({ url }),
+    (await importBackend<Factory<"redisBackend", { url: string }>>("redis"))
+      .redisBackend({ url }),
 );
 builtin(
   ["postgres:", "postgresql:"],
   parsePostgresUrl,
   async (url) =>
-    (await import("../backends/postgres/mod.ts")).postgresBackend({ url }),
+    (await importBackend<Factory<"postgresBackend", { url: string }>>(
+      "postgres",
+    )).postgresBackend({ url }),
 );
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:$/;

@@ -6,7 +6,8 @@
  */
 
 import { ValidationError } from "./errors.ts";
-import type { JobError, JobStatus, Priority } from "./types.ts";
+import type { ListOptions } from "./queue_types.ts";
+import type { ClaimedJob, JobError, JobStatus, Priority } from "./types.ts";
 
 const TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 const PRIORITY_NAMES: Record<string, number> = { low: 1, normal: 5, high: 10 };
@@ -241,4 +242,86 @@ export function toJobError(err: unknown): JobError {
     return { message: (err as { message: string }).message };
   }
   return { message: String(err) };
+}
+
+/** Checks a job handed back to the queue: one claim() returned. */
+export function checkClaimed(
+  job: ClaimedJob,
+  action: string,
+): { id: string; token: string } {
+  if (
+    job === null || typeof job !== "object" || typeof job.id !== "string" ||
+    typeof job.lease?.token !== "string"
+  ) {
+    throw invalid(action, "job", "a job returned by claim()", job);
+  }
+  return { id: job.id, token: job.lease.token };
+}
+
+/** Checks a job id. */
+export function checkId(id: unknown, action: string): string {
+  return checkString(id, action, "id", 256, 1);
+}
+
+/** Checks a claim's type filter; null when there is none. */
+export function checkTypes(
+  types: unknown,
+  action: string,
+): readonly string[] | null {
+  if (types === undefined || types === null) return null;
+  if (!Array.isArray(types) || types.length === 0) {
+    throw invalid(action, "types", "a non-empty array of job types", types);
+  }
+  for (const t of types) checkName(t, action, "types");
+  return types;
+}
+
+/** Checks a lease length in ms; `fallback` when it is not given. */
+export function checkLeaseMs(
+  value: number | undefined,
+  action: string,
+  fallback: number,
+): number {
+  return value === undefined
+    ? fallback
+    : checkNumber(value, action, "leaseMs", { min: 0, exclusive: true });
+}
+
+/** Checks an update of a claimed job's progress and message. */
+export function checkChange(
+  change: { progress?: number; message?: string },
+): { progress?: number; message?: string } {
+  if (change === null || typeof change !== "object") {
+    throw invalid("update job", "change", "an object", change);
+  }
+  const c: { progress?: number; message?: string } = {};
+  if (change.progress !== undefined) {
+    c.progress = checkProgress(change.progress);
+  }
+  if (change.message !== undefined) {
+    c.message = checkString(change.message, "update job", "message", 4096);
+  }
+  return c;
+}
+
+/** Checks list() options and fills in the defaults. */
+export function checkListOptions(options: ListOptions): {
+  status: JobStatus | null;
+  type: string | null;
+  limit: number;
+  after: string | null;
+} {
+  const act = "list jobs";
+  const limit = options.limit ?? 100;
+  checkNumber(limit, act, "limit", { min: 1, integer: true, max: 10_000 });
+  const status = options.status === undefined
+    ? null
+    : checkStatus(options.status, act);
+  const type = options.type === undefined
+    ? null
+    : checkName(options.type, act, "type");
+  const after = options.cursor === undefined || options.cursor === null
+    ? null
+    : checkString(options.cursor, act, "cursor", 256, 1);
+  return { status, type, limit, after };
 }

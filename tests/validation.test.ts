@@ -9,7 +9,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createQueue } from "../src/queue.ts";
-import { createWorker } from "../src/worker.ts";
+import { createWorker } from "../src/worker/mod.ts";
 import { ValidationError } from "../src/errors.ts";
 import type { Queue } from "../src/queue_types.ts";
 

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { newId } from "../../src/id.ts";
-import { createWorker } from "../../src/worker.ts";
+import { createWorker } from "../../src/worker/mod.ts";
 import { type Case, waitFor } from "./_context.ts";
 
 /** The cancel cases. */

@@ -8,7 +8,7 @@
 
 import type { Backend } from "../../src/backend/interface.ts";
 import { createQueue } from "../../src/queue.ts";
-import { createWorker } from "../../src/worker.ts";
+import { createWorker } from "../../src/worker/mod.ts";
 import type { Queue, QueueOptions } from "../../src/queue_types.ts";
 import { sleep, waitFor } from "../_support/time.ts";
 

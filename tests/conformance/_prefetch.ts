@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { createWorker } from "../../src/worker.ts";
+import { createWorker } from "../../src/worker/mod.ts";
 import type { Backend } from "../../src/backend/interface.ts";
 import {
   type Case,

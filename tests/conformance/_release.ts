@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { LeaseLostError } from "../../src/errors.ts";
 import { subscribe } from "../../src/subscribe.ts";
 import type { JobUpdate } from "../../src/types.ts";
-import { createWorker } from "../../src/worker.ts";
+import { createWorker } from "../../src/worker/mod.ts";
 import { type Case, sleep, waitFor } from "./_context.ts";
 
 /** The release cases. */

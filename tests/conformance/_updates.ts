@@ -11,7 +11,7 @@ import { newId } from "../../src/id.ts";
 import type { Queue } from "../../src/queue_types.ts";
 import { subscribe } from "../../src/subscribe.ts";
 import type { JobUpdate } from "../../src/types.ts";
-import { createWorker } from "../../src/worker.ts";
+import { createWorker } from "../../src/worker/mod.ts";
 import { type Case, sleep, waitFor } from "./_context.ts";
 
 async function collect(

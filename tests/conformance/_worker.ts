@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { BackendError } from "../../src/errors.ts";
 import type { ClaimRequest } from "../../src/backend/interface.ts";
-import { createWorker } from "../../src/worker.ts";
+import { createWorker } from "../../src/worker/mod.ts";
 import {
   type Case,
   gate,

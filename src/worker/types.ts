@@ -1,12 +1,13 @@
 /**
- * The types of the worker API: handlers, their context, options, events and
- * the Worker interface. Types only; no behaviour.
+ * The public types of the worker: handlers, their context, options, events
+ * and the Worker interface. Types only; it must never hold behaviour.
  *
  * @module
  */
 
-import type { JobTypes } from "./queue_types.ts";
-import type { ClaimedJob } from "./types.ts";
+import type { JobTypes } from "../queue_types.ts";
+import type { ClaimedJob } from "../types.ts";
+
 /**
  * What a handler gets besides its job.
  *

@@ -1,0 +1,322 @@
+/**
+ * createWorker and its claim loop: claims jobs of the handlers' types as
+ * slots free up, wakes on the backend's events, pauses with growing backoff
+ * after a failed backend call, and stops gracefully. The parts hold their
+ * own state: the claim sizing and pace (ahead.ts), the leases (leases.ts),
+ * one job's run (run.ts), the slots (slots.ts), the wake-ups (wake.ts) and
+ * the events (events.ts); options.ts checks the options. Nothing it does in
+ * the background may become an unhandled rejection.
+ *
+ * @module
+ */
+
+import { QueueClosedError } from "../errors.ts";
+import type { JobTypes, Queue, QueueEvent } from "../queue_types.ts";
+import type { ClaimedJob } from "../types.ts";
+import { checkNumber } from "../validate.ts";
+import { claimSize, createPace, type Pace } from "./ahead.ts";
+import { createWorkerEvents, type WorkerEventHub } from "./events.ts";
+import { createLeaseKeeper, type LeaseKeeper } from "./leases.ts";
+import { checkWorkerOptions, type WorkerSettings } from "./options.ts";
+import { runJob } from "./run.ts";
+import { createSlots, type Slots } from "./slots.ts";
+import type { Handler, Handlers, Worker, WorkerOptions } from "./types.ts";
+import { createWakeups, type Wakeups } from "./wake.ts";
+
+/** The queue calls a worker makes. */
+type WorkerQueue = Pick<
+  Queue,
+  | "claimMany"
+  | "heartbeat"
+  | "update"
+  | "complete"
+  | "fail"
+  | "release"
+  | "listen"
+  | "now"
+  | "closed"
+>;
+
+/** One worker: its parts, and the claim loop's own state. */
+interface Core {
+  readonly queue: WorkerQueue;
+  readonly handlers: Readonly<Record<string, Handler>>;
+  readonly settings: WorkerSettings;
+  readonly events: WorkerEventHub;
+  readonly pace: Pace;
+  readonly slots: Slots;
+  readonly leases: LeaseKeeper;
+  readonly wakeups: Wakeups;
+  /** stop() was called: no claim and no start from now on. */
+  stopping: boolean;
+  /** The queue closed under the worker: the loop ends. */
+  closedUnder: boolean;
+  /** Claim calls under way, and the jobs they ask for. */
+  claims: number;
+  claimingFor: number;
+  /** The last claim came back full: there may be more. */
+  maybeMore: boolean;
+  /** Backend calls failed in a row, and claiming paused until (performance.now()). */
+  failures: number;
+  pausedUntil: number;
+  /** Ends the worker's listening for wake-ups and cancels, once started. */
+  unlisten: (() => Promise<void>) | undefined;
+}
+
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Starts a worker: it claims jobs of the handlers' types and runs up to
+ * `concurrency` handlers at once. A return value completes the job, a throw
+ * fails the attempt (retried with backoff while attempts remain).
+ *
+ * @example A typed worker
+ * ```ts
+ * import { createQueue, createWorker, subscribe } from "@jobline/jobline";
+ * type Jobs = { resize: { url: string } };
+ * await using queue = createQueue<Jobs>();
+ * await using _worker = createWorker(queue, {
+ *   resize: async (job, ctx) => {
+ *     await ctx.progress(0.5, `fetching ${job.data.url}`);
+ *     return { width: 640 };
+ *   },
+ * }, { concurrency: 10 });
+ * const id = await queue.enqueue("resize", { url: "a.png" });
+ * for await (const u of subscribe(queue, id)) console.log(u.status);
+ * ```
+ *
+ * @param queue The queue to work on.
+ * @param handlers A handler per job type.
+ * @param options Concurrency, lease, polling.
+ * @returns The worker, already running.
+ */
+export function createWorker<J extends JobTypes>(
+  queue: Queue<J>,
+  handlers: Handlers<J>,
+  options: WorkerOptions = {},
+): Worker {
+  const settings = checkWorkerOptions(queue.leaseMs, handlers, options);
+  const events = createWorkerEvents(options.onError);
+  const w: Core = {
+    queue,
+    handlers: handlers as Record<string, Handler>,
+    settings,
+    events,
+    pace: createPace(),
+    slots: createSlots(settings.concurrency),
+    leases: createLeaseKeeper({
+      queue,
+      leaseMs: settings.leaseMs,
+      heartbeatInterval: settings.heartbeatInterval,
+      report: events.report,
+      // A job lost before it started is dropped from the line.
+      onLost: (entry) => {
+        if (w.slots.drop(entry)) settle(w, entry.job);
+      },
+    }),
+    wakeups: createWakeups(() => queue.now(), settings.pollInterval),
+    stopping: false,
+    closedUnder: false,
+    claims: 0,
+    claimingFor: 0,
+    maybeMore: true,
+    failures: 0,
+    pausedUntil: 0,
+    unlisten: undefined,
+  };
+  const looping = loop(w);
+  let stopped: Promise<void> | undefined;
+  const worker: Worker = {
+    get running() {
+      return w.slots.busy;
+    },
+    get prefetched() {
+      return w.slots.waiting;
+    },
+    get stopped() {
+      return w.stopping;
+    },
+    on: events.on,
+    stop({ timeout = 10_000 } = {}) {
+      checkNumber(timeout, "stop worker", "timeout");
+      stopped ??= stop(w, looping, timeout);
+      return stopped;
+    },
+    [Symbol.asyncDispose]() {
+      return worker.stop();
+    },
+  };
+  return worker;
+}
+
+/** How many jobs to claim now (see claimSize). */
+function wanted(w: Core): number {
+  return claimSize({
+    concurrency: w.settings.concurrency,
+    busy: w.slots.busy,
+    prefetch: w.settings.prefetch,
+    recent: w.pace.recent(),
+    claimMs: w.pace.claimMs,
+    waiting: w.slots.waiting,
+    claimingFor: w.claimingFor,
+    held: w.leases.size,
+  });
+}
+
+/** Takes claimed jobs on: they start as slots free up, best first. */
+function hold(w: Core, jobs: ClaimedJob[]): void {
+  if (jobs.length === 0) return;
+  w.slots.line(jobs.map((job) => w.leases.hold(job)));
+  pump(w);
+}
+
+/** Starts waiting jobs while slots are free. */
+function pump(w: Core): void {
+  while (!w.stopping) {
+    const entry = w.slots.take();
+    if (entry === undefined) return;
+    void runJob(entry, {
+      handler: w.handlers[entry.job.type]!,
+      queue: w.queue,
+      leaseMs: w.settings.leaseMs,
+      freed: () => freeSlot(w),
+      emit: w.events.emit,
+      report: w.events.report,
+    }).finally(() => settle(w, entry.job));
+  }
+}
+
+/** A handler finished: its slot may take the next job. */
+function freeSlot(w: Core): void {
+  w.slots.free();
+  w.pace.finished();
+  pump(w);
+  if (w.maybeMore) w.wakeups.requested = true;
+  w.wakeups.poke();
+}
+
+/** The job's outcome is stored (or it was lost): its lease is no longer ours. */
+function settle(w: Core, job: ClaimedJob): void {
+  w.leases.settle(job);
+  w.wakeups.poke();
+}
+
+/** A backend event for workers: a wake-up, a cancel, a resync or the close. */
+function onEvent(w: Core, event: QueueEvent): void {
+  if (event.kind === "wake") w.wakeups.wakeAt(event.at);
+  else if (event.kind === "cancel") w.leases.cancelled(event.jobId);
+  else if (event.kind === "resync") {
+    w.wakeups.wake();
+    w.leases.beat();
+  } else if (event.kind === "closed") w.wakeups.wake();
+}
+
+/** A backend call failed: report it and pause claiming, longer each time. */
+function backOff(w: Core, err: unknown): void {
+  w.events.report(err);
+  w.pausedUntil = performance.now() + Math.min(5_000, 100 * 2 ** w.failures++);
+}
+
+/** Claims `want` jobs; a failure pauses claiming, with growing backoff. */
+async function claim(w: Core, want: number): Promise<void> {
+  w.claims++;
+  w.claimingFor += want;
+  let jobs: ClaimedJob[] = [];
+  try {
+    const began = performance.now();
+    jobs = await w.queue.claimMany(want, {
+      types: w.settings.types,
+      leaseMs: w.settings.leaseMs,
+    });
+    w.pace.claimed(performance.now() - began);
+    w.failures = 0;
+  } catch (err) {
+    if (err instanceof QueueClosedError || w.queue.closed) w.closedUnder = true;
+    else {
+      backOff(w, err);
+      w.wakeups.requested = true;
+    }
+  } finally {
+    w.claims--;
+    w.claimingFor -= want;
+  }
+  w.maybeMore = jobs.length === want;
+  hold(w, jobs);
+  if (w.maybeMore) w.wakeups.requested = true;
+  w.wakeups.poke();
+}
+
+/** The claim loop: listens for wake-ups, claims while there is room, idles. */
+async function loop(w: Core): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  while (!w.stopping && !w.closedUnder) {
+    const pause = w.pausedUntil - performance.now();
+    if (pause > 0) {
+      await sleep(pause);
+      continue;
+    }
+    try {
+      w.unlisten ??= await w.queue.listen("worker", (e) => onEvent(w, e));
+    } catch (err) {
+      if (err instanceof QueueClosedError || w.queue.closed) break;
+      backOff(w, err);
+      continue;
+    }
+    // A second claim goes out only while the last one came back full.
+    while (w.wakeups.requested && w.claims < w.settings.maxClaims) {
+      const want = wanted(w);
+      if (want <= 0) break;
+      w.wakeups.requested = w.maybeMore && w.claims === 0;
+      const p = claim(w, want);
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    }
+    const room = wanted(w) > 0 && w.claims < w.settings.maxClaims;
+    await w.wakeups.idle(room, w.stopping || w.closedUnder);
+  }
+  await Promise.all(inFlight);
+  w.wakeups.stop();
+}
+
+/**
+ * Stops the worker: ends the loop, gives back the jobs claimed ahead
+ * (their attempt not counted), waits for running handlers up to `timeout`,
+ * then aborts their signals and waits at most one more second.
+ */
+async function stop(
+  w: Core,
+  looping: Promise<void>,
+  timeout: number,
+): Promise<void> {
+  w.stopping = true;
+  w.wakeups.poke();
+  await looping;
+  const unstarted = w.slots.drain();
+  if (unstarted.length > 0) {
+    await w.queue.release(unstarted.map((entry) => entry.job)).catch(
+      (err) => {
+        if (!(err instanceof QueueClosedError)) w.events.report(err);
+      },
+    );
+    for (const entry of unstarted) settle(w, entry.job);
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = (ms: number) =>
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([w.leases.drained(), expired(timeout)]);
+  clearTimeout(timer);
+  if (w.leases.size > 0) {
+    w.leases.abortAll(
+      new DOMException(
+        "The worker stopped before the job finished",
+        "AbortError",
+      ),
+    );
+    await Promise.race([w.leases.drained(), expired(1000)]);
+    clearTimeout(timer);
+  }
+  w.leases.stop();
+  await w.unlisten?.().catch(() => {});
+  w.unlisten = undefined;
+}

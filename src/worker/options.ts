@@ -1,0 +1,92 @@
+/**
+ * A worker's options: checks createWorker's handlers and options and fills
+ * in the defaults, before the worker starts. Throws ValidationError only;
+ * it never calls the queue.
+ *
+ * @module
+ */
+
+import { ValidationError } from "../errors.ts";
+import { checkNumber, invalid } from "../validate.ts";
+import type { WorkerOptions } from "./types.ts";
+
+/** A worker's checked options. */
+export interface WorkerSettings {
+  /** The job types it claims: those it has handlers for. */
+  types: string[];
+  /** Handlers run at once, at most. */
+  concurrency: number;
+  /** The lease length of its claims and heartbeats, ms. */
+  leaseMs: number;
+  /** How often an idle worker looks for work, ms. */
+  pollInterval: number;
+  /** How often its leases are extended, ms. */
+  heartbeatInterval: number;
+  /** The most jobs it may hold claimed ahead of free slots. */
+  prefetch: number;
+  /** Claim calls under way at most: a second only while claiming ahead. */
+  maxClaims: number;
+}
+
+/**
+ * Checks createWorker's handlers and options and fills in the defaults.
+ *
+ * @param queueLeaseMs The queue's lease length, the default.
+ * @param handlers The handlers by job type.
+ * @param options The worker's options.
+ * @returns The worker's settings.
+ * @throws {ValidationError} when an argument is bad.
+ */
+export function checkWorkerOptions(
+  queueLeaseMs: number,
+  handlers: unknown,
+  options: WorkerOptions,
+): WorkerSettings {
+  const act = "create worker";
+  if (handlers === null || typeof handlers !== "object") {
+    throw invalid(act, "handlers", "an object", handlers);
+  }
+  const types = Object.keys(handlers);
+  if (types.length === 0) {
+    throw new ValidationError("Cannot create worker without handlers");
+  }
+  for (const t of types) {
+    const handler = (handlers as Record<string, unknown>)[t];
+    if (typeof handler !== "function") {
+      throw invalid(act, `handlers.${t}`, "a function", handler);
+    }
+  }
+  const {
+    concurrency = 1,
+    leaseMs = queueLeaseMs,
+    pollInterval = 1000,
+    heartbeatInterval = Math.max(1, Math.floor(leaseMs / 3)),
+    prefetch = 2000,
+  } = options;
+  checkNumber(concurrency, act, "concurrency", {
+    min: 1,
+    integer: true,
+    max: 10_000,
+  });
+  checkNumber(leaseMs, act, "leaseMs", { min: 0, exclusive: true });
+  checkNumber(pollInterval, act, "pollInterval", { min: 0, exclusive: true });
+  checkNumber(heartbeatInterval, act, "heartbeatInterval", {
+    min: 0,
+    exclusive: true,
+  });
+  checkNumber(prefetch, act, "prefetch", {
+    min: 0,
+    integer: true,
+    max: 10_000,
+  });
+  const maxClaims = prefetch > 0 ? 2 : 1;
+  return {
+    types,
+    concurrency,
+    leaseMs,
+    pollInterval,
+    heartbeatInterval,
+    prefetch,
+    maxClaims,
+  };
+}

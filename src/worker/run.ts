@@ -1,0 +1,133 @@
+/**
+ * Running one job: calls its handler with a context (signal, progress,
+ * heartbeat) and decides the outcome of the attempt. A return completes the
+ * job, a throw fails the attempt (retried while attempts remain), a result
+ * that is not JSON fails the job for good, and whatever comes after the
+ * lease was lost is discarded. The one place that decides an attempt's
+ * outcome. It never claims, never keeps a lease, and never rejects.
+ *
+ * @module
+ */
+
+import {
+  LeaseLostError,
+  QueueClosedError,
+  ValidationError,
+} from "../errors.ts";
+import type { Queue } from "../queue_types.ts";
+import type { ClaimedJob } from "../types.ts";
+import type { Emit } from "./events.ts";
+import type { Running } from "./leases.ts";
+import type { Handler, JobContext } from "./types.ts";
+
+/**
+ * How an attempt ended: its result stored ("completed"), failed and back to
+ * pending ("retrying") or failed for good ("failed"), its lease lost so
+ * nothing was stored ("lost"), or a store call that failed otherwise
+ * ("error", reported unless the queue was closed).
+ */
+export type Outcome = "completed" | "retrying" | "failed" | "lost" | "error";
+
+/** The queue calls that running a job makes. */
+export type RunQueue = Pick<
+  Queue,
+  "update" | "heartbeat" | "complete" | "fail"
+>;
+
+/** What running one job needs. */
+export interface RunOptions {
+  /** The handler of the job's type. */
+  handler: Handler;
+  /** The queue to store the outcome on. */
+  queue: RunQueue;
+  /** The lease length `ctx.heartbeat()` asks for, ms. */
+  leaseMs: number;
+  /**
+   * Called once, as soon as the handler returned or threw: its slot is free
+   * while the lease is kept until the outcome is stored.
+   */
+  freed(): void;
+  /** Tells "completed" and "failed" listeners. */
+  emit: Emit;
+  /** Reports a store call that failed. */
+  report(error: unknown, job?: ClaimedJob): void;
+}
+
+/** The context a handler gets with its job. */
+function contextOf(
+  job: ClaimedJob,
+  signal: AbortSignal,
+  o: RunOptions,
+): JobContext {
+  return {
+    signal,
+    progress: (progress, message) =>
+      o.queue.update(
+        job,
+        message === undefined ? { progress } : { progress, message },
+      ),
+    heartbeat: async () => {
+      await o.queue.heartbeat(job, { leaseMs: o.leaseMs });
+    },
+  };
+}
+
+/** Stores a handler's return value; one that is not JSON fails the job. */
+async function store(
+  job: ClaimedJob,
+  result: unknown,
+  o: RunOptions,
+): Promise<Outcome> {
+  try {
+    await o.queue.complete(job, result);
+    o.emit("completed", job, result);
+    return "completed";
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    // The result is not JSON: running again would give the same, so fail for good.
+    await o.queue.fail(job, err, { retry: false });
+    o.emit("failed", job, err, false);
+    return "failed";
+  }
+}
+
+/**
+ * Runs one job's handler and stores the outcome of the attempt.
+ *
+ * @param entry The job and the controller of its signal; a signal aborted
+ *   with a LeaseLostError means the lease is gone.
+ * @param o The handler, the queue and the callbacks.
+ * @returns How the attempt ended; never rejects.
+ */
+export async function runJob(
+  { job, controller }: Running,
+  o: RunOptions,
+): Promise<Outcome> {
+  let released = false;
+  const release = () => {
+    released = true;
+    o.freed();
+  };
+  const lost = () => controller.signal.reason instanceof LeaseLostError;
+  try {
+    let result: unknown;
+    try {
+      result = await o.handler(job, contextOf(job, controller.signal, o));
+    } catch (err) {
+      release();
+      if (lost()) return "lost";
+      const status = await o.queue.fail(job, err);
+      o.emit("failed", job, err, status === "pending");
+      return status === "pending" ? "retrying" : "failed";
+    }
+    release();
+    if (lost()) return "lost";
+    return await store(job, result, o);
+  } catch (err) {
+    if (err instanceof LeaseLostError) return "lost";
+    if (!(err instanceof QueueClosedError)) o.report(err, job);
+    return "error";
+  } finally {
+    if (!released) o.freed();
+  }
+}
