@@ -1,9 +1,10 @@
 /**
- * The Redis backend under faults and in its own setting: prefixes that keep
- * queues apart, worker processes killed mid-job, a server restarted with AOF
- * persistence, a server stopped while a worker runs, and a subscriber
- * connection that drops. Every test starts its own redis-server on a free
- * loopback port and stops it after.
+ * The Redis backend under faults: worker processes killed mid-job, a server
+ * restarted with AOF persistence, a server stopped while a worker runs, a
+ * server that is not there yet, and subscriber connections that drop (on a
+ * server and on a user's Cluster client). Every test starts its own
+ * redis-server (or Cluster) on free loopback ports and stops it after.
+ * Prefixes, user's clients and bad options are in redis_options.test.ts.
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
@@ -11,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createClient, createCluster } from "redis";
+import { createCluster } from "redis";
 import { redisBackend } from "../backends/redis/mod.ts";
 import type { BackendEvent } from "../src/backend/interface.ts";
 import {
@@ -20,28 +21,16 @@ import {
   createWorker,
   type Queue,
   subscribe,
-  ValidationError,
 } from "../mod.ts";
 import {
   type RedisServer,
   startRedis,
   startRedisCluster,
 } from "./_support/redis_server.ts";
+import { sleep, waitFor } from "./_support/time.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  ms: number,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(25);
-  }
-  assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-}
+/** Polls every 25 ms for up to `timeout` ms. */
+const within = (timeout: number) => ({ timeout, interval: 25 });
 
 function redisCli(port: number, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -73,37 +62,6 @@ process.on("unhandledRejection", onRejection);
 after(() => void process.off("unhandledRejection", onRejection));
 
 describe("redis backend", () => {
-  test("queues under different prefixes never see each other's jobs", async () => {
-    const s = await server();
-    const a = redisBackend({ url: s.url, prefix: "alpha" });
-    const b = redisBackend({ url: s.url, prefix: "beta" });
-    const qa = createQueue({ backend: a, name: "shared" });
-    const qb = createQueue({ backend: b, name: "shared" });
-    try {
-      const seen: string[] = [];
-      const stop = await qb.listen("queue", (e) => {
-        if (e.kind === "update") seen.push(e.update.jobId);
-      });
-      const id = await qa.enqueue("work", { n: 1 }, { key: "k" });
-      assert.equal(await qb.get(id), null);
-      assert.equal((await qb.stats()).pending, 0);
-      assert.equal(await qb.claim(), null);
-      assert.deepEqual((await qb.list()).jobs, []);
-      const other = await qb.enqueue("work", { n: 2 }, { key: "k" });
-      assert.notEqual(other, id, "the same key is free under another prefix");
-      assert.equal((await qa.claim())?.id, id);
-      assert.equal((await qb.claim())?.id, other);
-      await sleep(50);
-      assert.deepEqual(seen.filter((x) => x === id), []);
-      await stop();
-    } finally {
-      await qa.close();
-      await qb.close();
-      await a.close();
-      await b.close();
-    }
-  });
-
   test("three worker processes drain 1,000 jobs though one is killed mid-job", async () => {
     const s = await server();
     const backend = redisBackend({ url: s.url });
@@ -132,10 +90,10 @@ describe("redis backend", () => {
       const victim = children[children.length - 3]!;
       const index = 0;
       // Kill the first worker once it has done some jobs and holds others.
-      await until(
+      await waitFor(
         "the first worker to be busy",
         () => (outputs[index]!.match(/^done /gm)?.length ?? 0) >= 20,
-        30_000,
+        within(30_000),
       );
       victim.kill("SIGKILL");
       const killedAt = Date.now();
@@ -149,17 +107,17 @@ describe("redis backend", () => {
       }
       assert.ok(started.size > 0, "the killed worker held jobs");
       // Its jobs run again within the lease plus a few seconds.
-      await until("the killed worker's jobs to complete", async () => {
+      await waitFor("the killed worker's jobs to complete", async () => {
         for (const id of started) {
           if ((await queue.get(id))?.status !== "complete") return false;
         }
         return true;
-      }, leaseMs + 5_000);
+      }, within(leaseMs + 5_000));
       assert.ok(Date.now() - killedAt < leaseMs + 5_000);
-      await until(
+      await waitFor(
         "every job to complete",
         async () => (await queue.stats()).complete === 1000,
-        30_000,
+        within(30_000),
       );
       const stats = await queue.stats();
       assert.equal(stats.pending + stats.processing + stats.failed, 0);
@@ -203,9 +161,9 @@ describe("redis backend", () => {
       await s.stop();
       await assert.rejects(queue.stats(), BackendError);
       await s.start();
-      await until("the client to reconnect", async () => {
+      await waitFor("the client to reconnect", async () => {
         return (await queue.stats().catch(() => null))?.pending === ids.length;
-      }, 10_000);
+      }, within(10_000));
       for (let i = 0; i < 50; i++) ids.push(await queue.enqueue("work", { i }));
       await s.kill();
       await assert.rejects(queue.stats(), BackendError);
@@ -217,10 +175,10 @@ describe("redis backend", () => {
         onError: () => {},
       });
       try {
-        await until("the queue to drain", async () => {
+        await waitFor("the queue to drain", async () => {
           const stats = await queue.stats().catch(() => null);
           return stats?.complete === ids.length;
-        }, 20_000);
+        }, within(20_000));
       } finally {
         await worker.stop();
       }
@@ -251,23 +209,27 @@ describe("redis backend", () => {
         work: () => sleep(5),
       }, { concurrency: 4, pollInterval: 100, onError: (e) => errors.push(e) });
       try {
-        await until(
+        await waitFor(
           "some jobs to complete",
           async () => (await queue.stats()).complete >= 20,
-          10_000,
+          within(10_000),
         );
         await s.stop();
-        await until("an error report", () => errors.length > 0, 5_000);
+        await waitFor(
+          "an error report",
+          () => errors.length > 0,
+          within(5_000),
+        );
         assert.ok(
           errors.some((e) => e instanceof BackendError),
           "a BackendError reached the worker's error reporting",
         );
         await sleep(500);
         await s.start();
-        await until("the queue to drain", async () => {
+        await waitFor("the queue to drain", async () => {
           const stats = await queue.stats().catch(() => null);
           return stats?.complete === 200;
-        }, 20_000);
+        }, within(20_000));
       } finally {
         await worker.stop();
       }
@@ -297,15 +259,15 @@ describe("redis backend", () => {
         await sleep(100);
         await redisCli(s.port, "client", "kill", "type", "pubsub");
         await queue.enqueue("work", null);
-        await until(
+        await waitFor(
           "a resync event",
           () => events.some((e) => e.kind === "resync"),
-          5_000,
+          within(5_000),
         );
-        await until("the job to run", () => ran === 1, 3_000);
+        await waitFor("the job to run", () => ran === 1, within(3_000));
         // Once resubscribed, wake-ups arrive again.
         const id = await queue.enqueue("work", null);
-        await until("the second job to run", () => ran === 2, 3_000);
+        await waitFor("the second job to run", () => ran === 2, within(3_000));
         const updates = [];
         for await (const u of subscribe(queue, id)) updates.push(u.status);
         assert.equal(updates.at(-1), "complete");
@@ -334,33 +296,6 @@ describe("redis backend", () => {
     }
   });
 
-  test("a client of the user's is used as given and left open by close()", async () => {
-    const s = await server();
-    const client = createClient({ url: s.url });
-    client.on("error", () => {});
-    const backend = redisBackend({ client, prefix: "mine" });
-    const queue = createQueue({ backend, name: "own" });
-    try {
-      const id = await queue.enqueue("work", { n: 1 });
-      const updates: string[] = [];
-      const worker = createWorker(queue, { work: () => "ok" });
-      for await (const u of subscribe(queue, id)) updates.push(u.status);
-      await worker.stop();
-      assert.equal(updates.at(-1), "complete");
-      await queue.close();
-      await backend.close();
-      assert.ok(client.isOpen, "the user's client stays open");
-      assert.equal(
-        await client.sendCommand(["HEXISTS", "mine:{own}:keys", "none"]),
-        0,
-      );
-      const keys = await client.sendCommand(["KEYS", "mine:{own}:*"]);
-      assert.ok(Array.isArray(keys) && keys.includes("mine:{own}:ids"));
-    } finally {
-      await client.close();
-    }
-  });
-
   test("a cluster client of the user's works, and its subscriber resyncs after a drop", async () => {
     const cluster = await startRedisCluster();
     const client = createCluster({
@@ -383,17 +318,17 @@ describe("redis backend", () => {
       for (const node of cluster.nodes) {
         await redisCli(node.port, "client", "kill", "type", "pubsub");
       }
-      await until(
+      await waitFor(
         "a resync event",
         () => events.some((e) => e.kind === "resync"),
-        10_000,
+        within(10_000),
       );
       const second = await queue.enqueue("work", null);
-      await until(
+      await waitFor(
         "the update of a new job",
         () =>
           events.some((e) => e.kind === "update" && e.update.jobId === second),
-        5_000,
+        within(5_000),
       );
       await stop();
       await queue.close();
@@ -403,23 +338,5 @@ describe("redis backend", () => {
       await client.close();
       await cluster.destroy();
     }
-  });
-
-  test("bad options are rejected with ValidationError", () => {
-    assert.throws(() => redisBackend({ prefix: "a{b}" }), ValidationError);
-    assert.throws(() => redisBackend({ prefix: "" }), ValidationError);
-    assert.throws(() => redisBackend({ url: "http://x" }), ValidationError);
-    assert.throws(
-      () => redisBackend({ url: "redis+cluster://a:1,nope" }),
-      ValidationError,
-    );
-    assert.throws(
-      () => redisBackend({ url: "redis://x", client: createClient() }),
-      ValidationError,
-    );
-    assert.throws(
-      () => redisBackend({ client: {} as never }),
-      ValidationError,
-    );
   });
 });

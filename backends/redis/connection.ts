@@ -5,112 +5,24 @@
  * subscriber duplicate is ours). Runs the Lua scripts with EVALSHA, falling
  * back to EVAL (which caches the script) on NOSCRIPT.
  *
- * The driver is typed structurally so nothing here imports it: the factories
- * come from backends/redis.ts. Connections we make never queue commands while
- * offline (a call fails at once with the driver's error, which the backend
- * turns into a BackendError) and reconnect by themselves once they have
- * connected once; a first connection that fails is dropped so that the next
- * call tries again.
+ * The driver is typed by shape (driver.ts) so nothing here imports it: the
+ * factories come from mod.ts through options.ts. Connections we make never
+ * queue commands while offline (a call fails at once with the driver's
+ * error, which the backend turns into a BackendError) and reconnect by
+ * themselves once they have connected once; a first connection that fails
+ * is dropped so that the next call tries again.
  *
  * @module
  */
 
+import { backendClosed } from "../../src/backend/closed.ts";
+import {
+  type DriverListener,
+  isCluster,
+  type MessageListener,
+  type RedisLike,
+} from "./driver.ts";
 import { type ScriptName, scriptSources } from "./lua.ts";
-
-/** A listener of driver events (structural). */
-// deno-lint-ignore no-explicit-any
-type DriverListener = (...args: any[]) => void;
-
-/** A channel message listener (structural). */
-export type MessageListener = (message: string, channel: string) => unknown;
-
-/**
- * What jobline needs of a node-redis client (`createClient()`), typed by
- * shape so the core never imports the driver.
- *
- * @example
- * ```ts ignore
- * import { createClient } from "redis";
- * import type { RedisClientLike } from "@jobline/jobline/redis";
- * const client: RedisClientLike = createClient({ url: "redis://localhost:6379" });
- * ```
- */
-export interface RedisClientLike {
-  /** True while the client is connected or reconnecting. */
-  readonly isOpen: boolean;
-  /** True while the client can send commands. */
-  readonly isReady: boolean;
-  /** Connects. */
-  connect(): Promise<unknown>;
-  /** Sends a raw command. */
-  sendCommand(args: string[]): Promise<unknown>;
-  /** A new client with the same options. */
-  duplicate(): RedisClientLike;
-  /** Subscribes a listener to a channel. */
-  subscribe(channels: string, listener: MessageListener): Promise<void>;
-  /** Removes a listener from a channel. */
-  unsubscribe(channels: string, listener: MessageListener): Promise<void>;
-  /** Adds an event listener. */
-  on(event: string, listener: DriverListener): unknown;
-  /** Removes an event listener. */
-  off(event: string, listener: DriverListener): unknown;
-  /** Closes after pending replies. */
-  close(): Promise<void>;
-  /** Closes at once. */
-  destroy(): void;
-}
-
-/**
- * What jobline needs of a node-redis cluster client (`createCluster()`),
- * typed by shape.
- *
- * @example
- * ```ts ignore
- * import { createCluster } from "redis";
- * import type { RedisClusterLike } from "@jobline/jobline/redis";
- * const cluster: RedisClusterLike = createCluster({
- *   rootNodes: [{ url: "redis://10.0.0.1:6379" }],
- * });
- * ```
- */
-export interface RedisClusterLike {
-  /** The master nodes (present only on a cluster client). */
-  readonly masters: readonly unknown[];
-  /** True while the cluster client is open. */
-  readonly isOpen: boolean;
-  /** True while the cluster client can send commands. */
-  readonly isReady: boolean;
-  /** Discovers the cluster and connects. */
-  connect(): Promise<unknown>;
-  /** Sends a raw command to the node that serves `firstKey`. */
-  sendCommand(
-    firstKey: string | undefined,
-    isReadonly: boolean | undefined,
-    args: string[],
-  ): Promise<unknown>;
-  /** A new cluster client with the same options. */
-  duplicate(): RedisClusterLike;
-  /** Subscribes a listener to a sharded channel. */
-  sSubscribe(channels: string, listener: MessageListener): Promise<void>;
-  /** Removes a listener from a sharded channel. */
-  sUnsubscribe(channels: string, listener: MessageListener): Promise<void>;
-  /** Adds an event listener. */
-  on(event: string, listener: DriverListener): unknown;
-  /** Removes an event listener. */
-  off(event: string, listener: DriverListener): unknown;
-  /** Closes after pending replies. */
-  close(): Promise<void>;
-  /** Closes at once. */
-  destroy(): void;
-}
-
-/** A node-redis client or cluster client. */
-export type RedisLike = RedisClientLike | RedisClusterLike;
-
-/** Tells a cluster client from a single-server client. */
-export function isCluster(client: RedisLike): client is RedisClusterLike {
-  return Array.isArray((client as RedisClusterLike).masters);
-}
 
 /** Subscribing, on whichever kind of connection. */
 export interface PubSub {
@@ -158,6 +70,44 @@ async function sha1(text: string): Promise<string> {
     .join("");
 }
 
+/** The scripts' text, and their SHA-1s once computed. */
+interface ScriptCache {
+  readonly sources: Record<ScriptName, string>;
+  /** The SHA-1s, once {@linkcode ScriptCache.hash} has run. */
+  shas: Record<ScriptName, string> | undefined;
+  /** Computes the SHA-1s, once. */
+  hash(): Promise<Record<ScriptName, string>>;
+}
+
+function scriptCache(publish: "PUBLISH" | "SPUBLISH"): ScriptCache {
+  let hashing: Promise<Record<ScriptName, string>> | undefined;
+  const cache: ScriptCache = {
+    sources: scriptSources(publish),
+    shas: undefined,
+    hash() {
+      hashing ??= (async () => {
+        const out = {} as Record<ScriptName, string>;
+        for (const name of Object.keys(cache.sources) as ScriptName[]) {
+          out[name] = await sha1(cache.sources[name]);
+        }
+        return cache.shas = out;
+      })();
+      return hashing;
+    },
+  };
+  return cache;
+}
+
+function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith("NOSCRIPT");
+}
+
+function send(client: RedisLike, key: string, args: string[]) {
+  return isCluster(client)
+    ? client.sendCommand(key, false, args)
+    : client.sendCommand(args);
+}
+
 function shutdown(client: RedisLike): Promise<void> {
   if (!client.isOpen) return Promise.resolve();
   if (!client.isReady) {
@@ -194,6 +144,70 @@ function lazyClient(open: () => Promise<RedisLike>): {
   };
 }
 
+/** Connects a client; one that fails to connect is destroyed. */
+async function connected(
+  client: RedisLike,
+  onError: DriverListener,
+): Promise<RedisLike> {
+  client.on("error", onError);
+  try {
+    await client.connect();
+  } catch (err) {
+    client.destroy();
+    throw err;
+  }
+  return client;
+}
+
+/**
+ * Makes and connects a client of the backend's own. It reconnects by itself
+ * once it has connected once; a first connection that fails is given up.
+ */
+async function ownClient(
+  factory: Factory,
+  onError: DriverListener,
+): Promise<RedisLike> {
+  let up = false;
+  const client = await connected(
+    factory.make((retries) =>
+      up ? Math.min(50 * 2 ** Math.min(retries, 6), 2_000) : false
+    ),
+    onError,
+  );
+  up = true;
+  return client;
+}
+
+/** Calls `onResync` each time a subscriber is ready again after a drop. */
+function watchDrops(
+  client: RedisLike,
+  cluster: boolean,
+  onResync: () => void,
+): RedisLike {
+  let lost = false;
+  client.on(cluster ? "node-reconnecting" : "reconnecting", () => {
+    lost = true;
+  });
+  client.on(cluster ? "node-ready" : "ready", () => {
+    if (!lost) return;
+    lost = false;
+    onResync();
+  });
+  return client;
+}
+
+function pubSubOf(client: RedisLike): PubSub {
+  return isCluster(client)
+    ? {
+      subscribe: (ch, fn) => client.sSubscribe(ch, fn),
+      unsubscribe: (ch, fn) => client.sUnsubscribe(ch, fn),
+    }
+    : {
+      subscribe: (ch, fn) => client.subscribe(ch, fn),
+      unsubscribe: (ch, fn) => client.unsubscribe(ch, fn),
+    };
+}
+
 /**
  * Opens the backend's connections, from a factory (owned) or a user's client
  * (borrowed).
@@ -203,94 +217,39 @@ export function openConnection(
   publish?: "PUBLISH" | "SPUBLISH",
 ): Connection {
   const borrowed = "client" in source ? source.client : undefined;
+  const factory = "factory" in source ? source.factory : undefined;
   const cluster = borrowed !== undefined
     ? isCluster(borrowed)
-    : (source as { factory: Factory }).factory.cluster;
-  const sources = scriptSources(publish ?? (cluster ? "SPUBLISH" : "PUBLISH"));
-  let shas: Record<ScriptName, string> | undefined;
-  let hashing: Promise<Record<ScriptName, string>> | undefined;
+    : factory!.cluster;
+  const scripts = scriptCache(publish ?? (cluster ? "SPUBLISH" : "PUBLISH"));
   let closed = false;
+  let resync: (() => void) | undefined;
   // One function per backend, so that removing it leaves others' in place.
   const onError = (): void => {};
 
-  async function own(): Promise<RedisLike> {
-    const factory = (source as { factory: Factory }).factory;
-    let connected = false;
-    const client = factory.make((retries) =>
-      connected ? Math.min(50 * 2 ** Math.min(retries, 6), 2_000) : false
-    );
-    client.on("error", onError);
-    try {
-      await client.connect();
-    } catch (err) {
-      client.destroy();
-      throw err;
-    }
-    connected = true;
-    return client;
-  }
-
   const main = lazyClient(async () => {
-    if (borrowed === undefined) return await own();
+    if (borrowed === undefined) return await ownClient(factory!, onError);
     borrowed.on("error", onError);
     if (!borrowed.isOpen) await borrowed.connect();
     return borrowed;
   });
-
-  let resync: (() => void) | undefined;
-  const sub = lazyClient(async () => {
-    let client: RedisLike;
-    if (borrowed === undefined) client = await own();
-    else {
-      client = borrowed.duplicate();
-      client.on("error", onError);
-      try {
-        await client.connect();
-      } catch (err) {
-        client.destroy();
-        throw err;
-      }
-    }
-    let lost = false;
-    client.on(cluster ? "node-reconnecting" : "reconnecting", () => {
-      lost = true;
-    });
-    client.on(cluster ? "node-ready" : "ready", () => {
-      if (!lost) return;
-      lost = false;
-      resync?.();
-    });
-    return client;
-  });
-
-  function send(client: RedisLike, key: string, args: string[]) {
-    return isCluster(client)
-      ? client.sendCommand(key, false, args)
-      : client.sendCommand(args);
-  }
-
-  function hashes(): Promise<Record<ScriptName, string>> {
-    hashing ??= (async () => {
-      const out = {} as Record<ScriptName, string>;
-      for (const name of Object.keys(sources) as ScriptName[]) {
-        out[name] = await sha1(sources[name]);
-      }
-      return shas = out;
-    })();
-    return hashing;
-  }
-
-  function isNoScript(err: unknown): boolean {
-    return err instanceof Error && err.message.startsWith("NOSCRIPT");
-  }
+  const sub = lazyClient(async () =>
+    watchDrops(
+      borrowed === undefined
+        ? await ownClient(factory!, onError)
+        : await connected(borrowed.duplicate(), onError),
+      cluster,
+      () => resync?.(),
+    )
+  );
 
   return {
     cluster,
 
     async run(name, key, args) {
-      if (closed) throw new Error("the Redis backend is closed");
+      if (closed) throw backendClosed("redis");
       const client = main.current() ?? await main.get();
-      const sha = (shas ?? await hashes())[name];
+      const sha = (scripts.shas ?? await scripts.hash())[name];
       const command = ["EVALSHA", sha, "1", key];
       for (let i = 0; i < args.length; i++) command.push(args[i]!);
       try {
@@ -298,29 +257,20 @@ export function openConnection(
       } catch (err) {
         if (!isNoScript(err)) throw err;
         command[0] = "EVAL";
-        command[1] = sources[name];
+        command[1] = scripts.sources[name];
         return await send(client, key, command);
       }
     },
 
     async send(key, args) {
-      if (closed) throw new Error("the Redis backend is closed");
+      if (closed) throw backendClosed("redis");
       return await send(main.current() ?? await main.get(), key, args);
     },
 
     async pubsub(onResync) {
-      if (closed) throw new Error("the Redis backend is closed");
+      if (closed) throw backendClosed("redis");
       resync = onResync;
-      const client = await sub.get();
-      return isCluster(client)
-        ? {
-          subscribe: (ch, fn) => client.sSubscribe(ch, fn),
-          unsubscribe: (ch, fn) => client.sUnsubscribe(ch, fn),
-        }
-        : {
-          subscribe: (ch, fn) => client.subscribe(ch, fn),
-          unsubscribe: (ch, fn) => client.unsubscribe(ch, fn),
-        };
+      return pubSubOf(await sub.get());
     },
 
     async close() {

@@ -1,43 +1,43 @@
 /**
- * Events of the Redis backend: one subscription per queue channel, shared by
- * every listener of this backend, with the listeners kept here.
+ * Events of the Redis backend: the pub/sub subscriptions behind the kit's
+ * listener registry, and the fences that keep a stale cancel from aborting
+ * a newer lease.
  *
- * The update channel (`<ns>u`) carries every update of a queue; "queue"
- * listeners get them all and `{ job }` listeners those of their job (filtered
- * here, so a process following one job costs the server nothing extra). The
- * worker channel (`<ns>w`) carries wake-ups and cancels, so idle workers are
- * not flooded with updates. After the subscriber reconnects every listener
- * gets `resync`, since messages may have been lost meanwhile.
+ * Each queue has two channels. The update channel (`<ns>u`) carries every
+ * update of the queue; "queue" listeners get them all and `{ job }`
+ * listeners those of their job (filtered here, so a process following one
+ * job costs the server nothing extra). The worker channel (`<ns>w`) carries
+ * wake-ups and cancels, so idle workers are not flooded with updates. A
+ * channel is subscribed while it has listeners in this backend, once for
+ * all of them. After the subscriber reconnects every listener gets
+ * `resync`, since messages may have been lost meanwhile.
  *
- * A listener that throws must never break delivery to the others.
+ * Listeners live in the kit's registry (src/backend/listeners.ts): this
+ * file must not keep listeners of its own.
  *
  * @module
  */
 
-import type { BackendEvent, Topic } from "../../src/backend/interface.ts";
-import type { Connection, MessageListener } from "./connection.ts";
+import type {
+  BackendEvent,
+  Topic,
+  UpdateRecord,
+} from "../../src/backend/interface.ts";
+import {
+  type Channel,
+  channelOf,
+  createListeners,
+  type Listener,
+} from "../../src/backend/listeners.ts";
+import type { Connection } from "./connection.ts";
+import type { MessageListener } from "./driver.ts";
 import { decodeUpdates } from "./records.ts";
 
-type Listener = (event: BackendEvent) => void;
-
-interface Channel {
-  name: string;
-  /** "queue" listeners (update channel) or "worker" listeners. */
-  all: Set<Listener>;
-  /** `{ job }` listeners by job id (update channel only). */
-  jobs: Map<string, Set<Listener>>;
-  refs: number;
-  /** Resolves once the channel is subscribed; null while not subscribed. */
-  ready: Promise<void> | null;
-  /** Subscribe and unsubscribe calls, in order. */
-  op: Promise<void>;
-  onMessage: MessageListener;
-}
-
-/** The listener registry of one backend. */
-export interface EventHub {
+/** The events of one backend. */
+export interface RedisEvents {
+  /** Starts delivering a topic of a queue to a listener. */
   listen(
-    namespace: string,
+    queue: string,
     topic: Topic,
     listener: Listener,
   ): Promise<() => Promise<void>>;
@@ -47,167 +47,213 @@ export interface EventHub {
   settled(namespace: string, id: string): void;
 }
 
+/** One channel's subscription, shared by its listeners in this backend. */
+interface Subscription {
+  name: string;
+  /** Resolves once the channel is subscribed; null while not subscribed. */
+  ready: Promise<void> | null;
+  /** Subscribe and unsubscribe calls, in order. */
+  op: Promise<void>;
+  onMessage: MessageListener;
+  /** Listeners per followed job (update channel), for the message filter. */
+  jobs: Map<string, number>;
+}
+
 /** Leases held in this process are forgotten beyond this many. */
 const MAX_FENCES = 100_000;
 
-function deliver(listeners: Iterable<Listener>, event: BackendEvent): void {
-  for (const listener of listeners) {
-    try {
-      listener(event);
-    } catch (err) {
-      console.error("jobline: a redis backend listener threw", err);
-    }
-  }
-}
+/** Update messages are searched for followed job ids up to this many jobs. */
+const MAX_FILTERED = 8;
 
-/** Makes the registry; it subscribes through `conn` as listeners come. */
-export function eventHub(conn: Connection): EventHub {
-  const channels = new Map<string, Channel>();
-  // A cancel names the job version that ended a lease. When this process
-  // claimed the job again after that version (the claim that recovered an
-  // expired lease may be its own), the cancel is about an older lease and
-  // must not abort the new one: pub/sub and replies travel on different
-  // connections, so the cancel may well arrive after the new claim.
-  const fences = new Map<string, number>();
+/** Makes the events; they subscribe through `conn` as listeners come. */
+export function redisEvents(
+  conn: Connection,
+  ns: (queue: string) => string,
+): RedisEvents {
+  const listeners = createListeners();
+  const subscriptions = new Map<string, Subscription>();
+  const fences = leaseFences();
+  const resync = (): void => listeners.resyncAll();
 
-  function resync(): void {
-    const event: BackendEvent = { kind: "resync" };
-    for (const ch of channels.values()) {
-      deliver([...ch.all], event);
-      for (const set of ch.jobs.values()) deliver([...set], event);
+  function onUpdates(queue: string, sub: Subscription, message: string): void {
+    // Only job listeners: skip messages that name none of their jobs.
+    if (
+      sub.jobs.size <= MAX_FILTERED && !listeners.wants(queue, "update") &&
+      !names(message, sub.jobs.keys())
+    ) return;
+    for (const update of updatesIn(message)) {
+      listeners.deliver(queue, { kind: "update", update });
     }
   }
 
-  function onUpdates(ch: Channel, message: string): void {
-    if (ch.all.size === 0) {
-      // Only job listeners: skip messages that name none of their jobs.
-      if (ch.jobs.size <= 8) {
-        let named = false;
-        for (const id of ch.jobs.keys()) {
-          if (message.includes(id)) {
-            named = true;
-            break;
-          }
-        }
-        if (!named) return;
-      }
-    }
-    let updates;
-    try {
-      updates = decodeUpdates(message);
-    } catch (err) {
-      console.error("jobline: an unreadable redis update message", err);
-      return;
-    }
-    for (const update of updates) {
-      const event: BackendEvent = { kind: "update", update };
-      if (ch.all.size > 0) deliver([...ch.all], event);
-      const set = ch.jobs.get(update.jobId);
-      if (set !== undefined) deliver([...set], event);
-    }
+  function onSignal(queue: string, message: string): void {
+    const signal = signalOf(message);
+    if (signal === null) return;
+    const [event, version] = signal;
+    if (
+      event.kind === "cancel" && fences.newer(ns(queue), event.jobId, version)
+    ) return;
+    listeners.deliver(queue, event);
   }
 
-  function onSignal(ch: Channel, message: string): void {
-    let event: BackendEvent;
-    if (message.startsWith("w")) {
-      event = { kind: "wake", at: Number(message.slice(1)) };
-    } else if (message.startsWith("c")) {
-      const space = message.indexOf(" ");
-      const jobId = message.slice(1, space < 0 ? undefined : space);
-      const version = space < 0 ? Infinity : Number(message.slice(space + 1));
-      const held = fences.get(ch.name.slice(0, -1) + jobId);
-      if (held !== undefined && held > version) return;
-      event = { kind: "cancel", jobId };
-    } else return;
-    deliver([...ch.all], event);
-  }
-
-  function channel(name: string, updates: boolean): Channel {
-    let ch = channels.get(name);
-    if (ch === undefined) {
-      const c: Channel = {
+  function subscription(queue: string, channel: Channel): Subscription {
+    const name = ns(queue) + (channel === "updates" ? "u" : "w");
+    let sub = subscriptions.get(name);
+    if (sub === undefined) {
+      const s: Subscription = {
         name,
-        all: new Set(),
-        jobs: new Map(),
-        refs: 0,
         ready: null,
         op: Promise.resolve(),
-        onMessage: (message) =>
-          updates ? onUpdates(c, message) : onSignal(c, message),
+        jobs: new Map(),
+        onMessage: channel === "updates"
+          ? (message) => onUpdates(queue, s, message)
+          : (message) => onSignal(queue, message),
       };
-      channels.set(name, ch = c);
+      subscriptions.set(name, sub = s);
     }
-    return ch;
-  }
-
-  function unsubscribeIfUnused(ch: Channel): Promise<void> {
-    if (ch.refs > 0 || ch.ready === null) return ch.op;
-    ch.ready = null;
-    ch.op = ch.op.then(async () => {
-      if (ch.refs > 0) return;
-      try {
-        const ps = await conn.pubsub(resync);
-        await ps.unsubscribe(ch.name, ch.onMessage);
-      } catch {
-        // Closed or disconnected: the subscription is gone with it.
-      }
-    });
-    return ch.op;
+    return sub;
   }
 
   return {
-    claimed(namespace, id, version) {
-      if (fences.size >= MAX_FENCES) fences.clear();
-      fences.set(namespace + id, version);
-    },
+    claimed: fences.claimed,
+    settled: fences.settled,
 
-    settled(namespace, id) {
-      fences.delete(namespace + id);
-    },
-
-    async listen(namespace, topic, listener) {
-      const updates = topic !== "worker";
-      const ch = channel(namespace + (updates ? "u" : "w"), updates);
-      // Wrapped so the same function may listen twice and stop once each.
-      const own: Listener = (event) => listener(event);
-      let set: Set<Listener>;
-      if (typeof topic === "object") {
-        set = ch.jobs.get(topic.job) ?? new Set();
-        ch.jobs.set(topic.job, set);
-      } else set = ch.all;
-      set.add(own);
-      ch.refs++;
-      const remove = () => {
-        set.delete(own);
-        if (typeof topic === "object" && set.size === 0) {
-          if (ch.jobs.get(topic.job) === set) ch.jobs.delete(topic.job);
-        }
-        ch.refs--;
-      };
-      if (ch.ready === null) {
-        const ready = ch.op.then(async () => {
-          const ps = await conn.pubsub(resync);
-          await ps.subscribe(ch.name, ch.onMessage);
-        });
-        ch.ready = ready;
-        ch.op = ready.catch(() => {});
-        ready.catch(() => {
-          if (ch.ready === ready) ch.ready = null;
-        });
-      }
+    async listen(queue, topic, listener) {
+      const channel = channelOf(topic);
+      const sub = subscription(queue, channel);
+      const remove = follow(sub, topic, listeners.add(queue, topic, listener));
       try {
-        await ch.ready;
+        await subscribe(conn, sub, resync);
       } catch (err) {
         remove();
         throw err;
       }
-      let stopped = false;
+      const unused = () => listeners.count(queue, channel) === 0;
       return async () => {
-        if (stopped) return;
-        stopped = true;
-        remove();
-        await unsubscribeIfUnused(ch);
+        if (remove()) await unsubscribeIfUnused(conn, sub, resync, unused);
       };
     },
   };
+}
+
+/**
+ * The leases this process holds, by job version. A cancel names the job
+ * version that ended a lease. When this process claimed the job again after
+ * that version (the claim that recovered an expired lease may be its own),
+ * the cancel is about an older lease and must not abort the new one:
+ * pub/sub and replies travel on different connections, so the cancel may
+ * well arrive after the new claim.
+ */
+function leaseFences(): Pick<RedisEvents, "claimed" | "settled"> & {
+  /** Whether this process holds a lease on the job newer than `version`. */
+  newer(namespace: string, id: string, version: number): boolean;
+} {
+  const held = new Map<string, number>();
+  return {
+    claimed(namespace, id, version) {
+      if (held.size >= MAX_FENCES) held.clear();
+      held.set(namespace + id, version);
+    },
+    settled(namespace, id) {
+      held.delete(namespace + id);
+    },
+    newer(namespace, id, version) {
+      const since = held.get(namespace + id);
+      return since !== undefined && since > version;
+    },
+  };
+}
+
+/**
+ * Counts a `{ job }` listener among its subscription's followed jobs until
+ * `stop` removes it; returns the stop function, true the first time.
+ */
+function follow(
+  sub: Subscription,
+  topic: Topic,
+  stop: () => boolean,
+): () => boolean {
+  if (typeof topic !== "object") return stop;
+  const { job } = topic;
+  sub.jobs.set(job, (sub.jobs.get(job) ?? 0) + 1);
+  return () => {
+    if (!stop()) return false;
+    const n = sub.jobs.get(job)! - 1;
+    if (n === 0) sub.jobs.delete(job);
+    else sub.jobs.set(job, n);
+    return true;
+  };
+}
+
+/** Subscribes the channel unless it is (being) subscribed; resolves then. */
+function subscribe(
+  conn: Connection,
+  sub: Subscription,
+  resync: () => void,
+): Promise<void> {
+  if (sub.ready === null) {
+    const ready = sub.op.then(async () => {
+      const ps = await conn.pubsub(resync);
+      await ps.subscribe(sub.name, sub.onMessage);
+    });
+    sub.ready = ready;
+    sub.op = ready.catch(() => {});
+    ready.catch(() => {
+      if (sub.ready === ready) sub.ready = null;
+    });
+  }
+  return sub.ready;
+}
+
+/** Unsubscribes the channel once it has no listener left. */
+function unsubscribeIfUnused(
+  conn: Connection,
+  sub: Subscription,
+  resync: () => void,
+  unused: () => boolean,
+): Promise<void> {
+  if (!unused() || sub.ready === null) return sub.op;
+  sub.ready = null;
+  sub.op = sub.op.then(async () => {
+    if (!unused()) return;
+    try {
+      const ps = await conn.pubsub(resync);
+      await ps.unsubscribe(sub.name, sub.onMessage);
+    } catch {
+      // Closed or disconnected: the subscription is gone with it.
+    }
+  });
+  return sub.op;
+}
+
+/** Whether a message mentions any of the ids. */
+function names(message: string, ids: Iterable<string>): boolean {
+  for (const id of ids) if (message.includes(id)) return true;
+  return false;
+}
+
+/** The updates of an update message; none when it cannot be read. */
+function updatesIn(message: string): UpdateRecord[] {
+  try {
+    return decodeUpdates(message);
+  } catch (err) {
+    console.error("jobline: an unreadable redis update message", err);
+    return [];
+  }
+}
+
+/**
+ * Reads a worker signal: `w<at>` (wake) or `c<id> <version>` (cancel of the
+ * lease held before that version; any lease when there is no version).
+ * Returns the event and the version, or null for anything else.
+ */
+function signalOf(message: string): [BackendEvent, number] | null {
+  if (message.startsWith("w")) {
+    return [{ kind: "wake", at: Number(message.slice(1)) }, Infinity];
+  }
+  if (!message.startsWith("c")) return null;
+  const space = message.indexOf(" ");
+  const jobId = message.slice(1, space < 0 ? undefined : space);
+  const version = space < 0 ? Infinity : Number(message.slice(space + 1));
+  return [{ kind: "cancel", jobId }, version];
 }

@@ -9,7 +9,7 @@
  *
  * | key | type | holds |
  * | --- | --- | --- |
- * | `B j:<id>` | hash | the job (short field names: the table in _redis_codec.ts) |
+ * | `B j:<id>` | hash | the job (short field names: the table in records.ts) |
  * | `B r:<type>` | zset | due pending jobs of a type, by (priority, sequence) |
  * | `B delayed` | zset | pending jobs by runAt |
  * | `B active` | zset | processing jobs by lease deadline |
@@ -37,7 +37,7 @@ const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
 
 /**
  * ARGV: now, limit, lease until, number of types (0: every type), types...
- * Returns, per claimed job, the values of CLAIM_FIELDS (_redis_codec.ts) as
+ * Returns, per claimed job, the values of CLAIM_FIELDS (records.ts) as
  * they were before the claim (false for a missing field): the caller applies the claim's changes (status "processing",
  * attempt + 1, version + 1, token = `<ready score>.<new version>` (unique among
  * the queue's jobs and claims), startedAt = updatedAt = now,

@@ -1,6 +1,6 @@
 /**
  * The Redis backend's enqueue script (the other scripts are in
- * _redis_scripts.ts, which gives it the helpers it uses). It is the hottest
+ * lua.ts, which gives it the helpers it uses). It is the hottest
  * write of a batch: one HSET per job, and per call one ZADD per key, one
  * HINCRBY per type and one wake.
  *
@@ -8,7 +8,7 @@
  */
 
 /**
- * ARGV: now, n, the n jobs packed (packJob in _redis_codec.ts: `id t p ra
+ * ARGV: now, n, the n jobs packed (packJob in records.ts: `id t p ra
  * ea ma createdAt ...` by lines), each ended by a CR and stored whole as the
  * job's x, then (index, key) per job with a key (indexes from 0). Returns
  * (index, holder id) pairs for the jobs not created because their key was

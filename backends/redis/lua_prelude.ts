@@ -3,7 +3,7 @@
  * its namespace (KEYS[1]), `now` (ARGV[1]), counters, update messages, bulk
  * writes, and the housekeeping of a claim (expired TTLs, expired leases, due
  * delayed jobs). A script's text is `local PUB, NUMSUB = ...` (set by
- * scriptSources in _redis_scripts.ts), then the helpers it needs, then the
+ * scriptSources in lua.ts), then the helpers it needs, then the
  * transition: only those it needs, since every call runs its whole preamble.
  *
  * Updates are built only when someone listens to the queue's update channel:
@@ -213,7 +213,7 @@ local function recover(limit)
     elseif x[1] == 'processing' then
       local v = tonumber(x[8] or 1) + 1
       local s = 'failed'
-      -- maxAttempts is the 6th line of x (packJob in _redis_codec.ts)
+      -- maxAttempts is the 6th line of x (packJob in records.ts)
       local ma = string.match(x[6], '^[^\\n]*\\n[^\\n]*\\n[^\\n]*\\n[^\\n]*\\n[^\\n]*\\n([^\\n]*)')
       if tonumber(x[5] or 0) < tonumber(ma) then
         s = 'pending'

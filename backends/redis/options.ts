@@ -1,22 +1,17 @@
 /**
- * The options of the Redis backend: their type, their checks, and the
- * connection they describe (made from a URL, then the backend's to close, or
- * borrowed from the user's node-redis client). Imports no driver: redis.ts
- * passes its factories in.
+ * The options of the Redis backend: their type, their checks, and what they
+ * describe: the connection (made from a URL, then the backend's to close, or
+ * borrowed from the user's node-redis client) and each queue's key
+ * namespace. Imports no driver: mod.ts passes its factories in.
  *
  * @module
  */
 
 import { ValidationError } from "../../src/errors.ts";
 import { invalid } from "../../src/validate.ts";
-import {
-  type Connection,
-  openConnection,
-  type RedisClientLike,
-  type RedisClusterLike,
-  type RedisLike,
-} from "./connection.ts";
-import { type Drivers, factoryOf, parseRedisUrl } from "./url.ts";
+import { type Connection, type Factory, openConnection } from "./connection.ts";
+import type { RedisClientLike, RedisClusterLike, RedisLike } from "./driver.ts";
+import { parseRedisUrl, type RedisTarget } from "./url.ts";
 
 /**
  * Options of {@linkcode redisBackend}. Give `url` or `client`, not both.
@@ -69,14 +64,31 @@ export interface RedisBackendOptions {
   connectTimeout?: number;
 }
 
+/** The driver's two factories (passed in: only mod.ts imports the driver). */
+export interface Drivers {
+  createClient(options: Record<string, unknown>): unknown;
+  createCluster(
+    options: { rootNodes: { url: string }[] } & Record<string, unknown>,
+  ): unknown;
+}
+
+/** What the options describe. */
+export interface Setup {
+  /** The backend's connections, not yet connected. */
+  conn: Connection;
+  /** A queue's namespace: `<prefix>:{<queue>}:`, the prefix of its keys. */
+  ns: (queue: string) => string;
+}
+
 /**
  * Checks the options of a new backend (ValidationError on a bad one) and
- * opens the connection they describe; it connects on first use.
+ * sets up what they describe: the connection (it connects on first use) and
+ * the key namespaces.
  */
-export function connectionOf(
+export function setupOf(
   options: RedisBackendOptions,
   drivers: Drivers,
-): { prefix: string; conn: Connection } {
+): Setup {
   const act = "create redis backend";
   if (options === null || typeof options !== "object") {
     throw invalid(act, "options", "an object", options);
@@ -112,10 +124,71 @@ export function connectionOf(
     ) {
       throw invalid(act, "client", "a node-redis client or cluster", client);
     }
-    return { prefix, conn: openConnection({ client }) };
+    return { conn: openConnection({ client }), ns: namespaces(prefix) };
   }
   const target = url ?? "redis://localhost:6379";
-  parseRedisUrl(target);
-  const factory = factoryOf(target, clientOptions, connectTimeout, drivers);
-  return { prefix, conn: openConnection({ factory }) };
+  const factory = factoryOf(
+    parseRedisUrl(target),
+    clientOptions,
+    connectTimeout,
+    drivers,
+  );
+  return { conn: openConnection({ factory }), ns: namespaces(prefix) };
+}
+
+/** Each queue's namespace under `prefix`, made once per queue. */
+function namespaces(prefix: string): (queue: string) => string {
+  const made = new Map<string, string>();
+  return (queue) => {
+    let key = made.get(queue);
+    if (key === undefined) {
+      key = `${prefix}:{${queue}}:`;
+      made.set(queue, key);
+    }
+    return key;
+  };
+}
+
+/**
+ * How the backend makes its own connections from a URL: one server
+ * (`redis://`, `rediss://`) or a Cluster (`redis+cluster://`). They never
+ * queue commands while offline, and reconnect as the strategy says.
+ */
+function factoryOf(
+  target: RedisTarget,
+  clientOptions: Record<string, unknown>,
+  connectTimeout: number,
+  { createClient, createCluster }: Drivers,
+): Factory {
+  const socketOf = (reconnect: (retries: number) => number | false) => ({
+    connectTimeout,
+    ...(clientOptions.socket as Record<string, unknown> | undefined),
+    reconnectStrategy: reconnect,
+  });
+  const { cluster, nodes, ...auth } = target;
+  if (cluster) {
+    return {
+      cluster: true,
+      make: (reconnect) =>
+        createCluster({
+          rootNodes: nodes,
+          defaults: {
+            ...auth,
+            ...clientOptions,
+            socket: socketOf(reconnect),
+            disableOfflineQueue: true,
+          },
+        }) as unknown as RedisLike,
+    };
+  }
+  return {
+    cluster: false,
+    make: (reconnect) =>
+      createClient({
+        ...clientOptions,
+        url: nodes[0]!.url,
+        socket: socketOf(reconnect),
+        disableOfflineQueue: true,
+      }) as unknown as RedisLike,
+  };
 }

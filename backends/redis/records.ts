@@ -1,6 +1,7 @@
 /**
  * Turns what the Redis scripts store and publish into backend records, and
- * records into script arguments. Field names are short on purpose: they are
+ * records into script arguments; it never talks to Redis itself (that is
+ * transitions.ts and events.ts). Field names are short on purpose: they are
  * stored once per job and sent on every claim. A new job's hash holds only
  * x, t and s (and ea, k when it has them, q when it is delayed): the rest is
  * written when it changes.
@@ -65,7 +66,7 @@ export function hashOf(reply: unknown): Record<string, string> {
 
 /** Decodes a job hash (see {@linkcode hashOf}); null when there is no job. */
 export function decodeHash(reply: unknown): JobRecord | null {
-  return recordOf(hashOf(reply));
+  return toRecord(hashOf(reply));
 }
 
 /**
@@ -92,7 +93,7 @@ function oneLine(json: string): string {
 }
 
 /** Decodes the fields of a job hash; null when there is no job. */
-export function recordOf(h: Record<string, string>): JobRecord | null {
+export function toRecord(h: Record<string, string>): JobRecord | null {
   const x = h.x;
   if (x === undefined || h.s === undefined) return null;
   // id t p ra ea ma createdAt ttl metadata data
@@ -166,7 +167,7 @@ export function claimedHash(
 }
 
 /**
- * The enqueue script's arguments (see ENQUEUE in _redis_scripts.ts): now, n,
+ * The enqueue script's arguments (see ENQUEUE in lua_enqueue.ts): now, n,
  * the packed jobs each ended by "\r" (no field holds a raw CR: JSON text
  * escapes it, and types and ids cannot hold one), then (index, key) per job
  * with a key.

@@ -1,137 +1,126 @@
 /**
- * URLs of the Redis backend: `redis://`, `rediss://` and `redis+cluster://`
- * parsing, and the connection factory for connections the backend owns.
- * Imports no driver: the scheme table calls parseRedisUrl when a queue is
- * created.
+ * URLs of the Redis backend: checks `redis://`, `rediss://` and
+ * `redis+cluster://` URLs and reads what a connection needs from them. The
+ * scheme table (src/schemes.ts) loads this file with the main entry to check
+ * URLs when a queue is created, so it must never import the driver, nor any
+ * file that does.
  *
  * @module
  */
 
 import { invalid } from "../../src/validate.ts";
-import type { Factory, RedisLike } from "./connection.ts";
+
+/**
+ * What a Redis URL names.
+ *
+ * @example
+ * ```ts
+ * import { parseRedisUrl, type RedisTarget } from "./url.ts";
+ * const target: RedisTarget = parseRedisUrl("redis+cluster://a:7000,b:7000");
+ * console.log(target.nodes.length); // 2
+ * ```
+ */
+export interface RedisTarget {
+  /** True for `redis+cluster://`. */
+  cluster: boolean;
+  /**
+   * The server (the URL as given), or the Cluster's root nodes as
+   * `redis://host:port`.
+   */
+  nodes: { url: string }[];
+  /** A Cluster's user name (a server's stays in its URL). */
+  username?: string;
+  /** A Cluster's password (a server's stays in its URL). */
+  password?: string;
+}
+
+const ACT = "create redis backend";
+const SCHEMES = ["redis:", "rediss:", "redis+cluster:"];
+const SERVER_FORM = "redis://[user[:pass]@]host[:port][/db]";
+const CLUSTER_FORM = "redis+cluster://host:port,host:port,...";
+const CLUSTER_NODE = /^(?:[^\s:,[\]]+|\[[0-9a-f:.]+\]):(\d+)$/i;
+
+/** Percent-decodes user info; a malformed escape makes the URL bad. */
+function decoded(text: string, url: string, form: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw invalid(ACT, "url", form, url);
+  }
+}
 
 /** Parses `redis+cluster://[user[:pass]@]h:p,h:p` into root nodes. */
-function clusterNodes(url: string): {
-  nodes: { url: string }[];
-  username?: string;
-  password?: string;
-} {
+function clusterTarget(url: string): RedisTarget {
   let rest = url.slice("redis+cluster://".length).replace(/[/?#].*$/, "");
-  const out: {
-    nodes: { url: string }[];
-    username?: string;
-    password?: string;
-  } = { nodes: [] };
+  const out: RedisTarget = { cluster: true, nodes: [] };
   const at = rest.lastIndexOf("@");
   if (at >= 0) {
     const info = rest.slice(0, at);
     rest = rest.slice(at + 1);
     const colon = info.indexOf(":");
-    const user = decodeURIComponent(colon < 0 ? info : info.slice(0, colon));
+    const user = decoded(
+      colon < 0 ? info : info.slice(0, colon),
+      url,
+      CLUSTER_FORM,
+    );
     if (user !== "") out.username = user;
-    if (colon >= 0) out.password = decodeURIComponent(info.slice(colon + 1));
+    if (colon >= 0) {
+      out.password = decoded(info.slice(colon + 1), url, CLUSTER_FORM);
+    }
   }
   for (const host of rest.split(",")) {
-    if (!/^[^\s:,]+:\d+$/.test(host) && !/^\[[0-9a-f:.]+\]:\d+$/i.test(host)) {
-      throw invalid(
-        "create redis backend",
-        "url",
-        "redis+cluster://host:port,host:port,...",
-        url,
-      );
+    const port = CLUSTER_NODE.exec(host)?.[1];
+    if (port === undefined || Number(port) > 65_535) {
+      throw invalid(ACT, "url", CLUSTER_FORM, url);
     }
     out.nodes.push({ url: `redis://${host}` });
   }
   return out;
 }
 
-const SCHEMES = ["redis:", "rediss:", "redis+cluster:"];
-
-/**
- * Checks a Redis URL without connecting: `redis://[user[:pass]@]host[:port][/db]`,
- * `rediss://...` (TLS), or `redis+cluster://host:port,host:port,...`.
- *
- * @param url The URL.
- * @returns Whether it names a Cluster, and its root nodes when it does.
- * @throws {ValidationError} when the URL is malformed.
- */
-export function parseRedisUrl(
-  url: string,
-): { cluster: boolean; nodes: { url: string }[] } {
-  const act = "create redis backend";
-  const scheme = typeof url === "string"
-    ? /^[a-z+]+:/i.exec(url)?.[0]?.toLowerCase()
-    : undefined;
-  if (scheme === undefined || !SCHEMES.includes(scheme)) {
-    throw invalid(act, "url", `a URL starting with ${SCHEMES.join(" ")}`, url);
-  }
-  if (scheme === "redis+cluster:") {
-    return { cluster: true, nodes: clusterNodes(url).nodes };
-  }
+/** Checks `redis://` and `rediss://` URLs as the driver will read them. */
+function serverTarget(url: string, scheme: string): RedisTarget {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw invalid(act, "url", "redis://[user[:pass]@]host[:port][/db]", url);
+    throw invalid(ACT, "url", SERVER_FORM, url);
   }
   const db = parsed.pathname.replace(/^\//, "");
+  // An empty host is the driver's localhost, as it always was.
   if (
-    parsed.hostname === "" || !url.slice(scheme.length).startsWith("//") ||
+    !url.slice(scheme.length).startsWith("//") ||
     (db !== "" && !/^\d+$/.test(db))
   ) {
-    throw invalid(act, "url", "redis://[user[:pass]@]host[:port][/db]", url);
+    throw invalid(ACT, "url", SERVER_FORM, url);
   }
+  decoded(parsed.username, url, SERVER_FORM);
+  decoded(parsed.password, url, SERVER_FORM);
   return { cluster: false, nodes: [{ url }] };
 }
 
-/** The driver's two factories (passed in: only redis.ts imports the driver). */
-export interface Drivers {
-  createClient(options: Record<string, unknown>): unknown;
-  createCluster(
-    options: { rootNodes: { url: string }[] } & Record<string, unknown>,
-  ): unknown;
-}
-
 /**
- * How the backend makes its own connections from a URL: one server
- * (`redis://`, `rediss://`) or a Cluster (`redis+cluster://`). They never
- * queue commands while offline, and reconnect as the strategy says.
+ * Checks a Redis URL without connecting: `redis://[user[:pass]@]host[:port][/db]`,
+ * `rediss://...` (TLS), or `redis+cluster://[user[:pass]@]host:port,host:port,...`.
+ *
+ * @example
+ * ```ts
+ * import { parseRedisUrl } from "./url.ts";
+ * console.log(parseRedisUrl("redis://localhost:6379/0").cluster); // false
+ * ```
+ *
+ * @param url The URL.
+ * @returns Whether it names a Cluster, and its nodes.
+ * @throws {ValidationError} when the URL is malformed.
  */
-export function factoryOf(
-  url: string,
-  clientOptions: Record<string, unknown>,
-  connectTimeout: number,
-  { createClient, createCluster }: Drivers,
-): Factory {
-  const socketOf = (reconnect: (retries: number) => number | false) => ({
-    connectTimeout,
-    ...(clientOptions.socket as Record<string, unknown> | undefined),
-    reconnectStrategy: reconnect,
-  });
-  if (url.toLowerCase().startsWith("redis+cluster:")) {
-    const { nodes, ...auth } = clusterNodes(url);
-    return {
-      cluster: true,
-      make: (reconnect) =>
-        createCluster({
-          rootNodes: nodes,
-          defaults: {
-            ...auth,
-            ...clientOptions,
-            socket: socketOf(reconnect),
-            disableOfflineQueue: true,
-          },
-        }) as unknown as RedisLike,
-    };
+export function parseRedisUrl(url: string): RedisTarget {
+  const scheme = typeof url === "string"
+    ? /^[a-z+]+:/i.exec(url)?.[0]?.toLowerCase()
+    : undefined;
+  if (scheme === undefined || !SCHEMES.includes(scheme)) {
+    throw invalid(ACT, "url", `a URL starting with ${SCHEMES.join(" ")}`, url);
   }
-  return {
-    cluster: false,
-    make: (reconnect) =>
-      createClient({
-        ...clientOptions,
-        url,
-        socket: socketOf(reconnect),
-        disableOfflineQueue: true,
-      }) as unknown as RedisLike,
-  };
+  return scheme === "redis+cluster:"
+    ? clusterTarget(url)
+    : serverTarget(url, scheme);
 }
