@@ -20,12 +20,12 @@ import type { BackendEvent } from "../src/backend/interface.ts";
 import { BackendError, ValidationError } from "../src/errors.ts";
 import { createQueue } from "../src/queue.ts";
 import { testBackend } from "./conformance/mod.ts";
+import { waitFor } from "./_support/time.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "jobline-sqlite-"));
 const shared = join(dir, "conformance.db");
 let files = 0;
 const freshFile = () => join(dir, `t${++files}.db`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -203,7 +203,9 @@ describe("sqlite storage", () => {
         db.close();
       }
     };
-    for (let i = 0; i < 100 && count() > 2; i++) await sleep(20);
+    await waitFor("the expired job's deletion", () => count() <= 2, {
+      interval: 20,
+    });
     assert.equal(count(), 2);
     await backend.close();
   });
@@ -230,7 +232,7 @@ describe("sqlite storage", () => {
       }
     };
     assert.deepEqual(rows(), { n: 10, max: 10 });
-    for (let i = 0; i < 100 && rows().n > 1; i++) await sleep(20);
+    await waitFor("the trimmed log", () => rows().n <= 1, { interval: 20 });
     assert.deepEqual(rows(), { n: 1, max: 10 });
     await queue.enqueue("a", null);
     assert.equal(rows().max, 11);
@@ -255,7 +257,7 @@ describe("sqlite events between backend objects on one file", () => {
     const job = await producer.claim();
     await producer.update(job!, { progress: 0.5, message: "half" });
     await producer.complete(job!, { ok: 1 });
-    for (let i = 0; i < 100 && heard.length < 5; i++) await sleep(10);
+    await waitFor("five events", () => heard.length >= 5);
     assert.deepEqual(
       heard.map((e) =>
         e.kind === "update"
@@ -293,7 +295,7 @@ describe("sqlite events between backend objects on one file", () => {
     const queue = createQueue({ backend: producer, name: "q2" });
     await queue.enqueue("a", null);
     await queue.enqueue("a", null);
-    for (let i = 0; i < 150 && !kinds.includes("resync"); i++) await sleep(10);
+    await waitFor("a resync", () => kinds.includes("resync"));
     assert.equal(kinds[0], "resync");
     await stop();
     await slow.close();

@@ -19,15 +19,15 @@ import { DatabaseSync } from "node:sqlite";
 import { sqliteBackend } from "../backends/sqlite/mod.ts";
 import { createQueue } from "../src/queue.ts";
 import { subscribe } from "../src/subscribe.ts";
-import { createWorker } from "../src/worker.ts";
+import { createWorker } from "../src/worker/mod.ts";
 import type { JobUpdate } from "../src/types.ts";
+import { sleep, waitFor } from "./_support/time.ts";
 
 const script = fileURLToPath(
   new URL("./fixtures/sqlite_child.ts", import.meta.url),
 );
 const dir = mkdtempSync(join(tmpdir(), "jobline-sqlite-proc-"));
 const children = new Set<ChildProcess>();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 after(async () => {
   for (const child of children) child.kill("SIGKILL");
@@ -63,16 +63,40 @@ function lines(log: string): string[] {
     : [];
 }
 
-async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  ms = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
+/** How long the waits for child processes may take, and how often they look. */
+const patiently = { timeout: 30_000, interval: 20 };
+
+/** A run of a job in a worker process: [pid, started at, ended at]. */
+type Run = [string, number, number];
+
+/**
+ * The runs in the workers' logs, by job id, and the runs still open (by
+ * "id pid"): those of a killed worker end at Infinity.
+ */
+function runsOf(logs: string[]): {
+  runs: Map<string, Run[]>;
+  open: Map<string, Run>;
+} {
+  const runs = new Map<string, Run[]>();
+  const open = new Map<string, Run>();
+  for (const log of logs) {
+    for (const line of lines(log)) {
+      const [kind, id, pid, at] = line.split(" ");
+      if (kind === "READY") continue;
+      const key = `${id} ${pid}`;
+      if (kind === "S") {
+        const run: Run = [pid!, Number(at), Infinity];
+        open.set(key, run);
+        const list = runs.get(id!) ?? [];
+        list.push(run);
+        runs.set(id!, list);
+      } else {
+        open.get(key)![2] = Number(at);
+        open.delete(key);
+      }
+    }
   }
+  return { runs, open };
 }
 
 describe("sqlite across processes", () => {
@@ -95,43 +119,26 @@ describe("sqlite across processes", () => {
     try {
       // Kill the first worker while it runs a job, once work is under way.
       const victim = logs[0]!;
-      await until("the victim mid-job", () => {
+      await waitFor("the victim mid-job", () => {
         const own = lines(victim);
         const started = own.filter((l) => l.startsWith("S ")).length;
         const ended = own.filter((l) => /^[EA] /.test(l)).length;
         return started >= 20 && started > ended;
-      });
+      }, patiently);
       workers[0]!.child.kill("SIGKILL");
       await exited(workers[0]!.child);
       const killedAt = Date.now();
-      await until(
+      await waitFor(
         "every job complete",
         async () => (await queue.stats()).complete === 1_000,
+        patiently,
       );
       const stats = await queue.stats();
       assert.equal(stats.pending + stats.processing + stats.failed, 0);
 
-      // Runs per job: [pid, start, end]; the victim's open runs end at the kill.
-      const runs = new Map<string, [string, number, number][]>();
-      const open = new Map<string, [string, number, number]>();
+      // Runs per job; the victim's open runs end at the kill.
+      const { runs, open } = runsOf(logs);
       const victimPid = String(workers[0]!.child.pid);
-      for (const log of logs) {
-        for (const line of lines(log)) {
-          const [kind, id, pid, at] = line.split(" ");
-          if (kind === "READY") continue;
-          const key = `${id} ${pid}`;
-          if (kind === "S") {
-            const run: [string, number, number] = [pid!, Number(at), Infinity];
-            open.set(key, run);
-            const list = runs.get(id!) ?? [];
-            list.push(run);
-            runs.set(id!, list);
-          } else {
-            open.get(key)![2] = Number(at);
-            open.delete(key);
-          }
-        }
-      }
       let interrupted = 0;
       for (const [key, run] of open) {
         const rerun = runs.get(key.split(" ")[0]!)!.some((r) =>
@@ -175,7 +182,11 @@ describe("sqlite across processes", () => {
     const path = join(dir, "crash.db");
     const log = join(dir, "crash.log");
     const producer = start("enqueue", path, log, "crash");
-    await until("200 resolved enqueues", () => lines(log).length >= 200);
+    await waitFor(
+      "200 resolved enqueues",
+      () => lines(log).length >= 200,
+      patiently,
+    );
     producer.child.kill("SIGKILL");
     await exited(producer.child);
     const resolved = lines(log);
@@ -218,7 +229,7 @@ describe("sqlite across processes", () => {
           seen.push(u);
         }
       })();
-      await until("the current state", () => seen.length === 1);
+      await waitFor("the current state", () => seen.length === 1, patiently);
       const child = start("progress", path, log, "sub");
       await reading;
       await exited(child.child);

@@ -1,147 +1,287 @@
 /**
- * The memory backend's store: per-queue state (jobs, heaps, keys, listeners)
- * and the steps every transition is made of. Private to backends/memory/mod.ts;
- * it must never touch a clock of its own (every step gets `now`).
+ * The state transitions of the memory backend, one function per Backend
+ * method, each run on one queue's state, and the housekeeping that expires
+ * leases and promotes delayed jobs. A transition that throws LeaseLostError
+ * does so before it changes anything. None reads a clock (each gets `now`)
+ * or returns a stored job itself (callers get copies).
  *
  * @module
  */
 
 import type {
-  BackendEvent,
+  Backend,
+  ClaimRequest,
+  EnqueueOutcome,
   JobRecord,
   LeaseRef,
+  ListRequest,
+  NewJobRecord,
 } from "../../src/backend/interface.ts";
-import { updateRecordOf } from "../../src/codec.ts";
-import { LeaseLostError } from "../../src/errors.ts";
-import type { JobError, StatusCounts } from "../../src/types.ts";
-import { Heap } from "./heap.ts";
-export interface Rec extends JobRecord {
-  seq: number;
-  /** Bumped whenever the job leaves a heap's state, so stale entries are skipped. */
-  gen: number;
-}
+import { countJobs, emptyStats } from "../../src/backend/counts.ts";
+import type { QueueStats } from "../../src/types.ts";
+import { cancelRun, publish, wake } from "./events.ts";
+import {
+  drop,
+  held,
+  live,
+  next,
+  releaseKey,
+  schedule,
+  type State,
+} from "./heap.ts";
+import { newRec, type Rec, toRecord } from "./records.ts";
 
-export interface Entry {
-  rec: Rec;
-  gen: number;
-  at: number;
-}
-
-export type Listener = (event: BackendEvent) => void;
-
-export interface State {
-  jobs: Map<string, Rec>;
-  ready: Map<string, Heap<Rec>>;
-  delayed: Heap<Entry>;
-  leases: Heap<Entry>;
-  expiry: Heap<Entry>;
-  keys: Map<string, string>;
-  queueListeners: Set<Listener>;
-  jobListeners: Map<string, Set<Listener>>;
-  workerListeners: Set<Listener>;
-}
-
-export const byPriority = (a: Rec, b: Rec): boolean =>
-  a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
-export const byTime = (a: Entry, b: Entry): boolean => a.at < b.at;
-
-export function emptyCounts(): StatusCounts {
-  return { pending: 0, processing: 0, complete: 0, failed: 0, cancelled: 0 };
-}
-/** Makes the empty state of one queue. */
-export function newState(): State {
-  return {
-    jobs: new Map(),
-    ready: new Map(),
-    delayed: new Heap(byTime),
-    leases: new Heap(byTime),
-    expiry: new Heap(byTime),
-    keys: new Map(),
-    queueListeners: new Set(),
-    jobListeners: new Map(),
-    workerListeners: new Set(),
-  };
-}
-
-export function deliver(
-  listeners: Iterable<Listener>,
-  event: BackendEvent,
-): void {
-  for (const listener of listeners) {
-    try {
-      listener(event);
-    } catch (err) {
-      console.error("jobline: a memory backend listener threw", err);
-    }
-  }
-}
-
-export function publish(s: State, rec: Rec): void {
-  const forJob = s.jobListeners.get(rec.id);
-  if (s.queueListeners.size === 0 && forJob === undefined) return;
-  const event: BackendEvent = { kind: "update", update: updateRecordOf(rec) };
-  deliver(s.queueListeners, event);
-  if (forJob !== undefined) deliver(forJob, event);
-}
-
-export function signal(s: State, event: BackendEvent): void {
-  if (s.workerListeners.size > 0) deliver(s.workerListeners, event);
-}
-
-export function live(s: State, id: string, now: number): Rec | undefined {
-  const rec = s.jobs.get(id);
-  if (rec === undefined) return undefined;
-  if (rec.expiresAt !== null && rec.expiresAt <= now) {
-    drop(s, rec);
-    return undefined;
-  }
-  return rec;
-}
-
-export function drop(s: State, rec: Rec): void {
-  s.jobs.delete(rec.id);
-  rec.gen++;
-  releaseKey(s, rec);
-}
-
-export function releaseKey(s: State, rec: Rec): void {
-  if (rec.key !== null && s.keys.get(rec.key) === rec.id) {
-    s.keys.delete(rec.key);
-  }
-}
-
-export function touch(rec: Rec, now: number): void {
-  rec.version++;
-  rec.updatedAt = now;
-}
-
-/** Puts a pending job where a claim will find it. */
-export function schedule(s: State, rec: Rec, now: number): void {
-  rec.gen++;
-  if (rec.runAt > now) {
-    s.delayed.push({ rec, gen: rec.gen, at: rec.runAt });
-    return;
-  }
-  let heap = s.ready.get(rec.type);
-  if (heap === undefined) s.ready.set(rec.type, heap = new Heap(byPriority));
-  heap.push(rec);
-}
-
-export function finish(
+/** Stores new jobs (skipping those whose key is held); one wake for all. */
+export function enqueueJobs(
   s: State,
-  rec: Rec,
-  status: "complete" | "failed" | "cancelled",
+  jobs: readonly NewJobRecord[],
+  now: number,
+): EnqueueOutcome[] {
+  const outcomes: EnqueueOutcome[] = [];
+  const created: Rec[] = [];
+  let wakeAt = Infinity;
+  for (const job of jobs) {
+    if (job.key !== null) {
+      const holder = s.keys.get(job.key);
+      if (holder !== undefined && live(s, holder, now) !== undefined) {
+        outcomes.push({ id: holder, created: false });
+        continue;
+      }
+    }
+    const rec = newRec(job, ++s.counters.seq);
+    s.jobs.set(rec.id, rec);
+    if (rec.key !== null) s.keys.set(rec.key, rec.id);
+    if (rec.expiresAt !== null) {
+      s.expiry.push({ rec, gen: 0, at: rec.expiresAt });
+    }
+    schedule(s, rec, now);
+    wakeAt = Math.min(wakeAt, rec.runAt);
+    created.push(rec);
+    outcomes.push({ id: rec.id, created: true });
+  }
+  for (const rec of created) publish(s, rec);
+  if (created.length > 0) wake(s, wakeAt);
+  return outcomes;
+}
+
+/** Expires leases, then takes the best due jobs of the given types. */
+export function claimJobs(
+  s: State,
+  { types, limit, leaseMs, now }: ClaimRequest,
+): JobRecord[] {
+  housekeep(s, now);
+  const out: JobRecord[] = [];
+  while (out.length < limit) {
+    const rec = next(s, types);
+    if (rec === undefined) break;
+    if (rec.expiresAt !== null && rec.expiresAt <= now) {
+      drop(s, rec);
+      continue;
+    }
+    rec.status = "processing";
+    rec.attempt++;
+    rec.startedAt = now;
+    rec.lease = { token: `${++s.counters.tokens}`, until: now + leaseMs };
+    rec.gen++;
+    touch(rec, now);
+    s.leases.push({ rec, gen: rec.gen, at: rec.lease.until });
+    publish(s, rec);
+    out.push(toRecord(rec));
+  }
+  return out;
+}
+
+/** Extends a held lease; returns its new end. */
+export function extendLease(
+  s: State,
+  ref: LeaseRef,
+  leaseMs: number,
+  now: number,
+): number {
+  const rec = held(s, ref);
+  rec.lease!.until = now + leaseMs;
+  rec.gen++;
+  s.leases.push({ rec, gen: rec.gen, at: rec.lease!.until });
+  return rec.lease!.until;
+}
+
+/** Sets progress and/or message of a held job. */
+export function setProgress(
+  s: State,
+  ref: LeaseRef,
+  { progress, message, now }: Parameters<Backend["update"]>[2],
+): void {
+  const rec = held(s, ref);
+  if (progress !== undefined) rec.progress = progress;
+  if (message !== undefined) rec.message = message;
+  touch(rec, now);
+  publish(s, rec);
+}
+
+/** Completes a held job. */
+export function completeJob(
+  s: State,
+  ref: LeaseRef,
+  result: string,
   now: number,
 ): void {
-  rec.status = status;
-  rec.lease = null;
-  rec.completedAt = now;
-  rec.gen++;
-  releaseKey(s, rec);
-  touch(rec, now);
+  const rec = held(s, ref);
+  rec.result = result;
+  finish(s, rec, "complete", now);
+  publish(s, rec);
 }
 
-export function housekeep(s: State, now: number): void {
+/** Records a failed attempt: back to pending at `retryAt`, or failed. */
+export function failJob(
+  s: State,
+  ref: LeaseRef,
+  { error, retryAt, now }: Parameters<Backend["fail"]>[2],
+): "pending" | "failed" {
+  const rec = held(s, ref);
+  rec.error = error;
+  if (retryAt === null) {
+    finish(s, rec, "failed", now);
+  } else {
+    rec.status = "pending";
+    rec.lease = null;
+    rec.runAt = retryAt;
+    touch(rec, now);
+    schedule(s, rec, now);
+    wake(s, retryAt);
+  }
+  publish(s, rec);
+  return rec.status as "pending" | "failed";
+}
+
+/**
+ * Gives held jobs back to pending, unstarted; leases that no longer hold are
+ * skipped. One wake for all; returns the released ids in order.
+ */
+export function releaseJobs(
+  s: State,
+  refs: readonly LeaseRef[],
+  now: number,
+): string[] {
+  const ids: string[] = [];
+  for (const ref of refs) {
+    const rec = s.jobs.get(ref.id);
+    if (
+      rec === undefined || rec.status !== "processing" ||
+      rec.lease?.token !== ref.token ||
+      live(s, rec.id, now) === undefined
+    ) continue;
+    rec.status = "pending";
+    rec.lease = null;
+    rec.attempt--;
+    touch(rec, now);
+    schedule(s, rec, now);
+    publish(s, rec);
+    ids.push(rec.id);
+  }
+  if (ids.length > 0) wake(s, now);
+  return ids;
+}
+
+/** Cancels a live pending or processing job. */
+export function cancelJob(
+  s: State,
+  id: string,
+  reason: string,
+  now: number,
+): boolean {
+  const rec = live(s, id, now);
+  if (
+    rec === undefined ||
+    (rec.status !== "pending" && rec.status !== "processing")
+  ) return false;
+  const wasProcessing = rec.status === "processing";
+  rec.error = { name: "CancelledError", message: reason };
+  finish(s, rec, "cancelled", now);
+  if (wasProcessing) cancelRun(s, id);
+  publish(s, rec);
+  return true;
+}
+
+/** Puts a failed or cancelled job back to pending, as new. */
+export function retryJob(s: State, id: string, now: number): boolean {
+  const rec = live(s, id, now);
+  if (
+    rec === undefined ||
+    (rec.status !== "failed" && rec.status !== "cancelled")
+  ) return false;
+  Object.assign(rec, {
+    status: "pending",
+    attempt: 0,
+    runAt: now,
+    error: null,
+    result: null,
+    progress: 0,
+    message: "",
+    completedAt: null,
+  });
+  if (rec.key !== null) {
+    const holder = s.keys.get(rec.key);
+    if (holder === undefined || live(s, holder, now) === undefined) {
+      s.keys.set(rec.key, rec.id);
+    }
+  }
+  touch(rec, now);
+  schedule(s, rec, now);
+  publish(s, rec);
+  wake(s, now);
+  return true;
+}
+
+/** Deletes a live job; a processing one gets a cancel signal. */
+export function removeJob(s: State, id: string, now: number): boolean {
+  const rec = live(s, id, now);
+  if (rec === undefined) return false;
+  const wasProcessing = rec.status === "processing";
+  drop(s, rec);
+  if (wasProcessing) cancelRun(s, id);
+  return true;
+}
+
+/** Reads a live job. */
+export function getJob(s: State, id: string, now: number): JobRecord | null {
+  const rec = live(s, id, now);
+  return rec === undefined ? null : toRecord(rec);
+}
+
+/** Lists live jobs in enqueue order. */
+export function listJobs(
+  s: State,
+  { status, type, limit, after, now }: ListRequest,
+): JobRecord[] {
+  const out: JobRecord[] = [];
+  for (const rec of [...s.jobs.values()]) {
+    if (out.length >= limit) break;
+    if (after !== null && rec.id <= after) continue;
+    if (status !== null && rec.status !== status) continue;
+    if (type !== null && rec.type !== type) continue;
+    if (live(s, rec.id, now) === undefined) continue;
+    out.push(toRecord(rec));
+  }
+  return out;
+}
+
+/** Counts live jobs by status and type. */
+export function queueStats(s: State, now: number): QueueStats {
+  housekeep(s, now);
+  const stats = emptyStats();
+  for (const rec of s.jobs.values()) {
+    if (rec.expiresAt !== null && rec.expiresAt <= now) continue;
+    countJobs(stats, rec.type, rec.status);
+  }
+  return stats;
+}
+
+/**
+ * Drops expired jobs, returns jobs whose lease ran out to pending (or
+ * failed, after their last attempt) with a cancel signal, and makes due
+ * delayed jobs claimable.
+ */
+function housekeep(s: State, now: number): void {
   for (
     let e = s.expiry.peek();
     e !== undefined && e.at <= now;
@@ -161,11 +301,7 @@ export function housekeep(s: State, now: number): void {
       rec.gen !== e.gen || rec.status !== "processing" ||
       rec.lease === null || rec.lease.until > now
     ) continue;
-    const error: JobError = {
-      name: "LeaseExpiredError",
-      message: "lease expired",
-    };
-    rec.error = error;
+    rec.error = { name: "LeaseExpiredError", message: "lease expired" };
     if (rec.attempt < rec.maxAttempts) {
       rec.status = "pending";
       rec.lease = null;
@@ -175,7 +311,7 @@ export function housekeep(s: State, now: number): void {
     } else {
       finish(s, rec, "failed", now);
     }
-    signal(s, { kind: "cancel", jobId: rec.id });
+    cancelRun(s, rec.id);
     publish(s, rec);
   }
   for (
@@ -190,72 +326,21 @@ export function housekeep(s: State, now: number): void {
   }
 }
 
-/** The best due job of the given types, popped from its heap. */
-export function next(
+function touch(rec: Rec, now: number): void {
+  rec.version++;
+  rec.updatedAt = now;
+}
+
+function finish(
   s: State,
-  types: readonly string[] | null,
-): Rec | undefined {
-  let bestHeap: Heap<Rec> | undefined;
-  let best: Rec | undefined;
-  const heaps = types === null
-    ? s.ready.values()
-    : types.map((t) => s.ready.get(t));
-  for (const heap of heaps) {
-    if (heap === undefined) continue;
-    let top = heap.peek();
-    while (
-      top !== undefined &&
-      (top.status !== "pending" || s.jobs.get(top.id) !== top)
-    ) {
-      heap.pop();
-      top = heap.peek();
-    }
-    if (top !== undefined && (best === undefined || byPriority(top, best))) {
-      best = top;
-      bestHeap = heap;
-    }
-  }
-  bestHeap?.pop();
-  return best;
-}
-
-export function held(s: State, ref: LeaseRef): Rec {
-  const rec = s.jobs.get(ref.id);
-  if (
-    rec === undefined || rec.status !== "processing" ||
-    rec.lease?.token !== ref.token
-  ) {
-    throw new LeaseLostError(ref.id);
-  }
-  return rec;
-}
-
-/** A copy the caller may keep: explicit fields are much faster than a rest spread. */
-export function copy(rec: Rec): JobRecord {
-  return {
-    id: rec.id,
-    type: rec.type,
-    data: rec.data,
-    priority: rec.priority,
-    maxAttempts: rec.maxAttempts,
-    runAt: rec.runAt,
-    createdAt: rec.createdAt,
-    ttl: rec.ttl,
-    expiresAt: rec.expiresAt,
-    key: rec.key,
-    metadata: rec.metadata,
-    status: rec.status,
-    progress: rec.progress,
-    message: rec.message,
-    result: rec.result,
-    error: rec.error === null ? null : { ...rec.error },
-    attempt: rec.attempt,
-    updatedAt: rec.updatedAt,
-    startedAt: rec.startedAt,
-    completedAt: rec.completedAt,
-    lease: rec.lease === null
-      ? null
-      : { token: rec.lease.token, until: rec.lease.until },
-    version: rec.version,
-  };
+  rec: Rec,
+  status: "complete" | "failed" | "cancelled",
+  now: number,
+): void {
+  rec.status = status;
+  rec.lease = null;
+  rec.completedAt = now;
+  rec.gen++;
+  releaseKey(s, rec);
+  touch(rec, now);
 }

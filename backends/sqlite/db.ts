@@ -1,30 +1,30 @@
 /**
- * The SQLite connection of one backend object: opening (pragmas, schema
- * migration), prepared statements, and the writer that runs every state
- * transition inside a `BEGIN IMMEDIATE` transaction.
+ * The SQLite database of one backend object: opening (pragmas, schema
+ * migration), prepared statements, writes, reads after the writes asked for
+ * before them, the housekeeping timer, and closing. It knows no transition
+ * and no event format: the backend passes them in (DbHooks).
  *
- * The writer groups the transitions asked for in the same turn of the event
- * loop into one transaction (group commit): a commit costs far more than a
- * statement, and a worker completes its jobs in bursts. Each transition
- * still succeeds or fails on its own: one that throws a jobline error
+ * Writes are grouped: the transitions asked for in one turn of the event
+ * loop run in one `BEGIN IMMEDIATE` transaction (a commit costs far more
+ * than a statement, and a worker completes its jobs in bursts), yet each
+ * succeeds or fails on its own: one that throws a jobline error
  * (LeaseLostError) has written nothing, and when a statement fails the
- * transaction is rolled back and every transition is run again alone.
- * Events are logged in the same transaction and delivered in process only
- * after the commit.
+ * transaction is rolled back and each transition runs again alone. Events
+ * are logged in the same transaction and delivered only after the commit.
  *
  * @module
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
+import { backendClosed } from "../../src/backend/closed.ts";
+import { unrefTimer } from "../../src/backend/timers.ts";
 import {
   BackendError,
   JoblineError,
   toBackendError,
 } from "../../src/errors.ts";
-import { logText } from "./events.ts";
 import {
-  EVENTS_INSERT,
   META_GET,
   META_SET,
   META_TABLE,
@@ -91,15 +91,12 @@ function arrays(prepared: StatementSync): Statement {
   }
   const values = (row: unknown) =>
     row === undefined ? undefined : Object.values(row as object);
-  const p = prepared as unknown as {
-    run(...a: Param[]): unknown;
-    get(...a: Param[]): unknown;
-    all(...a: Param[]): unknown[];
-  };
+  type Call = (...a: Param[]) => unknown;
+  const p = prepared as unknown as Record<"run" | "get" | "all", Call>;
   return {
     run: (...a) => p.run(...a),
     get: (...a) => values(p.get(...a)),
-    all: (...a) => p.all(...a).map((r) => Object.values(r as object)),
+    all: (...a) => (p.all(...a) as object[]).map((r) => Object.values(r)),
   };
 }
 
@@ -108,9 +105,7 @@ function migrate(conn: Connection): void {
   db.exec("BEGIN IMMEDIATE");
   try {
     db.exec(META_TABLE);
-    const row = conn.stmt(META_GET).get("schema_version") as
-      | [string]
-      | undefined;
+    const row = conn.stmt(META_GET).get("schema_version");
     const current = row === undefined ? 0 : Number(row[0]);
     if (current > SCHEMA_VERSION) {
       throw new BackendError(
@@ -131,28 +126,42 @@ function migrate(conn: Connection): void {
   }
 }
 
+type Text = string | null;
+
+/** Events of a transaction, flat: queue, kind, job id, payload, ... */
+export type Emitted = Text[];
+
 /** What a transition sees inside its transaction. */
 export interface Tx {
   /** The prepared statement of `sql`. */
   stmt(sql: string): Statement;
-  /**
-   * Logs an event (kind "u" update, "w" wake, "c" cancel; see
-   * _sqlite_events.ts) and delivers it in process after the commit.
-   */
-  emit(
-    queue: string,
-    kind: string,
-    jobId: string | null,
-    payload: string | null,
-  ): void;
+  /** Logs an event (see events.ts) and delivers it after the commit. */
+  emit(queue: string, kind: string, jobId: Text, payload: Text): void;
 }
 
-/** Runs transitions in grouped write transactions. */
-export interface Writer {
-  /** Runs `op` in the next write transaction. */
-  run<T>(op: (tx: Tx) => T): Promise<T>;
-  /** Runs what is waiting now (before close). */
-  flush(): void;
+/** What the backend brings to its database. */
+export interface DbHooks {
+  /** Writes a transaction's events to the log before it commits; null: none. */
+  log: ((tx: Tx, events: Emitted) => void) | null;
+  /** Delivers a committed transaction's events in process. */
+  deliver(events: Emitted): void;
+  /** The periodic housekeeping, given each queue's latest `now`. */
+  housekeep(tx: Tx, lastNow: ReadonlyMap<string, number>): void;
+  /** Hear each housekeeping run that failed, or succeeded. */
+  report(err: unknown): void;
+  recovered(): void;
+}
+
+/** The database of one backend object, opened on first use. */
+export interface Db {
+  /** The connection (opened now if need be); throws once closed. */
+  connect(): Connection;
+  /** Runs a transition in the next write transaction of `queue` at `now`. */
+  write<T>(queue: string, now: number, op: (tx: Tx) => T): Promise<T>;
+  /** Runs a read after the writes asked for before it. */
+  read<T>(run: (c: Connection) => T): Promise<T>;
+  /** Runs the waiting writes, then closes the file; later calls fail. */
+  close(): void;
 }
 
 interface Op {
@@ -163,126 +172,179 @@ interface Op {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** Events of a transaction, flat: queue, kind, job id, payload, ... */
-export type Emitted = (string | null)[];
+/** The write side of a Db: the grouped transactions and their events. */
+interface Writes {
+  conn: Connection | undefined;
+  /** The writes asked for since the last flush. */
+  waiting: Op[];
+  scheduled: boolean;
+  /** The events of the transaction under way. */
+  emitted: Emitted;
+  readonly tx: Tx;
+  readonly connect: () => Connection;
+  readonly hooks: DbHooks;
+  readonly flush: () => void;
+}
 
-/**
- * Makes the writer of a connection. `origin` marks the log rows of this
- * backend object (null: nobody else can read the log, so none is written);
- * `deliver` hears each event after its commit.
- */
-export function createWriter(
-  connect: () => Connection,
-  origin: number | null,
-  deliver: (events: Emitted) => void,
-): Writer {
-  let waiting: Op[] = [];
-  let scheduled = false;
-  let emitted: Emitted = [];
-  let conn: Connection | undefined;
-  const tx: Tx = {
-    stmt: (sql) => conn!.stmt(sql),
-    emit(queue, kind, jobId, payload) {
-      emitted.push(queue, kind, jobId, payload);
+/** Makes the database of a backend object; nothing is opened yet. */
+export function openDb(config: SqliteConfig, hooks: DbHooks): Db {
+  const lastNow = new Map<string, number>();
+  let closed = false;
+  let housekeeping: ReturnType<typeof setInterval> | undefined;
+
+  function connect(): Connection {
+    if (closed) throw backendClosed("sqlite");
+    if (w.conn !== undefined) return w.conn;
+    w.conn = openConnection(config);
+    housekeeping = setInterval(housekeep, config.housekeepingInterval);
+    unrefTimer(housekeeping);
+    return w.conn;
+  }
+
+  const w: Writes = {
+    conn: undefined,
+    waiting: [],
+    scheduled: false,
+    emitted: [],
+    tx: {
+      stmt: (sql) => w.conn!.stmt(sql),
+      emit(queue, kind, jobId, payload) {
+        w.emitted.push(queue, kind, jobId, payload);
+      },
     },
+    connect,
+    hooks,
+    flush: () => flush(w),
   };
 
-  function log(events: Emitted): void {
-    if (origin === null || events.length === 0) return;
-    conn!.stmt(EVENTS_INSERT).run(origin, logText(events));
+  function housekeep(): void {
+    if (closed) return;
+    run(w, (tx) => hooks.housekeep(tx, lastNow)).then(
+      hooks.recovered,
+      hooks.report,
+    );
   }
 
-  function rollback(): void {
-    try {
-      if (conn!.db.isTransaction) conn!.db.exec("ROLLBACK");
-    } catch { /* the transaction is gone either way */ }
-  }
-
-  /** Runs ops in one transaction; false when a statement failed. */
-  function attempt(ops: Op[], outcomes: Outcome[]): boolean {
-    emitted = [];
-    for (const { op } of ops) {
-      const mark = emitted.length;
+  return {
+    connect,
+    write(queue, now, op) {
+      if (closed) return Promise.reject(backendClosed("sqlite"));
+      // Kept per queue: background expiry goes by each queue's clock.
+      if (!(now <= (lastNow.get(queue) ?? -Infinity))) lastNow.set(queue, now);
+      return run(w, op);
+    },
+    read(fn) {
       try {
-        outcomes.push({ ok: true, value: op(tx) });
-      } catch (error) {
-        if (!(error instanceof JoblineError)) {
-          outcomes.push({ ok: false, error });
-          return false;
-        }
-        emitted.length = mark;
-        outcomes.push({ ok: false, error });
+        flush(w);
+        return Promise.resolve(fn(connect()));
+      } catch (err) {
+        return Promise.reject(toBackendError(err, "sqlite read"));
       }
-    }
-    log(emitted);
-    conn!.db.exec("COMMIT");
-    return true;
-  }
-
-  function settle(ops: Op[], outcomes: Outcome[], events: Emitted): void {
-    // Settle first: nothing a listener does may leave a caller waiting.
-    // (Callers resume in microtasks, so they still see the events first.)
-    ops.forEach((op, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) op.resolve(outcome.value);
-      else op.reject(toBackendError(outcome.error, "sqlite write"));
-    });
-    if (events.length > 0) deliver(events);
-  }
-
-  function runBatch(ops: Op[]): void {
-    try {
-      conn ??= connect();
-      conn.db.exec("BEGIN IMMEDIATE");
-    } catch (err) {
-      for (const op of ops) op.reject(toBackendError(err, "sqlite write"));
-      return;
-    }
-    const outcomes: Outcome[] = [];
-    let failure: unknown;
-    try {
-      if (attempt(ops, outcomes)) return settle(ops, outcomes, emitted);
-      failure = (outcomes[outcomes.length - 1] as { error: unknown }).error;
-    } catch (err) {
-      failure = err;
-    }
-    rollback();
-    emitted = [];
-    if (ops.length === 1) {
-      ops[0]!.reject(toBackendError(failure, "sqlite write"));
-      return;
-    }
-    // One transition failed: run each alone, so only that one fails.
-    for (const op of ops) runBatch([op]);
-  }
-
-  const writer: Writer = {
-    run<T>(op: (tx: Tx) => T): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
-        waiting.push({
-          op,
-          resolve: resolve as (value: unknown) => void,
-          reject,
-        });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(writer.flush);
-        }
-      });
     },
-    flush() {
-      scheduled = false;
-      while (waiting.length > 0) {
-        const ops = waiting;
-        waiting = [];
+    close() {
+      if (closed) return;
+      try {
+        flush(w);
+      } finally {
+        closed = true;
+        clearInterval(housekeeping);
         try {
-          runBatch(ops);
-        } catch (err) {
-          // Unreachable by design; settled ops ignore a second settlement.
-          for (const op of ops) op.reject(toBackendError(err, "sqlite write"));
-        }
+          w.conn?.db.close();
+        } catch { /* closing is best effort */ }
+        w.conn = undefined;
       }
     },
   };
-  return writer;
+}
+
+/** Runs `op` in the next write transaction (after this turn's others). */
+function run<T>(w: Writes, op: (tx: Tx) => T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    w.waiting.push({ op, resolve: resolve as (v: unknown) => void, reject });
+    if (!w.scheduled) {
+      w.scheduled = true;
+      setImmediate(w.flush);
+    }
+  });
+}
+
+/** Runs what is waiting, in grouped transactions. */
+function flush(w: Writes): void {
+  w.scheduled = false;
+  while (w.waiting.length > 0) {
+    const ops = w.waiting;
+    w.waiting = [];
+    try {
+      runBatch(w, ops);
+    } catch (err) {
+      // Unreachable by design; settled ops ignore a second settlement.
+      for (const op of ops) op.reject(toBackendError(err, "sqlite write"));
+    }
+  }
+}
+
+/** Runs ops in one transaction; each alone when one statement fails. */
+function runBatch(w: Writes, ops: Op[]): void {
+  try {
+    w.conn ??= w.connect();
+    w.conn.db.exec("BEGIN IMMEDIATE");
+  } catch (err) {
+    for (const op of ops) op.reject(toBackendError(err, "sqlite write"));
+    return;
+  }
+  const outcomes: Outcome[] = [];
+  let failure: unknown;
+  try {
+    if (attempt(w, ops, outcomes)) {
+      const events = w.emitted;
+      // Settle first: nothing a listener does may leave a caller waiting.
+      // (Callers resume in microtasks, so they still see the events first.)
+      ops.forEach((op, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) op.resolve(outcome.value);
+        else op.reject(toBackendError(outcome.error, "sqlite write"));
+      });
+      if (events.length > 0) w.hooks.deliver(events);
+      return;
+    }
+    failure = (outcomes[outcomes.length - 1] as { error: unknown }).error;
+  } catch (err) {
+    failure = err;
+  }
+  rollback(w.conn);
+  w.emitted = [];
+  if (ops.length === 1) {
+    ops[0]!.reject(toBackendError(failure, "sqlite write"));
+    return;
+  }
+  // One transition failed: run each alone, so only that one fails.
+  for (const op of ops) runBatch(w, [op]);
+}
+
+/** Runs ops in one transaction; false when a statement failed. */
+function attempt(w: Writes, ops: Op[], outcomes: Outcome[]): boolean {
+  w.emitted = [];
+  for (const { op } of ops) {
+    const mark = w.emitted.length;
+    try {
+      outcomes.push({ ok: true, value: op(w.tx) });
+    } catch (error) {
+      if (!(error instanceof JoblineError)) {
+        outcomes.push({ ok: false, error });
+        return false;
+      }
+      w.emitted.length = mark;
+      outcomes.push({ ok: false, error });
+    }
+  }
+  const { log } = w.hooks;
+  if (log !== null && w.emitted.length > 0) log(w.tx, w.emitted);
+  w.conn!.db.exec("COMMIT");
+  return true;
+}
+
+function rollback(conn: Connection): void {
+  try {
+    if (conn.db.isTransaction) conn.db.exec("ROLLBACK");
+  } catch { /* the transaction is gone either way */ }
 }

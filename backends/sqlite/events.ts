@@ -1,7 +1,8 @@
 /**
- * Events of the SQLite backend: in-process listeners, the rows of the
- * updates log (`jobline_events`) that carry events to other processes, and
- * the tailer that reads the rows other connections wrote.
+ * Events of the SQLite backend: delivery to in-process listeners (through
+ * the kit's listener registry), the rows of the updates log
+ * (`jobline_events`) that carry events to other processes, the tailer that
+ * reads the rows other connections wrote, and the trimming of the log.
  *
  * In-process listeners hear a change synchronously after its commit; the
  * log row is written in the same transaction as the change, so another
@@ -12,17 +13,113 @@
  * @module
  */
 
-import type {
-  BackendEvent,
-  Topic,
-  UpdateRecord,
-} from "../../src/backend/interface.ts";
-import type { JobError, JobStatus } from "../../src/types.ts";
-import type { Connection, Tx } from "./db.ts";
+import type { BackendEvent, Topic } from "../../src/backend/interface.ts";
+import {
+  createListeners,
+  type Listener,
+  type Listeners,
+} from "../../src/backend/listeners.ts";
+import { unrefTimer } from "../../src/backend/timers.ts";
+import type { Connection, Emitted, Tx } from "./db.ts";
+import { updateOf } from "./records.ts";
 import * as SQL from "./sql.ts";
 
-/** A listener of the backend interface. */
-export type Listener = (event: BackendEvent) => void;
+/** The events of one backend object. */
+export interface Events {
+  /** Writes a transaction's events to the log; null: nobody else reads it. */
+  readonly log: ((tx: Tx, events: Emitted) => void) | null;
+  /** Deletes the log rows older than the retention; null: no log. */
+  readonly trim: ((tx: Tx) => void) | null;
+  /** Delivers a committed transaction's events in process. */
+  deliver(events: Emitted): void;
+  /** Adds a listener; the log is tailed while anyone listens. */
+  listen(queue: string, topic: Topic, listener: Listener): () => Promise<void>;
+  /** Stops tailing the log. */
+  stop(): void;
+}
+
+/** Where the events of a backend object go and come from. */
+export interface EventsConfig {
+  /** Opens (or returns) the backend's connection. */
+  connect: () => Connection;
+  /** Marks this object's log rows; null: a private database (:memory:). */
+  origin: number | null;
+  /** ms between reads of the log. */
+  eventInterval: number;
+  /** ms the log keeps events. */
+  eventRetention: number;
+  /** Hears the tailer's failures. */
+  report: (err: unknown) => void;
+}
+
+/** Makes the events of a backend object: no listener, nothing tailed yet. */
+export function createEvents(config: EventsConfig): Events {
+  const { connect, origin, report } = config;
+  const listeners = createListeners(reportListener);
+  const tailer = origin === null ? undefined : createTailer(
+    logSource(connect),
+    listeners,
+    origin,
+    config.eventInterval,
+    report,
+  );
+  return {
+    log: origin === null
+      ? null
+      : (tx, events) => tx.stmt(SQL.EVENTS_INSERT).run(origin, logText(events)),
+    trim: origin === null ? null : createTrimmer(config.eventRetention),
+    deliver: (events) => deliverRows(listeners, events),
+    listen(queue, topic, listener) {
+      const remove = listeners.add(queue, topic, listener);
+      tailer?.start();
+      return () => {
+        remove();
+        if (listeners.size === 0) tailer?.stop();
+        return Promise.resolve();
+      };
+    },
+    stop() {
+      tailer?.stop();
+    },
+  };
+}
+
+function reportListener(err: unknown): void {
+  console.error("jobline: a sqlite backend listener threw", err);
+}
+
+/** Whether anyone listens to a logged event (kind "u", "w" or "c"). */
+function wanted(
+  listeners: Listeners,
+  queue: string,
+  kind: string,
+  jobId: string | null,
+): boolean {
+  return listeners.wants(
+    queue,
+    kind === "u" ? "update" : kind === "w" ? "wake" : "cancel",
+    jobId ?? undefined,
+  );
+}
+
+/** Decodes and delivers events (flat: queue, kind, job id, payload). */
+function deliverRows(listeners: Listeners, rows: Emitted): void {
+  if (listeners.size === 0) return;
+  for (let i = 0; i < rows.length; i += 4) {
+    const queue = rows[i]!;
+    const kind = rows[i + 1]!;
+    const jobId = rows[i + 2] ?? null;
+    if (!wanted(listeners, queue, kind, jobId)) continue;
+    let event: BackendEvent | null;
+    try {
+      event = eventOf(kind, jobId, rows[i + 3] ?? null);
+    } catch (err) {
+      reportListener(err);
+      continue;
+    }
+    if (event !== null) listeners.deliver(queue, event);
+  }
+}
 
 /**
  * A row of the updates log as read back: id, origin, events. Each row holds
@@ -33,13 +130,13 @@ export type Listener = (event: BackendEvent) => void;
  * max + 1 and writers take turns, so a reader that finds a hole after its
  * last id knows the log was trimmed past it.
  */
-export type EventRow = [number, number, string];
+type EventRow = [number, number, string];
 
 /**
  * The text of a log row from a transaction's events (flat: queue, kind, job
  * id, payload as JSON text or null, ...). Payloads are embedded as they are.
  */
-export function logText(events: readonly (string | null)[]): string {
+function logText(events: readonly (string | null)[]): string {
   let text = "[";
   for (let i = 0; i < events.length; i += 4) {
     if (i > 0) text += ",";
@@ -51,7 +148,7 @@ export function logText(events: readonly (string | null)[]): string {
 }
 
 /** Decodes an event from its payload text; null for an unknown kind. */
-export function eventOf(
+function eventOf(
   kind: string,
   jobId: string | null,
   payload: string | null,
@@ -64,48 +161,14 @@ export function eventOf(
 }
 
 /** Decodes an event from its parsed payload; null for an unknown kind. */
-export function eventOfValue(
+function eventOfValue(
   kind: string,
   jobId: string | null,
   payload: unknown,
 ): BackendEvent | null {
   switch (kind) {
-    case "u": {
-      const [
-        type,
-        status,
-        progress,
-        message,
-        attempt,
-        result,
-        error,
-        at,
-        version,
-      ] = payload as [
-        string,
-        JobStatus,
-        number,
-        string,
-        number,
-        string | null,
-        JobError | null,
-        number,
-        number,
-      ];
-      const update: UpdateRecord = {
-        jobId: jobId ?? "",
-        type,
-        status,
-        progress,
-        message,
-        attempt,
-        result,
-        error,
-        at,
-        version,
-      };
-      return { kind: "update", update };
-    }
+    case "u":
+      return { kind: "update", update: updateOf(jobId ?? "", payload) };
     case "w":
       return { kind: "wake", at: Number(payload) };
     case "c":
@@ -115,127 +178,8 @@ export function eventOfValue(
   }
 }
 
-interface QueueListeners {
-  queue: Set<Listener>;
-  worker: Set<Listener>;
-  jobs: Map<string, Set<Listener>>;
-}
-
-/** The listeners of one backend object, by queue and topic. */
-export interface Hub {
-  /** How many listeners there are, over every queue. */
-  readonly size: number;
-  /** Adds a listener; returns the function that removes it. */
-  add(queue: string, topic: Topic, listener: Listener): () => void;
-  /** True when someone listens on this queue to an event of this kind. */
-  wants(queue: string, kind: string, jobId: string | null): boolean;
-  /** Decodes and delivers log rows (flat: queue, kind, job id, payload). */
-  deliverRows(rows: readonly (string | null)[]): void;
-  /** Delivers an event to the queue's listeners of its topics. */
-  deliver(queue: string, event: BackendEvent): void;
-  /** Delivers `resync` to every listener. */
-  resyncAll(): void;
-}
-
-/** Makes an empty hub; `report` hears listeners that throw. */
-export function createHub(report: (err: unknown) => void): Hub {
-  const queues = new Map<string, QueueListeners>();
-  let size = 0;
-
-  function call(set: Iterable<Listener>, event: BackendEvent): void {
-    for (const listener of set) {
-      try {
-        listener(event);
-      } catch (err) {
-        report(err);
-      }
-    }
-  }
-
-  function wants(queue: string, kind: string, jobId: string | null): boolean {
-    if (size === 0) return false;
-    const q = queues.get(queue);
-    if (q === undefined) return false;
-    if (kind === "u") return q.queue.size > 0 || q.jobs.has(jobId!);
-    return q.worker.size > 0;
-  }
-
-  function deliver(queue: string, event: BackendEvent): void {
-    const q = queues.get(queue);
-    if (q === undefined) return;
-    if (event.kind === "update") {
-      if (q.queue.size > 0) call([...q.queue], event);
-      const forJob = q.jobs.get(event.update.jobId);
-      if (forJob !== undefined) call([...forJob], event);
-    } else if (event.kind === "resync") {
-      const all = [...q.queue, ...q.worker];
-      for (const set of q.jobs.values()) all.push(...set);
-      call(all, event);
-    } else call([...q.worker], event);
-  }
-
-  return {
-    get size() {
-      return size;
-    },
-    add(queue, topic, listener) {
-      let q = queues.get(queue);
-      if (q === undefined) {
-        q = { queue: new Set(), worker: new Set(), jobs: new Map() };
-        queues.set(queue, q);
-      }
-      let set: Set<Listener>;
-      if (topic === "queue") set = q.queue;
-      else if (topic === "worker") set = q.worker;
-      else {
-        set = q.jobs.get(topic.job) ?? new Set();
-        q.jobs.set(topic.job, set);
-      }
-      // Wrapped, so that one function may listen twice and stop once each.
-      const own: Listener = (event) => listener(event);
-      set.add(own);
-      size++;
-      const owner = q;
-      return () => {
-        if (!set.delete(own)) return;
-        size--;
-        if (typeof topic === "object" && set.size === 0) {
-          owner.jobs.delete(topic.job);
-        }
-        if (
-          owner.queue.size === 0 && owner.worker.size === 0 &&
-          owner.jobs.size === 0 && queues.get(queue) === owner
-        ) queues.delete(queue);
-      };
-    },
-    wants,
-    deliverRows(rows) {
-      for (let i = 0; i < rows.length; i += 4) {
-        const queue = rows[i]!;
-        const kind = rows[i + 1]!;
-        const jobId = rows[i + 2]!;
-        if (!wants(queue, kind, jobId)) continue;
-        let event: BackendEvent | null;
-        try {
-          event = eventOf(kind, jobId, rows[i + 3]!);
-        } catch (err) {
-          report(err);
-          continue;
-        }
-        if (event !== null) deliver(queue, event);
-      }
-    },
-    deliver,
-    resyncAll() {
-      for (const queue of [...queues.keys()]) {
-        deliver(queue, { kind: "resync" });
-      }
-    },
-  };
-}
-
 /** What the tailer needs from the database. */
-export interface TailSource {
+interface TailSource {
   /** True when another connection committed since the last call. */
   changed(): boolean;
   /** The newest event id, 0 when none. */
@@ -247,7 +191,7 @@ export interface TailSource {
 }
 
 /** The tailer: reads other processes' events while anyone listens. */
-export interface Tailer {
+interface Tailer {
   /** Starts reading from the newest event on (no-op when running). */
   start(): void;
   /** Stops reading. */
@@ -261,9 +205,9 @@ export interface Tailer {
  * never keeps a process alive by itself), skips rows of `origin`, and
  * signals `resync` when rows it had not read were trimmed away.
  */
-export function createTailer(
+function createTailer(
   source: TailSource,
-  hub: Hub,
+  listeners: Listeners,
   origin: number,
   interval: number,
   report: (err: unknown) => void,
@@ -276,7 +220,7 @@ export function createTailer(
       source.changed();
       last = source.maxId();
       timer = setInterval(() => tailer.poll(), interval);
-      unref(timer);
+      unrefTimer(timer);
     },
     stop() {
       clearInterval(timer);
@@ -291,7 +235,7 @@ export function createTailer(
           if (rows.length === 0) break;
           if (rows[0]![0] !== last + 1) {
             const min = source.minId();
-            if (min === null || min > last + 1) hub.resyncAll();
+            if (min === null || min > last + 1) listeners.resyncAll();
           }
           for (const [id, from, text] of rows) {
             last = id;
@@ -303,9 +247,9 @@ export function createTailer(
               unknown,
             ][];
             for (const [queue, kind, jobId, payload] of events) {
-              if (!hub.wants(queue, kind, jobId)) continue;
+              if (!wanted(listeners, queue, kind, jobId)) continue;
               const event = eventOfValue(kind, jobId, payload);
-              if (event !== null) hub.deliver(queue, event);
+              if (event !== null) listeners.deliver(queue, event);
             }
           }
           if (rows.length < 1000 || timer === undefined) break;
@@ -319,7 +263,7 @@ export function createTailer(
 }
 
 /** The log as the tailer reads it, over a connection opened on demand. */
-export function logSource(connect: () => Connection): TailSource {
+function logSource(connect: () => Connection): TailSource {
   let seen: unknown;
   return {
     changed() {
@@ -345,7 +289,7 @@ const TRIM_ROUNDS = 10;
  * makes in a second) the events that were already in the log `retention`
  * ms ago. Time is the real clock: retention is about slow readers.
  */
-export function createTrimmer(retention: number): (tx: Tx) => void {
+function createTrimmer(retention: number): (tx: Tx) => void {
   const marks: { at: number; id: number }[] = [];
   return (tx) => {
     const at = Date.now();
@@ -363,16 +307,4 @@ export function createTrimmer(retention: number): (tx: Tx) => void {
       from = to + 1;
     }
   };
-}
-
-/** Lets a timer not keep the process alive (Node, Bun and Deno's node:timers). */
-export function unref(timer: unknown): void {
-  const t = timer as { unref?: () => void } | number;
-  if (typeof t === "object" && typeof t.unref === "function") t.unref();
-  else if (typeof t === "number") {
-    const deno =
-      (globalThis as { Deno?: { unrefTimer?: (id: number) => void } })
-        .Deno;
-    deno?.unrefTimer?.(t);
-  }
 }

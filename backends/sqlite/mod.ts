@@ -5,8 +5,11 @@
  * are one `UPDATE ... RETURNING` over the best due rows, and events reach
  * other processes through an updates log table read by a tailer.
  *
- * This is the only module that imports `node:sqlite`; the main entry loads
- * it only when a `sqlite:` URL or this factory is used.
+ * This module is the factory, its options and the adapter from the Backend
+ * methods to the transitions (transitions.ts), run through the database
+ * (db.ts); events travel through events.ts. Only db.ts imports
+ * `node:sqlite`; the main entry loads this backend only when a `sqlite:`
+ * URL or this factory is used.
  *
  * @module
  */
@@ -20,37 +23,21 @@ import type {
   NewJobRecord,
   Topic,
 } from "../../src/backend/interface.ts";
-import {
-  BackendError,
-  toBackendError,
-  ValidationError,
-} from "../../src/errors.ts";
-import type { BackendCapabilities, QueueStats } from "../../src/types.ts";
-import {
-  type Connection,
-  createWriter,
-  openConnection,
-  type Tx,
-} from "./db.ts";
-import {
-  createHub,
-  createTailer,
-  createTrimmer,
-  logSource,
-  type Tailer,
-  unref,
-} from "./events.ts";
+import { ValidationError } from "../../src/errors.ts";
+import type { QueueStats } from "../../src/types.ts";
+import { type Db, openDb } from "./db.ts";
+import { createEvents } from "./events.ts";
 import {
   cancelJob,
   claimJobs,
   completeJob,
-  countJobs,
   deleteExpired,
   enqueueJobs,
   extendLease,
   failJob,
   getJob,
   listJobs,
+  queueStats,
   releaseJobs,
   removeJob,
   retryJob,
@@ -135,200 +122,159 @@ export function sqliteBackend(options: SqliteBackendOptions): Backend {
   const config = configOf(options);
   const file = config.path !== ":memory:";
   const origin = randomOrigin();
-  const tokenPrefix = `${origin.toString(36)}.`;
-  // A background failure is reported once, until a run succeeds again; a
-  // busy file is not a failure (the next run tries again).
-  let failing = false;
-  const report = (err: unknown) => {
-    if (failing || /locked|busy/i.test(String(err))) return;
-    failing = true;
-    console.error("jobline: sqlite backend background task failed:", err);
-  };
-  const recovered = () => {
-    failing = false;
-  };
-  const hub = createHub((err) =>
-    console.error("jobline: a sqlite backend listener threw", err)
-  );
-  const lastNow = new Map<string, number>();
-  let conn: Connection | undefined;
-  let closed = false;
-  let claims = 0;
-  let housekeeping: ReturnType<typeof setInterval> | undefined;
-
-  function connect(): Connection {
-    if (closed) throw new BackendError("The sqlite backend is closed");
-    if (conn !== undefined) return conn;
-    conn = openConnection(config);
-    housekeeping = setInterval(housekeep, config.housekeepingInterval);
-    unref(housekeeping);
-    return conn;
-  }
-
-  const writer = createWriter(
-    connect,
-    file ? origin : null,
-    (events) => hub.deliverRows(events),
-  );
-
-  /** Runs a write; `now` is kept per queue for background expiry. */
-  function write<T>(
-    queue: string,
-    now: number,
-    op: (tx: Tx) => T,
-  ): Promise<T> {
-    if (closed) {
-      return Promise.reject(new BackendError("The sqlite backend is closed"));
-    }
-    if (!(now <= (lastNow.get(queue) ?? -Infinity))) lastNow.set(queue, now);
-    return writer.run(op);
-  }
-
-  /** Runs a read after the writes asked for before it. */
-  function read<T>(run: (c: Connection) => T): Promise<T> {
-    try {
-      writer.flush();
-      return Promise.resolve(run(connect()));
-    } catch (err) {
-      return Promise.reject(toBackendError(err, "sqlite read"));
-    }
-  }
-
-  const tailer: Tailer | undefined = file
-    ? createTailer(
-      logSource(connect),
-      hub,
-      origin,
-      config.eventInterval,
-      report,
-    )
-    : undefined;
-
-  const trimmer = file ? createTrimmer(config.eventRetention) : undefined;
-
-  function housekeep(): void {
-    if (closed) return;
-    writer.run((tx) => {
+  const background = backgroundReport();
+  const events = createEvents({
+    connect: () => db.connect(),
+    origin: file ? origin : null,
+    eventInterval: config.eventInterval,
+    eventRetention: config.eventRetention,
+    report: background.report,
+  });
+  const db = openDb(config, {
+    log: events.log,
+    deliver: events.deliver,
+    housekeep(tx, lastNow) {
       deleteExpired(tx, lastNow);
-      trimmer?.(tx);
-    }).then(recovered, report);
-  }
-
-  const capabilities: BackendCapabilities = {
-    persistence: file,
-    multiProcess: file,
-    crossProcessEvents: file,
-    clustering: false,
-    wakeups: true,
-    transactionalEnqueue: false,
-  };
-
+      events.trim?.(tx);
+    },
+    ...background,
+  });
   return {
     name: "sqlite",
-    capabilities,
-
-    enqueue(queue, jobs: readonly NewJobRecord[], { now }) {
-      return write(queue, now, (tx) => enqueueJobs(tx, queue, jobs, now));
+    capabilities: {
+      persistence: file,
+      multiProcess: file,
+      crossProcessEvents: file,
+      clustering: false,
+      wakeups: true,
+      transactionalEnqueue: false,
     },
+    ...leaseCalls(db, `${origin.toString(36)}.`),
+    ...jobCalls(db),
+    listen(queue, topic: Topic, listener: (event: BackendEvent) => void) {
+      try {
+        db.connect();
+        return Promise.resolve(events.listen(queue, topic, listener));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    close() {
+      try {
+        db.close();
+      } finally {
+        events.stop();
+      }
+      return Promise.resolve();
+    },
+  };
+}
 
+type LeaseCalls = Pick<
+  Backend,
+  "claim" | "heartbeat" | "update" | "complete" | "fail" | "release"
+>;
+
+/** The calls a worker makes: claims, and the calls on the jobs it holds. */
+function leaseCalls(db: Db, tokenPrefix: string): LeaseCalls {
+  let claims = 0;
+  return {
     claim(queue, request: ClaimRequest) {
       const token = `${tokenPrefix}${++claims}.`;
-      return write(
+      return db.write(
         queue,
         request.now,
         (tx) => claimJobs(tx, queue, request, token),
       );
     },
-
     heartbeat(queue, { id, token }, { leaseMs, now }) {
-      return write(
+      return db.write(
         queue,
         now,
         (tx) => extendLease(tx, queue, id, token, now + leaseMs),
       );
     },
-
     update(queue, { id, token }, change) {
-      return write(
+      return db.write(
         queue,
         change.now,
         (tx) => setProgress(tx, queue, id, token, change),
       );
     },
-
     complete(queue, { id, token }, result, { now }) {
-      return write(
+      return db.write(
         queue,
         now,
         (tx) => completeJob(tx, queue, id, token, result, now),
       );
     },
-
     fail(queue, { id, token }, failure) {
-      return write(
+      return db.write(
         queue,
         failure.now,
         (tx) => failJob(tx, queue, id, token, failure),
       );
     },
-
     release(queue, leases: readonly LeaseRef[], { now }) {
-      return write(queue, now, (tx) => releaseJobs(tx, queue, leases, now));
+      return db.write(queue, now, (tx) => releaseJobs(tx, queue, leases, now));
     },
+  };
+}
 
+type JobCalls = Pick<
+  Backend,
+  "enqueue" | "cancel" | "retry" | "remove" | "get" | "list" | "stats"
+>;
+
+/** The calls a queue makes on jobs: enqueue, manage, read. */
+function jobCalls(db: Db): JobCalls {
+  return {
+    enqueue(queue, jobs: readonly NewJobRecord[], { now }) {
+      return db.write(queue, now, (tx) => enqueueJobs(tx, queue, jobs, now));
+    },
     cancel(queue, id, { reason, now }) {
-      return write(queue, now, (tx) => cancelJob(tx, queue, id, reason, now));
+      return db.write(
+        queue,
+        now,
+        (tx) => cancelJob(tx, queue, id, reason, now),
+      );
     },
-
     retry(queue, id, { now }) {
-      return write(queue, now, (tx) => retryJob(tx, queue, id, now));
+      return db.write(queue, now, (tx) => retryJob(tx, queue, id, now));
     },
-
     remove(queue, id, { now }) {
-      return write(queue, now, (tx) => removeJob(tx, queue, id, now));
+      return db.write(queue, now, (tx) => removeJob(tx, queue, id, now));
     },
-
     get(queue, id, { now }) {
-      return read((c) => getJob(c, queue, id, now));
+      return db.read((c) => getJob(c, queue, id, now));
     },
-
     list(queue, request: ListRequest) {
-      return read((c) => listJobs(c, queue, request));
+      return db.read((c) => listJobs(c, queue, request));
     },
-
     stats(queue, { now }): Promise<QueueStats> {
-      return read((c) => countJobs(c, queue, now));
+      return db.read((c) => queueStats(c, queue, now));
     },
+  };
+}
 
-    listen(queue, topic: Topic, listener: (event: BackendEvent) => void) {
-      try {
-        connect();
-        const remove = hub.add(queue, topic, listener);
-        tailer?.start();
-        return Promise.resolve(() => {
-          remove();
-          if (hub.size === 0) tailer?.stop();
-          return Promise.resolve();
-        });
-      } catch (err) {
-        return Promise.reject(err);
-      }
+/**
+ * A background failure (housekeeping, tailing) is reported once, until a
+ * run succeeds again; a busy file is not a failure (the next run tries
+ * again).
+ */
+function backgroundReport(): {
+  report(err: unknown): void;
+  recovered(): void;
+} {
+  let failing = false;
+  return {
+    report(err) {
+      if (failing || /locked|busy/i.test(String(err))) return;
+      failing = true;
+      console.error("jobline: sqlite backend background task failed:", err);
     },
-
-    close() {
-      if (closed) return Promise.resolve();
-      try {
-        writer.flush();
-      } finally {
-        closed = true;
-        tailer?.stop();
-        clearInterval(housekeeping);
-        try {
-          conn?.db.close();
-        } catch { /* closing is best effort */ }
-        conn = undefined;
-      }
-      return Promise.resolve();
+    recovered() {
+      failing = false;
     },
   };
 }

@@ -1,19 +1,16 @@
 /**
  * Rows of `jobline_jobs` to the records of the backend interface, and the
- * payloads of update events. Pure functions; no statement runs here.
+ * payloads of update events both ways. Pure functions; no statement runs
+ * here.
  * Rows are read as arrays (faster than objects in every runtime), so the
  * positions come from the column lists beside the SQL.
  *
  * @module
  */
 
-import type { JobRecord } from "../../src/backend/interface.ts";
-import type {
-  JobError,
-  JobStatus,
-  QueueStats,
-  StatusCounts,
-} from "../../src/types.ts";
+import type { JobRecord, UpdateRecord } from "../../src/backend/interface.ts";
+import { countJobs, emptyStats } from "../../src/backend/counts.ts";
+import type { JobError, JobStatus, QueueStats } from "../../src/types.ts";
 import { CLAIMED_COLUMNS, RECORD_COLUMNS } from "./sql.ts";
 
 /** A row read as an array. */
@@ -35,7 +32,7 @@ function errorOf(text: unknown): JobError | null {
 }
 
 /** The record of a RECORD row. */
-export function recordOf(r: Row): JobRecord {
+export function toRecord(r: Row): JobRecord {
   const token = r[R.lease_token] as string | null;
   return {
     id: r[R.id] as string,
@@ -131,16 +128,42 @@ export function pendingPayload(type: string, at: number): string {
   return `[${JSON.stringify(type)},"pending",0,"",0,null,null,${at},1]`;
 }
 
-function emptyCounts(): StatusCounts {
-  return { pending: 0, processing: 0, complete: 0, failed: 0, cancelled: 0 };
-}
-
 /** Sums `[status, type, n]` rows into stats. */
 export function statsOf(rows: readonly Row[]): QueueStats {
-  const stats: QueueStats = { ...emptyCounts(), byType: {} };
+  const stats = emptyStats();
   for (const [status, type, n] of rows as [JobStatus, string, number][]) {
-    stats[status] += n;
-    (stats.byType[type] ??= emptyCounts())[status] += n;
+    countJobs(stats, type, status, n);
   }
   return stats;
+}
+
+/**
+ * The update of an update event's payload (the array type, status,
+ * progress, message, attempt, result text, error, at, version).
+ */
+export function updateOf(jobId: string, payload: unknown): UpdateRecord {
+  const [type, status, progress, message, attempt, result, error, at, version] =
+    payload as [
+      string,
+      JobStatus,
+      number,
+      string,
+      number,
+      string | null,
+      JobError | null,
+      number,
+      number,
+    ];
+  return {
+    jobId,
+    type,
+    status,
+    progress,
+    message,
+    attempt,
+    result,
+    error,
+    at,
+    version,
+  };
 }

@@ -388,7 +388,7 @@ export const EVENTS_READ = `SELECT id, origin, events
 export const EVENTS_TRIM = `DELETE FROM jobline_events
   WHERE id <= min(?1, (SELECT max(id) FROM jobline_events) - 1)`;
 
-/** ?1 origin, ?2 the events of one transaction (see _sqlite_events.ts). */
+/** ?1 origin, ?2 the events of one transaction (see events.ts). */
 export const EVENTS_INSERT =
   "INSERT INTO jobline_events (origin, events) VALUES (?1, ?2)";
 

@@ -1,6 +1,6 @@
 /**
  * The state transitions of the SQLite backend, each a function run inside
- * one write transaction (see _sqlite_db.ts), and the reads. A transition
+ * one write transaction (see db.ts), and the reads. A transition
  * that throws LeaseLostError must do so before it writes anything.
  *
  * @module
@@ -22,9 +22,9 @@ import {
   claimedOf,
   claimedPayload,
   pendingPayload,
-  recordOf,
   type Row,
   statsOf,
+  toRecord,
 } from "./records.ts";
 import * as SQL from "./sql.ts";
 
@@ -275,7 +275,7 @@ export function getJob(
   now: number,
 ): JobRecord | null {
   const row = c.stmt(SQL.GET).get(queue, now, id) as Row | undefined;
-  return row === undefined ? null : recordOf(row);
+  return row === undefined ? null : toRecord(row);
 }
 
 /** Lists live jobs by id. */
@@ -292,11 +292,11 @@ export function listJobs(
     status,
     type,
   ) as Row[];
-  return rows.map(recordOf);
+  return rows.map(toRecord);
 }
 
 /** Counts live jobs by status and type. */
-export function countJobs(
+export function queueStats(
   c: Connection,
   queue: string,
   now: number,
