@@ -44,6 +44,7 @@ export {
 export {
   BackendError,
   JoblineError,
+  JobNotFoundError,
   LeaseLostError,
   QueueClosedError,
   ValidationError,

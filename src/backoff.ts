@@ -78,7 +78,7 @@ function spread(delay: number, jitter: number): number {
  *
  * @example
  * ```ts
- * import { backoffFunction } from "@jobline/jobline";
+ * import { backoffFunction } from "./backoff.ts";
  * const delay = backoffFunction({ type: "exponential", base: 1000, jitter: 0 });
  * console.log(delay(1, { message: "x" }), delay(3, { message: "x" })); // 1000 4000
  * ```

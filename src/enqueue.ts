@@ -30,6 +30,32 @@ export interface JobDefaults {
   defaultTtl: number | undefined;
 }
 
+/**
+ * The longest ttl, in seconds: 100 years of 365.25 days. Above it a job's
+ * `expiresAt` would stop being a time every backend can hold (1e308 gives
+ * Infinity), so it is a ValidationError; for a job that never expires, give
+ * no ttl.
+ */
+export const MAX_TTL_SECONDS = 3_155_760_000;
+
+/** Checks a ttl (or a queue's `defaultTtl`): seconds in (0, MAX_TTL_SECONDS]. */
+export function checkTtl(
+  value: unknown,
+  action: string,
+  field: string,
+): number {
+  const ttl = checkNumber(value, action, field, { min: 0, exclusive: true });
+  if (ttl > MAX_TTL_SECONDS) {
+    throw invalid(
+      action,
+      field,
+      `at most ${MAX_TTL_SECONDS} seconds (100 years)`,
+      ttl,
+    );
+  }
+  return ttl;
+}
+
 /** Checks one job and makes its record; `now` is its creation time. */
 export function prepareJob(
   type: unknown,
@@ -59,9 +85,7 @@ export function prepareJob(
     runAt = Math.max(now, checkNumber(at, act, "runAt"));
   }
   const ttl = o.ttl ?? defaults.defaultTtl;
-  if (ttl !== undefined) {
-    checkNumber(ttl, act, "ttl", { min: 0, exclusive: true });
-  }
+  if (ttl !== undefined) checkTtl(ttl, act, "ttl");
   const key = o.key === undefined
     ? null
     : checkString(o.key, act, "key", 512, 1);

@@ -152,12 +152,49 @@ export class BackendError extends JoblineError {
 }
 
 /**
+ * The job is unknown, or was removed or expired: for a caller that asked to
+ * be told, such as `subscribe(queue, id, { ifMissing: "throw" })`.
+ *
+ * @example
+ * ```ts
+ * import { JobNotFoundError, createQueue, subscribe } from "@jobline/jobline";
+ * await using queue = createQueue();
+ * try {
+ *   for await (const u of subscribe(queue, "no-such-job", { ifMissing: "throw" })) {
+ *     console.log(u.status);
+ *   }
+ * } catch (err) {
+ *   if (err instanceof JobNotFoundError) console.log("404", err.jobId);
+ * }
+ * ```
+ */
+export class JobNotFoundError extends JoblineError {
+  /** The job that was not found. */
+  readonly jobId: string;
+
+  /**
+   * Makes a job-not-found error.
+   *
+   * @param jobId The job.
+   * @param message What happened, if more is known.
+   */
+  constructor(jobId: string, message?: string) {
+    super(
+      "JOB_NOT_FOUND",
+      message ?? `Job '${jobId}' is unknown, removed or expired`,
+    );
+    this.name = "JobNotFoundError";
+    this.jobId = jobId;
+  }
+}
+
+/**
  * Wraps anything thrown by a store call in a {@linkcode BackendError},
  * leaving jobline's own errors as they are. For backend authors.
  *
  * @example
  * ```ts
- * import { toBackendError } from "@jobline/jobline";
+ * import { toBackendError } from "@jobline/jobline/backend";
  * const err = toBackendError(new Error("ECONNRESET"), "redis claim");
  * console.log(err.message); // "redis claim failed: ECONNRESET"
  * ```

@@ -33,7 +33,7 @@ function random40(): number {
  *
  * @example
  * ```ts
- * import { newId } from "@jobline/jobline";
+ * import { newId } from "@jobline/jobline/backend";
  * const a = newId();
  * const b = newId();
  * console.log(a.length, a < b); // 26 true

@@ -12,6 +12,7 @@
 import type { BackendEvent, Topic } from "./backend/interface.ts";
 import { decodeClaimed, decodeJob, decodeUpdate } from "./codec.ts";
 import { prepareJob } from "./enqueue.ts";
+import { toJobError } from "./job_error.ts";
 import { type BackendHandle, createBackendHandle } from "./queue_handle.ts";
 import { checkQueueOptions, type QueueSettings } from "./queue_options.ts";
 import type {
@@ -37,7 +38,6 @@ import {
   checkTypes,
   encodeJson,
   invalid,
-  toJobError,
 } from "./validate.ts";
 
 /** What the queue's operations share: its settings and its backend handle. */

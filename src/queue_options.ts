@@ -12,7 +12,7 @@ import {
   backoffFunction,
   type BackoffOptions,
 } from "./backoff.ts";
-import type { JobDefaults } from "./enqueue.ts";
+import { checkTtl, type JobDefaults } from "./enqueue.ts";
 import { ValidationError } from "./errors.ts";
 import type { QueueOptions } from "./queue_types.ts";
 import { checkName, checkNumber, invalid } from "./validate.ts";
@@ -91,10 +91,7 @@ export function checkQueueOptions<Tx>(
     integer: true,
   });
   if (opts.defaultTtl !== undefined) {
-    checkNumber(opts.defaultTtl, action, "defaultTtl", {
-      min: 0,
-      exclusive: true,
-    });
+    checkTtl(opts.defaultTtl, action, "defaultTtl");
   }
   if (typeof clock !== "function") {
     throw invalid(action, "clock", "a function", clock);

@@ -8,6 +8,9 @@
  */
 
 import { isTerminal, updateOf } from "./codec.ts";
+import { JobNotFoundError } from "./errors.ts";
+import { timerMs } from "./timers.ts";
+import { invalid } from "./validate.ts";
 import type { JobTypes, Queue, QueueEvent } from "./queue_types.ts";
 import type { JobUpdate } from "./types.ts";
 
@@ -29,6 +32,16 @@ export interface SubscribeOptions {
    * @default {1000}
    */
   resyncInterval?: number;
+  /**
+   * For one job: what an unknown job, or one removed or expired before it
+   * reached a terminal status, does to the iteration. `"return"` ends it
+   * quietly (after nothing at all for an unknown id); `"throw"` throws a
+   * {@linkcode JobNotFoundError}, so a caller such as a server-sent-events
+   * endpoint can answer 404, or tell its client the job is gone, instead of
+   * closing a stream that looks finished.
+   * @default {"return"}
+   */
+  ifMissing?: "return" | "throw";
 }
 
 /**
@@ -37,8 +50,11 @@ export interface SubscribeOptions {
  * For one job it yields the current state first, then each update in order,
  * and returns after a terminal status (complete, failed, cancelled). On a
  * job that already finished it yields that state and returns; on an unknown
- * (or removed, or expired) job it yields nothing and returns. The queue-wide
- * form runs until the signal aborts or the queue closes.
+ * (or removed, or expired) job it yields nothing and returns, unless
+ * `ifMissing: "throw"` asks for a {@linkcode JobNotFoundError}. So the last
+ * update of a job that finished is always terminal; an iteration that ends
+ * without one, and not by its signal or the queue's close, met a missing
+ * job. The queue-wide form runs until the signal aborts or the queue closes.
  *
  * @example Printing a job's progress
  * ```ts
@@ -115,7 +131,7 @@ function inbox(signal: AbortSignal | undefined): Inbox {
       if (box.size > 0 || signal?.aborted) return Promise.resolve();
       return new Promise((resolve) => {
         const timer = Number.isFinite(ms)
-          ? setTimeout(() => box.notify(), ms)
+          ? setTimeout(() => box.notify(), timerMs(ms))
           : undefined;
         wake = () => {
           clearTimeout(timer);
@@ -131,8 +147,16 @@ function inbox(signal: AbortSignal | undefined): Inbox {
 async function* one<J extends JobTypes>(
   queue: Queue<J>,
   id: string,
-  { signal, resyncInterval = 1000 }: SubscribeOptions,
+  { signal, resyncInterval = 1000, ifMissing = "return" }: SubscribeOptions,
 ): AsyncGenerator<JobUpdate, void, undefined> {
+  if (ifMissing !== "return" && ifMissing !== "throw") {
+    throw invalid(
+      "subscribe",
+      "ifMissing",
+      '"return" or "throw"',
+      ifMissing,
+    );
+  }
   if (signal?.aborted) return;
   const box = inbox(signal);
   const stop = await queue.listen({ job: id }, (event) => {
@@ -145,7 +169,10 @@ async function* one<J extends JobTypes>(
       if (resync) {
         resync = false;
         const job = await queue.get(id);
-        if (job === null) return;
+        if (job === null) {
+          if (ifMissing === "throw") throw new JobNotFoundError(id);
+          return;
+        }
         if (job.version > version) {
           version = job.version;
           yield updateOf(job);

@@ -7,10 +7,15 @@
 
 import { ValidationError } from "./errors.ts";
 import type { ListOptions } from "./queue_types.ts";
-import type { ClaimedJob, JobError, JobStatus, Priority } from "./types.ts";
+import type { ClaimedJob, JobStatus, Priority } from "./types.ts";
 
 const TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
-const PRIORITY_NAMES: Record<string, number> = { low: 1, normal: 5, high: 10 };
+// A Map, not an object literal: "toString" or "__proto__" must not be a name.
+const PRIORITY_NAMES: ReadonlyMap<string, number> = new Map([
+  ["low", 1],
+  ["normal", 5],
+  ["high", 10],
+]);
 const STATUSES: readonly JobStatus[] = [
   "pending",
   "processing",
@@ -39,10 +44,21 @@ function show(value: unknown): string {
   if (typeof value === "symbol" || typeof value === "function") {
     return typeof value;
   }
-  if (value !== null && typeof value === "object") {
-    return Array.isArray(value) ? "an array" : "an object";
-  }
+  if (value !== null && typeof value === "object") return showObject(value);
   return String(value);
+}
+
+/** "an array", "an object", or "an instance of Date" for one that is not plain. */
+function showObject(value: object): string {
+  try {
+    if (Array.isArray(value)) return "an array";
+    const name = Object.getPrototypeOf(value)?.constructor?.name;
+    return typeof name === "string" && name !== "" && name !== "Object"
+      ? `an instance of ${name}`
+      : "an object";
+  } catch {
+    return "an object"; // a revoked Proxy, or a getter that throws
+  }
 }
 
 /** Checks a job type or queue name. */
@@ -68,9 +84,10 @@ export function checkPriority(
   action: string,
 ): number {
   if (value === undefined) return 5;
-  if (typeof value === "string" && value in PRIORITY_NAMES) {
-    return PRIORITY_NAMES[value]!;
-  }
+  const named = typeof value === "string"
+    ? PRIORITY_NAMES.get(value)
+    : undefined;
+  if (named !== undefined) return named;
   if (
     typeof value !== "number" || !Number.isInteger(value) || value < 1 ||
     value > 100
@@ -145,7 +162,8 @@ export function checkString(
   return value;
 }
 
-function utf8Length(text: string): number {
+/** The length of `text` in UTF-8 bytes, without encoding it. */
+export function utf8Length(text: string): number {
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -214,7 +232,11 @@ function keyOf(key: string): string {
   return key === "" ? "the value" : `key '${key}'`;
 }
 
-/** Checks that a value is a plain JSON object and encodes it. */
+/**
+ * Checks that a value is a plain object (its prototype Object.prototype or
+ * null, so not a Date, a Map, an array nor a class instance) and encodes it
+ * as JSON.
+ */
 export function encodeObject(
   value: unknown,
   action: string,
@@ -222,26 +244,22 @@ export function encodeObject(
   maxBytes: number,
 ): string {
   if (value === undefined) return "{}";
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+  if (!isPlainObject(value)) {
     throw invalid(action, field, "a JSON object", value);
   }
   return encodeJson(value, action, field, maxBytes);
 }
 
-/** Turns anything thrown into the stored error shape. */
-export function toJobError(err: unknown): JobError {
-  if (err instanceof Error) {
-    const out: JobError = { message: err.message, name: err.name };
-    if (err.stack !== undefined) out.stack = err.stack;
-    return out;
+function isPlainObject(value: unknown): boolean {
+  if (value === null || typeof value !== "object") return false;
+  try {
+    // Object.prototype of any realm (a plain object from a vm context or
+    // iframe too) is itself the end of its chain.
+    const proto = Object.getPrototypeOf(value);
+    return proto === null || Object.getPrototypeOf(proto) === null;
+  } catch {
+    return false; // a revoked Proxy
   }
-  if (
-    err !== null && typeof err === "object" &&
-    typeof (err as { message?: unknown }).message === "string"
-  ) {
-    return { message: (err as { message: string }).message };
-  }
-  return { message: String(err) };
 }
 
 /** Checks a job handed back to the queue: one claim() returned. */

@@ -173,7 +173,7 @@ describe("running one job", () => {
     });
   });
 
-  test("a signal aborted because the worker stops still stores the result", async () => {
+  test("a signal aborted for a reason other than a lost lease or the worker giving up still stores the result", async () => {
     await withClaimed(async (queue, job) => {
       const controller = new AbortController();
       const { o } = runOptions(runQueue(queue), (_job, ctx) => {

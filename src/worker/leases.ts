@@ -10,6 +10,7 @@
 
 import { LeaseLostError, QueueClosedError } from "../errors.ts";
 import type { Queue } from "../queue_types.ts";
+import { timerMs } from "../timers.ts";
 import type { ClaimedJob } from "../types.ts";
 
 /** A job whose lease the worker holds, and the controller of its signal. */
@@ -96,7 +97,9 @@ export function createLeaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
     hold(job) {
       const entry = { job, controller: new AbortController() };
       active.set(job.id, entry);
-      timer ??= setInterval(beat, o.heartbeatInterval);
+      // A lease above 2^31-1 ms still gets a heartbeat every ~24.8 days:
+      // sooner than asked is harmless, a timer clamped to 1 ms is not.
+      timer ??= setInterval(beat, timerMs(o.heartbeatInterval));
       return entry;
     },
     settle(job) {

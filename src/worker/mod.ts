@@ -13,6 +13,7 @@
 import { QueueClosedError } from "../errors.ts";
 import type { JobTypes, Queue, QueueEvent } from "../queue_types.ts";
 import type { ClaimedJob } from "../types.ts";
+import { longTimeout } from "../timers.ts";
 import { checkNumber } from "../validate.ts";
 import { claimSize, createPace, type Pace } from "./ahead.ts";
 import { createWorkerEvents, type WorkerEventHub } from "./events.ts";
@@ -61,7 +62,15 @@ interface Core {
   pausedUntil: number;
   /** Ends the worker's listening for wake-ups and cancels, once started. */
   unlisten: (() => Promise<void>) | undefined;
+  /** Aborts when stop() gives up on the running handlers. */
+  readonly giveUp: AbortController;
 }
+
+/**
+ * How long stop(), once it gave up, waits at most for the outcomes it is
+ * storing (ms): only a backend that does not answer makes it wait this long.
+ */
+const STORE_GRACE_MS = 1_000;
 
 const sleep = (ms: number) =>
   new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -124,6 +133,7 @@ export function createWorker<J extends JobTypes>(
     failures: 0,
     pausedUntil: 0,
     unlisten: undefined,
+    giveUp: new AbortController(),
   };
   const looping = loop(w);
   let stopped: Promise<void> | undefined;
@@ -183,6 +193,7 @@ function pump(w: Core): void {
       freed: () => freeSlot(w),
       emit: w.events.emit,
       report: w.events.report,
+      gaveUp: w.giveUp.signal,
     }).finally(() => settle(w, entry.job));
   }
 }
@@ -282,7 +293,9 @@ async function loop(w: Core): Promise<void> {
 /**
  * Stops the worker: ends the loop, gives back the jobs claimed ahead
  * (their attempt not counted), waits for running handlers up to `timeout`,
- * then aborts their signals and waits at most one more second.
+ * then gives up on them: aborts their signals, fails their attempts with
+ * that AbortError (runJob), and waits only for those outcomes to be stored;
+ * what the handlers return later is discarded.
  */
 async function stop(
   w: Core,
@@ -301,22 +314,30 @@ async function stop(
     );
     for (const entry of unstarted) settle(w, entry.job);
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = (ms: number) =>
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  await Promise.race([w.leases.drained(), expired(timeout)]);
-  clearTimeout(timer);
-  if (w.leases.size > 0) {
-    w.leases.abortAll(
-      new DOMException(
-        "The worker stopped before the job finished",
-        "AbortError",
-      ),
+  if (!(await drainedWithin(w, timeout))) {
+    const reason = new DOMException(
+      "The worker stopped before the job finished",
+      "AbortError",
     );
-    await Promise.race([w.leases.drained(), expired(1000)]);
-    clearTimeout(timer);
+    w.leases.abortAll(reason);
+    w.giveUp.abort(reason);
+    await drainedWithin(w, STORE_GRACE_MS);
   }
   w.leases.stop();
   await w.unlisten?.().catch(() => {});
   w.unlisten = undefined;
+}
+
+/** Whether every lease settled within `ms` (a timer of any length). */
+async function drainedWithin(w: Core, ms: number): Promise<boolean> {
+  let cancel = () => {};
+  const expired = new Promise<false>((resolve) => {
+    cancel = longTimeout(() => resolve(false), ms);
+  });
+  const drained = w.leases.drained().then(() => true);
+  try {
+    return await Promise.race([drained, expired]);
+  } finally {
+    cancel();
+  }
 }

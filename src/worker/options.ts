@@ -7,7 +7,7 @@
  */
 
 import { ValidationError } from "../errors.ts";
-import { checkNumber, invalid } from "../validate.ts";
+import { checkName, checkNumber, invalid } from "../validate.ts";
 import type { WorkerOptions } from "./types.ts";
 
 /** A worker's checked options. */
@@ -51,6 +51,9 @@ export function checkWorkerOptions(
     throw new ValidationError("Cannot create worker without handlers");
   }
   for (const t of types) {
+    // A handler's name is the job type it claims: a name no job can have
+    // would give a worker whose every claim fails.
+    checkName(t, act, "handlers");
     const handler = (handlers as Record<string, unknown>)[t];
     if (typeof handler !== "function") {
       throw invalid(act, `handlers.${t}`, "a function", handler);

@@ -3,8 +3,9 @@
  * heartbeat) and decides the outcome of the attempt. A return completes the
  * job, a throw fails the attempt (retried while attempts remain), a result
  * that is not JSON fails the job for good, and whatever comes after the
- * lease was lost is discarded. The one place that decides an attempt's
- * outcome. It never claims, never keeps a lease, and never rejects.
+ * lease was lost, or after the worker gave up on the handler, is
+ * discarded. The one place that decides an attempt's outcome. It never
+ * claims, never keeps a lease, and never rejects.
  *
  * @module
  */
@@ -51,6 +52,62 @@ export interface RunOptions {
   emit: Emit;
   /** Reports a store call that failed. */
   report(error: unknown, job?: ClaimedJob): void;
+  /**
+   * Aborts when the worker gives up on its running handlers (stop() past its
+   * timeout): a handler still running then has its attempt failed at once
+   * with the signal's reason, and whatever it returns or throws later is
+   * discarded.
+   */
+  gaveUp?: AbortSignal;
+}
+
+/** How a handler's call ended, or that the worker gave up waiting for it. */
+type Ending =
+  | { kind: "returned"; value: unknown }
+  | { kind: "threw"; error: unknown }
+  | { kind: "abandoned"; reason: unknown };
+
+/**
+ * Calls the handler and resolves with how it ended, or as soon as `gaveUp`
+ * aborts, whichever comes first. Never rejects: a handler left behind may
+ * settle later, and its rejection must not go unhandled.
+ */
+function call(
+  job: ClaimedJob,
+  signal: AbortSignal,
+  o: RunOptions,
+): Promise<Ending> {
+  let ending: Promise<Ending>;
+  try {
+    ending = Promise.resolve(o.handler(job, contextOf(job, signal, o))).then(
+      (value): Ending => ({ kind: "returned", value }),
+      (error): Ending => ({ kind: "threw", error }),
+    );
+  } catch (error) {
+    return Promise.resolve({ kind: "threw", error });
+  }
+  const gaveUp = o.gaveUp;
+  if (gaveUp === undefined) return ending;
+  return new Promise((resolve) => {
+    const abandon = () => resolve({ kind: "abandoned", reason: gaveUp.reason });
+    if (gaveUp.aborted) return abandon();
+    gaveUp.addEventListener("abort", abandon, { once: true });
+    void ending.then((end) => {
+      gaveUp.removeEventListener("abort", abandon);
+      resolve(end);
+    });
+  });
+}
+
+/** Fails the attempt with what the handler threw (or the worker gave up with). */
+async function failWith(
+  job: ClaimedJob,
+  error: unknown,
+  o: RunOptions,
+): Promise<Outcome> {
+  const status = await o.queue.fail(job, error);
+  o.emit("failed", job, error, status === "pending");
+  return status === "pending" ? "retrying" : "failed";
 }
 
 /** The context a handler gets with its job. */
@@ -110,19 +167,15 @@ export async function runJob(
   };
   const lost = () => controller.signal.reason instanceof LeaseLostError;
   try {
-    let result: unknown;
-    try {
-      result = await o.handler(job, contextOf(job, controller.signal, o));
-    } catch (err) {
-      release();
-      if (lost()) return "lost";
-      const status = await o.queue.fail(job, err);
-      o.emit("failed", job, err, status === "pending");
-      return status === "pending" ? "retrying" : "failed";
-    }
+    const end = await call(job, controller.signal, o);
     release();
     if (lost()) return "lost";
-    return await store(job, result, o);
+    if (end.kind === "returned") return await store(job, end.value, o);
+    return await failWith(
+      job,
+      end.kind === "threw" ? end.error : end.reason,
+      o,
+    );
   } catch (err) {
     if (err instanceof LeaseLostError) return "lost";
     if (!(err instanceof QueueClosedError)) o.report(err, job);

@@ -93,10 +93,15 @@ export interface WorkerOptions {
    * @default {1}
    */
   concurrency?: number;
-  /** Lease length (ms) of its claims; the queue's `leaseMs` when omitted. */
+  /**
+   * Lease length (ms) of its claims; the queue's `leaseMs` when omitted. Any
+   * length: heartbeats of a lease above 2^31-1 ms (~24.8 days) come every
+   * ~24.8 days.
+   */
   leaseMs?: number;
   /**
-   * How often (ms) an idle worker looks for work when no wake-up came.
+   * How often (ms) an idle worker looks for work when no wake-up came. Above
+   * 2^31-1 ms (~24.8 days) it looks every ~24.8 days.
    * @default {1000}
    */
   pollInterval?: number;
@@ -145,9 +150,13 @@ export interface Worker extends AsyncDisposable {
     listener: WorkerEvents[E],
   ): () => void;
   /**
-   * Stops claiming, waits for running handlers up to `timeout` ms
-   * (default 10 000), then aborts their signals and waits at most one more
-   * second for them to settle.
+   * Stops claiming, gives back the jobs claimed ahead (their attempt not
+   * counted), and waits for running handlers up to `timeout` ms (default
+   * 10 000). Past it, it gives up on them: their signals abort with an
+   * AbortError, their attempts fail with it (retried while attempts
+   * remain), and it resolves once that is stored; whatever those handlers
+   * return or throw later is discarded. Later calls return the first
+   * call's promise.
    */
   stop(options?: { timeout?: number }): Promise<void>;
 }

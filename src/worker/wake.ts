@@ -6,6 +6,8 @@
  * @module
  */
 
+import { timerMs } from "../timers.ts";
+
 /** The wake-ups of one worker's claim loop. */
 export interface Wakeups {
   /**
@@ -61,17 +63,20 @@ export function createWakeups(
       if (at >= delayedAt) return;
       clearTimeout(delayedTimer);
       delayedAt = at;
+      // A delay above 2^31-1 ms waits in steps: each timer looks again.
       delayedTimer = setTimeout(() => {
         delayedAt = Infinity;
         // Timers may fire a millisecond early by the queue's clock (Node does):
         // claiming then would find nothing and wait a whole poll interval.
         w.wakeAt(at);
-      }, delay);
+      }, timerMs(delay));
     },
     idle(room, done) {
       if (done || (w.requested && room)) return Promise.resolve();
       return new Promise((resolve) => {
-        const timer = room ? setTimeout(w.wake, pollInterval) : undefined;
+        const timer = room
+          ? setTimeout(w.wake, timerMs(pollInterval))
+          : undefined;
         notify = () => {
           clearTimeout(timer);
           resolve();

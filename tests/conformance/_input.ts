@@ -22,6 +22,15 @@ function isValidation(err: unknown): boolean {
   return true;
 }
 
+/** Names every object has through Object.prototype: never a priority name. */
+const INHERITED_NAMES = [
+  "toString",
+  "constructor",
+  "__proto__",
+  "hasOwnProperty",
+  "valueOf",
+];
+
 type Cycle = { self?: Cycle };
 const cycle: Cycle = {};
 cycle.self = cycle;
@@ -84,6 +93,58 @@ export const inputCases: Case[] = [
       // At the limit is fine: {"s":"ééé..."} with 44 two-byte characters is 96 bytes.
       await queue.enqueue("t", { s: "é".repeat(44) });
       assert.equal(await total(queue), 1);
+    },
+  },
+  {
+    name:
+      "enqueue() rejects priority names inherited from Object.prototype with ValidationError and stores nothing",
+    async run(ctx) {
+      const queue = ctx.queue();
+      for (const name of INHERITED_NAMES) {
+        const options = { priority: name as never };
+        await assert.rejects(queue.enqueue("t", null, options), isValidation);
+        await assert.rejects(
+          queue.enqueueMany([{ type: "t", data: null, options }]),
+          isValidation,
+          `${name} in enqueueMany`,
+        );
+      }
+      assert.equal(await total(queue), 0);
+      const id = await queue.enqueue("t", null, { priority: "high" });
+      assert.equal((await queue.get(id))?.priority, 10);
+    },
+  },
+  {
+    name:
+      "enqueue() rejects metadata that is not a plain object (Date, Map, array, class instance) with ValidationError",
+    async run(ctx) {
+      const queue = ctx.queue();
+      class Tag {
+        name = "x";
+      }
+      const bad: [string, unknown][] = [
+        ["a Date", new Date(0)],
+        ["a Map", new Map([["a", 1]])],
+        ["a Set", new Set([1])],
+        ["an array", [1, 2]],
+        ["a class instance", new Tag()],
+        ["a RegExp", /x/],
+        ["an object made from another", Object.create({ inherited: 1 })],
+        ["a string", "text"],
+      ];
+      for (const [what, metadata] of bad) {
+        const options = { metadata: metadata as Record<string, never> };
+        await assert.rejects(queue.enqueue("t", null, options), isValidation);
+        await assert.rejects(
+          queue.enqueueMany([{ type: "t", data: null, options }]),
+          isValidation,
+          `${what} in enqueueMany`,
+        );
+      }
+      assert.equal(await total(queue), 0);
+      const bare = Object.assign(Object.create(null), { by: "test" });
+      const id = await queue.enqueue("t", null, { metadata: bare });
+      assert.deepEqual((await queue.get(id))?.metadata, { by: "test" });
     },
   },
   {

@@ -6,7 +6,11 @@
  */
 
 import assert from "node:assert/strict";
+import { ValidationError } from "../../src/errors.ts";
 import type { Case } from "./_context.ts";
+
+/** The largest ttl, in seconds: 100 years of 365.25 days. */
+const MAX_TTL = 3_155_760_000;
 
 /** The TTL cases. */
 export const ttlCases: Case[] = [
@@ -78,6 +82,35 @@ export const ttlCases: Case[] = [
       assert.equal(await queue.get(id), null);
       assert.equal((await queue.stats()).complete, 0);
       assert.deepEqual((await queue.list({ status: "complete" })).jobs, []);
+    },
+  },
+  {
+    name:
+      "a ttl above 100 years is a ValidationError, and one of 100 years expires at a finite time",
+    async run(ctx) {
+      const clock = ctx.fakeClock();
+      const queue = ctx.queue({ clock: clock.clock });
+      for (const ttl of [MAX_TTL + 1, 1e12, 1e308]) {
+        await assert.rejects(
+          queue.enqueue("t", null, { ttl }),
+          ValidationError,
+          String(ttl),
+        );
+        assert.throws(
+          () => ctx.queue({ defaultTtl: ttl }),
+          ValidationError,
+          `defaultTtl ${ttl}`,
+        );
+      }
+      assert.equal((await queue.stats()).pending, 0);
+      const id = await queue.enqueue("t", null, { ttl: MAX_TTL });
+      const job = await queue.get(id);
+      assert.equal(job?.ttl, MAX_TTL);
+      assert.equal(job?.expiresAt, clock.now + MAX_TTL * 1000);
+      clock.advance(MAX_TTL * 1000 - 1);
+      assert.equal((await queue.claim())?.id, id);
+      clock.advance(1);
+      assert.equal(await queue.get(id), null);
     },
   },
   {

@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { JobNotFoundError } from "../../src/errors.ts";
 import { newId } from "../../src/id.ts";
 import type { Queue } from "../../src/queue_types.ts";
 import { subscribe } from "../../src/subscribe.ts";
@@ -109,6 +110,42 @@ export const updateCases: Case[] = [
     async run(ctx) {
       const queue = ctx.queue();
       assert.deepEqual(await collect(subscribe(queue, newId())), []);
+    },
+  },
+  {
+    name:
+      'subscribe(queue, id, { ifMissing: "throw" }) throws JobNotFoundError for an unknown job and for one gone before it finished',
+    async run(ctx) {
+      const queue = ctx.queue();
+      const unknown = newId();
+      const missing = (err: unknown) => {
+        assert.ok(err instanceof JobNotFoundError, String(err));
+        assert.equal(err.code, "JOB_NOT_FOUND");
+        assert.equal(err.jobId, unknown);
+        return true;
+      };
+      const options = { ifMissing: "throw" as const };
+      await assert.rejects(
+        collect(subscribe(queue, unknown, options)),
+        missing,
+      );
+      const id = await queue.enqueue("t", null);
+      const seen: JobUpdate[] = [];
+      const done = collect(
+        subscribe(queue, id, { ...options, resyncInterval: 100 }),
+        seen,
+      );
+      await waitFor("the current state", () => seen.length === 1);
+      assert.equal(await queue.remove(id), true);
+      await assert.rejects(done, (err: unknown) => {
+        assert.ok(err instanceof JobNotFoundError, String(err));
+        assert.equal(err.jobId, id);
+        return true;
+      });
+      const finished = await queue.enqueue("t", null);
+      await queue.complete((await queue.claim())!, 1);
+      const last = await collect(subscribe(queue, finished, options));
+      assert.deepEqual(last.map((u) => u.status), ["complete"]);
     },
   },
   {

@@ -181,55 +181,6 @@ export const workerCases: Case[] = [
     },
   },
   {
-    name: "stop() stops claiming and waits for running handlers",
-    async run(ctx) {
-      const queue = ctx.queue();
-      let finished = false;
-      const worker = createWorker(queue, {
-        t: async () => {
-          await sleep(300);
-          finished = true;
-          return "ok";
-        },
-      }, { pollInterval: 50 });
-      const id = await queue.enqueue("t", null);
-      await waitFor("the handler to run", () => worker.running === 1);
-      const later = await queue.enqueue("t", null);
-      await worker.stop();
-      assert.equal(finished, true);
-      assert.equal(worker.running, 0);
-      assert.equal((await queue.get(id))?.status, "complete");
-      await sleep(100);
-      assert.equal((await queue.get(later))?.status, "pending");
-    },
-  },
-  {
-    name: "stop({ timeout }) aborts the signals of handlers that outlive it",
-    async run(ctx) {
-      const queue = ctx.queue();
-      let aborted = false;
-      const worker = createWorker(queue, {
-        t: (_job, { signal }) =>
-          new Promise((_resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error("late")), 10_000);
-            signal.addEventListener("abort", () => {
-              aborted = true;
-              clearTimeout(timer);
-              reject(signal.reason);
-            }, { once: true });
-          }),
-      }, { pollInterval: 50 });
-      await queue.enqueue("t", null);
-      await waitFor("the handler to run", () => worker.running === 1);
-      const began = Date.now();
-      await worker.stop({ timeout: 200 });
-      const took = Date.now() - began;
-      assert.equal(aborted, true);
-      assert.ok(took >= 150 && took < 3_000, `stop took ${took} ms`);
-      assert.equal(worker.running, 0);
-    },
-  },
-  {
     name:
       "a failing backend call in the worker loop is reported and the worker recovers",
     async run(ctx) {

@@ -23,6 +23,7 @@ import type { Backend } from "../../src/backend/interface.ts";
 import { type Case, runCase } from "./_context.ts";
 import { cancelCases } from "./_cancel.ts";
 import { delayCases } from "./_delay.ts";
+import { errorCases } from "./_errors.ts";
 import { inputCases } from "./_input.ts";
 import { keyCases } from "./_keys.ts";
 import { leaseCases } from "./_leases.ts";
@@ -32,6 +33,7 @@ import { prefetchCases } from "./_prefetch.ts";
 import { propertyCases } from "./_property.ts";
 import { releaseCases } from "./_release.ts";
 import { retryCases } from "./_retries.ts";
+import { stopCases } from "./_stop.ts";
 import { ttlCases } from "./_ttl.ts";
 import { updateCases } from "./_updates.ts";
 import { workerCases } from "./_worker.ts";
@@ -92,12 +94,14 @@ function allCases(): Case[] {
     ...leaseCases,
     ...releaseCases,
     ...retryCases,
+    ...errorCases,
     ...delayCases,
     ...cancelCases,
     ...ttlCases,
     ...keyCases,
     ...updateCases,
     ...workerCases,
+    ...stopCases,
     ...prefetchCases,
     ...inputCases,
     ...modelCases,

@@ -1,0 +1,101 @@
+/**
+ * A worker that gives up on its running handlers (stop() past its timeout),
+ * one job's run alone (src/worker/run.ts): the attempt fails at once with
+ * the reason it gave up, the slot frees, and whatever the handler returns
+ * or throws later is discarded. On a real memory queue.
+ *
+ * @module
+ */
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { runJob, type RunOptions } from "../src/worker/run.ts";
+import { withClaimed } from "./_support/parts.ts";
+import { sleep } from "./_support/time.ts";
+
+/** A handler that settles only when told, with a value or a throw. */
+function pending(): {
+  handler: RunOptions["handler"];
+  settle(how: "return" | "throw"): void;
+} {
+  let settle: (how: "return" | "throw") => void = () => {};
+  const handler = () =>
+    new Promise((resolve, reject) => {
+      settle = (how) =>
+        how === "return" ? resolve({ late: true }) : reject(new Error("late"));
+    });
+  return { handler, settle: (how) => settle(how) };
+}
+
+describe("giving up on a running handler", () => {
+  for (const how of ["return", "throw"] as const) {
+    test(`the attempt fails at once with the reason, and a later ${how} is discarded`, async () => {
+      await withClaimed(async (queue, job) => {
+        const told: unknown[][] = [];
+        let freed = 0;
+        const stores: string[] = [];
+        const { handler, settle } = pending();
+        const gaveUp = new AbortController();
+        const controller = new AbortController();
+        const running = runJob({ job, controller }, {
+          handler,
+          queue: {
+            update: (j, c) => queue.update(j, c),
+            heartbeat: (j, o) => queue.heartbeat(j, o),
+            complete: (j, r) => (stores.push("complete"), queue.complete(j, r)),
+            fail: (j, e, o) => (stores.push("fail"), queue.fail(j, e, o)),
+          },
+          leaseMs: 60_000,
+          freed: () => void freed++,
+          emit: (event, ...args) => void told.push([event, ...args]),
+          report: (err) => assert.fail(`reported ${err}`),
+          gaveUp: gaveUp.signal,
+        });
+        const reason = new DOMException("stopped", "AbortError");
+        controller.abort(reason);
+        gaveUp.abort(reason);
+        assert.equal(await running, "retrying");
+        assert.equal(freed, 1);
+        assert.deepEqual(stores, ["fail"]);
+        assert.deepEqual(told, [["failed", job, reason, true]]);
+        const failed = await queue.get(job.id);
+        assert.equal(failed?.status, "pending");
+        assert.equal(failed?.error?.name, "AbortError");
+        settle(how);
+        await sleep(20);
+        assert.deepEqual(stores, ["fail"], "nothing stored after");
+        assert.equal((await queue.get(job.id))?.version, failed?.version);
+      });
+    });
+  }
+
+  test("a handler that returned before the worker gave up still has its result stored", async () => {
+    await withClaimed(async (queue, job) => {
+      const gaveUp = new AbortController();
+      let storing = () => {};
+      const stored = new Promise<void>((resolve) => (storing = resolve));
+      const running = runJob({ job, controller: new AbortController() }, {
+        handler: () => "done",
+        queue: {
+          update: (j, c) => queue.update(j, c),
+          heartbeat: (j, o) => queue.heartbeat(j, o),
+          complete: async (j, r) => {
+            storing();
+            await sleep(20);
+            await queue.complete(j, r);
+          },
+          fail: () => Promise.reject(new Error("not called")),
+        },
+        leaseMs: 60_000,
+        freed: () => {},
+        emit: () => {},
+        report: (err) => assert.fail(`reported ${err}`),
+        gaveUp: gaveUp.signal,
+      });
+      await stored;
+      gaveUp.abort(new DOMException("stopped", "AbortError"));
+      assert.equal(await running, "completed");
+      assert.equal((await queue.get(job.id))?.result, "done");
+    });
+  });
+});
