@@ -15,6 +15,7 @@ import {
   BackendError,
   createQueue,
   createWorker,
+  LeaseLostError,
   type Queue,
   type QueueEvent,
   ValidationError,
@@ -25,28 +26,13 @@ import {
   type PostgresServer,
   startPostgres,
 } from "./_support/postgres_server.ts";
+import { sleep, waitFor } from "./_support/time.ts";
 
 /** Bun's default per-test limit is 5 s; these start processes and servers. */
 const SLOW = { timeout: 60_000 };
 const root = fileURLToPath(new URL("..", import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeout = 20_000,
-): Promise<void> {
-  const end = Date.now() + timeout;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // The server may be away for a moment; look again.
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+/** waitFor's options: up to `timeout` ms, looking every 25 ms. */
+const within = (timeout: number) => ({ timeout, interval: 25 });
 
 let seq = 0;
 const fresh = () => `pgmore_${Date.now().toString(36)}_${++seq}`;
@@ -88,16 +74,22 @@ describe("postgres backend", () => {
     return sql;
   }
 
+  /** A client of the test's own, and a queue whose enqueue joins its `tx`. */
+  function clientQueue() {
+    const sql = client();
+    const queue = createQueue({
+      backend: postgresBackend({ sql }),
+      name: fresh(),
+    });
+    closers.push(() => queue.close());
+    return { sql, queue };
+  }
+
   test(
     "enqueue({ tx }) stores the job only if the transaction commits, and wakes an idle worker",
     SLOW,
     async () => {
-      const sql = client();
-      const queue = createQueue({
-        backend: postgresBackend({ sql }),
-        name: fresh(),
-      });
-      closers.push(() => queue.close());
+      const { sql, queue } = clientQueue();
       const ran: string[] = [];
       const worker = createWorker(queue, {
         mail: (job) => void ran.push(job.id),
@@ -124,10 +116,10 @@ describe("postgres backend", () => {
         assert.equal(await queue.get(committed), null);
       });
       const t0 = Date.now();
-      await until(
+      await waitFor(
         "the worker to run the committed job",
         async () => (await queue.get(committed))?.status === "complete",
-        5_000,
+        within(5_000),
       );
       assert.ok(Date.now() - t0 < 5_000, "woken by NOTIFY, not by polling");
       assert.deepEqual(ran, [committed]);
@@ -139,12 +131,7 @@ describe("postgres backend", () => {
     "enqueueMany({ tx }) is all or none with the transaction",
     SLOW,
     async () => {
-      const sql = client();
-      const queue = createQueue({
-        backend: postgresBackend({ sql }),
-        name: fresh(),
-      });
-      closers.push(() => queue.close());
+      const { sql, queue } = clientQueue();
       const items = [
         { type: "a", data: 1 },
         { type: "b", data: 2, options: { key: "k" } },
@@ -227,6 +214,34 @@ describe("postgres backend", () => {
     },
   );
 
+  test(
+    "two complete() calls of one job at once: the first wins, the second loses its lease",
+    SLOW,
+    async () => {
+      const q = createQueue({ backend: backend(), name: fresh() });
+      closers.push(() => q.close());
+      const [a, b] = await q.enqueueMany([
+        { type: "t", data: "a" },
+        { type: "t", data: "b" },
+      ]);
+      const jobs = await q.claimMany(2);
+      const [first, second, other] = await Promise.allSettled([
+        q.complete(jobs[0]!, 1),
+        q.complete(jobs[0]!, 2),
+        q.complete(jobs[1]!, 3),
+      ]);
+      assert.equal(first.status, "fulfilled");
+      assert.equal(other.status, "fulfilled");
+      assert.ok(
+        second.status === "rejected" &&
+          second.reason instanceof LeaseLostError,
+        String(second.status),
+      );
+      assert.equal((await q.get(a!))?.result, 1);
+      assert.equal((await q.get(b!))?.result, 3);
+    },
+  );
+
   test("a user's client with a column-name transform works", SLOW, async () => {
     const sql = postgres(server.url, {
       onnotice: () => {},
@@ -301,10 +316,10 @@ describe("postgres backend", () => {
       assert.equal(await count(), 1501);
       await sleep(250);
       await q.stats(); // the sweeper deletes up to the queue clock's last time
-      await until(
+      await waitFor(
         "the sweeper to delete the expired jobs",
         async () => (await count()) === 1,
-        5_000,
+        within(5_000),
       );
       assert.equal((await q.get(keep))?.data, "stays");
     },
@@ -361,10 +376,10 @@ describe("postgres backend", () => {
         return child;
       });
       const victim = lines[0]!;
-      await until(
+      await waitFor(
         "the first worker to be busy",
         () => victim.filter((l) => l.startsWith("start ")).length >= 30,
-        30_000,
+        within(30_000),
       );
       procs[0]!.kill("SIGKILL");
       const killedAt = Date.now();
@@ -375,10 +390,10 @@ describe("postgres backend", () => {
       for (const l of victim) {
         if (l.startsWith("done ")) started.delete(l.slice(5));
       }
-      await until(
+      await waitFor(
         "every job to complete",
         async () => (await queue.stats()).complete === 1000,
-        30_000,
+        within(30_000),
       );
       const stats = await queue.stats();
       assert.equal(stats.complete, 1000);
@@ -433,21 +448,26 @@ describe("postgres backend", () => {
       const stop = await q.listen("queue", (e) => {
         if (e.kind === "resync") resyncs++;
       });
-      await until("some jobs to run", () => done >= 50);
+      await waitFor("some jobs to run", () => done >= 50, within(20_000));
       server.stop();
       await sleep(500);
       server.start();
-      await until(
+      await waitFor(
         "every job to complete",
-        async () => (await q.stats()).complete === total,
-        40_000,
+        // The server is away for a moment: a failed look is a "not yet".
+        async () => (await q.stats().catch(() => null))?.complete === total,
+        within(40_000),
       );
       assert.ok(
         errors.some((e) => e instanceof BackendError),
         "the worker reported a BackendError",
       );
       assert.equal(worker.stopped, false);
-      await until("LISTEN to come back with a resync", () => resyncs > 0);
+      await waitFor(
+        "LISTEN to come back with a resync",
+        () => resyncs > 0,
+        within(20_000),
+      );
       await stop();
       const stats = await q.stats();
       assert.equal(stats.complete, total);

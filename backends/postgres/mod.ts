@@ -4,26 +4,23 @@
  * claims use `FOR UPDATE SKIP LOCKED`; updates and wake-ups travel by
  * LISTEN/NOTIFY on one channel per queue. Every transition is one statement.
  *
- * This file owns the factory, its options and the backend's life (migrations,
- * closing, error wrapping); the transitions live in `_postgres_store.ts`, the
- * SQL in `_postgres_sql.ts`, the notifications in `_postgres_events.ts`. It
- * must never end a client the user passed in.
+ * This file owns the factory, its options and their checks, the
+ * capabilities, and the adapter from Backend methods to the transitions
+ * (`transitions.ts`). The connection, migrations and closing are in
+ * `db.ts`, the SQL in `sql.ts`, row mapping in `records.ts`, notifications
+ * in `events.ts`, URLs in `url.ts`. It must never end a client the user
+ * passed in.
  *
  * @module
  */
 
-import { createHash } from "node:crypto";
-import postgres from "postgres";
-import type { Backend, NewJobRecord } from "../../src/backend/interface.ts";
-import {
-  BackendError,
-  toBackendError,
-  ValidationError,
-} from "../../src/errors.ts";
+import type postgres from "postgres";
+import type { Backend } from "../../src/backend/interface.ts";
+import { toBackendError, ValidationError } from "../../src/errors.ts";
 import type { BackendCapabilities } from "../../src/types.ts";
-import { createEvents } from "./events.ts";
-import { createStore } from "./transitions.ts";
-import { bootstrap, migrations, type Statements, statements } from "./sql.ts";
+import { type Db, type DbConfig, openDb } from "./db.ts";
+import { createEvents, type Events, type ListenClient } from "./events.ts";
+import { createTransitions, type Transitions } from "./transitions.ts";
 import { parsePostgresUrl, SCHEMA } from "./url.ts";
 
 /**
@@ -118,40 +115,58 @@ export interface PostgresBackendOptions {
 export function postgresBackend(
   options: PostgresBackendOptions,
 ): Backend<PostgresTransaction> {
+  const db = openDb(configOf(options));
+  const transitions = createTransitions(db.sql, db.statements, db.channel);
+  const events = createEvents(
+    db.sql as unknown as ListenClient,
+    (queue, id) => transitions.reread(queue, id),
+  );
+  return adapter(db, transitions, events);
+}
+
+const capabilities: BackendCapabilities = {
+  persistence: true,
+  multiProcess: true,
+  crossProcessEvents: true,
+  clustering: false,
+  wakeups: true,
+  transactionalEnqueue: true,
+};
+
+function invalid(why: string): ValidationError {
+  return new ValidationError(`Cannot create postgres backend ${why}`);
+}
+
+/** Checks the options (before any client is made) and resolves them. */
+function configOf(options: PostgresBackendOptions): DbConfig {
   if (options === null || typeof options !== "object") {
-    throw new ValidationError(
-      "Cannot create postgres backend as 'options' must be an object",
-    );
+    throw invalid("as 'options' must be an object");
   }
   const { poolSize = 10, sweepInterval = 30_000 } = options;
-  const owned = options.sql === undefined;
-  let url: string | undefined;
   let schema = options.schema;
+  let client: DbConfig["client"];
   if (options.sql !== undefined) {
     if (typeof options.sql?.unsafe !== "function") {
-      throw new ValidationError(
-        "Cannot create postgres backend as 'sql' must be a client of npm 'postgres'",
-      );
+      throw invalid("as 'sql' must be a client of npm 'postgres'");
     }
+    client = { sql: options.sql };
   } else {
     if (typeof options.url !== "string") {
-      throw new ValidationError(
-        "Cannot create postgres backend without 'url' or 'sql'",
-      );
+      throw invalid("without 'url' or 'sql'");
     }
     if (!Number.isInteger(poolSize) || poolSize < 1) {
-      throw new ValidationError(
-        `Cannot create postgres backend as 'poolSize' must be a positive integer: current value is ${poolSize}`,
+      throw invalid(
+        `as 'poolSize' must be a positive integer: current value is ${poolSize}`,
       );
     }
     const parsed = parsePostgresUrl(options.url);
-    url = parsed.url;
+    client = { url: parsed.url, poolSize };
     schema ??= parsed.schema;
   }
   schema ??= "jobline";
   if (typeof schema !== "string" || !SCHEMA.test(schema)) {
-    throw new ValidationError(
-      `Cannot create postgres backend as 'schema' must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63): current value is ${
+    throw invalid(
+      `as 'schema' must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63): current value is ${
         JSON.stringify(schema)
       }`,
     );
@@ -160,265 +175,79 @@ export function postgresBackend(
     typeof sweepInterval !== "number" || !(sweepInterval > 0) ||
     sweepInterval > 2 ** 31 - 1
   ) {
-    throw new ValidationError(
-      `Cannot create postgres backend as 'sweepInterval' must be a positive number of ms: current value is ${sweepInterval}`,
+    throw invalid(
+      `as 'sweepInterval' must be a positive number of ms: current value is ${sweepInterval}`,
     );
   }
-  // The driver's own array types are not needed (batches travel as JSON),
-  // and skipping their fetch keeps reconnects simple.
-  const sql: PostgresClient = options.sql ?? postgres(url!, {
-    max: poolSize,
-    onnotice: () => {},
-    fetch_types: false,
-    // The driver waits before reconnecting a closed connection up to 20 s by
-    // default (3^retries / 100 s, retries counted across the pool), and the
-    // queries queued on it wait as long: after a server restart, work would
-    // stall for tens of seconds. Retry fast instead, at most 1 s apart.
-    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
-    connection: { application_name: "jobline" },
-  });
-  const schemaName: string = schema;
-  const s: Statements = statements(schemaName);
-  const channels = new Map<string, string>();
-  const lastNow = new Map<string, number>();
-  const inflight = new Set<Promise<unknown>>();
-  let ready: Promise<void> | undefined;
-  let closed = false;
+  return { client, schema, sweepInterval };
+}
 
-  function channel(queue: string): string {
-    let name = channels.get(queue);
-    if (name === undefined) {
-      name = `jobline:${schemaName}:${queue}`;
-      if (new TextEncoder().encode(name).length > 63) {
-        const hash = createHash("sha1").update(`${schemaName}\0${queue}`)
-          .digest(
-            "hex",
-          );
-        name = `jobline:${hash}`;
-      }
-      channels.set(queue, name);
-    }
-    return name;
+/**
+ * The `tx` of an enqueue, checked by shape for callers without types.
+ *
+ * @returns The client to insert with: the transaction, or the backend's.
+ */
+function clientFor(db: Db, tx: unknown): PostgresClient {
+  if (tx === undefined) return db.sql;
+  if (
+    tx === null || typeof (tx as { unsafe?: unknown }).unsafe !== "function"
+  ) {
+    throw new ValidationError(
+      "Cannot enqueue job as 'tx' must be a transaction of npm 'postgres' (the argument of sql.begin's callback)",
+    );
   }
+  return tx as PostgresClient;
+}
 
-  const store = createStore(sql, s, channel);
-
-  async function migrate(): Promise<void> {
-    await sql.begin(async (t) => {
-      await t.unsafe("SET LOCAL client_min_messages TO warning");
-      await t.unsafe(s.lock, [schemaName]);
-      await t.unsafe(bootstrap(schemaName));
-      const [row] = await t.unsafe(s.version);
-      const list = migrations(schemaName);
-      for (let v = (row?.v as number) ?? 0; v < list.length; v++) {
-        await t.unsafe(list[v]!);
-        await t.unsafe(s.recordVersion, [v + 1]);
-      }
-    });
-  }
-
-  /** Runs a store call: closed check, schema ready, errors wrapped. */
-  async function run<T>(
-    what: string,
-    queue: string,
-    now: number,
-    fn: () => Promise<T>,
-  ): Promise<T> {
-    if (closed) throw new BackendError("postgres backend is closed");
-    if (!((lastNow.get(queue) ?? -Infinity) >= now)) lastNow.set(queue, now);
-    const op = (async () => {
-      try {
-        await (ready ??= migrate().catch((err) => {
-          ready = undefined;
-          throw err;
-        }));
-        return await fn();
-      } catch (err) {
-        throw toBackendError(err, `postgres ${what}`);
-      }
-    })();
-    inflight.add(op);
-    void op.then(() => inflight.delete(op), () => inflight.delete(op));
-    return await op;
-  }
-
-  async function sweep(): Promise<void> {
-    for (const [queue, now] of lastNow) {
-      if (closed) return;
-      try {
-        for (let i = 0; i < 100 && !closed; i++) {
-          if ((await store.sweep(queue, now, 1000)) < 1000) break;
-        }
-      } catch {
-        // The server is away; the next sweep tries again.
-      }
-    }
-  }
-
-  let sweeping = false;
-  const sweepTimer = setInterval(() => {
-    if (sweeping || ready === undefined) return;
-    sweeping = true;
-    void sweep().finally(() => (sweeping = false));
-  }, sweepInterval);
-  // The sweep alone must not keep a process alive (Node and Bun, then Deno).
-  (sweepTimer as { unref?: () => void }).unref?.();
-  (globalThis as { Deno?: { unrefTimer?(id: unknown): void } }).Deno
-    ?.unrefTimer?.(sweepTimer);
-
-  const events = createEvents(
-    sql as unknown as Parameters<typeof createEvents>[0],
-    (queue, id) => store.reread(queue, id),
-  );
-
-  const capabilities: BackendCapabilities = {
-    persistence: true,
-    multiProcess: true,
-    crossProcessEvents: true,
-    clustering: false,
-    wakeups: true,
-    transactionalEnqueue: true,
-  };
-
+/** The Backend methods, each one call of a transition through `db.run`. */
+function adapter(
+  db: Db,
+  t: Transitions,
+  events: Events,
+): Backend<PostgresTransaction> {
+  const run = db.run;
   return {
     name: "postgres",
-    capabilities,
+    capabilities: { ...capabilities },
 
-    enqueue(queue, jobs: readonly NewJobRecord[], { now, tx }) {
-      if (jobs.length === 0) return Promise.resolve([]);
-      if (
-        tx !== undefined &&
-        (tx === null ||
-          typeof (tx as { unsafe?: unknown }).unsafe !== "function")
-      ) {
-        return Promise.reject(
-          new ValidationError(
-            "Cannot enqueue job as 'tx' must be a transaction of npm 'postgres' (the argument of sql.begin's callback)",
-          ),
-        );
-      }
-      const db = (tx as PostgresClient | undefined) ?? sql;
-      return run(
-        "enqueue",
-        queue,
-        now,
-        () => store.enqueue(db, queue, jobs, now),
-      );
+    async enqueue(queue, jobs, { now, tx }) {
+      if (jobs.length === 0) return [];
+      const client = clientFor(db, tx);
+      return await run("enqueue", queue, now, () => {
+        return t.enqueue(client, queue, jobs, now);
+      });
     },
-
-    claim(queue, { types, limit, leaseMs, now }) {
-      return run(
-        "claim",
-        queue,
-        now,
-        () => store.claim(queue, types, limit, leaseMs, now),
-      );
-    },
-
-    heartbeat(queue, ref, { leaseMs, now }) {
-      return run(
-        "heartbeat",
-        queue,
-        now,
-        () => store.heartbeat(queue, ref, leaseMs, now),
-      );
-    },
-
-    update(queue, ref, { progress, message, now }) {
-      return run(
-        "update",
-        queue,
-        now,
-        () => store.update(queue, ref, progress, message, now),
-      );
-    },
-
-    complete(queue, ref, result, { now }) {
-      return run(
-        "complete",
-        queue,
-        now,
-        () => store.complete(queue, ref, result, now),
-      );
-    },
-
-    fail(queue, ref, { error, retryAt, now }) {
-      return run(
-        "fail",
-        queue,
-        now,
-        () => store.fail(queue, ref, error, retryAt, now),
-      );
-    },
-
-    release(queue, refs, { now }) {
-      return run(
-        "release",
-        queue,
-        now,
-        () => store.release(queue, refs, now),
-      );
-    },
-
-    cancel(queue, id, { reason, now }) {
-      return run(
-        "cancel",
-        queue,
-        now,
-        () => store.cancel(queue, id, reason, now),
-      );
-    },
-
-    retry(queue, id, { now }) {
-      return run("retry", queue, now, () => store.retry(queue, id, now));
-    },
-
-    remove(queue, id, { now }) {
-      return run("remove", queue, now, () => store.remove(queue, id, now));
-    },
-
-    get(queue, id, { now }) {
-      return run("get", queue, now, () => store.get(queue, id, now));
-    },
-
-    list(queue, { status, type, limit, after, now }) {
-      return run(
-        "list",
-        queue,
-        now,
-        () => store.list(queue, status, type, limit, after, now),
-      );
-    },
-
-    stats(queue, { now }) {
-      return run("stats", queue, now, () => store.stats(queue, now));
-    },
+    claim: (queue, req) =>
+      run("claim", queue, req.now, () => t.claim(queue, req)),
+    heartbeat: (queue, ref, o) =>
+      run("heartbeat", queue, o.now, () => t.heartbeat(queue, ref, o)),
+    update: (queue, ref, o) =>
+      run("update", queue, o.now, () => t.update(queue, ref, o)),
+    complete: (queue, ref, result, o) =>
+      run("complete", queue, o.now, () => t.complete(queue, ref, result, o)),
+    fail: (queue, ref, o) =>
+      run("fail", queue, o.now, () => t.fail(queue, ref, o)),
+    release: (queue, refs, o) =>
+      run("release", queue, o.now, () => t.release(queue, refs, o)),
+    cancel: (queue, id, o) =>
+      run("cancel", queue, o.now, () => t.cancel(queue, id, o)),
+    retry: (queue, id, o) =>
+      run("retry", queue, o.now, () => t.retry(queue, id, o)),
+    remove: (queue, id, o) =>
+      run("remove", queue, o.now, () => t.remove(queue, id, o)),
+    get: (queue, id, o) => run("get", queue, o.now, () => t.get(queue, id, o)),
+    list: (queue, req) => run("list", queue, req.now, () => t.list(queue, req)),
+    stats: (queue, o) => run("stats", queue, o.now, () => t.stats(queue, o)),
 
     async listen(queue, topic, listener) {
-      if (closed) throw new BackendError("postgres backend is closed");
+      db.checkOpen();
       try {
-        return await events.listen(queue, channel(queue), topic, listener);
+        return await events.listen(queue, db.channel(queue), topic, listener);
       } catch (err) {
         throw toBackendError(err, "postgres listen");
       }
     },
 
-    async close() {
-      if (closed) return;
-      closed = true;
-      clearInterval(sweepTimer);
-      await store.flushAll();
-      // Let calls already made finish (for a few seconds at most) ...
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        Promise.allSettled([...inflight]),
-        new Promise((resolve) => (timer = setTimeout(resolve, 5_000))),
-      ]);
-      clearTimeout(timer);
-      await events.close();
-      // ... then end at once: after a server restart the driver may keep a
-      // dead connection busy forever, and a graceful end would wait for it.
-      if (owned) await sql.end({ timeout: 0 });
-    },
+    close: () => db.close(() => events.close()),
   };
 }

@@ -1,19 +1,21 @@
 /**
- * Row shapes of the PostgreSQL backend: jobs rows to JobRecords and new jobs
- * to the JSON the insert statements read. Pure functions; no connection.
+ * Row shapes of the PostgreSQL backend: jobs rows to JobRecords, stats rows
+ * to QueueStats, and new jobs to the JSON the insert statements read. Pure
+ * functions; it must never touch a connection.
  *
  * @module
  */
 
 import type { JobRecord, NewJobRecord } from "../../src/backend/interface.ts";
-import type { StatusCounts } from "../../src/types.ts";
+import { countJobs, emptyStats } from "../../src/backend/counts.ts";
+import type { JobStatus, QueueStats } from "../../src/types.ts";
 
 /** A row as the driver returns it. */
 export interface Row {
   [column: string]: unknown;
 }
 
-/** A raw jobs row as the statements return it. */
+/** A raw jobs row, as the statements return it, to a JobRecord. */
 export function toRecord(r: Row): JobRecord {
   return {
     id: r.id as string,
@@ -43,8 +45,13 @@ export function toRecord(r: Row): JobRecord {
   };
 }
 
-export function emptyCounts(): StatusCounts {
-  return { pending: 0, processing: 0, complete: 0, failed: 0, cancelled: 0 };
+/** Rows of the stats statement (`status`, `type`, `n`) to QueueStats. */
+export function toStats(rows: readonly Row[]): QueueStats {
+  const stats = emptyStats();
+  for (const r of rows) {
+    countJobs(stats, r.type as string, r.status as JobStatus, r.n as number);
+  }
+  return stats;
 }
 
 /** A batch of new jobs as the JSON the insert statements read. */

@@ -1,16 +1,18 @@
 /**
- * The data side of the PostgreSQL backend: runs one statement per
- * transition and turns rows into records. Owns the batching of completions
- * (all made in one tick go out as one statement). It holds no lifecycle:
- * the factory in `postgres.ts` checks closing, runs migrations and wraps
- * errors; this file must never catch a store error it cannot resolve.
+ * The state transitions of the PostgreSQL backend: one statement per
+ * transition (a few rounds where keys or expired leases ask for it), with
+ * the Backend methods' own arguments; completions made together go out as
+ * one statement, through the kit's batcher. It holds no lifecycle (`db.ts`
+ * checks closing, runs migrations and wraps errors around every call) and
+ * must never catch a store error it cannot resolve.
  *
  * @module
  */
 
-import { setImmediate } from "node:timers";
-import type postgres from "postgres";
+import { batcher } from "../../src/backend/batch.ts";
 import type {
+  Backend,
+  ClaimRequest,
   EnqueueOutcome,
   JobRecord,
   LeaseRef,
@@ -18,31 +20,44 @@ import type {
   UpdateRecord,
 } from "../../src/backend/interface.ts";
 import { updateRecordOf } from "../../src/codec.ts";
-import {
-  BackendError,
-  LeaseLostError,
-  toBackendError,
-} from "../../src/errors.ts";
-import type {
-  JobError,
-  JobStatus,
-  QueueStats,
-  StatusCounts,
-} from "../../src/types.ts";
-import { emptyCounts, jobsJson, toRecord } from "./records.ts";
+import { BackendError, LeaseLostError } from "../../src/errors.ts";
+import type { Sql } from "./db.ts";
+import { jobsJson, toRecord, toStats } from "./records.ts";
 import type { Statements } from "./sql.ts";
 
-/** A porsager client or transaction. */
-// deno-lint-ignore no-explicit-any
-type Sql = postgres.Sql<any>;
+/** The transitions of a job under a lease: claim it, then hold or end it. */
+type LeaseTransitions = Pick<
+  Backend,
+  "claim" | "heartbeat" | "update" | "complete" | "fail" | "release"
+>;
 
-interface Pending {
+/** The transitions of a job by its id, and reads of the queue. */
+type JobTransitions =
+  & Pick<Backend, "cancel" | "retry" | "remove" | "get" | "list" | "stats">
+  & {
+    /** A job's current state as an update (ignores TTL). */
+    reread(queue: string, id: string): Promise<UpdateRecord | null>;
+  };
+
+/**
+ * The transitions, with the arguments of the Backend methods of the same
+ * name; enqueue also takes the client or transaction to insert with.
+ */
+export type Transitions = LeaseTransitions & JobTransitions & {
+  enqueue(
+    db: Sql,
+    queue: string,
+    jobs: readonly NewJobRecord[],
+    now: number,
+  ): Promise<EnqueueOutcome[]>;
+};
+
+/** One completion, as the complete statement reads it. */
+interface Completion {
   id: string;
   token: string;
   result: string;
   now: number;
-  resolve: () => void;
-  reject: (err: unknown) => void;
 }
 
 const CANCELLED = "CancelledError";
@@ -52,200 +67,46 @@ function leaseLost(ref: LeaseRef): never {
   throw new LeaseLostError(ref.id);
 }
 
-/** The transitions, on one client and one schema's statements. */
-export interface Store {
-  enqueue(
-    db: Sql,
-    queue: string,
-    jobs: readonly NewJobRecord[],
-    now: number,
-  ): Promise<EnqueueOutcome[]>;
-  claim(
-    queue: string,
-    types: readonly string[] | null,
-    limit: number,
-    leaseMs: number,
-    now: number,
-  ): Promise<JobRecord[]>;
-  heartbeat(
-    queue: string,
-    ref: LeaseRef,
-    leaseMs: number,
-    now: number,
-  ): Promise<number>;
-  update(
-    queue: string,
-    ref: LeaseRef,
-    progress: number | undefined,
-    message: string | undefined,
-    now: number,
-  ): Promise<void>;
-  complete(
-    queue: string,
-    ref: LeaseRef,
-    result: string,
-    now: number,
-  ): Promise<void>;
-  fail(
-    queue: string,
-    ref: LeaseRef,
-    error: JobError,
-    retryAt: number | null,
-    now: number,
-  ): Promise<"pending" | "failed">;
-  release(
-    queue: string,
-    refs: readonly LeaseRef[],
-    now: number,
-  ): Promise<string[]>;
-  cancel(
-    queue: string,
-    id: string,
-    reason: string,
-    now: number,
-  ): Promise<boolean>;
-  retry(queue: string, id: string, now: number): Promise<boolean>;
-  remove(queue: string, id: string, now: number): Promise<boolean>;
-  get(queue: string, id: string, now: number): Promise<JobRecord | null>;
-  list(
-    queue: string,
-    status: JobStatus | null,
-    type: string | null,
-    limit: number,
-    after: string | null,
-    now: number,
-  ): Promise<JobRecord[]>;
-  stats(queue: string, now: number): Promise<QueueStats>;
-  /** A job's current state as an update (ignores TTL). */
-  reread(queue: string, id: string): Promise<UpdateRecord | null>;
-  /** Deletes up to `limit` expired jobs; returns how many. */
-  sweep(queue: string, now: number, limit: number): Promise<number>;
-  /** Sends every batched completion now; resolves when all are settled. */
-  flushAll(): Promise<void>;
+/** What every transition runs on. */
+interface Context {
+  sql: Sql;
+  s: Statements;
+  channel: (queue: string) => string;
 }
 
-/** Makes the store over a client, a schema's statements and channel names. */
-export function createStore(
+/** Makes the transitions over a client, a schema's statements and channels. */
+export function createTransitions(
   sql: Sql,
   s: Statements,
   channel: (queue: string) => string,
-): Store {
-  const completes = new Map<string, Pending[]>();
-  const flushing = new Set<Promise<void>>();
+): Transitions {
+  const c: Context = { sql, s, channel };
+  return {
+    enqueue: (db, queue, jobs, now) => enqueue(c, db, queue, jobs, now),
+    ...leaseTransitions(c),
+    ...jobTransitions(c),
+  };
+}
 
-  async function flush(queue: string): Promise<void> {
-    const batch = completes.get(queue);
-    completes.delete(queue);
-    if (batch === undefined || batch.length === 0) return;
-    try {
-      const [row] = await sql.unsafe(s.complete, [
-        queue,
-        channel(queue),
-        JSON.stringify(
-          batch.map((p) => ({
-            id: p.id,
-            token: p.token,
-            result: p.result,
-            now: p.now,
-          })),
-        ),
-      ], prepare);
-      const lost = new Set(JSON.parse(row!.lost as string) as string[]);
-      for (const p of batch) {
-        if (lost.has(p.id)) p.reject(new LeaseLostError(p.id));
-        else p.resolve();
-      }
-    } catch (err) {
-      const error = toBackendError(err, "postgres complete");
-      for (const p of batch) p.reject(error);
-    }
-  }
-
-  function track(f: Promise<void>): void {
-    flushing.add(f);
-    void f.finally(() => flushing.delete(f));
-  }
-
-  function scheduleFlush(queue: string): void {
-    setImmediate(() => track(flush(queue)));
-  }
+/** Claims, and the transitions of a claimed job. */
+function leaseTransitions(c: Context): LeaseTransitions {
+  const { sql, s, channel } = c;
+  // One statement of a queue on its way at a time, taking every completion
+  // made meanwhile: the batches a worker's bursts make when sent once per
+  // event-loop turn (several statements in flight make batches of one
+  // burst each, and drain half as fast).
+  const completions = batcher<Completion>(
+    (queue, items) => completeAll(c, queue, items),
+    (item, held) => {
+      if (held !== true) throw new LeaseLostError(item.id);
+    },
+    { maxBatch: Infinity, maxInFlight: 1 },
+  );
 
   return {
-    async enqueue(db, queue, jobs, now) {
-      const keys = [
-        ...new Set(jobs.flatMap((j) => j.key === null ? [] : [j.key])),
-      ];
-      if (keys.length === 0) {
-        // No key can conflict: plain inserts, and only a count comes back.
-        await db.unsafe(
-          s.insertAll,
-          [queue, channel(queue), jobsJson(jobs)],
-          prepare,
-        );
-        return jobs.map((job) => ({ id: job.id, created: true }));
-      }
-      await db.unsafe(s.dropExpiredHolders, [
-        queue,
-        now,
-        JSON.stringify(keys),
-      ], prepare);
-      const outcomes: (EnqueueOutcome | undefined)[] = jobs.map(() =>
-        undefined
-      );
-      let todo = jobs.map((job, i) => ({ job, i }));
-      for (let round = 0; todo.length > 0; round++) {
-        const rows = await db.unsafe(s.insert, [
-          queue,
-          channel(queue),
-          jobsJson(todo.map((t) => t.job)),
-        ], prepare);
-        const created = new Set(rows.map((r) => r.id as string));
-        const left = todo.filter((t) => !created.has(t.job.id));
-        for (const t of todo) {
-          if (created.has(t.job.id)) {
-            outcomes[t.i] = { id: t.job.id, created: true };
-          }
-        }
-        if (left.length === 0) break;
-        const holders = new Map<string, string>();
-        for (
-          const r of await db.unsafe(s.holders, [
-            queue,
-            JSON.stringify([...new Set(left.map((t) => t.job.key!))]),
-          ], prepare)
-        ) holders.set(r.heldkey as string, r.id as string);
-        todo = [];
-        for (const t of left) {
-          const holder = holders.get(t.job.key!);
-          if (holder !== undefined) {
-            outcomes[t.i] = { id: holder, created: false };
-          } else if (round < 5) todo.push(t); // the holder finished meanwhile
-          else throw new BackendError("postgres enqueue: key contention");
-        }
-      }
-      return outcomes as EnqueueOutcome[];
-    },
+    claim: (queue, request) => claim(c, queue, request),
 
-    async claim(queue, types, limit, leaseMs, now) {
-      const out: JobRecord[] = [];
-      for (let round = 0; round < 3 && out.length < limit; round++) {
-        const rows = await sql.unsafe(s.claim, [
-          queue,
-          now,
-          channel(queue),
-          types === null ? null : JSON.stringify(types),
-          limit - out.length,
-          leaseMs,
-        ], prepare);
-        for (const r of rows) if (r.id !== null) out.push(toRecord(r));
-        // Leases that just expired were not visible to this claim's pick.
-        if (((rows[0]?.expired as number) ?? 0) === 0) break;
-      }
-      if (out.length > 1) out.sort((a, b) => b.priority - a.priority);
-      return out;
-    },
-
-    async heartbeat(queue, ref, leaseMs, now) {
+    async heartbeat(queue, ref, { leaseMs, now }) {
       const [row] = await sql.unsafe(s.heartbeat, [
         queue,
         ref.id,
@@ -256,7 +117,7 @@ export function createStore(
       return row === undefined ? leaseLost(ref) : row.until as number;
     },
 
-    async update(queue, ref, progress, message, now) {
+    async update(queue, ref, { progress, message, now }) {
       const [row] = await sql.unsafe(s.update, [
         queue,
         ref.id,
@@ -269,26 +130,11 @@ export function createStore(
       if (row?.changed !== 1) leaseLost(ref);
     },
 
-    complete(queue, ref, result, now) {
-      let batch = completes.get(queue);
-      if (batch === undefined || batch.some((p) => p.id === ref.id)) {
-        if (batch !== undefined) void flush(queue);
-        completes.set(queue, batch = []);
-        scheduleFlush(queue);
-      }
-      return new Promise<void>((resolve, reject) => {
-        batch.push({
-          id: ref.id,
-          token: ref.token,
-          result,
-          now,
-          resolve,
-          reject,
-        });
-      });
+    complete(queue, { id, token }, result, { now }) {
+      return completions.add(queue, { id, token, result, now });
     },
 
-    async fail(queue, ref, error, retryAt, now) {
+    async fail(queue, ref, { error, retryAt, now }) {
       const [row] = await sql.unsafe(s.fail, [
         queue,
         ref.id,
@@ -302,7 +148,7 @@ export function createStore(
       return row.status as "pending" | "failed";
     },
 
-    async release(queue, refs, now) {
+    async release(queue, refs, { now }) {
       if (refs.length === 0) return [];
       const rows = await sql.unsafe(s.release, [
         queue,
@@ -312,8 +158,72 @@ export function createStore(
       ], prepare);
       return rows.map((r) => r.id as string);
     },
+  };
+}
 
-    async cancel(queue, id, reason, now) {
+/**
+ * Claims up to `limit` jobs, best first. A claim that returned expired
+ * leases to pending goes again for what it still lacks (up to 3 rounds).
+ */
+async function claim(
+  { sql, s, channel }: Context,
+  queue: string,
+  { types, limit, leaseMs, now }: ClaimRequest,
+): Promise<JobRecord[]> {
+  const out: JobRecord[] = [];
+  for (let round = 0; round < 3 && out.length < limit; round++) {
+    const rows = await sql.unsafe(s.claim, [
+      queue,
+      now,
+      channel(queue),
+      types === null ? null : JSON.stringify(types),
+      limit - out.length,
+      leaseMs,
+    ], prepare);
+    for (const r of rows) if (r.id !== null) out.push(toRecord(r));
+    // Leases that just expired were not visible to this claim's pick.
+    if (((rows[0]?.expired as number) ?? 0) === 0) break;
+  }
+  if (out.length > 1) out.sort((a, b) => b.priority - a.priority);
+  return out;
+}
+
+/**
+ * Runs one batch of completions in one statement; true for each that held
+ * its lease. A job completed twice in one batch has its later completions
+ * in a later statement, which finds the job complete (their lease lost).
+ */
+async function completeAll(
+  { sql, s, channel }: Context,
+  queue: string,
+  items: readonly Completion[],
+): Promise<boolean[]> {
+  const done: boolean[] = [];
+  for (let todo = items.map((_, i) => i); todo.length > 0;) {
+    const seen = new Set<string>();
+    const first: number[] = [];
+    const later: number[] = [];
+    for (const i of todo) {
+      const id = items[i]!.id;
+      if (seen.has(id)) later.push(i);
+      else (seen.add(id), first.push(i));
+    }
+    const [row] = await sql.unsafe(s.complete, [
+      queue,
+      channel(queue),
+      JSON.stringify(first.map((i) => items[i])),
+    ], prepare);
+    const lost = new Set(JSON.parse(row!.lost as string) as string[]);
+    for (const i of first) done[i] = !lost.has(items[i]!.id);
+    todo = later;
+  }
+  return done;
+}
+
+/** Transitions of jobs by id, and reads. */
+function jobTransitions({ sql, s, channel }: Context): JobTransitions {
+  return {
+    async cancel(queue, id, { reason, now }) {
       const [row] = await sql.unsafe(s.cancel, [
         queue,
         id,
@@ -324,7 +234,7 @@ export function createStore(
       return row?.changed === 1;
     },
 
-    async retry(queue, id, now) {
+    async retry(queue, id, { now }) {
       const args = [queue, id, now, channel(queue), true];
       try {
         return (await sql.unsafe(s.retry, args, prepare)).length > 0;
@@ -336,7 +246,7 @@ export function createStore(
       }
     },
 
-    async remove(queue, id, now) {
+    async remove(queue, id, { now }) {
       const [row] = await sql.unsafe(s.remove, [
         queue,
         id,
@@ -346,12 +256,12 @@ export function createStore(
       return row?.live === true;
     },
 
-    async get(queue, id, now) {
+    async get(queue, id, { now }) {
       const [row] = await sql.unsafe(s.get, [queue, id, now], prepare);
       return row === undefined ? null : toRecord(row);
     },
 
-    async list(queue, status, type, limit, after, now) {
+    async list(queue, { status, type, limit, after, now }) {
       const rows = await sql.unsafe(s.list, [
         queue,
         now,
@@ -363,32 +273,76 @@ export function createStore(
       return rows.map(toRecord);
     },
 
-    async stats(queue, now) {
+    async stats(queue, { now }) {
       await sql.unsafe(s.expire, [queue, now, channel(queue)], prepare);
-      const rows = await sql.unsafe(s.stats, [queue, now], prepare);
-      const stats: QueueStats = { ...emptyCounts(), byType: {} };
-      for (const r of rows) {
-        const status = r.status as keyof StatusCounts;
-        const n = r.n as number;
-        stats[status] += n;
-        (stats.byType[r.type as string] ??= emptyCounts())[status] += n;
-      }
-      return stats;
+      return toStats(await sql.unsafe(s.stats, [queue, now], prepare));
     },
 
     async reread(queue, id) {
       const [row] = await sql.unsafe(s.reread, [queue, id], prepare);
       return row === undefined ? null : updateRecordOf(toRecord(row));
     },
-
-    async sweep(queue, now, limit) {
-      const [row] = await sql.unsafe(s.sweep, [queue, now, limit], prepare);
-      return (row?.n as number) ?? 0;
-    },
-
-    async flushAll() {
-      for (const queue of [...completes.keys()]) track(flush(queue));
-      await Promise.allSettled([...flushing]);
-    },
   };
+}
+
+/**
+ * Inserts jobs with `db` (the backend's client or the caller's transaction).
+ * A batch without keys is plain inserts; with keys, each job either takes
+ * its key or names the live job that holds it.
+ */
+async function enqueue(
+  { s, channel }: Context,
+  db: Sql,
+  queue: string,
+  jobs: readonly NewJobRecord[],
+  now: number,
+): Promise<EnqueueOutcome[]> {
+  const keys = [...new Set(jobs.flatMap((j) => j.key === null ? [] : [j.key]))];
+  if (keys.length === 0) {
+    // No key can conflict: plain inserts, and only a count comes back.
+    await db.unsafe(
+      s.insertAll,
+      [queue, channel(queue), jobsJson(jobs)],
+      prepare,
+    );
+    return jobs.map((job) => ({ id: job.id, created: true }));
+  }
+  await db.unsafe(s.dropExpiredHolders, [
+    queue,
+    now,
+    JSON.stringify(keys),
+  ], prepare);
+  const outcomes: (EnqueueOutcome | undefined)[] = jobs.map(() => undefined);
+  let todo = jobs.map((job, i) => ({ job, i }));
+  for (let round = 0; todo.length > 0; round++) {
+    const rows = await db.unsafe(s.insert, [
+      queue,
+      channel(queue),
+      jobsJson(todo.map((t) => t.job)),
+    ], prepare);
+    const created = new Set(rows.map((r) => r.id as string));
+    const left = todo.filter((t) => !created.has(t.job.id));
+    for (const t of todo) {
+      if (created.has(t.job.id)) {
+        outcomes[t.i] = { id: t.job.id, created: true };
+      }
+    }
+    if (left.length === 0) break;
+    const holders = new Map<string, string>();
+    for (
+      const r of await db.unsafe(s.holders, [
+        queue,
+        JSON.stringify([...new Set(left.map((t) => t.job.key!))]),
+      ], prepare)
+    ) holders.set(r.heldkey as string, r.id as string);
+    todo = [];
+    for (const t of left) {
+      const holder = holders.get(t.job.key!);
+      if (holder !== undefined) {
+        outcomes[t.i] = { id: holder, created: false };
+      } else if (round < 5) todo.push(t); // the holder finished meanwhile
+      else throw new BackendError("postgres enqueue: key contention");
+    }
+  }
+  return outcomes as EnqueueOutcome[];
 }

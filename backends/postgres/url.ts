@@ -8,12 +8,27 @@
 
 import { ValidationError } from "../../src/errors.ts";
 
-/** What a schema name may be: a plain, unquoted PostgreSQL identifier. */
+/**
+ * What a schema name may be: a plain, unquoted PostgreSQL identifier.
+ *
+ * @example
+ * ```ts
+ * import { SCHEMA } from "./url.ts";
+ * console.log(SCHEMA.test("jobs"), SCHEMA.test("bad-name")); // true false
+ * ```
+ */
 export const SCHEMA: RegExp = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /**
  * Checks a PostgreSQL URL without connecting and splits `schema` off its
  * query (the driver must not see it).
+ *
+ * @example
+ * ```ts
+ * import { parsePostgresUrl } from "./url.ts";
+ * const { url, schema } = parsePostgresUrl("postgres://localhost/app?schema=jobs");
+ * console.log(url, schema); // "postgres://localhost/app" "jobs"
+ * ```
  *
  * @param url `postgres://[user[:pass]@]host[:port]/db[?schema=jobs&...]`.
  * @returns The URL for the driver, and the schema when the URL names one.
