@@ -28,6 +28,7 @@ export { createWorker } from "./src/worker/mod.ts";
 export type {
   Handler,
   Handlers,
+  HandleSignalsOptions,
   JobContext,
   Worker,
   WorkerEvents,
@@ -35,6 +36,7 @@ export type {
 } from "./src/worker/types.ts";
 export { subscribe } from "./src/subscribe.ts";
 export type { SubscribeOptions } from "./src/subscribe.ts";
+export type { WaitForOptions } from "./src/wait_for.ts";
 export { memoryBackend } from "./backends/memory/mod.ts";
 export {
   type BackendScheme,

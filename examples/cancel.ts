@@ -5,7 +5,7 @@
  * Run: deno run -A examples/cancel.ts (or node / bun)
  */
 
-import { createQueue, createWorker, subscribe } from "../mod.ts";
+import { createQueue, createWorker, subscribe } from "@jobline/jobline";
 
 await using queue = createQueue();
 await using _worker = createWorker(queue, {

@@ -6,7 +6,7 @@
  * Run: deno task demo (or: node examples/demo.ts, bun examples/demo.ts)
  */
 
-import { createQueue, createWorker, subscribe } from "../mod.ts";
+import { createQueue, createWorker, subscribe } from "@jobline/jobline";
 
 type Jobs = {
   thumbnail: { image: string; size: number };

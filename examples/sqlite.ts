@@ -9,8 +9,8 @@
 import { spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { createQueue, createWorker, subscribe } from "../mod.ts";
-import { sqliteBackend } from "../backends/sqlite/mod.ts";
+import { createQueue, createWorker, subscribe } from "@jobline/jobline";
+import { sqliteBackend } from "@jobline/jobline/sqlite";
 
 const path = process.argv[3] ??
   `${process.env.TMPDIR ?? "/tmp"}/jobline-example-${process.pid}.db`;

@@ -8,8 +8,20 @@
 import type { JobRecord, UpdateRecord } from "./backend/interface.ts";
 import type { ClaimedJob, Job, JobUpdate, JsonValue } from "./types.ts";
 
+/**
+ * The metadata key under which a job's own `timeout` (ms) is stored, until
+ * the backend records have a field for it. Reserved: enqueue refuses it in
+ * a caller's metadata, and decoding moves it to `job.timeout`.
+ */
+export const TIMEOUT_KEY = "jobline:timeout";
+
 /** Turns a stored record into a Job. */
 export function decodeJob<D>(record: JobRecord): Job<D> {
+  const metadata = record.metadata === "{}"
+    ? {}
+    : JSON.parse(record.metadata) as Record<string, JsonValue>;
+  const timeout = metadata[TIMEOUT_KEY];
+  if (timeout !== undefined) delete metadata[TIMEOUT_KEY];
   const job: Job<D> = {
     id: record.id,
     type: record.type,
@@ -23,9 +35,7 @@ export function decodeJob<D>(record: JobRecord): Job<D> {
     runAt: record.runAt,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
-    metadata: record.metadata === "{}"
-      ? {}
-      : JSON.parse(record.metadata) as Record<string, JsonValue>,
+    metadata,
     version: record.version,
   };
   if (record.result !== null) job.result = JSON.parse(record.result);
@@ -35,6 +45,7 @@ export function decodeJob<D>(record: JobRecord): Job<D> {
   if (record.ttl !== null) job.ttl = record.ttl;
   if (record.expiresAt !== null) job.expiresAt = record.expiresAt;
   if (record.key !== null) job.key = record.key;
+  if (typeof timeout === "number") job.timeout = timeout;
   return job;
 }
 

@@ -7,6 +7,7 @@
  */
 
 import type { NewJobRecord } from "./backend/interface.ts";
+import { TIMEOUT_KEY } from "./codec.ts";
 import { ValidationError } from "./errors.ts";
 import { newId } from "./id.ts";
 import type { EnqueueOptions } from "./queue_types.ts";
@@ -107,11 +108,28 @@ export function prepareJob(
     ttl: ttl ?? null,
     expiresAt: ttl === undefined ? null : now + Math.round(ttl * 1000),
     key,
-    metadata: encodeObject(
-      o.metadata,
-      act,
-      "metadata",
-      defaults.maxPayloadBytes,
-    ),
+    metadata: metadataOf(o, defaults.maxPayloadBytes),
   };
+}
+
+/**
+ * The metadata text of a new job: the caller's object, and the job's own
+ * `timeout` under a reserved key (TIMEOUT_KEY), so that it travels with the
+ * job to whichever worker claims it.
+ */
+function metadataOf(o: EnqueueOptions<unknown>, maxBytes: number): string {
+  const act = "enqueue job";
+  const text = encodeObject(o.metadata, act, "metadata", maxBytes);
+  if (o.metadata !== undefined && Object.hasOwn(o.metadata, TIMEOUT_KEY)) {
+    throw new ValidationError(
+      `Cannot enqueue job as metadata key '${TIMEOUT_KEY}' is reserved: use the 'timeout' option`,
+    );
+  }
+  if (o.timeout === undefined) return text;
+  const timeout = checkNumber(o.timeout, act, "timeout", {
+    min: 0,
+    exclusive: true,
+  });
+  const own = `{"${TIMEOUT_KEY}":${JSON.stringify(timeout)}`;
+  return text === "{}" ? `${own}}` : `${own},${text.slice(1)}`;
 }

@@ -39,6 +39,7 @@ import {
   encodeJson,
   invalid,
 } from "./validate.ts";
+import { waitForJob } from "./wait_for.ts";
 
 /** What the queue's operations share: its settings and its backend handle. */
 interface Context<Tx> extends QueueSettings<Tx> {
@@ -98,6 +99,7 @@ export function createQueue<J extends JobTypes = JobTypes, Tx = never>(
     ...jobCalls<J, Tx>(c),
     ...claimCalls<J, Tx>(c),
     ...leaseCalls<J, Tx>(c),
+    waitFor: (id, options) => waitForJob(queue as Queue<J>, id, options),
     listen: (topic, listener) => listen(c, topic, listener),
     now: c.clock,
     close: () => handle.close(),

@@ -16,6 +16,7 @@ import type {
   Priority,
   QueueStats,
 } from "./types.ts";
+import type { WaitForOptions } from "./wait_for.ts";
 
 /**
  * A map from job type to the type of its data, for typed queues:
@@ -99,7 +100,7 @@ export interface QueueOptions<Tx = never> {
  * @example
  * ```ts
  * import type { EnqueueOptions } from "@jobline/jobline";
- * const o: EnqueueOptions = { priority: "high", delay: 5_000, key: "order-42", ttl: 3600 };
+ * const o: EnqueueOptions = { priority: "high", delay: 5_000, key: "order-42", ttl: 3600, timeout: 60_000 };
  * ```
  */
 export interface EnqueueOptions<Tx = never> {
@@ -120,6 +121,12 @@ export interface EnqueueOptions<Tx = never> {
   metadata?: Record<string, JsonValue>;
   /** Overrides the queue's `maxAttempts` for this job. */
   maxAttempts?: number;
+  /**
+   * The most ms one attempt may run: then its `ctx.signal` aborts with a
+   * "TimeoutError" and the attempt fails (retried while attempts remain).
+   * Overrides the worker's `timeout`.
+   */
+  timeout?: number;
   /**
    * A transaction of the backend's driver to enqueue inside (PostgreSQL:
    * the argument of `sql.begin`'s callback). Typed by the queue's `Tx`.
@@ -313,6 +320,13 @@ export interface Queue<J extends JobTypes = JobTypes, Tx = never>
   stats(): Promise<QueueStats>;
   /** Lists jobs, oldest first, a page at a time. */
   list(options?: ListOptions): Promise<ListPage<J>>;
+  /**
+   * Waits until a job is complete, failed or cancelled and resolves with
+   * it; with null when it does not exist, or vanishes (removed, expired)
+   * before it finishes. Rejects with the signal's reason when it aborts,
+   * and with a "TimeoutError" DOMException after `timeout` ms.
+   */
+  waitFor(id: string, options?: WaitForOptions): Promise<JobOf<J> | null>;
 
   /**
    * Low level: delivers the events of a topic ("queue", `{ job: id }` or

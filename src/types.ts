@@ -124,6 +124,8 @@ export interface Job<D = unknown> {
   expiresAt?: number;
   /** The idempotency key, if one was given. */
   key?: string;
+  /** The most ms one attempt may run, if the job was enqueued with a `timeout`. */
+  timeout?: number;
   /** The caller's metadata (a JSON object). */
   metadata: Record<string, JsonValue>;
   /** Increases by one on every change; orders updates of the same job. */

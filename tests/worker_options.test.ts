@@ -43,3 +43,31 @@ describe("createWorker's handler names", () => {
     }
   });
 });
+
+describe("createWorker's timeout and handleSignals", () => {
+  test("a bad timeout or handleSignals is a ValidationError at once", async () => {
+    await using queue = createQueue();
+    const bad: Record<string, unknown>[] = [
+      { timeout: 0 },
+      { timeout: -5 },
+      { timeout: Infinity },
+      { timeout: "100" },
+      { handleSignals: "yes" },
+      { handleSignals: null },
+      { handleSignals: { timeout: -1 } },
+      { handleSignals: { onStopped: "exit" } },
+    ];
+    for (const options of bad) {
+      assert.throws(
+        () => createWorker(queue, { t: () => 1 }, options),
+        ValidationError,
+        JSON.stringify(options),
+      );
+    }
+    const worker = createWorker(queue, { t: () => 1 }, {
+      timeout: 2 ** 40, // longer than a timer holds: waited out in steps
+      handleSignals: { timeout: 5_000, onStopped: () => {} },
+    });
+    await worker.stop();
+  });
+});

@@ -18,6 +18,7 @@ import {
 import type { Emit } from "../src/worker/events.ts";
 import { runJob, type RunOptions } from "../src/worker/run.ts";
 import { withClaimed } from "./_support/parts.ts";
+import type { Handler } from "../src/worker/types.ts";
 
 /** What a run told: events, reports, and how often it freed its slot. */
 interface Recorded {
@@ -29,14 +30,14 @@ interface Recorded {
 /** Run options on a queue, recording what the run tells. */
 function runOptions(
   queue: RunOptions["queue"],
-  handler: RunOptions["handler"],
+  handler: Handler,
 ): { o: RunOptions; rec: Recorded } {
   const rec: Recorded = { told: [], reported: [], freed: 0 };
   const emit: Emit = (event, ...args) => void rec.told.push([event, ...args]);
   return {
     rec,
     o: {
-      handler,
+      handlers: { t: handler },
       queue,
       leaseMs: 60_000,
       freed: () => void rec.freed++,

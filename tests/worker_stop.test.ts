@@ -9,13 +9,15 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { runJob, type RunOptions } from "../src/worker/run.ts";
+import { runJob } from "../src/worker/run.ts";
 import { withClaimed } from "./_support/parts.ts";
+import type { Running } from "../src/worker/leases.ts";
+import type { Handler } from "../src/worker/types.ts";
 import { sleep } from "./_support/time.ts";
 
 /** A handler that settles only when told, with a value or a throw. */
 function pending(): {
-  handler: RunOptions["handler"];
+  handler: Handler;
   settle(how: "return" | "throw"): void;
 } {
   let settle: (how: "return" | "throw") => void = () => {};
@@ -35,10 +37,10 @@ describe("giving up on a running handler", () => {
         let freed = 0;
         const stores: string[] = [];
         const { handler, settle } = pending();
-        const gaveUp = new AbortController();
         const controller = new AbortController();
-        const running = runJob({ job, controller }, {
-          handler,
+        const entry: Running = { job, controller };
+        const running = runJob(entry, {
+          handlers: { t: handler },
           queue: {
             update: (j, c) => queue.update(j, c),
             heartbeat: (j, o) => queue.heartbeat(j, o),
@@ -49,11 +51,11 @@ describe("giving up on a running handler", () => {
           freed: () => void freed++,
           emit: (event, ...args) => void told.push([event, ...args]),
           report: (err) => assert.fail(`reported ${err}`),
-          gaveUp: gaveUp.signal,
         });
+        // What the lease keeper's abortAll does when stop() gives up.
         const reason = new DOMException("stopped", "AbortError");
         controller.abort(reason);
-        gaveUp.abort(reason);
+        entry.abandon?.(reason);
         assert.equal(await running, "retrying");
         assert.equal(freed, 1);
         assert.deepEqual(stores, ["fail"]);
@@ -71,11 +73,12 @@ describe("giving up on a running handler", () => {
 
   test("a handler that returned before the worker gave up still has its result stored", async () => {
     await withClaimed(async (queue, job) => {
-      const gaveUp = new AbortController();
       let storing = () => {};
       const stored = new Promise<void>((resolve) => (storing = resolve));
-      const running = runJob({ job, controller: new AbortController() }, {
-        handler: () => "done",
+      const controller = new AbortController();
+      const entry: Running = { job, controller };
+      const running = runJob(entry, {
+        handlers: { t: () => "done" },
         queue: {
           update: (j, c) => queue.update(j, c),
           heartbeat: (j, o) => queue.heartbeat(j, o),
@@ -90,10 +93,12 @@ describe("giving up on a running handler", () => {
         freed: () => {},
         emit: () => {},
         report: (err) => assert.fail(`reported ${err}`),
-        gaveUp: gaveUp.signal,
       });
       await stored;
-      gaveUp.abort(new DOMException("stopped", "AbortError"));
+      // What the lease keeper's abortAll does when stop() gives up.
+      const reason = new DOMException("stopped", "AbortError");
+      controller.abort(reason);
+      entry.abandon?.(reason);
       assert.equal(await running, "completed");
       assert.equal((await queue.get(job.id))?.result, "done");
     });

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type postgres from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import type { Backend } from "../../src/backend/interface.ts";
 import { toBackendError, ValidationError } from "../../src/errors.ts";
 import type { BackendCapabilities } from "../../src/types.ts";
@@ -35,7 +35,7 @@ import { parsePostgresUrl, SCHEMA } from "./url.ts";
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export type PostgresClient = postgres.Sql<any>;
+export type PostgresClient = Sql<any>;
 
 /**
  * A transaction of a porsager client: the argument of `sql.begin`'s
@@ -48,7 +48,7 @@ export type PostgresClient = postgres.Sql<any>;
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export type PostgresTransaction = postgres.TransactionSql<any>;
+export type PostgresTransaction = TransactionSql<any>;
 
 /**
  * Options of {@linkcode postgresBackend}: a `url` (the backend makes and

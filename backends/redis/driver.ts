@@ -7,11 +7,27 @@
  * @module
  */
 
-/** A listener of driver events (structural). */
+/**
+ * A listener of driver events (structural).
+ *
+ * @example
+ * ```ts
+ * import type { DriverListener } from "@jobline/jobline/redis";
+ * const onError: DriverListener = (err) => console.error(err);
+ * ```
+ */
 // deno-lint-ignore no-explicit-any
 export type DriverListener = (...args: any[]) => void;
 
-/** A channel message listener (structural). */
+/**
+ * A channel message listener (structural).
+ *
+ * @example
+ * ```ts
+ * import type { MessageListener } from "@jobline/jobline/redis";
+ * const log: MessageListener = (message, channel) => console.log(channel, message);
+ * ```
+ */
 export type MessageListener = (message: string, channel: string) => unknown;
 
 /**

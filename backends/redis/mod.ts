@@ -37,7 +37,12 @@ import {
   setProgress,
 } from "./transitions.ts";
 
-export type { RedisClientLike, RedisClusterLike } from "./driver.ts";
+export type {
+  DriverListener,
+  MessageListener,
+  RedisClientLike,
+  RedisClusterLike,
+} from "./driver.ts";
 export type { RedisBackendOptions } from "./options.ts";
 
 /**

@@ -19,6 +19,11 @@ export interface Running {
   job: ClaimedJob;
   /** Aborts the handler's `ctx.signal`. */
   controller: AbortController;
+  /**
+   * Set while the handler runs: stops waiting for it and fails the attempt
+   * with `reason` (the worker gave up on it, or its timeout passed).
+   */
+  abandon?: ((reason: unknown) => void) | undefined;
 }
 
 /** What a lease keeper works with. */
@@ -53,7 +58,10 @@ export interface LeaseKeeper {
   cancelled(jobId: string): void;
   /** Resolves once no lease is held. */
   drained(): Promise<void>;
-  /** Aborts every held job's signal with `reason`. */
+  /**
+   * Aborts every held job's signal with `reason`, and abandons the running
+   * ones: their attempts fail with it without waiting for their handlers.
+   */
   abortAll(reason: unknown): void;
   /** Stops the heartbeats. */
   stop(): void;
@@ -128,7 +136,10 @@ export function createLeaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
       return new Promise<void>((resolve) => (drained = resolve));
     },
     abortAll(reason) {
-      for (const { controller } of active.values()) controller.abort(reason);
+      for (const entry of active.values()) {
+        entry.controller.abort(reason);
+        entry.abandon?.(reason);
+      }
     },
     stop() {
       clearInterval(timer);

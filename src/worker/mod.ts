@@ -1,11 +1,12 @@
 /**
  * createWorker and its claim loop: claims jobs of the handlers' types as
  * slots free up, wakes on the backend's events, pauses with growing backoff
- * after a failed backend call, and stops gracefully. The parts hold their
- * own state: the claim sizing and pace (ahead.ts), the leases (leases.ts),
- * one job's run (run.ts), the slots (slots.ts), the wake-ups (wake.ts) and
- * the events (events.ts); options.ts checks the options. Nothing it does in
- * the background may become an unhandled rejection.
+ * after a failed backend call, and pauses and resumes when told. The parts
+ * hold their own state: the claim sizing and pace (ahead.ts), the leases
+ * (leases.ts), one job's run (run.ts), the slots (slots.ts), the wake-ups
+ * (wake.ts), the events (events.ts), and the stop and signals (shutdown.ts);
+ * options.ts checks the options. Nothing it does in the background may
+ * become an unhandled rejection.
  *
  * @module
  */
@@ -13,13 +14,13 @@
 import { QueueClosedError } from "../errors.ts";
 import type { JobTypes, Queue, QueueEvent } from "../queue_types.ts";
 import type { ClaimedJob } from "../types.ts";
-import { longTimeout } from "../timers.ts";
 import { checkNumber } from "../validate.ts";
 import { claimSize, createPace, type Pace } from "./ahead.ts";
 import { createWorkerEvents, type WorkerEventHub } from "./events.ts";
 import { createLeaseKeeper, type LeaseKeeper } from "./leases.ts";
 import { checkWorkerOptions, type WorkerSettings } from "./options.ts";
-import { runJob } from "./run.ts";
+import { runJob, type RunOptions } from "./run.ts";
+import { giveBack, stopOnSignals, stopWorker } from "./shutdown.ts";
 import { createSlots, type Slots } from "./slots.ts";
 import type { Handler, Handlers, Worker, WorkerOptions } from "./types.ts";
 import { createWakeups, type Wakeups } from "./wake.ts";
@@ -50,6 +51,8 @@ interface Core {
   readonly wakeups: Wakeups;
   /** stop() was called: no claim and no start from now on. */
   stopping: boolean;
+  /** pause() was called and resume() not since: no claim and no start. */
+  paused: boolean;
   /** The queue closed under the worker: the loop ends. */
   closedUnder: boolean;
   /** Claim calls under way, and the jobs they ask for. */
@@ -62,15 +65,11 @@ interface Core {
   pausedUntil: number;
   /** Ends the worker's listening for wake-ups and cancels, once started. */
   unlisten: (() => Promise<void>) | undefined;
-  /** Aborts when stop() gives up on the running handlers. */
-  readonly giveUp: AbortController;
+  /** What running a job needs: one object for every job of the worker. */
+  run: RunOptions;
+  /** The job's outcome is stored (or it was lost): see settle(). */
+  settle(job: ClaimedJob): void;
 }
-
-/**
- * How long stop(), once it gave up, waits at most for the outcomes it is
- * storing (ms): only a backend that does not answer makes it wait this long.
- */
-const STORE_GRACE_MS = 1_000;
 
 const sleep = (ms: number) =>
   new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -126,6 +125,7 @@ export function createWorker<J extends JobTypes>(
     }),
     wakeups: createWakeups(() => queue.now(), settings.pollInterval),
     stopping: false,
+    paused: false,
     closedUnder: false,
     claims: 0,
     claimingFor: 0,
@@ -133,10 +133,21 @@ export function createWorker<J extends JobTypes>(
     failures: 0,
     pausedUntil: 0,
     unlisten: undefined,
-    giveUp: new AbortController(),
+    run: undefined as unknown as RunOptions, // set just below: it needs w
+    settle: (job) => settle(w, job),
+  };
+  w.run = {
+    handlers: w.handlers,
+    queue,
+    leaseMs: settings.leaseMs,
+    freed: () => freeSlot(w),
+    emit: events.emit,
+    report: events.report,
+    timeout: settings.timeout,
   };
   const looping = loop(w);
   let stopped: Promise<void> | undefined;
+  let unhookSignals = () => {};
   const worker: Worker = {
     get running() {
       return w.slots.busy;
@@ -147,17 +158,44 @@ export function createWorker<J extends JobTypes>(
     get stopped() {
       return w.stopping;
     },
+    get paused() {
+      return w.paused;
+    },
     on: events.on,
+    pause: () => pauseWorker(w),
+    resume: () => resumeWorker(w),
     stop({ timeout = 10_000 } = {}) {
       checkNumber(timeout, "stop worker", "timeout");
-      stopped ??= stop(w, looping, timeout);
+      unhookSignals();
+      stopped ??= stopWorker(w, looping, timeout);
       return stopped;
     },
     [Symbol.asyncDispose]() {
       return worker.stop();
     },
   };
+  if (settings.handleSignals !== undefined) {
+    unhookSignals = stopOnSignals(
+      worker,
+      settings.handleSignals,
+      events.report,
+    );
+  }
   return worker;
+}
+
+/** Stops claiming and starting jobs, and gives back those claimed ahead. */
+function pauseWorker(w: Core): Promise<void> {
+  if (w.stopping) return Promise.resolve();
+  w.paused = true;
+  return giveBack(w, w.slots.drain());
+}
+
+/** Claims and starts jobs again, at once. */
+function resumeWorker(w: Core): void {
+  if (!w.paused) return;
+  w.paused = false;
+  w.wakeups.wake();
 }
 
 /** How many jobs to claim now (see claimSize). */
@@ -174,27 +212,24 @@ function wanted(w: Core): number {
   });
 }
 
-/** Takes claimed jobs on: they start as slots free up, best first. */
+/**
+ * Takes claimed jobs on: they start as slots free up, best first. Jobs of a
+ * claim that comes back after pause() go back at once.
+ */
 function hold(w: Core, jobs: ClaimedJob[]): void {
   if (jobs.length === 0) return;
-  w.slots.line(jobs.map((job) => w.leases.hold(job)));
+  const entries = jobs.map((job) => w.leases.hold(job));
+  if (w.paused && !w.stopping) return void giveBack(w, entries);
+  w.slots.line(entries);
   pump(w);
 }
 
 /** Starts waiting jobs while slots are free. */
 function pump(w: Core): void {
-  while (!w.stopping) {
+  while (!w.stopping && !w.paused) {
     const entry = w.slots.take();
     if (entry === undefined) return;
-    void runJob(entry, {
-      handler: w.handlers[entry.job.type]!,
-      queue: w.queue,
-      leaseMs: w.settings.leaseMs,
-      freed: () => freeSlot(w),
-      emit: w.events.emit,
-      report: w.events.report,
-      gaveUp: w.giveUp.signal,
-    }).finally(() => settle(w, entry.job));
+    void runJob(entry, w.run).finally(() => settle(w, entry.job));
   }
 }
 
@@ -275,7 +310,9 @@ async function loop(w: Core): Promise<void> {
       continue;
     }
     // A second claim goes out only while the last one came back full.
-    while (w.wakeups.requested && w.claims < w.settings.maxClaims) {
+    while (
+      !w.paused && w.wakeups.requested && w.claims < w.settings.maxClaims
+    ) {
       const want = wanted(w);
       if (want <= 0) break;
       w.wakeups.requested = w.maybeMore && w.claims === 0;
@@ -283,61 +320,10 @@ async function loop(w: Core): Promise<void> {
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
     }
-    const room = wanted(w) > 0 && w.claims < w.settings.maxClaims;
+    const room = !w.paused && wanted(w) > 0 &&
+      w.claims < w.settings.maxClaims;
     await w.wakeups.idle(room, w.stopping || w.closedUnder);
   }
   await Promise.all(inFlight);
   w.wakeups.stop();
-}
-
-/**
- * Stops the worker: ends the loop, gives back the jobs claimed ahead
- * (their attempt not counted), waits for running handlers up to `timeout`,
- * then gives up on them: aborts their signals, fails their attempts with
- * that AbortError (runJob), and waits only for those outcomes to be stored;
- * what the handlers return later is discarded.
- */
-async function stop(
-  w: Core,
-  looping: Promise<void>,
-  timeout: number,
-): Promise<void> {
-  w.stopping = true;
-  w.wakeups.poke();
-  await looping;
-  const unstarted = w.slots.drain();
-  if (unstarted.length > 0) {
-    await w.queue.release(unstarted.map((entry) => entry.job)).catch(
-      (err) => {
-        if (!(err instanceof QueueClosedError)) w.events.report(err);
-      },
-    );
-    for (const entry of unstarted) settle(w, entry.job);
-  }
-  if (!(await drainedWithin(w, timeout))) {
-    const reason = new DOMException(
-      "The worker stopped before the job finished",
-      "AbortError",
-    );
-    w.leases.abortAll(reason);
-    w.giveUp.abort(reason);
-    await drainedWithin(w, STORE_GRACE_MS);
-  }
-  w.leases.stop();
-  await w.unlisten?.().catch(() => {});
-  w.unlisten = undefined;
-}
-
-/** Whether every lease settled within `ms` (a timer of any length). */
-async function drainedWithin(w: Core, ms: number): Promise<boolean> {
-  let cancel = () => {};
-  const expired = new Promise<false>((resolve) => {
-    cancel = longTimeout(() => resolve(false), ms);
-  });
-  const drained = w.leases.drained().then(() => true);
-  try {
-    return await Promise.race([drained, expired]);
-  } finally {
-    cancel();
-  }
 }

@@ -8,7 +8,7 @@
 
 import { ValidationError } from "../errors.ts";
 import { checkName, checkNumber, invalid } from "../validate.ts";
-import type { WorkerOptions } from "./types.ts";
+import type { HandleSignalsOptions, WorkerOptions } from "./types.ts";
 
 /** A worker's checked options. */
 export interface WorkerSettings {
@@ -26,6 +26,10 @@ export interface WorkerSettings {
   prefetch: number;
   /** Claim calls under way at most: a second only while claiming ahead. */
   maxClaims: number;
+  /** The most ms an attempt of a job without its own timeout runs; none when undefined. */
+  timeout: number | undefined;
+  /** Stop on SIGTERM and SIGINT, and how; undefined when not. */
+  handleSignals: HandleSignalsOptions | undefined;
 }
 
 /**
@@ -83,6 +87,10 @@ export function checkWorkerOptions(
     max: 10_000,
   });
   const maxClaims = prefetch > 0 ? 2 : 1;
+  const { timeout } = options;
+  if (timeout !== undefined) {
+    checkNumber(timeout, act, "timeout", { min: 0, exclusive: true });
+  }
   return {
     types,
     concurrency,
@@ -91,5 +99,27 @@ export function checkWorkerOptions(
     heartbeatInterval,
     prefetch,
     maxClaims,
+    timeout,
+    handleSignals: checkHandleSignals(options.handleSignals),
   };
+}
+
+/** Checks the `handleSignals` option: true, false or its options. */
+function checkHandleSignals(
+  value: WorkerOptions["handleSignals"],
+): HandleSignalsOptions | undefined {
+  const act = "create worker";
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return {};
+  if (value === null || typeof value !== "object") {
+    throw invalid(act, "handleSignals", "a boolean or an object", value);
+  }
+  const { timeout, onStopped } = value;
+  if (timeout !== undefined) {
+    checkNumber(timeout, act, "handleSignals.timeout");
+  }
+  if (onStopped !== undefined && typeof onStopped !== "function") {
+    throw invalid(act, "handleSignals.onStopped", "a function", onStopped);
+  }
+  return value;
 }

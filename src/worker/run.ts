@@ -2,8 +2,9 @@
  * Running one job: calls its handler with a context (signal, progress,
  * heartbeat) and decides the outcome of the attempt. A return completes the
  * job, a throw fails the attempt (retried while attempts remain), a result
- * that is not JSON fails the job for good, and whatever comes after the
- * lease was lost, or after the worker gave up on the handler, is
+ * that is not JSON fails the job for good, an attempt past its timeout
+ * fails with a TimeoutError at once, and whatever comes after the lease was
+ * lost, after the timeout, or after the worker gave up on the handler, is
  * discarded. The one place that decides an attempt's outcome. It never
  * claims, never keeps a lease, and never rejects.
  *
@@ -16,6 +17,7 @@ import {
   ValidationError,
 } from "../errors.ts";
 import type { Queue } from "../queue_types.ts";
+import { longTimeout } from "../timers.ts";
 import type { ClaimedJob } from "../types.ts";
 import type { Emit } from "./events.ts";
 import type { Running } from "./leases.ts";
@@ -35,17 +37,18 @@ export type RunQueue = Pick<
   "update" | "heartbeat" | "complete" | "fail"
 >;
 
-/** What running one job needs. */
+/** What running jobs needs: made once per worker, shared by its jobs. */
 export interface RunOptions {
-  /** The handler of the job's type. */
-  handler: Handler;
+  /** The handlers by job type. */
+  handlers: Readonly<Record<string, Handler>>;
   /** The queue to store the outcome on. */
   queue: RunQueue;
   /** The lease length `ctx.heartbeat()` asks for, ms. */
   leaseMs: number;
   /**
-   * Called once, as soon as the handler returned or threw: its slot is free
-   * while the lease is kept until the outcome is stored.
+   * Called once per job, as soon as its handler returned or threw (or was
+   * abandoned): its slot is free while the lease is kept until the outcome
+   * is stored.
    */
   freed(): void;
   /** Tells "completed" and "failed" listeners. */
@@ -53,12 +56,11 @@ export interface RunOptions {
   /** Reports a store call that failed. */
   report(error: unknown, job?: ClaimedJob): void;
   /**
-   * Aborts when the worker gives up on its running handlers (stop() past its
-   * timeout): a handler still running then has its attempt failed at once
-   * with the signal's reason, and whatever it returns or throws later is
-   * discarded.
+   * The most ms an attempt of a job without its own `timeout` may run;
+   * none when undefined. Past it the job's signal aborts with a
+   * TimeoutError and the attempt fails with it at once.
    */
-  gaveUp?: AbortSignal;
+  timeout?: number | undefined;
 }
 
 /** How a handler's call ended, or that the worker gave up waiting for it. */
@@ -68,38 +70,53 @@ type Ending =
   | { kind: "abandoned"; reason: unknown };
 
 /**
- * Calls the handler and resolves with how it ended, or as soon as `gaveUp`
- * aborts, whichever comes first. Never rejects: a handler left behind may
- * settle later, and its rejection must not go unhandled.
+ * Calls the handler and resolves with how it ended, or as soon as the job
+ * is abandoned: the worker gave up on it (stop() past its timeout calls
+ * `entry.abandon` through the lease keeper) or its timeout passed. Never
+ * rejects: a handler left behind may settle later, and its rejection must
+ * not go unhandled. No listener per job: `entry.abandon` is the hook, so the
+ * common path costs one promise.
  */
-function call(
-  job: ClaimedJob,
-  signal: AbortSignal,
-  o: RunOptions,
-): Promise<Ending> {
+function call(entry: Running, o: RunOptions): Promise<Ending> {
+  const { job, controller } = entry;
   let ending: Promise<Ending>;
   try {
-    ending = Promise.resolve(o.handler(job, contextOf(job, signal, o))).then(
+    ending = Promise.resolve(
+      o.handlers[job.type]!(job, contextOf(job, controller.signal, o)),
+    ).then(
       (value): Ending => ({ kind: "returned", value }),
       (error): Ending => ({ kind: "threw", error }),
     );
   } catch (error) {
     return Promise.resolve({ kind: "threw", error });
   }
-  const gaveUp = o.gaveUp;
-  if (gaveUp === undefined) return ending;
   return new Promise((resolve) => {
-    const abandon = () => resolve({ kind: "abandoned", reason: gaveUp.reason });
-    if (gaveUp.aborted) return abandon();
-    gaveUp.addEventListener("abort", abandon, { once: true });
-    void ending.then((end) => {
-      gaveUp.removeEventListener("abort", abandon);
-      resolve(end);
-    });
+    entry.abandon = (reason) => resolve({ kind: "abandoned", reason });
+    void ending.then(resolve);
   });
 }
 
-/** Fails the attempt with what the handler threw (or the worker gave up with). */
+/**
+ * Starts the attempt's timeout, if it has one: past it the job's signal
+ * aborts with a TimeoutError and the job is abandoned with that reason.
+ *
+ * @returns A function that cancels the timeout.
+ */
+function startTimeout(entry: Running, o: RunOptions): () => void {
+  const { job, controller } = entry;
+  const ms = job.timeout ?? o.timeout;
+  if (ms === undefined) return () => {};
+  return longTimeout(() => {
+    const reason = new DOMException(
+      `Job '${job.id}' timed out after ${ms} ms`,
+      "TimeoutError",
+    );
+    controller.abort(reason);
+    entry.abandon?.(reason);
+  }, ms);
+}
+
+/** Fails the attempt with what the handler threw, or why it was abandoned. */
 async function failWith(
   job: ClaimedJob,
   error: unknown,
@@ -152,22 +169,27 @@ async function store(
  * Runs one job's handler and stores the outcome of the attempt.
  *
  * @param entry The job and the controller of its signal; a signal aborted
- *   with a LeaseLostError means the lease is gone.
+ *   with a LeaseLostError means the lease is gone. The job's own `timeout`
+ *   wins over the worker's.
  * @param o The handler, the queue and the callbacks.
  * @returns How the attempt ended; never rejects.
  */
 export async function runJob(
-  { job, controller }: Running,
+  entry: Running,
   o: RunOptions,
 ): Promise<Outcome> {
+  const { job, controller } = entry;
   let released = false;
   const release = () => {
     released = true;
     o.freed();
   };
   const lost = () => controller.signal.reason instanceof LeaseLostError;
+  const cancelTimeout = startTimeout(entry, o);
   try {
-    const end = await call(job, controller.signal, o);
+    const end = await call(entry, o);
+    entry.abandon = undefined;
+    cancelTimeout();
     release();
     if (lost()) return "lost";
     if (end.kind === "returned") return await store(job, end.value, o);
@@ -181,6 +203,7 @@ export async function runJob(
     if (!(err instanceof QueueClosedError)) o.report(err, job);
     return "error";
   } finally {
+    cancelTimeout();
     if (!released) o.freed();
   }
 }

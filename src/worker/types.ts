@@ -23,7 +23,11 @@ import type { ClaimedJob } from "../types.ts";
  * ```
  */
 export interface JobContext {
-  /** Aborts when the job is cancelled or removed, its lease is lost, or the worker stops past its timeout. */
+  /**
+   * Aborts when the job is cancelled or removed, its lease is lost, its
+   * attempt's `timeout` passes (the reason's name is "TimeoutError"), or the
+   * worker stops past its timeout (an "AbortError").
+   */
   signal: AbortSignal;
   /** Reports progress (0..1) and an optional message; subscribers see it live. */
   progress(progress: number, message?: string): Promise<void>;
@@ -84,7 +88,13 @@ export interface WorkerEvents {
  * @example
  * ```ts
  * import type { WorkerOptions } from "@jobline/jobline";
- * const o: WorkerOptions = { concurrency: 10, leaseMs: 30_000, pollInterval: 1_000 };
+ * const o: WorkerOptions = {
+ *   concurrency: 10,
+ *   leaseMs: 30_000,
+ *   pollInterval: 1_000,
+ *   timeout: 60_000, // for jobs enqueued without a timeout
+ *   handleSignals: true, // stop gracefully on SIGTERM and SIGINT
+ * };
  * ```
  */
 export interface WorkerOptions {
@@ -122,6 +132,50 @@ export interface WorkerOptions {
   heartbeatInterval?: number;
   /** Called on errors; the default logs them with console.error unless an "error" listener is set. */
   onError?: (error: unknown, job?: ClaimedJob) => void;
+  /**
+   * The most ms one attempt of a job enqueued without a `timeout` may run.
+   * Past it the handler's `ctx.signal` aborts with a "TimeoutError", the
+   * attempt fails with it (retried while attempts remain) and the slot runs
+   * the next job at once, even if the handler never settles; what it
+   * returns later is discarded. None by default.
+   */
+  timeout?: number;
+  /**
+   * Stops the worker gracefully on SIGTERM and SIGINT (Deno, Node and Bun):
+   * `stop()` with `timeout` (default 10 000 ms), then `onStopped`. The
+   * listeners go as the stop begins, so a second signal ends the process
+   * as it would without the worker. The worker never exits the process.
+   * @default {false}
+   */
+  handleSignals?: boolean | HandleSignalsOptions;
+}
+
+/**
+ * What `handleSignals` does besides stopping the worker.
+ *
+ * @example Close the queue once the worker stopped
+ * ```ts
+ * import { createQueue, createWorker } from "@jobline/jobline";
+ * const queue = createQueue();
+ * const worker = createWorker(queue, { resize: () => ({ width: 640 }) }, {
+ *   handleSignals: { timeout: 30_000, onStopped: () => queue.close() },
+ * });
+ * await worker.stop();
+ * await queue.close();
+ * ```
+ */
+export interface HandleSignalsOptions {
+  /**
+   * The stop's timeout, ms: how long running handlers may finish.
+   * @default {10000}
+   */
+  timeout?: number;
+  /**
+   * Called once the worker stopped after a signal, with its name: close
+   * the queue (and what else keeps the process alive) here, or exit.
+   * Errors go to the worker's error reporting.
+   */
+  onStopped?: (signal: "SIGTERM" | "SIGINT") => unknown;
 }
 
 /**
@@ -133,7 +187,9 @@ export interface WorkerOptions {
  * await using queue = createQueue();
  * const worker = createWorker(queue, { resize: () => ({ ok: true }) }, { concurrency: 4 });
  * worker.on("completed", (job) => console.log("done", job.id));
+ * await worker.pause(); // claims nothing until resume()
  * await queue.enqueue("resize", null);
+ * worker.resume();
  * await worker.stop({ timeout: 5_000 });
  * ```
  */
@@ -144,6 +200,17 @@ export interface Worker extends AsyncDisposable {
   readonly prefetched: number;
   /** True once stop() was called. */
   readonly stopped: boolean;
+  /** True while paused by pause(), until resume(). */
+  readonly paused: boolean;
+  /**
+   * Stops this worker claiming: running handlers finish, and the jobs it
+   * holds claimed ahead go back to the queue (pending, attempt not
+   * counted), for other workers. Resolves once they are back. Other
+   * workers, and this worker's stop(), are unaffected.
+   */
+  pause(): Promise<void>;
+  /** Undoes pause(): the worker claims again at once. */
+  resume(): void;
   /** Adds a listener; returns a function that removes it. */
   on<E extends keyof WorkerEvents>(
     event: E,

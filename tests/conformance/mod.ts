@@ -34,8 +34,10 @@ import { propertyCases } from "./_property.ts";
 import { releaseCases } from "./_release.ts";
 import { retryCases } from "./_retries.ts";
 import { stopCases } from "./_stop.ts";
+import { timeoutCases } from "./_timeout.ts";
 import { ttlCases } from "./_ttl.ts";
 import { updateCases } from "./_updates.ts";
+import { waitCases } from "./_wait.ts";
 import { workerCases } from "./_worker.ts";
 
 /**
@@ -100,8 +102,10 @@ function allCases(): Case[] {
     ...ttlCases,
     ...keyCases,
     ...updateCases,
+    ...waitCases,
     ...workerCases,
     ...stopCases,
+    ...timeoutCases,
     ...prefetchCases,
     ...inputCases,
     ...modelCases,
