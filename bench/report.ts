@@ -2,11 +2,13 @@
  * `deno task bench`: runs the same workload on every backend present and
  * prints one table (jobs/s and the enqueue-to-start latency of an idle
  * worker), with a reference loop measured in the same run so that figures
- * can be read as ratios on a shared, noisy machine.
+ * can be read as ratios on a shared, noisy machine; then the memory
+ * backend's heap after 200,000 short-TTL jobs (_heap.ts).
  */
 
 import { memoryBackend } from "../mod.ts";
 import { type Figures, measure, type Sizes, table } from "./_measure.ts";
+import { heapAfterShortTtl, heapLine } from "./_heap.ts";
 
 const quick = Deno.args.includes("--quick");
 const only = Deno.args.find((a) => a.startsWith("--only="))?.slice(7).split(
@@ -81,4 +83,7 @@ for (const r of rows) {
       x(r.worker10)
     }x, enqueueMany ${x(r.enqueueMany)}x`,
   );
+}
+if (want("memory")) {
+  console.log(`\n${heapLine(await heapAfterShortTtl(200_000))}`);
 }

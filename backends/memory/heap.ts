@@ -8,8 +8,11 @@
  *
  * Claims never scan every job: due jobs sit in one priority heap per type,
  * keyed by (priority, sequence); delayed jobs in a heap by runAt; leases in
- * a heap by deadline; TTLs in a heap by expiry. Heap entries are checked
- * when popped (lazy deletion), so cancel and remove stay O(1).
+ * a heap by deadline; TTLs in a heap by expiry. A job is in each heap at
+ * most once, and leaves it the moment it no longer belongs there (each
+ * entry knows its place: indexed_heap.ts): a heap never holds a finished,
+ * cancelled or removed job, so memory follows the live jobs, not
+ * throughput × leaseMs.
  *
  * @module
  */
@@ -17,82 +20,13 @@
 import type { LeaseRef } from "../../src/backend/interface.ts";
 import type { Listeners } from "../../src/backend/listeners.ts";
 import { LeaseLostError } from "../../src/errors.ts";
-import type { Rec } from "./records.ts";
-
-/** A binary heap: push and pop in O(log n), peek in O(1). */
-export class Heap<T> {
-  #items: T[] = [];
-  #less: (a: T, b: T) => boolean;
-
-  /** Makes an empty heap ordered by `less` (the least item comes first). */
-  constructor(less: (a: T, b: T) => boolean) {
-    this.#less = less;
-  }
-
-  /** How many items it holds. */
-  get size(): number {
-    return this.#items.length;
-  }
-
-  /** The least item, or undefined. */
-  peek(): T | undefined {
-    return this.#items[0];
-  }
-
-  /** Adds an item. */
-  push(item: T): void {
-    const items = this.#items;
-    let i = items.length;
-    items.push(item);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.#less(item, items[parent]!)) break;
-      items[i] = items[parent]!;
-      i = parent;
-    }
-    items[i] = item;
-  }
-
-  /** Removes and returns the least item, or undefined. */
-  pop(): T | undefined {
-    const items = this.#items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length === 0 || last === undefined) return top;
-    const n = items.length;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const child = r < n && this.#less(items[r]!, items[l]!) ? r : l;
-      if (!this.#less(items[child]!, last)) break;
-      items[i] = items[child]!;
-      i = child;
-    }
-    items[i] = last;
-    return top;
-  }
-
-  /** Removes every item. */
-  clear(): void {
-    this.#items = [];
-  }
-}
-
-/** A timed heap entry: stale once `rec.gen` moved past `gen`. */
-export interface Entry {
-  rec: Rec;
-  gen: number;
-  at: number;
-}
+import { Heap } from "./indexed_heap.ts";
+import type { Entry, Rec } from "./records.ts";
 
 /** Counters of one backend object, shared by its queues. */
 export interface Counters {
   /** The last enqueue sequence number. */
   seq: number;
-  /** The last lease token number. */
-  tokens: number;
 }
 
 /** One queue of a memory backend. */
@@ -165,10 +99,15 @@ export function held(s: State, ref: LeaseRef): Rec {
   return rec;
 }
 
-/** Forgets a job: its heap entries go stale, its key is free. */
+/** Forgets a job: it leaves every heap, its key is free. */
 export function drop(s: State, rec: Rec): void {
   s.jobs.delete(rec.id);
-  rec.gen++;
+  unschedule(s, rec);
+  unlease(s, rec);
+  if (rec.inExpiry !== null) {
+    s.expiry.remove(rec.inExpiry);
+    rec.inExpiry = null;
+  }
   releaseKey(s, rec);
 }
 
@@ -179,16 +118,57 @@ export function releaseKey(s: State, rec: Rec): void {
   }
 }
 
-/** Puts a pending job where a claim will find it. */
+/** Stores a new job: by id, by key, in the TTL heap and in line. */
+export function admit(s: State, rec: Rec, now: number): void {
+  s.jobs.set(rec.id, rec);
+  if (rec.key !== null) s.keys.set(rec.key, rec.id);
+  if (rec.expiresAt !== null) {
+    rec.inExpiry = { rec, at: rec.expiresAt, i: -1 };
+    s.expiry.push(rec.inExpiry);
+  }
+  schedule(s, rec, now);
+}
+
+/** Puts a pending job (once) where a claim will find it. */
 export function schedule(s: State, rec: Rec, now: number): void {
-  rec.gen++;
+  unschedule(s, rec);
   if (rec.runAt > now) {
-    s.delayed.push({ rec, gen: rec.gen, at: rec.runAt });
+    rec.inDelayed = { rec, at: rec.runAt, i: -1 };
+    s.delayed.push(rec.inDelayed);
     return;
   }
   let heap = s.ready.get(rec.type);
   if (heap === undefined) s.ready.set(rec.type, heap = new Heap(byPriority));
   heap.push(rec);
+}
+
+/** Takes a job out of line (its ready or delayed heap), if it is in it. */
+export function unschedule(s: State, rec: Rec): void {
+  if (rec.i >= 0) s.ready.get(rec.type)?.remove(rec);
+  if (rec.inDelayed !== null) {
+    s.delayed.remove(rec.inDelayed);
+    rec.inDelayed = null;
+  }
+}
+
+/** Puts a held job in the lease heap at its lease's end, or moves it. */
+export function lease(s: State, rec: Rec): void {
+  const until = rec.lease!.until;
+  if (rec.inLeases === null) {
+    rec.inLeases = { rec, at: until, i: -1 };
+    s.leases.push(rec.inLeases);
+  } else {
+    rec.inLeases.at = until;
+    s.leases.update(rec.inLeases);
+  }
+}
+
+/** Takes a job out of the lease heap, if it is in it. */
+export function unlease(s: State, rec: Rec): void {
+  if (rec.inLeases !== null) {
+    s.leases.remove(rec.inLeases);
+    rec.inLeases = null;
+  }
 }
 
 /** The best due job of the given types, popped from its heap. */
@@ -202,15 +182,7 @@ export function next(
     ? s.ready.values()
     : types.map((t) => s.ready.get(t));
   for (const heap of heaps) {
-    if (heap === undefined) continue;
-    let top = heap.peek();
-    while (
-      top !== undefined &&
-      (top.status !== "pending" || s.jobs.get(top.id) !== top)
-    ) {
-      heap.pop();
-      top = heap.peek();
-    }
+    const top = heap?.peek();
     if (top !== undefined && (best === undefined || byPriority(top, best))) {
       best = top;
       bestHeap = heap;

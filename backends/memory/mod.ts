@@ -50,7 +50,7 @@ export function memoryBackend(): Backend {
   const listeners = createListeners((err) =>
     console.error("jobline: a memory backend listener threw", err)
   );
-  const counters: Counters = { seq: 0, tokens: 0 };
+  const counters: Counters = { seq: 0 };
   const queues = new Map<string, State>();
   let closed = false;
 

@@ -1,18 +1,33 @@
 /**
  * Records of the memory backend: the stored job (a JobRecord with its
- * enqueue sequence and heap generation), made from a new job, and the
- * copy of it handed to callers. Pure functions; no state is touched here.
+ * enqueue sequence and its places in the heaps), made from a new job, and
+ * the copy of it handed to callers. Pure functions; no state is touched
+ * here.
  *
  * @module
  */
 
 import type { JobRecord, NewJobRecord } from "../../src/backend/interface.ts";
 
+/** A job's entry in a timed heap (delayed, leases, expiry), keyed by `at`. */
+export interface Entry {
+  rec: Rec;
+  at: number;
+  /** Its place in the heap (indexed_heap.ts); -1 when in none. */
+  i: number;
+}
+
 /** A stored job. Callers never see it: they get {@linkcode toRecord}. */
 export interface Rec extends JobRecord {
   seq: number;
-  /** Bumped when the job leaves a heap's state: stale entries are skipped. */
-  gen: number;
+  /** Its place in its type's ready heap; -1 when not due and pending. */
+  i: number;
+  /** Its entry in the delayed heap, while pending and not yet due. */
+  inDelayed: Entry | null;
+  /** Its entry in the lease heap, while processing. */
+  inLeases: Entry | null;
+  /** Its entry in the TTL heap, while stored with a TTL. */
+  inExpiry: Entry | null;
 }
 
 /** The stored form of a new job: pending, version 1. */
@@ -31,7 +46,10 @@ export function newRec(job: NewJobRecord, seq: number): Rec {
     lease: null,
     version: 1,
     seq,
-    gen: 0,
+    i: -1,
+    inDelayed: null,
+    inLeases: null,
+    inExpiry: null,
   };
 }
 

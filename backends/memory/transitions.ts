@@ -21,15 +21,20 @@ import { countJobs, emptyStats } from "../../src/backend/counts.ts";
 import type { QueueStats } from "../../src/types.ts";
 import { cancelRun, publish, wake } from "./events.ts";
 import {
+  admit,
   drop,
   held,
+  lease,
   live,
   next,
   releaseKey,
   schedule,
   type State,
+  unlease,
+  unschedule,
 } from "./heap.ts";
 import { newRec, type Rec, toRecord } from "./records.ts";
+import { randomToken } from "./tokens.ts";
 
 /** Stores new jobs (skipping those whose key is held); one wake for all. */
 export function enqueueJobs(
@@ -49,12 +54,7 @@ export function enqueueJobs(
       }
     }
     const rec = newRec(job, ++s.counters.seq);
-    s.jobs.set(rec.id, rec);
-    if (rec.key !== null) s.keys.set(rec.key, rec.id);
-    if (rec.expiresAt !== null) {
-      s.expiry.push({ rec, gen: 0, at: rec.expiresAt });
-    }
-    schedule(s, rec, now);
+    admit(s, rec, now);
     wakeAt = Math.min(wakeAt, rec.runAt);
     created.push(rec);
     outcomes.push({ id: rec.id, created: true });
@@ -64,7 +64,11 @@ export function enqueueJobs(
   return outcomes;
 }
 
-/** Expires leases, then takes the best due jobs of the given types. */
+/**
+ * Expires leases, then takes the best due jobs of the given types. Each
+ * lease gets a random token (tokens.ts): no one can guess a lease from a
+ * job's id or from the order of claims.
+ */
 export function claimJobs(
   s: State,
   { types, limit, leaseMs, now }: ClaimRequest,
@@ -81,10 +85,9 @@ export function claimJobs(
     rec.status = "processing";
     rec.attempt++;
     rec.startedAt = now;
-    rec.lease = { token: `${++s.counters.tokens}`, until: now + leaseMs };
-    rec.gen++;
+    rec.lease = { token: randomToken(), until: now + leaseMs };
     touch(rec, now);
-    s.leases.push({ rec, gen: rec.gen, at: rec.lease.until });
+    lease(s, rec);
     publish(s, rec);
     out.push(toRecord(rec));
   }
@@ -100,8 +103,7 @@ export function extendLease(
 ): number {
   const rec = held(s, ref);
   rec.lease!.until = now + leaseMs;
-  rec.gen++;
-  s.leases.push({ rec, gen: rec.gen, at: rec.lease!.until });
+  lease(s, rec);
   return rec.lease!.until;
 }
 
@@ -146,6 +148,7 @@ export function failJob(
     rec.lease = null;
     rec.runAt = retryAt;
     touch(rec, now);
+    unlease(s, rec);
     schedule(s, rec, now);
     wake(s, retryAt);
   }
@@ -174,6 +177,7 @@ export function releaseJobs(
     rec.lease = null;
     rec.attempt--;
     touch(rec, now);
+    unlease(s, rec);
     schedule(s, rec, now);
     publish(s, rec);
     ids.push(rec.id);
@@ -286,21 +290,14 @@ function housekeep(s: State, now: number): void {
     let e = s.expiry.peek();
     e !== undefined && e.at <= now;
     e = s.expiry.peek()
-  ) {
-    s.expiry.pop();
-    if (s.jobs.get(e.rec.id) === e.rec) drop(s, e.rec);
-  }
+  ) drop(s, e.rec);
   for (
     let e = s.leases.peek();
     e !== undefined && e.at <= now;
     e = s.leases.peek()
   ) {
-    s.leases.pop();
     const rec = e.rec;
-    if (
-      rec.gen !== e.gen || rec.status !== "processing" ||
-      rec.lease === null || rec.lease.until > now
-    ) continue;
+    unlease(s, rec);
     rec.error = { name: "LeaseExpiredError", message: "lease expired" };
     if (rec.attempt < rec.maxAttempts) {
       rec.status = "pending";
@@ -318,12 +315,7 @@ function housekeep(s: State, now: number): void {
     let e = s.delayed.peek();
     e !== undefined && e.at <= now;
     e = s.delayed.peek()
-  ) {
-    s.delayed.pop();
-    if (e.rec.gen === e.gen && e.rec.status === "pending") {
-      schedule(s, e.rec, now);
-    }
-  }
+  ) schedule(s, e.rec, now);
 }
 
 function touch(rec: Rec, now: number): void {
@@ -340,7 +332,8 @@ function finish(
   rec.status = status;
   rec.lease = null;
   rec.completedAt = now;
-  rec.gen++;
+  unschedule(s, rec);
+  unlease(s, rec);
   releaseKey(s, rec);
   touch(rec, now);
 }

@@ -36,17 +36,22 @@ import { type Helper, prelude } from "./lua_prelude.ts";
 const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
 
 /**
- * ARGV: now, limit, lease until, number of types (0: every type), types...
- * Returns, per claimed job, the values of CLAIM_FIELDS (records.ts) as
- * they were before the claim (false for a missing field): the caller applies the claim's changes (status "processing",
- * attempt + 1, version + 1, token = `<ready score>.<new version>` (unique among
- * the queue's jobs and claims), startedAt = updatedAt = now,
- * lease until) itself, which spares the script building them.
+ * ARGV: now, limit, lease until, token prefix, number of types (0: every
+ * type), types... Returns, per claimed job, the values of CLAIM_FIELDS
+ * (records.ts) as they were before the claim (false for a missing field):
+ * the caller applies the claim's changes (status "processing", attempt + 1,
+ * version + 1, token = `<prefix><n>` for the n-th job of the reply,
+ * startedAt = updatedAt = now, lease until) itself, which spares the script
+ * building them. The prefix is random, made by the caller for this claim:
+ * a token tells nothing of its job's id or order. The job's ready score is
+ * kept as q, so that it goes back to its place in line if it returns to
+ * pending.
  */
 const CLAIM = `
 local need = tonumber(ARGV[2])
 local untilS = ARGV[3]
-local nt = tonumber(ARGV[4])
+local TOK = ARGV[4]
+local nt = tonumber(ARGV[5])
 purge(100)
 recover(100)
 promote(1000)
@@ -67,7 +72,7 @@ if nt == 0 then
   for _, f in ipairs(call('HKEYS', COUNTS)) do consider(f) end
   for f, d in pairs(cnt) do if d > 0 then consider(f) end end
 else
-  for i = 1, nt do types[i] = ARGV[4 + i] end
+  for i = 1, nt do types[i] = ARGV[5 + i] end
 end
 local out = {}
 while need > 0 and #types > 0 do
@@ -102,8 +107,8 @@ while need > 0 and #types > 0 do
       else
         local a = tostring(tonumber(x[9] or 0) + 1)
         local v = tostring(tonumber(x[10] or 1) + 1)
-        call('HSET', J(id), 's', 'processing', 'a', a, 'sa', NOWS, 'lt', x[11]..'.'..v,
-          'lu', untilS, 'ua', NOWS, 'v', v)
+        call('HSET', J(id), 's', 'processing', 'a', a, 'sa', NOWS, 'lt', TOK..(#out + 1),
+          'lu', untilS, 'ua', NOWS, 'v', v, 'q', x[11])
         add('ZADD', ACTIVE, untilS, id)
         count('pending', x[2], -1)
         count('processing', x[2], 1)

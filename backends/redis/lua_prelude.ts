@@ -128,9 +128,10 @@ end
   [
     "qof",
     [],
-    `-- A job's ready score: its q field (a delayed or cancelled job's), else
--- the start of its lease token (a claim makes it <score>.<version>). A job
--- never claimed, delayed or cancelled has it only as its score in R(t).
+    `-- A job's ready score: its q field (a delayed, cancelled or claimed job's),
+-- else the start of its lease token (older versions of these scripts kept
+-- no q at a claim and made the token <score>.<version>). A job never
+-- claimed, delayed or cancelled has it only as its score in R(t).
 local function qof(q, lt)
   return q or string.match(lt, '^(.+)%.')
 end

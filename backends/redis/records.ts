@@ -4,7 +4,7 @@
  * transitions.ts and events.ts). Field names are short on purpose: they are
  * stored once per job and sent on every claim. A new job's hash holds only
  * x, t and s (and ea, k when it has them, q when it is delayed): the rest is
- * written when it changes.
+ * written when it changes (q by the first claim).
  *
  * | field | JobRecord | field | JobRecord |
  * | --- | --- | --- | --- |

@@ -135,18 +135,21 @@ export async function claimJobs(
   { types, limit, leaseMs, now }: ClaimRequest,
 ): Promise<JobRecord[]> {
   const until = now + leaseMs;
+  // Random per claim: a token tells nothing of its job's id or order.
+  const prefix = `${crypto.randomUUID()}.`;
   const args = [
     String(now),
     String(limit),
     String(until),
+    prefix,
     String(types?.length ?? 0),
   ];
   if (types !== null) args.push(...types);
   const reply = await s.run("claim", queue, args) as unknown[];
   const namespace = s.ns(queue);
   const out: JobRecord[] = [];
-  for (const values of reply) {
-    const h = claimedHash(values as unknown[]);
+  for (let i = 0; i < reply.length; i++) {
+    const h = claimedHash(reply[i] as unknown[]);
     const record = toRecord(h);
     if (record === null) continue;
     // The script returns the job as it was; apply the claim here.
@@ -155,7 +158,7 @@ export async function claimJobs(
     record.version++;
     record.startedAt = now;
     record.updatedAt = now;
-    record.lease = { token: `${h.q}.${record.version}`, until };
+    record.lease = { token: prefix + (i + 1), until };
     s.fences.claimed(namespace, record.id, record.version);
     out.push(record);
   }

@@ -149,7 +149,7 @@ export function sqliteBackend(options: SqliteBackendOptions): Backend {
       wakeups: true,
       transactionalEnqueue: false,
     },
-    ...leaseCalls(db, `${origin.toString(36)}.`),
+    ...leaseCalls(db),
     ...jobCalls(db),
     listen(queue, topic: Topic, listener: (event: BackendEvent) => void) {
       try {
@@ -175,12 +175,15 @@ type LeaseCalls = Pick<
   "claim" | "heartbeat" | "update" | "complete" | "fail" | "release"
 >;
 
-/** The calls a worker makes: claims, and the calls on the jobs it holds. */
-function leaseCalls(db: Db, tokenPrefix: string): LeaseCalls {
-  let claims = 0;
+/**
+ * The calls a worker makes: claims, and the calls on the jobs it holds. A
+ * lease token is a random prefix per claim and the job's sequence: it tells
+ * nothing that the job's id or the order of claims would let one guess.
+ */
+function leaseCalls(db: Db): LeaseCalls {
   return {
     claim(queue, request: ClaimRequest) {
-      const token = `${tokenPrefix}${++claims}.`;
+      const token = `${crypto.randomUUID()}.`;
       return db.write(
         queue,
         request.now,

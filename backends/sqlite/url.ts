@@ -1,8 +1,15 @@
 /**
  * SQLite URLs and options: turns `sqlite://...` URLs and the options of
  * sqliteBackend() into one checked configuration. Driver-free on purpose,
- * so that src/url.ts may import it to reject a bad URL synchronously
- * without loading `node:sqlite`.
+ * so that src/schemes.ts may import it to reject a bad URL synchronously
+ * without loading `node:sqlite`; it must never import a runtime module
+ * either (the main entry loads it): the one look at the file system, for a
+ * directory, goes through the runtime's own synchronous `stat` when one is
+ * at hand.
+ *
+ * A path is a file name, never a SQLite URI: `node:sqlite` opens `file:...`
+ * names as URIs on Deno, Node and Bun alike, whose parameters
+ * (`mode=memory`, `vfs=...`) would silently change where jobs are stored.
  *
  * @module
  */
@@ -90,6 +97,10 @@ export function parseSqliteUrl(url: string): SqliteConfig {
       throw bad("the URL names no database file");
     }
     if (path.includes("\0")) throw bad("the path holds a NUL character");
+    const problem = pathProblem(path);
+    if (problem !== undefined) {
+      throw bad(`the path ${JSON.stringify(path)} ${problem}`);
+    }
   }
   const input: Record<string, unknown> = {};
   for (const [name, value] of new URLSearchParams(query ?? "")) {
@@ -107,24 +118,98 @@ export function parseSqliteUrl(url: string): SqliteConfig {
       : value;
   }
   try {
-    return checkSqliteOptions(path, input as SqliteOptionInput);
+    return checkOptions(path, input as SqliteOptionInput);
   } catch (err) {
     throw bad(err instanceof Error ? err.message : String(err));
   }
 }
 
-/** Checks the options of sqliteBackend() and fills in the defaults. */
+/**
+ * Checks the options of sqliteBackend() and fills in the defaults.
+ *
+ * @throws {ValidationError} for a bad option, a SQLite URI or a directory.
+ */
 export function checkSqliteOptions(
   path: unknown,
   options: SqliteOptionInput,
 ): SqliteConfig {
-  const action = "open the SQLite backend";
+  const current = `current value is ${JSON.stringify(path) ?? String(path)}`;
   if (typeof path !== "string" || path === "" || path.includes("\0")) {
     throw new ValidationError(
-      `Cannot ${action} as 'path' must be a file path or ":memory:": ` +
-        `current value is ${JSON.stringify(path) ?? String(path)}`,
+      `Cannot open the SQLite backend as 'path' must be a file path or ` +
+        `":memory:": ${current}`,
     );
   }
+  const problem = pathProblem(path);
+  if (problem !== undefined) {
+    throw new ValidationError(
+      `Cannot open the SQLite backend as 'path' ${problem}: ${current}`,
+    );
+  }
+  return checkOptions(path, options);
+}
+
+/**
+ * Why a path cannot name the database file, or undefined when it can: a
+ * SQLite URI (any case of `file:`, although SQLite reads only the lower
+ * case one) or an existing directory.
+ */
+function pathProblem(path: string): string | undefined {
+  if (path === ":memory:") return undefined;
+  if (/^file:/i.test(path)) {
+    return "is a SQLite URI (file:...), not a file name (write ./file:... " +
+      "for a file whose name starts with file:)";
+  }
+  if (isDirectory(path)) return "is a directory, not a database file";
+  return undefined;
+}
+
+/** The synchronous `stat` of the runtimes, as far as this module needs it. */
+interface SyncFs {
+  statSync(
+    path: string,
+    options: { throwIfNoEntry: false },
+  ): { isDirectory(): boolean } | undefined;
+}
+
+/** What this module reads of the globals of Deno, Node and Bun. */
+interface RuntimeGlobals {
+  process?: { getBuiltinModule?: (name: string) => unknown };
+  Deno?: {
+    permissions?: {
+      querySync?: (d: { name: "read"; path: string }) => { state: string };
+    };
+  };
+}
+
+/**
+ * Whether `path` is an existing directory, asked synchronously through
+ * `process.getBuiltinModule("node:fs")` (Node, Bun and Deno have it), so
+ * that createQueue can refuse it at once without this module importing a
+ * runtime module. On Deno it asks only with read access already granted
+ * (never a permission prompt). Where it cannot ask, false: opening the
+ * directory then fails with a BackendError on first use.
+ */
+function isDirectory(path: string): boolean {
+  const g = globalThis as RuntimeGlobals;
+  try {
+    const deno = g.Deno;
+    if (
+      deno !== undefined &&
+      deno.permissions?.querySync?.({ name: "read", path }).state !==
+        "granted"
+    ) return false;
+    const fs = g.process?.getBuiltinModule?.("node:fs") as SyncFs | undefined;
+    return fs?.statSync(path, { throwIfNoEntry: false })?.isDirectory() ===
+      true;
+  } catch {
+    return false;
+  }
+}
+
+/** Checks the options but the path, and fills in the defaults. */
+function checkOptions(path: string, options: SqliteOptionInput): SqliteConfig {
+  const action = "open the SQLite backend";
   const {
     synchronous = SQLITE_DEFAULTS.synchronous,
     busyTimeout = SQLITE_DEFAULTS.busyTimeout,

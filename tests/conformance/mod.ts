@@ -32,9 +32,11 @@ import { orderCases } from "./_order.ts";
 import { prefetchCases } from "./_prefetch.ts";
 import { propertyCases } from "./_property.ts";
 import { releaseCases } from "./_release.ts";
+import { requeueCases } from "./_requeue.ts";
 import { retryCases } from "./_retries.ts";
 import { stopCases } from "./_stop.ts";
 import { timeoutCases } from "./_timeout.ts";
+import { tokenCases } from "./_tokens.ts";
 import { ttlCases } from "./_ttl.ts";
 import { updateCases } from "./_updates.ts";
 import { waitCases } from "./_wait.ts";
@@ -94,7 +96,9 @@ function allCases(): Case[] {
   return [
     ...orderCases,
     ...leaseCases,
+    ...tokenCases,
     ...releaseCases,
+    ...requeueCases,
     ...retryCases,
     ...errorCases,
     ...delayCases,
