@@ -9,7 +9,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { runJob } from "../src/worker/run.ts";
+import { abandonJob, runJob, type RunOptions } from "../src/worker/run.ts";
 import { withClaimed } from "./_support/parts.ts";
 import type { Running } from "../src/worker/leases.ts";
 import type { Handler } from "../src/worker/types.ts";
@@ -39,7 +39,7 @@ describe("giving up on a running handler", () => {
         const { handler, settle } = pending();
         const controller = new AbortController();
         const entry: Running = { job, controller };
-        const running = runJob(entry, {
+        const o: RunOptions = {
           handlers: { t: handler },
           queue: {
             update: (j, c) => queue.update(j, c),
@@ -51,12 +51,12 @@ describe("giving up on a running handler", () => {
           freed: () => void freed++,
           emit: (event, ...args) => void told.push([event, ...args]),
           report: (err) => assert.fail(`reported ${err}`),
-        });
-        // What the lease keeper's abortAll does when stop() gives up.
+        };
+        const running = runJob(entry, o);
+        // What stop() does when it gives up: abort, then abandon.
         const reason = new DOMException("stopped", "AbortError");
         controller.abort(reason);
-        entry.abandon?.(reason);
-        assert.equal(await running, "retrying");
+        assert.equal(await abandonJob(entry, reason, o), "retrying");
         assert.equal(freed, 1);
         assert.deepEqual(stores, ["fail"]);
         assert.deepEqual(told, [["failed", job, reason, true]]);
@@ -64,6 +64,7 @@ describe("giving up on a running handler", () => {
         assert.equal(failed?.status, "pending");
         assert.equal(failed?.error?.name, "AbortError");
         settle(how);
+        assert.equal(await running, "abandoned");
         await sleep(20);
         assert.deepEqual(stores, ["fail"], "nothing stored after");
         assert.equal((await queue.get(job.id))?.version, failed?.version);
@@ -77,7 +78,7 @@ describe("giving up on a running handler", () => {
       const stored = new Promise<void>((resolve) => (storing = resolve));
       const controller = new AbortController();
       const entry: Running = { job, controller };
-      const running = runJob(entry, {
+      const o: RunOptions = {
         handlers: { t: () => "done" },
         queue: {
           update: (j, c) => queue.update(j, c),
@@ -93,12 +94,13 @@ describe("giving up on a running handler", () => {
         freed: () => {},
         emit: () => {},
         report: (err) => assert.fail(`reported ${err}`),
-      });
+      };
+      const running = runJob(entry, o);
       await stored;
-      // What the lease keeper's abortAll does when stop() gives up.
+      // What stop() does when it gives up: abort, then abandon (too late).
       const reason = new DOMException("stopped", "AbortError");
       controller.abort(reason);
-      entry.abandon?.(reason);
+      assert.equal(abandonJob(entry, reason, o), undefined);
       assert.equal(await running, "completed");
       assert.equal((await queue.get(job.id))?.result, "done");
     });

@@ -19,11 +19,8 @@ export interface Running {
   job: ClaimedJob;
   /** Aborts the handler's `ctx.signal`. */
   controller: AbortController;
-  /**
-   * Set while the handler runs: stops waiting for it and fails the attempt
-   * with `reason` (the worker gave up on it, or its timeout passed).
-   */
-  abandon?: ((reason: unknown) => void) | undefined;
+  /** The attempt's outcome is decided (by its handler, or abandoned). */
+  decided?: boolean;
 }
 
 /** What a lease keeper works with. */
@@ -58,11 +55,8 @@ export interface LeaseKeeper {
   cancelled(jobId: string): void;
   /** Resolves once no lease is held. */
   drained(): Promise<void>;
-  /**
-   * Aborts every held job's signal with `reason`, and abandons the running
-   * ones: their attempts fail with it without waiting for their handlers.
-   */
-  abortAll(reason: unknown): void;
+  /** Aborts every held job's signal with `reason`, then calls `each` on it. */
+  abortAll(reason: unknown, each?: (entry: Running) => void): void;
   /** Stops the heartbeats. */
   stop(): void;
 }
@@ -103,7 +97,11 @@ export function createLeaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
       return active.size;
     },
     hold(job) {
-      const entry = { job, controller: new AbortController() };
+      const entry: Running = {
+        job,
+        controller: new AbortController(),
+        decided: false,
+      };
       active.set(job.id, entry);
       // A lease above 2^31-1 ms still gets a heartbeat every ~24.8 days:
       // sooner than asked is harmless, a timer clamped to 1 ms is not.
@@ -135,10 +133,10 @@ export function createLeaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
       if (active.size === 0) return Promise.resolve();
       return new Promise<void>((resolve) => (drained = resolve));
     },
-    abortAll(reason) {
-      for (const entry of active.values()) {
+    abortAll(reason, each) {
+      for (const entry of [...active.values()]) {
         entry.controller.abort(reason);
-        entry.abandon?.(reason);
+        each?.(entry);
       }
     },
     stop() {

@@ -17,9 +17,9 @@ import type { ClaimedJob } from "../types.ts";
 import { checkNumber } from "../validate.ts";
 import { claimSize, createPace, type Pace } from "./ahead.ts";
 import { createWorkerEvents, type WorkerEventHub } from "./events.ts";
-import { createLeaseKeeper, type LeaseKeeper } from "./leases.ts";
+import { createLeaseKeeper, type LeaseKeeper, type Running } from "./leases.ts";
 import { checkWorkerOptions, type WorkerSettings } from "./options.ts";
-import { runJob, type RunOptions } from "./run.ts";
+import { abandonJob, runJob, type RunOptions } from "./run.ts";
 import { giveBack, stopOnSignals, stopWorker } from "./shutdown.ts";
 import { createSlots, type Slots } from "./slots.ts";
 import type { Handler, Handlers, Worker, WorkerOptions } from "./types.ts";
@@ -69,6 +69,8 @@ interface Core {
   run: RunOptions;
   /** The job's outcome is stored (or it was lost): see settle(). */
   settle(job: ClaimedJob): void;
+  /** Gives up on a running handler: its attempt fails with `reason`. */
+  abandon(entry: Running, reason: unknown): void;
 }
 
 const sleep = (ms: number) =>
@@ -135,6 +137,7 @@ export function createWorker<J extends JobTypes>(
     unlisten: undefined,
     run: undefined as unknown as RunOptions, // set just below: it needs w
     settle: (job) => settle(w, job),
+    abandon: (entry, reason) => void abandonJob(entry, reason, w.run),
   };
   w.run = {
     handlers: w.handlers,
@@ -143,6 +146,7 @@ export function createWorker<J extends JobTypes>(
     freed: () => freeSlot(w),
     emit: events.emit,
     report: events.report,
+    settled: (job) => settle(w, job),
     timeout: settings.timeout,
   };
   const looping = loop(w);
@@ -229,7 +233,7 @@ function pump(w: Core): void {
   while (!w.stopping && !w.paused) {
     const entry = w.slots.take();
     if (entry === undefined) return;
-    void runJob(entry, w.run).finally(() => settle(w, entry.job));
+    void runJob(entry, w.run);
   }
 }
 

@@ -53,6 +53,11 @@ export interface RunOptions {
   freed(): void;
   /** Tells "completed" and "failed" listeners. */
   emit: Emit;
+  /**
+   * Called once per job, when its outcome is stored (or it was lost): its
+   * lease is no longer the worker's.
+   */
+  settled?: ((job: ClaimedJob) => void) | undefined;
   /** Reports a store call that failed. */
   report(error: unknown, job?: ClaimedJob): void;
   /**
@@ -61,39 +66,6 @@ export interface RunOptions {
    * TimeoutError and the attempt fails with it at once.
    */
   timeout?: number | undefined;
-}
-
-/** How a handler's call ended, or that the worker gave up waiting for it. */
-type Ending =
-  | { kind: "returned"; value: unknown }
-  | { kind: "threw"; error: unknown }
-  | { kind: "abandoned"; reason: unknown };
-
-/**
- * Calls the handler and resolves with how it ended, or as soon as the job
- * is abandoned: the worker gave up on it (stop() past its timeout calls
- * `entry.abandon` through the lease keeper) or its timeout passed. Never
- * rejects: a handler left behind may settle later, and its rejection must
- * not go unhandled. No listener per job: `entry.abandon` is the hook, so the
- * common path costs one promise.
- */
-function call(entry: Running, o: RunOptions): Promise<Ending> {
-  const { job, controller } = entry;
-  let ending: Promise<Ending>;
-  try {
-    ending = Promise.resolve(
-      o.handlers[job.type]!(job, contextOf(job, controller.signal, o)),
-    ).then(
-      (value): Ending => ({ kind: "returned", value }),
-      (error): Ending => ({ kind: "threw", error }),
-    );
-  } catch (error) {
-    return Promise.resolve({ kind: "threw", error });
-  }
-  return new Promise((resolve) => {
-    entry.abandon = (reason) => resolve({ kind: "abandoned", reason });
-    void ending.then(resolve);
-  });
 }
 
 /**
@@ -105,27 +77,18 @@ function call(entry: Running, o: RunOptions): Promise<Ending> {
 function startTimeout(entry: Running, o: RunOptions): () => void {
   const { job, controller } = entry;
   const ms = job.timeout ?? o.timeout;
-  if (ms === undefined) return () => {};
+  if (ms === undefined) return noop;
   return longTimeout(() => {
     const reason = new DOMException(
       `Job '${job.id}' timed out after ${ms} ms`,
       "TimeoutError",
     );
     controller.abort(reason);
-    entry.abandon?.(reason);
+    void abandonJob(entry, reason, o);
   }, ms);
 }
 
-/** Fails the attempt with what the handler threw, or why it was abandoned. */
-async function failWith(
-  job: ClaimedJob,
-  error: unknown,
-  o: RunOptions,
-): Promise<Outcome> {
-  const status = await o.queue.fail(job, error);
-  o.emit("failed", job, error, status === "pending");
-  return status === "pending" ? "retrying" : "failed";
-}
+const noop = (): void => {};
 
 /** The context a handler gets with its job. */
 function contextOf(
@@ -146,64 +109,98 @@ function contextOf(
   };
 }
 
-/** Stores a handler's return value; one that is not JSON fails the job. */
-async function store(
-  job: ClaimedJob,
-  result: unknown,
-  o: RunOptions,
-): Promise<Outcome> {
-  try {
-    await o.queue.complete(job, result);
-    o.emit("completed", job, result);
-    return "completed";
-  } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
-    // The result is not JSON: running again would give the same, so fail for good.
-    await o.queue.fail(job, err, { retry: false });
-    o.emit("failed", job, err, false);
-    return "failed";
-  }
-}
-
 /**
- * Runs one job's handler and stores the outcome of the attempt.
+ * Runs one job's handler and stores the outcome of the attempt: what the
+ * handler returns or throws, unless the attempt was abandoned first (see
+ * {@linkcode abandonJob}), in which case what the handler gives later is
+ * discarded. The common path costs what a plain `await` of the handler
+ * costs: this runs for every job.
  *
  * @param entry The job and the controller of its signal; a signal aborted
  *   with a LeaseLostError means the lease is gone. The job's own `timeout`
  *   wins over the worker's.
- * @param o The handler, the queue and the callbacks.
- * @returns How the attempt ended; never rejects.
+ * @param o The handlers, the queue and the callbacks.
+ * @returns How the attempt ended ("abandoned" when abandonJob decided it);
+ *   never rejects. A handler that never settles never resolves it: an
+ *   abandoned job's outcome is abandonJob's.
  */
 export async function runJob(
   entry: Running,
   o: RunOptions,
+): Promise<Outcome | "abandoned"> {
+  const { job, controller } = entry;
+  const cancelTimeout = startTimeout(entry, o);
+  let value: unknown;
+  try {
+    value = await o.handlers[job.type]!(
+      job,
+      contextOf(job, controller.signal, o),
+    );
+  } catch (error) {
+    cancelTimeout();
+    if (entry.decided) return "abandoned";
+    return await decide(entry, o, "fail", error);
+  }
+  cancelTimeout();
+  if (entry.decided) return "abandoned";
+  return await decide(entry, o, "store", value);
+}
+
+/**
+ * Gives up on a running handler (the worker stopped past its timeout, or
+ * the attempt's own timeout passed): its slot frees at once and the attempt
+ * fails with `reason` (retried while attempts remain); what the handler
+ * returns or throws later is discarded.
+ *
+ * @returns The attempt's outcome, or undefined when it was decided already.
+ */
+export function abandonJob(
+  entry: Running,
+  reason: unknown,
+  o: RunOptions,
+): Promise<Outcome> | undefined {
+  if (entry.decided) return undefined;
+  return decide(entry, o, "fail", reason);
+}
+
+/**
+ * Decides an attempt once: frees the slot and stores the outcome, the
+ * result ("store") or the failure ("fail"). A result that is not JSON fails
+ * the job for good: running it again would give the same. The store calls
+ * are made here, not in helpers, to keep one promise per step on the path
+ * every job takes.
+ */
+async function decide(
+  entry: Running,
+  o: RunOptions,
+  how: "store" | "fail",
+  payload: unknown,
 ): Promise<Outcome> {
   const { job, controller } = entry;
-  let released = false;
-  const release = () => {
-    released = true;
-    o.freed();
-  };
-  const lost = () => controller.signal.reason instanceof LeaseLostError;
-  const cancelTimeout = startTimeout(entry, o);
+  entry.decided = true;
+  o.freed();
   try {
-    const end = await call(entry, o);
-    entry.abandon = undefined;
-    cancelTimeout();
-    release();
-    if (lost()) return "lost";
-    if (end.kind === "returned") return await store(job, end.value, o);
-    return await failWith(
-      job,
-      end.kind === "threw" ? end.error : end.reason,
-      o,
-    );
+    if (controller.signal.reason instanceof LeaseLostError) return "lost";
+    if (how === "store") {
+      try {
+        await o.queue.complete(job, payload);
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        await o.queue.fail(job, err, { retry: false });
+        o.emit("failed", job, err, false);
+        return "failed";
+      }
+      o.emit("completed", job, payload);
+      return "completed";
+    }
+    const status = await o.queue.fail(job, payload);
+    o.emit("failed", job, payload, status === "pending");
+    return status === "pending" ? "retrying" : "failed";
   } catch (err) {
     if (err instanceof LeaseLostError) return "lost";
     if (!(err instanceof QueueClosedError)) o.report(err, job);
     return "error";
   } finally {
-    cancelTimeout();
-    if (!released) o.freed();
+    o.settled?.(job);
   }
 }

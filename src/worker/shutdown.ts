@@ -30,6 +30,8 @@ export interface ShutdownParts {
   readonly events: Pick<WorkerEventHub, "report">;
   /** Ends the worker's listening for wake-ups and cancels, once started. */
   unlisten: (() => Promise<void>) | undefined;
+  /** Gives up on a running handler: its attempt fails with `reason`. */
+  abandon(entry: Running, reason: unknown): void;
   /** A job's lease is no longer the worker's. */
   settle(job: ClaimedJob): void;
 }
@@ -77,7 +79,7 @@ export async function stopWorker(
       "The worker stopped before the job finished",
       "AbortError",
     );
-    w.leases.abortAll(reason);
+    w.leases.abortAll(reason, (entry) => w.abandon(entry, reason));
     await drainedWithin(w, STORE_GRACE_MS);
   }
   w.leases.stop();
