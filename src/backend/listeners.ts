@@ -119,24 +119,10 @@ export function createListeners(
 ): Listeners {
   const queues = new Map<string, QueueListeners>();
   let size = 0;
-
-  function call(listeners: Iterable<Listener>, event: BackendEvent): void {
-    // No copy (this is every update's path): a Set's iteration skips what a
-    // listener removes while hearing and visits what one adds.
-    for (const listener of listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        report(err);
-      }
-    }
-  }
-
-  return {
+  const registry: Listeners = {
     get size() {
       return size;
     },
-
     add(queue, topic, listener) {
       let q = queues.get(queue);
       if (q === undefined) {
@@ -148,26 +134,12 @@ export function createListeners(
         };
         queues.set(queue, q);
       }
-      let set: Set<Listener>;
-      if (topic === "queue") set = q.queue;
-      else if (topic === "worker") set = q.worker;
-      else {
-        set = q.jobs.get(topic.job) ?? new Set();
-        q.jobs.set(topic.job, set);
-      }
-      // Wrapped, so that one function may listen twice and stop once each.
-      const own: Listener = (event) => listener(event);
-      set.add(own);
-      size++;
-      if (topic !== "worker") q.updates++;
       const owner = q;
+      const remove = addTo(owner, topic, listener);
+      size++;
       return () => {
-        if (!set.delete(own)) return false;
+        if (!remove()) return false;
         size--;
-        if (topic !== "worker") owner.updates--;
-        if (typeof topic === "object" && set.size === 0) {
-          if (owner.jobs.get(topic.job) === set) owner.jobs.delete(topic.job);
-        }
         if (
           owner.updates === 0 && owner.worker.size === 0 &&
           queues.get(queue) === owner
@@ -175,13 +147,11 @@ export function createListeners(
         return true;
       };
     },
-
     count(queue, channel) {
       const q = queues.get(queue);
       if (q === undefined) return 0;
       return channel === "worker" ? q.worker.size : q.updates;
     },
-
     wants(queue, kind, jobId) {
       const q = queues.get(queue);
       if (q === undefined) return false;
@@ -189,31 +159,85 @@ export function createListeners(
       return q.queue.size > 0 ||
         (jobId !== undefined && q.jobs.has(jobId));
     },
-
     deliver(queue, event) {
       const q = queues.get(queue);
-      if (q === undefined) return;
-      if (event.kind === "update") {
-        if (q.queue.size > 0) call(q.queue, event);
-        const forJob = q.jobs.get(event.update.jobId);
-        if (forJob !== undefined) call(forJob, event);
-      } else if (event.kind === "resync") {
-        const all = [...q.queue, ...q.worker];
-        for (const set of q.jobs.values()) all.push(...set);
-        call(all, event);
-      } else if (q.worker.size > 0) call(q.worker, event);
+      if (q !== undefined) deliverTo(q, event, report);
     },
-
     queues() {
       return [...queues.keys()];
     },
-
     resyncAll() {
       for (const queue of [...queues.keys()]) {
-        this.deliver(queue, { kind: "resync" });
+        registry.deliver(queue, { kind: "resync" });
       }
     },
   };
+  return registry;
+}
+
+/**
+ * Adds a listener to one queue's sets.
+ *
+ * @returns A function that removes it; true the first time.
+ */
+function addTo(
+  q: QueueListeners,
+  topic: Topic,
+  listener: Listener,
+): () => boolean {
+  let set: Set<Listener>;
+  if (topic === "queue") set = q.queue;
+  else if (topic === "worker") set = q.worker;
+  else {
+    set = q.jobs.get(topic.job) ?? new Set();
+    q.jobs.set(topic.job, set);
+  }
+  // Wrapped, so that one function may listen twice and stop once each.
+  const own: Listener = (event) => listener(event);
+  set.add(own);
+  if (topic !== "worker") q.updates++;
+  return () => {
+    if (!set.delete(own)) return false;
+    if (topic !== "worker") q.updates--;
+    if (typeof topic === "object" && set.size === 0) {
+      if (q.jobs.get(topic.job) === set) q.jobs.delete(topic.job);
+    }
+    return true;
+  };
+}
+
+/** Routes an event to the listeners of one queue that hear it. */
+function deliverTo(
+  q: QueueListeners,
+  event: BackendEvent,
+  report: (err: unknown) => void,
+): void {
+  if (event.kind === "update") {
+    if (q.queue.size > 0) call(q.queue, event, report);
+    const forJob = q.jobs.get(event.update.jobId);
+    if (forJob !== undefined) call(forJob, event, report);
+  } else if (event.kind === "resync") {
+    const all = [...q.queue, ...q.worker];
+    for (const set of q.jobs.values()) all.push(...set);
+    call(all, event, report);
+  } else if (q.worker.size > 0) call(q.worker, event, report);
+}
+
+/** Calls each listener; one that throws is reported and the rest still hear. */
+function call(
+  listeners: Iterable<Listener>,
+  event: BackendEvent,
+  report: (err: unknown) => void,
+): void {
+  // No copy (this is every update's path): a Set's iteration skips what a
+  // listener removes while hearing and visits what one adds.
+  for (const listener of listeners) {
+    try {
+      listener(event);
+    } catch (err) {
+      report(err);
+    }
+  }
 }
 
 function reportThrown(err: unknown): void {

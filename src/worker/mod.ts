@@ -108,9 +108,61 @@ export function createWorker<J extends JobTypes>(
 ): Worker {
   const settings = checkWorkerOptions(queue.leaseMs, handlers, options);
   const events = createWorkerEvents(options.onError);
+  const w = createCore(
+    queue,
+    handlers as Record<string, Handler>,
+    settings,
+    events,
+  );
+  const looping = loop(w);
+  let stopped: Promise<void> | undefined;
+  let unhookSignals = () => {};
+  const worker: Worker = {
+    get running() {
+      return w.slots.busy;
+    },
+    get prefetched() {
+      return w.slots.waiting;
+    },
+    get stopped() {
+      return w.stopping;
+    },
+    get paused() {
+      return w.paused;
+    },
+    on: events.on,
+    pause: () => pauseWorker(w),
+    resume: () => resumeWorker(w),
+    stop({ timeout = 10_000 } = {}) {
+      checkNumber(timeout, "stop worker", "timeout");
+      unhookSignals();
+      stopped ??= stopWorker(w, looping, timeout);
+      return stopped;
+    },
+    [Symbol.asyncDispose]() {
+      return worker.stop();
+    },
+  };
+  if (settings.handleSignals !== undefined) {
+    unhookSignals = stopOnSignals(
+      worker,
+      settings.handleSignals,
+      events.report,
+    );
+  }
+  return worker;
+}
+
+/** The worker's state and parts, before its loop starts. */
+function createCore(
+  queue: WorkerQueue,
+  handlers: Readonly<Record<string, Handler>>,
+  settings: WorkerSettings,
+  events: WorkerEventHub,
+): Core {
   const w: Core = {
     queue,
-    handlers: handlers as Record<string, Handler>,
+    handlers,
     settings,
     events,
     pace: createPace(),
@@ -149,43 +201,7 @@ export function createWorker<J extends JobTypes>(
     settled: (job) => settle(w, job),
     timeout: settings.timeout,
   };
-  const looping = loop(w);
-  let stopped: Promise<void> | undefined;
-  let unhookSignals = () => {};
-  const worker: Worker = {
-    get running() {
-      return w.slots.busy;
-    },
-    get prefetched() {
-      return w.slots.waiting;
-    },
-    get stopped() {
-      return w.stopping;
-    },
-    get paused() {
-      return w.paused;
-    },
-    on: events.on,
-    pause: () => pauseWorker(w),
-    resume: () => resumeWorker(w),
-    stop({ timeout = 10_000 } = {}) {
-      checkNumber(timeout, "stop worker", "timeout");
-      unhookSignals();
-      stopped ??= stopWorker(w, looping, timeout);
-      return stopped;
-    },
-    [Symbol.asyncDispose]() {
-      return worker.stop();
-    },
-  };
-  if (settings.handleSignals !== undefined) {
-    unhookSignals = stopOnSignals(
-      worker,
-      settings.handleSignals,
-      events.report,
-    );
-  }
-  return worker;
+  return w;
 }
 
 /** Stops claiming and starting jobs, and gives back those claimed ahead. */
