@@ -17,6 +17,7 @@ import type {
   QueueStats,
 } from "./types.ts";
 import type { WaitForOptions } from "./wait_for.ts";
+import type { QueueFlow } from "./flow_types.ts";
 
 /**
  * A map from job type to the type of its data, for typed queues:
@@ -250,7 +251,7 @@ export type QueueEvent =
  * ```
  */
 export interface Queue<J extends JobTypes = JobTypes, Tx = never>
-  extends AsyncDisposable {
+  extends AsyncDisposable, QueueFlow {
   /** The queue's name. */
   readonly name: string;
   /** The default lease length in ms. */

@@ -49,6 +49,8 @@ export interface State {
   expiry: Heap<Entry>;
   /** Deduplication key to the id of the job that holds it. */
   keys: Map<string, string>;
+  /** Paused types; "" (never a type) stands for the whole queue. */
+  paused: Set<string>;
 }
 
 /** Claim order: higher priority first, then enqueue order. */
@@ -73,6 +75,7 @@ export function newState(
     leases: new Heap(byTime),
     expiry: new Heap(byTime),
     keys: new Map(),
+    paused: new Set(),
   };
 }
 
@@ -171,16 +174,25 @@ export function unlease(s: State, rec: Rec): void {
   }
 }
 
-/** The best due job of the given types, popped from its heap. */
+/**
+ * The best due job of the given types, popped from its heap; none of a
+ * paused queue or type.
+ */
 export function next(
   s: State,
   types: readonly string[] | null,
 ): Rec | undefined {
   let bestHeap: Heap<Rec> | undefined;
   let best: Rec | undefined;
-  const heaps = types === null
+  const { paused } = s;
+  if (paused.has("")) return undefined;
+  let heaps: Iterable<Heap<Rec> | undefined> = types === null
     ? s.ready.values()
     : types.map((t) => s.ready.get(t));
+  if (paused.size > 0) {
+    const wanted = types ?? [...s.ready.keys()];
+    heaps = wanted.filter((t) => !paused.has(t)).map((t) => s.ready.get(t));
+  }
   for (const heap of heaps) {
     const top = heap?.peek();
     if (top !== undefined && (best === undefined || byPriority(top, best))) {

@@ -26,6 +26,7 @@ import {
   retryJob,
   setProgress,
 } from "./transitions.ts";
+import { pausedState, rescheduleJob, setPaused } from "./transitions_flow.ts";
 
 /**
  * Makes a memory backend: fast, in-process, not persistent. One backend may
@@ -76,6 +77,7 @@ export function memoryBackend(): Backend {
     },
     ...leaseCalls(state),
     ...jobCalls(state),
+    ...flowCalls(state),
 
     listen(queue, topic: Topic, listener) {
       try {
@@ -198,6 +200,35 @@ function jobCalls(state: (queue: string) => State): JobCalls {
     stats(queue, { now }) {
       try {
         return Promise.resolve(queueStats(state(queue), now));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+  };
+}
+
+type FlowCalls = Pick<Backend, "setPaused" | "pausedState" | "reschedule">;
+
+/** The flow-control calls: pause, resume, reschedule. */
+function flowCalls(state: (queue: string) => State): FlowCalls {
+  return {
+    setPaused(queue, { type, paused, now }) {
+      try {
+        return Promise.resolve(setPaused(state(queue), type, paused, now));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    pausedState(queue) {
+      try {
+        return Promise.resolve(pausedState(state(queue)));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    reschedule(queue, id, change) {
+      try {
+        return Promise.resolve(rescheduleJob(state(queue), id, change));
       } catch (err) {
         return Promise.reject(err);
       }

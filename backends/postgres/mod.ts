@@ -21,6 +21,10 @@ import type { BackendCapabilities } from "../../src/types.ts";
 import { type Db, type DbConfig, openDb } from "./db.ts";
 import { createEvents, type Events, type ListenClient } from "./events.ts";
 import { createTransitions, type Transitions } from "./transitions.ts";
+import {
+  createFlowTransitions,
+  type FlowTransitions,
+} from "./transitions_flow.ts";
 import { parsePostgresUrl, SCHEMA } from "./url.ts";
 
 /**
@@ -115,13 +119,15 @@ export interface PostgresBackendOptions {
 export function postgresBackend(
   options: PostgresBackendOptions,
 ): Backend<PostgresTransaction> {
-  const db = openDb(configOf(options));
+  const config = configOf(options);
+  const db = openDb(config);
   const transitions = createTransitions(db.sql, db.statements, db.channel);
+  const flow = createFlowTransitions(db.sql, config.schema, db.channel);
   const events = createEvents(
     db.sql as unknown as ListenClient,
     (queue, id) => transitions.reread(queue, id),
   );
-  return adapter(db, transitions, events);
+  return adapter(db, transitions, events, flow);
 }
 
 const capabilities: BackendCapabilities = {
@@ -204,6 +210,7 @@ function adapter(
   db: Db,
   t: Transitions,
   events: Events,
+  f: FlowTransitions,
 ): Backend<PostgresTransaction> {
   const run = db.run;
   return {
@@ -238,6 +245,12 @@ function adapter(
     get: (queue, id, o) => run("get", queue, o.now, () => t.get(queue, id, o)),
     list: (queue, req) => run("list", queue, req.now, () => t.list(queue, req)),
     stats: (queue, o) => run("stats", queue, o.now, () => t.stats(queue, o)),
+    setPaused: (queue, o) =>
+      run("setPaused", queue, o.now, () => f.setPaused(queue, o)),
+    pausedState: (queue, o) =>
+      run("pausedState", queue, o.now, () => f.pausedState(queue, o)),
+    reschedule: (queue, id, o) =>
+      run("reschedule", queue, o.now, () => f.reschedule(queue, id, o)),
 
     async listen(queue, topic, listener) {
       db.checkOpen();

@@ -18,6 +18,7 @@
  * | `B keys` | hash | idempotency key -> id of the pending/processing holder |
  * | `B counts` | hash | `<status>:<type>` -> number of jobs |
  * | `B seq` | string | enqueue sequence |
+ * | `B paused` | set | paused types, "" for the whole queue (lua_flow.ts) |
  *
  * Channels: `B u` carries a JSON array of updates per script call; `B w`
  * carries worker signals: `w<at>` (wake) and `c<id> <version>` (cancel: the
@@ -31,6 +32,7 @@
 
 import { CLAIM_FIELDS } from "./records.ts";
 import { ENQUEUE } from "./lua_enqueue.ts";
+import { PAUSED_STATE, RESCHEDULE, SET_PAUSED } from "./lua_flow.ts";
 import { type Helper, prelude } from "./lua_prelude.ts";
 
 const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
@@ -55,6 +57,11 @@ local nt = tonumber(ARGV[5])
 purge(100)
 recover(100)
 promote(1000)
+local paused = nil
+if call('EXISTS', PAUSED) == 1 then
+  paused = {}
+  for _, t in ipairs(call('SMEMBERS', PAUSED)) do paused[t] = true end
+end
 local types = {}
 if nt == 0 then
   -- Every type with due jobs has pending jobs, so a count field (or a change
@@ -73,6 +80,13 @@ if nt == 0 then
   for f, d in pairs(cnt) do if d > 0 then consider(f) end end
 else
   for i = 1, nt do types[i] = ARGV[5 + i] end
+end
+if paused then
+  local open = {}
+  if not paused[''] then
+    for _, t in ipairs(types) do if not paused[t] then open[#open + 1] = t end end
+  end
+  types = open
 end
 local out = {}
 while need > 0 and #types > 0 do
@@ -98,7 +112,7 @@ while need > 0 and #types > 0 do
   end
   if #ids == 0 then break end
   for j, id in ipairs(ids) do
-    -- s t x ra ea k pg m a v q e (CLAIM_FIELDS); q is the ready score
+    -- s t x ra ea k pg m a v q e p (CLAIM_FIELDS); q is the ready score
     local x = call('HMGET', J(id), ${CLAIM_LIST})
     x[11] = qs[j]
     if x[1] == 'pending' then
@@ -367,6 +381,9 @@ export const SCRIPTS = {
   remove: [REMOVE, ["done", "expired", "drop"]],
   list: [LIST, ["expired"]],
   stats: [STATS, ["done", "purge", "recover"]],
+  setPaused: [SET_PAUSED, []],
+  pausedState: [PAUSED_STATE, []],
+  reschedule: [RESCHEDULE, ["done", "expired", "drop", "schedule", "qof"]],
 } as const satisfies Record<string, readonly [string, readonly Helper[]]>;
 
 /** A script's name. */

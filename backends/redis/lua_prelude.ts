@@ -40,6 +40,7 @@ local NOWS = ARGV[1]
 local NOW = tonumber(NOWS)
 local DELAYED, ACTIVE, EXPIRY, IDS = B..'delayed', B..'active', B..'expiry', B..'ids'
 local KEYIDX, COUNTS, SEQ = B..'keys', B..'counts', B..'seq'
+local PAUSED = B..'paused'
 local UCH, WCH = B..'u', B..'w'
 local call = redis.call
 local enc = cjson.encode

@@ -36,6 +36,7 @@ import {
   retryJob,
   setProgress,
 } from "./transitions.ts";
+import { pausedState, rescheduleJob, setPaused } from "./transitions_flow.ts";
 
 export type {
   DriverListener,
@@ -101,6 +102,10 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
     get: (queue, id, { now }) => getJob(s, queue, id, now),
     list: (queue, request) => listJobs(s, queue, request),
     stats: (queue, { now }) => readStats(s, queue, now),
+    setPaused: (queue, { type, paused, now }) =>
+      setPaused(s, queue, type, paused, now),
+    pausedState: (queue, { now }) => pausedState(s, queue, now),
+    reschedule: (queue, id, change) => rescheduleJob(s, queue, id, change),
 
     async listen(queue, topic, listener) {
       if (closed) throw backendClosed("redis");

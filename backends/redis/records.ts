@@ -14,6 +14,7 @@
  * | ea | expiresAt | r | result (JSON text) |
  * | k | key | e | error (JSON text) |
  * | q | ready score (see qof) | a | attempt (absent: 0) |
+ * | p | priority (absent: x's) | | |
  * | lt, lu | lease token, until | ua | updatedAt (absent: createdAt) |
  * | v | version (absent: 1) | sa | startedAt |
  * | | | co | completedAt |
@@ -108,7 +109,7 @@ export function toRecord(h: Record<string, string>): JobRecord | null {
     id: part(0),
     type: h.t ?? part(1),
     data: x.slice(cut[8]! + 1),
-    priority: Number(part(2)),
+    priority: Number(h.p ?? part(2)),
     maxAttempts: Number(part(5)),
     runAt: Number(h.ra ?? part(3)),
     createdAt,
@@ -150,6 +151,7 @@ export const CLAIM_FIELDS: readonly string[] = [
   "v",
   "q",
   "e",
+  "p",
 ];
 
 /** Reads a claim script's positional reply into hash fields. */

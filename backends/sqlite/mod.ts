@@ -43,6 +43,7 @@ import {
   retryJob,
   setProgress,
 } from "./transitions.ts";
+import { pausedState, rescheduleJob, setPaused } from "./transitions_flow.ts";
 import {
   checkSqliteOptions,
   parseSqliteUrl,
@@ -151,6 +152,7 @@ export function sqliteBackend(options: SqliteBackendOptions): Backend {
     },
     ...leaseCalls(db),
     ...jobCalls(db),
+    ...flowCalls(db),
     listen(queue, topic: Topic, listener: (event: BackendEvent) => void) {
       try {
         db.connect();
@@ -256,6 +258,31 @@ function jobCalls(db: Db): JobCalls {
     },
     stats(queue, { now }): Promise<QueueStats> {
       return db.read((c) => queueStats(c, queue, now));
+    },
+  };
+}
+
+type FlowCalls = Pick<Backend, "setPaused" | "pausedState" | "reschedule">;
+
+/** The flow-control calls: pause, resume, reschedule. */
+function flowCalls(db: Db): FlowCalls {
+  return {
+    setPaused(queue, { type, paused, now }) {
+      return db.write(
+        queue,
+        now,
+        (tx) => setPaused(tx, queue, type, paused, now),
+      );
+    },
+    pausedState(queue) {
+      return db.read((c) => pausedState(c, queue));
+    },
+    reschedule(queue, id, change) {
+      return db.write(
+        queue,
+        change.now,
+        (tx) => rescheduleJob(tx, queue, id, change),
+      );
     },
   };
 }

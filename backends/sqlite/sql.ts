@@ -13,7 +13,7 @@
  */
 
 /** The schema version this release writes; older files are migrated up. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Run once, outside a transaction, on every connection. A checkpoint under
@@ -46,7 +46,10 @@ export const META_SET =
   "INSERT INTO jobline_meta (name, value) VALUES (?1, ?2) " +
   "ON CONFLICT (name) DO UPDATE SET value = excluded.value";
 
-/** Migrations by the version they lead to; [1] creates the schema. */
+/**
+ * Migrations by the version they lead to; [1] creates the schema, [2] adds
+ * the pause table (a row per paused type, type '' for the whole queue).
+ */
 export const MIGRATIONS: Record<number, string> = {
   1: `
 CREATE TABLE jobline_jobs (
@@ -96,6 +99,12 @@ CREATE TABLE jobline_events (
   origin INTEGER NOT NULL,
   events TEXT NOT NULL
 );`,
+  2: `
+CREATE TABLE jobline_paused (
+  queue TEXT NOT NULL,
+  type TEXT NOT NULL,
+  PRIMARY KEY (queue, type)
+) WITHOUT ROWID;`,
 };
 
 /**
@@ -139,10 +148,11 @@ export const RECORD_COLUMNS = [
  * change: the log row stores it as it is, and listeners parse it only when
  * someone listens. Numbers keep 17 digits, so they read back exactly.
  */
-const PAYLOAD = `json_array(type, status, progress, message, attempt, result,
+export const PAYLOAD =
+  `json_array(type, status, progress, message, attempt, result,
   json(error), updated_at, version)`;
 
-const LIVE = "(expires_at IS NULL OR expires_at > ?2)";
+export const LIVE = "(expires_at IS NULL OR expires_at > ?2)";
 
 /** ?1 = queue, ?2 = now, ?3 = key: frees a key held by an expired job. */
 export const DROP_EXPIRED_HOLDER = `DELETE FROM jobline_jobs
@@ -193,13 +203,15 @@ export const PROMOTE_DELAYED = `UPDATE jobline_jobs SET state = 0
 
 /**
  * ?1 = queue, ?2 = now: whether EXPIRE_LEASES (first) and PROMOTE_DELAYED
- * (second) would change a row, 1 or 0; each reads one index entry at most.
+ * (second) would change a row, and whether anything of the queue is paused
+ * (third), 1 or 0; each reads one index entry at most.
  */
 export const CLAIM_GUARD = `SELECT
   EXISTS (SELECT 1 FROM jobline_jobs
     WHERE queue = ?1 AND state = 2 AND lease_until <= ?2),
   EXISTS (SELECT 1 FROM jobline_jobs
-    WHERE queue = ?1 AND state = 1 AND run_at <= ?2)`;
+    WHERE queue = ?1 AND state = 1 AND run_at <= ?2),
+  EXISTS (SELECT 1 FROM jobline_paused WHERE queue = ?1)`;
 
 const CLAIM_SET = `UPDATE jobline_jobs SET state = 2, status = 'processing',
   attempt = attempt + 1, started_at = ?2, updated_at = ?2,
@@ -242,6 +254,15 @@ const DUE = `FROM jobline_jobs WHERE queue = ?1 AND state = 0 AND ${LIVE}`;
  * best due jobs of any type.
  */
 export const CLAIM_ANY = `${CLAIM_SET}(SELECT seq ${DUE}
+  ORDER BY priority DESC, seq LIMIT ?3)
+RETURNING ${CLAIMED}`;
+
+/**
+ * As CLAIM_ANY, leaving out the paused types (run only while some type of
+ * the queue is paused and the queue itself is not).
+ */
+export const CLAIM_UNPAUSED = `${CLAIM_SET}(SELECT seq ${DUE}
+  AND type NOT IN (SELECT type FROM jobline_paused WHERE queue = ?1)
   ORDER BY priority DESC, seq LIMIT ?3)
 RETURNING ${CLAIMED}`;
 

@@ -27,6 +27,7 @@ import {
   toRecord,
 } from "./records.ts";
 import * as SQL from "./sql.ts";
+import { PAUSED } from "./sql_flow.ts";
 
 type Payload = [string] | undefined;
 
@@ -84,15 +85,17 @@ export function enqueueJobs(
 export function claimJobs(
   tx: Tx,
   queue: string,
-  { types, limit, leaseMs, now }: ClaimRequest,
+  request: ClaimRequest,
   token: string,
 ): JobRecord[] {
-  // One read finds whether either update has rows to change: both are
-  // skipped in the common case where neither has.
-  const [expiring, promoting] = tx.stmt(SQL.CLAIM_GUARD).get(queue, now) as [
-    number,
-    number,
-  ];
+  const { limit, leaseMs, now } = request;
+  let { types } = request;
+  // One read finds whether either update has rows to change, and whether
+  // anything is paused: all three are skipped in the common case.
+  const [expiring, promoting, pausing] = tx.stmt(SQL.CLAIM_GUARD).get(
+    queue,
+    now,
+  ) as [number, number, number];
   if (expiring === 1) {
     const expired = tx.stmt(SQL.EXPIRE_LEASES).all(queue, now) as Row[];
     for (const [id, payload] of expired as [string, string][]) {
@@ -101,10 +104,19 @@ export function claimJobs(
     }
   }
   if (promoting === 1) tx.stmt(SQL.PROMOTE_DELAYED).run(queue, now);
+  let any = SQL.CLAIM_ANY;
+  if (pausing === 1) {
+    // Read in this transaction: a pause committed before it binds it.
+    const paused = new Set(tx.stmt(PAUSED).all(queue).map((r) => r[0]));
+    if (paused.has("")) return [];
+    if (types !== null) types = types.filter((t) => !paused.has(t));
+    if (types?.length === 0) return [];
+    any = SQL.CLAIM_UNPAUSED;
+  }
   const until = now + leaseMs;
   let rows: Row[];
   if (types === null) {
-    rows = tx.stmt(SQL.CLAIM_ANY).all(queue, now, limit, token, until) as Row[];
+    rows = tx.stmt(any).all(queue, now, limit, token, until) as Row[];
   } else {
     const sql = claimStatements[types.length] ??= SQL.claimTypes(types.length);
     rows = tx.stmt(sql).all(queue, now, limit, token, until, ...types) as Row[];

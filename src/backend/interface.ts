@@ -138,7 +138,8 @@ export interface UpdateRecord {
  * - `update`: a job changed (topics "queue" and `{ job }`).
  * - `wake`: work may be claimable from `at` (epoch ms; now or earlier means
  *   now). Sent on the "worker" topic when jobs are enqueued, retried, or put
- *   back to pending after a failure.
+ *   back to pending after a failure, on resume, and when a reschedule makes
+ *   a job due earlier.
  * - `cancel`: a processing job was cancelled or removed, so its handler
  *   should stop (topic "worker").
  * - `resync`: events may have been missed (a reconnect); listeners re-read
@@ -405,6 +406,45 @@ export interface Backend<Tx = never> {
    * @returns True if a job was deleted.
    */
   remove(queue: string, id: string, options: { now: number }): Promise<boolean>;
+
+  /**
+   * Pauses or resumes the whole queue (`type` null) or one type. While the
+   * queue or a job's type is paused, claim returns none of its jobs (checked
+   * inside the claim's atomic step); enqueue and the calls on held leases go
+   * on. Pause state is stored by the backend (a persistent one keeps it
+   * across restarts). A resume that changed something publishes a `wake`
+   * (at `now`), so idle workers of every process start at once.
+   *
+   * @returns True if the pause state changed.
+   */
+  setPaused(
+    queue: string,
+    change: { type: string | null; paused: boolean; now: number },
+  ): Promise<boolean>;
+
+  /**
+   * Reads the pause state: whether the whole queue is paused, and the paused
+   * types (in any order).
+   */
+  pausedState(
+    queue: string,
+    options: { now: number },
+  ): Promise<{ queue: boolean; types: string[] }>;
+
+  /**
+   * Changes `runAt` and/or `priority` of a live pending job. Its place among
+   * jobs of equal priority stays its enqueue order (its sequence is kept).
+   * A change publishes an update (same status) and, when the job became due
+   * earlier, a `wake` for its new `runAt`.
+   *
+   * @returns True if the job changed (false for a job that is not pending,
+   *   unknown or expired, or already has these values).
+   */
+  reschedule(
+    queue: string,
+    id: string,
+    change: { runAt?: number; priority?: number; now: number },
+  ): Promise<boolean>;
 
   /** Reads a job; null when unknown or expired. */
   get(

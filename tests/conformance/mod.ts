@@ -29,10 +29,12 @@ import { keyCases } from "./_keys.ts";
 import { leaseCases } from "./_leases.ts";
 import { modelCases } from "./_model.ts";
 import { orderCases } from "./_order.ts";
+import { pauseCases } from "./_pause.ts";
 import { prefetchCases } from "./_prefetch.ts";
 import { propertyCases } from "./_property.ts";
 import { releaseCases } from "./_release.ts";
 import { requeueCases } from "./_requeue.ts";
+import { rescheduleCases } from "./_reschedule.ts";
 import { retryCases } from "./_retries.ts";
 import { stopCases } from "./_stop.ts";
 import { timeoutCases } from "./_timeout.ts";
@@ -107,6 +109,8 @@ function allCases(): Case[] {
     ...keyCases,
     ...updateCases,
     ...waitCases,
+    ...pauseCases,
+    ...rescheduleCases,
     ...workerCases,
     ...stopCases,
     ...timeoutCases,

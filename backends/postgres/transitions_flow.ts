@@ -1,0 +1,57 @@
+/**
+ * The flow-control transitions of the PostgreSQL backend (pause, resume,
+ * reschedule): one statement each (sql_flow.ts), with the Backend methods'
+ * own arguments. Like transitions.ts it holds no lifecycle (`db.ts` wraps
+ * every call); the claim statement in sql.ts reads the pause table itself.
+ *
+ * @module
+ */
+
+import { pausedStateOf } from "../../src/backend/paused.ts";
+import type { Backend } from "../../src/backend/interface.ts";
+import type { Sql } from "./db.ts";
+import { flowStatements } from "./sql_flow.ts";
+
+/** The flow-control transitions, as the Backend methods of the same name. */
+export type FlowTransitions = Pick<
+  Backend,
+  "setPaused" | "pausedState" | "reschedule"
+>;
+
+const prepare = { prepare: true } as const;
+
+/** Makes the flow-control transitions of one schema. */
+export function createFlowTransitions(
+  sql: Sql,
+  schema: string,
+  channel: (queue: string) => string,
+): FlowTransitions {
+  const s = flowStatements(schema);
+  return {
+    async setPaused(queue, { type, paused, now }) {
+      const rows = paused
+        ? await sql.unsafe(s.pause, [queue, type ?? ""], prepare)
+        : await sql.unsafe(
+          s.resume,
+          [queue, type ?? "", channel(queue), now],
+          prepare,
+        );
+      return rows.length > 0;
+    },
+    async pausedState(queue) {
+      const rows = await sql.unsafe(s.paused, [queue], prepare);
+      return pausedStateOf(rows.map((r) => r.type));
+    },
+    async reschedule(queue, id, { runAt, priority, now }) {
+      const [row] = await sql.unsafe(s.reschedule, [
+        queue,
+        id,
+        now,
+        channel(queue),
+        runAt ?? null,
+        priority ?? null,
+      ], prepare);
+      return row?.changed === 1;
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The Redis backend's flow-control scripts: pause, resume and reschedule
+ * (lua.ts registers them with the helpers they use). The pause state is
+ * the set `B paused` under the queue's namespace, so it shares the queue's
+ * hash tag (one Cluster slot) and the claim script reads it atomically:
+ * a member per paused type, "" (never a type) for the whole queue.
+ *
+ * @module
+ */
+
+/**
+ * ARGV: now, type ("" for the whole queue), "1" to pause or "0" to resume.
+ * Returns 1 if the state changed; a resume that did publishes a wake.
+ */
+export const SET_PAUSED: string = `
+local n
+if ARGV[3] == '1' then n = call('SADD', PAUSED, ARGV[2])
+else n = call('SREM', PAUSED, ARGV[2]) end
+if n == 1 and ARGV[3] == '0' then call(PUB, WCH, 'w'..NOWS) end
+return n
+`;
+
+/** ARGV: now. Returns the paused set's members. */
+export const PAUSED_STATE: string = `
+return call('SMEMBERS', PAUSED)
+`;
+
+/**
+ * ARGV: now, id, runAt ("" to keep), priority ("" to keep). Moves a live
+ * pending job: its ready score keeps its enqueue sequence (the low 45 bits)
+ * under the new priority, so its place among equals stays. Returns 1 if the
+ * job changed; a job made due earlier gets a wake.
+ */
+export const RESCHEDULE: string = `
+local id = ARGV[2]
+local x = call('HMGET', J(id), 's', 't', 'q', 'lt', 'ra', 'x', 'p', 'v', 'a', 'pg', 'm', 'e', 'ea', 'k')
+if x[1] ~= 'pending' then return 0 end
+if expired(x[13]) then
+  drop(id, x[1], x[2], x[14])
+  done()
+  return 0
+end
+-- priority and runAt are lines 3 and 4 of x until a transition sets p, ra
+local p0s, ra0s = string.match(x[6], '^[^\\n]*\\n[^\\n]*\\n([^\\n]*)\\n([^\\n]*)')
+ra0s = x[5] or ra0s
+local p0, ra0 = tonumber(x[7] or p0s), tonumber(ra0s)
+local p, ra = p0, ra0
+if ARGV[3] ~= '' then ra = tonumber(ARGV[3]) end
+if ARGV[4] ~= '' then p = tonumber(ARGV[4]) end
+if p == p0 and ra == ra0 then return 0 end
+local q = x[3]
+if not q and x[4] then q = qof(nil, x[4]) end
+if not q then q = call('ZSCORE', R(x[2]), id) end
+local seq = tonumber(q) - (100 - p0) * 35184372088832
+local qs = string.format('%.0f', (100 - p) * 35184372088832 + seq)
+local ras = ARGV[3] ~= '' and ARGV[3] or ra0s
+call('ZREM', R(x[2]), id)
+call('ZREM', DELAYED, id)
+local v = tonumber(x[8] or 1) + 1
+call('HSET', J(id), 'ra', ras, 'p', p, 'q', qs, 'ua', NOWS, 'v', v)
+schedule(id, x[2], qs, ras)
+note(id, x[2], 'pending', x[10], x[11], x[9], v, nil, x[12], NOWS)
+done()
+if ra < ra0 then call(PUB, WCH, 'w'..ARGV[3]) end
+return 1
+`;

@@ -1,0 +1,69 @@
+/**
+ * The types of the queue's flow-control calls (pause, resume, isPaused,
+ * reschedule): the interface that {@linkcode Queue} extends with them, and
+ * their options. Types only; no behaviour (that is src/queue_flow.ts).
+ *
+ * @module
+ */
+
+import type { Priority } from "./types.ts";
+
+/**
+ * What {@linkcode QueueFlow.reschedule} changes: `runAt` or `delay` (not
+ * both), and/or `priority`.
+ *
+ * @example
+ * ```ts
+ * import type { RescheduleOptions } from "@jobline/jobline";
+ * const sooner: RescheduleOptions = { delay: 0, priority: "high" };
+ * ```
+ */
+export interface RescheduleOptions {
+  /** When the job may run: epoch ms or a Date (a past time means now). */
+  runAt?: number | Date;
+  /** Milliseconds from now until the job may run. */
+  delay?: number;
+  /** Integer 1..100, or "low" (1), "normal" (5), "high" (10). */
+  priority?: Priority;
+}
+
+/**
+ * The flow-control calls of a queue.
+ *
+ * @example Pause one type while its downstream API is down
+ * ```ts
+ * import { createQueue } from "@jobline/jobline";
+ * await using queue = createQueue();
+ * await queue.pause("email");
+ * console.log(await queue.isPaused("email")); // true
+ * await queue.resume("email");
+ * ```
+ */
+export interface QueueFlow {
+  /**
+   * Pauses the whole queue, or one type: no worker of any process claims
+   * its jobs until resumed. Enqueue still works and running jobs finish.
+   * The state lives in the backend.
+   *
+   * @returns True if the pause state changed.
+   */
+  pause(type?: string): Promise<boolean>;
+  /**
+   * Resumes the whole queue, or one type (a type paused on its own stays
+   * paused when the queue resumes). Idle workers wake at once.
+   *
+   * @returns True if the pause state changed.
+   */
+  resume(type?: string): Promise<boolean>;
+  /** True if the queue is paused, or (given a type) that type is. */
+  isPaused(type?: string): Promise<boolean>;
+  /**
+   * Changes when a pending job may run and/or its priority; among jobs of
+   * equal priority it keeps its enqueue order.
+   *
+   * @returns True if the job changed: false for a job that is not pending
+   *   (processing, finished, unknown) or already has these values.
+   * @throws {ValidationError} for bad options.
+   */
+  reschedule(id: string, options: RescheduleOptions): Promise<boolean>;
+}

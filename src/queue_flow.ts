@@ -1,0 +1,91 @@
+/**
+ * The queue's flow-control calls: pause, resume, isPaused and reschedule,
+ * each checked here and made as one backend call (src/flow_types.ts has
+ * their types). It must never hold state of its own: pause state lives in
+ * the backend.
+ *
+ * @module
+ */
+
+import { ValidationError } from "./errors.ts";
+import type { QueueFlow, RescheduleOptions } from "./flow_types.ts";
+import type { BackendHandle } from "./queue_handle.ts";
+import {
+  checkId,
+  checkName,
+  checkNumber,
+  checkPriority,
+  invalid,
+} from "./validate.ts";
+
+/** What the calls need of the queue. */
+export interface FlowContext<Tx> {
+  name: string;
+  clock: () => number;
+  handle: BackendHandle<Tx>;
+}
+
+/** Makes the flow-control calls of a queue. */
+export function flowCalls<Tx>(c: FlowContext<Tx>): QueueFlow {
+  const { name, clock, handle } = c;
+  const setPaused = (act: string, type: unknown, paused: boolean) => {
+    const t = type === undefined ? null : checkName(type, act, "type");
+    return handle.call(
+      "setPaused",
+      (b) => b.setPaused(name, { type: t, paused, now: clock() }),
+    );
+  };
+  return {
+    pause: (type) => setPaused("pause queue", type, true),
+    resume: (type) => setPaused("resume queue", type, false),
+    async isPaused(type) {
+      const t = type === undefined
+        ? null
+        : checkName(type, "read pause", "type");
+      const state = await handle.call(
+        "pausedState",
+        (b) => b.pausedState(name, { now: clock() }),
+      );
+      return state.queue || (t !== null && state.types.includes(t));
+    },
+    async reschedule(id, options) {
+      checkId(id, "reschedule job");
+      const now = clock();
+      const change = checkReschedule(options, now);
+      return await handle.call(
+        "reschedule",
+        (b) => b.reschedule(name, id, { ...change, now }),
+      );
+    },
+  };
+}
+
+/** Checks reschedule's options; runAt resolved (a past time is now). */
+function checkReschedule(
+  options: RescheduleOptions,
+  now: number,
+): { runAt?: number; priority?: number } {
+  const act = "reschedule job";
+  if (options === null || typeof options !== "object") {
+    throw invalid(act, "options", "an object", options);
+  }
+  const { runAt, delay, priority } = options;
+  if (runAt !== undefined && delay !== undefined) {
+    throw new ValidationError(
+      "Cannot reschedule job with both 'delay' and 'runAt'",
+    );
+  }
+  if (runAt === undefined && delay === undefined && priority === undefined) {
+    throw new ValidationError(
+      "Cannot reschedule job as it needs 'runAt', 'delay' or 'priority'",
+    );
+  }
+  const out: { runAt?: number; priority?: number } = {};
+  if (delay !== undefined) out.runAt = now + checkNumber(delay, act, "delay");
+  if (runAt !== undefined) {
+    const at = runAt instanceof Date ? runAt.getTime() : runAt;
+    out.runAt = Math.max(now, checkNumber(at, act, "runAt"));
+  }
+  if (priority !== undefined) out.priority = checkPriority(priority, act);
+  return out;
+}

@@ -1,0 +1,122 @@
+/**
+ * §7.2 Pause and resume: a paused queue or type is claimed by nobody,
+ * enqueue still works, running jobs finish, the state lives in the backend,
+ * and resume wakes idle workers. Claims on the queue's clock; the wake-up
+ * case in real time with generous bounds.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createWorker } from "../../src/worker/mod.ts";
+import { type Case, sleep, waitFor } from "./_context.ts";
+
+/** The pause cases. */
+export const pauseCases: Case[] = [
+  {
+    name:
+      "pause() stops claims of every type, enqueue still works, and resume() makes the jobs claimable",
+    async run(ctx) {
+      const clock = ctx.fakeClock();
+      const queue = ctx.queue({ clock: clock.clock });
+      const a = await queue.enqueue("a", 1);
+      assert.equal(await queue.pause(), true);
+      assert.equal(await queue.pause(), false, "already paused");
+      const b = await queue.enqueue("b", 2);
+      assert.equal((await queue.stats()).pending, 2, "enqueue still works");
+      assert.deepEqual(await queue.claimMany(5), []);
+      assert.equal(await queue.claim({ types: ["a"] }), null);
+      clock.advance(60_000);
+      assert.equal(await queue.claim({ types: ["a", "b"] }), null);
+      assert.equal(await queue.isPaused(), true);
+      assert.equal(
+        await queue.isPaused("a"),
+        true,
+        "the queue's pause covers a type",
+      );
+      assert.equal(await queue.resume(), true);
+      assert.equal(await queue.resume(), false, "already resumed");
+      assert.equal(await queue.isPaused(), false);
+      assert.deepEqual((await queue.claimMany(5)).map((j) => j.id), [a, b]);
+    },
+  },
+  {
+    name:
+      "pause(type) holds back that type only, and the state is the backend's",
+    async run(ctx) {
+      const clock = ctx.fakeClock();
+      const queue = ctx.queue({ clock: clock.clock });
+      const other = ctx.queue({ name: queue.name, clock: clock.clock });
+      const a = await queue.enqueue("a", 1, { priority: "high" });
+      const b = await queue.enqueue("b", 2);
+      assert.equal(await queue.pause("a"), true);
+      assert.equal(
+        await other.isPaused("a"),
+        true,
+        "another queue object sees it",
+      );
+      assert.equal(await other.isPaused("b"), false);
+      assert.equal(await other.isPaused(), false);
+      assert.equal(await other.claim({ types: ["a"] }), null);
+      assert.deepEqual((await other.claimMany(5)).map((j) => j.id), [b]);
+      const a2 = await queue.enqueue("a", 3);
+      // A type paused on its own stays paused when the queue resumes.
+      await queue.pause();
+      await queue.resume();
+      assert.equal(await other.claim(), null);
+      assert.equal(await other.resume("a"), true);
+      assert.equal(await queue.isPaused("a"), false);
+      assert.deepEqual((await queue.claimMany(5)).map((j) => j.id), [a, a2]);
+    },
+  },
+  {
+    name: "a paused queue's running jobs can still be updated and complete",
+    async run(ctx) {
+      const clock = ctx.fakeClock();
+      const queue = ctx.queue({ clock: clock.clock });
+      const [x, y] = await queue.enqueueMany([
+        { type: "t", data: 1 },
+        { type: "t", data: 2 },
+      ]);
+      const [jx, jy] = await queue.claimMany(2);
+      await queue.pause();
+      await queue.update(jx!, { progress: 0.5 });
+      await queue.heartbeat(jx!);
+      await queue.complete(jx!, "done");
+      assert.equal(await queue.fail(jy!, new Error("again")), "pending");
+      clock.advance(3_600_000);
+      assert.equal((await queue.get(x!))?.status, "complete");
+      assert.equal(await queue.claim(), null, "the retry waits for resume");
+      await queue.resume();
+      assert.equal((await queue.claim())?.id, y);
+    },
+  },
+  {
+    name:
+      "an idle worker starts promptly after resume(), well within its poll interval",
+    async run(ctx) {
+      if (!ctx.backend.capabilities.wakeups) return; // nothing to wake it
+      const queue = ctx.queue();
+      await queue.pause();
+      const started: number[] = [];
+      const worker = createWorker(queue, {
+        t: () => void started.push(Date.now()),
+      }, { pollInterval: 60_000 });
+      ctx.defer(() => worker.stop({ timeout: 1_000 }));
+      const id = await queue.enqueue("t", null);
+      await sleep(400);
+      assert.equal(started.length, 0, "no job starts while paused");
+      const resumedAt = Date.now();
+      await queue.resume();
+      await waitFor("the job to start", () => started.length > 0, {
+        timeout: 5_000,
+      });
+      const waited = started[0]! - resumedAt;
+      assert.ok(waited < 2_000, `started ${waited} ms after resume`);
+      await waitFor(
+        "the job to complete",
+        async () => (await queue.get(id))?.status === "complete",
+      );
+    },
+  },
+];
