@@ -14,237 +14,29 @@
  * @module
  */
 
+import type { BackendCapabilities, JobError, QueueStats } from "../types.ts";
 import type {
-  BackendCapabilities,
-  JobError,
-  JobStatus,
-  Lease,
-  QueueStats,
-} from "../types.ts";
+  BackendEvent,
+  ClaimRequest,
+  EnqueueOutcome,
+  JobRecord,
+  LeaseRef,
+  ListRequest,
+  NewJobRecord,
+  Topic,
+} from "./records.ts";
 
-/**
- * A new job as the queue layer hands it to {@linkcode Backend.enqueue}:
- * validated, with its id and defaults filled in.
- *
- * @example
- * ```ts
- * import type { NewJobRecord } from "@jobline/jobline";
- * const now = Date.now();
- * const job: NewJobRecord = {
- *   id: "01JBX0000000000000000000000", type: "resize", data: '{"url":"a.png"}',
- *   priority: 5, maxAttempts: 3, runAt: now, createdAt: now,
- *   ttl: null, expiresAt: null, key: null, metadata: "{}",
- * };
- * ```
- */
-export interface NewJobRecord {
-  /** Unique id, sortable by creation time (made by the queue layer). */
-  id: string;
-  /** The job type (already validated). */
-  type: string;
-  /** The data as JSON text. */
-  data: string;
-  /** Integer 1..100. */
-  priority: number;
-  /** At least 1. */
-  maxAttempts: number;
-  /** Epoch ms from which it may be claimed. */
-  runAt: number;
-  /** Epoch ms of creation; also the first `updatedAt`. */
-  createdAt: number;
-  /** Seconds to live, or null. */
-  ttl: number | null;
-  /** createdAt + ttl * 1000, or null. */
-  expiresAt: number | null;
-  /** Idempotency key, or null. */
-  key: string | null;
-  /** The metadata object as JSON text. */
-  metadata: string;
-}
-
-/**
- * A job as a backend stores and returns it. A new job starts with status
- * "pending", progress 0, message "", attempt 0, version 1 and
- * `updatedAt = createdAt`; every transition that changes the job adds one to
- * `version` and sets `updatedAt = now`.
- *
- * @example
- * ```ts
- * import type { JobRecord } from "@jobline/jobline";
- * const isHeld = (r: JobRecord): boolean => r.status === "processing" && r.lease !== null;
- * ```
- */
-export interface JobRecord extends NewJobRecord {
-  /** Current status. */
-  status: JobStatus;
-  /** 0..1. */
-  progress: number;
-  /** Handler's message, "" when none. */
-  message: string;
-  /** The result as JSON text, once complete; otherwise null. */
-  result: string | null;
-  /** The last failure (or the cancel reason), or null. */
-  error: JobError | null;
-  /** Claims so far. */
-  attempt: number;
-  /** Epoch ms of the last change. */
-  updatedAt: number;
-  /** Epoch ms of the last claim, or null. */
-  startedAt: number | null;
-  /** Epoch ms of reaching a terminal status, or null. */
-  completedAt: number | null;
-  /** The current lease while processing, otherwise null. */
-  lease: Lease | null;
-  /** Change counter, starting at 1. */
-  version: number;
-}
-
-/**
- * A change of a job, as a backend publishes it. The queue layer turns it into
- * a {@linkcode JobUpdate}.
- *
- * @example
- * ```ts
- * import type { UpdateRecord } from "@jobline/jobline";
- * const done = (u: UpdateRecord): boolean => u.status === "complete";
- * ```
- */
-export interface UpdateRecord {
-  /** The job's id. */
-  jobId: string;
-  /** The job's type. */
-  type: string;
-  /** Status after the change. */
-  status: JobStatus;
-  /** Progress after the change. */
-  progress: number;
-  /** Message after the change. */
-  message: string;
-  /** Attempt after the change. */
-  attempt: number;
-  /** The result as JSON text on "complete", else null. */
-  result: string | null;
-  /** The error after the change, or null. */
-  error: JobError | null;
-  /** Epoch ms of the change. */
-  at: number;
-  /** The job's version after the change. */
-  version: number;
-}
-
-/**
- * What a backend tells its listeners.
- *
- * - `update`: a job changed (topics "queue" and `{ job }`).
- * - `wake`: work may be claimable from `at` (epoch ms; now or earlier means
- *   now). Sent on the "worker" topic when jobs are enqueued, retried, or put
- *   back to pending after a failure, on resume, and when a reschedule makes
- *   a job due earlier.
- * - `cancel`: a processing job was cancelled or removed, so its handler
- *   should stop (topic "worker").
- * - `resync`: events may have been missed (a reconnect); listeners re-read
- *   what they care about (every topic).
- *
- * @example
- * ```ts
- * import type { BackendEvent } from "@jobline/jobline";
- * const onEvent = (e: BackendEvent): void => {
- *   if (e.kind === "update") console.log(e.update.jobId, e.update.status);
- * };
- * ```
- */
-export type BackendEvent =
-  | { kind: "update"; update: UpdateRecord }
-  | { kind: "wake"; at: number }
-  | { kind: "cancel"; jobId: string }
-  | { kind: "resync" };
-
-/**
- * What a listener hears: every update of one job, every update of the queue,
- * or the signals a worker needs (wake, cancel).
- *
- * @example
- * ```ts
- * import type { Topic } from "@jobline/jobline";
- * const topics: Topic[] = [{ job: "01JBX..." }, "queue", "worker"];
- * ```
- */
-export type Topic = { job: string } | "queue" | "worker";
-
-/**
- * Identifies a lease on a job: what complete, fail, update and heartbeat
- * carry.
- *
- * @example
- * ```ts
- * import type { LeaseRef } from "@jobline/jobline";
- * const ref: LeaseRef = { id: "01JBX...", token: "t-1" };
- * ```
- */
-export interface LeaseRef {
-  /** The job's id. */
-  id: string;
-  /** The fencing token from the claim. */
-  token: string;
-}
-
-/**
- * Options of {@linkcode Backend.claim}.
- *
- * @example
- * ```ts
- * import type { ClaimRequest } from "@jobline/jobline";
- * const req: ClaimRequest = { types: ["resize"], limit: 10, leaseMs: 30_000, now: Date.now() };
- * ```
- */
-export interface ClaimRequest {
-  /** Only these types, or every type when null. Never empty. */
-  types: readonly string[] | null;
-  /** At most this many jobs (at least 1). */
-  limit: number;
-  /** Lease length; each lease runs until `now + leaseMs`. */
-  leaseMs: number;
-  /** The current time. */
-  now: number;
-}
-
-/**
- * Options of {@linkcode Backend.list}.
- *
- * @example
- * ```ts
- * import type { ListRequest } from "@jobline/jobline";
- * const req: ListRequest = { status: "failed", type: null, limit: 100, after: null, now: Date.now() };
- * ```
- */
-export interface ListRequest {
-  /** Only this status, or any when null. */
-  status: JobStatus | null;
-  /** Only this type, or any when null. */
-  type: string | null;
-  /** At most this many jobs. */
-  limit: number;
-  /** Only ids greater than this one (the cursor), or from the start. */
-  after: string | null;
-  /** The current time (expired jobs are left out). */
-  now: number;
-}
-
-/**
- * The result of enqueueing one job.
- *
- * @example
- * ```ts
- * import type { EnqueueOutcome } from "@jobline/jobline";
- * const o: EnqueueOutcome = { id: "01JBX...", created: false }; // key was held
- * ```
- */
-export interface EnqueueOutcome {
-  /** The new job's id, or the id of the job that holds the key. */
-  id: string;
-  /** False when an idempotency key was already held. */
-  created: boolean;
-}
+export type {
+  BackendEvent,
+  ClaimRequest,
+  EnqueueOutcome,
+  JobRecord,
+  LeaseRef,
+  ListRequest,
+  NewJobRecord,
+  Topic,
+  UpdateRecord,
+} from "./records.ts";
 
 /**
  * The storage contract, with `Tx` the type of a driver transaction that
