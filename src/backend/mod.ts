@@ -57,6 +57,7 @@ export { backendClosed } from "./closed.ts";
 export { pausedStateOf, QUEUE_PAUSED } from "./paused.ts";
 export {
   BackendError,
+  JoblineError,
   LeaseLostError,
   toBackendError,
   ValidationError,
