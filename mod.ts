@@ -36,7 +36,7 @@ export type {
 } from "./src/worker/types.ts";
 export { subscribe } from "./src/subscribe.ts";
 export type { SubscribeOptions } from "./src/subscribe.ts";
-export type { WaitForOptions } from "./src/wait_for.ts";
+export type { WaitForOptions } from "./src/flow_types.ts";
 export type { QueueFlow, RescheduleOptions } from "./src/flow_types.ts";
 export { memoryBackend } from "./backends/memory/mod.ts";
 export {

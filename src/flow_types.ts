@@ -67,3 +67,23 @@ export interface QueueFlow {
    */
   reschedule(id: string, options: RescheduleOptions): Promise<boolean>;
 }
+
+/**
+ * Options of {@linkcode Queue.waitFor}.
+ *
+ * @example Wait at most 30 s, or until the client goes away
+ * ```ts
+ * import type { WaitForOptions } from "@jobline/jobline";
+ * const request = new Request("http://localhost/");
+ * const o: WaitForOptions = { timeout: 30_000, signal: request.signal };
+ * ```
+ */
+export interface WaitForOptions {
+  /**
+   * Ms to wait at most; then it rejects with a DOMException named
+   * "TimeoutError". No limit when omitted.
+   */
+  timeout?: number;
+  /** Rejects with the signal's reason when it aborts. */
+  signal?: AbortSignal;
+}

@@ -16,8 +16,7 @@ import type {
   Priority,
   QueueStats,
 } from "./types.ts";
-import type { WaitForOptions } from "./wait_for.ts";
-import type { QueueFlow } from "./flow_types.ts";
+import type { QueueFlow, WaitForOptions } from "./flow_types.ts";
 
 /**
  * A map from job type to the type of its data, for typed queues:

@@ -13,27 +13,8 @@ import type { JobOf, JobTypes, Queue } from "./queue_types.ts";
 import { subscribe } from "./subscribe.ts";
 import { longTimeout } from "./timers.ts";
 import type { Job, JobUpdate } from "./types.ts";
+import type { WaitForOptions } from "./flow_types.ts";
 import { checkId, checkNumber, invalid } from "./validate.ts";
-
-/**
- * Options of {@linkcode Queue.waitFor}.
- *
- * @example Wait at most 30 s, or until the client goes away
- * ```ts
- * import type { WaitForOptions } from "@jobline/jobline";
- * const request = new Request("http://localhost/");
- * const o: WaitForOptions = { timeout: 30_000, signal: request.signal };
- * ```
- */
-export interface WaitForOptions {
-  /**
-   * Ms to wait at most; then it rejects with a DOMException named
-   * "TimeoutError". No limit when omitted.
-   */
-  timeout?: number;
-  /** Rejects with the signal's reason when it aborts. */
-  signal?: AbortSignal;
-}
 
 /**
  * Waits until a job is complete, failed or cancelled. See

@@ -2,8 +2,8 @@
  * A throwaway PostgreSQL 15 cluster for tests and benchmarks: `initdb` as the
  * `postgres` user in a temp directory, listening on a free loopback port and
  * a socket in that directory. It must never touch a cluster it did not
- * create, and it stops (by its own pg_ctl, fast mode) and deletes the
- * directory when asked.
+ * create, and it stops (by its own pg_ctl, fast mode; immediate mode for a
+ * crash restart) and deletes the directory when asked.
  */
 
 import { execFileSync, spawnSync } from "node:child_process";
@@ -29,6 +29,12 @@ export interface PostgresServer {
   stop(): void;
   /** Starts a stopped cluster again on the same port. */
   start(): void;
+  /**
+   * A crash and a restart: `pg_ctl stop -m immediate` (no shutdown
+   * checkpoint, so the next start runs crash recovery, which resets the
+   * cumulative statistics) and a start on the same port.
+   */
+  crashRestart(): void;
   /** Stops the cluster and deletes its directory. */
   destroy(): void;
 }
@@ -118,9 +124,9 @@ export async function startPostgres(
       "-o",
       options,
     ]);
-  const stop = () => {
+  const stop = (mode = "fast") => {
     if (existsSync(join(data, "postmaster.pid"))) {
-      run(join(PG_BIN, "pg_ctl"), ["stop", "-D", data, "-m", "fast", "-w"]);
+      run(join(PG_BIN, "pg_ctl"), ["stop", "-D", data, "-m", mode, "-w"]);
     }
   };
   try {
@@ -169,8 +175,12 @@ export async function startPostgres(
     url: `postgres://postgres@127.0.0.1:${port}/jobline_test`,
     port,
     dir,
-    stop,
+    stop: () => stop(),
     start,
+    crashRestart() {
+      stop("immediate");
+      start();
+    },
     destroy() {
       process.off("exit", onExit);
       if (denoOnly) {

@@ -1,0 +1,193 @@
+/**
+ * The claim's plan on PostgreSQL does not depend on the planner's
+ * statistics (issue 10, item 6). A crash restart resets the cumulative
+ * statistics (n_live_tup, n_mod_since_analyze), so autovacuum does not
+ * analyze the jobs table again for a while; the planner then plans claims
+ * from statistics gathered before a big batch arrived, which say its queue
+ * has no pending jobs. The claim picked its jobs through the primary key and
+ * a Sort of the whole queue (30-300 ms a claim) instead of the claim index in
+ * order. These tests make exactly that state, restart the server with
+ * `-m immediate`, and read the plans of the claims the backend runs, as
+ * auto_explain logs them to the client.
+ */
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { createQueue } from "../mod.ts";
+import { postgresBackend } from "../backends/postgres/mod.ts";
+import {
+  type PostgresServer,
+  startPostgres,
+} from "./_support/postgres_server.ts";
+
+/** Bun's default per-test limit is 5 s; these fill tables and restart. */
+const SLOW = { timeout: 120_000 };
+const SCHEMA = "plan_test";
+const T0 = 1_800_000_000_000;
+
+/** A node of an EXPLAIN (FORMAT JSON) plan. */
+interface PlanNode {
+  "Node Type": string;
+  "Relation Name"?: string;
+  "Index Name"?: string;
+  "Parent Relationship"?: string;
+  Plans?: PlanNode[];
+}
+
+/** Every node of a plan, depth first. */
+function nodes(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+}
+
+/** Scans of the jobs table under `plan`, not counting its subplans. */
+function scansBelow(plan: PlanNode): PlanNode[] {
+  const own = (plan.Plans ?? []).filter((p) =>
+    p["Parent Relationship"] !== "InitPlan" &&
+    p["Parent Relationship"] !== "SubPlan"
+  );
+  return own.flatMap((p) => [
+    ...(p["Relation Name"] === "jobs" ? [p] : []),
+    ...scansBelow(p),
+  ]);
+}
+
+/** What the plans of some statements do with the jobs table. */
+function summary(plans: PlanNode[]): {
+  scans: string[];
+  sortedScans: string[];
+} {
+  const all = plans.flatMap(nodes);
+  const name = (n: PlanNode) =>
+    `${n["Node Type"]}${n["Index Name"] ? ` using ${n["Index Name"]}` : ""}`;
+  return {
+    scans: all.filter((n) => n["Relation Name"] === "jobs").map(name),
+    // A Sort (or a hash) over rows read from the table: the bad plan.
+    sortedScans: all.filter((n) => /Sort|Hash/.test(n["Node Type"]))
+      .flatMap(scansBelow).map(name),
+  };
+}
+
+describe("postgres claim plan", () => {
+  let server: PostgresServer;
+
+  before(async () => {
+    server = await startPostgres();
+  });
+
+  after(() => {
+    server?.destroy();
+  });
+
+  /** Runs `fn` on a client whose every statement's plan comes back. */
+  async function traced(
+    fn: (sql: postgres.Sql) => Promise<void>,
+  ): Promise<PlanNode[]> {
+    const plans: PlanNode[] = [];
+    const sql = postgres(server.url, {
+      max: 1,
+      connection: {
+        session_preload_libraries: "auto_explain",
+        "auto_explain.log_min_duration": "0",
+        "auto_explain.log_nested_statements": "on",
+        "auto_explain.log_level": "notice",
+        "auto_explain.log_format": "json",
+      },
+      onnotice: (notice) => {
+        const text = String(notice.message);
+        const at = text.indexOf("{");
+        if (at >= 0) plans.push(JSON.parse(text.slice(at)).Plan);
+      },
+    });
+    try {
+      await fn(sql);
+    } finally {
+      await sql.end();
+    }
+    return plans;
+  }
+
+  /**
+   * The stale state: a batch of 20,000 jobs ran and finished while a new
+   * queue had its first few jobs, and autovacuum analyzed the table then
+   * (VACUUM ANALYZE here), so the statistics say that queue holds a handful
+   * of pending jobs; then `pending` more arrived, `processing` of them were
+   * claimed (their leases ran out since), and the server crashed.
+   */
+  async function staleState(pending: number, processing: number) {
+    const backend = postgresBackend({ url: server.url, schema: SCHEMA });
+    const make = (name: string) =>
+      createQueue({ backend, name, clock: () => T0 });
+    const fill = async (queue: ReturnType<typeof make>, n: number) => {
+      for (let i = 0; i < n; i += 5_000) {
+        await queue.enqueueMany(
+          Array.from(
+            { length: Math.min(5_000, n - i) },
+            () => ({ type: "noop", data: {} }),
+          ),
+        );
+      }
+    };
+    const first = make("first");
+    const second = make("second");
+    await fill(first, 20_000);
+    await fill(second, 5);
+    const admin = postgres(server.url, { max: 1, onnotice: () => {} });
+    // What a worker leaves behind: finished jobs, dead claim-index entries.
+    await admin.unsafe(
+      `UPDATE ${SCHEMA}.jobs SET status = 'complete' WHERE queue = 'first'`,
+    );
+    await admin.unsafe(`VACUUM ANALYZE ${SCHEMA}.jobs`);
+    await fill(second, pending);
+    assert.equal((await second.claimMany(processing)).length, processing);
+    await backend.close();
+    await admin.end();
+    server.crashRestart();
+    const again = postgres(server.url, { max: 1, onnotice: () => {} });
+    const [row] = await again.unsafe(
+      "SELECT n_live_tup::int AS live FROM pg_stat_user_tables " +
+        "WHERE schemaname = $1 AND relname = 'jobs'",
+      [SCHEMA],
+    );
+    await again.end();
+    // The reported symptom: crash recovery reset the activity statistics.
+    assert.equal(row?.live ?? 0, 0);
+  }
+
+  test(
+    "with statistics from before a big batch and a crash restart, claims walk the claim index in order and expiry walks the lease index",
+    SLOW,
+    async () => {
+      await staleState(20_000, 50);
+      let claimed = 0;
+      let expiredFirst = 0;
+      const plans = await traced(async (sql) => {
+        const backend = postgresBackend({ sql, schema: SCHEMA });
+        // An hour later: the 50 leases have run out.
+        const queue = createQueue({
+          backend,
+          name: "second",
+          clock: () => T0 + 3_600_000,
+        });
+        const jobs = await queue.claimMany(10);
+        claimed = jobs.length;
+        expiredFirst = (await queue.claimMany(100, { types: ["noop"] }))
+          .filter((j) => j.attempt === 2).length;
+        await backend.close();
+      });
+      assert.equal(claimed, 10);
+      assert.ok(expiredFirst > 0, "the expired jobs were claimed again");
+      const { scans, sortedScans } = summary(plans);
+      assert.deepEqual(sortedScans, [], "no Sort or hash over read rows");
+      assert.ok(scans.includes("Index Scan using jobs_claim"), `${scans}`);
+      assert.ok(scans.includes("Index Scan using jobs_lease"), `${scans}`);
+      for (const scan of scans) {
+        assert.match(
+          scan,
+          /^(Index Scan using jobs_(claim|lease|pkey)|Tid Scan|ModifyTable)$/,
+          "no sequential or bitmap scan of the jobs table",
+        );
+      }
+    },
+  );
+});
