@@ -6,15 +6,17 @@
  * from statistics gathered before a big batch arrived, which say its queue
  * has no pending jobs. The claim picked its jobs through the primary key and
  * a Sort of the whole queue (30-300 ms a claim) instead of the claim index in
- * order. These tests make exactly that state, restart the server with
- * `-m immediate`, and read the plans of the claims the backend runs, as
- * auto_explain logs them to the client.
+ * order. The first test makes exactly that state and restarts the server
+ * with `-m immediate`; the second claims on a new, small table first, as the
+ * driver's prepared statement then kept a plan that updated claimed rows
+ * with a sequential scan once the table was large. Both read the plans of
+ * the claims the backend runs, as auto_explain logs them to the client.
  */
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { createQueue } from "../mod.ts";
+import { createQueue, type Queue } from "../mod.ts";
 import { postgresBackend } from "../backends/postgres/mod.ts";
 import {
   type PostgresServer,
@@ -33,6 +35,18 @@ interface PlanNode {
   "Index Name"?: string;
   "Parent Relationship"?: string;
   Plans?: PlanNode[];
+}
+
+/** Enqueues `n` jobs of type "noop", 5,000 a call. */
+async function fill(queue: Queue, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 5_000) {
+    await queue.enqueueMany(
+      Array.from(
+        { length: Math.min(5_000, n - i) },
+        () => ({ type: "noop", data: {} }),
+      ),
+    );
+  }
 }
 
 /** Every node of a plan, depth first. */
@@ -68,6 +82,27 @@ function summary(plans: PlanNode[]): {
   };
 }
 
+/**
+ * Asserts that `plans` read the jobs table only through the claim and lease
+ * indexes in order (no Sort or hash over rows read) and change rows found by
+ * id (TID scans): no sequential, bitmap or primary-key scan.
+ */
+function assertIndexed(plans: PlanNode[], expiry: boolean): void {
+  const { scans, sortedScans } = summary(plans);
+  assert.deepEqual(sortedScans, [], "no Sort or hash over rows read");
+  assert.ok(scans.includes("Index Scan using jobs_claim"), `${scans}`);
+  if (expiry) {
+    assert.ok(scans.includes("Index Scan using jobs_lease"), `${scans}`);
+  }
+  for (const scan of scans) {
+    assert.match(
+      scan,
+      /^(Index Scan using jobs_(claim|lease)|Tid Scan|ModifyTable)$/,
+      `no other scan of the jobs table: ${scans}`,
+    );
+  }
+}
+
 describe("postgres claim plan", () => {
   let server: PostgresServer;
 
@@ -81,7 +116,7 @@ describe("postgres claim plan", () => {
 
   /** Runs `fn` on a client whose every statement's plan comes back. */
   async function traced(
-    fn: (sql: postgres.Sql) => Promise<void>,
+    fn: (sql: postgres.Sql, plans: PlanNode[]) => Promise<void>,
   ): Promise<PlanNode[]> {
     const plans: PlanNode[] = [];
     const sql = postgres(server.url, {
@@ -100,7 +135,7 @@ describe("postgres claim plan", () => {
       },
     });
     try {
-      await fn(sql);
+      await fn(sql, plans);
     } finally {
       await sql.end();
     }
@@ -118,16 +153,6 @@ describe("postgres claim plan", () => {
     const backend = postgresBackend({ url: server.url, schema: SCHEMA });
     const make = (name: string) =>
       createQueue({ backend, name, clock: () => T0 });
-    const fill = async (queue: ReturnType<typeof make>, n: number) => {
-      for (let i = 0; i < n; i += 5_000) {
-        await queue.enqueueMany(
-          Array.from(
-            { length: Math.min(5_000, n - i) },
-            () => ({ type: "noop", data: {} }),
-          ),
-        );
-      }
-    };
     const first = make("first");
     const second = make("second");
     await fill(first, 20_000);
@@ -177,17 +202,33 @@ describe("postgres claim plan", () => {
       });
       assert.equal(claimed, 10);
       assert.ok(expiredFirst > 0, "the expired jobs were claimed again");
-      const { scans, sortedScans } = summary(plans);
-      assert.deepEqual(sortedScans, [], "no Sort or hash over read rows");
-      assert.ok(scans.includes("Index Scan using jobs_claim"), `${scans}`);
-      assert.ok(scans.includes("Index Scan using jobs_lease"), `${scans}`);
-      for (const scan of scans) {
-        assert.match(
-          scan,
-          /^(Index Scan using jobs_(claim|lease|pkey)|Tid Scan|ModifyTable)$/,
-          "no sequential or bitmap scan of the jobs table",
-        );
-      }
+      assertIndexed(plans, true);
+    },
+  );
+
+  test(
+    "a claim planned while the table was new and small still changes its rows by id once the table is large",
+    SLOW,
+    async () => {
+      let claimed = 0;
+      let last: PlanNode[] = [];
+      await traced(async (sql, plans) => {
+        const backend = postgresBackend({ sql, schema: "plan_fresh" });
+        const queue = createQueue({ backend, name: "fresh" });
+        // Claims on a table of a job or two: plans for a small table,
+        // which the driver's prepared statement keeps.
+        for (let i = 0; i < 8; i++) {
+          await queue.enqueue("noop", {});
+          await queue.complete((await queue.claim())!, null);
+        }
+        await fill(queue, 20_000);
+        plans.length = 0;
+        claimed = (await queue.claimMany(10)).length;
+        last = [...plans];
+        await backend.close();
+      });
+      assert.equal(claimed, 10);
+      assertIndexed(last, false);
     },
   );
 });

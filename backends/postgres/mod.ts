@@ -25,7 +25,7 @@ import {
   createFlowTransitions,
   type FlowTransitions,
 } from "./transitions_flow.ts";
-import { parsePostgresUrl, SCHEMA } from "./url.ts";
+import { parsePostgresUrl, SCHEMA, SYSTEM_SCHEMA } from "./url.ts";
 
 /**
  * A porsager client (`postgres(...)`) or a transaction of one.
@@ -173,6 +173,13 @@ function configOf(options: PostgresBackendOptions): DbConfig {
   if (typeof schema !== "string" || !SCHEMA.test(schema)) {
     throw invalid(
       `as 'schema' must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63): current value is ${
+        JSON.stringify(schema)
+      }`,
+    );
+  }
+  if (SYSTEM_SCHEMA.test(schema)) {
+    throw invalid(
+      `as 'schema' must not name a system schema (information_schema or pg_*): current value is ${
         JSON.stringify(schema)
       }`,
     );

@@ -20,6 +20,8 @@
  * @module
  */
 
+import { claimCtes, claimMigration } from "./sql_claim.ts";
+
 /** Quotes an identifier (the schema name is validated before this). */
 export function ident(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
@@ -143,18 +145,9 @@ export function migrations(schema: string): string[] {
       type text NOT NULL,
       PRIMARY KEY (queue, type)
     );`,
+    // 3: the claim, planned with settings of its own.
+    claimMigration(s),
   ];
-}
-
-/**
- * The claim's pause check on a candidate row `j`: the whole queue's row is
- * an InitPlan read once per claim, the paused types a hashed subplan, so a
- * claim with nothing paused pays two probes of an empty index.
- */
-function unpaused(schema: string): string {
-  const p = `${ident(schema)}.paused`;
-  return `NOT EXISTS (SELECT 1 FROM ${p} WHERE queue = $1 AND type = '')
-        AND j.type NOT IN (SELECT type FROM ${p} WHERE queue = $1)`;
 }
 
 /** Statements that create the schema and its migration table. */
@@ -238,28 +231,9 @@ export function statements(schema: string): Statements {
   const t = `${ident(schema)}.jobs`;
   const live = "(j.expires_at IS NULL OR j.expires_at > $NOW)";
   const liveAt = (now: string) => live.replace("$NOW", now);
-  const expire = (now: string, channel: string) =>
-    `expired AS (
-      UPDATE ${t} j SET
-        status = CASE WHEN j.attempt < j.max_attempts
-          THEN 'pending' ELSE 'failed' END,
-        held_key = CASE WHEN j.attempt < j.max_attempts
-          THEN j.held_key END,
-        run_at = CASE WHEN j.attempt < j.max_attempts
-          THEN ${now}::float8 ELSE j.run_at END,
-        completed_at = CASE WHEN j.attempt < j.max_attempts
-          THEN NULL ELSE ${now}::float8 END,
-        error = '{"name":"LeaseExpiredError","message":"lease expired"}',
-        lease_token = NULL, lease_until = NULL,
-        version = j.version + 1, updated_at = ${now}
-      FROM (SELECT queue, id FROM ${t}
-        WHERE queue = $1 AND status = 'processing'
-          AND lease_until <= ${now}
-        FOR UPDATE SKIP LOCKED) x
-      WHERE j.queue = x.queue AND j.id = x.id
-      RETURNING j.*
-    ),
-    expired_notes AS (
+  /** The notifications of the leases that `claim_jobs` expired. */
+  const expiredNotes = (channel: string) =>
+    `expired_notes AS (
       ${notifyUpdates("expired", channel)}
       UNION ALL
       SELECT pg_notify(${channel}, json_build_array('c', id)::text)
@@ -313,25 +287,8 @@ export function statements(schema: string): Statements {
     holders: `SELECT held_key AS heldkey, id FROM ${t}
       WHERE queue = $1
         AND held_key IN (SELECT json_array_elements_text($2::text::json))`,
-    claim: `WITH ${expire("$2", "$3")},
-    picked AS (
-      SELECT ctid FROM ${t} j
-      WHERE j.queue = $1 AND j.status = 'pending' AND j.run_at <= $2
-        AND ${liveAt("$2")}
-        AND ($4::text::json IS NULL
-          OR j.type = ANY(ARRAY(SELECT json_array_elements_text($4::text::json))))
-        AND ${unpaused(schema)}
-      ORDER BY j.priority DESC, j.seq
-      LIMIT $5
-      FOR UPDATE SKIP LOCKED
-    ),
-    claimed AS (
-      UPDATE ${t} j SET status = 'processing', attempt = j.attempt + 1,
-        started_at = $2, lease_token = gen_random_uuid()::text,
-        lease_until = $2 + $6::float8, version = j.version + 1, updated_at = $2
-      WHERE j.ctid = ANY(ARRAY(SELECT ctid FROM picked))
-      RETURNING j.*
-    ),
+    claim: `WITH ${claimCtes(ident(schema), "$2", true)},
+    ${expiredNotes("$3")},
     notes AS (${notifyUpdates("claimed", "$3")})
     SELECT ${COLS}, e.expired, e.notes FROM
       (SELECT (SELECT count(*) FROM expired)::int AS expired,
@@ -339,7 +296,8 @@ export function statements(schema: string): Statements {
           + (SELECT count(*) FROM notes)::int AS notes) e
       LEFT JOIN claimed j ON true
     ORDER BY j.priority DESC, j.seq`,
-    expire: `WITH ${expire("$2", "$3")}
+    expire: `WITH ${claimCtes(ident(schema), "$2", false)},
+    ${expiredNotes("$3")}
       SELECT (SELECT count(*) FROM expired)::int AS expired,
         (SELECT count(*) FROM expired_notes)::int AS notes`,
     heartbeat: `UPDATE ${t} SET lease_until = $4 + $5::float8
