@@ -37,7 +37,24 @@ export type {
 export { subscribe } from "./src/subscribe.ts";
 export type { SubscribeOptions } from "./src/subscribe.ts";
 export type { WaitForOptions } from "./src/flow_types.ts";
-export type { QueueFlow, RescheduleOptions } from "./src/flow_types.ts";
+export { migrate } from "./src/migrate.ts";
+export type {
+  MigrateOptions,
+  MigrateReport,
+  MigrateStatus,
+} from "./src/migrate.ts";
+export type {
+  QueueSchedules,
+  Schedule,
+  ScheduleJobOptions,
+  ScheduleSpec,
+} from "./src/schedule_types.ts";
+export type {
+  CleanOptions,
+  QueueFlow,
+  RemoveOption,
+  RescheduleOptions,
+} from "./src/flow_types.ts";
 export { memoryBackend } from "./backends/memory/mod.ts";
 export {
   type BackendScheme,
@@ -70,12 +87,20 @@ export type {
 export type {
   Backend,
   BackendEvent,
+  BackendImport,
+  BackendSchedules,
   ClaimRequest,
+  CleanRequest,
   EnqueueOutcome,
+  ImportOutcome,
   JobRecord,
+  KeepRecord,
+  KeepRule,
   LeaseRef,
   ListRequest,
   NewJobRecord,
+  ScheduleFire,
+  ScheduleRecord,
   Topic,
   UpdateRecord,
 } from "./src/backend/interface.ts";

@@ -6,11 +6,12 @@
  * @module
  */
 
-import type { NewJobRecord } from "./backend/interface.ts";
+import type { KeepRecord, NewJobRecord } from "./backend/interface.ts";
 import { TIMEOUT_KEY } from "./codec.ts";
 import { ValidationError } from "./errors.ts";
 import { newId } from "./id.ts";
 import type { EnqueueOptions } from "./queue_types.ts";
+import { checkKeep } from "./retention.ts";
 import {
   checkName,
   checkNumber,
@@ -29,6 +30,8 @@ export interface JobDefaults {
   maxPayloadBytes: number;
   /** Seconds to live when a job has no `ttl`. */
   defaultTtl: number | undefined;
+  /** How long finished jobs are kept, when a job does not say. */
+  keep: KeepRecord;
 }
 
 /**
@@ -109,6 +112,7 @@ export function prepareJob(
     expiresAt: ttl === undefined ? null : now + Math.round(ttl * 1000),
     key,
     metadata: metadataOf(o, defaults.maxPayloadBytes),
+    keep: checkKeep(o, act, defaults.keep),
   };
 }
 

@@ -66,6 +66,42 @@ export interface QueueFlow {
    * @throws {ValidationError} for bad options.
    */
   reschedule(id: string, options: RescheduleOptions): Promise<boolean>;
+  /**
+   * Removes jobs of one status (not "processing") that finished more than
+   * `olderThan` ms ago (for "pending": were created that long ago), of one
+   * type if given, at most `limit` of them, oldest first. Large cleans go in
+   * batches of a thousand, each atomic. Removed jobs publish no update.
+   *
+   * @returns How many jobs were removed.
+   * @throws {ValidationError} for bad options.
+   */
+  clean(options: CleanOptions): Promise<number>;
+}
+
+/**
+ * Options of {@linkcode QueueFlow.clean}.
+ *
+ * @example Remove failed jobs older than a day
+ * ```ts
+ * import { createQueue, type CleanOptions } from "@jobline/jobline";
+ * await using queue = createQueue();
+ * const options: CleanOptions = { status: "failed", olderThan: 86_400_000 };
+ * console.log(await queue.clean(options)); // 0
+ * ```
+ */
+export interface CleanOptions {
+  /** The status of the jobs to remove. */
+  status: "pending" | "complete" | "failed" | "cancelled";
+  /**
+   * Only jobs that finished (pending: were created) at least this many ms
+   * ago.
+   * @default {0}
+   */
+  olderThan?: number;
+  /** Only jobs of this type. */
+  type?: string;
+  /** At most this many jobs. All when omitted. */
+  limit?: number;
 }
 
 /**
@@ -87,3 +123,21 @@ export interface WaitForOptions {
   /** Rejects with the signal's reason when it aborts. */
   signal?: AbortSignal;
 }
+
+/**
+ * What becomes of a finished job (`removeOnComplete`, `removeOnFail`):
+ * `true` removes it as it finishes, `false` keeps it, `{ age, count }` keeps
+ * it at most `age` ms after it finished and only the newest `count` finished
+ * jobs of its status (either may be left out). Removal by age and count may
+ * happen lazily, at the latest when the next job of the queue finishes.
+ *
+ * @example
+ * ```ts
+ * import { createQueue } from "@jobline/jobline";
+ * await using queue = createQueue({
+ *   removeOnComplete: { age: 3_600_000, count: 1_000 }, // an hour, 1,000 at most
+ *   removeOnFail: false, // keep failures until cleaned
+ * });
+ * ```
+ */
+export type RemoveOption = boolean | { age?: number; count?: number };

@@ -41,10 +41,31 @@ import {
 } from "./validate.ts";
 import { waitForJob } from "./wait_for.ts";
 import { flowCalls } from "./queue_flow.ts";
+import { scheduleCalls } from "./schedule.ts";
 
 /** What the queue's operations share: its settings and its backend handle. */
 interface Context<Tx> extends QueueSettings<Tx> {
   handle: BackendHandle<Tx>;
+}
+
+/** Each queue's context, for the library's own modules (migrate.ts). */
+const contexts = new WeakMap<object, Context<unknown>>();
+
+/**
+ * The name, clock and backend handle of a queue made by createQueue, for
+ * library modules that work below the Queue interface (moving jobs as they
+ * are); not exported from the package.
+ *
+ * @throws {TypeError} for an object createQueue did not make.
+ */
+export function queueInternals(
+  queue: object,
+): Pick<Context<unknown>, "name" | "clock" | "handle"> {
+  const c = contexts.get(queue);
+  if (c === undefined) {
+    throw new TypeError("Cannot use a queue that createQueue did not make");
+  }
+  return c;
 }
 
 /**
@@ -101,6 +122,7 @@ export function createQueue<J extends JobTypes = JobTypes, Tx = never>(
     ...claimCalls<J, Tx>(c),
     ...leaseCalls<J, Tx>(c),
     ...flowCalls(c),
+    ...scheduleCalls(c),
     waitFor: (id, options) => waitForJob(queue as Queue<J>, id, options),
     listen: (topic, listener) => listen(c, topic, listener),
     now: c.clock,
@@ -109,6 +131,7 @@ export function createQueue<J extends JobTypes = JobTypes, Tx = never>(
       return queue.close();
     },
   };
+  contexts.set(queue, c as Context<unknown>);
   return queue;
 }
 
@@ -274,13 +297,17 @@ function leaseCalls<J extends JobTypes, Tx>(
         (b) => b.fail(name, ref, { error: jobError, retryAt, now }),
       );
     },
-    async release(jobs) {
+    async release(jobs, options = {}) {
       const list: readonly ClaimedJob[] = Array.isArray(jobs) ? jobs : [jobs];
       const refs = list.map((job) => checkClaimed(job, "release jobs"));
+      const { delay } = options;
+      if (delay !== undefined) checkNumber(delay, "release jobs", "delay");
       if (refs.length === 0) return 0;
+      const now = clock();
+      const at = delay === undefined ? {} : { runAt: now + delay };
       const ids = await handle.call(
         "release",
-        (b) => b.release(name, refs, { now: clock() }),
+        (b) => b.release(name, refs, { now, ...at }),
       );
       return ids.length;
     },

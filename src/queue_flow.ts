@@ -1,6 +1,7 @@
 /**
- * The queue's flow-control calls: pause, resume, isPaused and reschedule,
- * each checked here and made as one backend call (src/flow_types.ts has
+ * The queue's flow-control calls: pause, resume, isPaused, reschedule and
+ * clean, each checked here and made as one backend call (clean: one per
+ * batch) (src/flow_types.ts has
  * their types). It must never hold state of its own: pause state lives in
  * the backend.
  *
@@ -10,6 +11,7 @@
 import { ValidationError } from "./errors.ts";
 import type { QueueFlow, RescheduleOptions } from "./flow_types.ts";
 import type { BackendHandle } from "./queue_handle.ts";
+import { checkClean } from "./retention.ts";
 import {
   checkId,
   checkName,
@@ -57,8 +59,25 @@ export function flowCalls<Tx>(c: FlowContext<Tx>): QueueFlow {
         (b) => b.reschedule(name, id, { ...change, now }),
       );
     },
+    async clean(options) {
+      const { request, max } = checkClean(options, clock());
+      let removed = 0;
+      while (removed < max) {
+        const limit = Math.min(CLEAN_BATCH, max - removed);
+        const n = await handle.call(
+          "clean",
+          (b) => b.clean(name, { ...request, limit }),
+        );
+        removed += n;
+        if (n < limit) break;
+      }
+      return removed;
+    },
   };
 }
+
+/** The most jobs one backend call of clean() deletes. */
+const CLEAN_BATCH = 1_000;
 
 /** Checks reschedule's options; runAt resolved (a past time is now). */
 function checkReschedule(

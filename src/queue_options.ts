@@ -14,6 +14,7 @@ import {
 } from "./backoff.ts";
 import { checkTtl, type JobDefaults } from "./enqueue.ts";
 import { ValidationError } from "./errors.ts";
+import { checkKeep } from "./retention.ts";
 import type { QueueOptions } from "./queue_types.ts";
 import { checkName, checkNumber, invalid } from "./validate.ts";
 
@@ -107,7 +108,12 @@ export function checkQueueOptions<Tx>(
     leaseMs,
     maxPayloadBytes,
     clock,
-    defaults: { maxAttempts, maxPayloadBytes, defaultTtl: opts.defaultTtl },
+    defaults: {
+      maxAttempts,
+      maxPayloadBytes,
+      defaultTtl: opts.defaultTtl,
+      keep: checkKeep(opts, action),
+    },
     backoff: backoffFunction(opts.backoff as BackoffOptions | undefined),
     backend,
   };

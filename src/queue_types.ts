@@ -16,7 +16,8 @@ import type {
   Priority,
   QueueStats,
 } from "./types.ts";
-import type { QueueFlow, WaitForOptions } from "./flow_types.ts";
+import type { QueueFlow, RemoveOption, WaitForOptions } from "./flow_types.ts";
+import type { QueueSchedules } from "./schedule_types.ts";
 
 /**
  * A map from job type to the type of its data, for typed queues:
@@ -85,8 +86,26 @@ export interface QueueOptions<Tx = never> {
    * @default {1048576}
    */
   maxPayloadBytes?: number;
-  /** Seconds to live for jobs enqueued without a `ttl`; none by default. */
+  /**
+   * Seconds to live for jobs enqueued without a `ttl`; none by default. A
+   * ttl removes a job whatever its status, counted from its creation (a
+   * backlog too): to keep finished jobs for a while, use `removeOnComplete`
+   * and `removeOnFail` instead.
+   */
   defaultTtl?: number;
+  /**
+   * What becomes of jobs that complete (for jobs enqueued without their
+   * own): `true` removes each as it completes (its subscribers still get the
+   * final update), `false` keeps them, `{ age, count }` keeps each at most
+   * `age` ms after it completed and only the newest `count` complete jobs.
+   * @default {{ age: 86400000 }}
+   */
+  removeOnComplete?: RemoveOption;
+  /**
+   * Like `removeOnComplete`, for jobs that fail for good or are cancelled.
+   * @default {{ age: 604800000 }}
+   */
+  removeOnFail?: RemoveOption;
   /**
    * The clock, in epoch ms: for tests that move time.
    * @default {Date.now}
@@ -127,6 +146,10 @@ export interface EnqueueOptions<Tx = never> {
    * Overrides the worker's `timeout`.
    */
   timeout?: number;
+  /** Overrides the queue's `removeOnComplete` for this job. */
+  removeOnComplete?: RemoveOption;
+  /** Overrides the queue's `removeOnFail` for this job. */
+  removeOnFail?: RemoveOption;
   /**
    * A transaction of the backend's driver to enqueue inside (PostgreSQL:
    * the argument of `sql.begin`'s callback). Typed by the queue's `Tx`.
@@ -250,7 +273,7 @@ export type QueueEvent =
  * ```
  */
 export interface Queue<J extends JobTypes = JobTypes, Tx = never>
-  extends AsyncDisposable, QueueFlow {
+  extends AsyncDisposable, QueueFlow, QueueSchedules {
   /** The queue's name. */
   readonly name: string;
   /** The default lease length in ms. */
@@ -304,11 +327,15 @@ export interface Queue<J extends JobTypes = JobTypes, Tx = never>
    * before its claim (the attempt is not counted), in its old place in line.
    * For a claimer that took more than it will run, such as a worker that
    * stops with jobs claimed ahead. Jobs whose lease no longer holds are
-   * skipped.
+   * skipped. With `delay`, they are due that many ms from now instead (a
+   * snooze: what `ctx.snooze()` does in a worker).
    *
    * @returns How many jobs went back.
    */
-  release(jobs: ClaimedJob | readonly ClaimedJob[]): Promise<number>;
+  release(
+    jobs: ClaimedJob | readonly ClaimedJob[],
+    options?: { delay?: number },
+  ): Promise<number>;
   /** Extends a claimed job's lease (and updates `job.lease.until`). */
   heartbeat(job: ClaimedJob, options?: { leaseMs?: number }): Promise<Lease>;
 

@@ -260,4 +260,14 @@ export interface BackendCapabilities {
   wakeups: boolean;
   /** Enqueue can join the caller's database transaction. */
   transactionalEnqueue: boolean;
+  /**
+   * Claims honour priority (§4.1); false when claims ignore priority: FIFO
+   * by due time (the Redis Streams backend). Absent means true.
+   */
+  priorities?: boolean;
+  /**
+   * The backend keeps a history of the jobs that became due, which can be
+   * read back (the Redis Streams backend's `replay`). Absent means false.
+   */
+  replay?: boolean;
 }

@@ -52,6 +52,10 @@ function job(now: number, extra: Partial<NewJobRecord> = {}): NewJobRecord {
     expiresAt: null,
     key: null,
     metadata: "{}",
+    keep: {
+      complete: { age: null, count: null },
+      failed: { age: null, count: null },
+    },
     ...extra,
   };
 }

@@ -57,6 +57,7 @@ function runQueue(
     heartbeat: (job, options) => queue.heartbeat(job, options),
     complete: (job, result) => queue.complete(job, result),
     fail: (job, error, options) => queue.fail(job, error, options),
+    release: (jobs, options) => queue.release(jobs, options),
     ...over,
   };
 }

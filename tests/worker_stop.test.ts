@@ -46,6 +46,7 @@ describe("giving up on a running handler", () => {
             heartbeat: (j, o) => queue.heartbeat(j, o),
             complete: (j, r) => (stores.push("complete"), queue.complete(j, r)),
             fail: (j, e, o) => (stores.push("fail"), queue.fail(j, e, o)),
+            release: (j, o) => queue.release(j, o),
           },
           leaseMs: 60_000,
           freed: () => void freed++,
@@ -83,6 +84,7 @@ describe("giving up on a running handler", () => {
         queue: {
           update: (j, c) => queue.update(j, c),
           heartbeat: (j, o) => queue.heartbeat(j, o),
+          release: (j, o) => queue.release(j, o),
           complete: async (j, r) => {
             storing();
             await sleep(20);

@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { LeaseRef } from "../../src/backend/interface.ts";
+import type { LeaseRef, ScheduleRecord } from "../../src/backend/interface.ts";
 import type { Listeners } from "../../src/backend/listeners.ts";
 import { LeaseLostError } from "../../src/errors.ts";
 import { Heap } from "./indexed_heap.ts";
@@ -51,7 +51,23 @@ export interface State {
   keys: Map<string, string>;
   /** Paused types; "" (never a type) stands for the whole queue. */
   paused: Set<string>;
+  /** Finished jobs by status, in the order they finished (retention.ts). */
+  finished: Record<Finished, Map<string, Rec>>;
+  /** Finished jobs with an age rule, by removal time. */
+  removals: Heap<Entry>;
+  /** Schedules by name (transitions_schedule.ts). */
+  schedules: Map<string, ScheduleRecord>;
+  /**
+   * The greatest id stored so far, and whether `jobs` holds its jobs by
+   * ascending id (true unless an import stored an older id after newer
+   * ones): list reads `jobs` in order while it does.
+   */
+  lastId: string;
+  byId: boolean;
 }
+
+/** The statuses a job finishes with. */
+export type Finished = "complete" | "failed" | "cancelled";
 
 /** Claim order: higher priority first, then enqueue order. */
 const byPriority = (a: Rec, b: Rec): boolean =>
@@ -76,6 +92,11 @@ export function newState(
     expiry: new Heap(byTime),
     keys: new Map(),
     paused: new Set(),
+    finished: { complete: new Map(), failed: new Map(), cancelled: new Map() },
+    removals: new Heap(byTime),
+    schedules: new Map(),
+    lastId: "",
+    byId: true,
   };
 }
 
@@ -102,16 +123,27 @@ export function held(s: State, ref: LeaseRef): Rec {
   return rec;
 }
 
-/** Forgets a job: it leaves every heap, its key is free. */
+/** Forgets a job: it leaves every heap and index, its key is free. */
 export function drop(s: State, rec: Rec): void {
   s.jobs.delete(rec.id);
   unschedule(s, rec);
   unlease(s, rec);
+  unfinish(s, rec);
   if (rec.inExpiry !== null) {
     s.expiry.remove(rec.inExpiry);
     rec.inExpiry = null;
   }
   releaseKey(s, rec);
+}
+
+/** Takes a job out of the finished indexes (retried or dropped). */
+export function unfinish(s: State, rec: Rec): void {
+  if (rec.completedAt === null) return;
+  s.finished[rec.status as Finished]?.delete(rec.id);
+  if (rec.inRemovals !== null) {
+    s.removals.remove(rec.inRemovals);
+    rec.inRemovals = null;
+  }
 }
 
 /** Frees the job's key, if it holds it. */
@@ -121,15 +153,21 @@ export function releaseKey(s: State, rec: Rec): void {
   }
 }
 
-/** Stores a new job: by id, by key, in the TTL heap and in line. */
+/**
+ * Stores a job: by id, in the TTL heap, and while pending (a new job, or an
+ * imported one) by key and in line.
+ */
 export function admit(s: State, rec: Rec, now: number): void {
   s.jobs.set(rec.id, rec);
-  if (rec.key !== null) s.keys.set(rec.key, rec.id);
+  if (rec.id > s.lastId) s.lastId = rec.id;
+  else s.byId = false;
+  const pending = rec.status === "pending";
+  if (pending && rec.key !== null) s.keys.set(rec.key, rec.id);
   if (rec.expiresAt !== null) {
     rec.inExpiry = { rec, at: rec.expiresAt, i: -1 };
     s.expiry.push(rec.inExpiry);
   }
-  schedule(s, rec, now);
+  if (pending) schedule(s, rec, now);
 }
 
 /** Puts a pending job (once) where a claim will find it. */

@@ -7,7 +7,12 @@
  * @module
  */
 
-import type { Backend, Topic } from "../../src/backend/interface.ts";
+import type {
+  Backend,
+  BackendImport,
+  BackendSchedules,
+  Topic,
+} from "../../src/backend/interface.ts";
 import { createListeners } from "../../src/backend/listeners.ts";
 import { backendClosed } from "../../src/backend/closed.ts";
 import { type Counters, newState, type State } from "./heap.ts";
@@ -27,6 +32,14 @@ import {
   setProgress,
 } from "./transitions.ts";
 import { pausedState, rescheduleJob, setPaused } from "./transitions_flow.ts";
+import { cleanJobs } from "./retention.ts";
+import {
+  fireSchedule,
+  listSchedules,
+  putSchedule,
+  removeSchedule,
+} from "./transitions_schedule.ts";
+import { importJobs } from "./transitions_import.ts";
 
 /**
  * Makes a memory backend: fast, in-process, not persistent. One backend may
@@ -78,6 +91,7 @@ export function memoryBackend(): Backend {
     ...leaseCalls(state),
     ...jobCalls(state),
     ...flowCalls(state),
+    ...scheduleCalls(state),
 
     listen(queue, topic: Topic, listener) {
       try {
@@ -141,9 +155,9 @@ function leaseCalls(state: (queue: string) => State): LeaseCalls {
         return Promise.reject(err);
       }
     },
-    release(queue, refs, { now }) {
+    release(queue, refs, { now, runAt }) {
       try {
-        return Promise.resolve(releaseJobs(state(queue), refs, now));
+        return Promise.resolve(releaseJobs(state(queue), refs, now, runAt));
       } catch (err) {
         return Promise.reject(err);
       }
@@ -207,9 +221,12 @@ function jobCalls(state: (queue: string) => State): JobCalls {
   };
 }
 
-type FlowCalls = Pick<Backend, "setPaused" | "pausedState" | "reschedule">;
+type FlowCalls = Pick<
+  Backend,
+  "setPaused" | "pausedState" | "reschedule" | "clean"
+>;
 
-/** The flow-control calls: pause, resume, reschedule. */
+/** The flow-control calls: pause, resume, reschedule, clean. */
 function flowCalls(state: (queue: string) => State): FlowCalls {
   return {
     setPaused(queue, { type, paused, now }) {
@@ -229,6 +246,56 @@ function flowCalls(state: (queue: string) => State): FlowCalls {
     reschedule(queue, id, change) {
       try {
         return Promise.resolve(rescheduleJob(state(queue), id, change));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    clean(queue, request) {
+      try {
+        return Promise.resolve(cleanJobs(state(queue), request));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+  };
+}
+
+type ScheduleCalls = BackendSchedules & BackendImport;
+
+/** The schedule calls (put, remove, list, fire) and the import. */
+function scheduleCalls(state: (queue: string) => State): ScheduleCalls {
+  return {
+    putSchedule(queue, schedule) {
+      try {
+        return Promise.resolve(putSchedule(state(queue), schedule));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    removeSchedule(queue, name) {
+      try {
+        return Promise.resolve(removeSchedule(state(queue), name));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    listSchedules(queue, { dueBy }) {
+      try {
+        return Promise.resolve(listSchedules(state(queue), dueBy));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    fireSchedule(queue, fire, { now }) {
+      try {
+        return Promise.resolve(fireSchedule(state(queue), fire, now));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    importJobs(queue, jobs, { now }) {
+      try {
+        return Promise.resolve(importJobs(state(queue), jobs, now));
       } catch (err) {
         return Promise.reject(err);
       }

@@ -28,6 +28,8 @@ export interface Rec extends JobRecord {
   inLeases: Entry | null;
   /** Its entry in the TTL heap, while stored with a TTL. */
   inExpiry: Entry | null;
+  /** Its entry in the removal heap, while finished with an age rule. */
+  inRemovals: Entry | null;
 }
 
 /** The stored form of a new job: pending, version 1. */
@@ -50,6 +52,7 @@ export function newRec(job: NewJobRecord, seq: number): Rec {
     inDelayed: null,
     inLeases: null,
     inExpiry: null,
+    inRemovals: null,
   };
 }
 
@@ -67,6 +70,7 @@ export function toRecord(rec: Rec): JobRecord {
     expiresAt: rec.expiresAt,
     key: rec.key,
     metadata: rec.metadata,
+    keep: rec.keep,
     status: rec.status,
     progress: rec.progress,
     message: rec.message,

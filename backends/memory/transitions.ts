@@ -30,9 +30,11 @@ import {
   releaseKey,
   schedule,
   type State,
+  unfinish,
   unlease,
   unschedule,
 } from "./heap.ts";
+import { retain } from "./retention.ts";
 import { newRec, type Rec, toRecord } from "./records.ts";
 import { randomToken } from "./tokens.ts";
 
@@ -131,6 +133,7 @@ export function completeJob(
   rec.result = result;
   finish(s, rec, "complete", now);
   publish(s, rec);
+  retain(s, rec, now);
 }
 
 /** Records a failed attempt: back to pending at `retryAt`, or failed. */
@@ -153,17 +156,21 @@ export function failJob(
     wake(s, retryAt);
   }
   publish(s, rec);
-  return rec.status as "pending" | "failed";
+  const status = rec.status as "pending" | "failed";
+  if (status === "failed") retain(s, rec, now);
+  return status;
 }
 
 /**
- * Gives held jobs back to pending, unstarted; leases that no longer hold are
- * skipped. One wake for all; returns the released ids in order.
+ * Gives held jobs back to pending, unstarted (due at `runAt` if given: a
+ * snooze); leases that no longer hold are skipped. One wake for all;
+ * returns the released ids in order.
  */
 export function releaseJobs(
   s: State,
   refs: readonly LeaseRef[],
   now: number,
+  runAt?: number,
 ): string[] {
   const ids: string[] = [];
   for (const ref of refs) {
@@ -176,13 +183,14 @@ export function releaseJobs(
     rec.status = "pending";
     rec.lease = null;
     rec.attempt--;
+    if (runAt !== undefined) rec.runAt = runAt;
     touch(rec, now);
     unlease(s, rec);
     schedule(s, rec, now);
     publish(s, rec);
     ids.push(rec.id);
   }
-  if (ids.length > 0) wake(s, now);
+  if (ids.length > 0) wake(s, runAt ?? now);
   return ids;
 }
 
@@ -203,6 +211,7 @@ export function cancelJob(
   finish(s, rec, "cancelled", now);
   if (wasProcessing) cancelRun(s, id);
   publish(s, rec);
+  retain(s, rec, now);
   return true;
 }
 
@@ -213,6 +222,7 @@ export function retryJob(s: State, id: string, now: number): boolean {
     rec === undefined ||
     (rec.status !== "failed" && rec.status !== "cancelled")
   ) return false;
+  unfinish(s, rec);
   Object.assign(rec, {
     status: "pending",
     attempt: 0,
@@ -252,13 +262,15 @@ export function getJob(s: State, id: string, now: number): JobRecord | null {
   return rec === undefined ? null : toRecord(rec);
 }
 
-/** Lists live jobs in enqueue order. */
+/** Lists live jobs by ascending id. */
 export function listJobs(
   s: State,
   { status, type, limit, after, now }: ListRequest,
 ): JobRecord[] {
   const out: JobRecord[] = [];
-  for (const rec of [...s.jobs.values()]) {
+  const all = [...s.jobs.values()];
+  if (!s.byId) all.sort((a, b) => (a.id < b.id ? -1 : 1));
+  for (const rec of all) {
     if (out.length >= limit) break;
     if (after !== null && rec.id <= after) continue;
     if (status !== null && rec.status !== status) continue;
@@ -310,6 +322,7 @@ function housekeep(s: State, now: number): void {
     }
     cancelRun(s, rec.id);
     publish(s, rec);
+    if (rec.status === "failed") retain(s, rec, now);
   }
   for (
     let e = s.delayed.peek();

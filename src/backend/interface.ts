@@ -18,22 +18,30 @@ import type { BackendCapabilities, JobError, QueueStats } from "../types.ts";
 import type {
   BackendEvent,
   ClaimRequest,
+  CleanRequest,
   EnqueueOutcome,
   JobRecord,
   LeaseRef,
   ListRequest,
   NewJobRecord,
+  ScheduleFire,
+  ScheduleRecord,
   Topic,
 } from "./records.ts";
 
 export type {
   BackendEvent,
   ClaimRequest,
+  CleanRequest,
   EnqueueOutcome,
   JobRecord,
+  KeepRecord,
+  KeepRule,
   LeaseRef,
   ListRequest,
   NewJobRecord,
+  ScheduleFire,
+  ScheduleRecord,
   Topic,
   UpdateRecord,
 } from "./records.ts";
@@ -53,6 +61,10 @@ export type {
  * - Claim order: highest priority, then enqueue order.
  * - Every change of status, progress or message publishes an `update` to the
  *   "queue" and `{ job }` topics, in order per job.
+ * - Retention: every transition that finishes a job (complete, a fail for
+ *   good, cancel, a lease that runs out on the last attempt) applies the
+ *   job's {@linkcode KeepRule} for that status, and deletes a bounded batch
+ *   of jobs whose removal time has passed; none scans every job.
  *
  * @example A backend that wraps another and counts claims
  * ```ts
@@ -68,7 +80,7 @@ export type {
  * const backend = counting(memoryBackend());
  * ```
  */
-export interface Backend<Tx = never> {
+export interface Backend<Tx = never> extends BackendSchedules, BackendImport {
   /** A short name: "memory", "sqlite", "redis", "postgres". */
   readonly name: string;
   /** What this backend can do. */
@@ -128,7 +140,8 @@ export interface Backend<Tx = never> {
 
   /**
    * Marks a processing job complete with its result (JSON text), releases
-   * its key and lease, sets `completedAt`.
+   * its key and lease, sets `completedAt`, and applies its `keep.complete`
+   * rule (after publishing the update).
    *
    * @throws {LeaseLostError} when the job is not processing under this token.
    */
@@ -142,7 +155,7 @@ export interface Backend<Tx = never> {
   /**
    * Records a failed attempt. With `retryAt` a number the job goes back to
    * pending with `runAt = retryAt` (and a `wake` for that time); with null it
-   * fails for good (key released, `completedAt` set).
+   * fails for good (key released, `completedAt` set, `keep.failed` applied).
    *
    * @returns The job's new status.
    * @throws {LeaseLostError} when the job is not processing under this token.
@@ -161,18 +174,23 @@ export interface Backend<Tx = never> {
    * held. Publishes an update per job and one `wake` for the batch. Jobs
    * whose lease no longer holds (or that expired) are skipped.
    *
+   * With `runAt` (a snooze: a handler puts its job back for later without
+   * counting the attempt), each job's `runAt` becomes that time and the
+   * `wake` is for it; its place among equals stays its enqueue order.
+   *
    * @returns The ids given back, in the order of `leases`.
    */
   release(
     queue: string,
     leases: readonly LeaseRef[],
-    options: { now: number },
+    options: { now: number; runAt?: number },
   ): Promise<string[]>;
 
   /**
    * Cancels a pending or processing job: status "cancelled", `error` set to
    * `{ name: "CancelledError", message: reason }`, key and lease released,
-   * and a `cancel` event on the worker topic when it was processing.
+   * and a `cancel` event on the worker topic when it was processing;
+   * applies its `keep.failed` rule.
    *
    * @returns True if the job changed.
    */
@@ -185,7 +203,8 @@ export interface Backend<Tx = never> {
   /**
    * Puts a failed or cancelled job back to pending: attempt 0, `runAt = now`,
    * error, result, progress, message and completedAt cleared; it takes its
-   * key again if the key is free. Publishes the update and a `wake`.
+   * key again if the key is free; it has no removal time any more.
+   * Publishes the update and a `wake`.
    *
    * @returns True if the job changed.
    */
@@ -238,6 +257,17 @@ export interface Backend<Tx = never> {
     change: { runAt?: number; priority?: number; now: number },
   ): Promise<boolean>;
 
+  /**
+   * Deletes up to `limit` live jobs of one status (never "processing"),
+   * oldest first: finished at or before `cutoff`, or for "pending", created
+   * at or before it; of one type if given. Like remove, it publishes no
+   * update; keys of pending jobs are freed. Finished jobs are found through an
+   * index by status and finish time, not by scanning every job.
+   *
+   * @returns How many jobs were deleted (fewer than `limit`: no more left).
+   */
+  clean(queue: string, request: CleanRequest): Promise<number>;
+
   /** Reads a job; null when unknown or expired. */
   get(
     queue: string,
@@ -267,4 +297,106 @@ export interface Backend<Tx = never> {
 
   /** Releases connections, timers and files this backend opened. */
   close(): Promise<void>;
+}
+
+/**
+ * The schedule transitions (SPEC §8) a backend implements.
+ *
+ * @example
+ * ```ts
+ * import type { BackendSchedules } from "@jobline/jobline";
+ * const names = async (b: BackendSchedules): Promise<string[]> =>
+ *   (await b.listSchedules("default", { dueBy: null, now: Date.now() })).map((s) => s.name);
+ * ```
+ */
+export interface BackendSchedules {
+  /**
+   * Creates or replaces a schedule (SPEC §8) with version 1, or the old
+   * version + 1. A schedule stored with the same definition is left as it
+   * is (its next occurrence too).
+   *
+   * @returns The schedule as stored.
+   */
+  putSchedule(
+    queue: string,
+    schedule: { name: string; definition: string; nextRunAt: number },
+    options: { now: number },
+  ): Promise<ScheduleRecord>;
+
+  /** Deletes a schedule; true if it existed. */
+  removeSchedule(
+    queue: string,
+    name: string,
+    options: { now: number },
+  ): Promise<boolean>;
+
+  /**
+   * Reads schedules: with `dueBy` null every one, by name; otherwise those
+   * whose next occurrence is at or before `dueBy`, soonest first (through
+   * an index by next occurrence, not a scan).
+   */
+  listSchedules(
+    queue: string,
+    options: { dueBy: number | null; now: number },
+  ): Promise<ScheduleRecord[]>;
+
+  /**
+   * Fires a schedule, if it still has `fire.version`: in one atomic step,
+   * sets its next occurrence and version + 1, and enqueues `fire.job` as
+   * enqueue would (a held key makes no job; the update and `wake` are
+   * published). Two callers that read the same version fire it once.
+   *
+   * @returns The job's outcome, or null when the schedule is gone or has
+   *   another version.
+   */
+  fireSchedule(
+    queue: string,
+    fire: ScheduleFire,
+    options: { now: number },
+  ): Promise<EnqueueOutcome | null>;
+}
+
+/**
+ * What {@linkcode BackendImport.importJobs} did with one job: stored it,
+ * found a job of that id already there (nothing changed), or found its key
+ * held by another live job (a pending job is not stored then).
+ *
+ * @example
+ * ```ts
+ * import type { ImportOutcome } from "@jobline/jobline";
+ * const stored = (o: ImportOutcome): boolean => o === "created";
+ * ```
+ */
+export type ImportOutcome = "created" | "exists" | "key-held";
+
+/**
+ * The transition that moving a queue between backends needs (SPEC §10).
+ *
+ * @example
+ * ```ts
+ * import type { BackendImport, JobRecord } from "@jobline/jobline";
+ * const copy = (b: BackendImport, jobs: JobRecord[]) =>
+ *   b.importJobs("default", jobs, { now: Date.now() });
+ * ```
+ */
+export interface BackendImport {
+  /**
+   * Writes jobs as they are, all in one atomic step: id, type, data,
+   * priority, attempts, runAt, createdAt, ttl, expiresAt, key, metadata,
+   * keep rules, status, progress, message, result, error, timestamps and
+   * version (never a lease: jobs that are processing are not imported).
+   * Each gets the next enqueue sequence, so jobs imported in enqueue order
+   * keep their claim order. A pending job holds its key (when another live
+   * job holds it, that job is not stored: "key-held"); a finished job gets
+   * its removal time from its keep rule and `completedAt`. A job whose id
+   * is already stored is left alone ("exists"), so importing twice stores
+   * nothing twice. Publishes one `wake` for the pending jobs stored.
+   *
+   * @returns One outcome per job, in order.
+   */
+  importJobs(
+    queue: string,
+    jobs: readonly JobRecord[],
+    options: { now: number },
+  ): Promise<ImportOutcome[]>;
 }

@@ -20,6 +20,7 @@ import type { JobError, JobStatus, Lease } from "../types.ts";
  *   id: "01JBX0000000000000000000000", type: "resize", data: '{"url":"a.png"}',
  *   priority: 5, maxAttempts: 3, runAt: now, createdAt: now,
  *   ttl: null, expiresAt: null, key: null, metadata: "{}",
+ *   keep: { complete: { age: 86_400_000, count: null }, failed: { age: null, count: null } },
  * };
  * ```
  */
@@ -46,6 +47,61 @@ export interface NewJobRecord {
   key: string | null;
   /** The metadata object as JSON text. */
   metadata: string;
+  /**
+   * How long the job is kept once it finishes: `complete` when it completes,
+   * `failed` when it fails for good or is cancelled.
+   */
+  keep: KeepRecord;
+}
+
+/**
+ * A job's retention rules, one per way of finishing (see
+ * {@linkcode KeepRule}).
+ *
+ * @example
+ * ```ts
+ * import type { KeepRecord } from "@jobline/jobline";
+ * const defaults: KeepRecord = {
+ *   complete: { age: 86_400_000, count: null }, // a day
+ *   failed: { age: 604_800_000, count: null }, // a week
+ * };
+ * ```
+ */
+export interface KeepRecord {
+  /** The rule once the job completes. */
+  complete: KeepRule;
+  /** The rule once the job fails for good or is cancelled. */
+  failed: KeepRule;
+}
+
+/**
+ * What becomes of a finished job. A backend applies the rule of the status
+ * a job finishes with, in the transition that finishes it:
+ *
+ * - `age` 0: the job is deleted as it finishes, after its final update is
+ *   published; `age` n: it may be deleted from `completedAt + n` on (its
+ *   removal time, kept in an index by time); null: no age limit.
+ * - `count` n: once the job has finished, only the newest n jobs of its
+ *   status are kept (every job of that status counts, whatever its own
+ *   rule); null: no count limit.
+ *
+ * Removal by age may be lazy, but happens at the latest in the next
+ * transition that finishes a job of the queue (each such transition also
+ * deletes a bounded batch of jobs whose removal time has passed). `{ age:
+ * null, count: null }` keeps the job until it is removed, cleaned or expires.
+ *
+ * @example
+ * ```ts
+ * import type { KeepRule } from "@jobline/jobline";
+ * const removeAtOnce: KeepRule = { age: 0, count: null };
+ * const newestThousand: KeepRule = { age: null, count: 1_000 };
+ * ```
+ */
+export interface KeepRule {
+  /** Ms after finishing that the job may be deleted; null: no limit. */
+  age: number | null;
+  /** How many newest finished jobs of its status are kept; null: all. */
+  count: number | null;
 }
 
 /**
@@ -217,6 +273,32 @@ export interface ListRequest {
 }
 
 /**
+ * Options of {@linkcode Backend.clean}.
+ *
+ * @example
+ * ```ts
+ * import type { CleanRequest } from "@jobline/jobline";
+ * const now = Date.now();
+ * const req: CleanRequest = { status: "failed", cutoff: now - 3_600_000, type: null, limit: 1000, now };
+ * ```
+ */
+export interface CleanRequest {
+  /** Only jobs of this status (never "processing"). */
+  status: "pending" | "complete" | "failed" | "cancelled";
+  /**
+   * Only jobs that finished (`completedAt`) at or before this time, or for
+   * "pending", that were created (`createdAt`) at or before it.
+   */
+  cutoff: number;
+  /** Only this type, or any when null. */
+  type: string | null;
+  /** At most this many jobs (at least 1); the oldest first. */
+  limit: number;
+  /** The current time. */
+  now: number;
+}
+
+/**
  * The result of enqueueing one job.
  *
  * @example
@@ -230,4 +312,52 @@ export interface EnqueueOutcome {
   id: string;
   /** False when an idempotency key was already held. */
   created: boolean;
+}
+
+/**
+ * A stored schedule (SPEC §8). The backend keeps its definition as the
+ * queue layer wrote it (JSON text it never reads), its next occurrence, and
+ * a version that every change moves on: firing is a compare-and-set on it.
+ *
+ * @example
+ * ```ts
+ * import type { ScheduleRecord } from "@jobline/jobline";
+ * const rec: ScheduleRecord = {
+ *   name: "ping", definition: '{"every":30000,"type":"ping","data":null,"options":{}}',
+ *   nextRunAt: Date.now() + 30_000, version: 1,
+ * };
+ * ```
+ */
+export interface ScheduleRecord {
+  /** Its name, unique in the queue. */
+  name: string;
+  /** The definition, JSON text written by the queue layer. */
+  definition: string;
+  /** Epoch ms of the next occurrence. */
+  nextRunAt: number;
+  /** Starts at 1; every put that changes it and every fire adds 1. */
+  version: number;
+}
+
+/**
+ * What {@linkcode Backend.fireSchedule} is told: which version of a
+ * schedule fires, its next occurrence, and the job it enqueues.
+ *
+ * @example
+ * ```ts
+ * import type { NewJobRecord, ScheduleFire } from "@jobline/jobline";
+ * const fire = (job: NewJobRecord): ScheduleFire => ({
+ *   name: "ping", version: 3, nextRunAt: job.runAt + 30_000, job,
+ * });
+ * ```
+ */
+export interface ScheduleFire {
+  /** The schedule's name. */
+  name: string;
+  /** The version it must still have (else nothing happens). */
+  version: number;
+  /** Its next occurrence once fired. */
+  nextRunAt: number;
+  /** The job of this occurrence. */
+  job: NewJobRecord;
 }

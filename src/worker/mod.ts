@@ -4,7 +4,8 @@
  * after a failed backend call, and pauses and resumes when told. The parts
  * hold their own state: the claim sizing and pace (ahead.ts), the leases
  * (leases.ts), one job's run (run.ts), the slots (slots.ts), the wake-ups
- * (wake.ts), the events (events.ts), and the stop and signals (shutdown.ts);
+ * (wake.ts), the events (events.ts), the stop and signals (shutdown.ts), and
+ * the looks for due schedules (schedules.ts);
  * options.ts checks the options. Nothing it does in the background may
  * become an unhandled rejection.
  *
@@ -21,6 +22,7 @@ import { createLeaseKeeper, type LeaseKeeper, type Running } from "./leases.ts";
 import { checkWorkerOptions, type WorkerSettings } from "./options.ts";
 import { abandonJob, runJob, type RunOptions } from "./run.ts";
 import { giveBack, stopOnSignals, stopWorker } from "./shutdown.ts";
+import { startScheduleTimer } from "./schedules.ts";
 import { createSlots, type Slots } from "./slots.ts";
 import type { Handler, Handlers, Worker, WorkerOptions } from "./types.ts";
 import { createWakeups, type Wakeups } from "./wake.ts";
@@ -37,6 +39,7 @@ type WorkerQueue = Pick<
   | "listen"
   | "now"
   | "closed"
+  | "runSchedules"
 >;
 
 /** One worker: its parts, and the claim loop's own state. */
@@ -115,6 +118,12 @@ export function createWorker<J extends JobTypes>(
     events,
   );
   const looping = loop(w);
+  const stopSchedules = startScheduleTimer({
+    queue,
+    pollInterval: settings.pollInterval,
+    active: () => !w.stopping && !w.paused && !w.closedUnder,
+    report: events.report,
+  });
   let stopped: Promise<void> | undefined;
   let unhookSignals = () => {};
   const worker: Worker = {
@@ -136,6 +145,7 @@ export function createWorker<J extends JobTypes>(
     stop({ timeout = 10_000 } = {}) {
       checkNumber(timeout, "stop worker", "timeout");
       unhookSignals();
+      stopSchedules();
       stopped ??= stopWorker(w, looping, timeout);
       return stopped;
     },

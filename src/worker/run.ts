@@ -2,7 +2,8 @@
  * Running one job: calls its handler with a context (signal, progress,
  * heartbeat) and decides the outcome of the attempt. A return completes the
  * job, a throw fails the attempt (retried while attempts remain), a result
- * that is not JSON fails the job for good, an attempt past its timeout
+ * that is not JSON fails the job for good, `ctx.snooze(ms)` puts it back
+ * for later without counting the attempt, an attempt past its timeout
  * fails with a TimeoutError at once, and whatever comes after the lease was
  * lost, after the timeout, or after the worker gave up on the handler, is
  * discarded. The one place that decides an attempt's outcome. It never
@@ -18,6 +19,7 @@ import {
 } from "../errors.ts";
 import type { Queue } from "../queue_types.ts";
 import { longTimeout } from "../timers.ts";
+import { checkNumber } from "../validate.ts";
 import type { ClaimedJob } from "../types.ts";
 import type { Emit } from "./events.ts";
 import type { Running } from "./leases.ts";
@@ -29,12 +31,18 @@ import type { Handler, JobContext } from "./types.ts";
  * nothing was stored ("lost"), or a store call that failed otherwise
  * ("error", reported unless the queue was closed).
  */
-export type Outcome = "completed" | "retrying" | "failed" | "lost" | "error";
+export type Outcome =
+  | "completed"
+  | "retrying"
+  | "failed"
+  | "snoozed"
+  | "lost"
+  | "error";
 
 /** The queue calls that running a job makes. */
 export type RunQueue = Pick<
   Queue,
-  "update" | "heartbeat" | "complete" | "fail"
+  "update" | "heartbeat" | "complete" | "fail" | "release"
 >;
 
 /** What running jobs needs: made once per worker, shared by its jobs. */
@@ -90,6 +98,14 @@ function startTimeout(entry: Running, o: RunOptions): () => void {
 
 const noop = (): void => {};
 
+/** What `ctx.snooze()` throws: the worker gives the job back for later. */
+class Snooze {
+  readonly delay: number;
+  constructor(delay: number) {
+    this.delay = delay;
+  }
+}
+
 /** The context a handler gets with its job. */
 function contextOf(
   job: ClaimedJob,
@@ -105,6 +121,10 @@ function contextOf(
       ),
     heartbeat: async () => {
       await o.queue.heartbeat(job, { leaseMs: o.leaseMs });
+    },
+    snooze(delay) {
+      checkNumber(delay, "snooze job", "delay");
+      throw new Snooze(delay);
     },
   };
 }
@@ -192,6 +212,10 @@ async function decide(
       }
       o.emit("completed", job, payload);
       return "completed";
+    }
+    if (payload instanceof Snooze) {
+      await o.queue.release(job, { delay: payload.delay });
+      return "snoozed";
     }
     const status = await o.queue.fail(job, payload);
     o.emit("failed", job, payload, status === "pending");

@@ -33,6 +33,25 @@ export interface JobContext {
   progress(progress: number, message?: string): Promise<void>;
   /** Extends the lease now (the worker also does so on its own). */
   heartbeat(): Promise<void>;
+  /**
+   * Puts the job back to pending, due in `delay` ms, without counting the
+   * attempt: for work that cannot run yet, such as an API that answered 429
+   * with a Retry-After. It throws (a signal the worker catches), so nothing
+   * after it runs; a handler that catches errors must rethrow it.
+   *
+   * @example
+   * ```ts
+   * import type { Handler } from "@jobline/jobline";
+   * const send: Handler<{ url: string }> = async (job, ctx) => {
+   *   const res = await fetch(job.data.url, { signal: ctx.signal });
+   *   if (res.status === 429) {
+   *     ctx.snooze(Number(res.headers.get("retry-after") ?? 60) * 1000);
+   *   }
+   *   return res.status;
+   * };
+   * ```
+   */
+  snooze(delay: number): never;
 }
 
 /**

@@ -20,13 +20,15 @@ export const ttlCases: Case[] = [
       const clock = ctx.fakeClock();
       const queue = ctx.queue({ clock: clock.clock });
       const created = clock.now;
+      // The jobs to claim go first, so the claims pick them in enqueue
+      // order as well as by priority (a FIFO backend passes too).
+      const done = await queue.enqueue("t", "done", { ttl: 10, priority: 9 });
+      const running = await queue.enqueue("t", "run", { ttl: 10, priority: 8 });
       const pending = await queue.enqueue("t", "pending", { ttl: 10 });
       const delayed = await queue.enqueue("t", "delayed", {
         ttl: 10,
         delay: 20_000,
       });
-      const done = await queue.enqueue("t", "done", { ttl: 10, priority: 9 });
-      const running = await queue.enqueue("t", "run", { ttl: 10, priority: 8 });
       const keeper = await queue.enqueue("u", "keeper");
       const claimed = await queue.claim();
       assert.equal(claimed?.id, done);

@@ -22,6 +22,7 @@ import { after, before, describe, test } from "node:test";
 import type { Backend } from "../../src/backend/interface.ts";
 import { type Case, runCase } from "./_context.ts";
 import { cancelCases } from "./_cancel.ts";
+import { cleanCases } from "./_clean.ts";
 import { delayCases } from "./_delay.ts";
 import { errorCases } from "./_errors.ts";
 import { inputCases } from "./_input.ts";
@@ -35,7 +36,9 @@ import { propertyCases } from "./_property.ts";
 import { releaseCases } from "./_release.ts";
 import { requeueCases } from "./_requeue.ts";
 import { rescheduleCases } from "./_reschedule.ts";
+import { retentionCases } from "./_retention.ts";
 import { retryCases } from "./_retries.ts";
+import { scheduleCases } from "./_schedules.ts";
 import { stopCases } from "./_stop.ts";
 import { timeoutCases } from "./_timeout.ts";
 import { tokenCases } from "./_tokens.ts";
@@ -111,6 +114,9 @@ function allCases(): Case[] {
     ...waitCases,
     ...pauseCases,
     ...rescheduleCases,
+    ...retentionCases,
+    ...cleanCases,
+    ...scheduleCases,
     ...workerCases,
     ...stopCases,
     ...timeoutCases,
