@@ -6,10 +6,12 @@
  * other processes through an updates log table read by a tailer.
  *
  * This module is the factory, its options and the adapter from the Backend
- * methods to the transitions (transitions.ts), run through the database
- * (db.ts); events travel through events.ts. Only db.ts imports
- * `node:sqlite`; the main entry loads this backend only when a `sqlite:`
- * URL or this factory is used.
+ * methods to the transitions (transitions.ts, transitions_flow.ts,
+ * retention.ts for clean, transitions_schedule.ts, transitions_import.ts),
+ * run through the database (db.ts); events travel through events.ts; the
+ * options are checked in url.ts. Only db.ts imports `node:sqlite`; the main
+ * entry loads this backend only when a `sqlite:` URL or this factory is
+ * used.
  *
  * @module
  */
@@ -17,13 +19,14 @@
 import type {
   Backend,
   BackendEvent,
+  BackendImport,
+  BackendSchedules,
   ClaimRequest,
   LeaseRef,
   ListRequest,
   NewJobRecord,
   Topic,
 } from "../../src/backend/interface.ts";
-import { ValidationError } from "../../src/errors.ts";
 import type { QueueStats } from "../../src/types.ts";
 import { type Db, openDb } from "./db.ts";
 import { createEvents } from "./events.ts";
@@ -44,11 +47,15 @@ import {
   setProgress,
 } from "./transitions.ts";
 import { pausedState, rescheduleJob, setPaused } from "./transitions_flow.ts";
+import { cleanJobs } from "./retention.ts";
 import {
-  checkSqliteOptions,
-  parseSqliteUrl,
-  type SqliteConfig,
-} from "./url.ts";
+  fireSchedule,
+  listSchedules,
+  putSchedule,
+  removeSchedule,
+} from "./transitions_schedule.ts";
+import { importJobs } from "./transitions_import.ts";
+import { sqliteConfig } from "./url.ts";
 
 /**
  * Options of {@linkcode sqliteBackend}: a `url` or a `path`, and tuning.
@@ -120,7 +127,7 @@ export interface SqliteBackendOptions {
  * @throws {ValidationError} for a bad URL or option.
  */
 export function sqliteBackend(options: SqliteBackendOptions): Backend {
-  const config = configOf(options);
+  const config = sqliteConfig(options);
   const file = config.path !== ":memory:";
   const origin = randomOrigin();
   const background = backgroundReport();
@@ -153,6 +160,7 @@ export function sqliteBackend(options: SqliteBackendOptions): Backend {
     ...leaseCalls(db),
     ...jobCalls(db),
     ...flowCalls(db),
+    ...scheduleCalls(db),
     listen(queue, topic: Topic, listener: (event: BackendEvent) => void) {
       try {
         db.connect();
@@ -220,8 +228,12 @@ function leaseCalls(db: Db): LeaseCalls {
         (tx) => failJob(tx, queue, id, token, failure),
       );
     },
-    release(queue, leases: readonly LeaseRef[], { now }) {
-      return db.write(queue, now, (tx) => releaseJobs(tx, queue, leases, now));
+    release(queue, leases: readonly LeaseRef[], { now, runAt }) {
+      return db.write(
+        queue,
+        now,
+        (tx) => releaseJobs(tx, queue, leases, now, runAt),
+      );
     },
   };
 }
@@ -262,9 +274,12 @@ function jobCalls(db: Db): JobCalls {
   };
 }
 
-type FlowCalls = Pick<Backend, "setPaused" | "pausedState" | "reschedule">;
+type FlowCalls = Pick<
+  Backend,
+  "setPaused" | "pausedState" | "reschedule" | "clean"
+>;
 
-/** The flow-control calls: pause, resume, reschedule. */
+/** The flow-control calls: pause, resume, reschedule, clean. */
 function flowCalls(db: Db): FlowCalls {
   return {
     setPaused(queue, { type, paused, now }) {
@@ -284,6 +299,31 @@ function flowCalls(db: Db): FlowCalls {
         (tx) => rescheduleJob(tx, queue, id, change),
       );
     },
+    clean(queue, request) {
+      return db.write(
+        queue,
+        request.now,
+        (tx) => cleanJobs(tx, queue, request),
+      );
+    },
+  };
+}
+
+type ScheduleCalls = BackendSchedules & BackendImport;
+
+/** The schedule calls (put, remove, list, fire) and the import. */
+function scheduleCalls(db: Db): ScheduleCalls {
+  return {
+    putSchedule: (queue, schedule, { now }) =>
+      db.write(queue, now, (tx) => putSchedule(tx, queue, schedule)),
+    removeSchedule: (queue, name, { now }) =>
+      db.write(queue, now, (tx) => removeSchedule(tx, queue, name)),
+    listSchedules: (queue, { dueBy }) =>
+      db.read((c) => listSchedules(c, queue, dueBy)),
+    fireSchedule: (queue, fire, { now }) =>
+      db.write(queue, now, (tx) => fireSchedule(tx, queue, fire, now)),
+    importJobs: (queue, jobs, { now }) =>
+      db.write(queue, now, (tx) => importJobs(tx, queue, jobs, now)),
   };
 }
 
@@ -307,29 +347,6 @@ function backgroundReport(): {
       failing = false;
     },
   };
-}
-
-function configOf(options: SqliteBackendOptions): SqliteConfig {
-  if (options === null || typeof options !== "object") {
-    throw new ValidationError(
-      "Cannot open the SQLite backend as the options must be an object " +
-        "with a 'url' or a 'path'",
-    );
-  }
-  const { url, path, ...rest } = options;
-  if ((url === undefined) === (path === undefined)) {
-    throw new ValidationError(
-      "Cannot open the SQLite backend as it needs exactly one of 'url' " +
-        "and 'path'",
-    );
-  }
-  if (url !== undefined) {
-    const fromUrl = parseSqliteUrl(url);
-    return Object.keys(rest).length === 0
-      ? fromUrl
-      : checkSqliteOptions(fromUrl.path, { ...fromUrl, ...rest });
-  }
-  return checkSqliteOptions(path, rest);
 }
 
 function randomOrigin(): number {

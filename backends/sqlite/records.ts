@@ -1,14 +1,19 @@
 /**
- * Rows of `jobline_jobs` to the records of the backend interface, and the
- * payloads of update events both ways. Pure functions; no statement runs
- * here.
+ * Rows of `jobline_jobs` (and of `jobline_schedules`) to the records of the
+ * backend interface, and the payloads of update events both ways. Pure
+ * functions; no statement runs here.
  * Rows are read as arrays (faster than objects in every runtime), so the
  * positions come from the column lists beside the SQL.
  *
  * @module
  */
 
-import type { JobRecord, UpdateRecord } from "../../src/backend/interface.ts";
+import type {
+  JobRecord,
+  KeepRecord,
+  ScheduleRecord,
+  UpdateRecord,
+} from "../../src/backend/interface.ts";
 import { countJobs, emptyStats } from "../../src/backend/counts.ts";
 import type { JobError, JobStatus, QueueStats } from "../../src/types.ts";
 import { CLAIMED_COLUMNS, RECORD_COLUMNS } from "./sql.ts";
@@ -31,6 +36,23 @@ function errorOf(text: unknown): JobError | null {
   return text === null ? null : JSON.parse(text as string) as JobError;
 }
 
+/**
+ * The keep rules of a row whose four keep columns start at `at` (null in
+ * rows stored before schema 3: kept until removed).
+ */
+function keepOf(r: Row, at: number): KeepRecord {
+  return {
+    complete: {
+      age: r[at] as number | null,
+      count: r[at + 1] as number | null,
+    },
+    failed: {
+      age: r[at + 2] as number | null,
+      count: r[at + 3] as number | null,
+    },
+  };
+}
+
 /** The record of a RECORD row. */
 export function toRecord(r: Row): JobRecord {
   const token = r[R.lease_token] as string | null;
@@ -46,6 +68,7 @@ export function toRecord(r: Row): JobRecord {
     expiresAt: r[R.expires_at] as number | null,
     key: r[R.key] as string | null,
     metadata: r[R.metadata] as string,
+    keep: keepOf(r, R.keep_complete_age),
     status: r[R.status] as JobStatus,
     progress: r[R.progress] as number,
     message: r[R.message] as string,
@@ -98,6 +121,7 @@ export function claimedOf(
     expiresAt: r[C.expires_at] as number | null,
     key: r[C.key] as string | null,
     metadata: r[C.metadata] as string,
+    keep: keepOf(r, C.keep_complete_age),
     status: "processing",
     progress: r[C.progress] as number,
     message: r[C.message] as string,
@@ -165,5 +189,15 @@ export function updateOf(jobId: string, payload: unknown): UpdateRecord {
     error,
     at,
     version,
+  };
+}
+
+/** The record of a schedule row (`[name, definition, next_run_at, version]`). */
+export function scheduleOf(r: Row): ScheduleRecord {
+  return {
+    name: r[0] as string,
+    definition: r[1] as string,
+    nextRunAt: r[2] as number,
+    version: r[3] as number,
   };
 }

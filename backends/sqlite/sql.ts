@@ -9,17 +9,26 @@
  * delayed jobs become due in one indexed step first, so due and delayed
  * jobs never share an index.
  *
+ * A finished job (state 3) carries its finish time in `completed_at` and,
+ * under an age rule, its removal time in `remove_at`; partial indexes on
+ * both let retention find the oldest jobs of a status and the jobs due for
+ * removal without scanning (the retention statements: sql_retention.ts).
+ *
  * @module
  */
 
+import { COUNTS_MIGRATION } from "./sql_counts.ts";
+
 /** The schema version this release writes; older files are migrated up. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 5;
 
 /**
  * Run once, outside a transaction, on every connection. A checkpoint under
  * `synchronous = NORMAL` syncs the file, which costs more than hundreds of
  * commits, so the WAL may grow to 10,000 pages between checkpoints (and is
- * cut back to 64 MiB after one).
+ * cut back to 64 MiB after one). Recursive triggers make a row that a
+ * REPLACE deletes fire its delete trigger, so the job counts
+ * (sql_counts.ts) hold whatever statement writes.
  */
 export const PRAGMAS = (
   busyTimeout: number,
@@ -30,7 +39,8 @@ PRAGMA journal_mode = WAL;
 PRAGMA synchronous = ${synchronous.toUpperCase()};
 PRAGMA wal_autocheckpoint = 10000;
 PRAGMA journal_size_limit = 67108864;
-PRAGMA foreign_keys = OFF;`;
+PRAGMA foreign_keys = OFF;
+PRAGMA recursive_triggers = ON;`;
 
 /** The table that records the schema version. */
 export const META_TABLE = `CREATE TABLE IF NOT EXISTS jobline_meta (
@@ -48,7 +58,14 @@ export const META_SET =
 
 /**
  * Migrations by the version they lead to; [1] creates the schema, [2] adds
- * the pause table (a row per paused type, type '' for the whole queue).
+ * the pause table (a row per paused type, type '' for the whole queue), [3]
+ * adds retention: each job's keep rules (null in rows stored before: kept),
+ * its removal time, and the indexes of finished jobs by status and finish
+ * time and by removal time (built over the finished jobs already stored),
+ * [4] adds the schedules table (one row per queue and name; the
+ * definition is text only the queue layer reads) and its index by next
+ * occurrence (its statements: sql_schedule.ts), [5] adds the job counts
+ * kept by triggers, filled from the jobs stored (sql_counts.ts).
  */
 export const MIGRATIONS: Record<number, string> = {
   1: `
@@ -105,7 +122,42 @@ CREATE TABLE jobline_paused (
   type TEXT NOT NULL,
   PRIMARY KEY (queue, type)
 ) WITHOUT ROWID;`,
+  3: `
+ALTER TABLE jobline_jobs ADD COLUMN keep_complete_age INTEGER;
+ALTER TABLE jobline_jobs ADD COLUMN keep_complete_count INTEGER;
+ALTER TABLE jobline_jobs ADD COLUMN keep_failed_age INTEGER;
+ALTER TABLE jobline_jobs ADD COLUMN keep_failed_count INTEGER;
+ALTER TABLE jobline_jobs ADD COLUMN remove_at INTEGER;
+CREATE INDEX jobline_jobs_finished
+  ON jobline_jobs (queue, status, completed_at)
+  WHERE completed_at IS NOT NULL;
+CREATE INDEX jobline_jobs_removals ON jobline_jobs (queue, remove_at)
+  WHERE remove_at IS NOT NULL;`,
+  4: `
+CREATE TABLE jobline_schedules (
+  queue TEXT NOT NULL,
+  name TEXT NOT NULL,
+  definition TEXT NOT NULL,
+  next_run_at INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  PRIMARY KEY (queue, name)
+) WITHOUT ROWID;
+CREATE INDEX jobline_schedules_due
+  ON jobline_schedules (queue, next_run_at);`,
+  5: COUNTS_MIGRATION,
 };
+
+/** A job's keep rules, read after the other columns (see keepOf). */
+const KEEP = `keep_complete_age, keep_complete_count, keep_failed_age,
+  keep_failed_count`;
+
+/** The names of KEEP's columns, in order. */
+const KEEP_COLUMNS = [
+  "keep_complete_age",
+  "keep_complete_count",
+  "keep_failed_age",
+  "keep_failed_count",
+] as const;
 
 /**
  * Every column a JobRecord needs, read as an array (see RECORD_COLUMNS).
@@ -113,7 +165,7 @@ CREATE TABLE jobline_paused (
 const RECORD = `id, type, data, priority, max_attempts, run_at, created_at,
   ttl, expires_at, key, metadata, status, progress, message, result, error,
   attempt, updated_at, started_at, completed_at, lease_token, lease_until,
-  version, seq`;
+  version, seq, ${KEEP}`;
 
 /** The positions of RECORD's columns. */
 export const RECORD_COLUMNS = [
@@ -141,6 +193,7 @@ export const RECORD_COLUMNS = [
   "lease_until",
   "version",
   "seq",
+  ...KEEP_COLUMNS,
 ] as const;
 
 /**
@@ -160,7 +213,8 @@ export const DROP_EXPIRED_HOLDER = `DELETE FROM jobline_jobs
 
 /**
  * ?1 queue, ?2 id, ?3 type, ?4 data, ?5 priority, ?6 max_attempts, ?7 run_at,
- * ?8 created_at, ?9 ttl, ?10 expires_at, ?11 key, ?12 metadata, ?13 state.
+ * ?8 created_at, ?9 ttl, ?10 expires_at, ?11 key, ?12 metadata, ?13 state,
+ * ?14..?17 the keep rules (complete age, count, failed age, count).
  * Stores nothing when the key is held (no row returned).
  *
  * `lease_until` holds a blank blob as big as what the first claim adds to
@@ -171,9 +225,9 @@ export const DROP_EXPIRED_HOLDER = `DELETE FROM jobline_jobs
  */
 export const INSERT_JOB = `INSERT INTO jobline_jobs (queue, id, type, data,
   priority, max_attempts, run_at, created_at, ttl, expires_at, key, key_held,
-  metadata, state, status, updated_at, lease_until)
+  metadata, state, status, updated_at, lease_until, ${KEEP})
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13,
-  'pending', ?8, zeroblob(36))
+  'pending', ?8, zeroblob(36), ?14, ?15, ?16, ?17)
 ON CONFLICT (queue, key_held) WHERE key_held IS NOT NULL DO NOTHING
 RETURNING seq`;
 
@@ -182,8 +236,17 @@ export const KEY_HOLDER =
   "SELECT id FROM jobline_jobs WHERE queue = ?1 AND key_held = ?2";
 
 /**
+ * What a statement that may finish a job returns after its payload, for
+ * retention (retention.ts): the job's seq and the age and count of the rule
+ * of the status it finished with (`rule` is "complete" or "failed").
+ */
+const RETAIN = (rule: string): string =>
+  `seq, keep_${rule}_age, keep_${rule}_count`;
+
+/**
  * ?1 = queue, ?2 = now: returns expired leases to pending (or to failed with
- * no attempts left).
+ * no attempts left, and a removal time by its failed rule). Rows: id,
+ * payload, state (3: failed), then RETAIN.
  */
 export const EXPIRE_LEASES = `UPDATE jobline_jobs SET
   status = CASE WHEN attempt < max_attempts THEN 'pending' ELSE 'failed' END,
@@ -191,11 +254,13 @@ export const EXPIRE_LEASES = `UPDATE jobline_jobs SET
   run_at = CASE WHEN attempt < max_attempts THEN ?2 ELSE run_at END,
   completed_at = CASE WHEN attempt < max_attempts THEN NULL ELSE ?2 END,
   key_held = CASE WHEN attempt < max_attempts THEN key_held ELSE NULL END,
+  remove_at = CASE WHEN attempt < max_attempts THEN NULL
+    ELSE ?2 + keep_failed_age END,
   error = '{"name":"LeaseExpiredError","message":"lease expired"}',
   lease_token = NULL, lease_until = NULL, updated_at = ?2,
   version = version + 1
 WHERE queue = ?1 AND state = 2 AND lease_until <= ?2 AND ${LIVE}
-RETURNING id, ${PAYLOAD}`;
+RETURNING id, ${PAYLOAD}, state, ${RETAIN("failed")}`;
 
 /** ?1 = queue, ?2 = now: delayed jobs that are due become claimable. */
 export const PROMOTE_DELAYED = `UPDATE jobline_jobs SET state = 0
@@ -224,7 +289,7 @@ WHERE seq IN `;
  */
 const CLAIMED = `id, type, data, priority, max_attempts, run_at, created_at,
   ttl, expires_at, key, metadata, progress, message, error, attempt, version,
-  seq`;
+  seq, ${KEEP}`;
 
 /** The positions of CLAIMED's columns. */
 export const CLAIMED_COLUMNS = [
@@ -245,16 +310,25 @@ export const CLAIMED_COLUMNS = [
   "attempt",
   "version",
   "seq",
+  ...KEEP_COLUMNS,
 ] as const;
 
 const DUE = `FROM jobline_jobs WHERE queue = ?1 AND state = 0 AND ${LIVE}`;
+
+/**
+ * A claim's LIMIT (?3). Written as an expression on purpose: SQLite plans a
+ * bare `LIMIT ?3` by its bound value, so node:sqlite's binding on every call
+ * makes it prepare the claim again each time (more than doubling its cost
+ * on Deno and Node); the plan is the same either way.
+ */
+const LIMIT = "LIMIT CAST(?3 AS INTEGER)";
 
 /**
  * ?1 queue, ?2 now, ?3 limit, ?4 token prefix, ?5 lease until: claims the
  * best due jobs of any type.
  */
 export const CLAIM_ANY = `${CLAIM_SET}(SELECT seq ${DUE}
-  ORDER BY priority DESC, seq LIMIT ?3)
+  ORDER BY priority DESC, seq ${LIMIT})
 RETURNING ${CLAIMED}`;
 
 /**
@@ -263,7 +337,7 @@ RETURNING ${CLAIMED}`;
  */
 export const CLAIM_UNPAUSED = `${CLAIM_SET}(SELECT seq ${DUE}
   AND type NOT IN (SELECT type FROM jobline_paused WHERE queue = ?1)
-  ORDER BY priority DESC, seq LIMIT ?3)
+  ORDER BY priority DESC, seq ${LIMIT})
 RETURNING ${CLAIMED}`;
 
 /**
@@ -273,7 +347,7 @@ RETURNING ${CLAIMED}`;
 export function claimTypes(count: number): string {
   if (count === 1) {
     return `${CLAIM_SET}(SELECT seq ${DUE} AND type = ?6
-  ORDER BY priority DESC, seq LIMIT ?3)
+  ORDER BY priority DESC, seq ${LIMIT})
 RETURNING ${CLAIMED}`;
   }
   const parts = Array.from(
@@ -281,10 +355,10 @@ RETURNING ${CLAIMED}`;
     (_, i) =>
       `SELECT * FROM (SELECT seq, priority ${DUE} AND type = ?${
         i + 6
-      } ORDER BY priority DESC, seq LIMIT ?3)`,
+      } ORDER BY priority DESC, seq ${LIMIT})`,
   );
   return `${CLAIM_SET}(SELECT seq FROM (${parts.join(" UNION ALL ")})
-  ORDER BY priority DESC, seq LIMIT ?3)
+  ORDER BY priority DESC, seq ${LIMIT})
 RETURNING ${CLAIMED}`;
 }
 
@@ -300,17 +374,21 @@ export const UPDATE_PROGRESS = `UPDATE jobline_jobs SET
 WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
 RETURNING ${PAYLOAD}`;
 
-/** ?1 queue, ?2 id, ?3 token, ?4 now, ?5 result */
+/**
+ * ?1 queue, ?2 id, ?3 token, ?4 now, ?5 result. Rows: payload, then RETAIN
+ * (the removal time by the complete rule is set here).
+ */
 export const COMPLETE = `UPDATE jobline_jobs SET state = 3,
   status = 'complete', result = ?5, key_held = NULL, lease_token = NULL,
   lease_until = NULL, completed_at = ?4, updated_at = ?4,
-  version = version + 1
+  remove_at = ?4 + keep_complete_age, version = version + 1
 WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
-RETURNING ${PAYLOAD}`;
+RETURNING ${PAYLOAD}, ${RETAIN("complete")}`;
 
 /**
  * ?1 queue, ?2 id, ?3 token, ?4 now, ?5 error, ?6 retryAt or null: back to
- * pending (due or delayed) when ?6 is a time, else failed for good.
+ * pending (due or delayed) when ?6 is a time, else failed for good (with a
+ * removal time by its failed rule). Rows: payload, then RETAIN.
  */
 export const FAIL = `UPDATE jobline_jobs SET
   error = ?5, lease_token = NULL, lease_until = NULL, updated_at = ?4,
@@ -319,16 +397,19 @@ export const FAIL = `UPDATE jobline_jobs SET
   state = CASE WHEN ?6 IS NULL THEN 3 WHEN ?6 > ?4 THEN 1 ELSE 0 END,
   run_at = coalesce(?6, run_at),
   key_held = CASE WHEN ?6 IS NULL THEN NULL ELSE key_held END,
-  completed_at = CASE WHEN ?6 IS NULL THEN ?4 ELSE NULL END
+  completed_at = CASE WHEN ?6 IS NULL THEN ?4 ELSE NULL END,
+  remove_at = CASE WHEN ?6 IS NULL THEN ?4 + keep_failed_age END
 WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
-RETURNING ${PAYLOAD}`;
+RETURNING ${PAYLOAD}, ${RETAIN("failed")}`;
 
 /**
- * ?1 queue, ?2 now, ?3 id, ?4 token: a held, live job back to pending as
- * before its claim (attempt not counted; run_at, priority, seq and key kept).
+ * ?1 queue, ?2 now, ?3 id, ?4 token, ?5 runAt or null: a held, live job back
+ * to pending as before its claim (attempt not counted; priority, seq and key
+ * kept; run_at too unless ?5 snoozes it to a new time).
  */
-export const RELEASE = `UPDATE jobline_jobs SET
-  state = CASE WHEN run_at > ?2 THEN 1 ELSE 0 END, status = 'pending',
+export const RELEASE = `UPDATE jobline_jobs SET run_at = coalesce(?5, run_at),
+  state = CASE WHEN coalesce(?5, run_at) > ?2 THEN 1 ELSE 0 END,
+  status = 'pending',
   attempt = attempt - 1, lease_token = NULL, lease_until = NULL,
   updated_at = ?2, version = version + 1
 WHERE queue = ?1 AND id = ?3 AND state = 2 AND lease_token = ?4 AND ${LIVE}
@@ -338,23 +419,30 @@ RETURNING ${PAYLOAD}`;
 export const STATE_OF =
   `SELECT state FROM jobline_jobs WHERE queue = ?1 AND id = ?3 AND ${LIVE}`;
 
-/** ?1 queue, ?2 now, ?3 id, ?4 error */
+/**
+ * ?1 queue, ?2 now, ?3 id, ?4 error. Rows: payload, then RETAIN (a
+ * cancelled job goes by its failed rule).
+ */
 export const CANCEL = `UPDATE jobline_jobs SET state = 3,
   status = 'cancelled', error = ?4, key_held = NULL, lease_token = NULL,
   lease_until = NULL, completed_at = ?2, updated_at = ?2,
-  version = version + 1
+  remove_at = ?2 + keep_failed_age, version = version + 1
 WHERE queue = ?1 AND id = ?3 AND state < 3 AND ${LIVE}
-RETURNING ${PAYLOAD}`;
+RETURNING ${PAYLOAD}, ${RETAIN("failed")}`;
 
 /** ?1 queue, ?2 now, ?3 id: frees the job's key if an expired job holds it. */
 export const DROP_EXPIRED_HOLDER_OF = `DELETE FROM jobline_jobs
   WHERE queue = ?1 AND expires_at <= ?2 AND key_held = (
     SELECT key FROM jobline_jobs WHERE queue = ?1 AND id = ?3)`;
 
-/** ?1 queue, ?2 now, ?3 id: failed or cancelled back to pending. */
+/**
+ * ?1 queue, ?2 now, ?3 id: failed or cancelled back to pending (out of
+ * both retention indexes: no finish time, no removal time).
+ */
 export const RETRY = `UPDATE jobline_jobs SET state = 0, status = 'pending',
   attempt = 0, run_at = ?2, error = NULL, result = NULL, progress = 0,
-  message = '', completed_at = NULL, updated_at = ?2, version = version + 1,
+  message = '', completed_at = NULL, remove_at = NULL, updated_at = ?2,
+  version = version + 1,
   key_held = CASE WHEN key IS NULL THEN NULL
     WHEN EXISTS (SELECT 1 FROM jobline_jobs AS o
       WHERE o.queue = ?1 AND o.key_held = jobline_jobs.key) THEN NULL
@@ -380,10 +468,6 @@ export const LIST = `SELECT ${RECORD} FROM jobline_jobs
   WHERE queue = ?1 AND id > ?3 AND ${LIVE}
     AND (?5 IS NULL OR status = ?5) AND (?6 IS NULL OR type = ?6)
   ORDER BY id LIMIT ?4`;
-
-/** ?1 queue, ?2 now */
-export const STATS = `SELECT status, type, count(*) AS n FROM jobline_jobs
-  WHERE queue = ?1 AND ${LIVE} GROUP BY status, type`;
 
 /** ?1 queue, ?2 now, ?3 limit: deletes a bounded batch of expired jobs. */
 export const DELETE_EXPIRED = `DELETE FROM jobline_jobs WHERE seq IN (

@@ -1,7 +1,8 @@
 /**
  * The state transitions of the SQLite backend, each a function run inside
  * one write transaction (see db.ts), and the reads. A transition
- * that throws LeaseLostError must do so before it writes anything.
+ * that throws LeaseLostError must do so before it writes anything. One that
+ * finishes a job ends with retention.ts's step, in the same transaction.
  *
  * @module
  */
@@ -17,6 +18,7 @@ import type {
 import { LeaseLostError } from "../../src/errors.ts";
 import type { JobError, QueueStats } from "../../src/types.ts";
 import type { Connection, Tx } from "./db.ts";
+import { retain } from "./retention.ts";
 import {
   bestFirst,
   claimedOf,
@@ -27,9 +29,13 @@ import {
   toRecord,
 } from "./records.ts";
 import * as SQL from "./sql.ts";
+import { STATS } from "./sql_counts.ts";
 import { PAUSED } from "./sql_flow.ts";
 
 type Payload = [string] | undefined;
+
+/** A finishing statement's row: payload, then seq, rule age, rule count. */
+type Finishing = [string, number, number | null, number | null] | undefined;
 
 const claimStatements: string[] = [];
 
@@ -64,6 +70,10 @@ export function enqueueJobs(
       job.key,
       job.metadata,
       job.runAt > now ? 1 : 0,
+      job.keep.complete.age,
+      job.keep.complete.count,
+      job.keep.failed.age,
+      job.keep.failed.count,
     );
     if (inserted === undefined) {
       const [holder] = tx.stmt(SQL.KEY_HOLDER).get(queue, job.key) as [string];
@@ -98,9 +108,11 @@ export function claimJobs(
   ) as [number, number, number];
   if (expiring === 1) {
     const expired = tx.stmt(SQL.EXPIRE_LEASES).all(queue, now) as Row[];
-    for (const [id, payload] of expired as [string, string][]) {
+    for (const row of expired) {
+      const id = row[0] as string;
       tx.emit(queue, "c", id, null);
-      tx.emit(queue, "u", id, payload);
+      tx.emit(queue, "u", id, row[1] as string);
+      if (row[2] === 3) retain(tx, queue, "failed", now, row, 3);
     }
   }
   if (promoting === 1) tx.stmt(SQL.PROMOTE_DELAYED).run(queue, now);
@@ -181,9 +193,10 @@ export function completeJob(
     token,
     now,
     result,
-  ) as Payload;
+  ) as Finishing;
   if (row === undefined) throw new LeaseLostError(id);
   tx.emit(queue, "u", id, row[0]);
+  retain(tx, queue, "complete", now, row, 1);
 }
 
 /** Records a failed attempt: back to pending at `retryAt`, or failed. */
@@ -202,32 +215,36 @@ export function failJob(
     now,
     JSON.stringify(error),
     retryAt,
-  ) as Payload;
+  ) as Finishing;
   if (row === undefined) throw new LeaseLostError(id);
   if (retryAt !== null) tx.emit(queue, "w", null, String(retryAt));
   tx.emit(queue, "u", id, row[0]);
-  return retryAt === null ? "failed" : "pending";
+  if (retryAt !== null) return "pending";
+  retain(tx, queue, "failed", now, row, 1);
+  return "failed";
 }
 
 /**
- * Gives held jobs back to pending, unstarted; leases that no longer hold are
- * skipped. One wake for all; returns the released ids in order.
+ * Gives held jobs back to pending, unstarted (due at `runAt` if given: a
+ * snooze); leases that no longer hold are skipped. One wake for all;
+ * returns the released ids in order.
  */
 export function releaseJobs(
   tx: Tx,
   queue: string,
   leases: readonly LeaseRef[],
   now: number,
+  runAt?: number,
 ): string[] {
   const ids: string[] = [];
   const release = tx.stmt(SQL.RELEASE);
   for (const { id, token } of leases) {
-    const row = release.get(queue, now, id, token) as Payload;
+    const row = release.get(queue, now, id, token, runAt ?? null) as Payload;
     if (row === undefined) continue;
     tx.emit(queue, "u", id, row[0]);
     ids.push(id);
   }
-  if (ids.length > 0) tx.emit(queue, "w", null, String(now));
+  if (ids.length > 0) tx.emit(queue, "w", null, String(runAt ?? now));
   return ids;
 }
 
@@ -244,10 +261,11 @@ export function cancelJob(
     | undefined;
   if (before === undefined || before[0] === 3) return false;
   const error = JSON.stringify({ name: "CancelledError", message: reason });
-  const row = tx.stmt(SQL.CANCEL).get(queue, now, id, error) as Payload;
+  const row = tx.stmt(SQL.CANCEL).get(queue, now, id, error) as Finishing;
   if (row === undefined) return false;
   if (before[0] === 2) tx.emit(queue, "c", id, null);
   tx.emit(queue, "u", id, row[0]);
+  retain(tx, queue, "cancelled", now, row, 1);
   return true;
 }
 
@@ -307,13 +325,13 @@ export function listJobs(
   return rows.map(toRecord);
 }
 
-/** Counts live jobs by status and type. */
+/** Counts live jobs by status and type (kept counts: sql_counts.ts). */
 export function queueStats(
   c: Connection,
   queue: string,
   now: number,
 ): QueueStats {
-  return statsOf(c.stmt(SQL.STATS).all(queue, now) as Row[]);
+  return statsOf(c.stmt(STATS).all(queue, now) as Row[]);
 }
 
 /** Deletes a bounded batch of expired jobs per queue, each by its clock. */

@@ -125,6 +125,37 @@ export function parseSqliteUrl(url: string): SqliteConfig {
 }
 
 /**
+ * Checks the options of sqliteBackend() (a `url` or a `path`, and tuning
+ * that overrides the URL's query) and fills in the defaults.
+ *
+ * @throws {ValidationError} for anything sqliteBackend() must refuse.
+ */
+export function sqliteConfig(
+  options: SqliteOptionInput & { url?: string; path?: string },
+): SqliteConfig {
+  if (options === null || typeof options !== "object") {
+    throw new ValidationError(
+      "Cannot open the SQLite backend as the options must be an object " +
+        "with a 'url' or a 'path'",
+    );
+  }
+  const { url, path, ...rest } = options;
+  if ((url === undefined) === (path === undefined)) {
+    throw new ValidationError(
+      "Cannot open the SQLite backend as it needs exactly one of 'url' " +
+        "and 'path'",
+    );
+  }
+  if (url !== undefined) {
+    const fromUrl = parseSqliteUrl(url);
+    return Object.keys(rest).length === 0
+      ? fromUrl
+      : checkSqliteOptions(fromUrl.path, { ...fromUrl, ...rest });
+  }
+  return checkSqliteOptions(path, rest);
+}
+
+/**
  * Checks the options of sqliteBackend() and fills in the defaults.
  *
  * @throws {ValidationError} for a bad option, a SQLite URI or a directory.
