@@ -19,6 +19,15 @@
  * | `B counts` | hash | `<status>:<type>` -> number of jobs |
  * | `B seq` | string | enqueue sequence |
  * | `B paused` | set | paused types, "" for the whole queue (lua_flow.ts) |
+ * | `B done:<status>` | zset | finished jobs of a status, by completedAt |
+ * | `B removals` | zset | finished jobs with an age rule, by removal time |
+ * | `B schedules` | hash | schedule name -> its record (lua_schedule.ts) |
+ * | `B schedules:next` | zset | schedule names by next occurrence |
+ *
+ * A script that finishes a job applies its keep rule in the same call
+ * (retain and tidy, in lua_retention.ts). Scripts kept apart: enqueue
+ * (lua_enqueue.ts), pause and reschedule (lua_flow.ts), clean
+ * (lua_retention.ts), schedules (lua_schedule.ts), import (lua_import.ts).
  *
  * Channels: `B u` carries a JSON array of updates per script call; `B w`
  * carries worker signals: `w<at>` (wake) and `c<id> <version>` (cancel: the
@@ -33,6 +42,14 @@
 import { CLAIM_FIELDS } from "./records.ts";
 import { ENQUEUE } from "./lua_enqueue.ts";
 import { PAUSED_STATE, RESCHEDULE, SET_PAUSED } from "./lua_flow.ts";
+import { CLEAN } from "./lua_retention.ts";
+import {
+  FIRE_SCHEDULE,
+  LIST_SCHEDULES,
+  PUT_SCHEDULE,
+  REMOVE_SCHEDULE,
+} from "./lua_schedule.ts";
+import { IMPORT } from "./lua_import.ts";
 import { type Helper, prelude } from "./lua_prelude.ts";
 
 const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
@@ -112,7 +129,7 @@ while need > 0 and #types > 0 do
   end
   if #ids == 0 then break end
   for j, id in ipairs(ids) do
-    -- s t x ra ea k pg m a v q e p (CLAIM_FIELDS); q is the ready score
+    -- s t x ra ea k pg m a v q e p kp (CLAIM_FIELDS); q is the ready score
     local x = call('HMGET', J(id), ${CLAIM_LIST})
     x[11] = qs[j]
     if x[1] == 'pending' then
@@ -134,6 +151,7 @@ while need > 0 and #types > 0 do
   end
 end
 done()
+tidy()
 return out
 `;
 
@@ -178,8 +196,8 @@ for i = 0, n - 1 do
   local o = 2 + i * 4
   local id, res, at = ARGV[o + 1], ARGV[o + 3], ARGV[o + 4]
   local x
-  if loud then x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'e')
-  else x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v') end
+  if loud then x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'kp', 'a', 'pg', 'm', 'e')
+  else x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'kp') end
   if x[1] ~= 'processing' or x[2] ~= ARGV[o + 2] then
     out[i + 1] = 0
   else
@@ -189,11 +207,13 @@ for i = 0, n - 1 do
     release(id, x[4])
     count('processing', x[3], -1)
     count('complete', x[3], 1)
-    note(id, x[3], 'complete', x[7], x[8], x[6], v, res, x[9], at)
+    note(id, x[3], 'complete', x[8], x[9], x[7], v, res, x[10], at)
+    retain(id, 'complete', x[3], x[6], at)
     out[i + 1] = 1
   end
 end
 done()
+tidy()
 return out
 `;
 
@@ -203,7 +223,7 @@ return out
  */
 const FAIL = `
 local id, e, retryAt = ARGV[2], ARGV[4], ARGV[5]
-local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'q')
+local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'q', 'kp')
 if x[1] ~= 'processing' or x[2] ~= ARGV[3] then return 0 end
 local v = tonumber(x[5] or 1) + 1
 local s = 'failed'
@@ -219,20 +239,24 @@ end
 count('processing', x[3], -1)
 count(s, x[3], 1)
 note(id, x[3], s, x[7], x[8], x[6], v, nil, e, NOWS)
+if retryAt == '' then retain(id, s, x[3], x[10], NOWS) end
 done()
+tidy()
 if retryAt ~= '' then call(PUB, WCH, 'w'..retryAt) end
 return s
 `;
 
 /**
- * ARGV: now, then (id, token) per lease. Puts each job still processing
- * under its token back to pending as it was before its claim: attempt - 1,
- * lease fields gone (its ready score kept as q, so its place in line stays),
- * runAt, key and error unchanged. Returns the ids released, in ARGV order.
+ * ARGV: now, runAt ("" to keep), then (id, token) per lease. Puts each job
+ * still processing under its token back to pending as it was before its
+ * claim: attempt - 1, lease fields gone (its ready score kept as q, so its
+ * place in line stays), key and error unchanged, runAt too unless given (a
+ * snooze). Returns the ids released, in ARGV order.
  */
 const RELEASE = `
 local out = {}
-for i = 2, #ARGV - 1, 2 do
+local snooze = ARGV[2] ~= '' and ARGV[2] or nil
+for i = 3, #ARGV - 1, 2 do
   local id = ARGV[i]
   local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'q', 'ra', 'ea', 'e')
   if x[1] == 'processing' and x[2] == ARGV[i + 1] then
@@ -243,8 +267,8 @@ for i = 2, #ARGV - 1, 2 do
       local a = tostring(tonumber(x[6] or 1) - 1)
       local q = qof(x[9], x[2])
       -- runAt is the enqueued one (line 4 of x) until a transition sets ra
-      local ra = x[10] or string.match(call('HGET', J(id), 'x'), '^[^\\n]*\\n[^\\n]*\\n[^\\n]*\\n([^\\n]*)')
-      call('HSET', J(id), 's', 'pending', 'a', a, 'q', q, 'ua', NOWS, 'v', v)
+      local ra = snooze or x[10] or string.match(call('HGET', J(id), 'x'), '^[^\\n]*\\n[^\\n]*\\n[^\\n]*\\n([^\\n]*)')
+      call('HSET', J(id), 's', 'pending', 'a', a, 'q', q, 'ra', ra, 'ua', NOWS, 'v', v)
       call('HDEL', J(id), 'lt', 'lu')
       add('ZREM', ACTIVE, id)
       schedule(id, x[3], q, ra)
@@ -256,14 +280,14 @@ for i = 2, #ARGV - 1, 2 do
   end
 end
 done()
-if #out > 0 then call(PUB, WCH, 'w'..NOWS) end
+if #out > 0 then call(PUB, WCH, 'w'..(snooze or NOWS)) end
 return out
 `;
 
 /** ARGV: now, id, error (JSON text). Returns 1 if the job changed. */
 const CANCEL = `
 local id, e = ARGV[2], ARGV[3]
-local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'a', 'pg', 'm', 'ea', 'q', 'lt')
+local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'a', 'pg', 'm', 'ea', 'q', 'lt', 'kp')
 if not x[1] then return 0 end
 if expired(x[8]) then
   drop(id, x[1], x[2], x[3])
@@ -293,7 +317,9 @@ release(id, x[3])
 count(x[1], x[2], -1)
 count('cancelled', x[2], 1)
 note(id, x[2], 'cancelled', x[6], x[7], x[5], v, nil, e, NOWS)
+retain(id, 'cancelled', x[2], x[11], NOWS)
 done()
+tidy()
 return 1
 `;
 
@@ -311,6 +337,8 @@ if x[1] ~= 'failed' and x[1] ~= 'cancelled' then return 0 end
 local v = tonumber(x[4] or 1) + 1
 call('HSET', J(id), 's', 'pending', 'a', 0, 'ra', NOWS, 'pg', '0', 'm', '', 'ua', NOWS, 'v', v)
 call('HDEL', J(id), 'e', 'r', 'co')
+call('ZREM', DONE..x[1], id)
+call('ZREM', RM, id)
 if x[3] then
   local holder = call('HGET', KEYIDX, x[3])
   if not holder or not holds(holder) then call('HSET', KEYIDX, x[3], id) end
@@ -364,19 +392,20 @@ const STATS = `
 while purge(1000) == 1000 do end
 while recover(1000) == 1000 do end
 done()
+tidy()
 return call('HGETALL', COUNTS)
 `;
 
 /** The scripts by name, with the helpers each uses. */
 export const SCRIPTS = {
-  enqueue: [ENQUEUE, ["done", "holds"]],
+  enqueue: [ENQUEUE, ["enqueue"]],
   claim: [CLAIM, ["done", "expired", "drop", "purge", "recover", "promote"]],
   heartbeat: [HEARTBEAT, []],
   update: [UPDATE, ["done"]],
-  complete: [COMPLETE, ["done", "release"]],
-  fail: [FAIL, ["done", "schedule", "release", "qof"]],
+  complete: [COMPLETE, ["done", "release", "retain"]],
+  fail: [FAIL, ["done", "schedule", "release", "qof", "retain"]],
   release: [RELEASE, ["done", "expired", "drop", "schedule", "qof"]],
-  cancel: [CANCEL, ["done", "expired", "drop", "release"]],
+  cancel: [CANCEL, ["done", "expired", "drop", "release", "retain"]],
   retry: [RETRY, ["done", "expired", "drop", "holds", "ready", "qof"]],
   remove: [REMOVE, ["done", "expired", "drop"]],
   list: [LIST, ["expired"]],
@@ -384,6 +413,12 @@ export const SCRIPTS = {
   setPaused: [SET_PAUSED, []],
   pausedState: [PAUSED_STATE, []],
   reschedule: [RESCHEDULE, ["done", "expired", "drop", "schedule", "qof"]],
+  clean: [CLEAN, ["done", "expired", "drop"]],
+  putSchedule: [PUT_SCHEDULE, []],
+  removeSchedule: [REMOVE_SCHEDULE, []],
+  listSchedules: [LIST_SCHEDULES, []],
+  fireSchedule: [FIRE_SCHEDULE, ["enqueue"]],
+  import: [IMPORT, ["done", "holds", "schedule", "retain"]],
 } as const satisfies Record<string, readonly [string, readonly Helper[]]>;
 
 /** A script's name. */
@@ -398,7 +433,14 @@ export type ScriptName = keyof typeof SCRIPTS;
 export function scriptSources(
   publish: "PUBLISH" | "SPUBLISH",
 ): Record<ScriptName, string> {
-  const head = `local PUB, NUMSUB = '${publish}', '${
+  // The first line is Dragonfly's in-source script flag: the scripts touch
+  // job keys they cannot declare (a claim learns its jobs' ids as it runs),
+  // which Dragonfly refuses unless told; Redis and Valkey read it as a
+  // comment. `unpack` is Lua 5.1's (Redis); Lua 5.4 (Dragonfly) keeps it in
+  // `table`.
+  const head = `--!df flags=allow-undeclared-keys
+local unpack = unpack or table.unpack
+local PUB, NUMSUB = '${publish}', '${
     publish === "PUBLISH" ? "NUMSUB" : "SHARDNUMSUB"
   }'\n`;
   const out = {} as Record<ScriptName, string>;

@@ -2,15 +2,21 @@
  * The Lua helpers the Redis scripts start with: the queue's key names from
  * its namespace (KEYS[1]), `now` (ARGV[1]), counters, update messages, bulk
  * writes, and the housekeeping of a claim (expired TTLs, expired leases, due
- * delayed jobs). A script's text is `local PUB, NUMSUB = ...` (set by
- * scriptSources in lua.ts), then the helpers it needs, then the
- * transition: only those it needs, since every call runs its whole preamble.
+ * delayed jobs); a lease that runs out on the last attempt fails the job
+ * with its keep rule applied ("retain", from lua_retention.ts); storing new
+ * jobs ("enqueue", from lua_enqueue.ts). A script's
+ * text is `local PUB, NUMSUB = ...` (set by scriptSources in lua.ts), then
+ * the helpers it needs, then the transition: only those it needs, since
+ * every call runs its whole preamble.
  *
  * Updates are built only when someone listens to the queue's update channel:
  * otherwise they would be most of a script's cost, spent for nobody.
  *
  * @module
  */
+
+import { ENQUEUE_JOBS } from "./lua_enqueue.ts";
+import { RETAIN } from "./lua_retention.ts";
 
 /** A helper's name. */
 export type Helper =
@@ -26,6 +32,8 @@ export type Helper =
   | "holds"
   | "expired"
   | "drop"
+  | "retain"
+  | "enqueue"
   | "purge"
   | "recover"
   | "promote";
@@ -41,6 +49,7 @@ local NOW = tonumber(NOWS)
 local DELAYED, ACTIVE, EXPIRY, IDS = B..'delayed', B..'active', B..'expiry', B..'ids'
 local KEYIDX, COUNTS, SEQ = B..'keys', B..'counts', B..'seq'
 local PAUSED = B..'paused'
+local DONE, RM = B..'done:', B..'removals'
 local UCH, WCH = B..'u', B..'w'
 local call = redis.call
 local enc = cjson.encode
@@ -84,6 +93,14 @@ end
     `-- Variadic commands gathered per key and sent in chunks; only for keys that
 -- the script does not read back before done().
 local bulk = {}
+-- Sends what is gathered for key now (before a script reads it back).
+local function flush(key)
+  local e = bulk[key]
+  if e and #e[2] > 0 then
+    call(e[1], key, unpack(e[2]))
+    e[2] = {}
+  end
+end
 local function add(cmd, key, a, b)
   local e = bulk[key]
   if not e then
@@ -182,12 +199,17 @@ end
     call('ZREM', DELAYED, id)
   elseif s == 'processing' then
     call('ZREM', ACTIVE, id)
+  else
+    call('ZREM', DONE..s, id)
+    call('ZREM', RM, id)
   end
   count(s, t, -1)
   release(id, k)
 end
 `,
   ],
+  ["retain", ["bulk", "drop", "done"], RETAIN],
+  ["enqueue", ["done", "holds"], ENQUEUE_JOBS],
   [
     "purge",
     ["drop"],
@@ -203,13 +225,13 @@ end
   ],
   [
     "recover",
-    ["ready", "release", "count", "note", "qof"],
+    ["ready", "release", "count", "note", "qof", "retain"],
     `local LEASE_EXPIRED = '{"name":"LeaseExpiredError","message":"lease expired"}'
 local function recover(limit)
   local ids = call('ZRANGEBYSCORE', ACTIVE, '-inf', NOWS, 'LIMIT', 0, limit)
   for _, id in ipairs(ids) do
     call('ZREM', ACTIVE, id)
-    local x = call('HMGET', J(id), 's', 'lu', 't', 'q', 'a', 'x', 'k', 'v', 'pg', 'm', 'lt')
+    local x = call('HMGET', J(id), 's', 'lu', 't', 'q', 'a', 'x', 'k', 'v', 'pg', 'm', 'lt', 'kp')
     if x[1] == 'processing' and tonumber(x[2]) > NOW then
       call('ZADD', ACTIVE, x[2], id)
     elseif x[1] == 'processing' then
@@ -229,6 +251,7 @@ local function recover(limit)
       count(s, x[3], 1)
       call(PUB, WCH, 'c'..id..' '..v)
       note(id, x[3], s, x[9], x[10], x[5], v, nil, LEASE_EXPIRED, NOWS)
+      if s == 'failed' then retain(id, s, x[3], x[12], NOWS) end
     end
   end
   return #ids

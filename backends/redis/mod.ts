@@ -9,13 +9,18 @@
  * (transitions.ts); it is the only file that imports the driver. The
  * options are in options.ts, URL forms in url.ts, the scripts in lua*.ts,
  * records in records.ts, connections in connection.ts (the driver's shape
- * in driver.ts), events in events.ts.
+ * in driver.ts), events in events.ts, clean() in retention.ts, schedules
+ * in transitions_schedule.ts, importJobs in transitions_import.ts.
  *
  * @module
  */
 
 import { createClient, createCluster } from "redis";
-import type { Backend } from "../../src/backend/interface.ts";
+import type {
+  Backend,
+  BackendImport,
+  BackendSchedules,
+} from "../../src/backend/interface.ts";
 import { backendClosed } from "../../src/backend/closed.ts";
 import { toBackendError } from "../../src/errors.ts";
 import { type RedisBackendOptions, setupOf } from "./options.ts";
@@ -34,9 +39,18 @@ import {
   releaseJobs,
   removeJob,
   retryJob,
+  type Scripts,
   setProgress,
 } from "./transitions.ts";
 import { pausedState, rescheduleJob, setPaused } from "./transitions_flow.ts";
+import { cleanJobs } from "./retention.ts";
+import {
+  fireSchedule,
+  listSchedules,
+  putSchedule,
+  removeSchedule,
+} from "./transitions_schedule.ts";
+import { importJobs } from "./transitions_import.ts";
 
 export type {
   DriverListener,
@@ -94,7 +108,8 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
     complete: (queue, lease, result, { now }) =>
       completeJob(s, queue, lease, result, now),
     fail: (queue, lease, failure) => failJob(s, queue, lease, failure),
-    release: (queue, leases, { now }) => releaseJobs(s, queue, leases, now),
+    release: (queue, leases, { now, runAt }) =>
+      releaseJobs(s, queue, leases, now, runAt),
     cancel: (queue, id, { reason, now }) =>
       cancelJob(s, queue, id, reason, now),
     retry: (queue, id, { now }) => retryJob(s, queue, id, now),
@@ -106,6 +121,8 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
       setPaused(s, queue, type, paused, now),
     pausedState: (queue, { now }) => pausedState(s, queue, now),
     reschedule: (queue, id, change) => rescheduleJob(s, queue, id, change),
+    clean: (queue, request) => cleanJobs(s, queue, request),
+    ...scheduleCalls(s),
 
     async listen(queue, topic, listener) {
       if (closed) throw backendClosed("redis");
@@ -121,5 +138,19 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
       closed = true;
       await conn.close();
     },
+  };
+}
+
+/** The schedule calls (put, remove, list, fire) and the import. */
+function scheduleCalls(s: Scripts): BackendSchedules & BackendImport {
+  return {
+    putSchedule: (queue, schedule, { now }) =>
+      putSchedule(s, queue, schedule, now),
+    removeSchedule: (queue, name, { now }) =>
+      removeSchedule(s, queue, name, now),
+    listSchedules: (queue, { dueBy, now }) =>
+      listSchedules(s, queue, dueBy, now),
+    fireSchedule: (queue, fire, { now }) => fireSchedule(s, queue, fire, now),
+    importJobs: (queue, jobs, { now }) => importJobs(s, queue, jobs, now),
   };
 }

@@ -17,19 +17,22 @@
  * | p | priority (absent: x's) | | |
  * | lt, lu | lease token, until | ua | updatedAt (absent: createdAt) |
  * | v | version (absent: 1) | sa | startedAt |
- * | | | co | completedAt |
+ * | kp | keep rules (absent: none) | co | completedAt |
  *
  * `x` is the job as enqueued, one line per field: `id type priority runAt
  * expiresAt maxAttempts createdAt ttl metadata data` (JSON text never holds
  * a raw newline; data, the last line, never needs to be split off). The
  * enqueue script gets it whole and stores it as it is. A missing field
- * means null.
+ * means null. `kp` is the job's keep rules (see keepField); a job stored
+ * before retention has none, and is kept.
  *
  * @module
  */
 
 import type {
   JobRecord,
+  KeepRecord,
+  KeepRule,
   NewJobRecord,
   UpdateRecord,
 } from "../../src/backend/interface.ts";
@@ -93,6 +96,34 @@ function oneLine(json: string): string {
     : json;
 }
 
+/**
+ * A job's keep rules as its `kp` field: `<age> <count>` once complete, then
+ * once failed or cancelled, "-" for none (lua_retention.ts reads it); ""
+ * (nothing stored) when every rule is none.
+ */
+export function keepField({ complete, failed }: KeepRecord): string {
+  const rule = (r: KeepRule): string => `${r.age ?? "-"} ${r.count ?? "-"}`;
+  const field = `${rule(complete)} ${rule(failed)}`;
+  return field === "- - - -" ? "" : field;
+}
+
+/** Reads a `kp` field (see keepField); none: kept. */
+function keepOf(field: string | undefined): KeepRecord {
+  if (field === undefined) {
+    return {
+      complete: { age: null, count: null },
+      failed: { age: null, count: null },
+    };
+  }
+  const [ca, cc, fa, fc] = field.split(" ").map((v) =>
+    v === "-" ? null : Number(v)
+  );
+  return {
+    complete: { age: ca ?? null, count: cc ?? null },
+    failed: { age: fa ?? null, count: fc ?? null },
+  };
+}
+
 /** Decodes the fields of a job hash; null when there is no job. */
 export function toRecord(h: Record<string, string>): JobRecord | null {
   const x = h.x;
@@ -117,6 +148,7 @@ export function toRecord(h: Record<string, string>): JobRecord | null {
     expiresAt: num(h.ea),
     key: h.k ?? null,
     metadata: part(8),
+    keep: keepOf(h.kp),
     status,
     progress: Number(h.pg ?? 0),
     message: h.m ?? "",
@@ -152,6 +184,7 @@ export const CLAIM_FIELDS: readonly string[] = [
   "q",
   "e",
   "p",
+  "kp",
 ];
 
 /** Reads a claim script's positional reply into hash fields. */
@@ -169,17 +202,25 @@ export function claimedHash(
 }
 
 /**
+ * One job as the enqueue helper takes it (lua_enqueue.ts): its keep field
+ * (keepField), "\n", the packed job, "\r".
+ */
+export function enqueueEntry(job: NewJobRecord): string {
+  return keepField(job.keep) + "\n" + packJob(job) + "\r";
+}
+
+/**
  * The enqueue script's arguments (see ENQUEUE in lua_enqueue.ts): now, n,
- * the packed jobs each ended by "\r" (no field holds a raw CR: JSON text
- * escapes it, and types and ids cannot hold one), then (index, key) per job
- * with a key.
+ * the jobs, each its keep field (keepField), "\n", the packed job, "\r" (no
+ * field holds a raw CR: JSON text escapes it, and types and ids cannot hold
+ * one), then (index, key) per job with a key.
  */
 export function enqueueArgs(
   now: number,
   jobs: readonly NewJobRecord[],
 ): string[] {
   let packed = "";
-  for (const job of jobs) packed += packJob(job) + "\r";
+  for (const job of jobs) packed += enqueueEntry(job);
   const args = [String(now), String(jobs.length), packed];
   for (let i = 0; i < jobs.length; i++) {
     const key = jobs[i]!.key;

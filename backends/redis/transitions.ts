@@ -239,15 +239,16 @@ export async function failJob(
   return String(reply) as "pending" | "failed";
 }
 
-/** Gives claimed jobs back unstarted; returns the ids given back. */
+/** Gives claimed jobs back unstarted (due at runAt: a snooze); their ids. */
 export async function releaseJobs(
   s: Scripts,
   queue: string,
   leases: readonly LeaseRef[],
   now: number,
+  runAt?: number,
 ): Promise<string[]> {
   if (leases.length === 0) return [];
-  const args = [String(now)];
+  const args = [String(now), runAt === undefined ? "" : String(runAt)];
   for (const { id, token } of leases) args.push(id, token);
   const ids = (await s.run("release", queue, args) as unknown[]).map(String);
   const namespace = s.ns(queue);
