@@ -10,7 +10,9 @@
  * with `-m immediate`; the second claims on a new, small table first, as the
  * driver's prepared statement then kept a plan that updated claimed rows
  * with a sequential scan once the table was large. Both read the plans of
- * the claims the backend runs, as auto_explain logs them to the client.
+ * the claims the backend runs, as auto_explain logs them to the client. The
+ * third does the same for complete and its retention steps (issue 11),
+ * planned while the table was small.
  */
 
 import { after, before, describe, test } from "node:test";
@@ -33,6 +35,7 @@ interface PlanNode {
   "Node Type": string;
   "Relation Name"?: string;
   "Index Name"?: string;
+  "Index Cond"?: string;
   "Parent Relationship"?: string;
   Plans?: PlanNode[];
 }
@@ -100,6 +103,34 @@ function assertIndexed(plans: PlanNode[], expiry: boolean): void {
       /^(Index Scan using jobs_(claim|lease)|Tid Scan|ModifyTable)$/,
       `no other scan of the jobs table: ${scans}`,
     );
+  }
+}
+
+/**
+ * Asserts that `plans` read the jobs table only row by row: primary-key
+ * probes on queue and id, ctids, and the retention indexes.
+ */
+function assertFinishIndexed(plans: PlanNode[]): void {
+  const jobs = plans.flatMap(nodes).filter((n) =>
+    n["Relation Name"] === "jobs"
+  );
+  const seen = new Set<string>();
+  for (const n of jobs) {
+    const what = `${n["Node Type"]}${
+      n["Index Name"] ? ` using ${n["Index Name"]}` : ""
+    }`;
+    seen.add(what);
+    assert.match(
+      what,
+      /^(Index (Only )?Scan( Backward)? using jobs_(pkey|removal|finished)|Tid Scan|ModifyTable)$/,
+      `no other scan of the jobs table: ${what}`,
+    );
+    if (n["Index Name"] === "jobs_pkey") {
+      assert.match(n["Index Cond"] ?? "", /queue = .*id = /, "a probe by id");
+    }
+  }
+  for (const scan of ["pkey", "removal", "finished"]) {
+    assert.ok(seen.has(`Index Scan using jobs_${scan}`), [...seen].join());
   }
 }
 
@@ -229,6 +260,42 @@ describe("postgres claim plan", () => {
       });
       assert.equal(claimed, 10);
       assertIndexed(last, false);
+    },
+  );
+
+  test(
+    "complete and its retention steps, planned while the table was small, probe jobs by id and read the retention indexes in order once it is large, in batches and one by one",
+    SLOW,
+    async () => {
+      let last: PlanNode[] = [];
+      let one: PlanNode[] = [];
+      let left = 0;
+      await traced(async (sql, plans) => {
+        const backend = postgresBackend({ sql, schema: "plan_finish" });
+        const queue = createQueue({
+          backend,
+          name: "finish",
+          removeOnComplete: { count: 5 },
+        });
+        for (let i = 0; i < 8; i++) {
+          await queue.enqueue("noop", {});
+          await queue.complete((await queue.claim())!, null);
+        }
+        await fill(queue, 20_000);
+        const jobs = await queue.claimMany(50);
+        plans.length = 0;
+        await Promise.all(jobs.map((job) => queue.complete(job, null)));
+        last = [...plans];
+        const job = (await queue.claim())!;
+        plans.length = 0;
+        await queue.complete(job, null); // a batch of one: its own function
+        one = [...plans];
+        left = (await queue.stats()).complete;
+        await backend.close();
+      });
+      assert.equal(left, 5);
+      assertFinishIndexed(last);
+      assertFinishIndexed(one);
     },
   );
 });

@@ -6,16 +6,25 @@
  *
  * This file owns the factory, its options and their checks, the
  * capabilities, and the adapter from Backend methods to the transitions
- * (`transitions.ts`). The connection, migrations and closing are in
- * `db.ts`, the SQL in `sql.ts`, row mapping in `records.ts`, notifications
- * in `events.ts`, URLs in `url.ts`. It must never end a client the user
- * passed in.
+ * (`transitions.ts`; pause, resume, reschedule and clean in
+ * `transitions_flow.ts`; schedules in `transitions_schedule.ts`; the import
+ * in `transitions_import.ts`). The connection, migrations and closing are
+ * in `db.ts`, the SQL in `sql.ts` (the claim function in `sql_claim.ts`,
+ * retention's columns and the complete, fail, cancel and clean functions in
+ * `sql_retention.ts`, final updates in `sql_final.ts`, schedules in
+ * `sql_schedule.ts`, the import in `sql_import.ts`), row mapping in
+ * `records.ts`, notifications in `events.ts`, URLs in `url.ts`. It must
+ * never end a client the user passed in.
  *
  * @module
  */
 
 import type { Sql, TransactionSql } from "postgres";
-import type { Backend } from "../../src/backend/interface.ts";
+import type {
+  Backend,
+  BackendImport,
+  BackendSchedules,
+} from "../../src/backend/interface.ts";
 import { toBackendError, ValidationError } from "../../src/errors.ts";
 import type { BackendCapabilities } from "../../src/types.ts";
 import { type Db, type DbConfig, openDb } from "./db.ts";
@@ -25,6 +34,11 @@ import {
   createFlowTransitions,
   type FlowTransitions,
 } from "./transitions_flow.ts";
+import { createImport } from "./transitions_import.ts";
+import {
+  createScheduleTransitions,
+  type ScheduleTransitions,
+} from "./transitions_schedule.ts";
 import { parsePostgresUrl, SCHEMA, SYSTEM_SCHEMA } from "./url.ts";
 
 /**
@@ -122,12 +136,31 @@ export function postgresBackend(
   const config = configOf(options);
   const db = openDb(config);
   const transitions = createTransitions(db.sql, db.statements, db.channel);
-  const flow = createFlowTransitions(db.sql, config.schema, db.channel);
+  const flow = createFlowTransitions(
+    db.sql,
+    config.schema,
+    db.statements,
+    db.channel,
+  );
   const events = createEvents(
     db.sql as unknown as ListenClient,
     (queue, id) => transitions.reread(queue, id),
   );
-  return adapter(db, transitions, events, flow);
+  const schedules = createScheduleTransitions(
+    db.sql,
+    config.schema,
+    transitions.enqueue,
+  );
+  const importJobs = createImport(
+    db.sql,
+    config.schema,
+    db.statements,
+    db.channel,
+  );
+  return {
+    ...adapter(db, transitions, events, flow),
+    ...scheduleCalls(db, schedules, importJobs),
+  };
 }
 
 const capabilities: BackendCapabilities = {
@@ -212,13 +245,42 @@ function clientFor(db: Db, tx: unknown): PostgresClient {
   return tx as PostgresClient;
 }
 
+/** The schedule calls and the import, each through `db.run`. */
+function scheduleCalls(
+  db: Db,
+  t: ScheduleTransitions,
+  importJobs: BackendImport["importJobs"],
+): BackendSchedules & BackendImport {
+  const run = db.run;
+  return {
+    putSchedule: (queue, schedule, o) =>
+      run("putSchedule", queue, o.now, () => t.putSchedule(queue, schedule, o)),
+    removeSchedule: (queue, name, o) =>
+      run(
+        "removeSchedule",
+        queue,
+        o.now,
+        () => t.removeSchedule(queue, name, o),
+      ),
+    listSchedules: (queue, o) =>
+      run("listSchedules", queue, o.now, () => t.listSchedules(queue, o)),
+    fireSchedule: (queue, fire, o) =>
+      run("fireSchedule", queue, o.now, () => t.fireSchedule(queue, fire, o)),
+    importJobs: (queue, jobs, o) =>
+      run("importJobs", queue, o.now, () => importJobs(queue, jobs, o)),
+  };
+}
+
 /** The Backend methods, each one call of a transition through `db.run`. */
 function adapter(
   db: Db,
   t: Transitions,
   events: Events,
   f: FlowTransitions,
-): Backend<PostgresTransaction> {
+): Omit<
+  Backend<PostgresTransaction>,
+  keyof BackendSchedules | keyof BackendImport
+> {
   const run = db.run;
   return {
     name: "postgres",
@@ -258,6 +320,8 @@ function adapter(
       run("pausedState", queue, o.now, () => f.pausedState(queue, o)),
     reschedule: (queue, id, o) =>
       run("reschedule", queue, o.now, () => f.reschedule(queue, id, o)),
+    clean: (queue, req) =>
+      run("clean", queue, req.now, () => f.clean(queue, req)),
 
     async listen(queue, topic, listener) {
       db.checkOpen();

@@ -1,12 +1,22 @@
 /**
- * Row shapes of the PostgreSQL backend: jobs rows to JobRecords, stats rows
- * to QueueStats, and new jobs to the JSON the insert statements read. Pure
- * functions; it must never touch a connection.
+ * Row shapes of the PostgreSQL backend: jobs rows to JobRecords (and
+ * re-read rows to updates), stats rows to QueueStats, schedule rows to
+ * ScheduleRecords, and new or imported jobs to the JSON the insert
+ * statements read. Pure
+ * functions; it must never touch a connection. A row stored before
+ * migration 4 has no keep rules: it reads as kept (`{ age: null, count:
+ * null }`), as it was.
  *
  * @module
  */
 
-import type { JobRecord, NewJobRecord } from "../../src/backend/interface.ts";
+import type {
+  JobRecord,
+  KeepRule,
+  NewJobRecord,
+  ScheduleRecord,
+  UpdateRecord,
+} from "../../src/backend/interface.ts";
 import { countJobs, emptyStats } from "../../src/backend/counts.ts";
 import type { JobStatus, QueueStats } from "../../src/types.ts";
 
@@ -42,6 +52,17 @@ export function toRecord(r: Row): JobRecord {
       ? null
       : { token: r.leasetoken as string, until: r.leaseuntil as number },
     version: r.version as number,
+    keep: {
+      complete: ruleOf(r.keepcompleteage, r.keepcompletecount),
+      failed: ruleOf(r.keepfailedage, r.keepfailedcount),
+    },
+  };
+}
+
+function ruleOf(age: unknown, count: unknown): KeepRule {
+  return {
+    age: (age ?? null) as number | null,
+    count: (count ?? null) as number | null,
   };
 }
 
@@ -54,9 +75,53 @@ export function toStats(rows: readonly Row[]): QueueStats {
   return stats;
 }
 
-/** A batch of new jobs as the JSON the insert statements read. */
-export function jobsJson(jobs: readonly NewJobRecord[]): string {
-  return JSON.stringify(jobs.map((job) => ({
+/**
+ * A batch of new jobs as the insert statements read it (their $3..$8):
+ * `[json, shared, kca, kcc, kfa, kfc]`. When every job has the same keep
+ * rules (its queue's, as a rule), they are sent once (`shared` true) and
+ * left out of the JSON, which then costs no more to send and parse than
+ * before retention.
+ */
+export function insertArgs(
+  jobs: readonly NewJobRecord[],
+): [
+  string,
+  boolean,
+  number | null,
+  number | null,
+  number | null,
+  number | null,
+] {
+  const { complete, failed } = jobs[0]!.keep;
+  const shared = jobs.every(({ keep: k }) =>
+    k.complete.age === complete.age && k.complete.count === complete.count &&
+    k.failed.age === failed.age && k.failed.count === failed.count
+  );
+  return [
+    jobsJson(jobs, shared),
+    shared,
+    complete.age,
+    complete.count,
+    failed.age,
+    failed.count,
+  ];
+}
+
+/** The JSON of a batch of new jobs, without keep rules when `shared`. */
+function jobsJson(jobs: readonly NewJobRecord[], shared: boolean): string {
+  return JSON.stringify(jobs.map((job) =>
+    shared ? jobJson(job) : {
+      ...jobJson(job),
+      kca: job.keep.complete.age,
+      kcc: job.keep.complete.count,
+      kfa: job.keep.failed.age,
+      kfc: job.keep.failed.count,
+    }
+  ));
+}
+
+function jobJson(job: NewJobRecord): Record<string, unknown> {
+  return {
     id: job.id,
     type: job.type,
     data: job.data,
@@ -68,5 +133,52 @@ export function jobsJson(jobs: readonly NewJobRecord[]): string {
     expires_at: job.expiresAt,
     key: job.key,
     metadata: job.metadata,
+  };
+}
+
+/** A row of the re-read statement (sql_final.ts) to an UpdateRecord. */
+export function toUpdate(r: Row): UpdateRecord {
+  return {
+    jobId: r.id as string,
+    type: r.type as string,
+    status: r.status as UpdateRecord["status"],
+    progress: r.progress as number,
+    message: r.message as string,
+    attempt: r.attempt as number,
+    result: r.result as string | null,
+    error: r.error === null ? null : JSON.parse(r.error as string),
+    at: r.updatedat as number,
+    version: r.version as number,
+  };
+}
+
+/** A schedule row (sql_schedule.ts) to a ScheduleRecord. */
+export function toSchedule(r: Row): ScheduleRecord {
+  return {
+    name: r.name as string,
+    definition: r.definition as string,
+    nextRunAt: r.nextrunat as number,
+    version: r.version as number,
+  };
+}
+
+/** Jobs to import as the import statement reads them (sql_import.ts). */
+export function importJson(jobs: readonly JobRecord[]): string {
+  return JSON.stringify(jobs.map((job) => ({
+    ...jobJson(job),
+    status: job.status,
+    progress: job.progress,
+    message: job.message,
+    result: job.result,
+    error: job.error === null ? null : JSON.stringify(job.error),
+    attempt: job.attempt,
+    updated_at: job.updatedAt,
+    started_at: job.startedAt,
+    completed_at: job.completedAt,
+    version: job.version,
+    kca: job.keep.complete.age,
+    kcc: job.keep.complete.count,
+    kfa: job.keep.failed.age,
+    kfc: job.keep.failed.count,
   })));
 }

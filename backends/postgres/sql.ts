@@ -8,19 +8,34 @@
  * every time the queue makes (a fractional delay included) is stored
  * exactly, and the driver returns JS numbers without casts. Every statement that changes a job publishes its
  * notifications (`pg_notify`) in the same statement, so they are delivered
- * exactly when the change commits.
+ * exactly when the change commits. Claim, complete, fail and cancel run in
+ * plpgsql functions of the schema (sql_claim.ts, sql_retention.ts: their
+ * plans are pinned, and a job removed as it finishes is deleted after its
+ * final row was read); their statements here notify from what the functions
+ * return. The schedules' SQL is in sql_schedule.ts, the import's in
+ * sql_import.ts.
  *
  * Notification payloads are JSON arrays, first element a kind:
  * `["u", id, type, status, progress, message, attempt, result, error, at,
  * version]` an update; `["r", id]` an update too large to send (re-read the
- * job); `["p", ...]` a pack of those two kinds; `["e", type, createdAt,
+ * job; of a job removed as it finished, its final update is kept a minute
+ * for that: sql_final.ts); `["p", ...]` a pack of those two kinds; `["e", type, createdAt,
  * wakeAt, [ids]]` jobs enqueued; `["w", at]` a wake-up; `["c", id]` a
  * processing job lost its lease.
  *
  * @module
  */
 
-import { claimCtes, claimMigration } from "./sql_claim.ts";
+import { claimCtes, claimFunction, claimMigration } from "./sql_claim.ts";
+import {
+  finalUpdatesTable,
+  REREAD_BYTES,
+  rereadStatement,
+  sweepFinal,
+  updatePayload,
+} from "./sql_final.ts";
+import { finishFunctions, retentionTables } from "./sql_retention.ts";
+import { schedulesTable } from "./sql_schedule.ts";
 
 /** Quotes an identifier (the schema name is validated before this). */
 export function ident(name: string): string {
@@ -56,21 +71,14 @@ const COLS = [
   "j.lease_token AS leasetoken",
   "j.lease_until AS leaseuntil",
   "j.version",
+  "j.keep_complete_age AS keepcompleteage",
+  "j.keep_complete_count AS keepcompletecount",
+  "j.keep_failed_age AS keepfailedage",
+  "j.keep_failed_count AS keepfailedcount",
 ].join(", ");
 
-/**
- * Builds the payload of one changed row (a CTE with the table's columns):
- * `["u", id, type, status, progress, message, attempt, result, error, at,
- * version]`. Concatenated rather than json_build_array, which costs half as
- * much again per row: ids and types are plain (validated) characters,
- * message, result and error are escaped by to_json, and nothing else can be
- * null.
- */
-const UPDATE_PAYLOAD = `'["u","' || id || '","' || type || '","' || status
-  || '",' || progress || ',' || to_json(message) || ',' || attempt || ','
-  || coalesce(to_json(result)::text, 'null') || ','
-  || coalesce(to_json(error)::text, 'null') || ',' || updated_at || ','
-  || version || ']'`;
+/** The payload of one changed row (a CTE with the table's columns). */
+const UPDATE_PAYLOAD = updatePayload();
 
 /**
  * A CTE body that notifies the updates of the rows of `cte`, packed: one
@@ -84,7 +92,7 @@ export function notifyUpdates(cte: string, channel: string): string {
   return `SELECT pg_notify(${channel}, '["p",' || string_agg(p, ',') || ']')
     FROM (SELECT CASE WHEN octet_length(q) < 300
           THEN row_number() OVER () / 25 ELSE -row_number() OVER () END AS chunk,
-        CASE WHEN octet_length(q) < 7900 THEN q
+        CASE WHEN octet_length(q) < ${REREAD_BYTES} THEN q
           ELSE '["r","' || id || '"]' END AS p
       FROM (SELECT id, ${UPDATE_PAYLOAD} AS q FROM ${cte}) x) y
     GROUP BY chunk`;
@@ -147,6 +155,20 @@ export function migrations(schema: string): string[] {
     );`,
     // 3: the claim, planned with settings of its own.
     claimMigration(s),
+    // 4: retention: keep rules, removal times, the claim, complete, fail
+    // and cancel functions that apply them.
+    [retentionTables(s), claimFunction(s, 4), finishFunctions(s, 4)].join(
+      "\n",
+    ),
+    // 5: schedules; and the final updates of jobs removed as they finish,
+    // kept for a re-read when too large to notify, by the claim, complete,
+    // fail and cancel functions made again.
+    [
+      schedulesTable(s),
+      finalUpdatesTable(s),
+      claimFunction(s, 5),
+      finishFunctions(s, 5),
+    ].join("\n"),
   ];
 }
 
@@ -171,7 +193,10 @@ export interface Statements {
   /**
    * $1 queue, $2 channel, $3 the jobs as a JSON array of objects (id, type,
    * data, priority, max_attempts, run_at, created_at, ttl, expires_at, key,
-   * metadata): inserts, skipping held keys; returns the created ids.
+   * metadata, and kca, kcc, kfa, kfc: the keep rules' ages and counts),
+   * $4 true when every job has the keep rules $5..$8 (kca, kcc, kfa, kfc;
+   * the objects then leave them out): inserts, skipping held keys; returns
+   * the created ids.
    */
   insert: string;
   /**
@@ -201,11 +226,17 @@ export interface Statements {
    * `lost` the ids whose lease no longer held (a JSON array as text).
    */
   complete: string;
+  /**
+   * $1 queue, $2 channel, $3 id, $4 token, $5 result, $6 now: `complete`
+   * for one job; one row, `done` 1 or 0 (the lease no longer held).
+   */
+  completeOne: string;
   /** $1 queue, $2 id, $3 token, $4 now, $5 channel, $6 error, $7 retryAt. */
   fail: string;
   /**
-   * $1 queue, $2 now, $3 channel, $4 JSON [{ id, token }]: gives claimed jobs
-   * back to pending; returns the released ids in the order given.
+   * $1 queue, $2 now, $3 channel, $4 JSON [{ id, token }], $5 runAt or
+   * null: gives claimed jobs back to pending (due at runAt if given);
+   * returns the released ids in the order given.
    */
   release: string;
   /** $1 queue, $2 id, $3 now, $4 channel, $5 error. */
@@ -216,19 +247,32 @@ export interface Statements {
   remove: string;
   /** $1 queue, $2 id, $3 now. */
   get: string;
-  /** $1 queue, $2 id (ignores TTL: for re-reading a notified job). */
+  /**
+   * $1 queue, $2 id: a job's update (ignores TTL: for re-reading a notified
+   * job), or the final update kept of one removed as it finished
+   * (sql_final.ts). Columns as an update's fields, `updatedat` its time.
+   */
   reread: string;
   /** $1 queue, $2 now, $3 status, $4 type, $5 after, $6 limit. */
   list: string;
   /** $1 queue, $2 now. */
   stats: string;
-  /** $1 queue, $2 now, $3 limit: deletes expired jobs, a batch at a time. */
+  /**
+   * $1 queue, $2 now, $3 limit: deletes expired jobs, a batch at a time,
+   * and the kept final updates whose time is past.
+   */
   sweep: string;
+  /**
+   * $1 queue, $2 status, $3 cutoff, $4 type or null, $5 limit, $6 now:
+   * deletes up to `limit` jobs (clean_jobs); returns `n`.
+   */
+  clean: string;
 }
 
 /** Builds the statements of one schema. */
 export function statements(schema: string): Statements {
   const t = `${ident(schema)}.jobs`;
+  const fn = ident(schema);
   const live = "(j.expires_at IS NULL OR j.expires_at > $NOW)";
   const liveAt = (now: string) => live.replace("$NOW", now);
   /** The notifications of the leases that `claim_jobs` expired. */
@@ -243,15 +287,21 @@ export function statements(schema: string): Statements {
     `WITH ins AS (
       INSERT INTO ${t} (queue, id, type, data, priority, max_attempts, run_at,
         created_at, ttl, expires_at, key, held_key, metadata, status,
-        updated_at)
+        updated_at, keep_complete_age, keep_complete_count, keep_failed_age,
+        keep_failed_count)
       SELECT $1, i.id, i.type, i.data, i.priority, i.max_attempts, i.run_at,
         i.created_at, i.ttl, i.expires_at, i.key, i.key, i.metadata,
-        'pending', i.created_at
+        'pending', i.created_at,
+        CASE WHEN $4::boolean THEN $5::float8 ELSE i.kca END,
+        CASE WHEN $4::boolean THEN $6::int ELSE i.kcc END,
+        CASE WHEN $4::boolean THEN $7::float8 ELSE i.kfa END,
+        CASE WHEN $4::boolean THEN $8::int ELSE i.kfc END
       FROM ROWS FROM (json_to_recordset($3::text::json) AS (id text, type text,
         data text, priority int, max_attempts int, run_at float8,
         created_at float8, ttl float8, expires_at float8, key text,
-        metadata text)) WITH ORDINALITY AS i(id, type, data, priority,
-        max_attempts, run_at, created_at, ttl, expires_at, key, metadata, ord)
+        metadata text, kca float8, kcc int, kfa float8, kfc int))
+        WITH ORDINALITY AS i(id, type, data, priority, max_attempts, run_at,
+          created_at, ttl, expires_at, key, metadata, kca, kcc, kfa, kfc, ord)
       ORDER BY i.ord
       ${
       keys
@@ -316,33 +366,25 @@ export function statements(schema: string): Statements {
     SELECT (SELECT count(*) FROM changed)::int AS changed,
       (SELECT count(*) FROM notes)::int AS notes,
       (SELECT v FROM async) AS async`,
-    complete: `WITH done AS (
-      UPDATE ${t} j SET status = 'complete', result = c.result,
-        held_key = NULL, lease_token = NULL, lease_until = NULL,
-        completed_at = c.now, version = j.version + 1, updated_at = c.now
-      FROM json_to_recordset($3::text::json)
-        AS c(id text, token text, result text, now float8)
-      WHERE j.queue = $1 AND j.id = c.id AND j.status = 'processing'
-        AND j.lease_token = c.token
-      RETURNING j.*
-    ), notes AS (${notifyUpdates("done", "$2")}),
+    complete: `WITH r AS (
+      SELECT * FROM ${fn}.complete_jobs($1, $3::text)
+    ), done AS (SELECT * FROM r WHERE lost IS NULL),
+    notes AS (${notifyUpdates("done", "$2")}),
     async AS (${ASYNC_COMMIT})
     SELECT (SELECT count(*) FROM notes)::int AS notes,
       (SELECT v FROM async) AS async,
-      (SELECT coalesce(json_agg(c.id), '[]')::text
-        FROM json_to_recordset($3::text::json) AS c(id text)
-        WHERE c.id NOT IN (SELECT id FROM done)) AS lost`,
+      (SELECT coalesce(json_agg(lost), '[]')::text FROM r
+        WHERE lost IS NOT NULL) AS lost`,
+    completeOne: `WITH done AS (
+      SELECT * FROM ${fn}.complete_job($1, $3, $4, $5::text, $6::float8)
+    ), notes AS (${notifyUpdates("done", "$2")}),
+    async AS (${ASYNC_COMMIT})
+    SELECT (SELECT count(*) FROM done)::int AS done,
+      (SELECT count(*) FROM notes)::int AS notes,
+      (SELECT v FROM async) AS async`,
     fail: `WITH failed AS (
-      UPDATE ${t} j SET error = $6,
-        status = CASE WHEN $7::float8 IS NULL THEN 'failed' ELSE 'pending' END,
-        run_at = coalesce($7::float8, j.run_at),
-        held_key = CASE WHEN $7::float8 IS NULL THEN NULL ELSE j.held_key END,
-        completed_at = CASE WHEN $7::float8 IS NULL THEN $4::float8 END,
-        lease_token = NULL, lease_until = NULL,
-        version = j.version + 1, updated_at = $4
-      WHERE j.queue = $1 AND j.id = $2 AND j.status = 'processing'
-        AND j.lease_token = $3
-      RETURNING j.*
+      SELECT * FROM ${fn}.fail_job($1, $2, $3, $4::float8,
+        $6::text, $7::float8)
     ), notes AS (
       ${notifyUpdates("failed", "$5")}
       UNION ALL
@@ -353,6 +395,7 @@ export function statements(schema: string): Statements {
       (SELECT v FROM async) AS async FROM failed`,
     release: `WITH back AS (
       UPDATE ${t} j SET status = 'pending', attempt = j.attempt - 1,
+        run_at = coalesce($5::float8, j.run_at),
         lease_token = NULL, lease_until = NULL,
         version = j.version + 1, updated_at = $2
       FROM ROWS FROM (json_to_recordset($4::text::json)
@@ -363,22 +406,15 @@ export function statements(schema: string): Statements {
     ), notes AS (
       ${notifyUpdates("back", "$3")}
       UNION ALL
-      SELECT pg_notify($3, json_build_array('w', $2::float8)::text)
+      SELECT pg_notify($3,
+        json_build_array('w', coalesce($5::float8, $2::float8))::text)
         WHERE EXISTS (SELECT 1 FROM back)
     )
     SELECT id, (SELECT count(*) FROM notes)::int AS notes
     FROM back ORDER BY ord`,
-    cancel: `WITH old AS (
-      SELECT queue, id, status FROM ${t} j
-      WHERE j.queue = $1 AND j.id = $2
-        AND j.status IN ('pending', 'processing') AND ${liveAt("$3")}
-      FOR UPDATE
-    ), changed AS (
-      UPDATE ${t} j SET status = 'cancelled', error = $5, held_key = NULL,
-        lease_token = NULL, lease_until = NULL, completed_at = $3,
-        version = j.version + 1, updated_at = $3
-      FROM old o WHERE j.queue = o.queue AND j.id = o.id
-      RETURNING j.*, o.status AS was
+    cancel: `WITH changed AS (
+      SELECT was, (job).* FROM ${fn}.cancel_job($1, $2,
+        $3::float8, $5::text)
     ), notes AS (
       SELECT pg_notify($4, json_build_array('c', id)::text) FROM changed
         WHERE was = 'processing'
@@ -390,7 +426,8 @@ export function statements(schema: string): Statements {
     retry: `WITH changed AS (
       UPDATE ${t} j SET status = 'pending', attempt = 0, run_at = $3,
         error = NULL, result = NULL, progress = 0, message = '',
-        completed_at = NULL, version = j.version + 1, updated_at = $3,
+        completed_at = NULL, remove_at = NULL,
+        version = j.version + 1, updated_at = $3,
         held_key = CASE WHEN $5::boolean AND NOT EXISTS (
           SELECT 1 FROM ${t} h WHERE h.queue = $1 AND h.held_key = j.key)
           THEN j.key END
@@ -415,7 +452,7 @@ export function statements(schema: string): Statements {
     SELECT live, (SELECT count(*) FROM notes)::int AS notes FROM gone`,
     get: `SELECT ${COLS} FROM ${t} j
       WHERE j.queue = $1 AND j.id = $2 AND ${liveAt("$3")}`,
-    reread: `SELECT ${COLS} FROM ${t} j WHERE j.queue = $1 AND j.id = $2`,
+    reread: rereadStatement(ident(schema)),
     list: `SELECT ${COLS} FROM ${t} j
       WHERE j.queue = $1 AND ${liveAt("$2")}
         AND ($3::text IS NULL OR j.status = $3::text)
@@ -424,12 +461,15 @@ export function statements(schema: string): Statements {
       ORDER BY j.id LIMIT $6`,
     stats: `SELECT status, type, count(*)::int AS n FROM ${t} j
       WHERE j.queue = $1 AND ${liveAt("$2")} GROUP BY status, type`,
+    clean: `SELECT ${fn}.clean_jobs($1, $2::text, $3::float8, $4::text,
+      $5::int, $6::float8) AS n`,
     sweep: `WITH gone AS (
       DELETE FROM ${t} WHERE (queue, id) IN (
         SELECT queue, id FROM ${t}
         WHERE queue = $1 AND expires_at <= $2
         LIMIT $3 FOR UPDATE SKIP LOCKED)
       RETURNING 1
-    ) SELECT count(*)::int AS n FROM gone`,
+    ), finals AS (${sweepFinal(ident(schema))})
+    SELECT count(*)::int AS n FROM gone`,
   };
 }

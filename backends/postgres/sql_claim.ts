@@ -1,10 +1,14 @@
 /**
  * The claim transition of the PostgreSQL backend as a function of the
- * schema (migration 3): expire the leases that ran out, pick the best
- * claimable jobs, and claim them, in one statement. sql.ts calls it from
- * its claim and expire statements, which notify and shape the result. This
- * file holds SQL text only and runs nothing. To change the claim, add a
- * migration that replaces the function.
+ * schema: expire the leases that ran out, pick the best claimable jobs, and
+ * claim them. Migration 3 made it (one statement); migration 4 replaces it
+ * (`claimFunction`) so that a lease that runs out on the last attempt
+ * applies the job's `keep_failed` rule (sql_retention.ts), and migration 5
+ * again, so that such a job removed at once leaves a final update too large
+ * to notify (sql_final.ts). sql.ts calls it
+ * from its claim and expire statements, which notify and shape the result.
+ * This file holds SQL text only and runs nothing. To change the claim, add a
+ * migration that replaces the function; never edit an old one.
  *
  * Why a function: its plan must not come from statistics. A queue table's
  * statistics are stale most of the time (its pending set changes faster
@@ -26,6 +30,8 @@
  *
  * @module
  */
+
+import { type FinishVersion, retainSteps } from "./sql_retention.ts";
 
 /** The settings the claim is planned and run with. */
 const PINNED = "SET enable_sort = off SET enable_seqscan = off SET jit = off" +
@@ -96,6 +102,103 @@ export function claimMigration(s: string): string {
         RETURNING false, j
       )
       SELECT * FROM expired UNION ALL SELECT * FROM claimed;
+    END
+    $claim$;`;
+}
+
+/**
+ * Migration 4's `claim_jobs`, with migration 3's signature and result, in
+ * two statements. The first expires the leases that ran out (through the
+ * lease index, updating by ctid) and, when some of those jobs failed for
+ * good, applies their `keep_failed` rules (retainSteps: a job removed at
+ * once is deleted after its row was returned, so its final update is still
+ * published). The second picks and claims as migration 3's did; being a
+ * statement of its own, it sees the jobs the first put back to pending, so
+ * they may be claimed in the same call. Migration 5 makes it again (`v` 5),
+ * its only change the final updates kept by retainSteps.
+ */
+export function claimFunction(s: string, v: FinishVersion): string {
+  const retain = retainSteps(s, "'failed'", {
+    drop: "v_drop",
+    keep: "v_keep",
+    now: "p_now",
+    save: v === 5,
+  });
+  return `CREATE OR REPLACE FUNCTION ${s}.claim_jobs(p_queue text,
+      p_now float8, p_types text, p_limit integer, p_lease_ms float8)
+      RETURNS TABLE (lapsed boolean, job ${s}.jobs)
+    LANGUAGE plpgsql VOLATILE ROWS 10 ${PINNED}
+    AS $claim$
+    DECLARE
+      v_expired ${s}.jobs[];
+      v_failed boolean;
+      v_drop tid[];
+      v_keep integer;
+    BEGIN
+      WITH ran_out AS (
+        SELECT j.ctid FROM ${s}.jobs j
+        WHERE j.queue = p_queue AND j.status = 'processing'
+          AND j.lease_until <= p_now
+        ORDER BY j.lease_until
+        FOR UPDATE OF j SKIP LOCKED
+      ), expired AS (
+        UPDATE ${s}.jobs j SET
+          status = CASE WHEN j.attempt < j.max_attempts
+            THEN 'pending' ELSE 'failed' END,
+          held_key = CASE WHEN j.attempt < j.max_attempts
+            THEN j.held_key END,
+          run_at = CASE WHEN j.attempt < j.max_attempts
+            THEN p_now ELSE j.run_at END,
+          completed_at = CASE WHEN j.attempt < j.max_attempts
+            THEN NULL ELSE p_now END,
+          remove_at = CASE WHEN j.attempt < j.max_attempts
+            THEN NULL ELSE p_now + j.keep_failed_age END,
+          error = '{"name":"LeaseExpiredError","message":"lease expired"}',
+          lease_token = NULL, lease_until = NULL,
+          version = j.version + 1, updated_at = p_now
+        WHERE j.ctid = ANY(ARRAY(SELECT ctid FROM ran_out))
+        RETURNING j AS job, j.ctid AS at, j.status = 'failed' AS failed
+      )
+      SELECT array_agg(e.job), bool_or(e.failed),
+        array_agg(e.at) FILTER (WHERE e.failed
+          AND ((e.job).keep_failed_age = 0 OR (e.job).keep_failed_count = 0)),
+        min((e.job).keep_failed_count) FILTER (WHERE e.failed
+          AND (e.job).keep_failed_age IS DISTINCT FROM 0)
+      INTO v_expired, v_failed, v_drop, v_keep FROM expired e;
+      IF v_expired IS NOT NULL THEN
+        RETURN QUERY SELECT true, e FROM unnest(v_expired) e;
+      END IF;
+      IF v_failed THEN
+        ${retain}
+      END IF;
+      IF p_limit < 1 THEN
+        RETURN;
+      END IF;
+      RETURN QUERY
+      WITH picked AS (
+        SELECT j.ctid FROM ${s}.jobs j
+        WHERE j.queue = p_queue AND j.status = 'pending'
+          AND j.run_at <= p_now
+          AND (j.expires_at IS NULL OR j.expires_at > p_now)
+          AND (p_types IS NULL OR j.type = ANY(ARRAY(
+            SELECT json_array_elements_text(p_types::json))))
+          AND NOT EXISTS (SELECT 1 FROM ${s}.paused p
+            WHERE p.queue = p_queue AND p.type = '')
+          AND j.type NOT IN (SELECT p.type FROM ${s}.paused p
+            WHERE p.queue = p_queue)
+        ORDER BY j.priority DESC, j.seq
+        LIMIT p_limit
+        FOR UPDATE OF j SKIP LOCKED
+      ), claimed AS (
+        UPDATE ${s}.jobs j SET status = 'processing',
+          attempt = j.attempt + 1, started_at = p_now,
+          lease_token = gen_random_uuid()::text,
+          lease_until = p_now + p_lease_ms,
+          version = j.version + 1, updated_at = p_now
+        WHERE j.ctid = ANY(ARRAY(SELECT ctid FROM picked))
+        RETURNING false, j
+      )
+      SELECT * FROM claimed;
     END
     $claim$;`;
 }

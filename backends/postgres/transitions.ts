@@ -19,10 +19,9 @@ import type {
   NewJobRecord,
   UpdateRecord,
 } from "../../src/backend/interface.ts";
-import { updateRecordOf } from "../../src/codec.ts";
 import { BackendError, LeaseLostError } from "../../src/errors.ts";
 import type { Sql } from "./db.ts";
-import { jobsJson, toRecord, toStats } from "./records.ts";
+import { insertArgs, toRecord, toStats, toUpdate } from "./records.ts";
 import type { Statements } from "./sql.ts";
 
 /** The transitions of a job under a lease: claim it, then hold or end it. */
@@ -35,7 +34,10 @@ type LeaseTransitions = Pick<
 type JobTransitions =
   & Pick<Backend, "cancel" | "retry" | "remove" | "get" | "list" | "stats">
   & {
-    /** A job's current state as an update (ignores TTL). */
+    /**
+     * A job's current state as an update (ignores TTL), or the final update
+     * kept of one removed as it finished.
+     */
     reread(queue: string, id: string): Promise<UpdateRecord | null>;
   };
 
@@ -148,13 +150,14 @@ function leaseTransitions(c: Context): LeaseTransitions {
       return row.status as "pending" | "failed";
     },
 
-    async release(queue, refs, { now }) {
+    async release(queue, refs, { now, runAt }) {
       if (refs.length === 0) return [];
       const rows = await sql.unsafe(s.release, [
         queue,
         now,
         channel(queue),
         JSON.stringify(refs.map(({ id, token }) => ({ id, token }))),
+        runAt ?? null,
       ], prepare);
       return rows.map((r) => r.id as string);
     },
@@ -162,34 +165,31 @@ function leaseTransitions(c: Context): LeaseTransitions {
 }
 
 /**
- * Claims up to `limit` jobs, best first. A claim that returned expired
- * leases to pending goes again for what it still lacks (up to 3 rounds).
+ * Claims up to `limit` jobs, best first, in one statement: the claim
+ * function (migration 4) picks after it has expired leases, so the jobs it
+ * put back to pending are claimable in the same call.
  */
 async function claim(
   { sql, s, channel }: Context,
   queue: string,
   { types, limit, leaseMs, now }: ClaimRequest,
 ): Promise<JobRecord[]> {
+  const rows = await sql.unsafe(s.claim, [
+    queue,
+    now,
+    channel(queue),
+    types === null ? null : JSON.stringify(types),
+    limit,
+    leaseMs,
+  ], prepare);
   const out: JobRecord[] = [];
-  for (let round = 0; round < 3 && out.length < limit; round++) {
-    const rows = await sql.unsafe(s.claim, [
-      queue,
-      now,
-      channel(queue),
-      types === null ? null : JSON.stringify(types),
-      limit - out.length,
-      leaseMs,
-    ], prepare);
-    for (const r of rows) if (r.id !== null) out.push(toRecord(r));
-    // Leases that just expired were not visible to this claim's pick.
-    if (((rows[0]?.expired as number) ?? 0) === 0) break;
-  }
-  if (out.length > 1) out.sort((a, b) => b.priority - a.priority);
+  for (const r of rows) if (r.id !== null) out.push(toRecord(r));
   return out;
 }
 
 /**
- * Runs one batch of completions in one statement; true for each that held
+ * Runs one batch of completions in one statement (a batch of one in the
+ * statement made for it, which starts up faster); true for each that held
  * its lease. A job completed twice in one batch has its later completions
  * in a later statement, which finds the job complete (their lease lost).
  */
@@ -208,13 +208,26 @@ async function completeAll(
       if (seen.has(id)) later.push(i);
       else (seen.add(id), first.push(i));
     }
-    const [row] = await sql.unsafe(s.complete, [
-      queue,
-      channel(queue),
-      JSON.stringify(first.map((i) => items[i])),
-    ], prepare);
-    const lost = new Set(JSON.parse(row!.lost as string) as string[]);
-    for (const i of first) done[i] = !lost.has(items[i]!.id);
+    if (first.length === 1) {
+      const { id, token, result, now } = items[first[0]!]!;
+      const [row] = await sql.unsafe(s.completeOne, [
+        queue,
+        channel(queue),
+        id,
+        token,
+        result,
+        now,
+      ], prepare);
+      done[first[0]!] = row!.done === 1;
+    } else {
+      const [row] = await sql.unsafe(s.complete, [
+        queue,
+        channel(queue),
+        JSON.stringify(first.map((i) => items[i])),
+      ], prepare);
+      const lost = new Set(JSON.parse(row!.lost as string) as string[]);
+      for (const i of first) done[i] = !lost.has(items[i]!.id);
+    }
     todo = later;
   }
   return done;
@@ -280,7 +293,7 @@ function jobTransitions({ sql, s, channel }: Context): JobTransitions {
 
     async reread(queue, id) {
       const [row] = await sql.unsafe(s.reread, [queue, id], prepare);
-      return row === undefined ? null : updateRecordOf(toRecord(row));
+      return row === undefined ? null : toUpdate(row);
     },
   };
 }
@@ -302,7 +315,7 @@ async function enqueue(
     // No key can conflict: plain inserts, and only a count comes back.
     await db.unsafe(
       s.insertAll,
-      [queue, channel(queue), jobsJson(jobs)],
+      [queue, channel(queue), ...insertArgs(jobs)],
       prepare,
     );
     return jobs.map((job) => ({ id: job.id, created: true }));
@@ -318,7 +331,7 @@ async function enqueue(
     const rows = await db.unsafe(s.insert, [
       queue,
       channel(queue),
-      jobsJson(todo.map((t) => t.job)),
+      ...insertArgs(todo.map((t) => t.job)),
     ], prepare);
     const created = new Set(rows.map((r) => r.id as string));
     const left = todo.filter((t) => !created.has(t.job.id));

@@ -1,8 +1,9 @@
 /**
  * The flow-control transitions of the PostgreSQL backend (pause, resume,
- * reschedule): one statement each (sql_flow.ts), with the Backend methods'
- * own arguments. Like transitions.ts it holds no lifecycle (`db.ts` wraps
- * every call); the claim statement in sql.ts reads the pause table itself.
+ * reschedule: sql_flow.ts; clean: sql_retention.ts), one statement each,
+ * with the Backend methods' own arguments. Like transitions.ts it holds no
+ * lifecycle (`db.ts` wraps every call); the claim statement in sql.ts reads
+ * the pause table itself.
  *
  * @module
  */
@@ -11,19 +12,24 @@ import { pausedStateOf } from "../../src/backend/paused.ts";
 import type { Backend } from "../../src/backend/interface.ts";
 import type { Sql } from "./db.ts";
 import { flowStatements } from "./sql_flow.ts";
+import type { Statements } from "./sql.ts";
 
 /** The flow-control transitions, as the Backend methods of the same name. */
 export type FlowTransitions = Pick<
   Backend,
-  "setPaused" | "pausedState" | "reschedule"
+  "setPaused" | "pausedState" | "reschedule" | "clean"
 >;
 
 const prepare = { prepare: true } as const;
 
-/** Makes the flow-control transitions of one schema. */
+/**
+ * Makes the flow-control transitions of one schema (`statements`: the
+ * schema's own, which hold clean's).
+ */
 export function createFlowTransitions(
   sql: Sql,
   schema: string,
+  statements: Statements,
   channel: (queue: string) => string,
 ): FlowTransitions {
   const s = flowStatements(schema);
@@ -52,6 +58,14 @@ export function createFlowTransitions(
         priority ?? null,
       ], prepare);
       return row?.changed === 1;
+    },
+    async clean(queue, { status, cutoff, type, limit, now }) {
+      const [row] = await sql.unsafe(
+        statements.clean,
+        [queue, status, cutoff, type, limit, now],
+        prepare,
+      );
+      return row!.n as number;
     },
   };
 }

@@ -1,0 +1,110 @@
+/**
+ * Final updates in the PostgreSQL backend, as SQL text: the payload of an
+ * update notification, and what becomes of one too large to notify
+ * (`REREAD_BYTES` or more) when its job is removed as it finishes (SPEC
+ * §7.6: its subscribers still get the final update). Such an update is
+ * announced as a re-read marker, and a re-read finds no row: so the step
+ * that deletes those jobs (sql_retention.ts, retainSteps) copies their final
+ * update into `final_updates` (migration 5), where the re-read
+ * (sql.ts, `reread`) reads it for `FINAL_KEEP_MS`; the background sweep
+ * (db.ts) deletes it then. The job itself is gone at once from every read.
+ * Holds SQL text only, runs nothing and imports nothing.
+ *
+ * @module
+ */
+
+/** An update of this many bytes or more is notified as a re-read marker. */
+export const REREAD_BYTES = 7900;
+
+/**
+ * How long (ms, on the queue's clock) the final update of a job removed as
+ * it finished stays readable: a listener re-reads as the marker arrives,
+ * within milliseconds.
+ */
+export const FINAL_KEEP_MS = 60_000;
+
+/**
+ * The payload of one changed row, columns prefixed by `p` (such as `g.`, or
+ * none): `["u", id, type, status, progress, message, attempt, result,
+ * error, at, version]`. Concatenated rather than json_build_array, which
+ * costs half as much again per row: ids and types are plain (validated)
+ * characters, message, result and error are escaped by to_json, and
+ * nothing else can be null.
+ */
+export function updatePayload(p = ""): string {
+  return `'["u","' || ${p}id || '","' || ${p}type || '","' || ${p}status
+  || '",' || ${p}progress || ',' || to_json(${p}message) || ',' || ${p}attempt || ','
+  || coalesce(to_json(${p}result)::text, 'null') || ','
+  || coalesce(to_json(${p}error)::text, 'null') || ',' || ${p}updated_at || ','
+  || ${p}version || ']'`;
+}
+
+/** The columns of an update, as `final_updates` stores them. */
+const COLUMNS = "id, type, status, progress, message, attempt, result, " +
+  "error, updated_at, version";
+
+/**
+ * Migration 5, its table part: the final updates of jobs removed as they
+ * finished, by job, with the time they may be deleted at.
+ */
+export function finalUpdatesTable(s: string): string {
+  return `CREATE TABLE ${s}.final_updates (
+      queue text NOT NULL,
+      id text COLLATE "C" NOT NULL,
+      type text NOT NULL,
+      status text NOT NULL,
+      progress float8 NOT NULL,
+      message text NOT NULL,
+      attempt integer NOT NULL,
+      result text,
+      error text,
+      updated_at float8 NOT NULL,
+      version integer NOT NULL,
+      remove_at float8 NOT NULL,
+      PRIMARY KEY (queue, id)
+    );
+    CREATE INDEX final_updates_removal ON ${s}.final_updates (queue, remove_at);`;
+}
+
+/**
+ * A plpgsql statement of schema `s` (quoted) that deletes the jobs at the
+ * ctids of `drop` (a tid[] variable) and keeps the final update of those
+ * whose update is too large to notify. A job of the same id removed again
+ * replaces its entry.
+ */
+export function dropSaving(s: string, drop: string): string {
+  const cols = COLUMNS.split(", ");
+  return `WITH gone AS (
+          DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(${drop}) RETURNING j.*
+        )
+        INSERT INTO ${s}.final_updates AS f (queue, ${COLUMNS}, remove_at)
+        SELECT g.queue, ${cols.map((c) => `g.${c}`).join(", ")},
+          g.updated_at + ${FINAL_KEEP_MS}
+        FROM gone g
+        WHERE octet_length(${updatePayload("g.")}) >= ${REREAD_BYTES}
+        ON CONFLICT (queue, id) DO UPDATE SET ${
+    [...cols.slice(1), "remove_at"].map((c) => `${c} = excluded.${c}`).join(
+      ", ",
+    )
+  };`;
+}
+
+/**
+ * $1 queue, $2 id: a job's current update (ignoring TTL) from its row, or,
+ * once it was removed as it finished, its final update if kept. Columns as
+ * the update's fields (`updatedat` the time).
+ */
+export function rereadStatement(s: string): string {
+  const cols = COLUMNS.replace("updated_at", "updated_at AS updatedat");
+  return `SELECT ${cols} FROM (
+      SELECT ${COLUMNS}, 0 AS o FROM ${s}.jobs WHERE queue = $1 AND id = $2
+      UNION ALL
+      SELECT ${COLUMNS}, 1 FROM ${s}.final_updates
+        WHERE queue = $1 AND id = $2
+    ) x ORDER BY o LIMIT 1`;
+}
+
+/** $1 queue, $2 now: deletes the kept final updates whose time is past. */
+export function sweepFinal(s: string): string {
+  return `DELETE FROM ${s}.final_updates WHERE queue = $1 AND remove_at <= $2`;
+}
