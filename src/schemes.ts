@@ -13,6 +13,10 @@ import { BackendError, ValidationError } from "./errors.ts";
 import { parseMemoryUrl } from "../backends/memory/url.ts";
 import { parseSqliteUrl } from "../backends/sqlite/url.ts";
 import { parseRedisUrl } from "../backends/redis/url.ts";
+import {
+  parseRedisStreamsUrl,
+  STREAMS_SCHEMES,
+} from "../backends/redis_streams/url.ts";
 import { parsePostgresUrl } from "../backends/postgres/url.ts";
 
 /**
@@ -90,6 +94,14 @@ builtin(
   async (url) =>
     (await importBackend<Factory<"redisBackend", { url: string }>>("redis"))
       .redisBackend({ url }),
+);
+builtin(
+  Object.keys(STREAMS_SCHEMES),
+  parseRedisStreamsUrl,
+  async (url) =>
+    (await importBackend<Factory<"redisStreamsBackend", { url: string }>>(
+      "redis_streams",
+    )).redisStreamsBackend({ url }),
 );
 builtin(
   ["postgres:", "postgresql:"],

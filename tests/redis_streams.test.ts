@@ -1,0 +1,65 @@
+/**
+ * The conformance suite on the Redis Streams backend: once against a
+ * single redis-server (with every script checking that it touches only
+ * keys it declares, as Dragonfly requires) and once against a three-master
+ * Redis Cluster, both started for this file on free loopback ports and
+ * stopped after it. Claims ignore priority on this backend (FIFO by due
+ * time), so the cases whose subject is priority order are skipped.
+ */
+
+import { redisStreamsBackend } from "../backends/redis_streams/mod.ts";
+import { testBackend } from "./conformance/mod.ts";
+import {
+  type RedisCluster,
+  type RedisServer,
+  startRedis,
+  startRedisCluster,
+} from "./_support/redis_server.ts";
+
+let server: RedisServer | undefined;
+let cluster: RedisCluster | undefined;
+
+const FIFO = "claims ignore priority here (capabilities.priorities is false)";
+
+/** The cases whose subject is priority order, and why each is skipped. */
+const skip: Record<string, string> = {
+  "claim() returns the highest priority job first": FIFO,
+  "priority names low, normal and high mean 1, 5 and 10":
+    `${FIFO}; the names are stored as 1, 5 and 10 (see the streams test)`,
+  "claim() with types claims only jobs of those types":
+    `${FIFO}: its expected order is by priority (types: see the streams test)`,
+  "claimMany() returns up to limit jobs, best first":
+    `${FIFO}: "best first" is by priority`,
+  "release() puts claimed jobs back to pending as before their claim, in their place in line":
+    `${FIFO}: the place in line it checks is by priority`,
+  "a delayed job of high priority does not hold back due jobs":
+    `${FIFO}: a job due later joins the line behind those due before it`,
+  "reschedule() changes priority and keeps the job's FIFO place among equals":
+    `${FIFO}: a new priority is stored and changes no place`,
+  "random command sequences behave as the reference model (property-based)":
+    `${FIFO}: the reference model claims by priority, then enqueue order`,
+};
+
+testBackend({
+  name: "redis-streams",
+  create: () => redisStreamsBackend({ url: server!.url, checkKeys: true }),
+  skip,
+  setup: async () => {
+    server = await startRedis();
+  },
+  teardown: async () => {
+    await server?.destroy();
+  },
+});
+
+testBackend({
+  name: "redis-streams cluster",
+  create: () => redisStreamsBackend({ url: cluster!.url }),
+  skip,
+  setup: async () => {
+    cluster = await startRedisCluster();
+  },
+  teardown: async () => {
+    await cluster?.destroy();
+  },
+});
