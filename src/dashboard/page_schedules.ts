@@ -1,0 +1,48 @@
+/**
+ * The schedules and limits sections of the dashboard page. Schedules come
+ * from `queue.schedules()`; limits wait for the limits issue (the place is
+ * marked LIMITS below). Every value goes through the `markup` tag.
+ *
+ * @module
+ */
+
+import type { Queue } from "../queue_types.ts";
+import type { Schedule } from "../schedule_types.ts";
+import { formatTime, type Html, markup } from "./html.ts";
+
+function scheduleRow(s: Schedule): Html {
+  const when = s.cron !== undefined
+    ? `cron ${s.cron} (${s.tz ?? "UTC"})`
+    : `every ${s.every} ms`;
+  return markup`<tr><td>${s.name}</td><td class="mono">${when}</td>
+<td>${s.type}</td><td class="mono">${JSON.stringify(s.data)}</td>
+<td class="mono">${formatTime(s.nextRunAt)}</td></tr>`;
+}
+
+/** The schedules of a queue, as a section of the page. */
+export async function schedulesSection(queue: Queue): Promise<Html> {
+  let body: Html;
+  try {
+    const list = await queue.schedules();
+    body = list.length === 0
+      ? markup`<p class="muted">No schedules.</p>`
+      : markup`<table><thead><tr><th>Name</th><th>When</th><th>Type</th>
+<th>Data</th><th>Next run</th></tr></thead>
+<tbody>${list.map(scheduleRow)}</tbody></table>`;
+  } catch (err) {
+    body = markup`<p class="muted">Schedules could not be read: ${
+      err instanceof Error ? err.message : String(err)
+    }</p>`;
+  }
+  return markup`<section id="schedules"><h2>Schedules</h2>${body}</section>`;
+}
+
+/**
+ * LIMITS: the place of the queue's concurrency and rate limits. When
+ * `queue.getLimits()` and `setLimits()` land, show them here (and their
+ * actions, through routes.ts).
+ */
+export const LIMITS: Html = markup`<section id="limits" class="limits">
+<h2>Limits</h2>
+<p>Concurrency and rate limits are not available in this version.</p>
+</section>`;
