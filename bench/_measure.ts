@@ -5,7 +5,13 @@
  * takes to start a newly enqueued job. Figures are jobs/s and ms.
  */
 
-import { type Backend, createQueue, createWorker, type Queue } from "../mod.ts";
+import {
+  type Backend,
+  createQueue,
+  createWorker,
+  type Queue,
+  type QueueOptions,
+} from "../mod.ts";
 import { sleep } from "../tests/_support/time.ts";
 
 /** One backend's figures. */
@@ -31,8 +37,12 @@ export interface Sizes {
 }
 
 let seq = 0;
-function fresh(backend: Backend): Queue {
-  return createQueue({ backend, name: `bench-${Date.now()}-${++seq}` });
+function fresh(backend: Backend, options: QueueOptions = {}): Queue {
+  return createQueue({
+    ...options,
+    backend,
+    name: `bench-${Date.now()}-${++seq}`,
+  });
 }
 
 async function fill(queue: Queue, n: number): Promise<void> {
@@ -79,8 +89,9 @@ export async function drain(
   backend: Backend,
   n: number,
   concurrency: number,
+  options: QueueOptions = {},
 ): Promise<number> {
-  const queue = fresh(backend);
+  const queue = fresh(backend, options);
   await fill(queue, n);
   let done = 0;
   let finished!: () => void;

@@ -6,24 +6,28 @@
  *
  * Contenders run in alternating rounds (`--rounds=N`, default 2) and each
  * keeps its best figure per column, so a busy machine penalises both alike.
- * `--quick` runs smaller sizes.
+ * `--quick` runs smaller sizes. `--only=retention` runs only the retention
+ * table (drains with the default retention against `removeOnComplete:
+ * false`, on every backend).
  */
 
 import { type Figures, type Sizes, table } from "./_measure.ts";
 import { measureRedis } from "./_redis.ts";
 import { measureBullmq } from "./_bullmq.ts";
+import { measureRedisStreams } from "./_redis_streams.ts";
 import { startRedis } from "../tests/_support/redis_server.ts";
 import { peerTable, postgresPeerRows } from "./peers_postgres.ts";
+import { retentionTable } from "./_retention.ts";
 
 const quick = Deno.args.includes("--quick");
 const rounds = Number(
   Deno.args.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 2,
 );
 
-/** One comparison: a jobline row, its peer's row, and which columns count. */
+/** One comparison: jobline's rows (each against the peer) and its peer's. */
 interface Comparison {
   title: string;
-  jobline: Figures;
+  jobline: Figures[];
   peer: Figures;
 }
 
@@ -61,7 +65,10 @@ async function alternate(
   return results.map(best);
 }
 
-/** jobline on Redis against BullMQ 6, on one redis-server started here. */
+/**
+ * jobline on Redis (both backends: sorted sets, and streams) against
+ * BullMQ 6, on one redis-server started here.
+ */
 async function redisPeers(): Promise<Comparison> {
   const sizes: Sizes = quick
     ? {
@@ -80,13 +87,14 @@ async function redisPeers(): Promise<Comparison> {
     };
   const server = await startRedis();
   try {
-    const [jobline, peer] = await alternate([
+    const [jobline, streams, peer] = await alternate([
       () => measureRedis(server.url, sizes, "jobline (redis)"),
+      () => measureRedisStreams(server.url, sizes),
       () => measureBullmq(server.url, sizes),
     ]);
     return {
       title: "Redis: jobline vs BullMQ",
-      jobline: jobline!,
+      jobline: [jobline!, streams!],
       peer: peer!,
     };
   } finally {
@@ -94,13 +102,13 @@ async function redisPeers(): Promise<Comparison> {
   }
 }
 
-function ratios(c: Comparison): string {
+function ratios(c: Comparison, jobline: Figures): string {
   const lines = [
-    `| ${c.title} | ${c.jobline.backend} | ${c.peer.backend} | ratio |`,
+    `| ${c.title} | ${jobline.backend} | ${c.peer.backend} | ratio |`,
     "| --- | ---: | ---: | ---: |",
   ];
   for (const [key, label, better] of COLUMNS) {
-    const a = c.jobline[key] as number;
+    const a = jobline[key] as number;
     const b = c.peer[key] as number;
     const fmt = (v: number) =>
       better === "lower" ? v.toFixed(2) : Math.round(v).toLocaleString("en-US");
@@ -112,10 +120,15 @@ function ratios(c: Comparison): string {
   return lines.join("\n");
 }
 
+if (Deno.args.includes("--only=retention")) {
+  console.log(await retentionTable({ quick, rounds: Math.max(rounds, 3) }));
+  Deno.exit(0);
+}
+
 const comparisons = [await redisPeers()];
 for (const c of comparisons) {
-  console.log(`\n${table([c.jobline, c.peer])}\n`);
-  console.log(ratios(c));
+  console.log(`\n${table([...c.jobline, c.peer])}\n`);
+  for (const row of c.jobline) console.log(`${ratios(c, row)}\n`);
 }
 console.log(
   "\nratio: how many times better jobline is (higher is better; for latency, peer/jobline).",
@@ -127,3 +140,8 @@ if (!Deno.args.includes("--no-postgres")) {
   );
   console.log(peerTable(await postgresPeerRows({ quick })));
 }
+
+console.log(
+  "\nRetention: worker drains (c=10) with the default retention and with removeOnComplete: false, alternating rounds\n",
+);
+console.log(await retentionTable({ quick, rounds: Math.max(rounds, 3) }));

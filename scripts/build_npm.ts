@@ -4,7 +4,8 @@
  * "exports" (and what they import) into ES modules with `.d.ts` files and
  * source maps, in the repo's own layout; this script writes the
  * package.json (an exports map of the same entries, the npm drivers as
- * optional peer dependencies, engines, deno.json's version) and copies
+ * optional peer dependencies, what the library loads on first use, croner,
+ * as a dependency, engines, deno.json's version) and copies
  * README.md and LICENSE. It checks that the main entry imports no npm
  * package and that no compiled import still ends in `.ts`.
  *
@@ -172,6 +173,25 @@ function npmImportsOf(entry: string, seen = new Set<string>()): Set<string> {
   return found;
 }
 
+/** A bare specifier of a dynamic `import("...")` in compiled JavaScript. */
+const DYNAMIC = /\bimport\(\s*["']([^"'./][^"']*)["']\s*\)/g;
+
+/**
+ * The npm packages the library loads on first use with `import("...")`
+ * (croner, for cron schedules): real dependencies, installed with the
+ * package, unlike the drivers that users pick (optional peers). The
+ * backends' own modules are loaded by a computed specifier, not a bare one.
+ */
+function dynamicImports(files: string[]): Set<string> {
+  const found = new Set<string>();
+  for (const file of files.filter((f) => f.endsWith(".js"))) {
+    for (const m of readFileSync(join(out, file), "utf8").matchAll(DYNAMIC)) {
+      if (!m[1]!.startsWith("node:")) found.add(m[1]!);
+    }
+  }
+  return found;
+}
+
 /** npm packages the sources import, with their ranges, from deno.json. */
 function npmRanges(deno: DenoJson): Record<string, string> {
   const ranges: Record<string, string> = {};
@@ -212,6 +232,15 @@ function packageJson(deno: DenoJson, files: string[]): Record<string, unknown> {
     if (!files.includes(js.slice(2))) throw new Error(`${name}: no ${js}`);
   }
   const cli = deno.exports["./cli"];
+  const dependencies: Record<string, string> = {};
+  for (const pkg of [...dynamicImports(files)].sort()) {
+    const range = ranges[pkg];
+    if (range === undefined) {
+      throw new Error(`the library loads ${pkg}, which deno.json does not map`);
+    }
+    dependencies[pkg] = range;
+    delete peers[pkg];
+  }
   const sorted = Object.keys(peers).sort();
   return {
     name: NPM_NAME,
@@ -224,6 +253,7 @@ function packageJson(deno: DenoJson, files: string[]): Record<string, unknown> {
     exports,
     ...(cli ? { bin: { jobline: `${stem(cli)}.js` } } : {}),
     engines: { node: NODE_ENGINES },
+    dependencies,
     peerDependencies: Object.fromEntries(sorted.map((p) => [p, peers[p]])),
     peerDependenciesMeta: Object.fromEntries(
       sorted.map((p) => [p, { optional: true }]),

@@ -1,7 +1,8 @@
 /**
  * The first step of `deno task ci`: checks in a moment that this machine has
  * what the tests need beyond `npm ci` (redis-server and redis-cli, and
- * PostgreSQL 15's initdb and pg_ctl, which the tests start on free ports)
+ * PostgreSQL 15's initdb and pg_ctl, which the tests start on free ports;
+ * Chromium, which the dashboard's browser tests drive headless)
  * and that `npm ci` ran. If anything is missing it stops with one message
  * naming each missing thing and the command that installs it, before any
  * test runs. `bash .ci/run` installs all of it.
@@ -52,6 +53,13 @@ if (process.getuid?.() === 0 && pg.length === 0 && !onPath("runuser")) {
       "run as root): apt-get install util-linux",
   );
 }
+const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
+if (!existsSync(chromium)) {
+  missing.push(
+    `Chromium at ${chromium} (for the dashboard's browser tests; CHROMIUM ` +
+      "names another binary): apt-get install chromium",
+  );
+}
 const bins = ["deno", "node", "bun", "tsc"].map((b) => `node_modules/.bin/${b}`)
   .concat("node_modules/node22/bin/node")
   .filter((b) => !existsSync(join(root, b)));
@@ -70,4 +78,6 @@ if (missing.length > 0) {
   );
   process.exit(1);
 }
-console.log("prerequisites: redis-server, PostgreSQL 15 and node_modules: ok");
+console.log(
+  "prerequisites: redis-server, PostgreSQL 15, Chromium and node_modules: ok",
+);

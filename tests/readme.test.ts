@@ -8,7 +8,8 @@
  * (tests/examples.test.ts runs the examples). A block that calls
  * testBackend runs under the runtime's test runner. The blocks under "Node
  * 22" also run on Node 22. A block that names `postgres://localhost/app`
- * or `redis://localhost:6379` runs against a throwaway server put at that
+ * or `redis://localhost:6379` (or `redis+streams://localhost:6379`) runs
+ * against a throwaway server put at that
  * address's place. A block with `handleSignals: {` is a worker that runs
  * until it is told to stop: it must still run after a while, then end
  * cleanly on SIGTERM.
@@ -35,6 +36,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const scratch = join(root, ".tmp", `readme-${runtime}-${process.pid}`);
 const PG_PLACEHOLDER = "postgres://localhost/app";
 const REDIS_PLACEHOLDER = "redis://localhost:6379";
+const STREAMS_PLACEHOLDER = "redis+streams://localhost:6379";
 /** A worker block, running until SIGTERM. */
 const RUNS_UNTIL_STOPPED = "handleSignals: {";
 
@@ -93,9 +95,12 @@ async function save(block: Block): Promise<string> {
     pg ??= await startPostgres();
     code = code.replaceAll(PG_PLACEHOLDER, pg.url);
   }
-  if (code.includes(REDIS_PLACEHOLDER)) {
+  if (code.includes(REDIS_PLACEHOLDER) || code.includes(STREAMS_PLACEHOLDER)) {
     redis ??= await startRedis();
-    code = code.replaceAll(REDIS_PLACEHOLDER, redis.url);
+    code = code.replaceAll(REDIS_PLACEHOLDER, redis.url).replaceAll(
+      STREAMS_PLACEHOLDER,
+      redis.url.replace("redis://", "redis+streams://"),
+    );
   }
   const test = code.includes("testBackend(") ? ".test" : "";
   const name = `block_${block.line}${test}.ts`;

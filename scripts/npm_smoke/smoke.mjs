@@ -1,7 +1,8 @@
 // The npm package as a user meets it: plain JavaScript in a fresh project
 // that installed the packed tarball. Loads every entry, then runs jobs
 // through createQueue, createWorker and subscribe on each backend URL given
-// (argv), and prints "ok <scheme> <ms>" for each. Exits non-zero on any
+// (argv), and prints "ok <scheme> <ms>" for each; a cron schedule loads the
+// croner dependency. Exits non-zero on any
 // failure. Runs unchanged on Node 22, Node 24 and Bun.
 import process from "node:process";
 import { createQueue, createWorker, subscribe, ValidationError } from "jobline";
@@ -56,6 +57,21 @@ async function roundTrip(url) {
     await queue.close();
   }
   console.log(`ok ${url.slice(0, url.indexOf(":"))} ${Date.now() - started}ms`);
+}
+
+// A cron schedule loads croner, the package's one dependency.
+{
+  const queue = createQueue();
+  const s = await queue.schedule("nightly", {
+    cron: "0 3 * * *",
+    tz: "Europe/Paris",
+    type: "report",
+  });
+  if (!(s.nextRunAt > Date.now())) {
+    throw new Error(`cron schedule: ${JSON.stringify(s)}`);
+  }
+  await queue.close();
+  console.log("ok cron schedule");
 }
 
 for (const url of process.argv.slice(2)) await roundTrip(url);

@@ -27,6 +27,8 @@ export interface RunFileOptions {
   cwd: string;
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /** Arguments after the file (startFile). */
+  args?: string[];
   /** Run it with the runtime's test runner instead. */
   asTest?: boolean;
   /** Another executable of the same runtime (Node 22's `node`, say). */
@@ -122,9 +124,10 @@ export interface Started {
  */
 export function startFile(
   file: string,
-  options: Pick<RunFileOptions, "cwd" | "env">,
+  options: Pick<RunFileOptions, "cwd" | "env" | "args">,
 ): Started {
-  const child = spawn(process.execPath, runArgs(file), {
+  const args = [...runArgs(file), ...(options.args ?? [])];
+  const child = spawn(process.execPath, args, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
