@@ -36,9 +36,12 @@ after(async () => {
 
 const cmd = (...args: string[]): Promise<unknown> => client.sendCommand(args);
 
+/** When the jobs below were made: before any test's `now`, so they are due. */
+const MADE = Date.now();
+
 /** A stored job as another backend would hand it over. */
 function job(over: Partial<JobRecord> & { id: string }): JobRecord {
-  const now = Date.now();
+  const now = MADE;
   return {
     type: "t",
     data: "{}",
