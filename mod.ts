@@ -36,7 +36,7 @@ export type {
 } from "./src/worker/types.ts";
 export { subscribe } from "./src/subscribe.ts";
 export type { SubscribeOptions } from "./src/subscribe.ts";
-export type { WaitForOptions } from "./src/flow_types.ts";
+export type { WaitForOptions } from "./src/control_types.ts";
 export { migrate } from "./src/migrate.ts";
 export type {
   MigrateOptions,
@@ -51,10 +51,10 @@ export type {
 } from "./src/schedule_types.ts";
 export type {
   CleanOptions,
-  QueueFlow,
+  QueueControl,
   RemoveOption,
   RescheduleOptions,
-} from "./src/flow_types.ts";
+} from "./src/control_types.ts";
 export { memoryBackend } from "./backends/memory/mod.ts";
 export {
   type BackendScheme,

@@ -40,7 +40,7 @@ import {
   invalid,
 } from "./validate.ts";
 import { waitForJob } from "./wait_for.ts";
-import { flowCalls } from "./queue_flow.ts";
+import { controlCalls } from "./queue_control.ts";
 import { scheduleCalls } from "./schedule.ts";
 
 /** What the queue's operations share: its settings and its backend handle. */
@@ -121,7 +121,7 @@ export function createQueue<J extends JobTypes = JobTypes, Tx = never>(
     ...jobCalls<J, Tx>(c),
     ...claimCalls<J, Tx>(c),
     ...leaseCalls<J, Tx>(c),
-    ...flowCalls(c),
+    ...controlCalls(c),
     ...scheduleCalls(c),
     waitFor: (id, options) => waitForJob(queue as Queue<J>, id, options),
     listen: (topic, listener) => listen(c, topic, listener),

@@ -16,7 +16,11 @@ import type {
   Priority,
   QueueStats,
 } from "./types.ts";
-import type { QueueFlow, RemoveOption, WaitForOptions } from "./flow_types.ts";
+import type {
+  QueueControl,
+  RemoveOption,
+  WaitForOptions,
+} from "./control_types.ts";
 import type { QueueSchedules } from "./schedule_types.ts";
 
 /**
@@ -273,7 +277,7 @@ export type QueueEvent =
  * ```
  */
 export interface Queue<J extends JobTypes = JobTypes, Tx = never>
-  extends AsyncDisposable, QueueFlow, QueueSchedules {
+  extends AsyncDisposable, QueueControl, QueueSchedules {
   /** The queue's name. */
   readonly name: string;
   /** The default lease length in ms. */

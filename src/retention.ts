@@ -13,8 +13,8 @@ import type {
   KeepRecord,
   KeepRule,
 } from "./backend/interface.ts";
-import type { CleanOptions } from "./flow_types.ts";
-import type { RemoveOption } from "./flow_types.ts";
+import type { CleanOptions } from "./control_types.ts";
+import type { RemoveOption } from "./control_types.ts";
 import { checkName, checkNumber, invalid } from "./validate.ts";
 
 /** A day: how long a complete job is kept by default. */

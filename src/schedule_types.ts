@@ -7,7 +7,7 @@
  */
 
 import type { JsonValue, Priority } from "./types.ts";
-import type { RemoveOption } from "./flow_types.ts";
+import type { RemoveOption } from "./control_types.ts";
 
 /**
  * The enqueue options a schedule gives each job it makes (those that make

@@ -13,7 +13,7 @@ import type { JobOf, JobTypes, Queue } from "./queue_types.ts";
 import { subscribe } from "./subscribe.ts";
 import { longTimeout } from "./timers.ts";
 import type { Job, JobUpdate } from "./types.ts";
-import type { WaitForOptions } from "./flow_types.ts";
+import type { WaitForOptions } from "./control_types.ts";
 import { checkId, checkNumber, invalid } from "./validate.ts";
 
 /**

@@ -31,7 +31,11 @@ import {
   retryJob,
   setProgress,
 } from "./transitions.ts";
-import { pausedState, rescheduleJob, setPaused } from "./transitions_flow.ts";
+import {
+  pausedState,
+  rescheduleJob,
+  setPaused,
+} from "./transitions_control.ts";
 import { cleanJobs } from "./retention.ts";
 import {
   fireSchedule,
@@ -90,7 +94,7 @@ export function memoryBackend(): Backend {
     },
     ...leaseCalls(state),
     ...jobCalls(state),
-    ...flowCalls(state),
+    ...controlCalls(state),
     ...scheduleCalls(state),
 
     listen(queue, topic: Topic, listener) {
@@ -221,13 +225,13 @@ function jobCalls(state: (queue: string) => State): JobCalls {
   };
 }
 
-type FlowCalls = Pick<
+type ControlCalls = Pick<
   Backend,
   "setPaused" | "pausedState" | "reschedule" | "clean"
 >;
 
 /** The flow-control calls: pause, resume, reschedule, clean. */
-function flowCalls(state: (queue: string) => State): FlowCalls {
+function controlCalls(state: (queue: string) => State): ControlCalls {
   return {
     setPaused(queue, { type, paused, now }) {
       try {

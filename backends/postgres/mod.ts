@@ -7,7 +7,7 @@
  * This file owns the factory, its options and their checks, the
  * capabilities, and the adapter from Backend methods to the transitions
  * (`transitions.ts`; pause, resume, reschedule and clean in
- * `transitions_flow.ts`; schedules in `transitions_schedule.ts`; the import
+ * `transitions_control.ts`; schedules in `transitions_schedule.ts`; the import
  * in `transitions_import.ts`). The connection, migrations and closing are
  * in `db.ts`, the SQL in `sql.ts` (the claim function in `sql_claim.ts`,
  * retention's columns and the complete, fail, cancel and clean functions in
@@ -31,9 +31,9 @@ import { type Db, type DbConfig, openDb } from "./db.ts";
 import { createEvents, type Events, type ListenClient } from "./events.ts";
 import { createTransitions, type Transitions } from "./transitions.ts";
 import {
-  createFlowTransitions,
-  type FlowTransitions,
-} from "./transitions_flow.ts";
+  type ControlTransitions,
+  createControlTransitions,
+} from "./transitions_control.ts";
 import { createImport } from "./transitions_import.ts";
 import {
   createScheduleTransitions,
@@ -136,7 +136,7 @@ export function postgresBackend(
   const config = configOf(options);
   const db = openDb(config);
   const transitions = createTransitions(db.sql, db.statements, db.channel);
-  const flow = createFlowTransitions(
+  const flow = createControlTransitions(
     db.sql,
     config.schema,
     db.statements,
@@ -276,7 +276,7 @@ function adapter(
   db: Db,
   t: Transitions,
   events: Events,
-  f: FlowTransitions,
+  f: ControlTransitions,
 ): Omit<
   Backend<PostgresTransaction>,
   keyof BackendSchedules | keyof BackendImport

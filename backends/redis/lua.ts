@@ -18,7 +18,7 @@
  * | `B keys` | hash | idempotency key -> id of the pending/processing holder |
  * | `B counts` | hash | `<status>:<type>` -> number of jobs |
  * | `B seq` | string | enqueue sequence |
- * | `B paused` | set | paused types, "" for the whole queue (lua_flow.ts) |
+ * | `B paused` | set | paused types, "" for the whole queue (lua_control.ts) |
  * | `B done:<status>` | zset | finished jobs of a status, by completedAt |
  * | `B removals` | zset | finished jobs with an age rule, by removal time |
  * | `B schedules` | hash | schedule name -> its record (lua_schedule.ts) |
@@ -26,7 +26,7 @@
  *
  * A script that finishes a job applies its keep rule in the same call
  * (retain and tidy, in lua_retention.ts). Scripts kept apart: enqueue
- * (lua_enqueue.ts), pause and reschedule (lua_flow.ts), clean
+ * (lua_enqueue.ts), pause and reschedule (lua_control.ts), clean
  * (lua_retention.ts), schedules (lua_schedule.ts), import (lua_import.ts).
  *
  * Channels: `B u` carries a JSON array of updates per script call; `B w`
@@ -41,7 +41,7 @@
 
 import { CLAIM_FIELDS } from "./records.ts";
 import { ENQUEUE } from "./lua_enqueue.ts";
-import { PAUSED_STATE, RESCHEDULE, SET_PAUSED } from "./lua_flow.ts";
+import { PAUSED_STATE, RESCHEDULE, SET_PAUSED } from "./lua_control.ts";
 import { CLEAN } from "./lua_retention.ts";
 import {
   FIRE_SCHEDULE,

@@ -42,7 +42,11 @@ import {
   type Scripts,
   setProgress,
 } from "./transitions.ts";
-import { pausedState, rescheduleJob, setPaused } from "./transitions_flow.ts";
+import {
+  pausedState,
+  rescheduleJob,
+  setPaused,
+} from "./transitions_control.ts";
 import { cleanJobs } from "./retention.ts";
 import {
   fireSchedule,

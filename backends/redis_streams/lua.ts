@@ -20,7 +20,12 @@
 
 import { CLAIM } from "./lua_claim.ts";
 import { ENQUEUE, FIRE, IMPORT } from "./lua_enqueue.ts";
-import { PAUSED_STATE, RELEASE, RESCHEDULE, SET_PAUSED } from "./lua_flow.ts";
+import {
+  PAUSED_STATE,
+  RELEASE,
+  RESCHEDULE,
+  SET_PAUSED,
+} from "./lua_control.ts";
 import { PUT_SCHEDULE, REMOVE_SCHEDULE, SCHEDULES } from "./lua_schedule.ts";
 import { CLEAN } from "./lua_retention.ts";
 import {

@@ -61,7 +61,11 @@ import {
   removeJob,
   retryJob,
 } from "./transitions_admin.ts";
-import { pausedState, rescheduleJob, setPaused } from "./transitions_flow.ts";
+import {
+  pausedState,
+  rescheduleJob,
+  setPaused,
+} from "./transitions_control.ts";
 import { importJobs } from "./transitions_import.ts";
 import {
   fireSchedule,

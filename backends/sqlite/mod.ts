@@ -6,7 +6,7 @@
  * other processes through an updates log table read by a tailer.
  *
  * This module is the factory, its options and the adapter from the Backend
- * methods to the transitions (transitions.ts, transitions_flow.ts,
+ * methods to the transitions (transitions.ts, transitions_control.ts,
  * retention.ts for clean, transitions_schedule.ts, transitions_import.ts),
  * run through the database (db.ts); events travel through events.ts; the
  * options are checked in url.ts. Only db.ts imports `node:sqlite`; the main
@@ -46,7 +46,11 @@ import {
   retryJob,
   setProgress,
 } from "./transitions.ts";
-import { pausedState, rescheduleJob, setPaused } from "./transitions_flow.ts";
+import {
+  pausedState,
+  rescheduleJob,
+  setPaused,
+} from "./transitions_control.ts";
 import { cleanJobs } from "./retention.ts";
 import {
   fireSchedule,
@@ -159,7 +163,7 @@ export function sqliteBackend(options: SqliteBackendOptions): Backend {
     },
     ...leaseCalls(db),
     ...jobCalls(db),
-    ...flowCalls(db),
+    ...controlCalls(db),
     ...scheduleCalls(db),
     listen(queue, topic: Topic, listener: (event: BackendEvent) => void) {
       try {
@@ -274,13 +278,13 @@ function jobCalls(db: Db): JobCalls {
   };
 }
 
-type FlowCalls = Pick<
+type ControlCalls = Pick<
   Backend,
   "setPaused" | "pausedState" | "reschedule" | "clean"
 >;
 
 /** The flow-control calls: pause, resume, reschedule, clean. */
-function flowCalls(db: Db): FlowCalls {
+function controlCalls(db: Db): ControlCalls {
   return {
     setPaused(queue, { type, paused, now }) {
       return db.write(

@@ -30,7 +30,7 @@ import {
 } from "./records.ts";
 import * as SQL from "./sql.ts";
 import { STATS } from "./sql_counts.ts";
-import { PAUSED } from "./sql_flow.ts";
+import { PAUSED } from "./sql_control.ts";
 
 type Payload = [string] | undefined;
 

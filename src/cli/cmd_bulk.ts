@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { CleanOptions } from "../flow_types.ts";
+import type { CleanOptions } from "../control_types.ts";
 import type { Queue } from "../queue_types.ts";
 import type { JobStatus } from "../types.ts";
 import { parseDuration, parseInteger, stringOption } from "./args.ts";

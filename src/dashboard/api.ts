@@ -11,7 +11,7 @@
 import { ValidationError } from "../errors.ts";
 import type { ListPage, Queue } from "../queue_types.ts";
 import type { Job, QueueStats } from "../types.ts";
-import type { CleanOptions } from "../flow_types.ts";
+import type { CleanOptions } from "../control_types.ts";
 
 /** What `GET /api/queues` holds for each queue. */
 export interface QueueSummary {

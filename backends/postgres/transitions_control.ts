@@ -1,6 +1,6 @@
 /**
  * The flow-control transitions of the PostgreSQL backend (pause, resume,
- * reschedule: sql_flow.ts; clean: sql_retention.ts), one statement each,
+ * reschedule: sql_control.ts; clean: sql_retention.ts), one statement each,
  * with the Backend methods' own arguments. Like transitions.ts it holds no
  * lifecycle (`db.ts` wraps every call); the claim statement in sql.ts reads
  * the pause table itself.
@@ -11,11 +11,11 @@
 import { pausedStateOf } from "../../src/backend/paused.ts";
 import type { Backend } from "../../src/backend/interface.ts";
 import type { Sql } from "./db.ts";
-import { flowStatements } from "./sql_flow.ts";
+import { controlStatements } from "./sql_control.ts";
 import type { Statements } from "./sql.ts";
 
 /** The flow-control transitions, as the Backend methods of the same name. */
-export type FlowTransitions = Pick<
+export type ControlTransitions = Pick<
   Backend,
   "setPaused" | "pausedState" | "reschedule" | "clean"
 >;
@@ -26,13 +26,13 @@ const prepare = { prepare: true } as const;
  * Makes the flow-control transitions of one schema (`statements`: the
  * schema's own, which hold clean's).
  */
-export function createFlowTransitions(
+export function createControlTransitions(
   sql: Sql,
   schema: string,
   statements: Statements,
   channel: (queue: string) => string,
-): FlowTransitions {
-  const s = flowStatements(schema);
+): ControlTransitions {
+  const s = controlStatements(schema);
   return {
     async setPaused(queue, { type, paused, now }) {
       const rows = paused

@@ -1,6 +1,6 @@
 /**
  * The flow-control transitions of the Redis Streams backend (pause,
- * resume, reschedule): each one script call (lua_flow.ts), arguments built
+ * resume, reschedule): each one script call (lua_control.ts), arguments built
  * and reply decoded here. The claim script reads the pause set itself.
  *
  * @module

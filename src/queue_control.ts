@@ -1,7 +1,7 @@
 /**
  * The queue's flow-control calls: pause, resume, isPaused, reschedule and
  * clean, each checked here and made as one backend call (clean: one per
- * batch) (src/flow_types.ts has
+ * batch) (src/control_types.ts has
  * their types). It must never hold state of its own: pause state lives in
  * the backend.
  *
@@ -9,7 +9,7 @@
  */
 
 import { ValidationError } from "./errors.ts";
-import type { QueueFlow, RescheduleOptions } from "./flow_types.ts";
+import type { QueueControl, RescheduleOptions } from "./control_types.ts";
 import type { BackendHandle } from "./queue_handle.ts";
 import { checkClean } from "./retention.ts";
 import {
@@ -21,14 +21,14 @@ import {
 } from "./validate.ts";
 
 /** What the calls need of the queue. */
-export interface FlowContext<Tx> {
+export interface ControlContext<Tx> {
   name: string;
   clock: () => number;
   handle: BackendHandle<Tx>;
 }
 
 /** Makes the flow-control calls of a queue. */
-export function flowCalls<Tx>(c: FlowContext<Tx>): QueueFlow {
+export function controlCalls<Tx>(c: ControlContext<Tx>): QueueControl {
   const { name, clock, handle } = c;
   const setPaused = (act: string, type: unknown, paused: boolean) => {
     const t = type === undefined ? null : checkName(type, act, "type");

@@ -9,7 +9,7 @@
 
 import { pausedStateOf } from "../../src/backend/paused.ts";
 import type { Connection, Tx } from "./db.ts";
-import * as SQL from "./sql_flow.ts";
+import * as SQL from "./sql_control.ts";
 
 /** Pauses or resumes the queue (`type` null) or a type; true if it changed. */
 export function setPaused(

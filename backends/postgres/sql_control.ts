@@ -9,7 +9,7 @@
 import { ident, notifyUpdates } from "./sql.ts";
 
 /** The flow-control statements of one schema. */
-export interface FlowStatements {
+export interface ControlStatements {
   /** $1 queue, $2 type ('' for the queue): a row if it was not paused. */
   pause: string;
   /**
@@ -28,7 +28,7 @@ export interface FlowStatements {
 }
 
 /** Builds the flow-control statements of one schema. */
-export function flowStatements(schema: string): FlowStatements {
+export function controlStatements(schema: string): ControlStatements {
   const t = `${ident(schema)}.jobs`;
   const p = `${ident(schema)}.paused`;
   return {

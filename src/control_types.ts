@@ -1,7 +1,7 @@
 /**
  * The types of the queue's flow-control calls (pause, resume, isPaused,
  * reschedule): the interface that {@linkcode Queue} extends with them, and
- * their options. Types only; no behaviour (that is src/queue_flow.ts).
+ * their options. Types only; no behaviour (that is src/queue_control.ts).
  *
  * @module
  */
@@ -9,7 +9,7 @@
 import type { Priority } from "./types.ts";
 
 /**
- * What {@linkcode QueueFlow.reschedule} changes: `runAt` or `delay` (not
+ * What {@linkcode QueueControl.reschedule} changes: `runAt` or `delay` (not
  * both), and/or `priority`.
  *
  * @example
@@ -39,7 +39,7 @@ export interface RescheduleOptions {
  * await queue.resume("email");
  * ```
  */
-export interface QueueFlow {
+export interface QueueControl {
   /**
    * Pauses the whole queue, or one type: no worker of any process claims
    * its jobs until resumed. Enqueue still works and running jobs finish.
@@ -79,7 +79,7 @@ export interface QueueFlow {
 }
 
 /**
- * Options of {@linkcode QueueFlow.clean}.
+ * Options of {@linkcode QueueControl.clean}.
  *
  * @example Remove failed jobs older than a day
  * ```ts
