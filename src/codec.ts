@@ -46,6 +46,14 @@ export function decodeJob<D>(record: JobRecord): Job<D> {
   if (record.expiresAt !== null) job.expiresAt = record.expiresAt;
   if (record.key !== null) job.key = record.key;
   if (typeof timeout === "number") job.timeout = timeout;
+  if (record.flow !== undefined) {
+    job.flow = {
+      id: record.flow.id,
+      ref: record.flow.ref,
+      dependsOn: Object.keys(record.flow.parents),
+      onParentFailure: record.flow.onParentFailure,
+    };
+  }
   return job;
 }
 

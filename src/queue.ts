@@ -42,6 +42,7 @@ import {
 import { waitForJob } from "./wait_for.ts";
 import { controlCalls } from "./queue_control.ts";
 import { scheduleCalls } from "./schedule.ts";
+import { flowCalls } from "./flows.ts";
 
 /** What the queue's operations share: its settings and its backend handle. */
 interface Context<Tx> extends QueueSettings<Tx> {
@@ -123,6 +124,7 @@ export function createQueue<J extends JobTypes = JobTypes, Tx = never>(
     ...leaseCalls<J, Tx>(c),
     ...controlCalls(c),
     ...scheduleCalls(c),
+    ...flowCalls(c),
     waitFor: (id, options) => waitForJob(queue as Queue<J>, id, options),
     listen: (topic, listener) => listen(c, topic, listener),
     now: c.clock,

@@ -6,7 +6,9 @@
  */
 
 /**
- * Where a job is in its life. "complete", "failed" and "cancelled" are
+ * Where a job is in its life. "waiting" is a job of a flow whose parents
+ * have not all finished (SPEC §12); it becomes "pending" when they have.
+ * "complete", "failed" and "cancelled" are
  * terminal: nothing changes them but {@linkcode Queue.retry} (failed,
  * cancelled) and {@linkcode Queue.remove}.
  *
@@ -18,6 +20,7 @@
  * ```
  */
 export type JobStatus =
+  | "waiting"
   | "pending"
   | "processing"
   | "complete"
@@ -130,6 +133,34 @@ export interface Job<D = unknown> {
   metadata: Record<string, JsonValue>;
   /** Increases by one on every change; orders updates of the same job. */
   version: number;
+  /** Its place in a flow, for a job enqueued by `enqueueFlow`. */
+  flow?: JobFlow;
+}
+
+/**
+ * Where a job of a flow stands in it (SPEC §12).
+ *
+ * @example
+ * ```ts
+ * import { createQueue } from "@jobline/jobline";
+ * await using queue = createQueue();
+ * const flow = await queue.enqueueFlow([
+ *   { ref: "fetch", type: "fetch", data: null },
+ *   { ref: "resize", type: "resize", data: null, dependsOn: ["fetch"] },
+ * ]);
+ * const job = await queue.get(flow.jobs.resize!);
+ * console.log(job?.status, job?.flow?.dependsOn); // "waiting" ["fetch"]
+ * ```
+ */
+export interface JobFlow {
+  /** The flow's id. */
+  id: string;
+  /** The job's ref in the flow. */
+  ref: string;
+  /** The refs of its parents (empty for a job without parents). */
+  dependsOn: string[];
+  /** What it does when a parent fails for good or is cancelled. */
+  onParentFailure: "cancel" | "continue";
 }
 
 /**
@@ -221,11 +252,15 @@ export interface QueueStats extends StatusCounts {
  * @example
  * ```ts
  * import type { StatusCounts } from "@jobline/jobline";
- * const none: StatusCounts = { pending: 0, processing: 0, complete: 0, failed: 0, cancelled: 0 };
+ * const none: StatusCounts = {
+ *   waiting: 0, pending: 0, processing: 0, complete: 0, failed: 0, cancelled: 0,
+ * };
  * ```
  */
 export interface StatusCounts {
-  /** Jobs waiting, due or delayed. */
+  /** Jobs of flows waiting for their parents. */
+  waiting: number;
+  /** Jobs due or delayed. */
   pending: number;
   /** Jobs held by a lease. */
   processing: number;
@@ -270,4 +305,9 @@ export interface BackendCapabilities {
    * read back (the Redis Streams backend's `replay`). Absent means false.
    */
   replay?: boolean;
+  /**
+   * The backend stores flows of dependent jobs (SPEC §12: enqueueFlow,
+   * getFlow, cancelFlow, `ctx.parents()`). Absent means true.
+   */
+  flows?: boolean;
 }

@@ -17,6 +17,7 @@ const PRIORITY_NAMES: ReadonlyMap<string, number> = new Map([
   ["high", 10],
 ]);
 const STATUSES: readonly JobStatus[] = [
+  "waiting",
   "pending",
   "processing",
   "complete",

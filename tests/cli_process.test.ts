@@ -31,7 +31,7 @@ describe("the jobline process", () => {
 
     const stats = await spawnCli(["stats", "--url", url]);
     assert.equal(stats.code, 0, stats.stderr);
-    assert.match(stats.stdout, /^resize +1 +0 +0 +0 +0 +no$/m);
+    assert.match(stats.stdout, /^resize +1 +0 +0 +0 +0 +0 +no$/m);
     assert.equal(stats.stderr, "");
 
     const json = await spawnCli(["list", "--json"], env);

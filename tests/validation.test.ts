@@ -171,7 +171,7 @@ describe("validation messages", () => {
       );
       await rejectsWith(
         () => queue.list({ status: "done" as never }),
-        "Cannot list jobs as 'status' must be one of pending, processing, complete, failed, cancelled: current value is \"done\"",
+        "Cannot list jobs as 'status' must be one of waiting, pending, processing, complete, failed, cancelled: current value is \"done\"",
       );
       await rejectsWith(() => queue.list({ limit: 0 }), /'limit' must be/);
       await queue.enqueue("t", null);

@@ -18,6 +18,7 @@
  */
 
 import type { LeaseRef, ScheduleRecord } from "../../src/backend/interface.ts";
+import type { ParentResult } from "../../src/backend/interface_flows.ts";
 import type { Listeners } from "../../src/backend/listeners.ts";
 import { LeaseLostError } from "../../src/errors.ts";
 import { Heap } from "./indexed_heap.ts";
@@ -55,6 +56,8 @@ export interface State {
   finished: Record<Finished, Map<string, Rec>>;
   /** Finished jobs with an age rule, by removal time. */
   removals: Heap<Entry>;
+  /** Flows by id (transitions_flows.ts). */
+  flows: Map<string, FlowEntry>;
   /** Schedules by name (transitions_schedule.ts). */
   schedules: Map<string, ScheduleRecord>;
   /**
@@ -64,6 +67,18 @@ export interface State {
    */
   lastId: string;
   byId: boolean;
+}
+
+/**
+ * What a queue keeps of one flow: its stored jobs' ids in enqueue order,
+ * how many of its jobs are unfinished, and the results its finished
+ * parents left (dropped once none is unfinished). It goes with its last
+ * stored job.
+ */
+export interface FlowEntry {
+  ids: Set<string>;
+  unfinished: number;
+  results: Map<string, ParentResult>;
 }
 
 /** The statuses a job finishes with. */
@@ -94,6 +109,7 @@ export function newState(
     paused: new Set(),
     finished: { complete: new Map(), failed: new Map(), cancelled: new Map() },
     removals: new Heap(byTime),
+    flows: new Map(),
     schedules: new Map(),
     lastId: "",
     byId: true,
@@ -134,6 +150,11 @@ export function drop(s: State, rec: Rec): void {
     rec.inExpiry = null;
   }
   releaseKey(s, rec);
+  if (rec.flow !== undefined) {
+    const entry = s.flows.get(rec.flow.id);
+    entry?.ids.delete(rec.id);
+    if (entry?.ids.size === 0) s.flows.delete(rec.flow.id);
+  }
 }
 
 /** Takes a job out of the finished indexes (retried or dropped). */

@@ -44,6 +44,13 @@ import {
   removeSchedule,
 } from "./transitions_schedule.ts";
 import { importJobs } from "./transitions_import.ts";
+import {
+  cancelFlow,
+  enqueueFlow,
+  getFlow,
+  parentResults,
+} from "./transitions_flows.ts";
+import type { BackendFlows } from "../../src/backend/interface_flows.ts";
 
 /**
  * Makes a memory backend: fast, in-process, not persistent. One backend may
@@ -96,6 +103,7 @@ export function memoryBackend(): Backend {
     ...jobCalls(state),
     ...controlCalls(state),
     ...scheduleCalls(state),
+    ...flowCalls(state),
 
     listen(queue, topic: Topic, listener) {
       try {
@@ -300,6 +308,40 @@ function scheduleCalls(state: (queue: string) => State): ScheduleCalls {
     importJobs(queue, jobs, { now }) {
       try {
         return Promise.resolve(importJobs(state(queue), jobs, now));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+  };
+}
+
+/** The flow calls (SPEC §12): store, read, cancel, parents' results. */
+function flowCalls(state: (queue: string) => State): BackendFlows {
+  return {
+    enqueueFlow(queue, flow, { now }) {
+      try {
+        return Promise.resolve(enqueueFlow(state(queue), flow, now));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    getFlow(queue, id, { now }) {
+      try {
+        return Promise.resolve(getFlow(state(queue), id, now));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    cancelFlow(queue, id, { reason, now }) {
+      try {
+        return Promise.resolve(cancelFlow(state(queue), id, reason, now));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    parentResults(queue, id, { now }) {
+      try {
+        return Promise.resolve(parentResults(state(queue), id, now));
       } catch (err) {
         return Promise.reject(err);
       }

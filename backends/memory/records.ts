@@ -30,6 +30,12 @@ export interface Rec extends JobRecord {
   inExpiry: Entry | null;
   /** Its entry in the removal heap, while finished with an age rule. */
   inRemovals: Entry | null;
+  /** A flow job's dependents (transitions_flows.ts). */
+  children?: string[];
+  /** A flow job's parents that have not finished for it yet. */
+  waitingOn?: number;
+  /** The parent whose failure cancelled it, for retry to undo. */
+  blockedBy?: string | null;
 }
 
 /** The stored form of a new job: pending, version 1. */
@@ -58,7 +64,7 @@ export function newRec(job: NewJobRecord, seq: number): Rec {
 
 /** A copy the caller may keep (explicit fields: much faster than a spread). */
 export function toRecord(rec: Rec): JobRecord {
-  return {
+  const out: JobRecord = {
     id: rec.id,
     type: rec.type,
     data: rec.data,
@@ -85,4 +91,8 @@ export function toRecord(rec: Rec): JobRecord {
       : { token: rec.lease.token, until: rec.lease.until },
     version: rec.version,
   };
+  if (rec.flow !== undefined) {
+    out.flow = { ...rec.flow, parents: { ...rec.flow.parents } };
+  }
+  return out;
 }

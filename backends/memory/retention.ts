@@ -61,7 +61,10 @@ export function cleanJobs(
   if (status === "pending") {
     for (const rec of s.jobs.values()) {
       if (victims.length >= limit || rec.createdAt > cutoff) break;
-      if (rec.status === "pending" && (type === null || rec.type === type)) {
+      if (
+        rec.status === "pending" && rec.flow === undefined &&
+        (type === null || rec.type === type)
+      ) {
         victims.push(rec);
       }
     }

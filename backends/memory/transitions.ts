@@ -35,6 +35,7 @@ import {
   unschedule,
 } from "./heap.ts";
 import { retain } from "./retention.ts";
+import { retryFlowJob, settled, unfinished } from "./transitions_flows.ts";
 import { newRec, type Rec, toRecord } from "./records.ts";
 import { randomToken } from "./tokens.ts";
 
@@ -133,6 +134,7 @@ export function completeJob(
   rec.result = result;
   finish(s, rec, "complete", now);
   publish(s, rec);
+  if (rec.flow !== undefined) settled(s, rec, now);
   retain(s, rec, now);
 }
 
@@ -157,7 +159,10 @@ export function failJob(
   }
   publish(s, rec);
   const status = rec.status as "pending" | "failed";
-  if (status === "failed") retain(s, rec, now);
+  if (status === "failed") {
+    if (rec.flow !== undefined) settled(s, rec, now);
+    retain(s, rec, now);
+  }
   return status;
 }
 
@@ -202,15 +207,13 @@ export function cancelJob(
   now: number,
 ): boolean {
   const rec = live(s, id, now);
-  if (
-    rec === undefined ||
-    (rec.status !== "pending" && rec.status !== "processing")
-  ) return false;
+  if (rec === undefined || !unfinished(rec)) return false;
   const wasProcessing = rec.status === "processing";
   rec.error = { name: "CancelledError", message: reason };
   finish(s, rec, "cancelled", now);
   if (wasProcessing) cancelRun(s, id);
   publish(s, rec);
+  if (rec.flow !== undefined) settled(s, rec, now);
   retain(s, rec, now);
   return true;
 }
@@ -222,6 +225,10 @@ export function retryJob(s: State, id: string, now: number): boolean {
     rec === undefined ||
     (rec.status !== "failed" && rec.status !== "cancelled")
   ) return false;
+  if (rec.flow !== undefined) {
+    retryFlowJob(s, rec, now);
+    return true;
+  }
   unfinish(s, rec);
   Object.assign(rec, {
     status: "pending",
@@ -250,6 +257,9 @@ export function retryJob(s: State, id: string, now: number): boolean {
 export function removeJob(s: State, id: string, now: number): boolean {
   const rec = live(s, id, now);
   if (rec === undefined) return false;
+  if (rec.flow !== undefined && unfinished(rec)) {
+    cancelJob(s, id, "job removed", now);
+  }
   const wasProcessing = rec.status === "processing";
   drop(s, rec);
   if (wasProcessing) cancelRun(s, id);
@@ -322,7 +332,10 @@ function housekeep(s: State, now: number): void {
     }
     cancelRun(s, rec.id);
     publish(s, rec);
-    if (rec.status === "failed") retain(s, rec, now);
+    if (rec.status === "failed") {
+      if (rec.flow !== undefined) settled(s, rec, now);
+      retain(s, rec, now);
+    }
   }
   for (
     let e = s.delayed.peek();

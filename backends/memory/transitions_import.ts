@@ -30,6 +30,7 @@ export function importJobs(
       }
     }
     const rec = newRec(job, ++s.counters.seq);
+    delete rec.flow; // a migration does not carry flows
     Object.assign(rec, {
       status: job.status,
       progress: job.progress,

@@ -19,7 +19,14 @@ import type { JobStatus, QueueStats, StatusCounts } from "../types.ts";
  * @returns Fresh counts.
  */
 export function emptyCounts(): StatusCounts {
-  return { pending: 0, processing: 0, complete: 0, failed: 0, cancelled: 0 };
+  return {
+    waiting: 0,
+    pending: 0,
+    processing: 0,
+    complete: 0,
+    failed: 0,
+    cancelled: 0,
+  };
 }
 
 /**

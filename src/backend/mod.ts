@@ -44,6 +44,14 @@ export type {
   UpdateRecord,
 } from "./interface.ts";
 export type {
+  BackendFlows,
+  FlowJobState,
+  FlowLink,
+  FlowRecord,
+  NewFlowJobRecord,
+  ParentResult,
+} from "./interface_flows.ts";
+export type {
   BackendCapabilities,
   JobError,
   JobStatus,

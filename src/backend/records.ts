@@ -139,6 +139,8 @@ export interface JobRecord extends NewJobRecord {
   lease: Lease | null;
   /** Change counter, starting at 1. */
   version: number;
+  /** Its place in a flow (SPEC §12); absent for a job outside any flow. */
+  flow?: FlowLink;
 }
 
 /**
@@ -360,4 +362,33 @@ export interface ScheduleFire {
   nextRunAt: number;
   /** The job of this occurrence. */
   job: NewJobRecord;
+}
+
+/**
+ * How a job belongs to a flow, as stored with it and returned on its
+ * {@linkcode JobRecord} (`flow`; absent for a job outside any flow).
+ *
+ * @example
+ * ```ts
+ * import type { FlowLink } from "@jobline/jobline/backend";
+ * const link: FlowLink = {
+ *   id: "01JBXFLOW00000000000000000", ref: "notify",
+ *   parents: { large: "01JBX0000000000000000000002", thumb: "01JBX0000000000000000000003" },
+ *   onParentFailure: "continue",
+ * };
+ * ```
+ */
+export interface FlowLink {
+  /** The flow's id. */
+  id: string;
+  /** The job's ref in its flow. */
+  ref: string;
+  /** Its parents, ref to job id; empty for a job without parents. */
+  parents: Record<string, string>;
+  /**
+   * What it does when a parent fails for good or is cancelled: "cancel" it
+   * (and its own dependents, in turn), or "continue" once every parent has
+   * finished, complete or not.
+   */
+  onParentFailure: "cancel" | "continue";
 }

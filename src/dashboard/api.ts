@@ -63,7 +63,14 @@ export class HttpError extends Error {
 
 /** The statuses that `stats` counts, in reading order (newer ones after). */
 export function statusesOf(stats: QueueStats): string[] {
-  const order = ["pending", "processing", "complete", "failed", "cancelled"];
+  const order = [
+    "waiting",
+    "pending",
+    "processing",
+    "complete",
+    "failed",
+    "cancelled",
+  ];
   const counted = Object.keys(stats).filter((k) =>
     typeof (stats as unknown as Record<string, unknown>)[k] === "number"
   );

@@ -9,6 +9,7 @@
  */
 
 import type { Queue } from "../queue_types.ts";
+import type { Job } from "../types.ts";
 import { jobOr404 } from "./api.ts";
 import { formatJson, formatTime, type Html, markup, query } from "./html.ts";
 import { jobActions, type PageContext } from "./page_parts.ts";
@@ -67,6 +68,7 @@ ${field("updatedAt", "Updated", formatTime(job.updatedAt))}
 ${field("expiresAt", "Expires", formatTime(job.expiresAt))}
 ${field("timeout", "Timeout (ms)", job.timeout)}
 ${field("version", "Version", job.version)}
+${field("flow", "Flow", flowText(job))}
 </dl>
 ${pre("data", "Data", formatJson(job.data))}
 ${pre("result", "Result", formatJson(job.result))}
@@ -77,4 +79,14 @@ ${pre("stack", "Stack", err?.stack ?? "—")}
 ${pre("metadata", "Metadata", formatJson(job.metadata))}
 </section>`;
   return { status: 200, body };
+}
+
+/** A flow job's place: "resize of 01J…, after fetch" (as the live script). */
+function flowText(job: Job): string | undefined {
+  const f = job.flow;
+  if (f === undefined) return undefined;
+  const after = f.dependsOn.length > 0
+    ? `, after ${f.dependsOn.join(", ")}`
+    : "";
+  return `${f.ref} of ${f.id}${after}`;
 }

@@ -52,7 +52,7 @@ export function jobActions(ctx: PageContext, job: Job): (Html | null)[] {
     status === "failed" || status === "cancelled"
       ? button(ctx, "retry", "Retry", { id })
       : null,
-    status === "pending" || status === "processing"
+    status === "waiting" || status === "pending" || status === "processing"
       ? button(ctx, "cancel", "Cancel", { id })
       : null,
     button(ctx, "remove", "Remove", { id }, { danger: true }),

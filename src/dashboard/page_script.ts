@@ -59,7 +59,7 @@ export const SCRIPT = `"use strict";
     const cell = el("td", undefined, "nowrap");
     if (readOnly) return cell;
     if (job.status === "failed" || job.status === "cancelled") cell.append(button("retry", "Retry", { id: job.id }));
-    if (job.status === "pending" || job.status === "processing") cell.append(button("cancel", "Cancel", { id: job.id }));
+    if (job.status === "waiting" || job.status === "pending" || job.status === "processing") cell.append(button("cancel", "Cancel", { id: job.id }));
     cell.append(" ", button("remove", "Remove", { id: job.id }, true));
     return cell;
   }
@@ -136,6 +136,8 @@ export const SCRIPT = `"use strict";
         : name === "errorName" ? (err.name || "\\u2014")
         : name === "errorMessage" ? (job.error ? err.message : "\\u2014")
         : name === "stack" ? (err.stack || "\\u2014")
+        : name === "flow" ? (job.flow ? job.flow.ref + " of " + job.flow.id +
+          (job.flow.dependsOn.length ? ", after " + job.flow.dependsOn.join(", ") : "") : "\\u2014")
         : name === "data" || name === "result" || name === "metadata" ? json(job[name])
         : job[name] === undefined || job[name] === "" ? "\\u2014" : String(job[name]);
       f.textContent = v;

@@ -38,7 +38,7 @@ td.mono, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; fo
 tr.current td { background: #eef2ff; }
 .badge { display: inline-block; padding: 0 7px; border-radius: 9px; font-size: 12px;
   background: #eef0f3; }
-.s-pending { background: #e0eaff; } .s-processing { background: #fef0c7; }
+.s-waiting { background: #f4ebff; } .s-pending { background: #e0eaff; } .s-processing { background: #fef0c7; }
 .s-complete { background: #d1fadf; } .s-failed { background: #fee4e2; }
 .s-cancelled { background: #eaecf0; } .paused { background: #fedf89; }
 .bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin: 8px 0; }

@@ -17,6 +17,8 @@ import {
   QueueClosedError,
   ValidationError,
 } from "../errors.ts";
+import { parentsOf } from "../flows.ts";
+import { queueInternals } from "../queue.ts";
 import type { Queue } from "../queue_types.ts";
 import { longTimeout } from "../timers.ts";
 import { checkNumber } from "../validate.ts";
@@ -126,6 +128,10 @@ function contextOf(
       checkNumber(delay, "snooze job", "delay");
       throw new Snooze(delay);
     },
+    parents: () =>
+      job.flow === undefined || job.flow.dependsOn.length === 0
+        ? Promise.resolve({})
+        : parentsOf(queueInternals(o.queue), job.id),
   };
 }
 

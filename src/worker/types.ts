@@ -52,6 +52,21 @@ export interface JobContext {
    * ```
    */
   snooze(delay: number): never;
+  /**
+   * The results of this job's parents in its flow, by ref (SPEC §12); a
+   * parent that failed or was cancelled (under `onParentFailure:
+   * "continue"`) gives `{ error }`. Empty for a job outside any flow.
+   *
+   * @example
+   * ```ts
+   * import type { Handler } from "@jobline/jobline";
+   * const notify: Handler<{ to: string }> = async (job, ctx) => {
+   *   const { large, thumb } = await ctx.parents();
+   *   return { to: job.data.to, sizes: [large, thumb] };
+   * };
+   * ```
+   */
+  parents(): Promise<Record<string, unknown>>;
 }
 
 /**

@@ -146,9 +146,9 @@ export function cliSuite(label: string, target: () => Target): void {
       assert.deepEqual(shown.stats, await lib.stats());
       assert.deepEqual([shown.paused, shown.pausedTypes], [false, ["email"]]);
       const table = await run(["stats"]);
-      assert.match(table.stdout, /^\(all\) +1 +0 +0 +2 +0 +no$/m);
-      assert.match(table.stdout, /^email +0 +0 +0 +2 +0 +yes$/m);
-      assert.match(table.stdout, /^resize +1 +0 +0 +0 +0 +no$/m);
+      assert.match(table.stdout, /^\(all\) +1 +0 +0 +0 +2 +0 +no$/m);
+      assert.match(table.stdout, /^email +0 +0 +0 +0 +2 +0 +yes$/m);
+      assert.match(table.stdout, /^resize +1 +0 +0 +0 +0 +0 +no$/m);
     });
 
     test("retry --failed puts every failed job back to pending, --type only its own", async () => {

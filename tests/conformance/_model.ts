@@ -121,6 +121,7 @@ export const modelCases: Case[] = [
     async run(ctx) {
       const queue = ctx.queue();
       assert.deepEqual(await queue.stats(), {
+        waiting: 0,
         pending: 0,
         processing: 0,
         complete: 0,
@@ -140,8 +141,15 @@ export const modelCases: Case[] = [
       await queue.complete(a1!, null);
       await queue.fail(a2!, new Error("x"), { retry: false });
       await queue.cancel(b1!.id);
-      const z = { pending: 0, processing: 0, complete: 0, failed: 0 };
+      const z = {
+        waiting: 0,
+        pending: 0,
+        processing: 0,
+        complete: 0,
+        failed: 0,
+      };
       assert.deepEqual(await queue.stats(), {
+        waiting: 0,
         pending: 2,
         processing: 1,
         complete: 1,

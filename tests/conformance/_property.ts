@@ -121,6 +121,7 @@ class Model {
 
   stats(): Record<string, unknown> {
     const zero = (): StatusCounts => ({
+      waiting: 0,
       pending: 0,
       processing: 0,
       complete: 0,

@@ -54,6 +54,7 @@ export const ttlCases: Case[] = [
       assert.deepEqual(
         { ...stats, byType: undefined },
         {
+          waiting: 0,
           pending: 1,
           processing: 0,
           complete: 0,

@@ -39,6 +39,8 @@ import { rescheduleCases } from "./_reschedule.ts";
 import { retentionCases } from "./_retention.ts";
 import { retryCases } from "./_retries.ts";
 import { scheduleCases } from "./_schedules.ts";
+import { flowCases } from "./_flows.ts";
+import { flowFailureCases } from "./_flows_failure.ts";
 import { stopCases } from "./_stop.ts";
 import { timeoutCases } from "./_timeout.ts";
 import { tokenCases } from "./_tokens.ts";
@@ -117,6 +119,8 @@ function allCases(): Case[] {
     ...retentionCases,
     ...cleanCases,
     ...scheduleCases,
+    ...flowCases,
+    ...flowFailureCases,
     ...workerCases,
     ...stopCases,
     ...timeoutCases,
