@@ -55,6 +55,14 @@ export type {
   RemoveOption,
   RescheduleOptions,
 } from "./src/control_types.ts";
+export type {
+  FlowHandle,
+  FlowJobOptions,
+  FlowJobSummary,
+  FlowNode,
+  FlowState,
+  QueueFlows,
+} from "./src/flow_types.ts";
 export { memoryBackend } from "./backends/memory/mod.ts";
 export {
   type BackendScheme,
@@ -105,10 +113,19 @@ export type {
   UpdateRecord,
 } from "./src/backend/interface.ts";
 export type {
+  BackendFlows,
+  FlowJobState,
+  FlowLink,
+  FlowRecord,
+  NewFlowJobRecord,
+  ParentResult,
+} from "./src/backend/interface_flows.ts";
+export type {
   BackendCapabilities,
   ClaimedJob,
   Job,
   JobError,
+  JobFlow,
   JobStatus,
   JobUpdate,
   JsonValue,

@@ -6,7 +6,7 @@
  * by reading the target back, and only then, for `mode: "move"`, removes
  * what it copied from the source. It works below the Queue interface, on
  * the records the backends store, and never touches a job that is
- * processing.
+ * processing or waiting in a flow.
  *
  * @module
  */
@@ -18,8 +18,12 @@ import type { Queue } from "./queue_types.ts";
 import type { JobStatus } from "./types.ts";
 import { checkStatus } from "./validate.ts";
 
-/** The statuses migrate can copy: all but "processing". */
-export type MigrateStatus = Exclude<JobStatus, "processing">;
+/**
+ * The statuses migrate can copy: all but "processing" and "waiting" (a
+ * flow's links do not move: its waiting jobs stay, and its other jobs are
+ * copied as plain jobs).
+ */
+export type MigrateStatus = Exclude<JobStatus, "processing" | "waiting">;
 
 /**
  * Options of {@linkcode migrate}.
@@ -71,10 +75,15 @@ export interface MigrateOptions {
 export interface MigrateReport {
   /** Jobs the target stored in this run. */
   copied: number;
-  /** Jobs not copied: processing ones, those already there, held keys. */
+  /** Jobs not copied: processing or waiting ones, those already there, held keys. */
   skipped: number;
   /** Why, by reason. */
-  skippedBy: { processing: number; exists: number; keyHeld: number };
+  skippedBy: {
+    processing: number;
+    waiting: number;
+    exists: number;
+    keyHeld: number;
+  };
   /**
    * True when the target holds every job of this run (copied or already
    * there) exactly as the source does: same count and checksum per status.
@@ -116,7 +125,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
   const report: MigrateReport = {
     copied: 0,
     skipped: 0,
-    skippedBy: { processing: 0, exists: 0, keyHeld: 0 },
+    skippedBy: { processing: 0, waiting: 0, exists: 0, keyHeld: 0 },
     verified: false,
     removed: 0,
     byStatus: {},
@@ -126,9 +135,9 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
   checkTarget(source, target);
   const taken = new Map<MigrateStatus, Map<string, number>>();
   try {
-    report.skippedBy.processing = (await source.stats(from.name, {
-      now: from.clock(),
-    })).processing;
+    const counts = await source.stats(from.name, { now: from.clock() });
+    report.skippedBy.processing = counts.processing;
+    report.skippedBy.waiting = counts.waiting;
     let read = 0;
     for (const status of o.statuses) {
       const sums = new Map<string, number>();
@@ -158,7 +167,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
     report.verified = false;
   }
   const s = report.skippedBy;
-  report.skipped = s.processing + s.exists + s.keyHeld;
+  report.skipped = s.processing + s.waiting + s.exists + s.keyHeld;
   return report;
 }
 
@@ -189,9 +198,10 @@ function checkOptions(options: MigrateOptions): Checked {
     );
   }
   for (const s of statuses) {
-    if (checkStatus(s, act) === "processing") {
+    const status = checkStatus(s, act);
+    if (status === "processing" || status === "waiting") {
       throw new ValidationError(
-        "Cannot migrate processing jobs: they are skipped and reported",
+        `Cannot migrate ${status} jobs: they are skipped and reported`,
       );
     }
   }

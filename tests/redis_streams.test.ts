@@ -4,11 +4,15 @@
  * keys it declares, as Dragonfly requires) and once against a three-master
  * Redis Cluster, both started for this file on free loopback ports and
  * stopped after it. Claims ignore priority on this backend (FIFO by due
- * time), so the cases whose subject is priority order are skipped.
+ * time), so the cases whose subject is priority order are skipped; it
+ * stores no flows (`capabilities.flows` is false), so the flow cases are
+ * skipped too (redis_streams_more.test.ts checks that it refuses them).
  */
 
 import { redisStreamsBackend } from "../backends/redis_streams/mod.ts";
 import { testBackend } from "./conformance/mod.ts";
+import { flowCases } from "./conformance/_flows.ts";
+import { flowFailureCases } from "./conformance/_flows_failure.ts";
 import {
   type RedisCluster,
   type RedisServer,
@@ -39,6 +43,8 @@ const skip: Record<string, string> = {
   "random command sequences behave as the reference model (property-based)":
     `${FIFO}: the reference model claims by priority, then enqueue order`,
 };
+const NO_FLOWS = "this backend stores no flows (capabilities.flows is false)";
+for (const c of [...flowCases, ...flowFailureCases]) skip[c.name] = NO_FLOWS;
 
 testBackend({
   name: "redis-streams",

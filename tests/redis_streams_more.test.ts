@@ -5,7 +5,7 @@
  * an expired lease through the group's pending list; replay of a stream's
  * history; the trim length, which never drops an entry still to be
  * delivered; the check that scripts touch only the keys they declare; the
- * `redis+streams://` URLs. One redis-server, started on a free loopback
+ * `redis+streams://` URLs; flows refused. One redis-server, started on a free loopback
  * port for this file and stopped after it; time moves on each queue's
  * clock.
  */
@@ -259,5 +259,21 @@ describe("redis streams: keys and URLs", () => {
       /trimLength/,
     );
     assert.throws(() => redisStreamsBackend({ consumer: "a b" }), /consumer/);
+  });
+
+  test("flows are refused with a ValidationError, storing nothing", async () => {
+    const { queue } = setup();
+    assert.equal(backend.capabilities.flows, false);
+    await assert.rejects(
+      () =>
+        queue.enqueueFlow([
+          { ref: "a", type: "t", data: null },
+          { ref: "b", type: "t", data: null, dependsOn: ["a"] },
+        ]),
+      ValidationError,
+    );
+    await assert.rejects(() => queue.getFlow("x"), ValidationError);
+    const stats = await queue.stats();
+    assert.equal(stats.pending + stats.waiting, 0);
   });
 });

@@ -26,6 +26,7 @@
  * @module
  */
 
+import { noFlows } from "../../src/backend/no_flows.ts";
 import { createClient, createCluster } from "redis";
 import type {
   Backend,
@@ -160,7 +161,9 @@ export function redisStreamsBackend(
       transactionalEnqueue: false,
       priorities: false,
       replay: true,
+      flows: false,
     },
+    ...noFlows("redis-streams"),
 
     enqueue: (queue, jobs, { now }) => enqueueJobs(p, queue, jobs, now),
     claim: (queue, request) => claimJobs(p, queue, request),

@@ -91,7 +91,7 @@ const migrateCommand: Command = {
       if (ctx.json) ctx.print(toJson(report));
       else {
         ctx.print(
-          `copied ${report.copied}, skipped ${report.skipped} (processing ${report.skippedBy.processing}, already there ${report.skippedBy.exists}, key held ${report.skippedBy.keyHeld}), verified ${
+          `copied ${report.copied}, skipped ${report.skipped} (processing ${report.skippedBy.processing}, waiting ${report.skippedBy.waiting}, already there ${report.skippedBy.exists}, key held ${report.skippedBy.keyHeld}), verified ${
             report.verified ? "yes" : "no"
           }, removed ${report.removed}`,
         );
