@@ -12,16 +12,12 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createQueue } from "../src/queue.ts";
 import type { Queue, QueueOptions } from "../src/queue_types.ts";
-import { startPostgres } from "./_support/postgres_server.ts";
-import { startRedis } from "./_support/redis_server.ts";
 import { type Started, startFile } from "./_support/run_file.ts";
 import { sleep, waitFor } from "./_support/time.ts";
+import { urlStores } from "./_support/url_stores.ts";
 
 const fixture = fileURLToPath(
   new URL("./fixtures/url_worker.ts", import.meta.url),
@@ -32,50 +28,7 @@ const patiently = { timeout: 20_000, interval: 20 };
 /** How long a worker that polls every 200 ms surely took to claim. */
 const QUIET_MS = 1_000;
 
-interface Store {
-  name: string;
-  url(): string;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-function sqliteStore(): Store {
-  let dir = "";
-  return {
-    name: "sqlite",
-    url: () => `sqlite://${join(dir, "jobs.db")}`,
-    start: () => {
-      dir = mkdtempSync(join(tmpdir(), "jobline-flow-"));
-      return Promise.resolve();
-    },
-    stop: () => {
-      rmSync(dir, { recursive: true, force: true });
-      return Promise.resolve();
-    },
-  };
-}
-
-function redisStore(): Store {
-  let server: Awaited<ReturnType<typeof startRedis>> | undefined;
-  return {
-    name: "redis",
-    url: () => server!.url,
-    start: async () => void (server = await startRedis()),
-    stop: async () => await server?.destroy(),
-  };
-}
-
-function postgresStore(): Store {
-  let server: Awaited<ReturnType<typeof startPostgres>> | undefined;
-  return {
-    name: "postgres",
-    url: () => server!.url,
-    start: async () => void (server = await startPostgres()),
-    stop: () => Promise.resolve(server?.destroy()),
-  };
-}
-
-for (const store of [sqliteStore(), redisStore(), postgresStore()]) {
+for (const store of urlStores()) {
   describe(`flow control across processes: ${store.name}`, () => {
     const workers: Started[] = [];
     const queues: Queue[] = [];
