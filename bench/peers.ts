@@ -8,7 +8,8 @@
  * keeps its best figure per column, so a busy machine penalises both alike.
  * `--quick` runs smaller sizes. `--only=retention` runs only the retention
  * table (drains with the default retention against `removeOnComplete:
- * false`, on every backend).
+ * false`, on every backend); `--only=flows` only the flows table (a flow of
+ * 1 parent and 1,000 children beside a plain batch of 1,001 jobs).
  */
 
 import { type Figures, type Sizes, table } from "./_measure.ts";
@@ -18,6 +19,7 @@ import { measureRedisStreams } from "./_redis_streams.ts";
 import { startRedis } from "../tests/_support/redis_server.ts";
 import { peerTable, postgresPeerRows } from "./peers_postgres.ts";
 import { retentionTable } from "./_retention.ts";
+import { flowsTable } from "./_flows.ts";
 
 const quick = Deno.args.includes("--quick");
 const rounds = Number(
@@ -120,6 +122,11 @@ function ratios(c: Comparison, jobline: Figures): string {
   return lines.join("\n");
 }
 
+if (Deno.args.includes("--only=flows")) {
+  console.log(await flowsTable({ rounds: Math.max(rounds, 3) }));
+  Deno.exit(0);
+}
+
 if (Deno.args.includes("--only=retention")) {
   console.log(await retentionTable({ quick, rounds: Math.max(rounds, 3) }));
   Deno.exit(0);
@@ -145,3 +152,8 @@ console.log(
   "\nRetention: worker drains (c=10) with the default retention and with removeOnComplete: false, alternating rounds\n",
 );
 console.log(await retentionTable({ quick, rounds: Math.max(rounds, 3) }));
+
+console.log(
+  "\nFlows: 1 parent + 1,000 children against 1,001 plain jobs, enqueue to last completion (c=10), alternating rounds\n",
+);
+console.log(await flowsTable({ rounds: Math.max(rounds, 3) }));

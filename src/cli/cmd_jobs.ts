@@ -194,7 +194,7 @@ const enqueue: Command = {
 
 const cancel: Command = {
   usage: "ID",
-  summary: "cancel a pending or processing job",
+  summary: "cancel a waiting, pending or processing job",
   args: [1, 1],
   options: {
     reason: { type: "string", value: "TEXT", help: "why (the job's message)" },
@@ -206,7 +206,9 @@ const cancel: Command = {
       ? await ctx.queue.cancel(id)
       : await ctx.queue.cancel(id, reason);
     if (!done) {
-      throw new Failure(await whyNot(ctx, id, "pending or processing"));
+      throw new Failure(
+        await whyNot(ctx, id, "waiting, pending or processing"),
+      );
     }
     ctx.print(ctx.json ? toJson({ id, cancelled: true }) : `cancelled ${id}`);
     return 0;

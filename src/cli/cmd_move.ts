@@ -116,8 +116,8 @@ function statusesOf(value: unknown): MigrateStatus[] {
   if (list.length === 0) throw new UsageError("--statuses is empty");
   return list.map((s) => {
     const status = checkStatus(s, "migrate");
-    if (status === "processing") {
-      throw new UsageError("processing jobs are never copied");
+    if (status === "processing" || status === "waiting") {
+      throw new UsageError(`${status} jobs are never copied`);
     }
     return status;
   });

@@ -1,13 +1,15 @@
 /**
  * The table of the CLI's commands, in the order the help lists them. A
  * command lives in the file of its group (cmd_queue.ts, cmd_jobs.ts,
- * cmd_bulk.ts, cmd_move.ts, cmd_dashboard.ts); this file only names them.
+ * cmd_flows.ts, cmd_bulk.ts, cmd_move.ts, cmd_dashboard.ts); this file only
+ * names them.
  *
  * @module
  */
 
 import { BULK_COMMANDS } from "./cmd_bulk.ts";
 import { DASHBOARD_COMMANDS } from "./cmd_dashboard.ts";
+import { FLOW_COMMANDS } from "./cmd_flows.ts";
 import { JOB_COMMANDS } from "./cmd_jobs.ts";
 import { MOVE_COMMANDS } from "./cmd_move.ts";
 import { QUEUE_COMMANDS } from "./cmd_queue.ts";
@@ -23,6 +25,8 @@ export const COMMANDS: Record<string, Command> = {
   cancel: JOB_COMMANDS.cancel!,
   remove: JOB_COMMANDS.remove!,
   clean: BULK_COMMANDS.clean!,
+  flow: FLOW_COMMANDS.flow!,
+  "cancel-flow": FLOW_COMMANDS["cancel-flow"]!,
   pause: QUEUE_COMMANDS.pause!,
   resume: QUEUE_COMMANDS.resume!,
   tail: QUEUE_COMMANDS.tail!,

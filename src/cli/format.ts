@@ -226,6 +226,16 @@ export function jobDetail(job: Job): string {
     ["ttl", job.ttl === undefined ? undefined : `${job.ttl} s`],
     ["expires", job.expiresAt === undefined ? undefined : time(job.expiresAt)],
     ["timeout", job.timeout === undefined ? undefined : `${job.timeout} ms`],
+    [
+      "flow",
+      job.flow === undefined
+        ? undefined
+        : `${job.flow.ref} of ${job.flow.id}${
+          job.flow.dependsOn.length
+            ? `, after ${job.flow.dependsOn.join(", ")}`
+            : ""
+        }`,
+    ],
     ["data", inline(job.data)],
     ["result", inline(job.result)],
     ["error", error ? `${error.name ?? "Error"}: ${error.message}` : undefined],

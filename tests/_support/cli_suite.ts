@@ -215,13 +215,47 @@ export function cliSuite(label: string, target: () => Target): void {
       ]);
       const again = await run(["cancel", id]);
       assert.equal(again.code, 1);
-      assert.match(again.stderr, /is cancelled, not pending or processing\n$/);
+      assert.match(
+        again.stderr,
+        /is cancelled, not waiting, pending or processing\n$/,
+      );
       const r = await run(["remove", id, "--json"]);
       assert.deepEqual(JSON.parse(r.stdout), { id, removed: true });
       assert.equal(await lib.get(id), null);
       const gone = await run(["remove", id]);
       assert.equal(gone.code, 1);
       assert.equal((await run(["cancel", id])).code, 1);
+    });
+
+    test("flow shows a flow's jobs, list --status waiting finds its waiting ones, cancel-flow cancels them", async () => {
+      const { lib, run } = fresh(target);
+      await using _ = lib;
+      const f = await lib.enqueueFlow([
+        { ref: "fetch", type: "t", data: null },
+        { ref: "thumb", type: "t", data: null, dependsOn: ["fetch"] },
+      ]);
+      const shown = await run(["flow", f.id]);
+      assert.equal(shown.code, 0);
+      assert.match(shown.stdout, /^REF +ID +STATUS +AFTER$/m);
+      assert.match(
+        shown.stdout,
+        new RegExp(`^thumb +${f.jobs.thumb} +waiting +fetch$`, "m"),
+      );
+      const json = await run(["flow", f.id, "--json"]);
+      assert.deepEqual(JSON.parse(json.stdout), await lib.getFlow(f.id));
+      const waiting = await run(["list", "--status", "waiting", "--json"]);
+      assert.deepEqual(ids(waiting), [f.jobs.thumb]);
+      const c = await run(["cancel-flow", f.id, "--reason", "no need"]);
+      assert.deepEqual([c.code, c.stdout], [0, `cancelled flow ${f.id}\n`]);
+      const thumb = await lib.get(f.jobs.thumb!);
+      assert.deepEqual([thumb?.status, thumb?.error?.message], [
+        "cancelled",
+        "no need",
+      ]);
+      assert.equal((await run(["cancel-flow", f.id])).code, 1);
+      const unknown = await run(["flow", "nope"]);
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /no flow "nope"/);
     });
 
     test("clean removes the jobs of a status older than --older-than, and no others", async () => {
