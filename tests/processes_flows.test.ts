@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { createQueue } from "../src/queue.ts";
 import type { Queue } from "../src/queue_types.ts";
+import type { FlowHandle } from "../src/flow_types.ts";
 import { type Started, startFile } from "./_support/run_file.ts";
 import { waitFor } from "./_support/time.ts";
 import { urlStores } from "./_support/url_stores.ts";
@@ -84,7 +85,7 @@ for (const store of urlStores()) {
       const [victim, ...others] = await Promise.all(
         [1, 2, 3].map(() => worker(name)),
       );
-      const flows = [];
+      const flows: FlowHandle[] = [];
       for (let i = 0; i < 20; i++) flows.push(await q.enqueueFlow(DIAMOND));
       await waitFor(
         "the victim mid-run",

@@ -184,6 +184,7 @@ async function roundTrip(b: Backend & BackendImport, q: string): Promise<void> {
     const stats = await b.stats(q, { now });
     const { byType, ...counts } = stats;
     assert.deepEqual(counts, {
+      waiting: 0,
       pending: 4,
       processing: 0,
       complete: 1,

@@ -23,11 +23,15 @@
  * | `B removals` | zset | finished jobs with an age rule, by removal time |
  * | `B schedules` | hash | schedule name -> its record (lua_schedule.ts) |
  * | `B schedules:next` | zset | schedule names by next occurrence |
+ * | `B f:<flow>` | zset | a flow's job ids by sequence (lua_flows.ts) |
+ * | `B fx:<flow>` | hash | a flow's unfinished count and kept results |
  *
  * A script that finishes a job applies its keep rule in the same call
  * (retain and tidy, in lua_retention.ts). Scripts kept apart: enqueue
  * (lua_enqueue.ts), pause and reschedule (lua_control.ts), clean
- * (lua_retention.ts), schedules (lua_schedule.ts), import (lua_import.ts).
+ * (lua_retention.ts), schedules (lua_schedule.ts), import (lua_import.ts),
+ * flows (lua_flows.ts, whose helpers complete, fail, cancel, retry, remove
+ * and a lease's expiry run for a job of a flow).
  *
  * Channels: `B u` carries a JSON array of updates per script call; `B w`
  * carries worker signals: `w<at>` (wake) and `c<id> <version>` (cancel: the
@@ -50,6 +54,12 @@ import {
   REMOVE_SCHEDULE,
 } from "./lua_schedule.ts";
 import { IMPORT } from "./lua_import.ts";
+import {
+  CANCEL_FLOW,
+  ENQUEUE_FLOW,
+  GET_FLOW,
+  PARENT_RESULTS,
+} from "./lua_flows.ts";
 import { type Helper, prelude } from "./lua_prelude.ts";
 
 const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
@@ -129,7 +139,7 @@ while need > 0 and #types > 0 do
   end
   if #ids == 0 then break end
   for j, id in ipairs(ids) do
-    -- s t x ra ea k pg m a v q e p kp (CLAIM_FIELDS); q is the ready score
+    -- s t x ra ea k pg m a v q e p kp f (CLAIM_FIELDS); q is the ready score
     local x = call('HMGET', J(id), ${CLAIM_LIST})
     x[11] = qs[j]
     if x[1] == 'pending' then
@@ -152,6 +162,7 @@ while need > 0 and #types > 0 do
 end
 done()
 tidy()
+fwake()
 return out
 `;
 
@@ -196,8 +207,8 @@ for i = 0, n - 1 do
   local o = 2 + i * 4
   local id, res, at = ARGV[o + 1], ARGV[o + 3], ARGV[o + 4]
   local x
-  if loud then x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'kp', 'a', 'pg', 'm', 'e')
-  else x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'kp') end
+  if loud then x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'kp', 'f', 'a', 'pg', 'm', 'e')
+  else x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'kp', 'f') end
   if x[1] ~= 'processing' or x[2] ~= ARGV[o + 2] then
     out[i + 1] = 0
   else
@@ -207,13 +218,16 @@ for i = 0, n - 1 do
     release(id, x[4])
     count('processing', x[3], -1)
     count('complete', x[3], 1)
-    note(id, x[3], 'complete', x[8], x[9], x[7], v, res, x[10], at)
-    retain(id, 'complete', x[3], x[6], at)
+    note(id, x[3], 'complete', x[9], x[10], x[8], v, res, x[11], at)
+    -- only a flow job has f: a plain one costs one absent field here
+    if x[7] then fdone(id, 'complete', res, x[7], true) end
+    retain(id, 'complete', x[3], x[6], at, x[7])
     out[i + 1] = 1
   end
 end
 done()
 tidy()
+fwake()
 return out
 `;
 
@@ -223,7 +237,7 @@ return out
  */
 const FAIL = `
 local id, e, retryAt = ARGV[2], ARGV[4], ARGV[5]
-local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'q', 'kp')
+local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'q', 'kp', 'f')
 if x[1] ~= 'processing' or x[2] ~= ARGV[3] then return 0 end
 local v = tonumber(x[5] or 1) + 1
 local s = 'failed'
@@ -239,9 +253,13 @@ end
 count('processing', x[3], -1)
 count(s, x[3], 1)
 note(id, x[3], s, x[7], x[8], x[6], v, nil, e, NOWS)
-if retryAt == '' then retain(id, s, x[3], x[10], NOWS) end
+if retryAt == '' then
+  if x[11] then fdone(id, s, e, x[11], true) end
+  retain(id, s, x[3], x[10], NOWS, x[11])
+end
 done()
 tidy()
+fwake()
 if retryAt ~= '' then call(PUB, WCH, 'w'..retryAt) end
 return s
 `;
@@ -284,49 +302,30 @@ if #out > 0 then call(PUB, WCH, 'w'..(snooze or NOWS)) end
 return out
 `;
 
-/** ARGV: now, id, error (JSON text). Returns 1 if the job changed. */
+/**
+ * ARGV: now, id, error (JSON text). Cancels a waiting, pending or
+ * processing job (fstop, lua_flows.ts). Returns 1 if the job changed.
+ */
 const CANCEL = `
-local id, e = ARGV[2], ARGV[3]
-local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'a', 'pg', 'm', 'ea', 'q', 'lt', 'kp')
+local id = ARGV[2]
+local x = call('HMGET', J(id), 's', 't', 'k', 'ea')
 if not x[1] then return 0 end
-if expired(x[8]) then
+if expired(x[4]) then
   drop(id, x[1], x[2], x[3])
   done()
   return 0
 end
-local f = {'s', 'cancelled', 'e', e, 'co', NOWS, 'ua', NOWS}
-if x[1] == 'pending' then
-  -- a job never claimed nor delayed keeps its ready score only in R (qof)
-  if not x[9] and not x[10] then
-    local q = call('ZSCORE', R(x[2]), id)
-    if q then f[#f + 1] = 'q'; f[#f + 1] = q end
-  end
-  call('ZREM', R(x[2]), id)
-  call('ZREM', DELAYED, id)
-elseif x[1] ~= 'processing' then
-  return 0
-end
-local v = tonumber(x[4] or 1) + 1
-if x[1] == 'processing' then
-  call('ZREM', ACTIVE, id)
-  call(PUB, WCH, 'c'..id..' '..v)
-end
-f[#f + 1] = 'v'; f[#f + 1] = v
-call('HSET', J(id), unpack(f))
-release(id, x[3])
-count(x[1], x[2], -1)
-count('cancelled', x[2], 1)
-note(id, x[2], 'cancelled', x[6], x[7], x[5], v, nil, e, NOWS)
-retain(id, 'cancelled', x[2], x[11], NOWS)
+if not fstop(id, ARGV[3], true) then return 0 end
 done()
 tidy()
+fwake()
 return 1
 `;
 
 /** ARGV: now, id. Returns 1 if the job changed. */
 const RETRY = `
 local id = ARGV[2]
-local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'q', 'ea', 'lt')
+local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'q', 'ea', 'lt', 'f', 'fc')
 if not x[1] then return 0 end
 if expired(x[6]) then
   drop(id, x[1], x[2], x[3])
@@ -335,7 +334,12 @@ if expired(x[6]) then
 end
 if x[1] ~= 'failed' and x[1] ~= 'cancelled' then return 0 end
 local v = tonumber(x[4] or 1) + 1
-call('HSET', J(id), 's', 'pending', 'a', 0, 'ra', NOWS, 'pg', '0', 'm', '', 'ua', NOWS, 'v', v)
+-- a job of a flow waits again while a parent of it is unfinished
+local w = x[8] and fopen(x[8]) or 0
+local s = w > 0 and 'waiting' or 'pending'
+local q = qof(x[5], x[7])
+call('HSET', J(id), 's', s, 'a', 0, 'pg', '0', 'm', '', 'ua', NOWS, 'v', v)
+if w == 0 then call('HSET', J(id), 'ra', NOWS) end
 call('HDEL', J(id), 'e', 'r', 'co')
 call('ZREM', DONE..x[1], id)
 call('ZREM', RM, id)
@@ -343,21 +347,34 @@ if x[3] then
   local holder = call('HGET', KEYIDX, x[3])
   if not holder or not holds(holder) then call('HSET', KEYIDX, x[3], id) end
 end
-ready(id, x[2], qof(x[5], x[7]))
+if w == 0 then ready(id, x[2], q) end
 count(x[1], x[2], -1)
-count('pending', x[2], 1)
-note(id, x[2], 'pending', '0', '', '0', v, nil, nil, NOWS)
+count(s, x[2], 1)
+note(id, x[2], s, '0', '', '0', v, nil, nil, NOWS)
+if x[8] then frearm(id, w, q, x[8], x[9]) end
 done()
-call(PUB, WCH, 'w'..NOWS)
+if w == 0 then call(PUB, WCH, 'w'..NOWS) end
 return 1
 `;
 
 /** ARGV: now, id. Returns 1 if a live job was deleted. */
 const REMOVE = `
+local REMOVED = '{"name":"CancelledError","message":"job removed"}'
 local id = ARGV[2]
-local x = call('HMGET', J(id), 's', 't', 'k', 'ea', 'v')
+local x = call('HMGET', J(id), 's', 't', 'k', 'ea', 'v', 'f')
 if not x[1] then return 0 end
-drop(id, x[1], x[2], x[3])
+-- an unfinished job of a flow is cancelled first, for its dependents
+if x[6] and fstop(id, REMOVED, true) then
+  flush(DONE..'cancelled')
+  flush(RM)
+  x = call('HMGET', J(id), 's', 't', 'k', 'ea', 'v', 'f')
+  if x[1] then drop(id, x[1], x[2], x[3], x[6]) end
+  done()
+  tidy()
+  fwake()
+  return 1
+end
+drop(id, x[1], x[2], x[3], x[6])
 done()
 if expired(x[4]) then return 0 end
 if x[1] == 'processing' then call(PUB, WCH, 'c'..id..' '..(x[5] or '1')) end
@@ -393,21 +410,26 @@ while purge(1000) == 1000 do end
 while recover(1000) == 1000 do end
 done()
 tidy()
+fwake()
 return call('HGETALL', COUNTS)
 `;
 
 /** The scripts by name, with the helpers each uses. */
 export const SCRIPTS = {
   enqueue: [ENQUEUE, ["enqueue"]],
+  enqueueFlow: [ENQUEUE_FLOW, ["done"]],
+  getFlow: [GET_FLOW, []],
+  cancelFlow: [CANCEL_FLOW, ["done", "stop"]],
+  parentResults: [PARENT_RESULTS, []],
   claim: [CLAIM, ["done", "expired", "drop", "purge", "recover", "promote"]],
   heartbeat: [HEARTBEAT, []],
   update: [UPDATE, ["done"]],
-  complete: [COMPLETE, ["done", "release", "retain"]],
-  fail: [FAIL, ["done", "schedule", "release", "qof", "retain"]],
+  complete: [COMPLETE, ["done", "release", "retain", "flow"]],
+  fail: [FAIL, ["done", "schedule", "release", "qof", "retain", "flow"]],
   release: [RELEASE, ["done", "expired", "drop", "schedule", "qof"]],
-  cancel: [CANCEL, ["done", "expired", "drop", "release", "retain"]],
-  retry: [RETRY, ["done", "expired", "drop", "holds", "ready", "qof"]],
-  remove: [REMOVE, ["done", "expired", "drop"]],
+  cancel: [CANCEL, ["done", "expired", "drop", "stop"]],
+  retry: [RETRY, ["done", "expired", "drop", "holds", "ready", "qof", "rearm"]],
+  remove: [REMOVE, ["done", "expired", "drop", "stop"]],
   list: [LIST, ["expired"]],
   stats: [STATS, ["done", "purge", "recover"]],
   setPaused: [SET_PAUSED, []],

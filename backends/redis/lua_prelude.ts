@@ -3,8 +3,10 @@
  * its namespace (KEYS[1]), `now` (ARGV[1]), counters, update messages, bulk
  * writes, and the housekeeping of a claim (expired TTLs, expired leases, due
  * delayed jobs); a lease that runs out on the last attempt fails the job
- * with its keep rule applied ("retain", from lua_retention.ts); storing new
- * jobs ("enqueue", from lua_enqueue.ts). A script's
+ * with its keep rule applied ("retain", from lua_retention.ts) and, for a
+ * job of a flow, its dependents released or cancelled ("flow", "stop",
+ * "rearm", from lua_flows.ts); storing new jobs ("enqueue", from
+ * lua_enqueue.ts). A script's
  * text is `local PUB, NUMSUB = ...` (set by scriptSources in lua.ts), then
  * the helpers it needs, then the transition: only those it needs, since
  * every call runs its whole preamble.
@@ -17,6 +19,7 @@
 
 import { ENQUEUE_JOBS } from "./lua_enqueue.ts";
 import { RETAIN } from "./lua_retention.ts";
+import { FLOW, REARM, STOP } from "./lua_flows.ts";
 
 /** A helper's name. */
 export type Helper =
@@ -33,6 +36,9 @@ export type Helper =
   | "expired"
   | "drop"
   | "retain"
+  | "flow"
+  | "stop"
+  | "rearm"
   | "enqueue"
   | "purge"
   | "recover"
@@ -190,7 +196,8 @@ end
   [
     "drop",
     ["count", "release"],
-    `local function drop(id, s, t, k)
+    `-- f: the job's f field (a flow job's), else nil
+local function drop(id, s, t, k, f)
   call('DEL', J(id))
   call('ZREM', IDS, id)
   call('ZREM', EXPIRY, id)
@@ -205,10 +212,19 @@ end
   end
   count(s, t, -1)
   release(id, k)
+  if f then
+    local fid = string.match(f, '^[^\\n]*')
+    local key = B..'f:'..fid
+    call('ZREM', key, id)
+    if call('EXISTS', key) == 0 then call('DEL', B..'fx:'..fid) end
+  end
 end
 `,
   ],
   ["retain", ["bulk", "drop", "done"], RETAIN],
+  ["flow", ["retain"], FLOW],
+  ["stop", ["release", "flow"], STOP],
+  ["rearm", ["flow"], REARM],
   ["enqueue", ["done", "holds"], ENQUEUE_JOBS],
   [
     "purge",
@@ -225,13 +241,13 @@ end
   ],
   [
     "recover",
-    ["ready", "release", "count", "note", "qof", "retain"],
+    ["ready", "release", "count", "note", "qof", "retain", "flow"],
     `local LEASE_EXPIRED = '{"name":"LeaseExpiredError","message":"lease expired"}'
 local function recover(limit)
   local ids = call('ZRANGEBYSCORE', ACTIVE, '-inf', NOWS, 'LIMIT', 0, limit)
   for _, id in ipairs(ids) do
     call('ZREM', ACTIVE, id)
-    local x = call('HMGET', J(id), 's', 'lu', 't', 'q', 'a', 'x', 'k', 'v', 'pg', 'm', 'lt', 'kp')
+    local x = call('HMGET', J(id), 's', 'lu', 't', 'q', 'a', 'x', 'k', 'v', 'pg', 'm', 'lt', 'kp', 'f')
     if x[1] == 'processing' and tonumber(x[2]) > NOW then
       call('ZADD', ACTIVE, x[2], id)
     elseif x[1] == 'processing' then
@@ -251,7 +267,10 @@ local function recover(limit)
       count(s, x[3], 1)
       call(PUB, WCH, 'c'..id..' '..v)
       note(id, x[3], s, x[9], x[10], x[5], v, nil, LEASE_EXPIRED, NOWS)
-      if s == 'failed' then retain(id, s, x[3], x[12], NOWS) end
+      if s == 'failed' then
+        if x[13] then fdone(id, s, LEASE_EXPIRED, x[13], true) end
+        retain(id, s, x[3], x[12], NOWS, x[13])
+      end
     end
   end
   return #ids

@@ -16,9 +16,9 @@
  */
 
 /**
- * Helper "retain" (needs bulk, drop, done). `retain(id, s, t, kp, at)`
+ * Helper "retain" (needs bulk, drop, done). `retain(id, s, t, kp, at, f)`
  * applies the rule of status `s` to a job just finished at `at` (its update
- * already noted): deletes it (age 0), or indexes it and trims its status to
+ * already noted; f its flow field, nil outside a flow): deletes it (age 0), or indexes it and trims its status to
  * the rule's count. Index writes go through `add` (bulk), so a trim flushes
  * them first. `tidy()`, called after `done()`, deletes up to 100 jobs past
  * their removal time per job the call has finished (a batch of completes
@@ -31,16 +31,16 @@ local function trim(key, s, c)
   local n = call('ZCARD', key) - c
   if n <= 0 then return end
   for _, o in ipairs(call('ZRANGE', key, 0, n - 1)) do
-    local t = call('HGET', J(o), 't')
-    if t then
-      drop(o, s, t, nil)
+    local y = call('HMGET', J(o), 't', 'f')
+    if y[1] then
+      drop(o, s, y[1], nil, y[2])
     else
       call('ZREM', key, o)
       call('ZREM', RM, o)
     end
   end
 end
-local function retain(id, s, t, kp, at)
+local function retain(id, s, t, kp, at, f)
   retained = retained + 1
   local key = DONE..s
   if not kp then
@@ -51,7 +51,7 @@ local function retain(id, s, t, kp, at)
   if s == 'complete' then a, c = string.match(kp, '^(%S+) (%S+)')
   else a, c = string.match(kp, '(%S+) (%S+)$') end
   if a == '0' then
-    drop(id, s, t, nil)
+    drop(id, s, t, nil, f)
     return
   end
   add('ZADD', key, at, id)
@@ -64,9 +64,9 @@ local function tidy()
   retained = 0
   if #ids == 0 then return end
   for _, id in ipairs(ids) do
-    local x = call('HMGET', J(id), 's', 't')
+    local x = call('HMGET', J(id), 's', 't', 'f')
     if x[1] == 'complete' or x[1] == 'failed' or x[1] == 'cancelled' then
-      drop(id, x[1], x[2], nil)
+      drop(id, x[1], x[2], nil, x[3])
     else
       call('ZREM', RM, id)
     end
@@ -79,7 +79,8 @@ end
  * ARGV: now, status, cutoff, type ("" any), limit, scan budget, cursor id
  * ("" from the start), cursor score. Deletes up to `limit` live jobs of the
  * status, oldest first: pending ones created at or before the cutoff (a
- * scan of `B ids`, by id: creation order), finished ones that finished at
+ * scan of `B ids`, by id: creation order; never a job of a flow, which
+ * its flow owns), finished ones that finished at
  * or before it (`B done:<status>`, by completedAt). Expired jobs met are
  * deleted too but not counted. Scans at most `budget` entries. Returns
  * {deleted, 1 if entries are left to scan, cursor id, cursor score}: the
@@ -91,7 +92,7 @@ local status, cutoff, t = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local limit, budget, after, afterScore = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8]
 local removed = 0
 local function take(id, x)
-  drop(id, x[1], x[2], x[4])
+  drop(id, x[1], x[2], x[4], x[5])
   if not expired(x[3]) then removed = removed + 1 end
 end
 if status == 'pending' then
@@ -99,8 +100,9 @@ if status == 'pending' then
   if after ~= '' then lo = '('..after end
   local ids = call('ZRANGEBYLEX', IDS, lo, '+', 'LIMIT', 0, budget)
   for _, id in ipairs(ids) do
-    local x = call('HMGET', J(id), 's', 't', 'ea', 'k')
-    if x[1] == 'pending' and (t == '' or x[2] == t) then
+    local x = call('HMGET', J(id), 's', 't', 'ea', 'k', 'f')
+    -- a pending job of a flow is left to its flow
+    if x[1] == 'pending' and not x[5] and (t == '' or x[2] == t) then
       -- createdAt is line 7 of x (packJob in records.ts)
       local ca = string.match(call('HGET', J(id), 'x'), '^'..string.rep('[^\\n]*\\n', 6)..'([^\\n]*)')
       if tonumber(ca) <= cutoff then
@@ -130,7 +132,7 @@ for i = 1, #z, 2 do
     more = 0
     break
   end
-  local x = call('HMGET', J(id), 's', 't', 'ea', 'k')
+  local x = call('HMGET', J(id), 's', 't', 'ea', 'k', 'f')
   if x[1] ~= status then
     call('ZREM', key, id)
   elseif t == '' or x[2] == t then

@@ -10,7 +10,8 @@
  * options are in options.ts, URL forms in url.ts, the scripts in lua*.ts,
  * records in records.ts, connections in connection.ts (the driver's shape
  * in driver.ts), events in events.ts, clean() in retention.ts, schedules
- * in transitions_schedule.ts, importJobs in transitions_import.ts.
+ * in transitions_schedule.ts, importJobs in transitions_import.ts, flows
+ * (SPEC §12) in transitions_flows.ts.
  *
  * @module
  */
@@ -21,6 +22,7 @@ import type {
   BackendImport,
   BackendSchedules,
 } from "../../src/backend/interface.ts";
+import type { BackendFlows } from "../../src/backend/interface_flows.ts";
 import { backendClosed } from "../../src/backend/closed.ts";
 import { toBackendError } from "../../src/errors.ts";
 import { type RedisBackendOptions, setupOf } from "./options.ts";
@@ -55,6 +57,12 @@ import {
   removeSchedule,
 } from "./transitions_schedule.ts";
 import { importJobs } from "./transitions_import.ts";
+import {
+  cancelFlow,
+  enqueueFlow,
+  getFlow,
+  parentResults,
+} from "./transitions_flows.ts";
 
 export type {
   DriverListener,
@@ -87,7 +95,9 @@ export type { RedisBackendOptions } from "./options.ts";
  * @param options Where to connect and under which prefix.
  * @returns The backend.
  */
-export function redisBackend(options: RedisBackendOptions = {}): Backend {
+export function redisBackend(
+  options: RedisBackendOptions = {},
+): Backend & BackendFlows {
   const { conn, ns } = setupOf(options, { createClient, createCluster });
   const events = redisEvents(conn, ns);
   let closed = false;
@@ -102,6 +112,7 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
       clustering: true,
       wakeups: true,
       transactionalEnqueue: false,
+      flows: true,
     },
 
     enqueue: (queue, jobs, { now }) => enqueueJobs(s, queue, jobs, now),
@@ -127,6 +138,7 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
     reschedule: (queue, id, change) => rescheduleJob(s, queue, id, change),
     clean: (queue, request) => cleanJobs(s, queue, request),
     ...scheduleCalls(s),
+    ...flowCalls(s),
 
     async listen(queue, topic, listener) {
       if (closed) throw backendClosed("redis");
@@ -142,6 +154,17 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
       closed = true;
       await conn.close();
     },
+  };
+}
+
+/** The flow calls (SPEC §12). */
+function flowCalls(s: Scripts): BackendFlows {
+  return {
+    enqueueFlow: (queue, flow, { now }) => enqueueFlow(s, queue, flow, now),
+    getFlow: (queue, id, { now }) => getFlow(s, queue, id, now),
+    cancelFlow: (queue, id, { reason, now }) =>
+      cancelFlow(s, queue, id, reason, now),
+    parentResults: (queue, id, { now }) => parentResults(s, queue, id, now),
   };
 }
 

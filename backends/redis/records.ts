@@ -18,13 +18,15 @@
  * | lt, lu | lease token, until | ua | updatedAt (absent: createdAt) |
  * | v | version (absent: 1) | sa | startedAt |
  * | kp | keep rules (absent: none) | co | completedAt |
+ * | f | its flow link (absent: none) | | |
  *
  * `x` is the job as enqueued, one line per field: `id type priority runAt
  * expiresAt maxAttempts createdAt ttl metadata data` (JSON text never holds
  * a raw newline; data, the last line, never needs to be split off). The
  * enqueue script gets it whole and stores it as it is. A missing field
  * means null. `kp` is the job's keep rules (see keepField); a job stored
- * before retention has none, and is kept.
+ * before retention has none, and is kept. `f` is a flow job's link
+ * (flowField; lua_flows.ts lists the other fields of a flow job).
  *
  * @module
  */
@@ -36,6 +38,7 @@ import type {
   NewJobRecord,
   UpdateRecord,
 } from "../../src/backend/interface.ts";
+import type { FlowLink } from "../../src/backend/interface_flows.ts";
 import type { JobError, JobStatus } from "../../src/types.ts";
 
 const num = (v: string | undefined): number | null =>
@@ -162,6 +165,29 @@ export function toRecord(h: Record<string, string>): JobRecord | null {
       ? { token: h.lt, until: Number(h.lu) }
       : null,
     version: Number(h.v ?? 1),
+    ...(h.f === undefined ? {} : { flow: flowOf(h.f) }),
+  };
+}
+
+/**
+ * A flow job's link as its `f` field: `<flow id>\n<ref>\n<onParentFailure>
+ * \n<parents JSON>` (ids and refs never hold a newline; JSON text has none).
+ */
+export function flowField(link: FlowLink): string {
+  return `${link.id}\n${link.ref}\n${link.onParentFailure}\n${
+    JSON.stringify(link.parents)
+  }`;
+}
+
+/** Reads an `f` field (see flowField). */
+export function flowOf(field: string): FlowLink {
+  const [id, ref, policy] = field.split("\n", 3) as [string, string, string];
+  const parents = field.slice(id.length + ref.length + policy.length + 3);
+  return {
+    id,
+    ref,
+    parents: JSON.parse(parents) as Record<string, string>,
+    onParentFailure: policy as FlowLink["onParentFailure"],
   };
 }
 
@@ -185,6 +211,7 @@ export const CLAIM_FIELDS: readonly string[] = [
   "e",
   "p",
   "kp",
+  "f",
 ];
 
 /** Reads a claim script's positional reply into hash fields. */
