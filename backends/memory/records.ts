@@ -36,6 +36,8 @@ export interface Rec extends JobRecord {
   waitingOn?: number;
   /** The parent whose failure cancelled it, for retry to undo. */
   blockedBy?: string | null;
+  /** A flow job's own delay, counted from its release. */
+  delay?: number;
 }
 
 /** The stored form of a new job: pending, version 1. */

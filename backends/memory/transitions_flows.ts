@@ -49,6 +49,7 @@ export function enqueueFlow(
     rec.children = [...children];
     rec.waitingOn = Object.keys(link.parents).length;
     rec.blockedBy = null;
+    rec.delay = rec.runAt - rec.createdAt;
     if (rec.waitingOn > 0) rec.status = "waiting";
     entry.ids.add(rec.id);
     admit(s, rec, now);
@@ -158,7 +159,7 @@ export function settled(s: State, first: Rec, now: number): void {
         retainLater.push(child);
       } else if (--child.waitingOn! === 0) {
         child.status = "pending";
-        child.runAt = now + (child.runAt - child.createdAt);
+        child.runAt = now + child.delay!;
         touch(child, now);
         schedule(s, child, now);
         publish(s, child);
