@@ -7,7 +7,8 @@
  *
  * This module is the factory, its options and the adapter from the Backend
  * methods to the transitions (transitions.ts, transitions_control.ts,
- * retention.ts for clean, transitions_schedule.ts, transitions_import.ts),
+ * retention.ts for clean, transitions_schedule.ts, transitions_import.ts,
+ * transitions_flows.ts),
  * run through the database (db.ts); events travel through events.ts; the
  * options are checked in url.ts. Only db.ts imports `node:sqlite`; the main
  * entry loads this backend only when a `sqlite:` URL or this factory is
@@ -27,6 +28,7 @@ import type {
   NewJobRecord,
   Topic,
 } from "../../src/backend/interface.ts";
+import type { BackendFlows } from "../../src/backend/interface_flows.ts";
 import type { QueueStats } from "../../src/types.ts";
 import { type Db, openDb } from "./db.ts";
 import { createEvents } from "./events.ts";
@@ -59,6 +61,12 @@ import {
   removeSchedule,
 } from "./transitions_schedule.ts";
 import { importJobs } from "./transitions_import.ts";
+import {
+  cancelFlow,
+  enqueueFlow,
+  getFlow,
+  parentResults,
+} from "./transitions_flows.ts";
 import { sqliteConfig } from "./url.ts";
 
 /**
@@ -130,7 +138,9 @@ export interface SqliteBackendOptions {
  * @returns The backend.
  * @throws {ValidationError} for a bad URL or option.
  */
-export function sqliteBackend(options: SqliteBackendOptions): Backend {
+export function sqliteBackend(
+  options: SqliteBackendOptions,
+): Backend & BackendFlows {
   const config = sqliteConfig(options);
   const file = config.path !== ":memory:";
   const origin = randomOrigin();
@@ -165,6 +175,7 @@ export function sqliteBackend(options: SqliteBackendOptions): Backend {
     ...jobCalls(db),
     ...controlCalls(db),
     ...scheduleCalls(db),
+    ...flowCalls(db),
     listen(queue, topic: Topic, listener: (event: BackendEvent) => void) {
       try {
         db.connect();
@@ -328,6 +339,19 @@ function scheduleCalls(db: Db): ScheduleCalls {
       db.write(queue, now, (tx) => fireSchedule(tx, queue, fire, now)),
     importJobs: (queue, jobs, { now }) =>
       db.write(queue, now, (tx) => importJobs(tx, queue, jobs, now)),
+  };
+}
+
+/** The flow calls (SPEC §12): store, cancel and read flows. */
+function flowCalls(db: Db): BackendFlows {
+  return {
+    enqueueFlow: (queue, { id, jobs }, { now }) =>
+      db.write(queue, now, (tx) => enqueueFlow(tx, queue, id, jobs, now)),
+    cancelFlow: (queue, id, { reason, now }) =>
+      db.write(queue, now, (tx) => cancelFlow(tx, queue, id, reason, now)),
+    getFlow: (queue, id, { now }) => db.read((c) => getFlow(c, queue, id, now)),
+    parentResults: (queue, id, { now }) =>
+      db.read((c) => parentResults(c, queue, id, now)),
   };
 }
 

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { FlowLink } from "../../src/backend/interface_flows.ts";
 import type {
   JobRecord,
   KeepRecord,
@@ -53,34 +54,50 @@ function keepOf(r: Row, at: number): KeepRecord {
   };
 }
 
+/**
+ * Adds a flow job's link (JSON in `r[at]`) to its record; a plain job's is
+ * null, and its record gets no `flow` key.
+ */
+function withFlow(record: JobRecord, r: Row, at: number): JobRecord {
+  const link = r[at] as string | null;
+  if (link !== null) record.flow = JSON.parse(link) as FlowLink;
+  return record;
+}
+
 /** The record of a RECORD row. */
 export function toRecord(r: Row): JobRecord {
   const token = r[R.lease_token] as string | null;
-  return {
-    id: r[R.id] as string,
-    type: r[R.type] as string,
-    data: r[R.data] as string,
-    priority: r[R.priority] as number,
-    maxAttempts: r[R.max_attempts] as number,
-    runAt: r[R.run_at] as number,
-    createdAt: r[R.created_at] as number,
-    ttl: r[R.ttl] as number | null,
-    expiresAt: r[R.expires_at] as number | null,
-    key: r[R.key] as string | null,
-    metadata: r[R.metadata] as string,
-    keep: keepOf(r, R.keep_complete_age),
-    status: r[R.status] as JobStatus,
-    progress: r[R.progress] as number,
-    message: r[R.message] as string,
-    result: r[R.result] as string | null,
-    error: errorOf(r[R.error]),
-    attempt: r[R.attempt] as number,
-    updatedAt: r[R.updated_at] as number,
-    startedAt: r[R.started_at] as number | null,
-    completedAt: r[R.completed_at] as number | null,
-    lease: token === null ? null : { token, until: r[R.lease_until] as number },
-    version: r[R.version] as number,
-  };
+  return withFlow(
+    {
+      id: r[R.id] as string,
+      type: r[R.type] as string,
+      data: r[R.data] as string,
+      priority: r[R.priority] as number,
+      maxAttempts: r[R.max_attempts] as number,
+      runAt: r[R.run_at] as number,
+      createdAt: r[R.created_at] as number,
+      ttl: r[R.ttl] as number | null,
+      expiresAt: r[R.expires_at] as number | null,
+      key: r[R.key] as string | null,
+      metadata: r[R.metadata] as string,
+      keep: keepOf(r, R.keep_complete_age),
+      status: r[R.status] as JobStatus,
+      progress: r[R.progress] as number,
+      message: r[R.message] as string,
+      result: r[R.result] as string | null,
+      error: errorOf(r[R.error]),
+      attempt: r[R.attempt] as number,
+      updatedAt: r[R.updated_at] as number,
+      startedAt: r[R.started_at] as number | null,
+      completedAt: r[R.completed_at] as number | null,
+      lease: token === null
+        ? null
+        : { token, until: r[R.lease_until] as number },
+      version: r[R.version] as number,
+    },
+    r,
+    R.flow_link,
+  );
 }
 
 /** The seq (enqueue order) of a CLAIMED row. */
@@ -109,31 +126,35 @@ export function claimedOf(
   token: string,
   until: number,
 ): JobRecord {
-  return {
-    id: r[C.id] as string,
-    type: r[C.type] as string,
-    data: r[C.data] as string,
-    priority: r[C.priority] as number,
-    maxAttempts: r[C.max_attempts] as number,
-    runAt: r[C.run_at] as number,
-    createdAt: r[C.created_at] as number,
-    ttl: r[C.ttl] as number | null,
-    expiresAt: r[C.expires_at] as number | null,
-    key: r[C.key] as string | null,
-    metadata: r[C.metadata] as string,
-    keep: keepOf(r, C.keep_complete_age),
-    status: "processing",
-    progress: r[C.progress] as number,
-    message: r[C.message] as string,
-    result: null,
-    error: errorOf(r[C.error]),
-    attempt: r[C.attempt] as number,
-    updatedAt: now,
-    startedAt: now,
-    completedAt: null,
-    lease: { token: `${token}${r[C.seq]}`, until },
-    version: r[C.version] as number,
-  };
+  return withFlow(
+    {
+      id: r[C.id] as string,
+      type: r[C.type] as string,
+      data: r[C.data] as string,
+      priority: r[C.priority] as number,
+      maxAttempts: r[C.max_attempts] as number,
+      runAt: r[C.run_at] as number,
+      createdAt: r[C.created_at] as number,
+      ttl: r[C.ttl] as number | null,
+      expiresAt: r[C.expires_at] as number | null,
+      key: r[C.key] as string | null,
+      metadata: r[C.metadata] as string,
+      keep: keepOf(r, C.keep_complete_age),
+      status: "processing",
+      progress: r[C.progress] as number,
+      message: r[C.message] as string,
+      result: null,
+      error: errorOf(r[C.error]),
+      attempt: r[C.attempt] as number,
+      updatedAt: now,
+      startedAt: now,
+      completedAt: null,
+      lease: { token: `${token}${r[C.seq]}`, until },
+      version: r[C.version] as number,
+    },
+    r,
+    C.flow_link,
+  );
 }
 
 /**
@@ -147,9 +168,13 @@ export function claimedPayload(r: Row, now: number): string {
   },${r[C.attempt]},null,${error ?? "null"},${now},${r[C.version]}]`;
 }
 
-/** The payload of a new job's "pending" update. */
-export function pendingPayload(type: string, at: number): string {
-  return `[${JSON.stringify(type)},"pending",0,"",0,null,null,${at},1]`;
+/** The payload of a new job's "pending" (or a flow job's "waiting") update. */
+export function pendingPayload(
+  type: string,
+  at: number,
+  status: "pending" | "waiting" = "pending",
+): string {
+  return `[${JSON.stringify(type)},"${status}",0,"",0,null,null,${at},1]`;
 }
 
 /** Sums `[status, type, n]` rows into stats. */

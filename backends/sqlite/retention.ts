@@ -36,12 +36,22 @@ export function retain(
   if (age === 0) {
     tx.stmt(SQL.DELETE_JOB).run(row[at] as number);
   } else if (count !== null) {
-    const from = tx.stmt(SQL.TRIM_FROM).get(queue, status, count) as
-      | [number, number]
-      | undefined;
-    if (from !== undefined) tx.stmt(SQL.TRIM).run(queue, status, ...from);
+    trim(tx, queue, status, count);
   }
   sweep(tx, queue, now);
+}
+
+/** Deletes the jobs of a finished status beyond its newest `count`. */
+export function trim(
+  tx: Tx,
+  queue: string,
+  status: Finished,
+  count: number,
+): void {
+  const from = tx.stmt(SQL.TRIM_FROM).get(queue, status, count) as
+    | [number, number]
+    | undefined;
+  if (from !== undefined) tx.stmt(SQL.TRIM).run(queue, status, ...from);
 }
 
 /**

@@ -4,7 +4,8 @@
  * comment above each names them.
  *
  * Internal `state` of a job (the public `status` is kept beside it):
- * 0 pending and due, 1 pending and delayed, 2 processing, 3 finished.
+ * 0 pending and due, 1 pending and delayed, 2 processing, 3 finished, -1
+ * waiting for the parents of its flow (sql_flows_schema.ts).
  * The partial indexes on `state` let a claim read only the rows it returns:
  * delayed jobs become due in one indexed step first, so due and delayed
  * jobs never share an index.
@@ -18,9 +19,10 @@
  */
 
 import { COUNTS_MIGRATION } from "./sql_counts.ts";
+import { FLOWS_MIGRATION } from "./sql_flows_schema.ts";
 
 /** The schema version this release writes; older files are migrated up. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /**
  * Run once, outside a transaction, on every connection. A checkpoint under
@@ -65,7 +67,8 @@ export const META_SET =
  * [4] adds the schedules table (one row per queue and name; the
  * definition is text only the queue layer reads) and its index by next
  * occurrence (its statements: sql_schedule.ts), [5] adds the job counts
- * kept by triggers, filled from the jobs stored (sql_counts.ts).
+ * kept by triggers, filled from the jobs stored (sql_counts.ts), [6] adds
+ * flows (SPEC §12: sql_flows_schema.ts, its statements in sql_flows.ts).
  */
 export const MIGRATIONS: Record<number, string> = {
   1: `
@@ -145,7 +148,21 @@ CREATE TABLE jobline_schedules (
 CREATE INDEX jobline_schedules_due
   ON jobline_schedules (queue, next_run_at);`,
   5: COUNTS_MIGRATION,
+  6: FLOWS_MIGRATION,
 };
+
+/** A job's flow link as JSON, read last (null for a plain job). */
+const FLOW = "flow_link";
+
+/** The names of FLOW's columns, in order. */
+const FLOW_COLUMNS = ["flow_link"] as const;
+
+/**
+ * What a statement that may finish a job returns last, for the flow step
+ * (transitions_flows.ts): the flow id, null for a plain job, which the
+ * step skips without a statement.
+ */
+export const FLOW_TAIL = "flow_id";
 
 /** A job's keep rules, read after the other columns (see keepOf). */
 const KEEP = `keep_complete_age, keep_complete_count, keep_failed_age,
@@ -165,7 +182,7 @@ const KEEP_COLUMNS = [
 const RECORD = `id, type, data, priority, max_attempts, run_at, created_at,
   ttl, expires_at, key, metadata, status, progress, message, result, error,
   attempt, updated_at, started_at, completed_at, lease_token, lease_until,
-  version, seq, ${KEEP}`;
+  version, seq, ${KEEP}, ${FLOW}`;
 
 /** The positions of RECORD's columns. */
 export const RECORD_COLUMNS = [
@@ -194,6 +211,7 @@ export const RECORD_COLUMNS = [
   "version",
   "seq",
   ...KEEP_COLUMNS,
+  ...FLOW_COLUMNS,
 ] as const;
 
 /**
@@ -246,7 +264,7 @@ const RETAIN = (rule: string): string =>
 /**
  * ?1 = queue, ?2 = now: returns expired leases to pending (or to failed with
  * no attempts left, and a removal time by its failed rule). Rows: id,
- * payload, state (3: failed), then RETAIN.
+ * payload, state (3: failed), then RETAIN, then FLOW_TAIL.
  */
 export const EXPIRE_LEASES = `UPDATE jobline_jobs SET
   status = CASE WHEN attempt < max_attempts THEN 'pending' ELSE 'failed' END,
@@ -260,7 +278,7 @@ export const EXPIRE_LEASES = `UPDATE jobline_jobs SET
   lease_token = NULL, lease_until = NULL, updated_at = ?2,
   version = version + 1
 WHERE queue = ?1 AND state = 2 AND lease_until <= ?2 AND ${LIVE}
-RETURNING id, ${PAYLOAD}, state, ${RETAIN("failed")}`;
+RETURNING id, ${PAYLOAD}, state, ${RETAIN("failed")}, ${FLOW_TAIL}`;
 
 /** ?1 = queue, ?2 = now: delayed jobs that are due become claimable. */
 export const PROMOTE_DELAYED = `UPDATE jobline_jobs SET state = 0
@@ -289,7 +307,7 @@ WHERE seq IN `;
  */
 const CLAIMED = `id, type, data, priority, max_attempts, run_at, created_at,
   ttl, expires_at, key, metadata, progress, message, error, attempt, version,
-  seq, ${KEEP}`;
+  seq, ${KEEP}, ${FLOW}`;
 
 /** The positions of CLAIMED's columns. */
 export const CLAIMED_COLUMNS = [
@@ -311,6 +329,7 @@ export const CLAIMED_COLUMNS = [
   "version",
   "seq",
   ...KEEP_COLUMNS,
+  ...FLOW_COLUMNS,
 ] as const;
 
 const DUE = `FROM jobline_jobs WHERE queue = ?1 AND state = 0 AND ${LIVE}`;
@@ -376,19 +395,20 @@ RETURNING ${PAYLOAD}`;
 
 /**
  * ?1 queue, ?2 id, ?3 token, ?4 now, ?5 result. Rows: payload, then RETAIN
- * (the removal time by the complete rule is set here).
+ * (the removal time by the complete rule is set here), then FLOW_TAIL.
  */
 export const COMPLETE = `UPDATE jobline_jobs SET state = 3,
   status = 'complete', result = ?5, key_held = NULL, lease_token = NULL,
   lease_until = NULL, completed_at = ?4, updated_at = ?4,
   remove_at = ?4 + keep_complete_age, version = version + 1
 WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
-RETURNING ${PAYLOAD}, ${RETAIN("complete")}`;
+RETURNING ${PAYLOAD}, ${RETAIN("complete")}, ${FLOW_TAIL}`;
 
 /**
  * ?1 queue, ?2 id, ?3 token, ?4 now, ?5 error, ?6 retryAt or null: back to
  * pending (due or delayed) when ?6 is a time, else failed for good (with a
- * removal time by its failed rule). Rows: payload, then RETAIN.
+ * removal time by its failed rule). Rows: payload, then RETAIN, then
+ * FLOW_TAIL.
  */
 export const FAIL = `UPDATE jobline_jobs SET
   error = ?5, lease_token = NULL, lease_until = NULL, updated_at = ?4,
@@ -400,7 +420,7 @@ export const FAIL = `UPDATE jobline_jobs SET
   completed_at = CASE WHEN ?6 IS NULL THEN ?4 ELSE NULL END,
   remove_at = CASE WHEN ?6 IS NULL THEN ?4 + keep_failed_age END
 WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
-RETURNING ${PAYLOAD}, ${RETAIN("failed")}`;
+RETURNING ${PAYLOAD}, ${RETAIN("failed")}, ${FLOW_TAIL}`;
 
 /**
  * ?1 queue, ?2 now, ?3 id, ?4 token, ?5 runAt or null: a held, live job back
@@ -420,15 +440,16 @@ export const STATE_OF =
   `SELECT state FROM jobline_jobs WHERE queue = ?1 AND id = ?3 AND ${LIVE}`;
 
 /**
- * ?1 queue, ?2 now, ?3 id, ?4 error. Rows: payload, then RETAIN (a
- * cancelled job goes by its failed rule).
+ * ?1 queue, ?2 now, ?3 id, ?4 error: a waiting, pending or processing
+ * job. Rows: payload, then RETAIN (a cancelled job goes by its failed
+ * rule), then FLOW_TAIL.
  */
 export const CANCEL = `UPDATE jobline_jobs SET state = 3,
   status = 'cancelled', error = ?4, key_held = NULL, lease_token = NULL,
   lease_until = NULL, completed_at = ?2, updated_at = ?2,
   remove_at = ?2 + keep_failed_age, version = version + 1
 WHERE queue = ?1 AND id = ?3 AND state < 3 AND ${LIVE}
-RETURNING ${PAYLOAD}, ${RETAIN("failed")}`;
+RETURNING ${PAYLOAD}, ${RETAIN("failed")}, ${FLOW_TAIL}`;
 
 /** ?1 queue, ?2 now, ?3 id: frees the job's key if an expired job holds it. */
 export const DROP_EXPIRED_HOLDER_OF = `DELETE FROM jobline_jobs
@@ -437,7 +458,8 @@ export const DROP_EXPIRED_HOLDER_OF = `DELETE FROM jobline_jobs
 
 /**
  * ?1 queue, ?2 now, ?3 id: failed or cancelled back to pending (out of
- * both retention indexes: no finish time, no removal time).
+ * both retention indexes: no finish time, no removal time). A flow job is
+ * left to RETRY_FLOW_JOB (sql_flows.ts).
  */
 export const RETRY = `UPDATE jobline_jobs SET state = 0, status = 'pending',
   attempt = 0, run_at = ?2, error = NULL, result = NULL, progress = 0,
@@ -448,12 +470,15 @@ export const RETRY = `UPDATE jobline_jobs SET state = 0, status = 'pending',
       WHERE o.queue = ?1 AND o.key_held = jobline_jobs.key) THEN NULL
     ELSE key END
 WHERE queue = ?1 AND id = ?3 AND status IN ('failed', 'cancelled')
-  AND ${LIVE}
+  AND flow_id IS NULL AND ${LIVE}
 RETURNING ${PAYLOAD}`;
 
-/** ?1 queue, ?2 now, ?3 id */
+/**
+ * ?1 queue, ?2 now, ?3 id: deletes a job, but not an unfinished flow job
+ * (cancelled first, with its dependents: transitions_flows.ts).
+ */
 export const REMOVE = `DELETE FROM jobline_jobs
-  WHERE queue = ?1 AND id = ?3 AND ${LIVE}
+  WHERE queue = ?1 AND id = ?3 AND ${LIVE} AND (flow_id IS NULL OR state = 3)
 RETURNING state`;
 
 /** ?1 queue, ?2 now, ?3 id */

@@ -21,7 +21,7 @@ export const PAUSED = "SELECT type FROM jobline_paused WHERE queue = ?1";
 
 /** ?1 queue, ?2 now, ?3 id: a live pending job's run_at. */
 export const PENDING_RUN_AT = `SELECT run_at FROM jobline_jobs
-  WHERE queue = ?1 AND id = ?3 AND state < 2 AND ${LIVE}`;
+  WHERE queue = ?1 AND id = ?3 AND state IN (0, 1) AND ${LIVE}`;
 
 /**
  * ?1 queue, ?2 now, ?3 id, ?4 runAt or null, ?5 priority or null: a live
@@ -32,6 +32,6 @@ export const RESCHEDULE = `UPDATE jobline_jobs SET
   run_at = coalesce(?4, run_at), priority = coalesce(?5, priority),
   state = CASE WHEN coalesce(?4, run_at) > ?2 THEN 1 ELSE 0 END,
   updated_at = ?2, version = version + 1
-WHERE queue = ?1 AND id = ?3 AND state < 2 AND ${LIVE}
+WHERE queue = ?1 AND id = ?3 AND state IN (0, 1) AND ${LIVE}
   AND (run_at <> coalesce(?4, run_at) OR priority <> coalesce(?5, priority))
 RETURNING ${PAYLOAD}`;

@@ -2,7 +2,10 @@
  * The state transitions of the SQLite backend, each a function run inside
  * one write transaction (see db.ts), and the reads. A transition
  * that throws LeaseLostError must do so before it writes anything. One that
- * finishes a job ends with retention.ts's step, in the same transaction.
+ * finishes a job ends with retention.ts's step, in the same transaction,
+ * after the flow step (transitions_flows.ts) of a job of a flow: its
+ * finishing row ends with a flow id, null for a plain job, the one value a
+ * plain job's finish reads more.
  *
  * @module
  */
@@ -19,6 +22,7 @@ import { LeaseLostError } from "../../src/errors.ts";
 import type { JobError, QueueStats } from "../../src/types.ts";
 import type { Connection, Tx } from "./db.ts";
 import { retain } from "./retention.ts";
+import { finishedInFlow, retryFlowJob } from "./transitions_flows.ts";
 import {
   bestFirst,
   claimedOf,
@@ -34,7 +38,10 @@ import { PAUSED } from "./sql_control.ts";
 
 type Payload = [string] | undefined;
 
-/** A finishing statement's row: payload, then seq, rule age, rule count. */
+/**
+ * A finishing statement's row: payload, then seq, rule age, rule count,
+ * then the flow id (null for a plain job).
+ */
 type Finishing = [string, number, number | null, number | null] | undefined;
 
 const claimStatements: string[] = [];
@@ -112,7 +119,9 @@ export function claimJobs(
       const id = row[0] as string;
       tx.emit(queue, "c", id, null);
       tx.emit(queue, "u", id, row[1] as string);
-      if (row[2] === 3) retain(tx, queue, "failed", now, row, 3);
+      if (row[2] !== 3) continue;
+      finishedInFlow(tx, queue, id, "failed", row, 3, now);
+      retain(tx, queue, "failed", now, row, 3);
     }
   }
   if (promoting === 1) tx.stmt(SQL.PROMOTE_DELAYED).run(queue, now);
@@ -196,6 +205,7 @@ export function completeJob(
   ) as Finishing;
   if (row === undefined) throw new LeaseLostError(id);
   tx.emit(queue, "u", id, row[0]);
+  finishedInFlow(tx, queue, id, "complete", row, 1, now);
   retain(tx, queue, "complete", now, row, 1);
 }
 
@@ -220,6 +230,7 @@ export function failJob(
   if (retryAt !== null) tx.emit(queue, "w", null, String(retryAt));
   tx.emit(queue, "u", id, row[0]);
   if (retryAt !== null) return "pending";
+  finishedInFlow(tx, queue, id, "failed", row, 1, now);
   retain(tx, queue, "failed", now, row, 1);
   return "failed";
 }
@@ -248,7 +259,7 @@ export function releaseJobs(
   return ids;
 }
 
-/** Cancels a live pending or processing job. */
+/** Cancels a live waiting, pending or processing job. */
 export function cancelJob(
   tx: Tx,
   queue: string,
@@ -265,11 +276,15 @@ export function cancelJob(
   if (row === undefined) return false;
   if (before[0] === 2) tx.emit(queue, "c", id, null);
   tx.emit(queue, "u", id, row[0]);
+  finishedInFlow(tx, queue, id, "cancelled", row, 1, now);
   retain(tx, queue, "cancelled", now, row, 1);
   return true;
 }
 
-/** Puts a failed or cancelled job back to pending. */
+/**
+ * Puts a failed or cancelled job back to pending (a flow job: to waiting
+ * when a parent is unfinished, re-arming its dependents).
+ */
 export function retryJob(
   tx: Tx,
   queue: string,
@@ -278,13 +293,16 @@ export function retryJob(
 ): boolean {
   tx.stmt(SQL.DROP_EXPIRED_HOLDER_OF).run(queue, now, id);
   const row = tx.stmt(SQL.RETRY).get(queue, now, id) as Payload;
-  if (row === undefined) return false;
+  if (row === undefined) return retryFlowJob(tx, queue, id, now);
   tx.emit(queue, "u", id, row[0]);
   tx.emit(queue, "w", null, String(now));
   return true;
 }
 
-/** Deletes a live job; a processing one gets a cancel event. */
+/**
+ * Deletes a live job; a processing one gets a cancel event. An unfinished
+ * flow job is cancelled first, with its dependents.
+ */
 export function removeJob(
   tx: Tx,
   queue: string,
@@ -292,7 +310,11 @@ export function removeJob(
   now: number,
 ): boolean {
   const row = tx.stmt(SQL.REMOVE).get(queue, now, id) as [number] | undefined;
-  if (row === undefined) return false;
+  if (row === undefined) {
+    if (!cancelJob(tx, queue, id, "job removed", now)) return false;
+    tx.stmt(SQL.REMOVE).get(queue, now, id); // none if its rule removed it
+    return true;
+  }
   if (row[0] === 2) tx.emit(queue, "c", id, null);
   return true;
 }
