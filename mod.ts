@@ -63,6 +63,12 @@ export type {
   FlowState,
   QueueFlows,
 } from "./src/flow_types.ts";
+export type {
+  LimitRule,
+  Limits,
+  QueueLimits,
+  RateLimit,
+} from "./src/limits_types.ts";
 export { memoryBackend } from "./backends/memory/mod.ts";
 export {
   type BackendScheme,
@@ -120,6 +126,7 @@ export type {
   NewFlowJobRecord,
   ParentResult,
 } from "./src/backend/interface_flows.ts";
+export type { BackendLimits } from "./src/backend/interface_limits.ts";
 export type {
   BackendCapabilities,
   ClaimedJob,

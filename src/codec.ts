@@ -46,6 +46,7 @@ export function decodeJob<D>(record: JobRecord): Job<D> {
   if (record.expiresAt !== null) job.expiresAt = record.expiresAt;
   if (record.key !== null) job.key = record.key;
   if (typeof timeout === "number") job.timeout = timeout;
+  if (record.group !== undefined) job.group = record.group;
   if (record.flow !== undefined) {
     job.flow = {
       id: record.flow.id,

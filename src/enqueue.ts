@@ -100,7 +100,7 @@ export function prepareJob(
       integer: true,
       max: 1_000_000,
     });
-  return {
+  const record: NewJobRecord = {
     id: newId(now),
     type: type as string,
     data: encodeJson(data, act, "data", defaults.maxPayloadBytes),
@@ -114,6 +114,8 @@ export function prepareJob(
     metadata: metadataOf(o, defaults.maxPayloadBytes),
     keep: checkKeep(o, act, defaults.keep),
   };
+  if (o.group !== undefined) record.group = checkName(o.group, act, "group");
+  return record;
 }
 
 /**

@@ -33,6 +33,12 @@ export interface EnqueueOptions<Tx = never> {
   key?: string;
   /** The caller's own JSON object, stored with the job. */
   metadata?: Record<string, JsonValue>;
+  /**
+   * The job's group (1 to 128 characters of `[A-Za-z0-9_.:-]`, such as a
+   * tenant): groups of equal priority take turns at claim, and the
+   * `groups` limits bind each group key.
+   */
+  group?: string;
   /** Overrides the queue's `maxAttempts` for this job. */
   maxAttempts?: number;
   /**

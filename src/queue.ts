@@ -43,6 +43,7 @@ import { waitForJob } from "./wait_for.ts";
 import { controlCalls } from "./queue_control.ts";
 import { scheduleCalls } from "./schedule.ts";
 import { flowCalls } from "./flows.ts";
+import { limitCalls } from "./limits.ts";
 
 /** What the queue's operations share: its settings and its backend handle. */
 interface Context<Tx> extends QueueSettings<Tx> {
@@ -125,6 +126,7 @@ export function createQueue<J extends JobTypes = JobTypes, Tx = never>(
     ...controlCalls(c),
     ...scheduleCalls(c),
     ...flowCalls(c),
+    ...limitCalls(c),
     waitFor: (id, options) => waitForJob(queue as Queue<J>, id, options),
     listen: (topic, listener) => listen(c, topic, listener),
     now: c.clock,

@@ -14,6 +14,7 @@ import type {
   WaitForOptions,
 } from "./control_types.ts";
 import type { QueueFlows } from "./flow_types.ts";
+import type { QueueLimits } from "./limits_types.ts";
 import type { EnqueueOptions } from "./enqueue_types.ts";
 
 export type { EnqueueOptions };
@@ -229,7 +230,12 @@ export type QueueEvent =
  * ```
  */
 export interface Queue<J extends JobTypes = JobTypes, Tx = never>
-  extends AsyncDisposable, QueueControl, QueueSchedules, QueueFlows {
+  extends
+    AsyncDisposable,
+    QueueControl,
+    QueueSchedules,
+    QueueFlows,
+    QueueLimits {
   /** The queue's name. */
   readonly name: string;
   /** The default lease length in ms. */

@@ -135,6 +135,8 @@ export interface Job<D = unknown> {
   version: number;
   /** Its place in a flow, for a job enqueued by `enqueueFlow`. */
   flow?: JobFlow;
+  /** Its group (SPEC §7.4), if it was enqueued with one. */
+  group?: string;
 }
 
 /**
@@ -310,4 +312,9 @@ export interface BackendCapabilities {
    * getFlow, cancelFlow, `ctx.parents()`). Absent means true.
    */
   flows?: boolean;
+  /**
+   * The backend enforces limits and group turns at claim (SPEC §7.3, §7.4:
+   * setLimits, getLimits, the `group` option). Absent means true.
+   */
+  limits?: boolean;
 }

@@ -66,7 +66,9 @@ const ref = (r: JobRecord): LeaseRef => ({ id: r.id, token: r.lease!.token });
 /** Every entry the state's timed and ready heaps hold. */
 function entries(s: State): number {
   let ready = 0;
-  for (const heap of s.ready.values()) ready += heap.size;
+  for (const t of s.ready.byType.values()) {
+    for (const lane of t.lanes.values()) ready += lane.jobs.size;
+  }
   return ready + s.delayed.size + s.leases.size + s.expiry.size;
 }
 

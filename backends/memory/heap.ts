@@ -3,11 +3,12 @@
  * order them, the keys) and the index steps the transitions are made of:
  * finding a live or a held job, putting a pending job where a claim finds
  * it, popping the best due job, dropping a job. Private to backends/memory/.
- * It must never publish an event or read a clock of its own (every step
- * gets `now`).
+ * It never reads a clock of its own (every step gets `now`) and publishes
+ * no event itself: the only one its steps lead to is the wake limits.ts
+ * sends when a job stops while a concurrency limit was full.
  *
- * Claims never scan every job: due jobs sit in one priority heap per type,
- * keyed by (priority, sequence); delayed jobs in a heap by runAt; leases in
+ * Claims never scan every job: due jobs sit in lanes by type and group
+ * (lanes.ts), each keyed by (priority, sequence); delayed jobs in a heap by runAt; leases in
  * a heap by deadline; TTLs in a heap by expiry. A job is in each heap at
  * most once, and leaves it the moment it no longer belongs there (each
  * entry knows its place: indexed_heap.ts): a heap never holds a finished,
@@ -22,6 +23,21 @@ import type { ParentResult } from "../../src/backend/interface_flows.ts";
 import type { Listeners } from "../../src/backend/listeners.ts";
 import { LeaseLostError } from "../../src/errors.ts";
 import { Heap } from "./indexed_heap.ts";
+import {
+  addReady,
+  newReady,
+  popReady,
+  type Ready,
+  removeReady,
+} from "./lanes.ts";
+import {
+  type LimitState,
+  newLimitState,
+  queueUntil,
+  started,
+  stopped,
+  typeUntil,
+} from "./limits.ts";
 import type { Entry, Rec } from "./records.ts";
 
 /** Counters of one backend object, shared by its queues. */
@@ -43,8 +59,10 @@ export interface State {
   updateListeners: number;
   counters: Counters;
   jobs: Map<string, Rec>;
-  /** Due pending jobs, one heap per type. */
-  ready: Map<string, Heap<Rec>>;
+  /** Due pending jobs, by type and group (lanes.ts). */
+  ready: Ready;
+  /** Limits, and what runs under them (limits.ts). */
+  limits: LimitState;
   delayed: Heap<Entry>;
   leases: Heap<Entry>;
   expiry: Heap<Entry>;
@@ -84,9 +102,6 @@ export interface FlowEntry {
 /** The statuses a job finishes with. */
 export type Finished = "complete" | "failed" | "cancelled";
 
-/** Claim order: higher priority first, then enqueue order. */
-const byPriority = (a: Rec, b: Rec): boolean =>
-  a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
 const byTime = (a: Entry, b: Entry): boolean => a.at < b.at;
 
 /** Makes the empty state of one queue. */
@@ -101,7 +116,8 @@ export function newState(
     updateListeners: 0,
     counters,
     jobs: new Map(),
-    ready: new Map(),
+    ready: newReady(),
+    limits: newLimitState(),
     delayed: new Heap(byTime),
     leases: new Heap(byTime),
     expiry: new Heap(byTime),
@@ -199,14 +215,12 @@ export function schedule(s: State, rec: Rec, now: number): void {
     s.delayed.push(rec.inDelayed);
     return;
   }
-  let heap = s.ready.get(rec.type);
-  if (heap === undefined) s.ready.set(rec.type, heap = new Heap(byPriority));
-  heap.push(rec);
+  addReady(s.ready, rec);
 }
 
 /** Takes a job out of line (its ready or delayed heap), if it is in it. */
 export function unschedule(s: State, rec: Rec): void {
-  if (rec.i >= 0) s.ready.get(rec.type)?.remove(rec);
+  if (rec.i >= 0) removeReady(s.ready, rec);
   if (rec.inDelayed !== null) {
     s.delayed.remove(rec.inDelayed);
     rec.inDelayed = null;
@@ -219,6 +233,7 @@ export function lease(s: State, rec: Rec): void {
   if (rec.inLeases === null) {
     rec.inLeases = { rec, at: until, i: -1 };
     s.leases.push(rec.inLeases);
+    started(s, rec, rec.startedAt!);
   } else {
     rec.inLeases.at = until;
     s.leases.update(rec.inLeases);
@@ -230,35 +245,27 @@ export function unlease(s: State, rec: Rec): void {
   if (rec.inLeases !== null) {
     s.leases.remove(rec.inLeases);
     rec.inLeases = null;
+    stopped(s, rec);
   }
 }
 
 /**
- * The best due job of the given types, popped from its heap; none of a
- * paused queue or type.
+ * The best due job of the given types, popped from its lane; none of a
+ * paused queue or type, or of one a limit holds back (limits.ts).
  */
 export function next(
   s: State,
   types: readonly string[] | null,
+  now: number,
 ): Rec | undefined {
-  let bestHeap: Heap<Rec> | undefined;
-  let best: Rec | undefined;
   const { paused } = s;
   if (paused.has("")) return undefined;
-  let heaps: Iterable<Heap<Rec> | undefined> = types === null
-    ? s.ready.values()
-    : types.map((t) => s.ready.get(t));
-  if (paused.size > 0) {
-    const wanted = types ?? [...s.ready.keys()];
-    heaps = wanted.filter((t) => !paused.has(t)).map((t) => s.ready.get(t));
+  if (!s.limits.on && paused.size === 0) {
+    return popReady(s.ready, types ?? s.ready.byType.keys());
   }
-  for (const heap of heaps) {
-    const top = heap?.peek();
-    if (top !== undefined && (best === undefined || byPriority(top, best))) {
-      best = top;
-      bestHeap = heap;
-    }
-  }
-  bestHeap?.pop();
-  return best;
+  if (queueUntil(s, now) > 0) return undefined;
+  const wanted = (types ?? [...s.ready.byType.keys()]).filter((t) =>
+    !paused.has(t) && typeUntil(s, t, now) === 0
+  );
+  return popReady(s.ready, wanted);
 }

@@ -51,6 +51,8 @@ import {
   parentResults,
 } from "./transitions_flows.ts";
 import type { BackendFlows } from "../../src/backend/interface_flows.ts";
+import { setLimits } from "./limits.ts";
+import type { BackendLimits } from "../../src/backend/interface_limits.ts";
 
 /**
  * Makes a memory backend: fast, in-process, not persistent. One backend may
@@ -104,6 +106,7 @@ export function memoryBackend(): Backend {
     ...controlCalls(state),
     ...scheduleCalls(state),
     ...flowCalls(state),
+    ...limitCalls(state),
 
     listen(queue, topic: Topic, listener) {
       try {
@@ -347,4 +350,21 @@ function flowCalls(state: (queue: string) => State): BackendFlows {
       }
     },
   };
+}
+
+/** The limit calls (SPEC §7.3): store and read. */
+function limitCalls(state: (queue: string) => State): BackendLimits {
+  return {
+    setLimits: (queue, limits) => sync(() => setLimits(state(queue), limits)),
+    getLimits: (queue) => sync(() => state(queue).limits.limits),
+  };
+}
+
+/** Runs a synchronous step as a backend call: its value, or its throw, as a promise. */
+function sync<T>(step: () => T): Promise<T> {
+  try {
+    return Promise.resolve(step());
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }

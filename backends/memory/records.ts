@@ -93,6 +93,7 @@ export function toRecord(rec: Rec): JobRecord {
       : { token: rec.lease.token, until: rec.lease.until },
     version: rec.version,
   };
+  if (rec.group !== undefined) out.group = rec.group;
   if (rec.flow !== undefined) {
     out.flow = { ...rec.flow, parents: { ...rec.flow.parents } };
   }

@@ -35,6 +35,7 @@ import {
   unschedule,
 } from "./heap.ts";
 import { retain } from "./retention.ts";
+import { unparkDue, wakeForRate } from "./limits.ts";
 import { retryFlowJob, settled, unfinished } from "./transitions_flows.ts";
 import { newRec, type Rec, toRecord } from "./records.ts";
 import { randomToken } from "./tokens.ts";
@@ -79,7 +80,7 @@ export function claimJobs(
   housekeep(s, now);
   const out: JobRecord[] = [];
   while (out.length < limit) {
-    const rec = next(s, types);
+    const rec = next(s, types, now);
     if (rec === undefined) break;
     if (rec.expiresAt !== null && rec.expiresAt <= now) {
       drop(s, rec);
@@ -94,6 +95,7 @@ export function claimJobs(
     publish(s, rec);
     out.push(toRecord(rec));
   }
+  if (out.length < limit && s.limits.on) wakeForRate(s, types, now);
   return out;
 }
 
@@ -337,6 +339,7 @@ function housekeep(s: State, now: number): void {
       retain(s, rec, now);
     }
   }
+  unparkDue(s, now);
   for (
     let e = s.delayed.peek();
     e !== undefined && e.at <= now;

@@ -52,6 +52,11 @@ export interface NewJobRecord {
    * `failed` when it fails for good or is cancelled.
    */
   keep: KeepRecord;
+  /**
+   * Its group (1 to 128 characters, like a type); absent for a job without
+   * one. Groups take turns at claim, and group limits bind each key.
+   */
+  group?: string;
 }
 
 /**

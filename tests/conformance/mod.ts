@@ -41,6 +41,8 @@ import { retryCases } from "./_retries.ts";
 import { scheduleCases } from "./_schedules.ts";
 import { flowCases } from "./_flows.ts";
 import { flowFailureCases } from "./_flows_failure.ts";
+import { limitCases } from "./_limits.ts";
+import { groupCases } from "./_groups.ts";
 import { stopCases } from "./_stop.ts";
 import { timeoutCases } from "./_timeout.ts";
 import { tokenCases } from "./_tokens.ts";
@@ -121,6 +123,8 @@ function allCases(): Case[] {
     ...scheduleCases,
     ...flowCases,
     ...flowFailureCases,
+    ...limitCases,
+    ...groupCases,
     ...workerCases,
     ...stopCases,
     ...timeoutCases,

@@ -1,0 +1,170 @@
+/**
+ * The due pending jobs of one memory queue, in claim order (SPEC §4.1,
+ * §7.4). Per type, one lane per group ("" for the jobs without one), each a
+ * heap of its jobs by (priority, enqueue order); per type, a heap of its
+ * lanes by (its first job's priority, the turn it was last served, its
+ * first job's order), so that groups of equal priority take turns and a
+ * group never served comes first. A lane of a group held back by a group
+ * limit (limits.ts) is parked: out of its type's heap, its jobs kept, so a
+ * claim never looks at it. Every step is O(log n); none scans the lanes.
+ * Private to backends/memory/; it publishes nothing.
+ *
+ * @module
+ */
+
+import { Heap, type Slot } from "./indexed_heap.ts";
+import type { Rec } from "./records.ts";
+
+/** The due jobs of one group and type. */
+export interface Lane extends Slot {
+  type: string;
+  /** The group key; "" for jobs without a group. */
+  group: string;
+  jobs: Heap<Rec>;
+  /** The turn it was last served; 0 when never. */
+  served: number;
+  /** Held back by a group limit: out of its type's heap. */
+  parked: boolean;
+}
+
+/** The lanes of one type. */
+export interface TypeLanes {
+  lanes: Map<string, Lane>;
+  heap: Heap<Lane>;
+}
+
+/** The due pending jobs of a queue. */
+export interface Ready {
+  byType: Map<string, TypeLanes>;
+  /** The lanes of each group key, across types (for parking). */
+  byGroup: Map<string, Set<Lane>>;
+  /** Groups whose lanes are parked. */
+  parked: Set<string>;
+  /** The last turn given. */
+  turn: number;
+}
+
+/** Within a lane: higher priority first, then enqueue order. */
+const byPriority = (a: Rec, b: Rec): boolean =>
+  a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
+
+/** Between lanes: priority, then the turn, then enqueue order. */
+const laneFirst = (a: Lane, b: Lane): boolean => {
+  const x = a.jobs.peek()!;
+  const y = b.jobs.peek()!;
+  if (x.priority !== y.priority) return x.priority > y.priority;
+  if (a.served !== b.served) return a.served < b.served;
+  return x.seq < y.seq;
+};
+
+/**
+ * Between the first lanes of two types: as laneFirst, except that two
+ * lanes of one group (jobs without a group, say) go by enqueue order, so
+ * that a group's jobs stay FIFO across types.
+ */
+const crossFirst = (a: Lane, b: Lane): boolean => {
+  if (a.group !== b.group) return laneFirst(a, b);
+  const x = a.jobs.peek()!;
+  const y = b.jobs.peek()!;
+  return x.priority > y.priority ||
+    (x.priority === y.priority && x.seq < y.seq);
+};
+
+/** No due jobs. */
+export function newReady(): Ready {
+  return { byType: new Map(), byGroup: new Map(), parked: new Set(), turn: 0 };
+}
+
+/** Puts a due job in its lane. */
+export function addReady(r: Ready, rec: Rec): void {
+  let t = r.byType.get(rec.type);
+  if (t === undefined) {
+    r.byType.set(rec.type, t = { lanes: new Map(), heap: new Heap(laneFirst) });
+  }
+  const group = rec.group ?? "";
+  let lane = t.lanes.get(group);
+  if (lane === undefined) {
+    lane = {
+      i: -1,
+      type: rec.type,
+      group,
+      jobs: new Heap(byPriority),
+      served: 0,
+      parked: r.parked.has(group),
+    };
+    t.lanes.set(group, lane);
+    if (group !== "") {
+      let set = r.byGroup.get(group);
+      if (set === undefined) r.byGroup.set(group, set = new Set());
+      set.add(lane);
+    }
+  }
+  lane.jobs.push(rec);
+  if (lane.parked) return;
+  if (lane.i < 0) t.heap.push(lane);
+  else t.heap.update(lane);
+}
+
+/** Takes a due job out of its lane (it must be in one: `rec.i >= 0`). */
+export function removeReady(r: Ready, rec: Rec): void {
+  const t = r.byType.get(rec.type)!;
+  const lane = t.lanes.get(rec.group ?? "")!;
+  lane.jobs.remove(rec);
+  settle(r, t, lane);
+}
+
+/**
+ * Pops the best due job of the given types (the caller leaves out paused
+ * and limited ones), giving its lane a turn.
+ */
+export function popReady(
+  r: Ready,
+  types: Iterable<string>,
+): Rec | undefined {
+  let best: Lane | undefined;
+  let bestType: TypeLanes | undefined;
+  for (const type of types) {
+    const t = r.byType.get(type);
+    const lane = t?.heap.peek();
+    if (lane !== undefined && (best === undefined || crossFirst(lane, best))) {
+      best = lane;
+      bestType = t;
+    }
+  }
+  if (best === undefined) return undefined;
+  const rec = best.jobs.pop()!;
+  best.served = ++r.turn;
+  settle(r, bestType!, best);
+  return rec;
+}
+
+/** Parks (`on`) or unparks every lane of a group. */
+export function parkGroup(r: Ready, group: string, on: boolean): void {
+  if (r.parked.has(group) === on) return;
+  if (on) r.parked.add(group);
+  else r.parked.delete(group);
+  for (const lane of r.byGroup.get(group) ?? []) {
+    lane.parked = on;
+    const heap = r.byType.get(lane.type)!.heap;
+    if (on) heap.remove(lane);
+    else if (lane.jobs.size > 0) heap.push(lane);
+  }
+}
+
+/**
+ * After a lane changed: back in order, or gone when empty (the lane of
+ * jobs without a group stays, so a queue that empties and fills again
+ * makes nothing new).
+ */
+function settle(r: Ready, t: TypeLanes, lane: Lane): void {
+  if (lane.jobs.size > 0) {
+    t.heap.update(lane);
+    return;
+  }
+  t.heap.remove(lane);
+  if (lane.group === "") return;
+  t.lanes.delete(lane.group);
+  const set = r.byGroup.get(lane.group)!;
+  set.delete(lane);
+  if (set.size === 0) r.byGroup.delete(lane.group);
+}

@@ -1,0 +1,250 @@
+/**
+ * Limits in the memory backend (SPEC §7.3): the stored limits, how many
+ * jobs run per queue, type and group, and the windows of recent claim
+ * times that rate limits read. heap.ts calls `started` and `stopped` as a
+ * job enters and leaves "processing", so the counts cannot drift (a lease
+ * that runs out stops its job like any other way out). A group at its
+ * limit has its lanes parked (lanes.ts) until a slot frees or its window
+ * moves on, so a claim never looks at it. When a full concurrency limit
+ * frees, workers are woken at once; when a rate limit holds a claim back,
+ * they are woken for when its window lets one through. While no limit is
+ * set, nothing is counted.
+ *
+ * @module
+ */
+
+import type { Limits, RateLimit } from "../../src/limits_types.ts";
+import { wake } from "./events.ts";
+import type { State } from "./heap.ts";
+import { Heap, type Slot } from "./indexed_heap.ts";
+import { parkGroup } from "./lanes.ts";
+import type { Rec } from "./records.ts";
+
+/** The times of the last `max` claims of one scope, oldest first once full. */
+class Window {
+  #times: number[] = [];
+  #next = 0;
+  readonly rate: RateLimit;
+  constructor(rate: RateLimit) {
+    this.rate = rate;
+  }
+  /** Counts a claim at `now`. */
+  add(now: number): void {
+    if (this.#times.length < this.rate.max) this.#times.push(now);
+    else this.#times[this.#next] = now;
+    this.#next = (this.#next + 1) % this.rate.max;
+  }
+  /** When the next claim may be made: 0 when now. */
+  until(now: number): number {
+    if (this.#times.length < this.rate.max) return 0;
+    const at = this.#times[this.#next]! + this.rate.per;
+    return at > now ? at : 0;
+  }
+}
+
+/** A group parked by its rate, until `at`. */
+interface Parked extends Slot {
+  group: string;
+  at: number;
+}
+
+/** The limit state of one queue. */
+export interface LimitState {
+  limits: Limits;
+  /** Any limit is set. */
+  on: boolean;
+  total: number;
+  byType: Map<string, number>;
+  byGroup: Map<string, number>;
+  queueWindow: Window | null;
+  typeWindows: Map<string, Window>;
+  groupWindows: Map<string, Window>;
+  /** Groups parked by their rate, by the time they may go on. */
+  byTime: Heap<Parked>;
+  parkedAt: Map<string, Parked>;
+}
+
+/** No limits. */
+export function newLimitState(): LimitState {
+  return {
+    limits: {},
+    on: false,
+    total: 0,
+    byType: new Map(),
+    byGroup: new Map(),
+    queueWindow: null,
+    typeWindows: new Map(),
+    groupWindows: new Map(),
+    byTime: new Heap((a, b) => a.at < b.at),
+    parkedAt: new Map(),
+  };
+}
+
+/**
+ * Replaces the limits: counts what runs now, starts the rate windows
+ * afresh, and parks the groups that are full.
+ */
+export function setLimits(s: State, limits: Limits): void {
+  const l = s.limits;
+  for (const group of [...s.ready.parked]) parkGroup(s.ready, group, false);
+  Object.assign(l, newLimitState(), {
+    limits,
+    on: Object.keys(limits).length > 0,
+  });
+  if (limits.rate !== undefined) l.queueWindow = new Window(limits.rate);
+  if (!l.on) return;
+  for (const rec of s.jobs.values()) {
+    if (rec.status === "processing") count(l, rec, 1);
+  }
+  const max = limits.groups?.concurrency;
+  if (max === undefined) return;
+  for (const [group, n] of l.byGroup) {
+    if (n >= max) parkGroup(s.ready, group, true);
+  }
+}
+
+/** A job entered "processing" at `now`: counts it and its claim. */
+export function started(s: State, rec: Rec, now: number): void {
+  const l = s.limits;
+  if (!l.on) return;
+  count(l, rec, 1);
+  l.queueWindow?.add(now);
+  const typeRate = l.limits.types?.[rec.type]?.rate;
+  if (typeRate !== undefined) {
+    windowOf(l.typeWindows, rec.type, typeRate).add(now);
+  }
+  const group = rec.group;
+  const rule = l.limits.groups;
+  if (group === undefined || rule === undefined) return;
+  if (rule.rate !== undefined) {
+    const w = windowOf(l.groupWindows, group, rule.rate);
+    w.add(now);
+    const until = w.until(now);
+    if (until > 0) parkUntil(s, group, until);
+  }
+  if (
+    rule.concurrency !== undefined && l.byGroup.get(group)! >= rule.concurrency
+  ) {
+    parkGroup(s.ready, group, true);
+  }
+}
+
+/** A job left "processing": frees its slots, waking workers if one was full. */
+export function stopped(s: State, rec: Rec): void {
+  const l = s.limits;
+  if (!l.on) return;
+  const { limits } = l;
+  const typeMax = limits.types?.[rec.type]?.concurrency;
+  const groupMax = rec.group === undefined
+    ? undefined
+    : limits.groups?.concurrency;
+  const full = l.total >= (limits.concurrency ?? Infinity) ||
+    (l.byType.get(rec.type) ?? 0) >= (typeMax ?? Infinity) ||
+    (rec.group !== undefined &&
+      (l.byGroup.get(rec.group) ?? 0) >= (groupMax ?? Infinity));
+  count(l, rec, -1);
+  if (
+    rec.group !== undefined && groupMax !== undefined &&
+    !l.parkedAt.has(rec.group)
+  ) {
+    if ((l.byGroup.get(rec.group) ?? 0) < groupMax) {
+      parkGroup(s.ready, rec.group, false);
+    }
+  }
+  if (full) wake(s, 0);
+}
+
+/**
+ * When a claim may take a job of the queue (0: now; Infinity: once a
+ * running job stops).
+ */
+export function queueUntil(s: State, now: number): number {
+  const l = s.limits;
+  if (!l.on) return 0;
+  if (l.total >= (l.limits.concurrency ?? Infinity)) return Infinity;
+  return l.queueWindow?.until(now) ?? 0;
+}
+
+/** When a claim may take a job of a type (0: now). */
+export function typeUntil(s: State, type: string, now: number): number {
+  const l = s.limits;
+  const rule = l.on ? l.limits.types?.[type] : undefined;
+  if (rule === undefined) return 0;
+  if ((l.byType.get(type) ?? 0) >= (rule.concurrency ?? Infinity)) {
+    return Infinity;
+  }
+  return rule.rate === undefined
+    ? 0
+    : windowOf(l.typeWindows, type, rule.rate).until(now);
+}
+
+/** Unparks the groups whose rate window has moved on by `now`. */
+export function unparkDue(s: State, now: number): void {
+  const l = s.limits;
+  for (
+    let p = l.byTime.peek();
+    p !== undefined && p.at <= now;
+    p = l.byTime.peek()
+  ) {
+    l.byTime.pop();
+    l.parkedAt.delete(p.group);
+    const max = l.limits.groups?.concurrency ?? Infinity;
+    if ((l.byGroup.get(p.group) ?? 0) < max) parkGroup(s.ready, p.group, false);
+  }
+}
+
+/** The soonest time a parked group's window lets a claim through, or 0. */
+export function nextUnpark(s: State): number {
+  return s.limits.byTime.peek()?.at ?? 0;
+}
+
+function parkUntil(s: State, group: string, at: number): void {
+  const l = s.limits;
+  if (l.parkedAt.has(group)) return;
+  const p: Parked = { i: -1, group, at };
+  l.parkedAt.set(group, p);
+  l.byTime.push(p);
+  parkGroup(s.ready, group, true);
+  wake(s, at);
+}
+
+function count(l: LimitState, rec: Rec, n: number): void {
+  l.total += n;
+  bump(l.byType, rec.type, n);
+  if (rec.group !== undefined) bump(l.byGroup, rec.group, n);
+}
+
+function bump(map: Map<string, number>, key: string, n: number): void {
+  const v = (map.get(key) ?? 0) + n;
+  if (v === 0) map.delete(key);
+  else map.set(key, v);
+}
+
+function windowOf(
+  map: Map<string, Window>,
+  key: string,
+  rate: RateLimit,
+): Window {
+  let w = map.get(key);
+  if (w === undefined || w.rate !== rate) map.set(key, w = new Window(rate));
+  return w;
+}
+
+/**
+ * After a claim a rate limit may have cut short: a wake for when the
+ * soonest window that held it back lets a claim through.
+ */
+export function wakeForRate(
+  s: State,
+  types: readonly string[] | null,
+  now: number,
+): void {
+  let at = nextUnpark(s) || Infinity;
+  const q = queueUntil(s, now);
+  if (q > 0) at = Math.min(at, q);
+  for (const t of types ?? s.ready.byType.keys()) {
+    const u = typeUntil(s, t, now);
+    if (u > 0) at = Math.min(at, u);
+  }
+  if (at !== Infinity) wake(s, at);
+}

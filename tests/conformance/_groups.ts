@@ -1,0 +1,162 @@
+/**
+ * §7.4 Groups and fairness, and §7.3 limits under real workers: groups of
+ * equal priority take turns, FIFO within a group, priority first; two
+ * workers never run more jobs at once than a queue, type or group limit
+ * allows; a worker waiting on a full limit starts as soon as a slot frees,
+ * and one held back by a rate starts when the window moves on, without
+ * waiting for its poll interval.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { ValidationError } from "../../src/errors.ts";
+import { createWorker } from "../../src/worker/mod.ts";
+import { type Case, sleep, waitFor } from "./_context.ts";
+
+/** The group cases. */
+export const groupCases: Case[] = [
+  {
+    name:
+      "groups of equal priority take turns: after 100 jobs of group A then 3 of group B, the three B jobs are among the first six claims",
+    async run(ctx) {
+      const queue = ctx.queue();
+      await queue.enqueueMany(Array.from({ length: 100 }, (_, i) => ({
+        type: "t",
+        data: i,
+        options: { group: "A" },
+      })));
+      const b = await queue.enqueueMany([0, 1, 2].map((i) => ({
+        type: "t",
+        data: i,
+        options: { group: "B" },
+      })));
+      const first = await queue.claimMany(6);
+      const claimedB = first.filter((j) => j.group === "B").map((j) => j.id);
+      assert.deepEqual(claimedB, b, "all three B jobs, in their order");
+      const a = first.filter((j) => j.group === "A").map((j) => j.data);
+      assert.deepEqual(a, [0, 1, 2], "A stays FIFO");
+      assert.equal((await queue.get(b[0]!))?.group, "B");
+      for (const group of ["", "a b", "x".repeat(129), 5]) {
+        await assert.rejects(
+          () => queue.enqueue("t", null, { group: group as string }),
+          ValidationError,
+        );
+      }
+    },
+  },
+  {
+    name:
+      "priority comes before turns, jobs without a group take turns as one group, and one group's backlog never starves another's",
+    async run(ctx) {
+      const queue = ctx.queue();
+      const opts = (group?: string, priority?: number) => ({
+        ...(group === undefined ? {} : { group }),
+        ...(priority === undefined ? {} : { priority }),
+      });
+      await queue.enqueueMany([
+        ...Array.from({ length: 20 }, (_, i) => ({
+          type: "t",
+          data: `big${i}`,
+          options: opts("big"),
+        })),
+        { type: "t", data: "none0" },
+        { type: "t", data: "none1" },
+        { type: "t", data: "small0", options: opts("small") },
+        { type: "t", data: "urgent", options: opts("big", 10) },
+      ]);
+      const order = (await queue.claimMany(8)).map((j) => j.data);
+      assert.equal(order[0], "urgent", "the highest priority first");
+      const rest = order.slice(1, 7);
+      for (const d of ["none0", "small0"]) {
+        assert.ok(rest.includes(d), `${d} among the next claims: ${order}`);
+      }
+      assert.ok(
+        rest.indexOf("none0") < 3 && rest.indexOf("small0") < 3,
+        `every group gets a turn before big gets a second: ${order}`,
+      );
+      assert.ok(rest.indexOf("none1") > rest.indexOf("none0"));
+    },
+  },
+  {
+    name:
+      "two workers never run more jobs at once than the queue, type and group limits allow, and every job completes",
+    timeout: 60_000,
+    async run(ctx) {
+      const queue = ctx.queue();
+      await queue.setLimits({
+        concurrency: 4,
+        types: { b: { concurrency: 1 } },
+        groups: { concurrency: 1 },
+      });
+      const running = { all: 0, b: 0 } as Record<string, number>;
+      const most = { all: 0, b: 0 } as Record<string, number>;
+      const groupsNow = new Map<string, number>();
+      let groupMost = 0;
+      const handler = async (job: { type: string; group?: string }) => {
+        const keys = ["all", ...(job.type === "b" ? ["b"] : [])];
+        for (const k of keys) most[k] = Math.max(most[k]!, ++running[k]!);
+        const g = job.group;
+        if (g !== undefined) {
+          groupsNow.set(g, (groupsNow.get(g) ?? 0) + 1);
+          groupMost = Math.max(groupMost, groupsNow.get(g)!);
+        }
+        await sleep(5);
+        for (const k of keys) running[k]!--;
+        if (g !== undefined) groupsNow.set(g, groupsNow.get(g)! - 1);
+        return null;
+      };
+      const options = { concurrency: 5, pollInterval: 50 };
+      const workers = [1, 2].map(() =>
+        createWorker(queue, { a: handler, b: handler }, options)
+      );
+      ctx.defer(() =>
+        Promise.all(workers.map((w) => w.stop({ timeout: 1_000 })))
+      );
+      const ids = await queue.enqueueMany(
+        Array.from({ length: 40 }, (_, i) => ({
+          type: i % 3 === 0 ? "b" : "a",
+          data: i,
+          ...(i % 2 === 0 ? { options: { group: `g${i % 5}` } } : {}),
+        })),
+      );
+      await waitFor(
+        "every job to complete",
+        async () => (await queue.stats()).complete === ids.length,
+        { timeout: 30_000 },
+      );
+      assert.ok(most.all! <= 4, `at most 4 at once, saw ${most.all}`);
+      assert.ok(most.b! <= 1, `at most 1 of type b, saw ${most.b}`);
+      assert.ok(groupMost <= 1, `at most 1 per group, saw ${groupMost}`);
+      assert.ok(most.all! >= 2, "the two workers did run jobs side by side");
+    },
+  },
+  {
+    name:
+      "a worker waiting on a full limit starts when a slot frees, and one held back by a rate when the window moves on, without waiting for its poll interval",
+    async run(ctx) {
+      const queue = ctx.queue();
+      const poll = ctx.backend.capabilities.wakeups ? 30_000 : 250;
+      await queue.setLimits({ concurrency: 1 });
+      const done: unknown[] = [];
+      const worker = createWorker(queue, {
+        t: (job) => void done.push(job.data),
+      }, { pollInterval: poll });
+      ctx.defer(() => worker.stop({ timeout: 1_000 }));
+      await queue.enqueue("hold", "held");
+      const held = await queue.claim({ types: ["hold"] });
+      await queue.enqueue("t", 1);
+      await sleep(200);
+      assert.deepEqual(done, [], "the slot is taken");
+      await queue.complete(held!, null);
+      await waitFor("the worker to start", () => done.length === 1, {
+        timeout: 3_000,
+      });
+      await queue.setLimits({ rate: { max: 1, per: 300 } });
+      await queue.enqueueMany([2, 3, 4].map((i) => ({ type: "t", data: i })));
+      await waitFor("all three, one per window", () => done.length === 4, {
+        timeout: 5_000,
+      });
+    },
+  },
+];
