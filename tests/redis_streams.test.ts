@@ -6,13 +6,16 @@
  * stopped after it. Claims ignore priority on this backend (FIFO by due
  * time), so the cases whose subject is priority order are skipped; it
  * stores no flows (`capabilities.flows` is false), so the flow cases are
- * skipped too (redis_streams_more.test.ts checks that it refuses them).
+ * skipped too, and so are the cases of limits and groups, which it has
+ * neither (redis_streams_more.test.ts checks that it refuses both).
  */
 
 import { redisStreamsBackend } from "../backends/redis_streams/mod.ts";
 import { testBackend } from "./conformance/mod.ts";
 import { flowCases } from "./conformance/_flows.ts";
 import { flowFailureCases } from "./conformance/_flows_failure.ts";
+import { limitCases } from "./conformance/_limits.ts";
+import { groupCases } from "./conformance/_groups.ts";
 import {
   type RedisCluster,
   type RedisServer,
@@ -45,6 +48,9 @@ const skip: Record<string, string> = {
 };
 const NO_FLOWS = "this backend stores no flows (capabilities.flows is false)";
 for (const c of [...flowCases, ...flowFailureCases]) skip[c.name] = NO_FLOWS;
+const NO_LIMITS =
+  "this backend has no limits or groups (capabilities.limits is false)";
+for (const c of [...limitCases, ...groupCases]) skip[c.name] = NO_LIMITS;
 
 testBackend({
   name: "redis-streams",

@@ -5,7 +5,7 @@
  * an expired lease through the group's pending list; replay of a stream's
  * history; the trim length, which never drops an entry still to be
  * delivered; the check that scripts touch only the keys they declare; the
- * `redis+streams://` URLs; flows refused. One redis-server, started on a free loopback
+ * `redis+streams://` URLs; flows, limits and groups refused. One redis-server, started on a free loopback
  * port for this file and stopped after it; time moves on each queue's
  * clock.
  */
@@ -261,7 +261,7 @@ describe("redis streams: keys and URLs", () => {
     assert.throws(() => redisStreamsBackend({ consumer: "a b" }), /consumer/);
   });
 
-  test("flows are refused with a ValidationError, storing nothing", async () => {
+  test("flows, limits and groups are refused with a ValidationError, storing nothing", async () => {
     const { queue } = setup();
     assert.equal(backend.capabilities.flows, false);
     await assert.rejects(
@@ -273,6 +273,15 @@ describe("redis streams: keys and URLs", () => {
       ValidationError,
     );
     await assert.rejects(() => queue.getFlow("x"), ValidationError);
+    await assert.rejects(
+      () => queue.setLimits({ concurrency: 1 }),
+      ValidationError,
+    );
+    await assert.rejects(() => queue.getLimits(), ValidationError);
+    await assert.rejects(
+      () => queue.enqueue("t", null, { group: "tenant" }),
+      ValidationError,
+    );
     const stats = await queue.stats();
     assert.equal(stats.pending + stats.waiting, 0);
   });

@@ -26,7 +26,8 @@
  * @module
  */
 
-import { noFlows } from "../../src/backend/no_flows.ts";
+import { noFlows, noLimits } from "../../src/backend/unsupported.ts";
+import { ValidationError } from "../../src/errors.ts";
 import { createClient, createCluster } from "redis";
 import type {
   Backend,
@@ -162,10 +163,19 @@ export function redisStreamsBackend(
       priorities: false,
       replay: true,
       flows: false,
+      limits: false,
     },
     ...noFlows("redis-streams"),
+    ...noLimits("redis-streams"),
 
-    enqueue: (queue, jobs, { now }) => enqueueJobs(p, queue, jobs, now),
+    enqueue: (queue, jobs, { now }) =>
+      jobs.some((j) => j.group !== undefined)
+        ? Promise.reject(
+          new ValidationError(
+            "Cannot enqueue job with a 'group' as the redis-streams backend has no groups",
+          ),
+        )
+        : enqueueJobs(p, queue, jobs, now),
     claim: (queue, request) => claimJobs(p, queue, request),
     heartbeat: (queue, lease, { leaseMs, now }) =>
       extendLease(p, queue, lease, now + leaseMs, now),

@@ -71,7 +71,7 @@ export { type Batcher, batcher, type BatcherOptions } from "./batch.ts";
 export { countJobs, emptyCounts, emptyStats } from "./counts.ts";
 export { unrefTimer } from "./timers.ts";
 export { backendClosed } from "./closed.ts";
-export { noFlows } from "./no_flows.ts";
+export { noFlows, noLimits } from "./unsupported.ts";
 export { pausedStateOf, QUEUE_PAUSED } from "./paused.ts";
 export {
   BackendError,
