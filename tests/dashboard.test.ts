@@ -231,6 +231,34 @@ for (const [label, open] of backends) {
       await h.close();
     });
 
+    test("the page shows the queue's limits, waiting counts, and a flow job's place in its flow", async () => {
+      await using q = open(fresh());
+      const h = dashboard({ queues: [q] });
+      assert.match((await ask(h, `/?queue=${q.name}`)).text, /No limits\./);
+      await q.setLimits({
+        concurrency: 7,
+        types: { transcode: { concurrency: 4 } },
+        groups: { rate: { max: 10, per: 60_000 } },
+      });
+      const flow = await q.enqueueFlow([
+        { ref: "fetch", type: "fetch", data: null },
+        { ref: "thumb", type: "resize", data: null, dependsOn: ["fetch"] },
+      ]);
+      const page = (await ask(h, `/?queue=${q.name}`)).text;
+      assert.match(page, /<td>the whole queue<\/td><td class="num">7<\/td>/);
+      assert.match(page, /<td>type transcode<\/td><td class="num">4<\/td>/);
+      assert.match(page, /10 per 60000 ms/);
+      const api = (await ask(h, "/api/queues")).json() as {
+        name: string;
+        stats: { waiting: number };
+      }[];
+      assert.equal(api.find((x) => x.name === q.name)?.stats.waiting, 1);
+      const job = (await ask(h, `/?queue=${q.name}&job=${flow.jobs.thumb}`))
+        .text;
+      assert.ok(job.includes(`thumb of ${flow.id}, after fetch`));
+      await h.close();
+    });
+
     test("every job value is escaped: hostile data never becomes markup", async () => {
       await using q = open(fresh());
       const { failed, complete } = await hostileJobs(q);

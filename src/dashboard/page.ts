@@ -24,7 +24,8 @@ import {
   jobActions,
   type PageContext,
 } from "./page_parts.ts";
-import { LIMITS, schedulesSection } from "./page_schedules.ts";
+import { schedulesSection } from "./page_schedules.ts";
+import { limitsSection } from "./page_limits.ts";
 import { SCRIPT } from "./page_script.ts";
 import { STYLE } from "./page_style.ts";
 
@@ -186,7 +187,7 @@ ${button(ctx, "retry-failed", "Retry all failed")}
     hiddenIf(!s.paused)
   }>paused</span></h2>
 ${actions}${typesTable(ctx, s)}${jobsSection(ctx, s, view, page)}</section>
-${await schedulesSection(queue)}${LIMITS}`;
+${await schedulesSection(queue)}${await limitsSection(queue)}`;
 }
 
 function layout(

@@ -1,7 +1,6 @@
 /**
- * The schedules and limits sections of the dashboard page. Schedules come
- * from `queue.schedules()`; limits wait for the limits issue (the place is
- * marked LIMITS below). Every value goes through the `markup` tag.
+ * The schedules section of the dashboard page, from `queue.schedules()`.
+ * Every value goes through the `markup` tag.
  *
  * @module
  */
@@ -36,13 +35,3 @@ export async function schedulesSection(queue: Queue): Promise<Html> {
   }
   return markup`<section id="schedules"><h2>Schedules</h2>${body}</section>`;
 }
-
-/**
- * LIMITS: the place of the queue's concurrency and rate limits. When
- * `queue.getLimits()` and `setLimits()` land, show them here (and their
- * actions, through routes.ts).
- */
-export const LIMITS: Html = markup`<section id="limits" class="limits">
-<h2>Limits</h2>
-<p>Concurrency and rate limits are not available in this version.</p>
-</section>`;
