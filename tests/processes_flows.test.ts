@@ -5,7 +5,7 @@
  * parents ended, `ctx.parents()` gives every parent, and every flow
  * completes (the killed worker's jobs run again once their leases run
  * out). Workers are real child processes of the runtime running the test
- * (tests/fixtures/flow_worker.ts).
+ * (tests/fixtures/step_worker.ts).
  *
  * @module
  */
@@ -21,7 +21,7 @@ import { waitFor } from "./_support/time.ts";
 import { urlStores } from "./_support/url_stores.ts";
 
 const fixture = fileURLToPath(
-  new URL("./fixtures/flow_worker.ts", import.meta.url),
+  new URL("./fixtures/step_worker.ts", import.meta.url),
 );
 const root = fileURLToPath(new URL("..", import.meta.url));
 const patiently = { timeout: 30_000, interval: 25 };
