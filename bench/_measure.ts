@@ -9,6 +9,7 @@ import {
   type Backend,
   createQueue,
   createWorker,
+  type EnqueueOptions,
   type Queue,
   type QueueOptions,
 } from "../mod.ts";
@@ -45,13 +46,23 @@ function fresh(backend: Backend, options: QueueOptions = {}): Queue {
   });
 }
 
-async function fill(queue: Queue, n: number): Promise<void> {
+/** Per-job enqueue options of a drain, by the job's number. */
+export type OptionsOf = (i: number) => EnqueueOptions;
+
+async function fill(
+  queue: Queue,
+  n: number,
+  optionsOf?: OptionsOf,
+): Promise<void> {
   for (let i = 0; i < n; i += 1000) {
     const count = Math.min(1000, n - i);
     await queue.enqueueMany(
       Array.from(
         { length: count },
-        (_, j) => ({ type: "noop", data: { i: i + j } }),
+        (_, j) =>
+          optionsOf === undefined
+            ? { type: "noop", data: { i: i + j } }
+            : { type: "noop", data: { i: i + j }, options: optionsOf(i + j) },
       ),
     );
   }
@@ -90,9 +101,10 @@ export async function drain(
   n: number,
   concurrency: number,
   options: QueueOptions = {},
+  setup?: (queue: Queue) => Promise<OptionsOf | undefined>,
 ): Promise<number> {
   const queue = fresh(backend, options);
-  await fill(queue, n);
+  await fill(queue, n, await setup?.(queue));
   let done = 0;
   let finished!: () => void;
   const all = new Promise<void>((r) => (finished = r));

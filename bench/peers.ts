@@ -9,7 +9,9 @@
  * `--quick` runs smaller sizes. `--only=retention` runs only the retention
  * table (drains with the default retention against `removeOnComplete:
  * false`, on every backend); `--only=flows` only the flows table (a flow of
- * 1 parent and 1,000 children beside a plain batch of 1,001 jobs).
+ * 1 parent and 1,000 children beside a plain batch of 1,001 jobs);
+ * `--only=limits` only the limits table (drains with and without a group
+ * limit, and the claim cost at 1,000 and 100,000 pending jobs).
  */
 
 import { type Figures, type Sizes, table } from "./_measure.ts";
@@ -20,6 +22,7 @@ import { startRedis } from "../tests/_support/redis_server.ts";
 import { peerTable, postgresPeerRows } from "./peers_postgres.ts";
 import { retentionTable } from "./_retention.ts";
 import { flowsTable } from "./_flows.ts";
+import { limitsTable } from "./_limits.ts";
 
 const quick = Deno.args.includes("--quick");
 const rounds = Number(
@@ -122,6 +125,11 @@ function ratios(c: Comparison, jobline: Figures): string {
   return lines.join("\n");
 }
 
+if (Deno.args.includes("--only=limits")) {
+  console.log(await limitsTable({ quick, rounds: Math.max(rounds, 3) }));
+  Deno.exit(0);
+}
+
 if (Deno.args.includes("--only=flows")) {
   console.log(await flowsTable({ rounds: Math.max(rounds, 3) }));
   Deno.exit(0);
@@ -157,3 +165,8 @@ console.log(
   "\nFlows: 1 parent + 1,000 children against 1,001 plain jobs, enqueue to last completion (c=10), alternating rounds\n",
 );
 console.log(await flowsTable({ rounds: Math.max(rounds, 3) }));
+
+console.log(
+  "\nLimits: drains (c=10) without limits and under groups: { concurrency: 1 } over 1,000 groups, and the claim cost as pending jobs grow, alternating rounds\n",
+);
+console.log(await limitsTable({ quick, rounds: Math.max(rounds, 3) }));

@@ -1,0 +1,113 @@
+/**
+ * The limits table of `deno task bench:peers`: on every backend, a worker
+ * drain (concurrency 10) with no limits beside the same drain under
+ * `groups: { concurrency: 1 }` with its jobs spread over 1,000 groups, in
+ * alternating rounds, each keeping its best figure; and what one claim
+ * (with its completion) costs with 1,000 pending jobs against 100,000
+ * pending jobs in 10,000 groups, under the same group limit.
+ */
+
+import { type Backend, createQueue, type QueueOptions } from "../mod.ts";
+import { drain } from "./_measure.ts";
+import { type Subject, subjects } from "./_subjects.ts";
+
+/** Jobs per drain, by backend (times 3 unless quick). */
+const JOBS: Record<string, number> = {
+  memory: 50_000,
+  sqlite: 20_000,
+  redis: 20_000,
+  postgres: 10_000,
+};
+
+let seq = 0;
+
+/** Jobs per second of a drain, grouped over `groups` groups (0: none). */
+async function drained(s: Subject, jobs: number, groups: number) {
+  const [backend, close] = await s.open();
+  const options: QueueOptions = {};
+  try {
+    return await drain(backend, jobs, 10, options, async (queue) => {
+      if (groups === 0) return undefined;
+      await queue.setLimits({ groups: { concurrency: 1 } });
+      return (i: number) => ({ group: `g${i % groups}` });
+    });
+  } finally {
+    await close();
+  }
+}
+
+/** Mean ms of claim+complete with `pending` jobs in `groups` groups waiting. */
+async function claimCost(
+  backend: Backend,
+  pending: number,
+  groups: number,
+): Promise<number> {
+  const queue = createQueue({ backend, name: `bench-limits-${++seq}` });
+  await queue.setLimits({ groups: { concurrency: 1 } });
+  for (let i = 0; i < pending; i += 1_000) {
+    await queue.enqueueMany(Array.from({ length: 1_000 }, (_, j) => ({
+      type: "noop",
+      data: null,
+      options: { group: `g${(i + j) % groups}` },
+    })));
+  }
+  const n = 300;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const job = await queue.claim();
+    if (job === null) throw new Error("nothing to claim");
+    await queue.complete(job, null);
+  }
+  const ms = (performance.now() - t0) / n;
+  await queue.close();
+  return ms;
+}
+
+async function cost(s: Subject, pending: number, groups: number) {
+  const [backend, close] = await s.open();
+  try {
+    return await claimCost(backend, pending, groups);
+  } finally {
+    await close();
+  }
+}
+
+/**
+ * Runs the table; returns its Markdown.
+ *
+ * @param quick Smaller drains.
+ * @param rounds Alternating rounds per variant.
+ */
+export async function limitsTable(
+  { quick, rounds }: { quick: boolean; rounds: number },
+): Promise<string> {
+  const backends = await subjects();
+  const scale = quick ? 1 : 3;
+  const lines = [
+    "| backend | no limits (jobs/s) | groups: { concurrency: 1 }, 1,000 groups (jobs/s) | grouped / none | claim, 1,000 pending (ms) | claim, 100,000 pending in 10,000 groups (ms) | 100,000 / 1,000 |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  const n = (v: number) => Math.round(v).toLocaleString("en-US");
+  try {
+    for (const s of backends.list) {
+      const jobs = JOBS[s.name]! * scale;
+      let none = 0, grouped = 0, small = Infinity, large = Infinity;
+      for (let r = 0; r < rounds; r++) {
+        none = Math.max(none, await drained(s, jobs, 0));
+        grouped = Math.max(grouped, await drained(s, jobs, 1_000));
+        small = Math.min(small, await cost(s, 1_000, 1_000));
+        large = Math.min(large, await cost(s, 100_000, 10_000));
+      }
+      lines.push(
+        `| ${s.name} | ${n(none)} | ${n(grouped)} | ${
+          (grouped / none).toFixed(2)
+        } | ${small.toFixed(3)} | ${large.toFixed(3)} | ${
+          (large / small).toFixed(2)
+        } |`,
+      );
+    }
+  } finally {
+    await backends.close();
+  }
+  return lines.join("\n");
+}
