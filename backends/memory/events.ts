@@ -8,7 +8,7 @@
  */
 
 import { updateRecordOf } from "../../src/codec.ts";
-import type { State } from "./heap.ts";
+import type { State } from "./state.ts";
 import type { Rec } from "./records.ts";
 
 /** Tells the queue's and the job's listeners the job's new state. */

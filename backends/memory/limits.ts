@@ -15,70 +15,15 @@
 
 import type { Limits, RateLimit } from "../../src/limits_types.ts";
 import { wake } from "./events.ts";
-import type { State } from "./heap.ts";
-import { Heap, type Slot } from "./indexed_heap.ts";
 import { parkGroup } from "./lanes.ts";
+import {
+  type LimitState,
+  newLimitState,
+  type Parked,
+  Window,
+} from "./limit_state.ts";
 import type { Rec } from "./records.ts";
-
-/** The times of the last `max` claims of one scope, oldest first once full. */
-class Window {
-  #times: number[] = [];
-  #next = 0;
-  readonly rate: RateLimit;
-  constructor(rate: RateLimit) {
-    this.rate = rate;
-  }
-  /** Counts a claim at `now`. */
-  add(now: number): void {
-    if (this.#times.length < this.rate.max) this.#times.push(now);
-    else this.#times[this.#next] = now;
-    this.#next = (this.#next + 1) % this.rate.max;
-  }
-  /** When the next claim may be made: 0 when now. */
-  until(now: number): number {
-    if (this.#times.length < this.rate.max) return 0;
-    const at = this.#times[this.#next]! + this.rate.per;
-    return at > now ? at : 0;
-  }
-}
-
-/** A group parked by its rate, until `at`. */
-interface Parked extends Slot {
-  group: string;
-  at: number;
-}
-
-/** The limit state of one queue. */
-export interface LimitState {
-  limits: Limits;
-  /** Any limit is set. */
-  on: boolean;
-  total: number;
-  byType: Map<string, number>;
-  byGroup: Map<string, number>;
-  queueWindow: Window | null;
-  typeWindows: Map<string, Window>;
-  groupWindows: Map<string, Window>;
-  /** Groups parked by their rate, by the time they may go on. */
-  byTime: Heap<Parked>;
-  parkedAt: Map<string, Parked>;
-}
-
-/** No limits. */
-export function newLimitState(): LimitState {
-  return {
-    limits: {},
-    on: false,
-    total: 0,
-    byType: new Map(),
-    byGroup: new Map(),
-    queueWindow: null,
-    typeWindows: new Map(),
-    groupWindows: new Map(),
-    byTime: new Heap((a, b) => a.at < b.at),
-    parkedAt: new Map(),
-  };
-}
+import type { State } from "./state.ts";
 
 /**
  * Replaces the limits: counts what runs now, starts the rate windows

@@ -28,8 +28,12 @@ export interface Rec extends JobRecord {
   inLeases: Entry | null;
   /** Its entry in the TTL heap, while stored with a TTL. */
   inExpiry: Entry | null;
-  /** Its entry in the removal heap, while finished with an age rule. */
-  inRemovals: Entry | null;
+  /** Its entry in its status's finished FIFO (retention.ts); 0 when none. */
+  finishStamp: number;
+  /** Its removal time, while finished with an age rule; else null. */
+  removeAt: number | null;
+  /** The removal FIFO that holds it (null: none, or the late heap). */
+  removeIn: { live: number } | null;
   /** A flow job's dependents (transitions_flows.ts). */
   children?: string[];
   /** A flow job's parents that have not finished for it yet. */
@@ -60,7 +64,9 @@ export function newRec(job: NewJobRecord, seq: number): Rec {
     inDelayed: null,
     inLeases: null,
     inExpiry: null,
-    inRemovals: null,
+    finishStamp: 0,
+    removeAt: null,
+    removeIn: null,
   };
 }
 

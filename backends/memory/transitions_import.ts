@@ -11,7 +11,7 @@ import type { ImportOutcome, JobRecord } from "../../src/backend/interface.ts";
 import { wake } from "./events.ts";
 import { admit, type Finished, live, type State } from "./heap.ts";
 import { newRec } from "./records.ts";
-import { sweep } from "./retention.ts";
+import { index, sweep } from "./retention.ts";
 
 /** Stores jobs as they are (see Backend.importJobs); one wake for all. */
 export function importJobs(
@@ -50,12 +50,8 @@ export function importJobs(
     }
     admit(s, rec, now); // a finished job: in no line, holding no key
     const status = rec.status as Finished;
-    s.finished[status].set(rec.id, rec);
     const rule = status === "complete" ? rec.keep.complete : rec.keep.failed;
-    if (rule.age !== null) {
-      rec.inRemovals = { rec, at: rec.completedAt! + rule.age, i: -1 };
-      s.removals.push(rec.inRemovals);
-    }
+    index(s, rec, rule, rec.completedAt!);
     return "created";
   });
   sweep(s, now);

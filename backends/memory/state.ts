@@ -1,0 +1,119 @@
+/**
+ * The state of one memory queue: its jobs and every index over them (the
+ * lanes of due jobs, the timed heaps, keys, pause state, retention FIFOs,
+ * flows, schedules, limits), and the empty state. Types and construction
+ * only; heap.ts holds the steps that change it.
+ *
+ * @module
+ */
+
+import type { ScheduleRecord } from "../../src/backend/interface.ts";
+import type { ParentResult } from "../../src/backend/interface_flows.ts";
+import type { Listeners } from "../../src/backend/listeners.ts";
+import { Fifo, finishedLive } from "./fifo.ts";
+import { Heap } from "./indexed_heap.ts";
+import { newReady, type Ready } from "./lanes.ts";
+import { type LimitState, newLimitState } from "./limit_state.ts";
+import type { Entry, Rec } from "./records.ts";
+
+/** Counters of one backend object, shared by its queues. */
+export interface Counters {
+  /** The last enqueue sequence number. */
+  seq: number;
+}
+
+/** One queue of a memory backend. */
+export interface State {
+  /** The queue's name (its listeners are registered under it). */
+  name: string;
+  /** The backend's listener registry. */
+  listeners: Listeners;
+  /**
+   * How many of them hear this queue's updates (topic "queue" or a job):
+   * while none do, no update is built (claim and complete are hot).
+   */
+  updateListeners: number;
+  counters: Counters;
+  jobs: Map<string, Rec>;
+  /** Due pending jobs, by type and group (lanes.ts). */
+  ready: Ready;
+  /** Limits, and what runs under them (limits.ts). */
+  limits: LimitState;
+  delayed: Heap<Entry>;
+  leases: Heap<Entry>;
+  expiry: Heap<Entry>;
+  /** Deduplication key to the id of the job that holds it. */
+  keys: Map<string, string>;
+  /** Paused types; "" (never a type) stands for the whole queue. */
+  paused: Set<string>;
+  /** Finished jobs by status, in the order they finished (retention.ts). */
+  finished: Record<Finished, Fifo>;
+  /** The last finish stamp given. */
+  finishSeq: number;
+  /** Finished jobs with an age rule, by removal time: one FIFO per age. */
+  removals: Map<number, Fifo>;
+  /** Removal times that came out of order (imports), by time. */
+  lateRemovals: Heap<Entry>;
+  /** Flows by id (transitions_flows.ts). */
+  flows: Map<string, FlowEntry>;
+  /** Schedules by name (transitions_schedule.ts). */
+  schedules: Map<string, ScheduleRecord>;
+  /**
+   * The greatest id stored so far, and whether `jobs` holds its jobs by
+   * ascending id (true unless an import stored an older id after newer
+   * ones): list reads `jobs` in order while it does.
+   */
+  lastId: string;
+  byId: boolean;
+}
+
+/**
+ * What a queue keeps of one flow: its stored jobs' ids in enqueue order,
+ * how many of its jobs are unfinished, and the results its finished
+ * parents left (dropped once none is unfinished). It goes with its last
+ * stored job.
+ */
+export interface FlowEntry {
+  ids: Set<string>;
+  unfinished: number;
+  results: Map<string, ParentResult>;
+}
+
+/** The statuses a job finishes with. */
+export type Finished = "complete" | "failed" | "cancelled";
+
+const byTime = (a: Entry, b: Entry): boolean => a.at < b.at;
+
+/** Makes the empty state of one queue. */
+export function newState(
+  name: string,
+  listeners: Listeners,
+  counters: Counters,
+): State {
+  return {
+    name,
+    listeners,
+    updateListeners: 0,
+    counters,
+    jobs: new Map(),
+    ready: newReady(),
+    limits: newLimitState(),
+    delayed: new Heap(byTime),
+    leases: new Heap(byTime),
+    expiry: new Heap(byTime),
+    keys: new Map(),
+    paused: new Set(),
+    finished: {
+      complete: new Fifo(finishedLive),
+      failed: new Fifo(finishedLive),
+      cancelled: new Fifo(finishedLive),
+    },
+    finishSeq: 0,
+    removals: new Map(),
+    lateRemovals: new Heap(byTime),
+    flows: new Map(),
+    schedules: new Map(),
+    lastId: "",
+    byId: true,
+  };
+}
