@@ -121,7 +121,7 @@ export function schedule(s: State, rec: Rec, now: number): void {
 
 /** Takes a job out of line (its ready or delayed heap), if it is in it. */
 export function unschedule(s: State, rec: Rec): void {
-  if (rec.i >= 0) removeReady(s.ready, rec);
+  if (rec.readyStamp !== 0) removeReady(s.ready, rec);
   if (rec.inDelayed !== null) {
     s.delayed.remove(rec.inDelayed);
     rec.inDelayed = null;

@@ -1,18 +1,20 @@
 /**
  * The due pending jobs of one memory queue, in claim order (SPEC §4.1,
- * §7.4). Per type, one lane per group ("" for the jobs without one), each a
- * heap of its jobs by (priority, enqueue order); per type, a heap of its
- * lanes by (its first job's priority, the turn it was last served, its
- * first job's order), so that groups of equal priority take turns and a
- * group never served comes first. A lane of a group held back by a group
+ * §7.4). Per type, one lane per group ("" for the jobs without one), each
+ * a queue of its jobs by (priority, enqueue order) (job_queue.ts); per
+ * type, a heap of its lanes by (its first job's priority, the turn it was
+ * last served, its first job's order), so that groups of equal priority
+ * take turns and a group never served comes first. A lane of a group held back by a group
  * limit (limits.ts) is parked: out of its type's heap, its jobs kept, so a
- * claim never looks at it. Every step is O(log n); none scans the lanes.
+ * claim never looks at it. Every step is O(log lanes) at most; none scans
+ * the lanes.
  * Private to backends/memory/; it publishes nothing.
  *
  * @module
  */
 
 import { Heap, type Slot } from "./indexed_heap.ts";
+import { JobQueue } from "./job_queue.ts";
 import type { Rec } from "./records.ts";
 
 /** The due jobs of one group and type. */
@@ -20,7 +22,7 @@ export interface Lane extends Slot {
   type: string;
   /** The group key; "" for jobs without a group. */
   group: string;
-  jobs: Heap<Rec>;
+  jobs: JobQueue;
   /** The turn it was last served; 0 when never. */
   served: number;
   /** Held back by a group limit: out of its type's heap. */
@@ -43,10 +45,6 @@ export interface Ready {
   /** The last turn given. */
   turn: number;
 }
-
-/** Within a lane: higher priority first, then enqueue order. */
-const byPriority = (a: Rec, b: Rec): boolean =>
-  a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
 
 /** Between lanes: priority, then the turn, then enqueue order. */
 const laneFirst = (a: Lane, b: Lane): boolean => {
@@ -88,7 +86,7 @@ export function addReady(r: Ready, rec: Rec): void {
       i: -1,
       type: rec.type,
       group,
-      jobs: new Heap(byPriority),
+      jobs: new JobQueue(),
       served: 0,
       parked: r.parked.has(group),
     };
@@ -105,7 +103,7 @@ export function addReady(r: Ready, rec: Rec): void {
   else t.heap.update(lane);
 }
 
-/** Takes a due job out of its lane (it must be in one: `rec.i >= 0`). */
+/** Takes a due job out of its lane (it must be in one: `rec.readyStamp`). */
 export function removeReady(r: Ready, rec: Rec): void {
   const t = r.byType.get(rec.type)!;
   const lane = t.lanes.get(rec.group ?? "")!;

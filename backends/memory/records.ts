@@ -20,8 +20,10 @@ export interface Entry {
 /** A stored job. Callers never see it: they get {@linkcode toRecord}. */
 export interface Rec extends JobRecord {
   seq: number;
-  /** Its place in its type's ready heap; -1 when not due and pending. */
+  /** Its place in a lane's heap of late arrivals (job_queue.ts), or -1. */
   i: number;
+  /** Its stamp in its lane's queue while due and pending; 0 otherwise. */
+  readyStamp: number;
   /** Its entry in the delayed heap, while pending and not yet due. */
   inDelayed: Entry | null;
   /** Its entry in the lease heap, while processing. */
@@ -61,6 +63,7 @@ export function newRec(job: NewJobRecord, seq: number): Rec {
     version: 1,
     seq,
     i: -1,
+    readyStamp: 0,
     inDelayed: null,
     inLeases: null,
     inExpiry: null,
