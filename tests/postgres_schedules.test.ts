@@ -156,7 +156,7 @@ describe("postgres schedules", () => {
       const [v] = await sql.unsafe(
         `SELECT max(version)::int AS v FROM ${schema}.migrations`,
       );
-      assert.equal(v!.v, 5);
+      assert.equal(v!.v, migrations(schema).length);
       const s = await queue.schedule("s", { every: 1_000, type: "t" });
       assert.equal(s.nextRunAt, now + 1_000);
     },

@@ -8,11 +8,12 @@
  * capabilities, and the adapter from Backend methods to the transitions
  * (`transitions.ts`; pause, resume, reschedule and clean in
  * `transitions_control.ts`; schedules in `transitions_schedule.ts`; the import
- * in `transitions_import.ts`). The connection, migrations and closing are
+ * in `transitions_import.ts`; flows in `transitions_flows.ts`). The connection, migrations and closing are
  * in `db.ts`, the SQL in `sql.ts` (the claim function in `sql_claim.ts`,
  * retention's columns and the complete, fail, cancel and clean functions in
  * `sql_retention.ts`, final updates in `sql_final.ts`, schedules in
- * `sql_schedule.ts`, the import in `sql_import.ts`), row mapping in
+ * `sql_schedule.ts`, the import in `sql_import.ts`, flows in
+ * `sql_flows.ts`), row mapping in
  * `records.ts`, notifications in `events.ts`, URLs in `url.ts`. It must
  * never end a client the user passed in.
  *
@@ -25,6 +26,7 @@ import type {
   BackendImport,
   BackendSchedules,
 } from "../../src/backend/interface.ts";
+import type { BackendFlows } from "../../src/backend/interface_flows.ts";
 import { toBackendError, ValidationError } from "../../src/errors.ts";
 import type { BackendCapabilities } from "../../src/types.ts";
 import { type Db, type DbConfig, openDb } from "./db.ts";
@@ -34,6 +36,7 @@ import {
   type ControlTransitions,
   createControlTransitions,
 } from "./transitions_control.ts";
+import { createFlowTransitions } from "./transitions_flows.ts";
 import { createImport } from "./transitions_import.ts";
 import {
   createScheduleTransitions,
@@ -132,7 +135,7 @@ export interface PostgresBackendOptions {
  */
 export function postgresBackend(
   options: PostgresBackendOptions,
-): Backend<PostgresTransaction> {
+): Backend<PostgresTransaction> & BackendFlows {
   const config = configOf(options);
   const db = openDb(config);
   const transitions = createTransitions(db.sql, db.statements, db.channel);
@@ -157,9 +160,11 @@ export function postgresBackend(
     db.statements,
     db.channel,
   );
+  const flows = createFlowTransitions(db.sql, config.schema, db.channel);
   return {
     ...adapter(db, transitions, events, flow),
     ...scheduleCalls(db, schedules, importJobs),
+    ...flowCalls(db, flows),
   };
 }
 
@@ -268,6 +273,21 @@ function scheduleCalls(
       run("fireSchedule", queue, o.now, () => t.fireSchedule(queue, fire, o)),
     importJobs: (queue, jobs, o) =>
       run("importJobs", queue, o.now, () => importJobs(queue, jobs, o)),
+  };
+}
+
+/** The flow calls (SPEC §12), each through `db.run`. */
+function flowCalls(db: Db, t: BackendFlows): BackendFlows {
+  const run = db.run;
+  return {
+    enqueueFlow: (queue, flow, o) =>
+      run("enqueueFlow", queue, o.now, () => t.enqueueFlow(queue, flow, o)),
+    getFlow: (queue, id, o) =>
+      run("getFlow", queue, o.now, () => t.getFlow(queue, id, o)),
+    cancelFlow: (queue, id, o) =>
+      run("cancelFlow", queue, o.now, () => t.cancelFlow(queue, id, o)),
+    parentResults: (queue, id, o) =>
+      run("parentResults", queue, o.now, () => t.parentResults(queue, id, o)),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Row shapes of the PostgreSQL backend: jobs rows to JobRecords (and
  * re-read rows to updates), stats rows to QueueStats, schedule rows to
- * ScheduleRecords, and new or imported jobs to the JSON the insert
+ * ScheduleRecords, and new, flow or imported jobs to the JSON the insert
  * statements read. Pure
  * functions; it must never touch a connection. A row stored before
  * migration 4 has no keep rules: it reads as kept (`{ age: null, count:
@@ -17,6 +17,7 @@ import type {
   ScheduleRecord,
   UpdateRecord,
 } from "../../src/backend/interface.ts";
+import type { NewFlowJobRecord } from "../../src/backend/interface_flows.ts";
 import { countJobs, emptyStats } from "../../src/backend/counts.ts";
 import type { JobStatus, QueueStats } from "../../src/types.ts";
 
@@ -25,9 +26,12 @@ export interface Row {
   [column: string]: unknown;
 }
 
-/** A raw jobs row, as the statements return it, to a JobRecord. */
+/**
+ * A raw jobs row, as the statements return it, to a JobRecord; `flow`
+ * only on a job of a flow.
+ */
 export function toRecord(r: Row): JobRecord {
-  return {
+  const record: JobRecord = {
     id: r.id as string,
     type: r.type as string,
     data: r.data as string,
@@ -57,6 +61,15 @@ export function toRecord(r: Row): JobRecord {
       failed: ruleOf(r.keepfailedage, r.keepfailedcount),
     },
   };
+  if (typeof r.flowid === "string") {
+    record.flow = {
+      id: r.flowid,
+      ref: r.flowref as string,
+      parents: JSON.parse(r.flowparents as string),
+      onParentFailure: r.flowcontinue === true ? "continue" : "cancel",
+    };
+  }
+  return record;
 }
 
 function ruleOf(age: unknown, count: unknown): KeepRule {
@@ -134,6 +147,29 @@ function jobJson(job: NewJobRecord): Record<string, unknown> {
     key: job.key,
     metadata: job.metadata,
   };
+}
+
+/**
+ * The jobs of a new flow as its insert statement reads them (sql_flows.ts):
+ * each with its keep rules, its link (parents as JSON text), its children
+ * (null when none) and how many parents it waits for.
+ */
+export function flowJson(jobs: readonly NewFlowJobRecord[]): string {
+  return JSON.stringify(jobs.map((job) => {
+    const { ttl: _t, expires_at: _e, key: _k, ...rest } = jobJson(job);
+    return {
+      ...rest,
+      kca: job.keep.complete.age,
+      kcc: job.keep.complete.count,
+      kfa: job.keep.failed.age,
+      kfc: job.keep.failed.count,
+      ref: job.flow.ref,
+      parents: JSON.stringify(job.flow.parents),
+      cont: job.flow.onParentFailure === "continue",
+      children: job.children.length === 0 ? null : job.children,
+      waiting: Object.keys(job.flow.parents).length,
+    };
+  }));
 }
 
 /** A row of the re-read statement (sql_final.ts) to an UpdateRecord. */

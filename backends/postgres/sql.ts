@@ -13,7 +13,7 @@
  * plans are pinned, and a job removed as it finishes is deleted after its
  * final row was read); their statements here notify from what the functions
  * return. The schedules' SQL is in sql_schedule.ts, the import's in
- * sql_import.ts.
+ * sql_import.ts, the flows' (migration 6, SPEC §12) in sql_flows.ts.
  *
  * Notification payloads are JSON arrays, first element a kind:
  * `["u", id, type, status, progress, message, attempt, result, error, at,
@@ -29,13 +29,15 @@
 import { claimCtes, claimFunction, claimMigration } from "./sql_claim.ts";
 import {
   finalUpdatesTable,
-  REREAD_BYTES,
+  notifyUpdates,
   rereadStatement,
   sweepFinal,
-  updatePayload,
 } from "./sql_final.ts";
+import { flowsMigration } from "./sql_flows.ts";
 import { finishFunctions, retentionTables } from "./sql_retention.ts";
 import { schedulesTable } from "./sql_schedule.ts";
+
+export { notifyUpdates };
 
 /** Quotes an identifier (the schema name is validated before this). */
 export function ident(name: string): string {
@@ -75,28 +77,11 @@ const COLS = [
   "j.keep_complete_count AS keepcompletecount",
   "j.keep_failed_age AS keepfailedage",
   "j.keep_failed_count AS keepfailedcount",
+  "j.flow_id AS flowid",
+  "j.flow_ref AS flowref",
+  "j.flow_parents AS flowparents",
+  "j.flow_continue AS flowcontinue",
 ].join(", ");
-
-/** The payload of one changed row (a CTE with the table's columns). */
-const UPDATE_PAYLOAD = updatePayload();
-
-/**
- * A CTE body that notifies the updates of the rows of `cte`, packed: one
- * notification `["p", update, ...]` for up to 25 updates of under 300 bytes
- * each (a notification holds at most 8,000 bytes), a pack of its own for a
- * larger one, and a re-read marker `["r", id]` for one of 7,900 bytes or
- * more. Packing saves the server and every listener the work of one
- * notification per job.
- */
-export function notifyUpdates(cte: string, channel: string): string {
-  return `SELECT pg_notify(${channel}, '["p",' || string_agg(p, ',') || ']')
-    FROM (SELECT CASE WHEN octet_length(q) < 300
-          THEN row_number() OVER () / 25 ELSE -row_number() OVER () END AS chunk,
-        CASE WHEN octet_length(q) < ${REREAD_BYTES} THEN q
-          ELSE '["r","' || id || '"]' END AS p
-      FROM (SELECT id, ${UPDATE_PAYLOAD} AS q FROM ${cte}) x) y
-    GROUP BY chunk`;
-}
 
 /**
  * A CTE body that turns off the WAL flush wait for this statement's commit.
@@ -169,6 +154,10 @@ export function migrations(schema: string): string[] {
       claimFunction(s, 5),
       finishFunctions(s, 5),
     ].join("\n"),
+    // 6: flows (SPEC §12): their columns, index and tables, and the claim,
+    // complete, fail, cancel and clean functions made again to settle a
+    // finished flow job's dependents (sql_flows.ts).
+    flowsMigration(s),
   ];
 }
 
@@ -241,9 +230,15 @@ export interface Statements {
   release: string;
   /** $1 queue, $2 id, $3 now, $4 channel, $5 error. */
   cancel: string;
-  /** $1 queue, $2 id, $3 now, $4 channel, $5 take key (boolean). */
+  /**
+   * $1 queue, $2 id, $3 now, $4 channel, $5 take key (boolean). A flow job
+   * goes through retry_flow_job (sql_flows.ts).
+   */
   retry: string;
-  /** $1 queue, $2 id, $3 now, $4 channel. */
+  /**
+   * $1 queue, $2 id, $3 now, $4 channel, $5 the error of an unfinished
+   * flow job, cancelled before it goes (remove_flow_job, sql_flows.ts).
+   */
   remove: string;
   /** $1 queue, $2 id, $3 now. */
   get: string;
@@ -367,7 +362,7 @@ export function statements(schema: string): Statements {
       (SELECT count(*) FROM notes)::int AS notes,
       (SELECT v FROM async) AS async`,
     complete: `WITH r AS (
-      SELECT * FROM ${fn}.complete_jobs($1, $3::text)
+      SELECT * FROM ${fn}.complete_jobs($1, $3::text, $2)
     ), done AS (SELECT * FROM r WHERE lost IS NULL),
     notes AS (${notifyUpdates("done", "$2")}),
     async AS (${ASYNC_COMMIT})
@@ -376,7 +371,7 @@ export function statements(schema: string): Statements {
       (SELECT coalesce(json_agg(lost), '[]')::text FROM r
         WHERE lost IS NOT NULL) AS lost`,
     completeOne: `WITH done AS (
-      SELECT * FROM ${fn}.complete_job($1, $3, $4, $5::text, $6::float8)
+      SELECT * FROM ${fn}.complete_job($1, $3, $4, $5::text, $6::float8, $2)
     ), notes AS (${notifyUpdates("done", "$2")}),
     async AS (${ASYNC_COMMIT})
     SELECT (SELECT count(*) FROM done)::int AS done,
@@ -384,7 +379,7 @@ export function statements(schema: string): Statements {
       (SELECT v FROM async) AS async`,
     fail: `WITH failed AS (
       SELECT * FROM ${fn}.fail_job($1, $2, $3, $4::float8,
-        $6::text, $7::float8)
+        $6::text, $7::float8, $5)
     ), notes AS (
       ${notifyUpdates("failed", "$5")}
       UNION ALL
@@ -414,7 +409,7 @@ export function statements(schema: string): Statements {
     FROM back ORDER BY ord`,
     cancel: `WITH changed AS (
       SELECT was, (job).* FROM ${fn}.cancel_job($1, $2,
-        $3::float8, $5::text)
+        $3::float8, $5::text, $4)
     ), notes AS (
       SELECT pg_notify($4, json_build_array('c', id)::text) FROM changed
         WHERE was = 'processing'
@@ -431,7 +426,7 @@ export function statements(schema: string): Statements {
         held_key = CASE WHEN $5::boolean AND NOT EXISTS (
           SELECT 1 FROM ${t} h WHERE h.queue = $1 AND h.held_key = j.key)
           THEN j.key END
-      WHERE j.queue = $1 AND j.id = $2
+      WHERE j.queue = $1 AND j.id = $2 AND j.flow_id IS NULL
         AND j.status IN ('failed', 'cancelled') AND ${liveAt("$3")}
       RETURNING j.*
     ), notes AS (
@@ -439,17 +434,28 @@ export function statements(schema: string): Statements {
       UNION ALL
       SELECT pg_notify($4, json_build_array('w', $3::float8)::text)
         FROM changed
+    ), flowed AS (
+      SELECT ${fn}.retry_flow_job($1, $4, $3::float8, $2) AS ok
+      WHERE NOT EXISTS (SELECT 1 FROM changed)
     )
     SELECT j.key, (SELECT count(*) FROM notes)::int AS notes
-    FROM changed j`,
+    FROM changed j
+    UNION ALL
+    SELECT NULL, 0 FROM flowed WHERE ok`,
     remove: `WITH gone AS (
       DELETE FROM ${t} j WHERE j.queue = $1 AND j.id = $2
+        AND j.flow_id IS NULL
       RETURNING j.id, j.status, ${liveAt("$3")} AS live
     ), notes AS (
       SELECT pg_notify($4, json_build_array('c', id)::text) FROM gone
       WHERE live AND status = 'processing'
+    ), flowed AS (
+      SELECT ${fn}.remove_flow_job($1, $4, $3::float8, $2, $5::text) AS live
+      WHERE NOT EXISTS (SELECT 1 FROM gone)
     )
-    SELECT live, (SELECT count(*) FROM notes)::int AS notes FROM gone`,
+    SELECT live, (SELECT count(*) FROM notes)::int AS notes FROM gone
+    UNION ALL
+    SELECT live, 0 FROM flowed WHERE live IS NOT NULL`,
     get: `SELECT ${COLS} FROM ${t} j
       WHERE j.queue = $1 AND j.id = $2 AND ${liveAt("$3")}`,
     reread: rereadStatement(ident(schema)),

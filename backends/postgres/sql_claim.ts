@@ -5,7 +5,9 @@
  * (`claimFunction`) so that a lease that runs out on the last attempt
  * applies the job's `keep_failed` rule (sql_retention.ts), and migration 5
  * again, so that such a job removed at once leaves a final update too large
- * to notify (sql_final.ts). sql.ts calls it
+ * to notify (sql_final.ts), and migration 6 with the queue's channel, so
+ * that a flow job failed so settles its dependents (sql_flows.ts). sql.ts
+ * calls it
  * from its claim and expire statements, which notify and shape the result.
  * This file holds SQL text only and runs nothing. To change the claim, add a
  * migration that replaces the function; never edit an old one.
@@ -31,7 +33,7 @@
  * @module
  */
 
-import { type FinishVersion, retainSteps } from "./sql_retention.ts";
+import { type FinishVersion, retainSteps, settleAll } from "./sql_retention.ts";
 
 /** The settings the claim is planned and run with. */
 const PINNED = "SET enable_sort = off SET enable_seqscan = off SET jit = off" +
@@ -115,17 +117,22 @@ export function claimMigration(s: string): string {
  * published). The second picks and claims as migration 3's did; being a
  * statement of its own, it sees the jobs the first put back to pending, so
  * they may be claimed in the same call. Migration 5 makes it again (`v` 5),
- * its only change the final updates kept by retainSteps.
+ * its only change the final updates kept by retainSteps; migration 6 (`v`
+ * 6, after dropping the old signature) adds the channel and settles the
+ * flow jobs that failed for good.
  */
 export function claimFunction(s: string, v: FinishVersion): string {
   const retain = retainSteps(s, "'failed'", {
     drop: "v_drop",
     keep: "v_keep",
     now: "p_now",
-    save: v === 5,
+    save: v >= 5,
   });
+  const six = (text: string) => v === 6 ? text : "";
   return `CREATE OR REPLACE FUNCTION ${s}.claim_jobs(p_queue text,
-      p_now float8, p_types text, p_limit integer, p_lease_ms float8)
+      p_now float8, p_types text, p_limit integer, p_lease_ms float8${
+    six(", p_channel text")
+  })
       RETURNS TABLE (lapsed boolean, job ${s}.jobs)
     LANGUAGE plpgsql VOLATILE ROWS 10 ${PINNED}
     AS $claim$
@@ -168,7 +175,10 @@ export function claimFunction(s: string, v: FinishVersion): string {
       IF v_expired IS NOT NULL THEN
         RETURN QUERY SELECT true, e FROM unnest(v_expired) e;
       END IF;
-      IF v_failed THEN
+      IF v_failed THEN${
+    six(`
+        ${settleAll(s, "unnest(v_expired) e", "p_now", "failed")}`)
+  }
         ${retain}
       END IF;
       IF p_limit < 1 THEN
@@ -206,13 +216,14 @@ export function claimFunction(s: string, v: FinishVersion): string {
 /**
  * CTEs over `claim_jobs` in schema `s` (quoted): `changed` (its rows),
  * `expired` and `claimed` (the jobs it changed, as rows of the table). $1
- * queue, `now`; for a claim $4 types, $5 limit and $6 lease ms, else leases
- * only.
+ * queue, `now`, $3 the channel; for a claim $4 types, $5 limit and $6
+ * lease ms, else leases only.
  */
 export function claimCtes(s: string, now: string, claim: boolean): string {
   const rest = claim ? "$4::text, $5::int, $6::float8" : "NULL, 0, 0";
+  // $3 is the channel of both statements (migration 6's signature).
   return `changed AS (SELECT lapsed, job
-      FROM ${s}.claim_jobs($1, ${now}::float8, ${rest})),
+      FROM ${s}.claim_jobs($1, ${now}::float8, ${rest}, $3::text)),
     expired AS (SELECT (job).* FROM changed WHERE lapsed),
     claimed AS (SELECT (job).* FROM changed WHERE NOT lapsed)`;
 }

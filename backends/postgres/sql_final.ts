@@ -8,7 +8,8 @@
  * update into `final_updates` (migration 5), where the re-read
  * (sql.ts, `reread`) reads it for `FINAL_KEEP_MS`; the background sweep
  * (db.ts) deletes it then. The job itself is gone at once from every read.
- * Holds SQL text only, runs nothing and imports nothing.
+ * Also the packed notification of updates (`notifyUpdates`). Holds SQL
+ * text only, runs nothing and imports nothing.
  *
  * @module
  */
@@ -37,6 +38,24 @@ export function updatePayload(p = ""): string {
   || coalesce(to_json(${p}result)::text, 'null') || ','
   || coalesce(to_json(${p}error)::text, 'null') || ',' || ${p}updated_at || ','
   || ${p}version || ']'`;
+}
+
+/**
+ * A CTE body that notifies the updates of the rows of `cte`, packed: one
+ * notification `["p", update, ...]` for up to 25 updates of under 300 bytes
+ * each (a notification holds at most 8,000 bytes), a pack of its own for a
+ * larger one, and a re-read marker `["r", id]` for one of 7,900 bytes or
+ * more. Packing saves the server and every listener the work of one
+ * notification per job. (sql.ts re-exports it.)
+ */
+export function notifyUpdates(cte: string, channel: string): string {
+  return `SELECT pg_notify(${channel}, '["p",' || string_agg(p, ',') || ']')
+    FROM (SELECT CASE WHEN octet_length(q) < 300
+          THEN row_number() OVER () / 25 ELSE -row_number() OVER () END AS chunk,
+        CASE WHEN octet_length(q) < ${REREAD_BYTES} THEN q
+          ELSE '["r","' || id || '"]' END AS p
+      FROM (SELECT id, ${updatePayload()} AS q FROM ${cte}) x) y
+    GROUP BY chunk`;
 }
 
 /** The columns of an update, as `final_updates` stores them. */

@@ -27,11 +27,13 @@ import { dropSaving } from "./sql_final.ts";
 /**
  * Which migration a finishing function is made by: 4 made them, 5 replaces
  * them with ones that keep a removed job's final update when it is too
- * large to notify (sql_final.ts).
+ * large to notify (sql_final.ts), 6 with ones that take the queue's
+ * channel and settle a finished flow job's dependents (sql_flows.ts; the
+ * migration drops the old signatures first).
  */
-export type FinishVersion = 4 | 5;
+export type FinishVersion = 4 | 5 | 6;
 
-/** How migration `v` makes a function: 5 replaces one of 4. */
+/** How migration `v` makes a function: 5 and 6 replace those before. */
 function create(v: FinishVersion): string {
   return v === 4 ? "CREATE FUNCTION" : "CREATE OR REPLACE FUNCTION";
 }
@@ -55,6 +57,32 @@ export const FINISH_SETTINGS =
 const UPDATE_COLUMNS = "id text, type text, status text, progress float8, " +
   "message text, attempt integer, result text, error text, " +
   "updated_at float8, version integer";
+
+/** `text` in the functions of migration 6 (flows), nothing before. */
+function six(v: FinishVersion, text: string): string {
+  return v === 6 ? text : "";
+}
+
+/**
+ * The plpgsql statement of migration 6 that settles the flow jobs among
+ * `rows` (a row source `e` with `id`, `flow_id` and `status`) that just
+ * finished as `status` at `at`, all in one call (sql_flows.ts,
+ * flow_settle), in a function with `p_queue` and `p_channel`. The ids go
+ * in the default collation, as the call's other arguments: an argument in
+ * "C" (an id column's) would make the call's collation "C", and the queue
+ * parameter would then no longer match the primary key.
+ */
+export function settleAll(
+  s: string,
+  rows: string,
+  at: string,
+  status: "complete" | "failed",
+): string {
+  return `PERFORM ${s}.flow_settle(p_queue, p_channel, ${at}, ARRAY(
+          SELECT e.id COLLATE "default" FROM ${rows}
+          WHERE e.flow_id IS NOT NULL AND e.status = '${status}'
+          ORDER BY e.id), '${status}');`;
+}
 
 /** The most jobs past their removal time that one finishing step deletes. */
 export const SWEEP_BATCH = 100;
@@ -163,7 +191,9 @@ export function retainSteps(
  * batch's), which saves a statement per batch.
  */
 function completeFunction(s: string, v: FinishVersion): string {
-  return `${create(v)} ${s}.complete_jobs(p_queue text, p_items text)
+  return `${create(v)} ${s}.complete_jobs(p_queue text, p_items text${
+    six(v, ", p_channel text")
+  })
       RETURNS TABLE (lost text, ${UPDATE_COLUMNS})
     LANGUAGE plpgsql VOLATILE ROWS 10 ${FINISH_SETTINGS}
     AS $complete$
@@ -172,7 +202,7 @@ function completeFunction(s: string, v: FinishVersion): string {
       v_done ${s}.jobs[];
       v_lost text[];
       v_drop tid[];
-      v_keep integer;
+      v_keep integer;${six(v, "\n      v_flow boolean;")}
     BEGIN
       WITH c AS MATERIALIZED (
         SELECT c.id, c.token, c.result, c.now, x.at
@@ -199,21 +229,38 @@ function completeFunction(s: string, v: FinishVersion): string {
         array_agg(d.at) FILTER (WHERE d.age = 0 OR d.count = 0),
         min(d.count) FILTER (WHERE d.age IS DISTINCT FROM 0),
         (SELECT array_agg(c.id) FROM c
-          WHERE c.id NOT IN (SELECT (d2.job).id FROM done d2))
-      INTO v_done, v_drop, v_keep, v_lost FROM done d;
+          WHERE c.id NOT IN (SELECT (d2.job).id FROM done d2))${
+    six(v, ",\n        bool_or((d.job).flow_id IS NOT NULL)")
+  }
+      INTO v_done, v_drop, v_keep, v_lost${six(v, ", v_flow")} FROM done d;
       RETURN QUERY SELECT NULL::text, ${
     UPDATE_COLUMNS.split(", ").map((c) => `e.${c.split(" ")[0]}`).join(", ")
   }
         FROM unnest(v_done) e
         UNION ALL SELECT l, ${
     UPDATE_COLUMNS.split(", ").map(() => "NULL").join(", ")
-  } FROM unnest(v_lost) l;
+  } FROM unnest(v_lost) l;${
+    six(
+      v,
+      `
+      IF v_flow THEN
+        ${
+        settleAll(
+          s,
+          "unnest(v_done) e",
+          "(SELECT max(d.completed_at) FROM unnest(v_done) d)",
+          "complete",
+        )
+      }
+      END IF;`,
+    )
+  }
       ${
     retainSteps(s, "'complete'", {
       drop: "v_drop",
       keep: "v_keep",
       now: null,
-      save: v === 5,
+      save: v >= 5,
     })
   }
     END
@@ -229,7 +276,9 @@ function completeFunction(s: string, v: FinishVersion): string {
  */
 function failFunction(s: string, v: FinishVersion): string {
   return `${create(v)} ${s}.fail_job(p_queue text, p_id text, p_token text,
-      p_now float8, p_error text, p_retry_at float8)
+      p_now float8, p_error text, p_retry_at float8${
+    six(v, ", p_channel text")
+  })
       RETURNS SETOF ${s}.jobs
     LANGUAGE plpgsql VOLATILE ROWS 1 ${FINISH_SETTINGS}
     AS $fail$
@@ -255,14 +304,23 @@ function failFunction(s: string, v: FinishVersion): string {
       RETURN NEXT r.job;
       IF p_retry_at IS NOT NULL THEN
         RETURN;
-      END IF;
+      END IF;${
+    six(
+      v,
+      `
+      IF (r.job).flow_id IS NOT NULL THEN
+        PERFORM ${s}.flow_settle(p_queue, p_channel, p_now, ARRAY[p_id],
+          'failed');
+      END IF;`,
+    )
+  }
       ${dropOrKeep("r", "failed")}
       ${
     retainSteps(s, "'failed'", {
       drop: "v_drop",
       keep: "v_keep",
       now: "p_now",
-      save: v === 5,
+      save: v >= 5,
     })
   }
     END
@@ -276,7 +334,7 @@ function failFunction(s: string, v: FinishVersion): string {
  */
 function cancelFunction(s: string, v: FinishVersion): string {
   return `${create(v)} ${s}.cancel_job(p_queue text, p_id text,
-      p_now float8, p_error text)
+      p_now float8, p_error text${six(v, ", p_channel text")})
       RETURNS TABLE (was text, job ${s}.jobs)
     LANGUAGE plpgsql VOLATILE ROWS 1 ${FINISH_SETTINGS}
     AS $cancel$
@@ -287,7 +345,7 @@ function cancelFunction(s: string, v: FinishVersion): string {
     BEGIN
       SELECT j.status INTO was FROM ${s}.jobs j
       WHERE j.queue = p_queue AND j.id = p_id
-        AND j.status IN ('pending', 'processing')
+        AND j.status IN (${six(v, "'waiting', ")}'pending', 'processing')
         AND (j.expires_at IS NULL OR j.expires_at > p_now)
       FOR UPDATE;
       IF NOT FOUND THEN
@@ -300,14 +358,23 @@ function cancelFunction(s: string, v: FinishVersion): string {
       WHERE j.queue = p_queue AND j.id = p_id
       RETURNING j AS job, j.ctid AS at INTO r;
       job := r.job;
-      RETURN NEXT;
+      RETURN NEXT;${
+    six(
+      v,
+      `
+      IF (r.job).flow_id IS NOT NULL THEN
+        PERFORM ${s}.flow_settle(p_queue, p_channel, p_now, ARRAY[p_id],
+          'cancelled');
+      END IF;`,
+    )
+  }
       ${dropOrKeep("r", "failed")}
       ${
     retainSteps(s, "'cancelled'", {
       drop: "v_drop",
       keep: "v_keep",
       now: "p_now",
-      save: v === 5,
+      save: v >= 5,
     })
   }
     END
@@ -348,7 +415,7 @@ function keepOf(age: string, count: string, at: string): string {
 function completeOneFunction(s: string, v: FinishVersion): string {
   const cols = UPDATE_COLUMNS.split(", ").map((c) => c.split(" ")[0]!);
   return `${create(v)} ${s}.complete_job(p_queue text, p_id text,
-      p_token text, p_result text, p_now float8)
+      p_token text, p_result text, p_now float8${six(v, ", p_channel text")})
       RETURNS TABLE (${UPDATE_COLUMNS})
     LANGUAGE plpgsql VOLATILE ROWS 1 ${FINISH_SETTINGS}
     AS $complete$
@@ -364,18 +431,29 @@ function completeOneFunction(s: string, v: FinishVersion): string {
         version = j.version + 1, updated_at = p_now
       WHERE j.queue = p_queue AND j.id = p_id AND j.lease_token = p_token
       RETURNING ${cols.map((c) => `j.${c}`).join(", ")}, j.ctid AS at,
-        j.keep_complete_age AS age, j.keep_complete_count AS count INTO r;
+        j.keep_complete_age AS age, j.keep_complete_count AS count${
+    six(v, ", j.flow_id AS flow")
+  } INTO r;
       IF NOT FOUND THEN
         RETURN;
       END IF;
-      RETURN QUERY SELECT ${cols.map((c) => `r.${c}`).join(", ")};
+      RETURN QUERY SELECT ${cols.map((c) => `r.${c}`).join(", ")};${
+    six(
+      v,
+      `
+      IF r.flow IS NOT NULL THEN
+        PERFORM ${s}.flow_settle(p_queue, p_channel, p_now, ARRAY[p_id],
+          'complete');
+      END IF;`,
+    )
+  }
       ${keepOf("r.age", "r.count", "r.at")}
       ${
     retainSteps(s, "'complete'", {
       drop: "v_drop",
       keep: "v_keep",
       now: "p_now",
-      save: v === 5,
+      save: v >= 5,
     })
   }
     END
@@ -384,7 +462,7 @@ function completeOneFunction(s: string, v: FinishVersion): string {
 
 /**
  * The function part of migration `v`: complete, fail and cancel (and, in
- * 4, clean, which 5 leaves as it is).
+ * 4 and 6, clean, which 5 leaves as it is).
  */
 export function finishFunctions(s: string, v: FinishVersion): string {
   return [
@@ -392,7 +470,7 @@ export function finishFunctions(s: string, v: FinishVersion): string {
     completeOneFunction(s, v),
     failFunction(s, v),
     cancelFunction(s, v),
-    ...(v === 4 ? [cleanFunction(s)] : []),
+    ...(v === 5 ? [] : [cleanFunction(s, v)]),
   ].join("\n");
 }
 
@@ -402,9 +480,10 @@ export function finishFunctions(s: string, v: FinishVersion): string {
  * were created) at or before `cutoff`, of `type` unless null; returns how
  * many. Finished jobs come from the finished index in order; pending ones
  * from the claim index (every pending job, sorted). Rows other
- * transactions hold (a pending job being claimed) are skipped.
+ * transactions hold (a pending job being claimed) are skipped. From
+ * migration 6, pending jobs of flows are left alone.
  */
-function cleanFunction(s: string): string {
+function cleanFunction(s: string, v: FinishVersion): string {
   const pick = (where: string, order: string) =>
     `DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(ARRAY(
           SELECT o.ctid FROM ${s}.jobs o
@@ -413,7 +492,7 @@ function cleanFunction(s: string): string {
             AND (o.expires_at IS NULL OR o.expires_at > p_now)
           ORDER BY ${order} LIMIT p_limit
           FOR UPDATE OF o SKIP LOCKED));`;
-  return `CREATE FUNCTION ${s}.clean_jobs(p_queue text, p_status text,
+  return `${create(v)} ${s}.clean_jobs(p_queue text, p_status text,
       p_cutoff float8, p_type text, p_limit integer, p_now float8)
       RETURNS integer
     LANGUAGE plpgsql VOLATILE ${FINISH_SETTINGS}
@@ -424,7 +503,9 @@ function cleanFunction(s: string): string {
       IF p_status = 'pending' THEN
         ${
     pick(
-      "o.status = 'pending' AND o.created_at <= p_cutoff",
+      `o.status = 'pending' AND o.created_at <= p_cutoff${
+        six(v, " AND o.flow_id IS NULL")
+      }`,
       "o.created_at, o.seq",
     )
   }

@@ -63,6 +63,8 @@ interface Completion {
 }
 
 const CANCELLED = "CancelledError";
+/** The error of an unfinished flow job cancelled because it is removed. */
+const REMOVED = JSON.stringify({ name: CANCELLED, message: "job removed" });
 const prepare = { prepare: true } as const;
 
 function leaseLost(ref: LeaseRef): never {
@@ -265,6 +267,7 @@ function jobTransitions({ sql, s, channel }: Context): JobTransitions {
         id,
         now,
         channel(queue),
+        REMOVED,
       ], prepare);
       return row?.live === true;
     },

@@ -1,0 +1,402 @@
+/**
+ * Flows (SPEC §12) on PostgreSQL beyond the conformance suite, on a
+ * throwaway server, through the backend's own calls: a store made by the
+ * previous schema (version 5) upgrades; the 10,000 children of one parent
+ * are released by its completion in one transaction; two parents that
+ * finish at the same moment release their shared child once; cascades,
+ * retries and removals leave no flow row or kept result behind once the
+ * flow has no unfinished job; a plain job's flow columns stay null.
+ */
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import type {
+  Backend,
+  JobRecord,
+  NewJobRecord,
+} from "../src/backend/interface.ts";
+import type {
+  BackendFlows,
+  NewFlowJobRecord,
+} from "../src/backend/interface_flows.ts";
+import { newId } from "../src/id.ts";
+import { postgresBackend } from "../backends/postgres/mod.ts";
+import { bootstrap, migrations } from "../backends/postgres/sql.ts";
+import {
+  type PostgresServer,
+  startPostgres,
+} from "./_support/postgres_server.ts";
+
+/** Bun's default per-test limit is 5 s; these start a server. */
+const SLOW = { timeout: 120_000 };
+const T0 = 1_800_000_000_000;
+const KEEP = {
+  complete: { age: 86_400_000, count: null },
+  failed: { age: 604_800_000, count: null },
+};
+
+let seq = 0;
+const fresh = () => `pgflow_${Date.now().toString(36)}_${++seq}`;
+
+type FlowBackend = Backend & BackendFlows;
+
+/** The lease of a claimed job. */
+const ref = (job: JobRecord) => ({ id: job.id, token: job.lease!.token });
+
+/** A flow node: ref, parents' refs, and optionally its failure policy. */
+interface Node {
+  ref: string;
+  after?: string[];
+  policy?: "cancel" | "continue";
+  keep?: NewJobRecord["keep"];
+}
+
+/** The records enqueueFlow takes for `nodes`, with their ids by ref. */
+function flowOf(
+  nodes: Node[],
+  now = T0,
+): { id: string; jobs: NewFlowJobRecord[]; ids: Record<string, string> } {
+  const id = newId(now);
+  const ids: Record<string, string> = {};
+  for (const n of nodes) ids[n.ref] = newId(now);
+  const jobs = nodes.map((n): NewFlowJobRecord => ({
+    id: ids[n.ref]!,
+    type: "t",
+    data: JSON.stringify(n.ref),
+    priority: 5,
+    maxAttempts: 1,
+    runAt: now,
+    createdAt: now,
+    ttl: null,
+    expiresAt: null,
+    key: null,
+    metadata: "{}",
+    keep: n.keep ?? KEEP,
+    flow: {
+      id,
+      ref: n.ref,
+      parents: Object.fromEntries((n.after ?? []).map((p) => [p, ids[p]!])),
+      onParentFailure: n.policy ?? "cancel",
+    },
+    children: nodes.filter((c) => c.after?.includes(n.ref)).map((c) =>
+      ids[c.ref]!
+    ),
+  }));
+  return { id, jobs, ids };
+}
+
+describe("postgres flows", () => {
+  let server: PostgresServer;
+  let backend: FlowBackend;
+  let sql: postgres.Sql;
+  const closers: (() => Promise<unknown>)[] = [];
+
+  before(async () => {
+    server = await startPostgres();
+    backend = postgresBackend({ url: server.url, poolSize: 4 });
+    closers.push(() => backend.close());
+    sql = postgres(server.url, { onnotice: () => {} });
+    closers.push(() => sql.end({ timeout: 1 }));
+  });
+
+  after(async () => {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    server?.destroy();
+  });
+
+  /** Claims the job `id` (the only due one of its queue, as set up). */
+  async function claimed(queue: string, id: string): Promise<JobRecord> {
+    const jobs = await backend.claim(queue, {
+      types: null,
+      limit: 1,
+      leaseMs: 60_000,
+      now: T0,
+    });
+    assert.equal(jobs[0]?.id, id);
+    return jobs[0]!;
+  }
+
+  async function complete(queue: string, id: string): Promise<void> {
+    const job = await claimed(queue, id);
+    await backend.complete(queue, ref(job), JSON.stringify(`${id} done`), {
+      now: T0,
+    });
+  }
+
+  /** Rows the flow left in the flow tables. */
+  async function leftOf(flow: string): Promise<number> {
+    const [row] = await sql`SELECT
+      (SELECT count(*) FROM jobline.flows WHERE id = ${flow})::int
+      + (SELECT count(*) FROM jobline.flow_results WHERE flow_id = ${flow})::int
+      AS n`;
+    return row!.n as number;
+  }
+
+  test(
+    "a store made by schema version 5 upgrades: its jobs run on, and flows work on it",
+    SLOW,
+    async () => {
+      const schema = "flows_v5";
+      await sql.begin(async (t) => {
+        await t.unsafe(bootstrap(schema));
+        for (const [i, m] of migrations(schema).slice(0, 5).entries()) {
+          await t.unsafe(m);
+          await t.unsafe(
+            `INSERT INTO ${schema}.migrations (version) VALUES (${i + 1})`,
+          );
+        }
+      });
+      await sql.unsafe(
+        `INSERT INTO ${schema}.jobs (queue, id, type, data, priority,
+          max_attempts, run_at, created_at, metadata, status, updated_at)
+        VALUES ('v5', '01OLD00000000000000000000A', 't', '1', 5, 3, $1, $1,
+          '{}', 'pending', $1)`,
+        [T0],
+      );
+      const upgraded = postgresBackend({
+        url: server.url,
+        schema,
+      }) as FlowBackend;
+      closers.push(() => upgraded.close());
+      const [old] = await upgraded.claim("v5", {
+        types: null,
+        limit: 1,
+        leaseMs: 60_000,
+        now: T0,
+      });
+      assert.equal(old?.id, "01OLD00000000000000000000A");
+      assert.equal("flow" in old!, false, "a plain job has no flow");
+      await upgraded.complete("v5", ref(old!), "2", { now: T0 });
+      assert.equal(
+        (await upgraded.get("v5", old!.id, { now: T0 }))?.status,
+        "complete",
+      );
+      const [version] = await sql.unsafe(
+        `SELECT max(version)::int AS v FROM ${schema}.migrations`,
+      );
+      assert.equal(version?.v, 6);
+
+      const f = flowOf([{ ref: "a" }, { ref: "b", after: ["a"] }]);
+      await upgraded.enqueueFlow("v5", f, { now: T0 });
+      const b = await upgraded.get("v5", f.ids.b!, { now: T0 });
+      assert.equal(b?.status, "waiting");
+      assert.deepEqual(b?.flow, {
+        id: f.id,
+        ref: "b",
+        parents: { a: f.ids.a },
+        onParentFailure: "cancel",
+      });
+      const [a] = await upgraded.claim("v5", {
+        types: null,
+        limit: 5,
+        leaseMs: 60_000,
+        now: T0,
+      });
+      assert.equal(a?.id, f.ids.a);
+      await upgraded.complete("v5", ref(a!), '"A"', { now: T0 });
+      assert.equal(
+        (await upgraded.get("v5", f.ids.b!, { now: T0 }))?.status,
+        "pending",
+      );
+      assert.deepEqual(
+        await upgraded.parentResults("v5", f.ids.b!, { now: T0 }),
+        { a: { status: "complete", result: '"A"', error: null } },
+      );
+    },
+  );
+
+  test(
+    "the completion of a parent releases its 10,000 waiting children in the same transaction",
+    SLOW,
+    async () => {
+      const queue = fresh();
+      const children = Array.from({ length: 10_000 }, (_, i) => ({
+        ref: `c${i}`,
+        after: ["p"],
+      }));
+      const f = flowOf([{ ref: "p" }, ...children]);
+      await backend.enqueueFlow(queue, f, { now: T0 });
+      assert.equal((await backend.stats(queue, { now: T0 })).waiting, 10_000);
+      const parent = await claimed(queue, f.ids.p!);
+      const started = performance.now();
+      await backend.complete(queue, ref(parent), '"P"', { now: T0 });
+      const ms = performance.now() - started;
+      console.log(`released 10,000 children in ${ms.toFixed(0)} ms`);
+      const stats = await backend.stats(queue, { now: T0 });
+      assert.equal(stats.waiting, 0);
+      assert.equal(stats.pending, 10_000);
+      // One transaction wrote the parent and every child.
+      const [row] = await sql`SELECT count(DISTINCT xmin::text)::int AS n,
+        count(*)::int AS jobs FROM jobline.jobs
+        WHERE queue = ${queue} AND flow_id = ${f.id}`;
+      assert.deepEqual({ ...row }, { n: 1, jobs: 10_001 });
+    },
+  );
+
+  test(
+    "parents of one child completing at once on two backends release it exactly once",
+    SLOW,
+    async () => {
+      const other = postgresBackend({ url: server.url }) as FlowBackend;
+      closers.push(() => other.close());
+      const queue = fresh();
+      const parents = Array.from({ length: 20 }, (_, i) => ({ ref: `p${i}` }));
+      const f = flowOf([
+        ...parents,
+        { ref: "child", after: parents.map((p) => p.ref) },
+      ]);
+      await backend.enqueueFlow(queue, f, { now: T0 });
+      const jobs = await backend.claim(queue, {
+        types: null,
+        limit: 20,
+        leaseMs: 60_000,
+        now: T0,
+      });
+      assert.equal(jobs.length, 20);
+      await Promise.all(
+        jobs.map((job, i) =>
+          (i % 2 === 0 ? backend : other).complete(queue, ref(job), "1", {
+            now: T0,
+          })
+        ),
+      );
+      const child = await backend.get(queue, f.ids.child!, { now: T0 });
+      assert.equal(child?.status, "pending");
+      assert.equal(child?.version, 2, "one release, one update");
+      assert.equal(
+        Object.keys(await backend.parentResults(queue, child!.id, { now: T0 }))
+          .length,
+        20,
+      );
+    },
+  );
+
+  test(
+    "nothing of a flow is left once it has no unfinished job: after a release past a parent removed at once, a cascade, a retry, cancelFlow and removals",
+    SLOW,
+    async () => {
+      const queue = fresh();
+      const now = { now: T0 };
+      const gone = { complete: { age: 0, count: null }, failed: KEEP.failed };
+
+      // A parent removed as it completes: its result is kept while its
+      // child is unfinished, and goes with the child's completion.
+      const kept = flowOf([{ ref: "p", keep: gone }, {
+        ref: "c",
+        after: ["p"],
+      }]);
+      await backend.enqueueFlow(queue, kept, now);
+      await complete(queue, kept.ids.p!);
+      assert.equal(await backend.get(queue, kept.ids.p!, now), null);
+      assert.equal(await leftOf(kept.id), 2, "the flow's row and p's result");
+      assert.deepEqual(await backend.parentResults(queue, kept.ids.c!, now), {
+        p: {
+          status: "complete",
+          result: JSON.stringify(`${kept.ids.p} done`),
+          error: null,
+        },
+      });
+      await complete(queue, kept.ids.c!);
+      assert.equal(await leftOf(kept.id), 0);
+
+      // A failure cancels b and c (c removed at once by its rule); a retry
+      // brings the flow back, and its completion ends it again.
+      const chain = flowOf([
+        { ref: "a" },
+        { ref: "b", after: ["a"] },
+        {
+          ref: "c",
+          after: ["b"],
+          keep: { ...KEEP, failed: { age: 0, count: null } },
+        },
+      ]);
+      await backend.enqueueFlow(queue, chain, now);
+      const a = await claimed(queue, chain.ids.a!);
+      await backend.fail(queue, ref(a), {
+        error: { name: "Error", message: "boom" },
+        retryAt: null,
+        now: T0,
+      });
+      const b = await backend.get(queue, chain.ids.b!, now);
+      assert.equal(b?.status, "cancelled");
+      assert.deepEqual(b?.error, {
+        name: "CancelledError",
+        message: 'parent "a" failed',
+      });
+      assert.equal(await backend.get(queue, chain.ids.c!, now), null);
+      assert.equal(await leftOf(chain.id), 0);
+      assert.equal(await backend.retry(queue, chain.ids.a!, now), true);
+      assert.equal(
+        (await backend.get(queue, chain.ids.b!, now))?.status,
+        "waiting",
+      );
+      assert.equal(await leftOf(chain.id), 1, "the flow's row again");
+      await complete(queue, chain.ids.a!);
+      await complete(queue, chain.ids.b!);
+      assert.equal(await leftOf(chain.id), 0);
+
+      // cancelFlow ends a flow at once.
+      const cancelled = flowOf([{ ref: "x" }, { ref: "y", after: ["x"] }]);
+      await backend.enqueueFlow(queue, cancelled, now);
+      await complete(queue, cancelled.ids.x!);
+      assert.equal(await leftOf(cancelled.id), 2);
+      assert.equal(
+        await backend.cancelFlow(queue, cancelled.id, {
+          reason: "stop",
+          now: T0,
+        }),
+        true,
+      );
+      assert.equal(await leftOf(cancelled.id), 0);
+
+      // Removing every job of an unfinished flow leaves nothing behind.
+      const removed = flowOf([
+        { ref: "r" },
+        { ref: "s", after: ["r"] },
+        { ref: "t", after: ["r", "s"], policy: "continue" },
+      ]);
+      await backend.enqueueFlow(queue, removed, now);
+      assert.equal(await backend.remove(queue, removed.ids.r!, now), true);
+      const s = await backend.get(queue, removed.ids.s!, now);
+      assert.deepEqual(s?.error, {
+        name: "CancelledError",
+        message: 'parent "r" was cancelled',
+      });
+      assert.equal(
+        (await backend.get(queue, removed.ids.t!, now))?.status,
+        "pending",
+        "t continues once r and s are finished",
+      );
+      for (const id of Object.values(removed.ids)) {
+        await backend.remove(queue, id, now);
+      }
+      assert.equal(await backend.getFlow(queue, removed.id, now), null);
+      assert.equal(await leftOf(removed.id), 0);
+      const stats = await backend.stats(queue, now);
+      assert.equal(stats.waiting + stats.pending + stats.processing, 0);
+    },
+  );
+
+  test(
+    "a plain job keeps every flow column null and is outside the flow index",
+    SLOW,
+    async () => {
+      const queue = fresh();
+      const { flow: _flow, children: _children, ...plain } = flowOf([{
+        ref: "plain",
+      }]).jobs[0]!;
+      const [outcome] = await backend.enqueue(queue, [plain], { now: T0 });
+      const id = outcome!.id;
+      const [row] = await sql`SELECT flow_id, flow_ref, flow_parents,
+        flow_continue, flow_children, flow_delay, waiting_on, blocked_by
+        FROM jobline.jobs WHERE queue = ${queue} AND id = ${id}`;
+      assert.deepEqual(Object.values({ ...row }), Array(8).fill(null));
+      const job = await backend.get(queue, id, { now: T0 });
+      assert.equal(job !== null && "flow" in job, false);
+      const [index] = await sql`SELECT pg_get_expr(indpred, indrelid) AS pred
+        FROM pg_index WHERE indexrelid = 'jobline.jobs_flow'::regclass`;
+      assert.equal(index?.pred, "(flow_id IS NOT NULL)");
+    },
+  );
+});
