@@ -235,6 +235,74 @@ describe("postgres flows", () => {
   );
 
   test(
+    "the two parents of a diamond's last job completing at once on two backends release it, 30 diamonds over",
+    SLOW,
+    async () => {
+      const other = postgresBackend({ url: server.url }) as FlowBackend;
+      closers.push(() => other.close());
+      const queue = fresh();
+      const flows = Array.from({ length: 30 }, () =>
+        flowOf([
+          { ref: "b" },
+          { ref: "c" },
+          { ref: "d", after: ["b", "c"] },
+        ]));
+      for (const f of flows) await backend.enqueueFlow(queue, f, { now: T0 });
+      const jobs = await backend.claim(queue, {
+        types: null,
+        limit: 60,
+        leaseMs: 60_000,
+        now: T0,
+      });
+      assert.equal(jobs.length, 60);
+      const byId = new Map(jobs.map((j) => [j.id, j]));
+      // Each diamond's b on one backend and c on the other, at once.
+      await Promise.all(flows.flatMap((f) => [
+        backend.complete(queue, ref(byId.get(f.ids.b!)!), "1", { now: T0 }),
+        other.complete(queue, ref(byId.get(f.ids.c!)!), "1", { now: T0 }),
+      ]));
+      for (const f of flows) {
+        const d = await backend.get(queue, f.ids.d!, { now: T0 });
+        assert.equal(d?.status, "pending", `d of ${f.id}`);
+      }
+    },
+  );
+
+  test(
+    "a waiting job changed by another transaction while its parents complete is still released (locked, not taken by a stale ctid)",
+    SLOW,
+    async () => {
+      const queue = fresh();
+      const f = flowOf([{ ref: "b" }, { ref: "c" }, {
+        ref: "d",
+        after: ["b", "c"],
+      }]);
+      await backend.enqueueFlow(queue, f, { now: T0 });
+      const jobs = await backend.claim(queue, {
+        types: null,
+        limit: 2,
+        leaseMs: 60_000,
+        now: T0,
+      });
+      let completing: Promise<unknown> | undefined;
+      await sql.begin(async (tx) => {
+        // Hold d, and give it a new row version before letting go.
+        await tx`SELECT 1 FROM jobline.jobs WHERE queue = ${queue}
+          AND id = ${f.ids.d!} FOR UPDATE`;
+        completing = Promise.all(
+          jobs.map((j) => backend.complete(queue, ref(j), "1", { now: T0 })),
+        );
+        await new Promise((r) => setTimeout(r, 300));
+        await tx`UPDATE jobline.jobs SET updated_at = updated_at
+          WHERE queue = ${queue} AND id = ${f.ids.d!}`;
+      });
+      await completing;
+      const d = await backend.get(queue, f.ids.d!, { now: T0 });
+      assert.equal(d?.status, "pending");
+    },
+  );
+
+  test(
     "parents of one child completing at once on two backends release it exactly once",
     SLOW,
     async () => {

@@ -98,13 +98,19 @@ for (const store of urlStores()) {
       );
       victim!.child.kill("SIGKILL");
       await victim!.exit;
+      let stuck = "";
       await waitFor("every flow complete", async () => {
         for (const f of flows) {
           const state = await q.getFlow(f.id);
-          if (!state?.jobs.every((j) => j.status === "complete")) return false;
+          if (!state?.jobs.every((j) => j.status === "complete")) {
+            stuck = JSON.stringify(state);
+            return false;
+          }
         }
         return true;
-      }, patiently);
+      }, patiently).catch((err) => {
+        throw new Error(`${err.message}; a flow: ${stuck}`);
+      });
       const { starts, ends, parents } = heard([victim!, ...others]);
       for (const f of flows) {
         for (const node of DIAMOND) {

@@ -123,7 +123,7 @@ function flowTables(s: string): string {
  * jobs counts them as finished (becoming pending, due after its own delay,
  * at 0), or, when they failed or were cancelled and it does not continue,
  * is cancelled naming its direct parent and joins the next round. Each
- * round is one update, which locks its rows in ctid order. Notifies every
+ * round locks its waiting children in id order, then updates them. Notifies every
  * change and one wake; then counts the finished jobs off their flows, one
  * flow row after another in id order (flow_account), and applies the
  * cancelled jobs' keep rules as cancel does (their updates are sent before
@@ -151,13 +151,27 @@ function settleFunction(s: string): string {
       v_wake float8;
       v_drop tid[];
       v_keep integer;
+      v_ids text[];
+      v_ns integer[];
+      v_parents text[];
+      v_refs text[];
+      v_ats tid[];
       r record;
     BEGIN
       IF cardinality(p_ids) = 0 THEN
         RETURN;
       END IF;
       LOOP
-        WITH kids AS (
+        -- The waiting children, locked in id order by a statement of
+        -- their own: the update below then runs on a snapshot taken after
+        -- the locks, so a child that a parent finishing in another
+        -- transaction changed meanwhile is seen as it now is (by an old
+        -- ctid, or in the same statement, the update would skip it and
+        -- the child would wait for ever).
+        SELECT array_agg(k.id), array_agg(k.n), array_agg(k.parent),
+          array_agg(k.ref), array_agg(x.at)
+        INTO v_ids, v_ns, v_parents, v_refs, v_ats
+        FROM (
           SELECT k.id, count(*)::int AS n,
             (array_agg(f.id ORDER BY f.id))[1] AS parent,
             (array_agg(f.flow_ref ORDER BY f.id))[1] AS ref
@@ -170,12 +184,14 @@ function settleFunction(s: string): string {
     )
   }
           CROSS JOIN LATERAL unnest(f.flow_children) AS k(id)
-          GROUP BY k.id
-        ), found AS MATERIALIZED (
-          SELECT k.id, k.n, k.parent, k.ref, x.at FROM kids k
-          CROSS JOIN LATERAL (SELECT j.ctid AS at FROM ${s}.jobs j
-            WHERE j.queue = p_queue AND j.id = k.id AND j.status = 'waiting'
-            OFFSET 0) x
+          GROUP BY k.id ORDER BY k.id
+        ) k
+        CROSS JOIN LATERAL (SELECT j.ctid AS at FROM ${s}.jobs j
+          WHERE j.queue = p_queue AND j.id = k.id AND j.status = 'waiting'
+          FOR UPDATE OF j) x;
+        WITH found AS (
+          SELECT * FROM unnest(v_ids, v_ns, v_parents, v_refs, v_ats)
+            AS f(id, n, parent, ref, at)
         ), changed AS (
           UPDATE ${s}.jobs j SET
             status = CASE WHEN ${cut} THEN 'cancelled'
@@ -197,7 +213,7 @@ function settleFunction(s: string): string {
             updated_at = CASE WHEN ${cut} OR ${freed} THEN p_now
               ELSE j.updated_at END
           FROM found k
-          WHERE j.ctid = ANY(ARRAY(SELECT at FROM found))
+          WHERE j.ctid = ANY(v_ats)
             AND j.id = k.id AND j.status = 'waiting'
           RETURNING j.*, j.ctid AS at
         ), shown AS (
