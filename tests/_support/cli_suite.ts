@@ -258,6 +258,33 @@ export function cliSuite(label: string, target: () => Target): void {
       assert.match(unknown.stderr, /no flow "nope"/);
     });
 
+    test("limits shows the stored limits, --set replaces them as the library reads them, --clear removes them, a bad one exits 2", async () => {
+      const { lib, run } = fresh(target);
+      await using _ = lib;
+      assert.deepEqual((await run(["limits"])).stdout, "no limits\n");
+      const set = await run([
+        "limits",
+        "--set",
+        '{"concurrency":50,"types":{"email":{"rate":{"max":100,"per":1000}}},"groups":{"concurrency":1}}',
+      ]);
+      assert.equal(set.code, 0);
+      assert.match(set.stdout, /^\(queue\) +50 +-$/m);
+      assert.match(set.stdout, /^type email +- +100\/1000ms$/m);
+      assert.match(set.stdout, /^\(each group\) +1 +-$/m);
+      assert.deepEqual(await lib.getLimits(), {
+        concurrency: 50,
+        types: { email: { rate: { max: 100, per: 1000 } } },
+        groups: { concurrency: 1 },
+      });
+      const json = await run(["limits", "--json"]);
+      assert.deepEqual(JSON.parse(json.stdout), await lib.getLimits());
+      const bad = await run(["limits", "--set", '{"concurrency":0}']);
+      assert.equal(bad.code, 2);
+      assert.equal((await lib.getLimits()).concurrency, 50, "unchanged");
+      assert.equal((await run(["limits", "--clear"])).stdout, "no limits\n");
+      assert.deepEqual(await lib.getLimits(), {});
+    });
+
     test("clean removes the jobs of a status older than --older-than, and no others", async () => {
       const twoHoursAgo = () => Date.now() - 2 * 3_600_000;
       const { lib, run, name } = fresh(target);
