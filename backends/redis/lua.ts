@@ -25,6 +25,8 @@
  * | `B schedules:next` | zset | schedule names by next occurrence |
  * | `B f:<flow>` | zset | a flow's job ids by sequence (lua_flows.ts) |
  * | `B fx:<flow>` | hash | a flow's unfinished count and kept results |
+ * | `B gl:`, `B ln:`, `B pk`, ... | | lanes of jobs with a group (lua_lanes.ts) |
+ * | `B lim`, `B run`, `B rl:`, ... | | limits, what runs under them, claim logs (lua_limits.ts) |
  *
  * A script that finishes a job applies its keep rule in the same call
  * (retain and tidy, in lua_retention.ts). Scripts kept apart: enqueue
@@ -60,6 +62,7 @@ import {
   GET_FLOW,
   PARENT_RESULTS,
 } from "./lua_flows.ts";
+import { GET_LIMITS, SET_LIMITS } from "./lua_limits.ts";
 import { type Helper, prelude } from "./lua_prelude.ts";
 
 const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
@@ -116,6 +119,11 @@ if paused then
   types = open
 end
 local out = {}
+-- limits set or a job with a group waiting: the claim of lua_limits.ts
+if #types > 0 and call('EXISTS', LIM, GD) > 0 then
+  lclaim(types, need, untilS, TOK, out)
+  need = 0
+end
 while need > 0 and #types > 0 do
   local ids, qs = {}, {}
   if #types == 1 then
@@ -139,7 +147,7 @@ while need > 0 and #types > 0 do
   end
   if #ids == 0 then break end
   for j, id in ipairs(ids) do
-    -- s t x ra ea k pg m a v q e p kp f (CLAIM_FIELDS); q is the ready score
+    -- s t x ra ea k pg m a v q e p kp f g (CLAIM_FIELDS); q is the ready score
     local x = call('HMGET', J(id), ${CLAIM_LIST})
     x[11] = qs[j]
     if x[1] == 'pending' then
@@ -207,8 +215,8 @@ for i = 0, n - 1 do
   local o = 2 + i * 4
   local id, res, at = ARGV[o + 1], ARGV[o + 3], ARGV[o + 4]
   local x
-  if loud then x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'kp', 'f', 'a', 'pg', 'm', 'e')
-  else x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'kp', 'f') end
+  if loud then x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'kp', 'f', 'g', 'lc', 'a', 'pg', 'm', 'e')
+  else x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'kp', 'f', 'g', 'lc') end
   if x[1] ~= 'processing' or x[2] ~= ARGV[o + 2] then
     out[i + 1] = 0
   else
@@ -218,7 +226,8 @@ for i = 0, n - 1 do
     release(id, x[4])
     count('processing', x[3], -1)
     count('complete', x[3], 1)
-    note(id, x[3], 'complete', x[9], x[10], x[8], v, res, x[11], at)
+    if x[9] == x[2] then unrun(x[3], x[8]) end
+    note(id, x[3], 'complete', x[11], x[12], x[10], v, res, x[13], at)
     -- only a flow job has f: a plain one costs one absent field here
     if x[7] then fdone(id, 'complete', res, x[7], true) end
     retain(id, 'complete', x[3], x[6], at, x[7])
@@ -237,15 +246,16 @@ return out
  */
 const FAIL = `
 local id, e, retryAt = ARGV[2], ARGV[4], ARGV[5]
-local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'q', 'kp', 'f')
+local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'q', 'kp', 'f', 'g', 'lc')
 if x[1] ~= 'processing' or x[2] ~= ARGV[3] then return 0 end
 local v = tonumber(x[5] or 1) + 1
 local s = 'failed'
 call('ZREM', ACTIVE, id)
+if x[13] == x[2] then unrun(x[3], x[12]) end
 if retryAt ~= '' then
   s = 'pending'
   call('HSET', J(id), 's', s, 'e', e, 'ra', retryAt, 'ua', NOWS, 'v', v)
-  schedule(id, x[3], qof(x[9], x[2]), retryAt)
+  schedule(id, x[3], qof(x[9], x[2]), retryAt, x[12])
 else
   call('HSET', J(id), 's', s, 'e', e, 'co', NOWS, 'ua', NOWS, 'v', v)
   release(id, x[4])
@@ -276,7 +286,7 @@ local out = {}
 local snooze = ARGV[2] ~= '' and ARGV[2] or nil
 for i = 3, #ARGV - 1, 2 do
   local id = ARGV[i]
-  local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'q', 'ra', 'ea', 'e')
+  local x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'a', 'pg', 'm', 'q', 'ra', 'ea', 'e', 'g', 'lc')
   if x[1] == 'processing' and x[2] == ARGV[i + 1] then
     if expired(x[11]) then
       drop(id, x[1], x[3], x[4])
@@ -289,7 +299,8 @@ for i = 3, #ARGV - 1, 2 do
       call('HSET', J(id), 's', 'pending', 'a', a, 'q', q, 'ra', ra, 'ua', NOWS, 'v', v)
       call('HDEL', J(id), 'lt', 'lu')
       add('ZREM', ACTIVE, id)
-      schedule(id, x[3], q, ra)
+      if x[14] == x[2] then unrun(x[3], x[13]) end
+      schedule(id, x[3], q, ra, x[13])
       count('processing', x[3], -1)
       count('pending', x[3], 1)
       note(id, x[3], 'pending', x[7], x[8], a, v, nil, x[12], NOWS)
@@ -325,7 +336,7 @@ return 1
 /** ARGV: now, id. Returns 1 if the job changed. */
 const RETRY = `
 local id = ARGV[2]
-local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'q', 'ea', 'lt', 'f', 'fc')
+local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'q', 'ea', 'lt', 'f', 'fc', 'g')
 if not x[1] then return 0 end
 if expired(x[6]) then
   drop(id, x[1], x[2], x[3])
@@ -347,7 +358,7 @@ if x[3] then
   local holder = call('HGET', KEYIDX, x[3])
   if not holder or not holds(holder) then call('HSET', KEYIDX, x[3], id) end
 end
-if w == 0 then ready(id, x[2], q) end
+if w == 0 then ready(id, x[2], q, x[10]) end
 count(x[1], x[2], -1)
 count(s, x[2], 1)
 note(id, x[2], s, '0', '', '0', v, nil, nil, NOWS)
@@ -417,11 +428,11 @@ return call('HGETALL', COUNTS)
 /** The scripts by name, with the helpers each uses. */
 export const SCRIPTS = {
   enqueue: [ENQUEUE, ["enqueue"]],
-  enqueueFlow: [ENQUEUE_FLOW, ["done"]],
+  enqueueFlow: [ENQUEUE_FLOW, ["done", "ready"]],
   getFlow: [GET_FLOW, []],
   cancelFlow: [CANCEL_FLOW, ["done", "stop"]],
   parentResults: [PARENT_RESULTS, []],
-  claim: [CLAIM, ["done", "expired", "drop", "purge", "recover", "promote"]],
+  claim: [CLAIM, ["purge", "recover", "promote", "lclaim"]],
   heartbeat: [HEARTBEAT, []],
   update: [UPDATE, ["done"]],
   complete: [COMPLETE, ["done", "release", "retain", "flow"]],
@@ -441,6 +452,8 @@ export const SCRIPTS = {
   listSchedules: [LIST_SCHEDULES, []],
   fireSchedule: [FIRE_SCHEDULE, ["enqueue"]],
   import: [IMPORT, ["done", "holds", "schedule", "retain"]],
+  setLimits: [SET_LIMITS, ["limits"]],
+  getLimits: [GET_LIMITS, ["limits"]],
 } as const satisfies Record<string, readonly [string, readonly Helper[]]>;
 
 /** A script's name. */

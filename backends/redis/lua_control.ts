@@ -33,7 +33,7 @@ return call('SMEMBERS', PAUSED)
  */
 export const RESCHEDULE: string = `
 local id = ARGV[2]
-local x = call('HMGET', J(id), 's', 't', 'q', 'lt', 'ra', 'x', 'p', 'v', 'a', 'pg', 'm', 'e', 'ea', 'k')
+local x = call('HMGET', J(id), 's', 't', 'q', 'lt', 'ra', 'x', 'p', 'v', 'a', 'pg', 'm', 'e', 'ea', 'k', 'g')
 if x[1] ~= 'pending' then return 0 end
 if expired(x[13]) then
   drop(id, x[1], x[2], x[14])
@@ -54,11 +54,11 @@ if not q then q = call('ZSCORE', R(x[2]), id) end
 local seq = tonumber(q) - (100 - p0) * 35184372088832
 local qs = string.format('%.0f', (100 - p) * 35184372088832 + seq)
 local ras = ARGV[3] ~= '' and ARGV[3] or ra0s
-call('ZREM', R(x[2]), id)
+unready(id, x[2], x[15])
 call('ZREM', DELAYED, id)
 local v = tonumber(x[8] or 1) + 1
 call('HSET', J(id), 'ra', ras, 'p', p, 'q', qs, 'ua', NOWS, 'v', v)
-schedule(id, x[2], qs, ras)
+schedule(id, x[2], qs, ras, x[15])
 note(id, x[2], 'pending', x[10], x[11], x[9], v, nil, x[12], NOWS)
 done()
 if ra < ra0 then call(PUB, WCH, 'w'..ARGV[3]) end

@@ -9,15 +9,17 @@
  */
 
 /**
- * Helper "enqueue" (needs done, holds). `enqueue(n, packed, keyOf)` stores
- * n jobs: `packed` is each its keep rules (the kp field, keepField in
- * records.ts; "" for none), a LF, the job packed (packJob: `id t p ra ea ma
- * createdAt ...` by lines, stored whole as the job's x) and a CR; `keyOf`
+ * Helper "enqueue" (needs done, holds, ready). `enqueue(n, packed, keyOf)`
+ * stores n jobs: `packed` is each its keep rules (the kp field, keepField
+ * in records.ts; "" for none), a LF, its group ("" for none), a LF, the job
+ * packed (packJob: `id t p ra ea ma createdAt ...` by lines, stored whole
+ * as the job's x) and a CR; `keyOf`
  * maps a job's index (from 0) to its key. Returns (index, holder id) pairs
  * for the jobs not created because their key was held. A new job's hash
  * gets only x, t, s, kp (and ea, k, q when needed): its ready score lives
  * in R (see qof), the rest is absent until it changes. ZADDs and counters
- * go out once per key per call, then the updates and one wake.
+ * go out once per key per call, then the updates and one wake. A job with
+ * a group also gets g and q, and goes to its lane (lua_lanes.ts) at once.
  */
 export const ENQUEUE_JOBS: string = `local function enqueue(n, packed, keyOf)
   local seq = call('INCRBY', SEQ, n) - n
@@ -25,13 +27,13 @@ export const ENQUEUE_JOBS: string = `local function enqueue(n, packed, keyOf)
   local wake, wakeS = nil, nil
   local loud = listening()
   local format = string.format
-  -- a job: its kp, x, then its id t p ra ea and createdAt
-  local JOB = '([^\\n]*)\\n('..string.rep('([^\\n]*)\\n', 5)..'[^\\n]*\\n([^\\n]*)\\n[^\\r]*)\\r'
+  -- a job: its kp, group, x, then its id t p ra ea and createdAt
+  local JOB = '([^\\n]*)\\n([^\\n]*)\\n('..string.rep('([^\\n]*)\\n', 5)..'[^\\n]*\\n([^\\n]*)\\n[^\\r]*)\\r'
   local JB = B..'j:'
   -- ZADD arguments gathered per key (ids, ready jobs by type) and jobs per type
-  local all, na, ready, made = {}, 0, {}, {}
+  local all, na, due, made = {}, 0, {}, {}
   local i = -1
-  for kp, x, id, t, p, ra, ea, ca in string.gmatch(packed, JOB) do
+  for kp, g, x, id, t, p, ra, ea, ca in string.gmatch(packed, JOB) do
     i = i + 1
     local k = keyOf[i]
     local holder = nil
@@ -48,7 +50,8 @@ export const ENQUEUE_JOBS: string = `local function enqueue(n, packed, keyOf)
       local q = (100 - p) * 35184372088832 + seq
       local rn = tonumber(ra)
       local later = rn > NOW
-      if ea == '' and not k and not later then
+      if g == '' then g = nil end
+      if ea == '' and not k and not later and not g then
         if kp == '' then call('HSET', JB..id, 'x', x, 't', t, 's', 'pending')
         else call('HSET', JB..id, 'x', x, 't', t, 's', 'pending', 'kp', kp) end
       else
@@ -56,8 +59,11 @@ export const ENQUEUE_JOBS: string = `local function enqueue(n, packed, keyOf)
         if kp ~= '' then
           f[#f + 1] = 'kp'; f[#f + 1] = kp
         end
-        if later then
+        if later or g then
           f[#f + 1] = 'q'; f[#f + 1] = format('%.0f', q)
+        end
+        if g then
+          f[#f + 1] = 'g'; f[#f + 1] = g
         end
         if ea ~= '' then
           f[#f + 1] = 'ea'; f[#f + 1] = ea
@@ -74,11 +80,13 @@ export const ENQUEUE_JOBS: string = `local function enqueue(n, packed, keyOf)
       all[na] = id
       if later then
         add('ZADD', DELAYED, ra, id)
+      elseif g then
+        ready(id, t, format('%.0f', q), g)
       else
-        local l = ready[t]
+        local l = due[t]
         if not l then
           l = {}
-          ready[t] = l
+          due[t] = l
         end
         l[#l + 1] = q
         l[#l + 1] = id
@@ -95,7 +103,7 @@ export const ENQUEUE_JOBS: string = `local function enqueue(n, packed, keyOf)
     for j = 1, #l, 2000 do call('ZADD', key, unpack(l, j, math.min(j + 1999, #l))) end
   end
   zadd(IDS, all)
-  for t, l in pairs(ready) do zadd(R(t), l) end
+  for t, l in pairs(due) do zadd(R(t), l) end
   for t, c in pairs(made) do count('pending', t, c) end
   done()
   if wake then call(PUB, WCH, 'w'..wakeS) end

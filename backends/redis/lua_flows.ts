@@ -53,7 +53,7 @@ local function fsettle(id, fid, s, payload, fc)
   if fc then call('HSET', fx, id, s..'\\n'..payload) end
   if call('HINCRBY', fx, 'u', -1) <= 0 then call('DEL', fx) end
 end
--- y: s fw t q v fd of a dependent whose parent just finished for it
+-- y: s fw t q v fd g of a dependent whose parent just finished for it
 local function funwait(cid, y)
   if y[1] ~= 'waiting' then return end
   local w = tonumber(y[2] or 1) - 1
@@ -65,14 +65,15 @@ local function funwait(cid, y)
   local ras = string.format('%.0f', ra)
   local v = tonumber(y[5] or 1) + 1
   call('HSET', J(cid), 's', 'pending', 'fw', 0, 'ra', ras, 'ua', NOWS, 'v', v)
-  local key = R(y[3])
   if ra > NOW then
-    key = DELAYED
-    add('ZADD', key, ras, cid)
+    add('ZADD', DELAYED, ras, cid)
+    ftouched[DELAYED] = true
+  elseif y[7] then
+    ready(cid, y[3], y[4], y[7])
   else
-    add('ZADD', key, y[4], cid)
+    add('ZADD', R(y[3]), y[4], cid)
+    ftouched[R(y[3])] = true
   end
-  ftouched[key] = true
   count('waiting', y[3], -1)
   count('pending', y[3], 1)
   note(cid, y[3], 'pending', '0', '', '0', v, nil, nil, NOWS)
@@ -85,9 +86,9 @@ local function fcascade(pid, ref, fc, verb)
     local w = work[i]
     local e = '{"name":"CancelledError","message":'..enc('parent "'..w[2]..'" '..w[4])..'}'
     for _, cid in ipairs(cjson.decode(w[3])) do
-      local y = call('HMGET', J(cid), 's', 'fw', 't', 'q', 'v', 'fd', 'f', 'fc', 'kp')
+      local y = call('HMGET', J(cid), 's', 'fw', 't', 'q', 'v', 'fd', 'g', 'f', 'fc', 'kp')
       if y[1] == 'waiting' then
-        local fid, cref, policy = flink(y[7])
+        local fid, cref, policy = flink(y[8])
         if policy == 'continue' then
           funwait(cid, y)
         else
@@ -96,9 +97,9 @@ local function fcascade(pid, ref, fc, verb)
           count('waiting', y[3], -1)
           count('cancelled', y[3], 1)
           note(cid, y[3], 'cancelled', '0', '', '0', v, nil, e, NOWS)
-          fsettle(cid, fid, 'cancelled', e, y[8])
-          retain(cid, 'cancelled', y[3], y[9], NOWS, y[7])
-          if y[8] then work[#work + 1] = {cid, cref, y[8], 'was cancelled'} end
+          fsettle(cid, fid, 'cancelled', e, y[9])
+          retain(cid, 'cancelled', y[3], y[10], NOWS, y[8])
+          if y[9] then work[#work + 1] = {cid, cref, y[9], 'was cancelled'} end
         end
       end
     end
@@ -111,7 +112,7 @@ local function fdone(id, s, payload, f, cascade)
   if not fc or not cascade then return end
   if s == 'complete' then
     for _, cid in ipairs(cjson.decode(fc)) do
-      funwait(cid, call('HMGET', J(cid), 's', 'fw', 't', 'q', 'v', 'fd'))
+      funwait(cid, call('HMGET', J(cid), 's', 'fw', 't', 'q', 'v', 'fd', 'g'))
     end
   else
     fcascade(id, ref, fc, s == 'failed' and 'failed' or 'was cancelled')
@@ -143,7 +144,7 @@ end
  * nothing, for a job in another status or none.
  */
 export const STOP: string = `local function fstop(id, e, cascade)
-  local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'a', 'pg', 'm', 'q', 'lt', 'kp', 'f')
+  local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'a', 'pg', 'm', 'q', 'lt', 'kp', 'f', 'g', 'lc')
   local s = x[1]
   if s ~= 'waiting' and s ~= 'pending' and s ~= 'processing' then return false end
   local h = {'s', 'cancelled', 'e', e, 'co', NOWS, 'ua', NOWS}
@@ -153,12 +154,13 @@ export const STOP: string = `local function fstop(id, e, cascade)
       local q = call('ZSCORE', R(x[2]), id)
       if q then h[#h + 1] = 'q'; h[#h + 1] = q end
     end
-    call('ZREM', R(x[2]), id)
+    unready(id, x[2], x[12])
     call('ZREM', DELAYED, id)
   end
   local v = tonumber(x[4] or 1) + 1
   if s == 'processing' then
     call('ZREM', ACTIVE, id)
+    if x[13] and x[13] == x[9] then unrun(x[2], x[12]) end
     call(PUB, WCH, 'c'..id..' '..v)
   end
   h[#h + 1] = 'v'; h[#h + 1] = v
@@ -211,12 +213,12 @@ end
 `;
 
 /** ARGV entries per job of ENQUEUE_FLOW. */
-export const FLOW_FIELDS: number = 11;
+export const FLOW_FIELDS: number = 12;
 
 /**
  * ARGV: now, flow id, n, then per job FLOW_FIELDS entries: id, type,
  * priority, runAt, createdAt, x (packJob), kp ("" none), f, fc ("" none),
- * number of parents, delay. Stores every job with the next sequences: one
+ * number of parents, delay, group ("" none). Stores every job with the next sequences: one
  * with parents waiting (its ready score kept as q), the others pending as
  * enqueue stores them; then the flow's keys, an update per job in the order
  * given, and one wake when any is pending.
@@ -227,23 +229,26 @@ local seq = call('INCRBY', SEQ, n) - n
 local FK = B..'f:'..fid
 local wake, wakeS = nil, nil
 for i = 0, n - 1 do
-  local id, t, p, ra, ca, x, kp, f, fc, np, fd =
+  local id, t, p, ra, ca, x, kp, f, fc, np, fd, g =
     unpack(ARGV, 4 + i * ${FLOW_FIELDS}, 3 + (i + 1) * ${FLOW_FIELDS})
   seq = seq + 1
   local q = string.format('%.0f', (100 - tonumber(p)) * 35184372088832 + seq)
   local h = {'x', x, 't', t, 'f', f}
   if kp ~= '' then h[#h + 1] = 'kp'; h[#h + 1] = kp end
+  if g == '' then g = nil end
+  -- a job with a group keeps its ready score as q, wherever it waits
+  if g then h[#h + 1] = 'g'; h[#h + 1] = g; h[#h + 1] = 'q'; h[#h + 1] = q end
   if fc ~= '' then h[#h + 1] = 'fc'; h[#h + 1] = fc end
   local s = 'pending'
   if np ~= '0' then
     s = 'waiting'
     h[#h + 1] = 'fw'; h[#h + 1] = np
-    h[#h + 1] = 'q'; h[#h + 1] = q
+    if not g then h[#h + 1] = 'q'; h[#h + 1] = q end
     if fd ~= '0' then h[#h + 1] = 'fd'; h[#h + 1] = fd end
   elseif tonumber(ra) > NOW then
-    h[#h + 1] = 'q'; h[#h + 1] = q
+    if not g then h[#h + 1] = 'q'; h[#h + 1] = q end
     add('ZADD', DELAYED, ra, id)
-  else
+  elseif not g then
     add('ZADD', R(t), q, id)
   end
   if s == 'pending' and (wake == nil or tonumber(ra) < wake) then
@@ -251,6 +256,7 @@ for i = 0, n - 1 do
   end
   h[#h + 1] = 's'; h[#h + 1] = s
   call('HSET', J(id), unpack(h))
+  if g and s == 'pending' and tonumber(ra) <= NOW then ready(id, t, q, g) end
   add('ZADD', IDS, 0, id)
   add('ZADD', FK, seq, id)
   count(s, t, 1)

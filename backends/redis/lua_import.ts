@@ -9,12 +9,12 @@
  */
 
 /** ARGV entries per job (see IMPORT). */
-export const IMPORT_FIELDS: number = 18;
+export const IMPORT_FIELDS: number = 19;
 
 /**
  * ARGV: now, n, then per job IMPORT_FIELDS entries: id, t, s, x, kp, ea, k,
  * pg, m, r, e, a, ua, sa, co, v (the hash fields of records.ts, "" for an
- * absent one), priority, runAt. Never a processing job (the caller refuses
+ * absent one), priority, runAt, group ("" none). Never a processing job (the caller refuses
  * them). Returns one outcome per job: "created", "exists" (a job of that
  * id is stored) or "key-held" (a pending job whose key a live job holds).
  * A stored job gets a ready score from the next sequence (kept as q, so a
@@ -29,10 +29,10 @@ local seq = call('INCRBY', SEQ, n) - n
 local out = {}
 local wake, wakeS = nil, nil
 local finished = 0
-local OPTIONAL = {'kp', 'ea', 'k', 'pg', 'm', 'r', 'e', 'sa', 'co'}
+local OPTIONAL = {'kp', 'ea', 'k', 'pg', 'm', 'r', 'e', 'sa', 'co', 'g'}
 for i = 0, n - 1 do
   local o = 2 + i * ${IMPORT_FIELDS}
-  local id, t, s, x, kp, ea, k, pg, m, r, e, a, ua, sa, co, v, p, ra =
+  local id, t, s, x, kp, ea, k, pg, m, r, e, a, ua, sa, co, v, p, ra, g =
     unpack(ARGV, o + 1, o + ${IMPORT_FIELDS})
   local refused = nil
   if call('EXISTS', J(id)) == 1 then
@@ -47,7 +47,7 @@ for i = 0, n - 1 do
     seq = seq + 1
     local q = string.format('%.0f', (100 - tonumber(p)) * 35184372088832 + seq)
     local f = {'x', x, 't', t, 's', s, 'q', q, 'a', a, 'ua', ua, 'v', v}
-    local given = {kp, ea, k, pg, m, r, e, sa, co}
+    local given = {kp, ea, k, pg, m, r, e, sa, co, g}
     for j, name in ipairs(OPTIONAL) do
       if given[j] ~= '' then
         f[#f + 1] = name; f[#f + 1] = given[j]
@@ -58,7 +58,7 @@ for i = 0, n - 1 do
     if ea ~= '' then call('ZADD', EXPIRY, ea, id) end
     if s == 'pending' then
       if k ~= '' then call('HSET', KEYIDX, k, id) end
-      schedule(id, t, q, ra)
+      schedule(id, t, q, ra, g ~= '' and g or nil)
       if wake == nil or tonumber(ra) < wake then
         wake = tonumber(ra)
         wakeS = ra

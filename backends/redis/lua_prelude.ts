@@ -6,7 +6,9 @@
  * with its keep rule applied ("retain", from lua_retention.ts) and, for a
  * job of a flow, its dependents released or cancelled ("flow", "stop",
  * "rearm", from lua_flows.ts); storing new jobs ("enqueue", from
- * lua_enqueue.ts). A script's
+ * lua_enqueue.ts); lanes of jobs with a group ("ready", "lanes", from
+ * lua_lanes.ts) and limits ("limits", "lclaim", from lua_limits.ts). A
+ * script's
  * text is `local PUB, NUMSUB = ...` (set by scriptSources in lua.ts), then
  * the helpers it needs, then the transition: only those it needs, since
  * every call runs its whole preamble.
@@ -20,6 +22,8 @@
 import { ENQUEUE_JOBS } from "./lua_enqueue.ts";
 import { RETAIN } from "./lua_retention.ts";
 import { FLOW, REARM, STOP } from "./lua_flows.ts";
+import { LANES, READY } from "./lua_lanes.ts";
+import { LCLAIM, LIMITS } from "./lua_limits.ts";
 
 /** A helper's name. */
 export type Helper =
@@ -29,6 +33,9 @@ export type Helper =
   | "bulk"
   | "done"
   | "ready"
+  | "lanes"
+  | "limits"
+  | "lclaim"
   | "qof"
   | "schedule"
   | "release"
@@ -140,15 +147,10 @@ end
 end
 `,
   ],
-  [
-    "ready",
-    [],
-    `-- q is the job's ready score: (100 - priority) * 2^45 + enqueue sequence.
-local function ready(id, t, q)
-  call('ZADD', R(t), q, id)
-end
-`,
-  ],
+  // q is a job's ready score: (100 - priority) * 2^45 + enqueue sequence.
+  ["ready", [], READY],
+  ["lanes", ["ready"], LANES],
+  ["limits", ["lanes"], LIMITS],
   [
     "qof",
     [],
@@ -164,8 +166,8 @@ end
   [
     "schedule",
     ["ready"],
-    `local function schedule(id, t, q, ra)
-  if tonumber(ra) > NOW then call('ZADD', DELAYED, ra, id) else ready(id, t, q) end
+    `local function schedule(id, t, q, ra, g)
+  if tonumber(ra) > NOW then call('ZADD', DELAYED, ra, id) else ready(id, t, q, g) end
 end
 `,
   ],
@@ -195,17 +197,20 @@ end
   ],
   [
     "drop",
-    ["count", "release"],
+    ["count", "release", "limits"],
     `-- f: the job's f field (a flow job's), else nil
 local function drop(id, s, t, k, f)
+  local y = {}
+  if s == 'pending' or s == 'processing' then y = call('HMGET', J(id), 'g', 'lc', 'lt') end
   call('DEL', J(id))
   call('ZREM', IDS, id)
   call('ZREM', EXPIRY, id)
   if s == 'pending' then
-    call('ZREM', R(t), id)
+    unready(id, t, y[1])
     call('ZREM', DELAYED, id)
   elseif s == 'processing' then
     call('ZREM', ACTIVE, id)
+    if y[2] and y[2] == y[3] then unrun(t, y[1]) end
   else
     call('ZREM', DONE..s, id)
     call('ZREM', RM, id)
@@ -222,10 +227,10 @@ end
 `,
   ],
   ["retain", ["bulk", "drop", "done"], RETAIN],
-  ["flow", ["retain"], FLOW],
-  ["stop", ["release", "flow"], STOP],
+  ["flow", ["retain", "ready"], FLOW],
+  ["stop", ["release", "flow", "limits"], STOP],
   ["rearm", ["flow"], REARM],
-  ["enqueue", ["done", "holds"], ENQUEUE_JOBS],
+  ["enqueue", ["done", "holds", "ready"], ENQUEUE_JOBS],
   [
     "purge",
     ["drop"],
@@ -241,13 +246,13 @@ end
   ],
   [
     "recover",
-    ["ready", "release", "count", "note", "qof", "retain", "flow"],
+    ["ready", "release", "count", "note", "qof", "retain", "flow", "limits"],
     `local LEASE_EXPIRED = '{"name":"LeaseExpiredError","message":"lease expired"}'
 local function recover(limit)
   local ids = call('ZRANGEBYSCORE', ACTIVE, '-inf', NOWS, 'LIMIT', 0, limit)
   for _, id in ipairs(ids) do
     call('ZREM', ACTIVE, id)
-    local x = call('HMGET', J(id), 's', 'lu', 't', 'q', 'a', 'x', 'k', 'v', 'pg', 'm', 'lt', 'kp', 'f')
+    local x = call('HMGET', J(id), 's', 'lu', 't', 'q', 'a', 'x', 'k', 'v', 'pg', 'm', 'lt', 'kp', 'f', 'g', 'lc')
     if x[1] == 'processing' and tonumber(x[2]) > NOW then
       call('ZADD', ACTIVE, x[2], id)
     elseif x[1] == 'processing' then
@@ -258,13 +263,14 @@ local function recover(limit)
       if tonumber(x[5] or 0) < tonumber(ma) then
         s = 'pending'
         call('HSET', J(id), 's', s, 'ra', NOWS, 'e', LEASE_EXPIRED, 'ua', NOWS, 'v', v)
-        ready(id, x[3], qof(x[4], x[11]))
+        ready(id, x[3], qof(x[4], x[11]), x[14])
       else
         call('HSET', J(id), 's', s, 'co', NOWS, 'e', LEASE_EXPIRED, 'ua', NOWS, 'v', v)
         release(id, x[7])
       end
       count('processing', x[3], -1)
       count(s, x[3], 1)
+      if x[15] and x[15] == x[11] then unrun(x[3], x[14]) end
       call(PUB, WCH, 'c'..id..' '..v)
       note(id, x[3], s, x[9], x[10], x[5], v, nil, LEASE_EXPIRED, NOWS)
       if s == 'failed' then
@@ -277,6 +283,7 @@ local function recover(limit)
 end
 `,
   ],
+  ["lclaim", ["limits", "done", "expired", "drop"], LCLAIM],
   [
     "promote",
     ["ready", "qof"],
@@ -284,8 +291,8 @@ end
   local ids = call('ZRANGEBYSCORE', DELAYED, '-inf', NOWS, 'LIMIT', 0, limit)
   if #ids == 0 then return end
   for _, id in ipairs(ids) do
-    local x = call('HMGET', J(id), 's', 't', 'q', 'lt')
-    if x[1] == 'pending' then ready(id, x[2], qof(x[3], x[4])) end
+    local x = call('HMGET', J(id), 's', 't', 'q', 'lt', 'g')
+    if x[1] == 'pending' then ready(id, x[2], qof(x[3], x[4]), x[5]) end
   end
   call('ZREM', DELAYED, unpack(ids))
 end

@@ -11,7 +11,8 @@
  * records in records.ts, connections in connection.ts (the driver's shape
  * in driver.ts), events in events.ts, clean() in retention.ts, schedules
  * in transitions_schedule.ts, importJobs in transitions_import.ts, flows
- * (SPEC §12) in transitions_flows.ts.
+ * (SPEC §12) in transitions_flows.ts, limits and groups (SPEC §7.3, §7.4)
+ * in transitions_limits.ts.
  *
  * @module
  */
@@ -23,6 +24,7 @@ import type {
   BackendSchedules,
 } from "../../src/backend/interface.ts";
 import type { BackendFlows } from "../../src/backend/interface_flows.ts";
+import type { BackendLimits } from "../../src/backend/interface_limits.ts";
 import { backendClosed } from "../../src/backend/closed.ts";
 import { toBackendError } from "../../src/errors.ts";
 import { type RedisBackendOptions, setupOf } from "./options.ts";
@@ -63,6 +65,7 @@ import {
   getFlow,
   parentResults,
 } from "./transitions_flows.ts";
+import { limitCalls } from "./transitions_limits.ts";
 
 export type {
   DriverListener,
@@ -97,7 +100,7 @@ export type { RedisBackendOptions } from "./options.ts";
  */
 export function redisBackend(
   options: RedisBackendOptions = {},
-): Backend & BackendFlows {
+): Backend & BackendFlows & BackendLimits {
   const { conn, ns } = setupOf(options, { createClient, createCluster });
   const events = redisEvents(conn, ns);
   let closed = false;
@@ -139,6 +142,7 @@ export function redisBackend(
     clean: (queue, request) => cleanJobs(s, queue, request),
     ...scheduleCalls(s),
     ...flowCalls(s),
+    ...limitCalls(s),
 
     async listen(queue, topic, listener) {
       if (closed) throw backendClosed("redis");

@@ -3,8 +3,8 @@
  * records into script arguments; it never talks to Redis itself (that is
  * transitions.ts and events.ts). Field names are short on purpose: they are
  * stored once per job and sent on every claim. A new job's hash holds only
- * x, t and s (and ea, k when it has them, q when it is delayed): the rest is
- * written when it changes (q by the first claim).
+ * x, t and s (and ea, k when it has them, q when it is delayed or has a
+ * group, g): the rest is written when it changes (q by the first claim).
  *
  * | field | JobRecord | field | JobRecord |
  * | --- | --- | --- | --- |
@@ -18,7 +18,8 @@
  * | lt, lu | lease token, until | ua | updatedAt (absent: createdAt) |
  * | v | version (absent: 1) | sa | startedAt |
  * | kp | keep rules (absent: none) | co | completedAt |
- * | f | its flow link (absent: none) | | |
+ * | f | its flow link (absent: none) | g | group (absent: none) |
+ * | lc | counted under limits (lua_limits.ts) | | |
  *
  * `x` is the job as enqueued, one line per field: `id type priority runAt
  * expiresAt maxAttempts createdAt ttl metadata data` (JSON text never holds
@@ -166,6 +167,7 @@ export function toRecord(h: Record<string, string>): JobRecord | null {
       : null,
     version: Number(h.v ?? 1),
     ...(h.f === undefined ? {} : { flow: flowOf(h.f) }),
+    ...(h.g === undefined ? {} : { group: h.g }),
   };
 }
 
@@ -212,6 +214,7 @@ export const CLAIM_FIELDS: readonly string[] = [
   "p",
   "kp",
   "f",
+  "g",
 ];
 
 /** Reads a claim script's positional reply into hash fields. */
@@ -230,15 +233,16 @@ export function claimedHash(
 
 /**
  * One job as the enqueue helper takes it (lua_enqueue.ts): its keep field
- * (keepField), "\n", the packed job, "\r".
+ * (keepField), "\n", its group ("" for none), "\n", the packed job, "\r".
  */
 export function enqueueEntry(job: NewJobRecord): string {
-  return keepField(job.keep) + "\n" + packJob(job) + "\r";
+  return keepField(job.keep) + "\n" + (job.group ?? "") + "\n" +
+    packJob(job) + "\r";
 }
 
 /**
  * The enqueue script's arguments (see ENQUEUE in lua_enqueue.ts): now, n,
- * the jobs, each its keep field (keepField), "\n", the packed job, "\r" (no
+ * the jobs, each as enqueueEntry makes it (no
  * field holds a raw CR: JSON text escapes it, and types and ids cannot hold
  * one), then (index, key) per job with a key.
  */

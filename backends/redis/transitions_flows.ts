@@ -30,6 +30,7 @@ function flowArgs(job: NewFlowJobRecord): string[] {
     job.children.length === 0 ? "" : JSON.stringify(job.children),
     String(Object.keys(job.flow.parents).length),
     String(job.runAt - job.createdAt),
+    job.group ?? "",
   ];
 }
 

@@ -36,6 +36,7 @@ function importFields(job: JobRecord): string[] {
     String(job.version),
     String(job.priority),
     String(job.runAt),
+    job.group ?? "",
   ];
 }
 
