@@ -3,8 +3,10 @@
  * SQLite file, Redis, PostgreSQL): three worker processes work 120 jobs in
  * 12 groups under `groups: { concurrency: 1 }`; from the shared log of
  * their start and end times, no two jobs of one group ever overlap, and
- * every job completes. Workers are real child processes of the runtime
- * running the test (tests/fixtures/step_worker.ts).
+ * every job completes; and a worker SIGKILLed while it holds group slots
+ * keeps them until its leases run out, then frees them, with no count
+ * left behind. Workers are real child processes of the runtime running
+ * the test (tests/fixtures/step_worker.ts).
  *
  * @module
  */
@@ -23,6 +25,14 @@ const fixture = fileURLToPath(
 );
 const root = fileURLToPath(new URL("..", import.meta.url));
 const patiently = { timeout: 60_000, interval: 25 };
+
+/** The jobs a worker started, with their groups (ended or not). */
+function spansOf(w: Started): { id: string; group: string }[] {
+  return w.lines().filter((l) => l.startsWith("start ")).map((l) => {
+    const [, id, , group] = l.split(" ");
+    return { id: id!, group: group! };
+  });
+}
 
 /** Each job's group, start and end, from the workers' lines. */
 function spans(workers: Started[]) {
@@ -49,6 +59,79 @@ for (const store of urlStores()) {
       await Promise.all(workers.map((w) => w.exit));
       await Promise.all(queues.map((q) => q.close()));
       await store.stop();
+    });
+
+    const worker = async (
+      name: string,
+      leaseMs: number,
+      jobMs = 15,
+    ): Promise<Started> => {
+      const w = startFile(fixture, {
+        cwd: root,
+        args: [store.url(), name, String(leaseMs), String(jobMs)],
+      });
+      workers.push(w);
+      await waitFor(
+        "a worker ready",
+        () => w.lines().includes("ready"),
+        patiently,
+      );
+      return w;
+    };
+
+    test("a worker SIGKILLed holding group slots keeps them until its leases run out, then frees them with no count left", async () => {
+      const name = `held_${crypto.randomUUID().slice(0, 8)}`;
+      const q = createQueue(store.url(), { name });
+      queues.push(q);
+      await q.setLimits({ groups: { concurrency: 1 } });
+      const groups = ["a", "b", "c", "d", "e", "f"];
+      const ids = await q.enqueueMany(
+        groups.flatMap((g) =>
+          [1, 2].map((i) => ({ type: "step", data: i, options: { group: g } }))
+        ),
+      );
+      const victim = await worker(name, 3_000, 600_000);
+      await waitFor(
+        "the victim holding four groups",
+        () => spansOf(victim).length === 4,
+        patiently,
+      );
+      const held = new Set(spansOf(victim).map((s) => s.group));
+      const heldAt = new Map(
+        victim.lines().filter((l) => l.startsWith("start ")).map((l) => {
+          const [, , at, group] = l.split(" ");
+          return [group!, Number(at)];
+        }),
+      );
+      victim.child.kill("SIGKILL");
+      await victim.exit;
+      const rescuer = await worker(name, 3_000);
+      await waitFor(
+        "the free groups' jobs",
+        () => spans([rescuer]).filter((s) => !held.has(s.group)).length === 4,
+        patiently,
+      );
+      await waitFor(
+        "every job complete",
+        async () => (await q.stats()).complete === ids.length,
+        patiently,
+      );
+      // A held group's jobs ran only once its dead job's lease (3 s from
+      // its claim, just before its start line) had run out.
+      for (const s of spans([rescuer]).filter((s) => held.has(s.group))) {
+        assert.ok(
+          s.start >= heldAt.get(s.group)! + 3_000 - 100,
+          `a job of ${s.group} ran while the dead worker's lease held`,
+        );
+      }
+      rescuer.child.kill("SIGTERM");
+      await rescuer.exit;
+      // No count left behind: one new job per group, all claimable at once.
+      await q.enqueueMany(
+        groups.map((g) => ({ type: "step", data: 0, options: { group: g } })),
+      );
+      const claimed = await q.claimMany(10);
+      assert.deepEqual(claimed.map((j) => j.group).sort(), groups);
     });
 
     test("three workers under groups: { concurrency: 1 } never overlap two jobs of one group, and every job completes", async () => {
