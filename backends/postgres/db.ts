@@ -70,7 +70,7 @@ export function openDb(config: DbConfig): Db {
   const sweeper = startSweeper(
     config.sweepInterval,
     () => ready !== undefined && !closed,
-    () => sweep(sql, s, lastNow, () => closed),
+    () => sweep(sql, s, lastNow, () => closed, (q) => channelName(schema, q)),
   );
 
   return {
@@ -194,12 +194,18 @@ async function sweep(
   s: Statements,
   lastNow: ReadonlyMap<string, number>,
   closed: () => boolean,
+  channel: (queue: string) => string,
 ): Promise<void> {
   for (const [queue, now] of lastNow) {
     if (closed()) return;
     try {
       for (let i = 0; i < 100 && !closed(); i++) {
-        const [row] = await sql.unsafe(s.sweep, [queue, now, 1000], {
+        const [row] = await sql.unsafe(s.sweep, [
+          queue,
+          now,
+          1000,
+          channel(queue),
+        ], {
           prepare: true,
         });
         if (((row?.n as number) ?? 0) < 1000) break;

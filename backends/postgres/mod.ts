@@ -8,7 +8,8 @@
  * capabilities, and the adapter from Backend methods to the transitions
  * (`transitions.ts`; pause, resume, reschedule and clean in
  * `transitions_control.ts`; schedules in `transitions_schedule.ts`; the import
- * in `transitions_import.ts`; flows in `transitions_flows.ts`). The connection, migrations and closing are
+ * in `transitions_import.ts`; flows in `transitions_flows.ts`; limits in
+ * `transitions_limits.ts`). The connection, migrations and closing are
  * in `db.ts`, the SQL in `sql.ts` (the claim function in `sql_claim.ts`,
  * retention's columns and the complete, fail, cancel and clean functions in
  * `sql_retention.ts`, final updates in `sql_final.ts`, schedules in
@@ -27,6 +28,7 @@ import type {
   BackendSchedules,
 } from "../../src/backend/interface.ts";
 import type { BackendFlows } from "../../src/backend/interface_flows.ts";
+import type { BackendLimits } from "../../src/backend/interface_limits.ts";
 import { toBackendError, ValidationError } from "../../src/errors.ts";
 import type { BackendCapabilities } from "../../src/types.ts";
 import { type Db, type DbConfig, openDb } from "./db.ts";
@@ -38,6 +40,7 @@ import {
 } from "./transitions_control.ts";
 import { createFlowTransitions } from "./transitions_flows.ts";
 import { createImport } from "./transitions_import.ts";
+import { createLimitCalls } from "./transitions_limits.ts";
 import {
   createScheduleTransitions,
   type ScheduleTransitions,
@@ -135,7 +138,7 @@ export interface PostgresBackendOptions {
  */
 export function postgresBackend(
   options: PostgresBackendOptions,
-): Backend<PostgresTransaction> & BackendFlows {
+): Backend<PostgresTransaction> & BackendFlows & BackendLimits {
   const config = configOf(options);
   const db = openDb(config);
   const transitions = createTransitions(db.sql, db.statements, db.channel);
@@ -165,6 +168,7 @@ export function postgresBackend(
     ...adapter(db, transitions, events, flow),
     ...scheduleCalls(db, schedules, importJobs),
     ...flowCalls(db, flows),
+    ...createLimitCalls(db, config.schema),
   };
 }
 

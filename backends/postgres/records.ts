@@ -27,8 +27,8 @@ export interface Row {
 }
 
 /**
- * A raw jobs row, as the statements return it, to a JobRecord; `flow`
- * only on a job of a flow.
+ * A raw jobs row, as the statements return it, to a JobRecord; `group`
+ * only on a job of a group, `flow` only on a job of a flow.
  */
 export function toRecord(r: Row): JobRecord {
   const record: JobRecord = {
@@ -61,6 +61,7 @@ export function toRecord(r: Row): JobRecord {
       failed: ruleOf(r.keepfailedage, r.keepfailedcount),
     },
   };
+  if (typeof r.jobgroup === "string") record.group = r.jobgroup;
   if (typeof r.flowid === "string") {
     record.flow = {
       id: r.flowid,
@@ -146,6 +147,7 @@ function jobJson(job: NewJobRecord): Record<string, unknown> {
     expires_at: job.expiresAt,
     key: job.key,
     metadata: job.metadata,
+    grp: job.group,
   };
 }
 

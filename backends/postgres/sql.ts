@@ -33,7 +33,8 @@ import {
   rereadStatement,
   sweepFinal,
 } from "./sql_final.ts";
-import { flowsMigration } from "./sql_flows.ts";
+import { cancelFlowFunction, flowsMigration } from "./sql_flows.ts";
+import { arrivalsOf, limitsMigration } from "./sql_limits.ts";
 import { finishFunctions, retentionTables } from "./sql_retention.ts";
 import { schedulesTable } from "./sql_schedule.ts";
 
@@ -81,6 +82,7 @@ const COLS = [
   "j.flow_ref AS flowref",
   "j.flow_parents AS flowparents",
   "j.flow_continue AS flowcontinue",
+  "j.job_group AS jobgroup",
 ].join(", ");
 
 /**
@@ -90,6 +92,25 @@ const COLS = [
  */
 const ASYNC_COMMIT =
   "SELECT set_config('synchronous_commit', 'off', true) AS v";
+
+/**
+ * A CTE body that reports the jobs of `rows` (a CTE with status, type and
+ * job_group, as they were) that were processing as stopped, when the
+ * queue ($1) has limits (sql_limits.ts): one probe of the limits table
+ * otherwise.
+ */
+function stoppedCte(
+  s: string,
+  rows: string,
+  channel: string,
+  now: string,
+): string {
+  return `SELECT ${s}.limits_stopped($1, ${channel}::text, ${now}::float8,
+        array_agg(g.type), array_agg(g.job_group))
+      FROM ${rows} g WHERE g.status = 'processing'
+      HAVING count(*) > 0
+        AND EXISTS (SELECT 1 FROM ${s}.limits m WHERE m.queue = $1)`;
+}
 
 /** The migrations, in order; each runs once per schema, under a lock. */
 export function migrations(schema: string): string[] {
@@ -158,6 +179,15 @@ export function migrations(schema: string): string[] {
     // complete, fail, cancel and clean functions made again to settle a
     // finished flow job's dependents (sql_flows.ts).
     flowsMigration(s),
+    // 7: limits and groups (SPEC §7.3, §7.4): the group column, lanes,
+    // arrivals, limits, turns and rate windows, and the claim, finishing
+    // and cancel_flow functions made again to honour them (sql_limits.ts).
+    [
+      limitsMigration(s),
+      claimFunction(s, 7),
+      finishFunctions(s, 7),
+      cancelFlowFunction(s, 7),
+    ].join("\n"),
   ];
 }
 
@@ -253,8 +283,8 @@ export interface Statements {
   /** $1 queue, $2 now. */
   stats: string;
   /**
-   * $1 queue, $2 now, $3 limit: deletes expired jobs, a batch at a time,
-   * and the kept final updates whose time is past.
+   * $1 queue, $2 now, $3 limit, $4 channel: deletes expired jobs, a batch
+   * at a time, and the kept final updates whose time is past.
    */
   sweep: string;
   /**
@@ -283,28 +313,31 @@ export function statements(schema: string): Statements {
       INSERT INTO ${t} (queue, id, type, data, priority, max_attempts, run_at,
         created_at, ttl, expires_at, key, held_key, metadata, status,
         updated_at, keep_complete_age, keep_complete_count, keep_failed_age,
-        keep_failed_count)
+        keep_failed_count, job_group)
       SELECT $1, i.id, i.type, i.data, i.priority, i.max_attempts, i.run_at,
         i.created_at, i.ttl, i.expires_at, i.key, i.key, i.metadata,
         'pending', i.created_at,
         CASE WHEN $4::boolean THEN $5::float8 ELSE i.kca END,
         CASE WHEN $4::boolean THEN $6::int ELSE i.kcc END,
         CASE WHEN $4::boolean THEN $7::float8 ELSE i.kfa END,
-        CASE WHEN $4::boolean THEN $8::int ELSE i.kfc END
+        CASE WHEN $4::boolean THEN $8::int ELSE i.kfc END, i.grp
       FROM ROWS FROM (json_to_recordset($3::text::json) AS (id text, type text,
         data text, priority int, max_attempts int, run_at float8,
         created_at float8, ttl float8, expires_at float8, key text,
-        metadata text, kca float8, kcc int, kfa float8, kfc int))
+        metadata text, kca float8, kcc int, kfa float8, kfc int, grp text))
         WITH ORDINALITY AS i(id, type, data, priority, max_attempts, run_at,
-          created_at, ttl, expires_at, key, metadata, kca, kcc, kfa, kfc, ord)
+          created_at, ttl, expires_at, key, metadata, kca, kcc, kfa, kfc, grp,
+          ord)
       ORDER BY i.ord
       ${
       keys
         ? "ON CONFLICT (queue, held_key) WHERE held_key IS NOT NULL DO NOTHING"
         : ""
     }
-      RETURNING id, type, created_at, run_at, seq
+      RETURNING id, type, created_at, run_at, seq, queue, job_group,
+        priority, status
     ),
+    arrived AS (${arrivalsOf(ident(schema), "ins")}),
     notes AS (
       SELECT pg_notify($2, json_build_array('e', type, created_at,
         min(run_at), json_agg(id ORDER BY seq))::text)
@@ -340,7 +373,7 @@ export function statements(schema: string): Statements {
         (SELECT count(*) FROM expired_notes)::int
           + (SELECT count(*) FROM notes)::int AS notes) e
       LEFT JOIN claimed j ON true
-    ORDER BY j.priority DESC, j.seq`,
+    ORDER BY j.ord, j.priority DESC, j.seq`,
     expire: `WITH ${claimCtes(ident(schema), "$2", false)},
     ${expiredNotes("$3")}
       SELECT (SELECT count(*) FROM expired)::int AS expired,
@@ -445,15 +478,18 @@ export function statements(schema: string): Statements {
     remove: `WITH gone AS (
       DELETE FROM ${t} j WHERE j.queue = $1 AND j.id = $2
         AND j.flow_id IS NULL
-      RETURNING j.id, j.status, ${liveAt("$3")} AS live
+      RETURNING j.id, j.status, ${liveAt("$3")} AS live, j.type, j.job_group
     ), notes AS (
       SELECT pg_notify($4, json_build_array('c', id)::text) FROM gone
       WHERE live AND status = 'processing'
-    ), flowed AS (
+    ), stopped AS (${
+      stoppedCte(ident(schema), "gone", "$4", "$3")
+    }), flowed AS (
       SELECT ${fn}.remove_flow_job($1, $4, $3::float8, $2, $5::text) AS live
       WHERE NOT EXISTS (SELECT 1 FROM gone)
     )
-    SELECT live, (SELECT count(*) FROM notes)::int AS notes FROM gone
+    SELECT live, (SELECT count(*) FROM notes)::int
+      + (SELECT count(*) FROM stopped)::int AS notes FROM gone
     UNION ALL
     SELECT live, 0 FROM flowed WHERE live IS NOT NULL`,
     get: `SELECT ${COLS} FROM ${t} j
@@ -474,8 +510,10 @@ export function statements(schema: string): Statements {
         SELECT queue, id FROM ${t}
         WHERE queue = $1 AND expires_at <= $2
         LIMIT $3 FOR UPDATE SKIP LOCKED)
-      RETURNING 1
-    ), finals AS (${sweepFinal(ident(schema))})
-    SELECT count(*)::int AS n FROM gone`,
+      RETURNING status, type, job_group
+    ), finals AS (${sweepFinal(ident(schema))}),
+    stopped AS (${stoppedCte(ident(schema), "gone", "$4", "$2")})
+    SELECT count(*)::int AS n, (SELECT count(*) FROM stopped)::int AS s
+    FROM gone`,
   };
 }

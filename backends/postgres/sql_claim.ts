@@ -6,8 +6,11 @@
  * applies the job's `keep_failed` rule (sql_retention.ts), and migration 5
  * again, so that such a job removed at once leaves a final update too large
  * to notify (sql_final.ts), and migration 6 with the queue's channel, so
- * that a flow job failed so settles its dependents (sql_flows.ts). sql.ts
- * calls it
+ * that a flow job failed so settles its dependents (sql_flows.ts), and
+ * migration 7 so that a queue with limits or groups claims through
+ * `claim_limited` (sql_limits.ts; the plain path pays three probes of
+ * small tables) and a lease that runs out is reported to its limits.
+ * sql.ts calls it
  * from its claim and expire statements, which notify and shape the result.
  * This file holds SQL text only and runs nothing. To change the claim, add a
  * migration that replaces the function; never edit an old one.
@@ -33,6 +36,7 @@
  * @module
  */
 
+import { stoppedStep } from "./sql_limits.ts";
 import { type FinishVersion, retainSteps, settleAll } from "./sql_retention.ts";
 
 /** The settings the claim is planned and run with. */
@@ -128,13 +132,16 @@ export function claimFunction(s: string, v: FinishVersion): string {
     now: "p_now",
     save: v >= 5,
   });
-  const six = (text: string) => v === 6 ? text : "";
+  const six = (text: string) => v >= 6 ? text : "";
+  const seven = (text: string) => v >= 7 ? text : "";
   return `CREATE OR REPLACE FUNCTION ${s}.claim_jobs(p_queue text,
       p_now float8, p_types text, p_limit integer, p_lease_ms float8${
     six(", p_channel text")
   })
       RETURNS TABLE (lapsed boolean, job ${s}.jobs)
-    LANGUAGE plpgsql VOLATILE ROWS 10 ${PINNED}
+    LANGUAGE plpgsql VOLATILE ROWS 10 ${PINNED}${
+    seven(" SET enable_bitmapscan = off")
+  }
     AS $claim$
     DECLARE
       v_expired ${s}.jobs[];
@@ -180,14 +187,30 @@ export function claimFunction(s: string, v: FinishVersion): string {
         ${settleAll(s, "unnest(v_expired) e", "p_now", "failed")}`)
   }
         ${retain}
-      END IF;
+      END IF;${
+    seven(`
+      IF v_expired IS NOT NULL THEN
+        ${stoppedStep(s, "unnest(v_expired) e", "p_now")}
+      END IF;`)
+  }
       IF p_limit < 1 THEN
         RETURN;
-      END IF;
+      END IF;${
+    seven(`
+      IF EXISTS (SELECT 1 FROM ${s}.lanes l WHERE l.queue = p_queue
+        UNION ALL SELECT 1 FROM ${s}.arrivals a WHERE a.queue = p_queue
+        UNION ALL SELECT 1 FROM ${s}.limits m WHERE m.queue = p_queue) THEN
+        RETURN QUERY SELECT NULL::boolean, c FROM ${s}.claim_limited(p_queue, p_now,
+          p_types, p_limit, p_lease_ms, p_channel) c;
+        RETURN;
+      END IF;`)
+  }
       RETURN QUERY
       WITH picked AS (
         SELECT j.ctid FROM ${s}.jobs j
-        WHERE j.queue = p_queue AND j.status = 'pending'
+        WHERE j.queue = p_queue AND j.status = 'pending'${
+    seven(" AND j.job_group IS NULL")
+  }
           AND j.run_at <= p_now
           AND (j.expires_at IS NULL OR j.expires_at > p_now)
           AND (p_types IS NULL OR j.type = ANY(ARRAY(
@@ -215,15 +238,19 @@ export function claimFunction(s: string, v: FinishVersion): string {
 
 /**
  * CTEs over `claim_jobs` in schema `s` (quoted): `changed` (its rows),
- * `expired` and `claimed` (the jobs it changed, as rows of the table). $1
+ * `expired` and `claimed` (the jobs it changed, as rows of the table;
+ * `ord`, the claim order, when claim_limited chose it: it returns them
+ * with `lapsed` null, else they go best first). $1
  * queue, `now`, $3 the channel; for a claim $4 types, $5 limit and $6
  * lease ms, else leases only.
  */
 export function claimCtes(s: string, now: string, claim: boolean): string {
   const rest = claim ? "$4::text, $5::int, $6::float8" : "NULL, 0, 0";
   // $3 is the channel of both statements (migration 6's signature).
-  return `changed AS (SELECT lapsed, job
-      FROM ${s}.claim_jobs($1, ${now}::float8, ${rest}, $3::text)),
+  return `changed AS (SELECT lapsed, job, ord
+      FROM ${s}.claim_jobs($1, ${now}::float8, ${rest}, $3::text)
+        WITH ORDINALITY AS c(lapsed, job, ord)),
     expired AS (SELECT (job).* FROM changed WHERE lapsed),
-    claimed AS (SELECT (job).* FROM changed WHERE NOT lapsed)`;
+    claimed AS (SELECT (job).*, CASE WHEN lapsed IS NULL THEN ord END AS ord
+      FROM changed WHERE lapsed IS NOT TRUE)`;
 }

@@ -24,6 +24,7 @@
 
 import { claimFunction } from "./sql_claim.ts";
 import { notifyUpdates, updatePayload } from "./sql_final.ts";
+import { arrivalsOf } from "./sql_limits.ts";
 import { finishFunctions, retainSteps } from "./sql_retention.ts";
 
 /**
@@ -69,7 +70,7 @@ export function flowsMigration(s: string): string {
     flowTables(s),
     settleFunction(s),
     accountFunction(s),
-    cancelFlowFunction(s),
+    cancelFlowFunction(s, 6),
     removeFunction(s),
     retryFunction(s),
     claimFunction(s, 6),
@@ -312,8 +313,11 @@ function accountFunction(s: string): string {
  * ones, an update for each), counts them off the flow and applies their
  * keep rules; returns how many.
  */
-function cancelFlowFunction(s: string): string {
-  return `CREATE FUNCTION ${s}.cancel_flow(p_queue text, p_channel text,
+export function cancelFlowFunction(s: string, v: 6 | 7): string {
+  const seven = (text: string) => v === 7 ? text : "";
+  return `${
+    v === 7 ? "CREATE OR REPLACE" : "CREATE"
+  } FUNCTION ${s}.cancel_flow(p_queue text, p_channel text,
       p_now float8, p_flow text, p_error text)
       RETURNS integer
     LANGUAGE plpgsql VOLATILE ${FLOW_SETTINGS}
@@ -324,12 +328,22 @@ function cancelFlowFunction(s: string): string {
       v_done text[];
       v_drop tid[];
       v_keep integer;
-      v_notes integer;
+      v_notes integer;${
+    seven(`
+      v_types text[];
+      v_groups text[];`)
+  }
     BEGIN
       SELECT array_agg(x.at), array_agg(x.id) FILTER (
-        WHERE x.status = 'processing')
-      INTO v_at, v_busy
-      FROM (SELECT o.ctid AS at, o.id, o.status FROM ${s}.jobs o
+        WHERE x.status = 'processing')${
+    seven(`,
+        array_agg(x.type) FILTER (WHERE x.status = 'processing'),
+        array_agg(x.job_group) FILTER (WHERE x.status = 'processing')`)
+  }
+      INTO v_at, v_busy${seven(", v_types, v_groups")}
+      FROM (SELECT o.ctid AS at, o.id, o.status${
+    seven(", o.type, o.job_group")
+  } FROM ${s}.jobs o
         WHERE o.queue = p_queue AND o.flow_id = p_flow
           AND o.status IN ('waiting', 'pending', 'processing')
         ORDER BY o.seq FOR UPDATE OF o) x;
@@ -355,7 +369,14 @@ function cancelFlowFunction(s: string): string {
           WHERE c.keep_failed_age IS DISTINCT FROM 0),
         (SELECT count(*) FROM notes)
       INTO v_done, v_drop, v_keep, v_notes FROM changed c;
-      PERFORM ${s}.flow_account(p_queue, p_flow, -cardinality(v_done), v_done);
+      PERFORM ${s}.flow_account(p_queue, p_flow, -cardinality(v_done), v_done);${
+    seven(`
+      IF v_busy IS NOT NULL AND EXISTS (SELECT 1 FROM ${s}.limits m
+        WHERE m.queue = p_queue) THEN
+        PERFORM ${s}.limits_stopped(p_queue, p_channel, p_now, v_types,
+          v_groups);
+      END IF;`)
+  }
       ${
     retainSteps(s, "'cancelled'", {
       drop: "v_drop",
@@ -555,7 +576,7 @@ export function flowStatements(s: string): FlowStatements {
   const cols = "id text, type text, data text, priority int, " +
     "max_attempts int, run_at float8, created_at float8, metadata text, " +
     "kca float8, kcc int, kfa float8, kfc int, ref text, parents text, " +
-    "cont boolean, children text[], waiting int";
+    "cont boolean, children text[], waiting int, grp text";
   const names = cols.split(", ").map((c) => c.split(" ")[0]).join(", ");
   return {
     enqueue: `WITH ins AS (
@@ -563,16 +584,18 @@ export function flowStatements(s: string): FlowStatements {
         created_at, metadata, status, updated_at, keep_complete_age,
         keep_complete_count, keep_failed_age, keep_failed_count, flow_id,
         flow_ref, flow_parents, flow_continue, flow_children, flow_delay,
-        waiting_on)
+        waiting_on, job_group)
       SELECT $1, i.id, i.type, i.data, i.priority, i.max_attempts, i.run_at,
         i.created_at, i.metadata,
         CASE WHEN i.waiting > 0 THEN 'waiting' ELSE 'pending' END,
         i.created_at, i.kca, i.kcc, i.kfa, i.kfc, $3, i.ref, i.parents,
-        i.cont, i.children, i.run_at - i.created_at, i.waiting
+        i.cont, i.children, i.run_at - i.created_at, i.waiting, i.grp
       FROM ROWS FROM (json_to_recordset($4::text::json) AS (${cols}))
         WITH ORDINALITY AS i(${names}, ord)
       ORDER BY i.ord
       RETURNING *
+    ), arrived AS (
+      ${arrivalsOf(s, "ins")}
     ), flow AS (
       INSERT INTO ${s}.flows (queue, id, unfinished)
       SELECT $1, $3, count(*) FROM ins

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { arrivalsOf } from "./sql_limits.ts";
 import { SWEEP_BATCH } from "./sql_retention.ts";
 
 /** The import statements of one schema. */
@@ -39,7 +40,7 @@ export function importStatements(s: string): ImportStatements {
         created_at, ttl, expires_at, key, held_key, metadata, status,
         progress, message, result, error, attempt, updated_at, started_at,
         completed_at, version, keep_complete_age, keep_complete_count,
-        keep_failed_age, keep_failed_count, remove_at)
+        keep_failed_age, keep_failed_count, remove_at, job_group)
       SELECT $1, i.id, i.type, i.data, i.priority, i.max_attempts, i.run_at,
         i.created_at, i.ttl, i.expires_at, i.key,
         CASE WHEN i.status = 'pending' THEN i.key END, i.metadata, i.status,
@@ -47,22 +48,22 @@ export function importStatements(s: string): ImportStatements {
         i.started_at, i.completed_at, i.version, i.kca, i.kcc, i.kfa, i.kfc,
         CASE i.status WHEN 'pending' THEN NULL
           WHEN 'complete' THEN i.completed_at + i.kca
-          ELSE i.completed_at + i.kfa END
+          ELSE i.completed_at + i.kfa END, i.grp
       FROM ROWS FROM (json_to_recordset($2::text::json) AS (id text,
         type text, data text, priority int, max_attempts int, run_at float8,
         created_at float8, ttl float8, expires_at float8, key text,
         metadata text, status text, progress float8, message text,
         result text, error text, attempt int, updated_at float8,
         started_at float8, completed_at float8, version int, kca float8,
-        kcc int, kfa float8, kfc int))
+        kcc int, kfa float8, kfc int, grp text))
         WITH ORDINALITY AS i(id, type, data, priority, max_attempts, run_at,
           created_at, ttl, expires_at, key, metadata, status, progress,
           message, result, error, attempt, updated_at, started_at,
-          completed_at, version, kca, kcc, kfa, kfc, ord)
+          completed_at, version, kca, kcc, kfa, kfc, grp, ord)
       ORDER BY i.ord
       ON CONFLICT DO NOTHING
-      RETURNING id, status, run_at
-    )
+      RETURNING id, status, run_at, queue, job_group, priority, seq
+    ), arrived AS (${arrivalsOf(s, "ins")})
     SELECT id, status = 'pending' AS pending, run_at AS runat FROM ins`,
     stored: `SELECT id FROM ${t} WHERE queue = $1
       AND id IN (SELECT json_array_elements_text($2::text::json))`,

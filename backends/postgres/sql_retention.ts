@@ -23,15 +23,17 @@
  */
 
 import { dropSaving } from "./sql_final.ts";
+import { stoppedStep } from "./sql_limits.ts";
 
 /**
  * Which migration a finishing function is made by: 4 made them, 5 replaces
  * them with ones that keep a removed job's final update when it is too
  * large to notify (sql_final.ts), 6 with ones that take the queue's
  * channel and settle a finished flow job's dependents (sql_flows.ts; the
- * migration drops the old signatures first).
+ * migration drops the old signatures first), 7 with ones that report a
+ * job that stops processing to the queue's limits (sql_limits.ts).
  */
-export type FinishVersion = 4 | 5 | 6;
+export type FinishVersion = 4 | 5 | 6 | 7;
 
 /** How migration `v` makes a function: 5 and 6 replace those before. */
 function create(v: FinishVersion): string {
@@ -58,9 +60,14 @@ const UPDATE_COLUMNS = "id text, type text, status text, progress float8, " +
   "message text, attempt integer, result text, error text, " +
   "updated_at float8, version integer";
 
-/** `text` in the functions of migration 6 (flows), nothing before. */
+/** `text` in the functions of migration 6 (flows) on, nothing before. */
 function six(v: FinishVersion, text: string): string {
-  return v === 6 ? text : "";
+  return v >= 6 ? text : "";
+}
+
+/** `text` in the functions of migration 7 (limits) on, nothing before. */
+function seven(v: FinishVersion, text: string): string {
+  return v >= 7 ? text : "";
 }
 
 /**
@@ -240,6 +247,20 @@ function completeFunction(s: string, v: FinishVersion): string {
         UNION ALL SELECT l, ${
     UPDATE_COLUMNS.split(", ").map(() => "NULL").join(", ")
   } FROM unnest(v_lost) l;${
+    seven(
+      v,
+      `
+      IF v_done IS NOT NULL THEN
+        ${
+        stoppedStep(
+          s,
+          "unnest(v_done) e",
+          "(SELECT max(d.completed_at) FROM unnest(v_done) d)",
+        )
+      }
+      END IF;`,
+    )
+  }${
     six(
       v,
       `
@@ -301,7 +322,13 @@ function failFunction(s: string, v: FinishVersion): string {
       IF NOT FOUND THEN
         RETURN;
       END IF;
-      RETURN NEXT r.job;
+      RETURN NEXT r.job;${
+    seven(
+      v,
+      `
+      ${stoppedStep(s, "(SELECT (r.job).*) e", "p_now")}`,
+    )
+  }
       IF p_retry_at IS NOT NULL THEN
         RETURN;
       END IF;${
@@ -359,6 +386,14 @@ function cancelFunction(s: string, v: FinishVersion): string {
       RETURNING j AS job, j.ctid AS at INTO r;
       job := r.job;
       RETURN NEXT;${
+    seven(
+      v,
+      `
+      IF was = 'processing' THEN
+        ${stoppedStep(s, "(SELECT (r.job).*) e", "p_now")}
+      END IF;`,
+    )
+  }${
     six(
       v,
       `
@@ -433,11 +468,17 @@ function completeOneFunction(s: string, v: FinishVersion): string {
       RETURNING ${cols.map((c) => `j.${c}`).join(", ")}, j.ctid AS at,
         j.keep_complete_age AS age, j.keep_complete_count AS count${
     six(v, ", j.flow_id AS flow")
-  } INTO r;
+  }${seven(v, ", j.job_group")} INTO r;
       IF NOT FOUND THEN
         RETURN;
       END IF;
       RETURN QUERY SELECT ${cols.map((c) => `r.${c}`).join(", ")};${
+    seven(
+      v,
+      `
+      ${stoppedStep(s, "(SELECT r.type, r.job_group) e", "p_now")}`,
+    )
+  }${
     six(
       v,
       `

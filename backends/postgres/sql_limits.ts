@@ -1,0 +1,360 @@
+/**
+ * Limits and groups in the PostgreSQL backend (SPEC §7.3, §7.4), as SQL
+ * text: migration 7's column, indexes, tables, trigger and functions, and
+ * the limit statements. Holds SQL text only and runs nothing; the claim
+ * function (sql_claim.ts) calls `claim_limited`, and every way out of
+ * "processing" calls `limits_stopped` when the queue has limits.
+ *
+ * The plain path stays as it was: due jobs without a group are in
+ * `jobs_claim` (now partial on `job_group IS NULL`), and the claim takes
+ * them as before unless the queue has a lane, an arrival or limits (three
+ * probes of small tables, in the claim function). Grouped due jobs are in
+ * `jobs_group_due` by group; grouped processing jobs in
+ * `jobs_group_running`, so a group's running jobs are counted from an
+ * index, never from a counter that could drift.
+ *
+ * `lanes` has a row per group with pending jobs: `prio`, at least the
+ * priority of its best due job (lowered by the claim when it finds less),
+ * `turn`, the turn it was last served (never served: its first job's seq
+ * less 2^52, ahead of every turn given), and `wake`: null while claimable,
+ * else the time until which it is parked (a delay, a group rate window;
+ * 'infinity' for a full group concurrency, until one of its jobs stops).
+ * Only claims (serialized per queue by its `turns` row) and setLimits
+ * write lanes, so nothing else ever waits on them. Every other step that
+ * makes a grouped job pending (enqueue, import, flows, release, retry,
+ * lease expiry, reschedule) appends an `arrivals` row (the insert
+ * statements, per group; a row trigger for updates), and every way out of
+ * processing with a group limit appends one without priority: insert only,
+ * so they take no lock another step could wait for. The next claim folds
+ * them into the lanes. `rate_log` is the window of recent claims per scope
+ * ('' the queue, 't:' a type, 'g:' a group): a row per claim, numbered
+ * (`n`) with non-decreasing times, so the claims in a window are two index
+ * probes apart whatever its `max`.
+ *
+ * Lock order: a claim takes its queue's `turns` row, then lanes, and jobs
+ * only with SKIP LOCKED; setLimits the same rows in the same order. Flow
+ * steps (jobs, dependents, flow rows) only append arrivals. The claim's
+ * own functions are in sql_limits_claim.ts.
+ *
+ * @module
+ */
+
+import { claimLimitedFunctions, NEVER, SETTINGS } from "./sql_limits_claim.ts";
+
+/** Migration 7 (`s` the quoted schema): limits and groups. */
+export function limitsMigration(s: string): string {
+  return [
+    limitTables(s),
+    rateFunctions(s),
+    stoppedFunction(s),
+    refreshFunction(s),
+    claimLimitedFunctions(s),
+    setLimitsFunction(s),
+  ].join("\n");
+}
+
+/** The column, indexes, tables and the arrival trigger. */
+function limitTables(s: string): string {
+  return `ALTER TABLE ${s}.jobs ADD COLUMN job_group text;
+    DROP INDEX ${s}.jobs_claim;
+    CREATE INDEX jobs_claim ON ${s}.jobs (queue, priority DESC, seq)
+      WHERE status = 'pending' AND job_group IS NULL;
+    CREATE INDEX jobs_group_due
+      ON ${s}.jobs (queue, job_group, priority DESC, seq)
+      WHERE status = 'pending' AND job_group IS NOT NULL;
+    CREATE INDEX jobs_group_running ON ${s}.jobs (queue, job_group)
+      WHERE status = 'processing' AND job_group IS NOT NULL;
+    CREATE TABLE ${s}.limits (
+      queue text PRIMARY KEY,
+      limits text NOT NULL
+    );
+    CREATE TABLE ${s}.turns (
+      queue text PRIMARY KEY,
+      turn bigint NOT NULL DEFAULT 0,
+      none_turn bigint
+    );
+    CREATE TABLE ${s}.lanes (
+      queue text NOT NULL,
+      grp text NOT NULL,
+      prio integer NOT NULL,
+      turn bigint NOT NULL,
+      wake float8,
+      PRIMARY KEY (queue, grp)
+    );
+    CREATE INDEX lanes_next ON ${s}.lanes (queue, prio DESC, turn)
+      WHERE wake IS NULL;
+    CREATE INDEX lanes_wake ON ${s}.lanes (queue, wake)
+      WHERE wake IS NOT NULL;
+    CREATE TABLE ${s}.arrivals (
+      queue text NOT NULL,
+      grp text NOT NULL,
+      prio integer,
+      run_at float8,
+      seq bigint
+    );
+    CREATE INDEX arrivals_queue ON ${s}.arrivals (queue);
+    CREATE TABLE ${s}.rate_log (
+      queue text NOT NULL,
+      scope text NOT NULL,
+      n bigint NOT NULL,
+      at float8 NOT NULL,
+      PRIMARY KEY (queue, scope, n)
+    );
+    CREATE INDEX rate_log_at ON ${s}.rate_log (queue, scope, at);
+    CREATE FUNCTION ${s}.job_arrived() RETURNS trigger
+    LANGUAGE plpgsql AS $arrived$
+    BEGIN
+      INSERT INTO ${s}.arrivals (queue, grp, prio, run_at, seq)
+      VALUES (NEW.queue, NEW.job_group, NEW.priority, NEW.run_at, NEW.seq);
+      RETURN NULL;
+    END
+    $arrived$;
+    CREATE TRIGGER jobs_arrived
+      AFTER UPDATE OF status, run_at, priority ON ${s}.jobs
+      FOR EACH ROW WHEN (NEW.job_group IS NOT NULL
+        AND NEW.status = 'pending' AND (OLD.status <> 'pending'
+          OR NEW.run_at < OLD.run_at OR NEW.priority > OLD.priority))
+      EXECUTE FUNCTION ${s}.job_arrived();`;
+}
+
+/**
+ * `arrivals_of(rows)`: the CTE body that appends an arrival per group of
+ * the pending grouped jobs among `rows` (a CTE with queue, job_group,
+ * priority, run_at, seq and status), for the insert statements.
+ */
+export function arrivalsOf(s: string, rows: string): string {
+  return `INSERT INTO ${s}.arrivals (queue, grp, prio, run_at, seq)
+      SELECT r.queue, r.job_group, max(r.priority), min(r.run_at), min(r.seq)
+      FROM ${rows} r
+      WHERE r.job_group IS NOT NULL AND r.status = 'pending'
+      GROUP BY r.queue, r.job_group`;
+}
+
+/**
+ * `rate_left(queue, scope, now, rate)`: how many more claims the window
+ * of `rate` ({ max, per }) allows at `now`, and, when none, the time it
+ * lets the next through. `rate_add(queue, scope, now, per)` logs a claim
+ * and forgets those out of the window.
+ */
+function rateFunctions(s: string): string {
+  const log = `${s}.rate_log r WHERE r.queue = p_queue AND r.scope = p_scope`;
+  return `CREATE FUNCTION ${s}.rate_left(p_queue text, p_scope text,
+      p_now float8, p_rate jsonb, OUT o_left integer, OUT o_at float8)
+    LANGUAGE plpgsql STABLE ${SETTINGS}
+    AS $left$
+    DECLARE
+      v_max integer := (p_rate->>'max')::integer;
+      v_last bigint;
+      v_first bigint;
+    BEGIN
+      SELECT r.n INTO v_last FROM ${log} ORDER BY r.n DESC LIMIT 1;
+      SELECT r.n INTO v_first FROM ${log}
+        AND r.at > p_now - (p_rate->>'per')::float8
+      ORDER BY r.at, r.n LIMIT 1;
+      o_left := v_max - coalesce(v_last - v_first + 1, 0);
+      IF o_left <= 0 THEN
+        o_left := 0;
+        SELECT r.at + (p_rate->>'per')::float8 INTO o_at FROM ${log}
+          AND r.n = v_last - v_max + 1;
+      END IF;
+    END
+    $left$;
+    CREATE FUNCTION ${s}.rate_add(p_queue text, p_scope text,
+      p_now float8, p_per float8) RETURNS void
+    LANGUAGE plpgsql VOLATILE ${SETTINGS}
+    AS $add$
+    DECLARE
+      v_n bigint;
+      v_at float8;
+    BEGIN
+      SELECT r.n, r.at INTO v_n, v_at FROM ${log} ORDER BY r.n DESC LIMIT 1;
+      INSERT INTO ${s}.rate_log (queue, scope, n, at)
+      VALUES (p_queue, p_scope, coalesce(v_n, 0) + 1,
+        greatest(p_now, coalesce(v_at, p_now)));
+      DELETE FROM ${log} AND r.at <= p_now - p_per;
+    END
+    $add$;
+    CREATE FUNCTION ${s}.group_left(p_queue text, p_grp text, p_now float8,
+      p_max integer, p_rate jsonb, OUT o_left integer, OUT o_at float8)
+    LANGUAGE plpgsql STABLE ${SETTINGS}
+    AS $group$
+    DECLARE
+      r record;
+    BEGIN
+      o_left := 2147483647;
+      IF p_max IS NOT NULL THEN
+        o_left := p_max - (SELECT count(*) FROM (SELECT 1 FROM ${s}.jobs j
+          WHERE j.queue = p_queue AND j.job_group = p_grp
+            AND j.status = 'processing' LIMIT p_max) x);
+        IF o_left <= 0 THEN
+          o_at := 'infinity';
+        END IF;
+      END IF;
+      IF p_rate IS NOT NULL THEN
+        SELECT * INTO r FROM ${s}.rate_left(p_queue, 'g:' || p_grp, p_now,
+          p_rate);
+        o_left := least(o_left, r.o_left);
+        IF r.o_left <= 0 THEN
+          o_at := r.o_at;
+        END IF;
+      END IF;
+    END
+    $group$;`;
+}
+
+/**
+ * `limits_stopped(queue, channel, now, types, groups)`: jobs of `types`
+ * (and `groups`, null for none) just left "processing". When the queue
+ * has limits: a wake at `now` if a concurrency limit they counted in was
+ * full, and an arrival per group (without priority) when groups have a
+ * concurrency limit, so the next claim unparks their lanes.
+ */
+function stoppedFunction(s: string): string {
+  const running = (where: string) =>
+    `(SELECT count(*) FROM (SELECT 1 FROM ${s}.jobs j
+          WHERE j.queue = p_queue AND j.status = 'processing' ${where}
+          LIMIT v_max) x)`;
+  return `CREATE FUNCTION ${s}.limits_stopped(p_queue text, p_channel text,
+      p_now float8, p_types text[], p_groups text[]) RETURNS void
+    LANGUAGE plpgsql VOLATILE ${SETTINGS}
+    AS $stopped$
+    DECLARE
+      v_l jsonb;
+      v_max integer;
+      v_full boolean := false;
+      r record;
+    BEGIN
+      SELECT m.limits::jsonb INTO v_l FROM ${s}.limits m
+      WHERE m.queue = p_queue;
+      IF v_l IS NULL OR cardinality(p_types) = 0 THEN
+        RETURN;
+      END IF;
+      v_max := (v_l->>'concurrency')::integer;
+      IF v_max IS NOT NULL THEN
+        v_full := ${running("")} + cardinality(p_types) >= v_max;
+      END IF;
+      IF NOT v_full AND v_l ? 'types' THEN
+        FOR r IN SELECT t.type, count(*)::integer AS n
+          FROM unnest(p_types) t(type) GROUP BY t.type LOOP
+          v_max := (v_l->'types'->r.type->>'concurrency')::integer;
+          IF v_max IS NOT NULL
+            AND ${running("AND j.type = r.type")} + r.n >= v_max THEN
+            v_full := true;
+          END IF;
+        END LOOP;
+      END IF;
+      v_max := (v_l->'groups'->>'concurrency')::integer;
+      IF v_max IS NOT NULL THEN
+        FOR r IN SELECT g.grp, count(*)::integer AS n
+          FROM unnest(p_groups) g(grp) WHERE g.grp IS NOT NULL
+          GROUP BY g.grp LOOP
+          INSERT INTO ${s}.arrivals (queue, grp) VALUES (p_queue, r.grp);
+          IF NOT v_full
+            AND ${running("AND j.job_group = r.grp")} + r.n >= v_max THEN
+            v_full := true;
+          END IF;
+        END LOOP;
+      END IF;
+      IF v_full THEN
+        PERFORM pg_notify(p_channel, json_build_array('w', p_now)::text);
+      END IF;
+    END
+    $stopped$;`;
+}
+
+/**
+ * `lanes_refresh(queue, now)`: folds the queue's arrivals into its lanes
+ * (a new lane never served; a lane parked by a full group, or for later
+ * than a job that arrived due, unparked) and unparks the lanes whose
+ * time has come.
+ */
+function refreshFunction(s: string): string {
+  return `CREATE FUNCTION ${s}.lanes_refresh(p_queue text, p_now float8)
+      RETURNS void
+    LANGUAGE plpgsql VOLATILE ${SETTINGS}
+    AS $refresh$
+    BEGIN
+      WITH a AS (
+        DELETE FROM ${s}.arrivals x WHERE x.queue = p_queue
+        RETURNING x.grp, x.prio, x.run_at, x.seq
+      ), g AS MATERIALIZED (
+        SELECT a.grp, max(a.prio) AS prio, min(a.run_at) AS due,
+          min(a.seq) AS seq
+        FROM a GROUP BY a.grp
+      ), laned AS (
+        INSERT INTO ${s}.lanes AS l (queue, grp, prio, turn, wake)
+        SELECT p_queue, g.grp, g.prio, g.seq - ${NEVER},
+          CASE WHEN g.due > p_now THEN g.due END
+        FROM g WHERE g.prio IS NOT NULL
+        ON CONFLICT (queue, grp) DO UPDATE SET
+          prio = greatest(l.prio, excluded.prio),
+          wake = CASE WHEN l.wake IS NULL OR excluded.wake IS NULL
+            OR l.wake = 'infinity' THEN NULL
+            ELSE least(l.wake, excluded.wake) END
+      )
+      UPDATE ${s}.lanes l SET wake = NULL
+      WHERE l.ctid = ANY(ARRAY(SELECT x.at FROM g
+        CROSS JOIN LATERAL (SELECT o.ctid AS at FROM ${s}.lanes o
+          WHERE o.queue = p_queue AND o.grp = g.grp AND o.wake = 'infinity'
+          OFFSET 0) x
+        WHERE g.prio IS NULL));
+      UPDATE ${s}.lanes l SET wake = NULL
+      WHERE l.queue = p_queue AND l.wake <= p_now;
+    END
+    $refresh$;`;
+}
+
+/**
+ * `set_limits(queue, limits, channel, now)`: stores a queue's limits (or
+ * none for '{}'), forgets its rate windows, unparks its lanes (the next
+ * claim parks them again as the new limits say) and wakes its workers.
+ */
+function setLimitsFunction(s: string): string {
+  return `CREATE FUNCTION ${s}.set_limits(p_queue text, p_limits text,
+      p_channel text, p_now float8) RETURNS void
+    LANGUAGE plpgsql VOLATILE ${SETTINGS}
+    AS $set$
+    BEGIN
+      INSERT INTO ${s}.turns (queue) VALUES (p_queue) ON CONFLICT DO NOTHING;
+      PERFORM 1 FROM ${s}.turns t WHERE t.queue = p_queue FOR UPDATE;
+      IF p_limits = '{}' THEN
+        DELETE FROM ${s}.limits m WHERE m.queue = p_queue;
+      ELSE
+        INSERT INTO ${s}.limits (queue, limits) VALUES (p_queue, p_limits)
+        ON CONFLICT (queue) DO UPDATE SET limits = excluded.limits;
+      END IF;
+      DELETE FROM ${s}.rate_log r WHERE r.queue = p_queue;
+      UPDATE ${s}.lanes l SET wake = NULL
+      WHERE l.queue = p_queue AND l.wake IS NOT NULL;
+      PERFORM pg_notify(p_channel, json_build_array('w', p_now)::text);
+    END
+    $set$;`;
+}
+
+/** The limit statements of one schema. */
+export interface LimitStatements {
+  /** $1 queue, $2 limits (JSON text, '{}' for none), $3 channel, $4 now. */
+  set: string;
+  /** $1 queue: `limits` (JSON text), or no row. */
+  get: string;
+}
+
+/** Builds the limit statements of a schema (`s` quoted). */
+export function limitStatements(s: string): LimitStatements {
+  return {
+    set: `SELECT ${s}.set_limits($1, $2::text, $3::text, $4::float8)`,
+    get: `SELECT limits FROM ${s}.limits WHERE queue = $1`,
+  };
+}
+
+/**
+ * The plpgsql statement that reports the jobs of `rows` (a row source `e`
+ * with `type` and `job_group`) as stopped, when the queue has limits.
+ */
+export function stoppedStep(s: string, rows: string, now: string): string {
+  return `IF EXISTS (SELECT 1 FROM ${s}.limits m WHERE m.queue = p_queue) THEN
+        PERFORM ${s}.limits_stopped(p_queue, p_channel, ${now},
+          ARRAY(SELECT e.type FROM ${rows}),
+          ARRAY(SELECT e.job_group FROM ${rows}));
+      END IF;`;
+}

@@ -1,0 +1,329 @@
+/**
+ * The claim of a PostgreSQL queue with limits or groups (SPEC §7.3,
+ * §7.4), part of migration 7 (sql_limits.ts, which holds the tables and
+ * explains them): `claim_limited` and the lane and window steps it takes
+ * one job at a time. Holds SQL text only and runs nothing.
+ *
+ * @module
+ */
+
+/** 2^52: a never-served lane's turn is its first job's seq less this. */
+export const NEVER = 4_503_599_627_370_496;
+
+/** The settings of the limit functions: index scans, generic plans. */
+export const SETTINGS =
+  "SET enable_seqscan = off SET enable_bitmapscan = off SET jit = off" +
+  " SET plan_cache_mode = force_generic_plan";
+
+/** A live job `j` at `now`. */
+const LIVE = "(j.expires_at IS NULL OR j.expires_at > p_now)";
+
+/** The claim's functions, in the order they are made. */
+export function claimLimitedFunctions(s: string): string {
+  return [laneFunctions(s), claimLimitedFunction(s)].join("\n");
+}
+
+/**
+ * `lane_empty(queue, grp, now)`: for a lane whose claim found no job it
+ * may take: deletes it when its group has no pending job, parks it until
+ * its first delayed job when all are delayed (never served again), and
+ * returns true when it has due jobs this claim may not take.
+ * `take_job(queue, id, now, lease_ms)`: claims a pending job unless
+ * another transaction holds it (then no row).
+ */
+function laneFunctions(s: string): string {
+  return `CREATE FUNCTION ${s}.lane_empty(p_queue text, p_grp text,
+      p_now float8) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE ${SETTINGS}
+    AS $empty$
+    DECLARE
+      r record;
+    BEGIN
+      SELECT min(j.run_at) AS due, max(j.priority) AS prio,
+        min(j.seq) AS seq INTO r FROM ${s}.jobs j
+      WHERE j.queue = p_queue AND j.job_group = p_grp
+        AND j.status = 'pending' AND ${LIVE};
+      IF r.due IS NULL THEN
+        DELETE FROM ${s}.lanes l WHERE l.queue = p_queue AND l.grp = p_grp;
+        RETURN false;
+      ELSIF r.due > p_now THEN
+        UPDATE ${s}.lanes l SET wake = r.due, prio = r.prio,
+          turn = r.seq - ${NEVER}
+        WHERE l.queue = p_queue AND l.grp = p_grp;
+        RETURN false;
+      END IF;
+      RETURN true;
+    END
+    $empty$;
+    CREATE FUNCTION ${s}.take_job(p_queue text, p_id text, p_now float8,
+      p_lease_ms float8) RETURNS SETOF ${s}.jobs
+    LANGUAGE sql VOLATILE ${SETTINGS}
+    AS $take$
+      UPDATE ${s}.jobs j SET status = 'processing',
+        attempt = j.attempt + 1, started_at = p_now,
+        lease_token = gen_random_uuid()::text,
+        lease_until = p_now + p_lease_ms,
+        version = j.version + 1, updated_at = p_now
+      WHERE j.ctid = (SELECT o.ctid FROM ${s}.jobs o
+        WHERE o.queue = p_queue AND o.id = p_id AND o.status = 'pending'
+        FOR UPDATE SKIP LOCKED)
+      RETURNING j.*;
+    $take$;`;
+}
+
+/**
+ * `claim_limited(queue, now, types, limit, lease_ms, channel)`: the claim
+ * of a queue with limits or groups, one job at a time, under the queue's
+ * `turns` row (claims of one queue wait for each other here, so counts
+ * and windows cannot be passed by two at once). Types paused, at their
+ * concurrency or out of their window are left out; each round compares
+ * the best due job without a group (jobs_claim) with the best lane (by
+ * priority, then turn), takes the winner's first job (or lowers a lane's
+ * priority, parks or drops it, and looks again), and parks a group its
+ * claim filled. A claim cut short by a rate window sends a wake for when
+ * the soonest window lets the next claim through.
+ */
+function claimLimitedFunction(s: string): string {
+  const pick = (where: string) =>
+    `FROM ${s}.jobs j WHERE j.queue = p_queue AND j.status = 'pending'
+          AND ${where} AND j.run_at <= p_now AND ${LIVE}
+          AND (v_types IS NULL OR j.type = ANY(v_types))
+          AND j.type <> ALL(v_out) AND j.id <> ALL(v_busy)
+        ORDER BY j.priority DESC, j.seq LIMIT 1`;
+  return `CREATE FUNCTION ${s}.claim_limited(p_queue text, p_now float8,
+      p_types text, p_limit integer, p_lease_ms float8, p_channel text)
+      RETURNS SETOF ${s}.jobs
+    LANGUAGE plpgsql VOLATILE ROWS 10 ${SETTINGS}
+    AS $limited$
+    DECLARE
+      v_types text[];
+      v_out text[];
+      v_busy text[] := '{}';
+      v_skip text[] := '{}';
+      v_l jsonb;
+      v_turn bigint;
+      v_none bigint;
+      v_qleft integer;
+      v_tnames text[] := '{}';
+      v_tleft integer[] := '{}';
+      v_gmax integer;
+      v_grate jsonb;
+      v_wake float8;
+      v_n integer := 0;
+      v_i integer;
+      v_job ${s}.jobs;
+      c0 record;
+      c1 record;
+      h record;
+      r record;
+    BEGIN
+      INSERT INTO ${s}.turns (queue) VALUES (p_queue) ON CONFLICT DO NOTHING;
+      SELECT t.turn, t.none_turn INTO v_turn, v_none FROM ${s}.turns t
+      WHERE t.queue = p_queue FOR UPDATE;
+      IF EXISTS (SELECT 1 FROM ${s}.paused p
+        WHERE p.queue = p_queue AND p.type = '') THEN
+        RETURN;
+      END IF;
+      v_out := ARRAY(SELECT p.type FROM ${s}.paused p
+        WHERE p.queue = p_queue);
+      IF p_types IS NOT NULL THEN
+        v_types := ARRAY(SELECT json_array_elements_text(p_types::json));
+      END IF;
+      PERFORM ${s}.lanes_refresh(p_queue, p_now);
+      SELECT m.limits::jsonb INTO v_l FROM ${s}.limits m
+      WHERE m.queue = p_queue;
+      IF v_l IS NOT NULL THEN
+        IF v_l ? 'concurrency' THEN
+          v_qleft := (v_l->>'concurrency')::integer - (SELECT count(*)
+            FROM (SELECT 1 FROM ${s}.jobs j WHERE j.queue = p_queue
+              AND j.status = 'processing'
+              LIMIT (v_l->>'concurrency')::integer) x);
+        END IF;
+        IF v_l ? 'rate' THEN
+          SELECT * INTO r FROM ${s}.rate_left(p_queue, '', p_now,
+            v_l->'rate');
+          v_qleft := least(v_qleft, r.o_left);
+        END IF;
+        FOR r IN SELECT k.key AS type, k.value AS rule,
+            CASE WHEN k.value ? 'concurrency' THEN
+              (k.value->>'concurrency')::integer - (SELECT count(*)
+              FROM (SELECT 1 FROM ${s}.jobs j WHERE j.queue = p_queue
+                AND j.status = 'processing' AND j.type = k.key
+                LIMIT (k.value->>'concurrency')::integer) x) END AS c
+          FROM jsonb_each(coalesce(v_l->'types', '{}')) k LOOP
+          v_i := r.c;
+          IF r.rule ? 'rate' THEN
+            v_i := least(v_i, (SELECT x.o_left FROM ${s}.rate_left(p_queue,
+              't:' || r.type, p_now, r.rule->'rate') x));
+          END IF;
+          IF v_i <= 0 THEN
+            v_out := v_out || r.type;
+          ELSIF v_i IS NOT NULL THEN
+            v_tnames := v_tnames || r.type;
+            v_tleft := v_tleft || v_i;
+          END IF;
+        END LOOP;
+        v_gmax := (v_l->'groups'->>'concurrency')::integer;
+        v_grate := v_l->'groups'->'rate';
+      END IF;
+      LOOP
+        EXIT WHEN v_n >= p_limit OR v_qleft <= 0;
+        SELECT j.id, j.priority, j.seq INTO c0 ${pick("j.job_group IS NULL")};
+        SELECT l.grp, l.prio, l.turn INTO c1 FROM ${s}.lanes l
+        WHERE l.queue = p_queue AND l.wake IS NULL AND l.grp <> ALL(v_skip)
+        ORDER BY l.prio DESC, l.turn LIMIT 1;
+        EXIT WHEN c0.id IS NULL AND c1.grp IS NULL;
+        IF c0.id IS NOT NULL AND (c1.grp IS NULL OR c0.priority > c1.prio
+          OR (c0.priority = c1.prio
+            AND coalesce(v_none, c0.seq - ${NEVER}) < c1.turn)) THEN
+          SELECT * INTO v_job FROM ${s}.take_job(p_queue, c0.id COLLATE "default", p_now,
+            p_lease_ms);
+          IF NOT FOUND THEN
+            v_busy := v_busy || c0.id;
+            CONTINUE;
+          END IF;
+          v_turn := v_turn + 1;
+          v_none := v_turn;
+        ELSE
+          SELECT j.id, j.priority INTO h ${pick("j.job_group = c1.grp")};
+          IF h.id IS NULL THEN
+            IF ${s}.lane_empty(p_queue, c1.grp, p_now) THEN
+              v_skip := v_skip || c1.grp;
+            END IF;
+            CONTINUE;
+          END IF;
+          IF h.priority < c1.prio THEN
+            UPDATE ${s}.lanes l SET prio = h.priority
+            WHERE l.queue = p_queue AND l.grp = c1.grp;
+            CONTINUE;
+          END IF;
+          IF v_gmax IS NOT NULL OR v_grate IS NOT NULL THEN
+            SELECT * INTO r FROM ${s}.group_left(p_queue, c1.grp, p_now,
+              v_gmax, v_grate);
+            IF r.o_left <= 0 THEN
+              UPDATE ${s}.lanes l SET wake = r.o_at
+              WHERE l.queue = p_queue AND l.grp = c1.grp;
+              CONTINUE;
+            END IF;
+          END IF;
+          SELECT * INTO v_job FROM ${s}.take_job(p_queue, h.id COLLATE "default", p_now,
+            p_lease_ms);
+          IF NOT FOUND THEN
+            v_skip := v_skip || c1.grp;
+            CONTINUE;
+          END IF;
+          v_turn := v_turn + 1;
+          PERFORM ${s}.lane_served(p_queue, c1.grp, p_now, v_turn, v_gmax,
+            v_grate, p_channel);
+        END IF;
+        v_n := v_n + 1;
+        RETURN NEXT v_job;
+        v_qleft := v_qleft - 1;
+        IF v_l ? 'rate' THEN
+          PERFORM ${s}.rate_add(p_queue, '', p_now,
+            (v_l->'rate'->>'per')::float8);
+        END IF;
+        IF v_l->'types'->v_job.type ? 'rate' THEN
+          PERFORM ${s}.rate_add(p_queue, 't:' || v_job.type, p_now,
+            (v_l->'types'->v_job.type->'rate'->>'per')::float8);
+        END IF;
+        v_i := array_position(v_tnames, v_job.type);
+        IF v_i IS NOT NULL THEN
+          v_tleft[v_i] := v_tleft[v_i] - 1;
+          IF v_tleft[v_i] <= 0 THEN
+            v_out := v_out || v_job.type;
+          END IF;
+        END IF;
+      END LOOP;
+      UPDATE ${s}.turns t SET turn = v_turn, none_turn = v_none
+      WHERE t.queue = p_queue;
+      IF v_n < p_limit AND v_l IS NOT NULL THEN
+        v_wake := ${s}.rate_wake(p_queue, p_now, v_l, v_types);
+        IF v_wake IS NOT NULL THEN
+          PERFORM pg_notify(p_channel, json_build_array('w', v_wake)::text);
+        END IF;
+      END IF;
+    END
+    $limited$;
+    ${servedFunction(s)}
+    ${rateWakeFunction(s)}`;
+}
+
+/**
+ * `lane_served(queue, grp, now, turn, gmax, grate, channel)`: after a
+ * claim from a group's lane: its turn, its claim in the group's window,
+ * then parked when the group is full (until a job of it stops) or out of
+ * its window (until the window moves on, with a wake for then), or
+ * dropped when the group has no pending job left.
+ */
+function servedFunction(s: string): string {
+  return `CREATE FUNCTION ${s}.lane_served(p_queue text, p_grp text,
+      p_now float8, p_turn bigint, p_gmax integer, p_grate jsonb,
+      p_channel text) RETURNS void
+    LANGUAGE plpgsql VOLATILE ${SETTINGS}
+    AS $served$
+    DECLARE
+      r record;
+    BEGIN
+      UPDATE ${s}.lanes l SET turn = p_turn
+      WHERE l.queue = p_queue AND l.grp = p_grp;
+      IF p_grate IS NOT NULL THEN
+        PERFORM ${s}.rate_add(p_queue, 'g:' || p_grp, p_now,
+          (p_grate->>'per')::float8);
+      END IF;
+      IF NOT EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.queue = p_queue
+        AND j.job_group = p_grp AND j.status = 'pending') THEN
+        DELETE FROM ${s}.lanes l WHERE l.queue = p_queue AND l.grp = p_grp;
+        RETURN;
+      END IF;
+      IF p_gmax IS NULL AND p_grate IS NULL THEN
+        RETURN;
+      END IF;
+      SELECT * INTO r FROM ${s}.group_left(p_queue, p_grp, p_now, p_gmax,
+        p_grate);
+      IF r.o_left <= 0 THEN
+        UPDATE ${s}.lanes l SET wake = r.o_at
+        WHERE l.queue = p_queue AND l.grp = p_grp;
+        IF r.o_at < 'infinity' THEN
+          PERFORM pg_notify(p_channel, json_build_array('w', r.o_at)::text);
+        END IF;
+      END IF;
+    END
+    $served$;`;
+}
+
+/**
+ * `rate_wake(queue, now, limits, types)`: after a claim that took fewer
+ * jobs than asked, the soonest time a window that holds claims back (the
+ * queue's, a requested type's, a parked lane's) lets one through; null
+ * when none does.
+ */
+function rateWakeFunction(s: string): string {
+  return `CREATE FUNCTION ${s}.rate_wake(p_queue text, p_now float8,
+      p_l jsonb, p_types text[]) RETURNS float8
+    LANGUAGE plpgsql STABLE ${SETTINGS}
+    AS $wake$
+    DECLARE
+      v_at float8;
+      r record;
+    BEGIN
+      IF p_l ? 'rate' THEN
+        SELECT x.o_at INTO v_at FROM ${s}.rate_left(p_queue, '', p_now,
+          p_l->'rate') x;
+      END IF;
+      FOR r IN SELECT k.key AS type, k.value->'rate' AS rate
+        FROM jsonb_each(coalesce(p_l->'types', '{}')) k
+        WHERE k.value ? 'rate'
+          AND (p_types IS NULL OR k.key = ANY(p_types)) LOOP
+        v_at := least(v_at, (SELECT x.o_at FROM ${s}.rate_left(p_queue,
+          't:' || r.type, p_now, r.rate) x));
+      END LOOP;
+      IF p_l->'groups' ? 'rate' THEN
+        v_at := least(v_at, (SELECT min(l.wake) FROM ${s}.lanes l
+          WHERE l.queue = p_queue AND l.wake > p_now
+            AND l.wake < 'infinity'));
+      END IF;
+      RETURN v_at;
+    END
+    $wake$;`;
+}

@@ -1,0 +1,310 @@
+/**
+ * Limits and groups on the PostgreSQL backend (SPEC §7.3, §7.4), what the
+ * conformance suite cannot see: the plans a claim runs (the plain path
+ * never enters claim_limited; a claim among 10,000 groups, half of them
+ * parked, reads about the rows it reads among 10), the running counts and
+ * lanes after every way out of "processing" (a lease running out
+ * included), limits kept across reopening, and the claim cost with 1,000
+ * and 100,000 pending jobs in groups (printed, not asserted). One
+ * throwaway server for the file; each test has a schema of its own.
+ */
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { createQueue, type Queue } from "../mod.ts";
+import { postgresBackend } from "../backends/postgres/mod.ts";
+import {
+  type PostgresServer,
+  startPostgres,
+} from "./_support/postgres_server.ts";
+
+/** Bun's default per-test limit is 5 s; these fill tables. */
+const SLOW = { timeout: 300_000 };
+const T0 = 1_800_000_000_000;
+
+/** A node of an EXPLAIN (FORMAT JSON) plan. */
+interface PlanNode {
+  "Node Type": string;
+  "Relation Name"?: string;
+  "Index Name"?: string;
+  "Actual Rows"?: number;
+  "Actual Loops"?: number;
+  Plans?: PlanNode[];
+}
+
+function nodes(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+}
+
+describe("postgres limits and groups", () => {
+  let server: PostgresServer;
+
+  before(async () => {
+    server = await startPostgres();
+  });
+
+  after(() => {
+    server?.destroy();
+  });
+
+  /** A queue on its own schema with a clock the test moves. */
+  function open(schema: string, sql?: postgres.Sql) {
+    const time = { now: T0 };
+    const backend = postgresBackend(
+      sql === undefined ? { url: server.url, schema } : { sql, schema },
+    );
+    const queue = createQueue({ backend, name: "q", clock: () => time.now });
+    return { backend, queue, time };
+  }
+
+  /** Runs `fn` on a client whose statements' plans (analyzed) come back. */
+  async function traced(
+    fn: (sql: postgres.Sql, plans: PlanNode[]) => Promise<void>,
+  ): Promise<void> {
+    const plans: PlanNode[] = [];
+    const sql = postgres(server.url, {
+      max: 1,
+      connection: {
+        session_preload_libraries: "auto_explain",
+        "auto_explain.log_min_duration": "0",
+        "auto_explain.log_analyze": "on",
+        "auto_explain.log_timing": "off",
+        "auto_explain.log_nested_statements": "on",
+        "auto_explain.log_level": "notice",
+        "auto_explain.log_format": "json",
+      },
+      onnotice: (notice) => {
+        const text = String(notice.message);
+        const at = text.indexOf("{");
+        if (at >= 0) plans.push(JSON.parse(text.slice(at)).Plan);
+      },
+    });
+    try {
+      await fn(sql, plans);
+    } finally {
+      await sql.end();
+    }
+  }
+
+  /** Rows read by the scans of `plans` (per loop times loops), and which. */
+  function reads(plans: PlanNode[]): { rows: number; scans: Set<string> } {
+    let rows = 0;
+    const scans = new Set<string>();
+    for (const n of plans.flatMap(nodes)) {
+      if (
+        n["Relation Name"] === undefined || n["Node Type"] === "ModifyTable"
+      ) {
+        continue;
+      }
+      const read = (n["Actual Rows"] ?? 0) * (n["Actual Loops"] ?? 1);
+      rows += read;
+      scans.add(
+        `${n["Node Type"]} on ${n["Relation Name"]}${
+          n["Index Name"] ? ` using ${n["Index Name"]}` : ""
+        }`,
+      );
+    }
+    return { rows, scans };
+  }
+
+  /** Enqueues `groups` groups of `per` jobs each, 5,000 a call. */
+  async function fill(queue: Queue, groups: number, per: number) {
+    const all = Array.from({ length: groups * per }, (_, i) => ({
+      type: "t",
+      data: i,
+      options: { group: `g${i % groups}` },
+    }));
+    for (let i = 0; i < all.length; i += 5_000) {
+      await queue.enqueueMany(all.slice(i, i + 5_000));
+    }
+  }
+
+  test(
+    "with no limits and no grouped job a claim stays on the plain path: it never enters claim_limited, and probes the lanes, arrivals and limits once each",
+    SLOW,
+    async () => {
+      await traced(async (sql, plans) => {
+        const { backend, queue } = open("plain", sql);
+        await queue.enqueueMany([1, 2, 3].map((i) => ({ type: "t", data: i })));
+        await queue.claim(); // migrations and first plans out of the way
+        plans.length = 0;
+        assert.ok(await queue.claim());
+        const plain = reads(plans).scans;
+        assert.ok(
+          plain.has("Index Scan on jobs using jobs_claim"),
+          [...plain].join(),
+        );
+        for (const table of ["turns", "rate_log"]) {
+          assert.ok(
+            ![...plain].some((s) => s.includes(` on ${table}`)),
+            `${table} untouched: ${[...plain].join()}`,
+          );
+        }
+        const probes = [...plain].filter((s) =>
+          /on (lanes|arrivals|limits)/.test(s)
+        );
+        assert.equal(probes.length, 3, probes.join());
+        await queue.enqueue("t", 4, { group: "g" });
+        plans.length = 0;
+        await queue.claimMany(5);
+        assert.ok(
+          [...reads(plans).scans].some((s) => s.includes(" on turns")),
+          "a grouped job takes the claim through claim_limited",
+        );
+        await backend.close();
+      });
+    },
+  );
+
+  test(
+    "a claim among 10,000 groups, half of them parked at their concurrency, reads about the rows it reads among 20, through indexes only",
+    SLOW,
+    async () => {
+      const cost = async (schema: string, groups: number) => {
+        let rows = 0;
+        let scans = new Set<string>();
+        await traced(async (sql, plans) => {
+          const { backend, queue } = open(schema, sql);
+          await queue.setLimits({ groups: { concurrency: 1 } });
+          await fill(queue, groups, 3);
+          // Half the groups get a running job, so their lanes park.
+          for (let n = 0; n < groups / 2;) {
+            n += (await queue.claimMany(Math.min(500, groups / 2 - n))).length;
+          }
+          plans.length = 0;
+          assert.equal((await queue.claimMany(10)).length, 10);
+          ({ rows, scans } = reads(plans));
+          await backend.close();
+        });
+        return { rows, scans };
+      };
+      const small = await cost("cost_small", 20);
+      const large = await cost("cost_large", 10_000);
+      for (const scan of large.scans) {
+        assert.doesNotMatch(scan, /Seq Scan|Bitmap/, [...large.scans].join());
+      }
+      assert.ok(
+        large.rows <= small.rows * 2 + 20,
+        `rows read: ${large.rows} among 10,000 groups, ${small.rows} among 20`,
+      );
+    },
+  );
+
+  test(
+    "every way out of processing frees a group's slot exactly once, a lease running out included, and leaves no lane or arrival behind",
+    SLOW,
+    async () => {
+      const { backend, queue, time } = open("ways");
+      const admin = postgres(server.url, { max: 1, onnotice: () => {} });
+      await queue.setLimits({ groups: { concurrency: 1 } });
+      const ids = await queue.enqueueMany(
+        [0, 1, 2, 3, 4, 5, 6].map((i) => ({
+          type: "t",
+          data: i,
+          options: { group: "g" },
+        })),
+      );
+      const running = async () =>
+        (await admin.unsafe(
+          "SELECT count(*)::int AS n FROM ways.jobs WHERE job_group = 'g' AND status = 'processing'",
+        ))[0]!.n as number;
+      const take = async (leaseMs = 600_000) => {
+        const jobs = await queue.claimMany(5, { leaseMs });
+        assert.equal(jobs.length, 1, "one at a time");
+        assert.equal(await running(), 1);
+        assert.equal((await queue.claimMany(5)).length, 0, "the slot is full");
+        return jobs[0]!;
+      };
+      await queue.complete(await take(), null);
+      await queue.fail(await take(), "boom", { retry: false });
+      await queue.release([await take()]);
+      const dying = await take(1_000);
+      time.now += 1_000; // its worker died: the lease runs out
+      const again = await take();
+      assert.equal(again.id, dying.id);
+      assert.equal(again.attempt, dying.attempt + 1);
+      await queue.cancel(again.id);
+      await queue.remove((await take()).id);
+      await queue.fail(await take(), "again", { retry: true });
+      await queue.complete(await take(), null);
+      time.now += 3_600_000; // the retried job is due
+      let left = await queue.claimMany(5);
+      while (left.length > 0) {
+        for (const job of left) await queue.complete(job, null);
+        left = await queue.claimMany(5);
+      }
+      assert.equal(await running(), 0);
+      const stats = await queue.stats();
+      assert.equal(stats.pending + stats.processing, 0, JSON.stringify(stats));
+      assert.ok(ids.length > 0);
+      const [rest] = await admin.unsafe(
+        "SELECT (SELECT count(*) FROM ways.lanes)::int AS lanes, (SELECT count(*) FROM ways.arrivals)::int AS arrivals",
+      );
+      assert.deepEqual(rest, { lanes: 0, arrivals: 0 });
+      await admin.end();
+      await backend.close();
+    },
+  );
+
+  test(
+    "limits, turns and rate windows are kept across reopening the backend",
+    SLOW,
+    async () => {
+      const first = open("reopen");
+      await first.queue.setLimits({
+        concurrency: 2,
+        rate: { max: 3, per: 60_000 },
+      });
+      await first.queue.enqueueMany(
+        Array.from({ length: 6 }, (_, i) => ({ type: "t", data: i })),
+      );
+      const held = await first.queue.claimMany(5, { leaseMs: 600_000 });
+      assert.equal(held.length, 2);
+      await first.backend.close();
+      const second = open("reopen");
+      assert.deepEqual(await second.queue.getLimits(), {
+        concurrency: 2,
+        rate: { max: 3, per: 60_000 },
+      });
+      assert.equal((await second.queue.claimMany(5)).length, 0, "still full");
+      await second.queue.complete(held[0]!, null);
+      assert.equal((await second.queue.claimMany(5)).length, 1);
+      await second.queue.complete(held[1]!, null);
+      assert.equal(
+        (await second.queue.claimMany(5)).length,
+        0,
+        "3 claims in the window",
+      );
+      await second.backend.close();
+    },
+  );
+
+  test(
+    "claim cost with 1,000 and with 100,000 pending jobs in groups (printed)",
+    SLOW,
+    async () => {
+      const cost = async (schema: string, groups: number) => {
+        const { backend, queue } = open(schema);
+        await fill(queue, groups, 10);
+        await queue.claimMany(10);
+        const rounds = 200;
+        const start = performance.now();
+        for (let i = 0; i < rounds; i++) await queue.claimMany(10);
+        const ms = (performance.now() - start) / rounds;
+        await backend.close();
+        return ms;
+      };
+      const small = await cost("claim_small", 100);
+      const large = await cost("claim_large", 10_000);
+      console.log(
+        `claimMany(10): ${
+          small.toFixed(2)
+        } ms with 1,000 pending jobs (100 groups), ${
+          large.toFixed(2)
+        } ms with 100,000 (10,000 groups)`,
+      );
+      assert.ok(small > 0 && large > 0);
+    },
+  );
+});
