@@ -4,7 +4,7 @@
  * finding a live or a held job, putting a pending job where a claim finds
  * it, popping the best due job, dropping a job. Private to backends/memory/.
  * It never reads a clock of its own (every step gets `now`) and publishes
- * no event itself: the only one its steps lead to is the wake limits.ts
+ * no event itself: the only one its steps lead to is the wake transitions_limits.ts
  * sends when a job stops while a concurrency limit was full.
  *
  * Claims never scan every job: due jobs sit in lanes by type and group
@@ -21,7 +21,12 @@
 import type { LeaseRef } from "../../src/backend/interface.ts";
 import { LeaseLostError } from "../../src/errors.ts";
 import { addReady, popReady, removeReady } from "./lanes.ts";
-import { queueUntil, started, stopped, typeUntil } from "./limits.ts";
+import {
+  queueUntil,
+  started,
+  stopped,
+  typeUntil,
+} from "./transitions_limits.ts";
 import type { Finished, State } from "./state.ts";
 
 export {
@@ -152,7 +157,7 @@ export function unlease(s: State, rec: Rec): void {
 
 /**
  * The best due job of the given types, popped from its lane; none of a
- * paused queue or type, or of one a limit holds back (limits.ts).
+ * paused queue or type, or of one a limit holds back (transitions_limits.ts).
  */
 export function next(
   s: State,

@@ -5,7 +5,7 @@
  * type, a heap of its lanes by (its first job's priority, the turn it was
  * last served, its first job's order), so that groups of equal priority
  * take turns and a group never served comes first. A lane of a group held back by a group
- * limit (limits.ts) is parked: out of its type's heap, its jobs kept, so a
+ * limit (transitions_limits.ts) is parked: out of its type's heap, its jobs kept, so a
  * claim never looks at it. Every step is O(log lanes) at most; none scans
  * the lanes.
  * Private to backends/memory/; it publishes nothing.

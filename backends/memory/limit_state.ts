@@ -1,6 +1,6 @@
 /**
- * What the memory backend keeps of one queue's limits (limits.ts changes
- * it): the stored limits, how many jobs run per queue, type and group, the
+ * What the memory backend keeps of one queue's limits (transitions_limits.ts
+ * changes it): the stored limits, how many jobs run per queue, type and group, the
  * windows of recent claim times, and the groups parked by their rate.
  * Types and construction only.
  *

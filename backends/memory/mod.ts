@@ -51,7 +51,7 @@ import {
   parentResults,
 } from "./transitions_flows.ts";
 import type { BackendFlows } from "../../src/backend/interface_flows.ts";
-import { setLimits } from "./limits.ts";
+import { setLimits } from "./transitions_limits.ts";
 import type { BackendLimits } from "../../src/backend/interface_limits.ts";
 
 /**

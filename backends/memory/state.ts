@@ -37,7 +37,7 @@ export interface State {
   jobs: Map<string, Rec>;
   /** Due pending jobs, by type and group (lanes.ts). */
   ready: Ready;
-  /** Limits, and what runs under them (limits.ts). */
+  /** Limits, and what runs under them (transitions_limits.ts). */
   limits: LimitState;
   delayed: Heap<Entry>;
   leases: Heap<Entry>;

@@ -35,7 +35,7 @@ import {
   unschedule,
 } from "./heap.ts";
 import { retain } from "./retention.ts";
-import { unparkDue, wakeForRate } from "./limits.ts";
+import { unparkDue, wakeForRate } from "./transitions_limits.ts";
 import { retryFlowJob, settled, unfinished } from "./transitions_flows.ts";
 import { newRec, type Rec, toRecord } from "./records.ts";
 import { randomToken } from "./tokens.ts";
