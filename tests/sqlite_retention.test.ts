@@ -77,7 +77,7 @@ describe("sqlite retention", () => {
     const kept = { age: null, count: null };
     const record = await backend.get("q", "j1", { now });
     assert.deepEqual(record?.keep, { complete: kept, failed: kept });
-    assert.equal(schemaVersion(path), "6");
+    assert.equal(schemaVersion(path), "7");
     assert.equal(await queue.enqueue("t", null, { key: "k" }), "j3");
     const old = (await queue.claim())!;
     assert.equal(old.id, "j3");

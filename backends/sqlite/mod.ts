@@ -6,9 +6,10 @@
  * other processes through an updates log table read by a tailer.
  *
  * This module is the factory, its options and the adapter from the Backend
- * methods to the transitions (transitions.ts, transitions_control.ts,
+ * methods to the transitions (transitions.ts, transitions_claim.ts,
+ * transitions_control.ts,
  * retention.ts for clean, transitions_schedule.ts, transitions_import.ts,
- * transitions_flows.ts),
+ * transitions_flows.ts, limits.ts for setLimits and getLimits),
  * run through the database (db.ts); events travel through events.ts; the
  * options are checked in url.ts. Only db.ts imports `node:sqlite`; the main
  * entry loads this backend only when a `sqlite:` URL or this factory is
@@ -29,12 +30,12 @@ import type {
   Topic,
 } from "../../src/backend/interface.ts";
 import type { BackendFlows } from "../../src/backend/interface_flows.ts";
+import type { BackendLimits } from "../../src/backend/interface_limits.ts";
 import type { QueueStats } from "../../src/types.ts";
 import { type Db, openDb } from "./db.ts";
 import { createEvents } from "./events.ts";
 import {
   cancelJob,
-  claimJobs,
   completeJob,
   deleteExpired,
   enqueueJobs,
@@ -48,6 +49,7 @@ import {
   retryJob,
   setProgress,
 } from "./transitions.ts";
+import { claimJobs } from "./transitions_claim.ts";
 import {
   pausedState,
   rescheduleJob,
@@ -67,6 +69,7 @@ import {
   getFlow,
   parentResults,
 } from "./transitions_flows.ts";
+import { checkLimits, getLimits, setLimits } from "./limits.ts";
 import { sqliteConfig } from "./url.ts";
 
 /**
@@ -140,7 +143,7 @@ export interface SqliteBackendOptions {
  */
 export function sqliteBackend(
   options: SqliteBackendOptions,
-): Backend & BackendFlows {
+): Backend & BackendFlows & BackendLimits {
   const config = sqliteConfig(options);
   const file = config.path !== ":memory:";
   const origin = randomOrigin();
@@ -157,6 +160,7 @@ export function sqliteBackend(
     deliver: events.deliver,
     housekeep(tx, lastNow) {
       deleteExpired(tx, lastNow);
+      for (const [queue, now] of lastNow) checkLimits(tx, queue, now);
       events.trim?.(tx);
     },
     ...background,
@@ -176,6 +180,7 @@ export function sqliteBackend(
     ...controlCalls(db),
     ...scheduleCalls(db),
     ...flowCalls(db),
+    ...limitCalls(db),
     listen(queue, topic: Topic, listener: (event: BackendEvent) => void) {
       try {
         db.connect();
@@ -352,6 +357,15 @@ function flowCalls(db: Db): BackendFlows {
     getFlow: (queue, id, { now }) => db.read((c) => getFlow(c, queue, id, now)),
     parentResults: (queue, id, { now }) =>
       db.read((c) => parentResults(c, queue, id, now)),
+  };
+}
+
+/** The limit calls (SPEC §7.3): store and read a queue's limits. */
+function limitCalls(db: Db): BackendLimits {
+  return {
+    setLimits: (queue, limits, { now }) =>
+      db.write(queue, now, (tx) => setLimits(tx, queue, limits, now)),
+    getLimits: (queue) => db.read((c) => getLimits(c, queue)),
   };
 }
 

@@ -55,12 +55,15 @@ function keepOf(r: Row, at: number): KeepRecord {
 }
 
 /**
- * Adds a flow job's link (JSON in `r[at]`) to its record; a plain job's is
- * null, and its record gets no `flow` key.
+ * Adds a flow job's link (JSON in `r[at]`) and a job's group (`r[at + 1]`)
+ * to its record; a plain job's are null, and its record gets no `flow` or
+ * `group` key.
  */
 function withFlow(record: JobRecord, r: Row, at: number): JobRecord {
   const link = r[at] as string | null;
   if (link !== null) record.flow = JSON.parse(link) as FlowLink;
+  const group = r[at + 1] as string | null;
+  if (group !== null) record.group = group;
   return record;
 }
 

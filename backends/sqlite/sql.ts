@@ -8,7 +8,11 @@
  * waiting for the parents of its flow (sql_flows_schema.ts).
  * The partial indexes on `state` let a claim read only the rows it returns:
  * delayed jobs become due in one indexed step first, so due and delayed
- * jobs never share an index.
+ * jobs never share an index. Every statement that makes a job due (state
+ * 0) sets `run_at` (the same value if need be): a job with a group then
+ * gets its lane (sql_limits_schema.ts). A statement that takes a job out of
+ * "processing" returns LIMITS_TAIL, for the limits step (limits.ts);
+ * complete and fail only for a job claimed under limits or from a lane.
  *
  * A finished job (state 3) carries its finish time in `completed_at` and,
  * under an age rule, its removal time in `remove_at`; partial indexes on
@@ -20,9 +24,10 @@
 
 import { COUNTS_MIGRATION } from "./sql_counts.ts";
 import { FLOWS_MIGRATION } from "./sql_flows_schema.ts";
+import { LIMITS_MIGRATION } from "./sql_limits_schema.ts";
 
 /** The schema version this release writes; older files are migrated up. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /**
  * Run once, outside a transaction, on every connection. A checkpoint under
@@ -68,7 +73,9 @@ export const META_SET =
  * definition is text only the queue layer reads) and its index by next
  * occurrence (its statements: sql_schedule.ts), [5] adds the job counts
  * kept by triggers, filled from the jobs stored (sql_counts.ts), [6] adds
- * flows (SPEC §12: sql_flows_schema.ts, its statements in sql_flows.ts).
+ * flows (SPEC §12: sql_flows_schema.ts, its statements in sql_flows.ts),
+ * [7] adds groups and limits (SPEC §7.3, §7.4: sql_limits_schema.ts, its
+ * statements in sql_limits.ts).
  */
 export const MIGRATIONS: Record<number, string> = {
   1: `
@@ -149,6 +156,7 @@ CREATE INDEX jobline_schedules_due
   ON jobline_schedules (queue, next_run_at);`,
   5: COUNTS_MIGRATION,
   6: FLOWS_MIGRATION,
+  7: LIMITS_MIGRATION,
 };
 
 /** A job's flow link as JSON, read last (null for a plain job). */
@@ -156,6 +164,14 @@ const FLOW = "flow_link";
 
 /** The names of FLOW's columns, in order. */
 const FLOW_COLUMNS = ["flow_link"] as const;
+
+/**
+ * What a statement that takes a job out of "processing" returns last, for
+ * the limits step (limits.ts): its type and group, and the queue's limits
+ * as JSON (null when none: the step then costs this one test).
+ */
+const LIMITS_TAIL = `type, job_group,
+  (SELECT limits FROM jobline_limits WHERE queue = ?1)`;
 
 /**
  * What a statement that may finish a job returns last, for the flow step
@@ -182,7 +198,7 @@ const KEEP_COLUMNS = [
 const RECORD = `id, type, data, priority, max_attempts, run_at, created_at,
   ttl, expires_at, key, metadata, status, progress, message, result, error,
   attempt, updated_at, started_at, completed_at, lease_token, lease_until,
-  version, seq, ${KEEP}, ${FLOW}`;
+  version, seq, ${KEEP}, ${FLOW}, job_group`;
 
 /** The positions of RECORD's columns. */
 export const RECORD_COLUMNS = [
@@ -212,6 +228,7 @@ export const RECORD_COLUMNS = [
   "seq",
   ...KEEP_COLUMNS,
   ...FLOW_COLUMNS,
+  "job_group",
 ] as const;
 
 /**
@@ -232,7 +249,8 @@ export const DROP_EXPIRED_HOLDER = `DELETE FROM jobline_jobs
 /**
  * ?1 queue, ?2 id, ?3 type, ?4 data, ?5 priority, ?6 max_attempts, ?7 run_at,
  * ?8 created_at, ?9 ttl, ?10 expires_at, ?11 key, ?12 metadata, ?13 state,
- * ?14..?17 the keep rules (complete age, count, failed age, count).
+ * ?14..?17 the keep rules (complete age, count, failed age, count), ?18
+ * group or null.
  * Stores nothing when the key is held (no row returned).
  *
  * `lease_until` holds a blank blob as big as what the first claim adds to
@@ -243,9 +261,9 @@ export const DROP_EXPIRED_HOLDER = `DELETE FROM jobline_jobs
  */
 export const INSERT_JOB = `INSERT INTO jobline_jobs (queue, id, type, data,
   priority, max_attempts, run_at, created_at, ttl, expires_at, key, key_held,
-  metadata, state, status, updated_at, lease_until, ${KEEP})
+  metadata, state, status, updated_at, lease_until, ${KEEP}, job_group)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13,
-  'pending', ?8, zeroblob(36), ?14, ?15, ?16, ?17)
+  'pending', ?8, zeroblob(36), ?14, ?15, ?16, ?17, ?18)
 ON CONFLICT (queue, key_held) WHERE key_held IS NOT NULL DO NOTHING
 RETURNING seq`;
 
@@ -264,7 +282,7 @@ const RETAIN = (rule: string): string =>
 /**
  * ?1 = queue, ?2 = now: returns expired leases to pending (or to failed with
  * no attempts left, and a removal time by its failed rule). Rows: id,
- * payload, state (3: failed), then RETAIN, then FLOW_TAIL.
+ * payload, state (3: failed), then RETAIN, then FLOW_TAIL, then LIMITS_TAIL.
  */
 export const EXPIRE_LEASES = `UPDATE jobline_jobs SET
   status = CASE WHEN attempt < max_attempts THEN 'pending' ELSE 'failed' END,
@@ -278,23 +296,33 @@ export const EXPIRE_LEASES = `UPDATE jobline_jobs SET
   lease_token = NULL, lease_until = NULL, updated_at = ?2,
   version = version + 1
 WHERE queue = ?1 AND state = 2 AND lease_until <= ?2 AND ${LIVE}
-RETURNING id, ${PAYLOAD}, state, ${RETAIN("failed")}, ${FLOW_TAIL}`;
+RETURNING id, ${PAYLOAD}, state, ${RETAIN("failed")}, ${FLOW_TAIL},
+  ${LIMITS_TAIL}`;
 
-/** ?1 = queue, ?2 = now: delayed jobs that are due become claimable. */
-export const PROMOTE_DELAYED = `UPDATE jobline_jobs SET state = 0
+/**
+ * ?1 = queue, ?2 = now: delayed jobs that are due become claimable (`run_at`
+ * is in the SET list for the lane trigger: sql_limits_schema.ts).
+ */
+export const PROMOTE_DELAYED = `UPDATE jobline_jobs SET state = 0,
+  run_at = run_at
   WHERE queue = ?1 AND state = 1 AND run_at <= ?2`;
 
 /**
  * ?1 = queue, ?2 = now: whether EXPIRE_LEASES (first) and PROMOTE_DELAYED
  * (second) would change a row, and whether anything of the queue is paused
- * (third), 1 or 0; each reads one index entry at most.
+ * (third), 1 or 0; whether a job with a group is due (fourth), and the
+ * queue's limits (fifth, JSON, null when none), for the claim of limits and
+ * groups (transitions_limits.ts). Each reads one index entry at most.
  */
 export const CLAIM_GUARD = `SELECT
   EXISTS (SELECT 1 FROM jobline_jobs
     WHERE queue = ?1 AND state = 2 AND lease_until <= ?2),
   EXISTS (SELECT 1 FROM jobline_jobs
     WHERE queue = ?1 AND state = 1 AND run_at <= ?2),
-  EXISTS (SELECT 1 FROM jobline_paused WHERE queue = ?1)`;
+  EXISTS (SELECT 1 FROM jobline_paused WHERE queue = ?1),
+  EXISTS (SELECT 1 FROM jobline_jobs
+    WHERE queue = ?1 AND state = 0 AND job_group IS NOT NULL),
+  (SELECT limits FROM jobline_limits WHERE queue = ?1)`;
 
 const CLAIM_SET = `UPDATE jobline_jobs SET state = 2, status = 'processing',
   attempt = attempt + 1, started_at = ?2, updated_at = ?2,
@@ -307,7 +335,7 @@ WHERE seq IN `;
  */
 const CLAIMED = `id, type, data, priority, max_attempts, run_at, created_at,
   ttl, expires_at, key, metadata, progress, message, error, attempt, version,
-  seq, ${KEEP}, ${FLOW}`;
+  seq, ${KEEP}, ${FLOW}, job_group`;
 
 /** The positions of CLAIMED's columns. */
 export const CLAIMED_COLUMNS = [
@@ -330,9 +358,16 @@ export const CLAIMED_COLUMNS = [
   "seq",
   ...KEEP_COLUMNS,
   ...FLOW_COLUMNS,
+  "job_group",
 ] as const;
 
-const DUE = `FROM jobline_jobs WHERE queue = ?1 AND state = 0 AND ${LIVE}`;
+/**
+ * The due jobs without a group: the plain claim runs only while no job with
+ * a group is due (see CLAIM_GUARD), and reads them through the partial due
+ * indexes.
+ */
+const DUE = `FROM jobline_jobs WHERE queue = ?1 AND state = 0
+  AND job_group IS NULL AND ${LIVE}`;
 
 /**
  * A claim's LIMIT (?3). Written as an expression on purpose: SQLite plans a
@@ -381,6 +416,12 @@ RETURNING ${CLAIMED}`;
 RETURNING ${CLAIMED}`;
 }
 
+/**
+ * ?2 now, ?4 token prefix, ?5 lease until, ?6 seq: claims one job chosen by
+ * the claim of limits and groups (?1 and ?3 are unused).
+ */
+export const CLAIM_ONE = `${CLAIM_SET}(?6) RETURNING ${CLAIMED}`;
+
 /** ?1 queue, ?2 id, ?3 token, ?4 until */
 export const HEARTBEAT = `UPDATE jobline_jobs SET lease_until = ?4
   WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
@@ -405,6 +446,14 @@ WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
 RETURNING ${PAYLOAD}, ${RETAIN("complete")}, ${FLOW_TAIL}`;
 
 /**
+ * COMPLETE for a job claimed under limits or from a group's lane (its
+ * token says so: transitions.ts), its rows ending with LIMITS_TAIL. A plain
+ * claim's job completes without it: three more columns cost a plain drain
+ * some 2%.
+ */
+export const COMPLETE_LIMITED = `${COMPLETE}, ${LIMITS_TAIL}`;
+
+/**
  * ?1 queue, ?2 id, ?3 token, ?4 now, ?5 error, ?6 retryAt or null: back to
  * pending (due or delayed) when ?6 is a time, else failed for good (with a
  * removal time by its failed rule). Rows: payload, then RETAIN, then
@@ -422,10 +471,14 @@ export const FAIL = `UPDATE jobline_jobs SET
 WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
 RETURNING ${PAYLOAD}, ${RETAIN("failed")}, ${FLOW_TAIL}`;
 
+/** FAIL as COMPLETE_LIMITED is COMPLETE. */
+export const FAIL_LIMITED = `${FAIL}, ${LIMITS_TAIL}`;
+
 /**
  * ?1 queue, ?2 now, ?3 id, ?4 token, ?5 runAt or null: a held, live job back
  * to pending as before its claim (attempt not counted; priority, seq and key
- * kept; run_at too unless ?5 snoozes it to a new time).
+ * kept; run_at too unless ?5 snoozes it to a new time). Rows: payload, then
+ * LIMITS_TAIL.
  */
 export const RELEASE = `UPDATE jobline_jobs SET run_at = coalesce(?5, run_at),
   state = CASE WHEN coalesce(?5, run_at) > ?2 THEN 1 ELSE 0 END,
@@ -433,7 +486,7 @@ export const RELEASE = `UPDATE jobline_jobs SET run_at = coalesce(?5, run_at),
   attempt = attempt - 1, lease_token = NULL, lease_until = NULL,
   updated_at = ?2, version = version + 1
 WHERE queue = ?1 AND id = ?3 AND state = 2 AND lease_token = ?4 AND ${LIVE}
-RETURNING ${PAYLOAD}`;
+RETURNING ${PAYLOAD}, ${LIMITS_TAIL}`;
 
 /** ?1 queue, ?2 now, ?3 id: the state of a live job. */
 export const STATE_OF =
@@ -442,14 +495,14 @@ export const STATE_OF =
 /**
  * ?1 queue, ?2 now, ?3 id, ?4 error: a waiting, pending or processing
  * job. Rows: payload, then RETAIN (a cancelled job goes by its failed
- * rule), then FLOW_TAIL.
+ * rule), then FLOW_TAIL, then LIMITS_TAIL.
  */
 export const CANCEL = `UPDATE jobline_jobs SET state = 3,
   status = 'cancelled', error = ?4, key_held = NULL, lease_token = NULL,
   lease_until = NULL, completed_at = ?2, updated_at = ?2,
   remove_at = ?2 + keep_failed_age, version = version + 1
 WHERE queue = ?1 AND id = ?3 AND state < 3 AND ${LIVE}
-RETURNING ${PAYLOAD}, ${RETAIN("failed")}, ${FLOW_TAIL}`;
+RETURNING ${PAYLOAD}, ${RETAIN("failed")}, ${FLOW_TAIL}, ${LIMITS_TAIL}`;
 
 /** ?1 queue, ?2 now, ?3 id: frees the job's key if an expired job holds it. */
 export const DROP_EXPIRED_HOLDER_OF = `DELETE FROM jobline_jobs
@@ -475,11 +528,12 @@ RETURNING ${PAYLOAD}`;
 
 /**
  * ?1 queue, ?2 now, ?3 id: deletes a job, but not an unfinished flow job
- * (cancelled first, with its dependents: transitions_flows.ts).
+ * (cancelled first, with its dependents: transitions_flows.ts). Rows:
+ * state, then LIMITS_TAIL.
  */
 export const REMOVE = `DELETE FROM jobline_jobs
   WHERE queue = ?1 AND id = ?3 AND ${LIVE} AND (flow_id IS NULL OR state = 3)
-RETURNING state`;
+RETURNING state, ${LIMITS_TAIL}`;
 
 /** ?1 queue, ?2 now, ?3 id */
 export const GET = `SELECT ${RECORD} FROM jobline_jobs

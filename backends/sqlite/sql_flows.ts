@@ -17,17 +17,19 @@ import { LIVE, PAYLOAD } from "./sql.ts";
  * ?1 queue, ?2 id, ?3 type, ?4 data, ?5 priority, ?6 max_attempts,
  * ?7 run_at, ?8 created_at, ?9 metadata, ?10 state (-1 waiting, 0 due,
  * 1 delayed), ?11 status, ?12..?15 the keep rules, ?16 flow id, ?17 the
- * link (JSON), ?18 dependents (JSON or null), ?19 waiting_on. No key, no
+ * link (JSON), ?18 dependents (JSON or null), ?19 waiting_on, ?20 group
+ * or null. No key, no
  * ttl (the queue layer refuses both). A job of an id already stored fails
- * the statement, and so the whole flow.
+ * the statement, and so the whole flow. Returns its seq.
  */
 export const INSERT_FLOW_JOB = `INSERT INTO jobline_jobs (queue, id, type,
   data, priority, max_attempts, run_at, created_at, metadata, state, status,
   updated_at, lease_until, keep_complete_age, keep_complete_count,
   keep_failed_age, keep_failed_count, flow_id, flow_link, flow_children,
-  flow_delay, waiting_on)
+  flow_delay, waiting_on, job_group)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?8, zeroblob(36),
-  ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?7 - ?8, ?19)`;
+  ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?7 - ?8, ?19, ?20)
+RETURNING seq`;
 
 /** ?1 queue, ?2 flow id, ?3 its jobs: a new flow's count. */
 export const INSERT_FLOW =
@@ -156,8 +158,8 @@ export const FORGET_RESULTS = `DELETE FROM jobline_flow_results
   WHERE queue = ?1 AND flow_id = ?2
     AND job_id IN (SELECT value FROM json_each(?3))`;
 
-/** ?1 queue, ?2 flow id: the ids of its processing jobs. */
-export const FLOW_PROCESSING = `SELECT id FROM jobline_jobs
+/** ?1 queue, ?2 flow id: its processing jobs' ids, types and groups. */
+export const FLOW_PROCESSING = `SELECT id, type, job_group FROM jobline_jobs
   WHERE queue = ?1 AND flow_id = ?2 AND state = 2`;
 
 /**

@@ -60,14 +60,20 @@ export const CLEAN_FINISHED = `DELETE FROM jobline_jobs WHERE seq IN (
   ORDER BY completed_at, seq LIMIT ?6)`;
 
 /**
- * As CLEAN_FINISHED for pending jobs, by creation time: the due and the
- * delayed ones (each through its own index), oldest first, leaving flow
- * jobs alone (their dependents wait for them). A deleted job's key is free
- * with its row.
+ * As CLEAN_FINISHED for pending jobs, by creation time: the due ones
+ * without and with a group and the delayed ones (each through its own
+ * index), oldest first, leaving flow jobs alone (their dependents wait for
+ * them). A deleted job's key is free with its row.
  */
 export const CLEAN_PENDING = `DELETE FROM jobline_jobs WHERE seq IN (
   SELECT seq FROM (
     SELECT seq, created_at FROM jobline_jobs WHERE queue = ?1 AND state = 0
+      AND job_group IS NULL
+      AND created_at <= ?4 AND (?5 IS NULL OR type = ?5) AND ${LIVE}
+      AND flow_id IS NULL
+    UNION ALL
+    SELECT seq, created_at FROM jobline_jobs WHERE queue = ?1 AND state = 0
+      AND job_group IS NOT NULL
       AND created_at <= ?4 AND (?5 IS NULL OR type = ?5) AND ${LIVE}
       AND flow_id IS NULL
     UNION ALL

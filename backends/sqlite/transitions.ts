@@ -1,6 +1,8 @@
 /**
  * The state transitions of the SQLite backend, each a function run inside
- * one write transaction (see db.ts), and the reads. A transition
+ * one write transaction (see db.ts), and the reads (the claim is
+ * transitions_claim.ts; it marks the lease tokens that complete and fail
+ * end with the limits step of, limits.ts). A transition
  * that throws LeaseLostError must do so before it writes anything. One that
  * finishes a job ends with retention.ts's step, in the same transaction,
  * after the flow step (transitions_flows.ts) of a job of a flow: its
@@ -11,7 +13,6 @@
  */
 
 import type {
-  ClaimRequest,
   EnqueueOutcome,
   JobRecord,
   LeaseRef,
@@ -22,29 +23,24 @@ import { LeaseLostError } from "../../src/errors.ts";
 import type { JobError, QueueStats } from "../../src/types.ts";
 import type { Connection, Tx } from "./db.ts";
 import { retain } from "./retention.ts";
+import { laneFor, stopped } from "./limits.ts";
+import { LIMITED } from "./transitions_claim.ts";
 import { finishedInFlow, retryFlowJob } from "./transitions_flows.ts";
-import {
-  bestFirst,
-  claimedOf,
-  claimedPayload,
-  pendingPayload,
-  type Row,
-  statsOf,
-  toRecord,
-} from "./records.ts";
+import { pendingPayload, type Row, statsOf, toRecord } from "./records.ts";
 import * as SQL from "./sql.ts";
 import { STATS } from "./sql_counts.ts";
-import { PAUSED } from "./sql_control.ts";
 
-type Payload = [string] | undefined;
+/** A row of payload, then (for release) LIMITS_TAIL. */
+type Payload = [string, ...unknown[]] | undefined;
 
 /**
  * A finishing statement's row: payload, then seq, rule age, rule count,
- * then the flow id (null for a plain job).
+ * then the flow id (null for a plain job), then LIMITS_TAIL (at 5).
  */
 type Finishing = [string, number, number | null, number | null] | undefined;
 
-const claimStatements: string[] = [];
+/** Where LIMITS_TAIL starts in a finishing row. */
+const TAIL = 5;
 
 /** Expired jobs deleted per queue and housekeeping run, at most. */
 const EXPIRED_BATCH = 500;
@@ -81,6 +77,7 @@ export function enqueueJobs(
       job.keep.complete.count,
       job.keep.failed.age,
       job.keep.failed.count,
+      job.group ?? null,
     );
     if (inserted === undefined) {
       const [holder] = tx.stmt(SQL.KEY_HOLDER).get(queue, job.key) as [string];
@@ -88,68 +85,14 @@ export function enqueueJobs(
       continue;
     }
     outcomes.push({ id: job.id, created: true });
+    if (job.group !== undefined && job.runAt <= now) {
+      laneFor(tx, queue, job, inserted[0] as number);
+    }
     if (job.runAt < wakeAt) wakeAt = job.runAt;
     tx.emit(queue, "u", job.id, pendingPayload(job.type, job.createdAt));
   }
   if (wakeAt !== Infinity) tx.emit(queue, "w", null, String(wakeAt));
   return outcomes;
-}
-
-/**
- * Returns expired leases to pending (or failed), makes due delayed jobs
- * claimable, then claims the best due jobs in one UPDATE ... RETURNING.
- */
-export function claimJobs(
-  tx: Tx,
-  queue: string,
-  request: ClaimRequest,
-  token: string,
-): JobRecord[] {
-  const { limit, leaseMs, now } = request;
-  let { types } = request;
-  // One read finds whether either update has rows to change, and whether
-  // anything is paused: all three are skipped in the common case.
-  const [expiring, promoting, pausing] = tx.stmt(SQL.CLAIM_GUARD).get(
-    queue,
-    now,
-  ) as [number, number, number];
-  if (expiring === 1) {
-    const expired = tx.stmt(SQL.EXPIRE_LEASES).all(queue, now) as Row[];
-    for (const row of expired) {
-      const id = row[0] as string;
-      tx.emit(queue, "c", id, null);
-      tx.emit(queue, "u", id, row[1] as string);
-      if (row[2] !== 3) continue;
-      finishedInFlow(tx, queue, id, "failed", row, 3, now);
-      retain(tx, queue, "failed", now, row, 3);
-    }
-  }
-  if (promoting === 1) tx.stmt(SQL.PROMOTE_DELAYED).run(queue, now);
-  let any = SQL.CLAIM_ANY;
-  if (pausing === 1) {
-    // Read in this transaction: a pause committed before it binds it.
-    const paused = new Set(tx.stmt(PAUSED).all(queue).map((r) => r[0]));
-    if (paused.has("")) return [];
-    if (types !== null) types = types.filter((t) => !paused.has(t));
-    if (types?.length === 0) return [];
-    any = SQL.CLAIM_UNPAUSED;
-  }
-  const until = now + leaseMs;
-  let rows: Row[];
-  if (types === null) {
-    rows = tx.stmt(any).all(queue, now, limit, token, until) as Row[];
-  } else {
-    const sql = claimStatements[types.length] ??= SQL.claimTypes(types.length);
-    rows = tx.stmt(sql).all(queue, now, limit, token, until, ...types) as Row[];
-  }
-  if (rows.length > 1) rows.sort(bestFirst);
-  const records: JobRecord[] = [];
-  for (const row of rows) {
-    const record = claimedOf(row, now, token, until);
-    records.push(record);
-    tx.emit(queue, "u", record.id, claimedPayload(row, now));
-  }
-  return records;
 }
 
 /** Extends a lease; returns its new end. */
@@ -196,7 +139,8 @@ export function completeJob(
   result: string,
   now: number,
 ): void {
-  const row = tx.stmt(SQL.COMPLETE).get(
+  const limited = token.includes(LIMITED);
+  const row = tx.stmt(limited ? SQL.COMPLETE_LIMITED : SQL.COMPLETE).get(
     queue,
     id,
     token,
@@ -205,6 +149,7 @@ export function completeJob(
   ) as Finishing;
   if (row === undefined) throw new LeaseLostError(id);
   tx.emit(queue, "u", id, row[0]);
+  if (limited) stopped(tx, queue, row, TAIL, now);
   finishedInFlow(tx, queue, id, "complete", row, 1, now);
   retain(tx, queue, "complete", now, row, 1);
 }
@@ -218,7 +163,8 @@ export function failJob(
   failure: { error: JobError; retryAt: number | null; now: number },
 ): "pending" | "failed" {
   const { error, retryAt, now } = failure;
-  const row = tx.stmt(SQL.FAIL).get(
+  const limited = token.includes(LIMITED);
+  const row = tx.stmt(limited ? SQL.FAIL_LIMITED : SQL.FAIL).get(
     queue,
     id,
     token,
@@ -229,6 +175,7 @@ export function failJob(
   if (row === undefined) throw new LeaseLostError(id);
   if (retryAt !== null) tx.emit(queue, "w", null, String(retryAt));
   tx.emit(queue, "u", id, row[0]);
+  if (limited) stopped(tx, queue, row, TAIL, now);
   if (retryAt !== null) return "pending";
   finishedInFlow(tx, queue, id, "failed", row, 1, now);
   retain(tx, queue, "failed", now, row, 1);
@@ -253,6 +200,7 @@ export function releaseJobs(
     const row = release.get(queue, now, id, token, runAt ?? null) as Payload;
     if (row === undefined) continue;
     tx.emit(queue, "u", id, row[0]);
+    stopped(tx, queue, row, 1, now);
     ids.push(id);
   }
   if (ids.length > 0) tx.emit(queue, "w", null, String(runAt ?? now));
@@ -274,7 +222,10 @@ export function cancelJob(
   const error = JSON.stringify({ name: "CancelledError", message: reason });
   const row = tx.stmt(SQL.CANCEL).get(queue, now, id, error) as Finishing;
   if (row === undefined) return false;
-  if (before[0] === 2) tx.emit(queue, "c", id, null);
+  if (before[0] === 2) {
+    tx.emit(queue, "c", id, null);
+    stopped(tx, queue, row, TAIL, now);
+  }
   tx.emit(queue, "u", id, row[0]);
   finishedInFlow(tx, queue, id, "cancelled", row, 1, now);
   retain(tx, queue, "cancelled", now, row, 1);
@@ -309,13 +260,16 @@ export function removeJob(
   id: string,
   now: number,
 ): boolean {
-  const row = tx.stmt(SQL.REMOVE).get(queue, now, id) as [number] | undefined;
+  const row = tx.stmt(SQL.REMOVE).get(queue, now, id);
   if (row === undefined) {
     if (!cancelJob(tx, queue, id, "job removed", now)) return false;
     tx.stmt(SQL.REMOVE).get(queue, now, id); // none if its rule removed it
     return true;
   }
-  if (row[0] === 2) tx.emit(queue, "c", id, null);
+  if (row[0] === 2) {
+    tx.emit(queue, "c", id, null);
+    stopped(tx, queue, row, 1, now);
+  }
   return true;
 }
 

@@ -28,6 +28,8 @@ import { type Finished, sweep, trim } from "./retention.ts";
 import { pendingPayload, type Row } from "./records.ts";
 import * as SQL from "./sql_flows.ts";
 import { DELETE_JOB } from "./sql_retention.ts";
+import { laneFor, stopped } from "./limits.ts";
+import { LIMITS_GET } from "./sql_limits.ts";
 
 /** A job whose failure or cancel its waiting dependents follow. */
 interface Fallen {
@@ -53,7 +55,7 @@ export function enqueueFlow(
     const { flow, keep } = job;
     const parents = Object.keys(flow.parents).length;
     const waiting = parents > 0;
-    insert.run(
+    const [seq] = insert.get(
       queue,
       job.id,
       job.type,
@@ -78,7 +80,10 @@ export function enqueueFlow(
       }),
       job.children.length > 0 ? JSON.stringify(job.children) : null,
       parents,
-    );
+      job.group ?? null,
+    )!;
+    const due = !waiting && job.runAt <= now;
+    if (due && job.group !== undefined) laneFor(tx, queue, job, seq as number);
     const status = waiting ? "waiting" : "pending";
     tx.emit(
       queue,
@@ -274,7 +279,11 @@ export function cancelFlow(
   const error = JSON.stringify({ name: "CancelledError", message: reason });
   const rows = tx.stmt(SQL.CANCEL_FLOW).all(queue, now, flowId, error);
   if (rows.length === 0) return false;
-  for (const [id] of processing) tx.emit(queue, "c", id as string, null);
+  const limits = tx.stmt(LIMITS_GET).get(queue)?.[0] ?? null;
+  for (const [id, type, group] of processing) {
+    tx.emit(queue, "c", id as string, null);
+    stopped(tx, queue, [type, group, limits], 0, now);
+  }
   const counts = new Set<number>();
   for (const [id, payload, seq, age, count] of rows) {
     tx.emit(queue, "u", id as string, payload as string);

@@ -13,6 +13,7 @@
 import type { ImportOutcome, JobRecord } from "../../src/backend/interface.ts";
 import { ValidationError } from "../../src/errors.ts";
 import type { Tx } from "./db.ts";
+import { laneFor } from "./limits.ts";
 import { sweep } from "./retention.ts";
 import { DROP_EXPIRED_HOLDER } from "./sql.ts";
 import { ID_TAKEN, IMPORT_JOB } from "./sql_import.ts";
@@ -38,9 +39,13 @@ export function importJobs(
     if (pending && job.key !== null) {
       tx.stmt(DROP_EXPIRED_HOLDER).run(queue, now, job.key);
     }
-    if (insert(tx, queue, job, now) === undefined) {
+    const row = insert(tx, queue, job, now);
+    if (row === undefined) {
       const taken = tx.stmt(ID_TAKEN).get(queue, job.id) !== undefined;
       return taken ? "exists" : "key-held";
+    }
+    if (pending && job.group !== undefined && job.runAt <= now) {
+      laneFor(tx, queue, job, row[0] as number);
     }
     if (pending && job.runAt < wakeAt) wakeAt = job.runAt;
     return "created";
@@ -92,5 +97,6 @@ function insert(
     pending || rule.age === null || job.completedAt === null
       ? null
       : job.completedAt + rule.age,
+    job.group ?? null,
   );
 }

@@ -1,0 +1,204 @@
+/**
+ * Limits in the SQLite backend (SPEC §7.3): storing and reading a queue's
+ * limits, the rate windows of the claim log (sql_limits_schema.ts), the
+ * step a transition ends with when it takes a job out of "processing"
+ * (`stopped`), and housekeeping's check of parked groups. The claim that
+ * enforces them is transitions_limits.ts.
+ *
+ * Nothing here keeps a count: running jobs are read from the job counts
+ * (sql_counts.ts) and, per group, from an index of running jobs, in the
+ * transaction that changes them, so no way out of "processing" can leave a
+ * count behind. `stopped` runs in the same transaction as the statement
+ * that stopped the job, reading the limits that statement returned
+ * (LIMITS_TAIL, sql.ts): with none set it returns at once.
+ *
+ * @module
+ */
+
+import type { Limits, RateLimit } from "../../src/limits_types.ts";
+import type { Connection, Tx } from "./db.ts";
+import type { Row } from "./records.ts";
+import * as SQL from "./sql_limits.ts";
+
+const parsed = new Map<string, Limits>();
+
+/** The limits of their JSON text (shared: never changed); null for none. */
+export function limitsOf(text: unknown): Limits | null {
+  if (typeof text !== "string") return null;
+  let limits = parsed.get(text);
+  if (limits === undefined) {
+    if (parsed.size >= 64) parsed.clear();
+    limits = JSON.parse(text) as Limits;
+    parsed.set(text, limits);
+  }
+  return limits;
+}
+
+/** Whether any rate limit is set. */
+export function anyRate(limits: Limits): boolean {
+  if (limits.rate !== undefined || limits.groups?.rate !== undefined) {
+    return true;
+  }
+  for (const rule of Object.values(limits.types ?? {})) {
+    if (rule.rate !== undefined) return true;
+  }
+  return false;
+}
+
+/**
+ * Replaces a queue's limits: forgets the claim log, parks the groups that
+ * are full under the new limits and frees the others, and wakes workers
+ * (a limit may have been raised).
+ */
+export function setLimits(
+  tx: Tx,
+  queue: string,
+  limits: Limits,
+  now: number,
+): void {
+  if (Object.keys(limits).length === 0) {
+    tx.stmt(SQL.LIMITS_CLEAR).run(queue);
+  } else {
+    tx.stmt(SQL.LIMITS_SET).run(queue, JSON.stringify(limits));
+  }
+  tx.stmt(SQL.CLAIMS_FORGET).run(queue);
+  tx.stmt(SQL.HOLDS_CLEAR).run(queue);
+  const max = limits.groups?.concurrency;
+  if (max !== undefined) tx.stmt(SQL.HOLDS_FULL).run(queue, max);
+  tx.emit(queue, "w", null, String(now));
+}
+
+/** A queue's limits as stored; `{}` when none. */
+export function getLimits(c: Connection, queue: string): Limits {
+  const row = c.stmt(SQL.LIMITS_GET).get(queue);
+  return row === undefined ? {} : JSON.parse(row[0] as string) as Limits;
+}
+
+/** Gives a job inserted due with a group (`seq`) its lane. */
+export function laneFor(
+  tx: Tx,
+  queue: string,
+  job: { group?: string; type: string; priority: number },
+  seq: number,
+): void {
+  tx.stmt(SQL.LANE_ADD).run(queue, job.group!, job.type, job.priority, seq);
+}
+
+/** Jobs processing in the queue. */
+export function running(tx: Tx, queue: string): number {
+  return tx.stmt(SQL.RUNNING).get(queue)![0] as number;
+}
+
+/** Jobs of a type processing. */
+export function runningType(tx: Tx, queue: string, type: string): number {
+  const row = tx.stmt(SQL.RUNNING_TYPE).get(queue, type);
+  return row === undefined ? 0 : row[0] as number;
+}
+
+/** Jobs of a group processing. */
+export function runningGroup(tx: Tx, queue: string, group: string): number {
+  return tx.stmt(SQL.RUNNING_GROUP).get(queue, group)![0] as number;
+}
+
+/**
+ * After a job left "processing" (`row[at..]`: LIMITS_TAIL, its type, group
+ * and the queue's limits): its group's lanes parked as full are claimable
+ * again, and workers are woken when a concurrency limit it counted in was
+ * full.
+ */
+export function stopped(
+  tx: Tx,
+  queue: string,
+  row: Row,
+  at: number,
+  now: number,
+): void {
+  const limits = limitsOf(row[at + 2]);
+  if (limits === null) return;
+  const type = row[at] as string;
+  const group = row[at + 1] as string | null;
+  const typeMax = limits.types?.[type]?.concurrency;
+  const groupMax = group === null ? undefined : limits.groups?.concurrency;
+  let full = false;
+  if (groupMax !== undefined) {
+    const n = runningGroup(tx, queue, group!);
+    full = n + 1 >= groupMax;
+    if (n < groupMax) tx.stmt(SQL.GROUP_FREED).run(queue, group);
+  }
+  full ||= typeMax !== undefined &&
+    runningType(tx, queue, type) + 1 >= typeMax;
+  full ||= limits.concurrency !== undefined &&
+    running(tx, queue) + 1 >= limits.concurrency;
+  if (full) tx.emit(queue, "w", null, String(now));
+}
+
+/**
+ * Housekeeping of a queue with limits: groups parked as full that no
+ * longer are (a running job deleted by its time to live) are claimable
+ * again, and the claim log drops what left its window.
+ */
+export function checkLimits(tx: Tx, queue: string, now: number): void {
+  const row = tx.stmt(SQL.LIMITS_GET).get(queue);
+  if (row === undefined) return;
+  const limits = limitsOf(row[0])!;
+  const max = limits.groups?.concurrency;
+  if (max !== undefined) tx.stmt(SQL.HOLDS_FREED).run(queue, max);
+  if (anyRate(limits)) tx.stmt(SQL.CLAIMS_TRIM).run(queue, now);
+}
+
+/** The claims of one scope in the window of its rate. */
+export interface Window {
+  readonly scope: string;
+  readonly rate: RateLimit;
+  /** Claims the window allows now. */
+  left: number;
+  /** The count after the last row logged, 0 when none. */
+  n: number;
+  /** When the last row logged leaves the window, 0 when none. */
+  last: number;
+  /** When the first row in the window leaves it, null when none. */
+  first: number | null;
+}
+
+/** The window of a scope ('' the queue, 't:' a type, 'g:' a group). */
+export function windowOf(
+  tx: Tx,
+  queue: string,
+  scope: string,
+  rate: RateLimit,
+  now: number,
+): Window {
+  const [n, last, n0, first] = tx.stmt(SQL.CLAIMS_WINDOW).get(
+    queue,
+    scope,
+    now,
+  ) as [number | null, number | null, number | null, number | null];
+  const used = n0 === null ? 0 : n! - n0;
+  return {
+    scope,
+    rate,
+    left: rate.max - used,
+    n: n ?? 0,
+    last: last ?? 0,
+    first,
+  };
+}
+
+/**
+ * Logs `k` claims made at `now` in a window; returns when the window lets
+ * the next claim through (0: at once).
+ */
+export function logClaims(
+  tx: Tx,
+  queue: string,
+  w: Window,
+  k: number,
+  now: number,
+): number {
+  const until = Math.max(now + w.rate.per, w.last);
+  if (k > 0) {
+    tx.stmt(SQL.CLAIMS_ADD).run(queue, w.scope, until, w.n, w.n + k);
+  }
+  if (w.left - k > 0) return 0;
+  return w.first ?? until;
+}

@@ -1,0 +1,261 @@
+/**
+ * Limits and groups on SQLite beyond the conformance suite (SPEC §7.3,
+ * §7.4; backends/sqlite/transitions_limits.ts): every statement of the
+ * claim reads through an index; a group's slot held by a job whose lease
+ * ran out frees with the lease, with nothing left parked; limits and
+ * parked groups live in the file across reopening; jobs of a group that
+ * become due after their enqueue (delayed, retried, released, rescheduled,
+ * a flow's dependents, imported) get their lane; and the cost of a claim
+ * with 1,000 against 100,000 pending jobs in 10,000 groups (printed, not
+ * asserted).
+ *
+ * @module
+ */
+
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { sqliteBackend } from "../backends/sqlite/mod.ts";
+import * as SQL from "../backends/sqlite/sql.ts";
+import * as LIMITS from "../backends/sqlite/sql_limits.ts";
+import { createQueue } from "../src/queue.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "jobline-sqlite-limits-"));
+let files = 0;
+const freshFile = () => join(dir, `l${++files}.db`);
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const T = Date.parse("2026-07-01T08:00:00.000Z");
+
+/** A fake clock for a queue. */
+function clock(start = T): { now: () => number; advance(ms: number): void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => void (t += ms) };
+}
+
+/** Reads a file with a connection of its own. */
+function read<R>(path: string, fn: (db: DatabaseSync) => R): R {
+  const db = new DatabaseSync(path);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+describe("sqlite limits and groups", () => {
+  test("the claim's statements read through indexes, never a whole table", async () => {
+    const path = freshFile();
+    const backend = sqliteBackend({ path });
+    await createQueue({ backend }).stats(); // creates the schema
+    await backend.close();
+    const statements: Record<string, string> = {
+      CLAIM_GUARD: SQL.CLAIM_GUARD,
+      CLAIM_ANY: SQL.CLAIM_ANY,
+      CLAIM_ONE: SQL.CLAIM_ONE,
+      COMPLETE_LIMITED: SQL.COMPLETE_LIMITED,
+    };
+    for (const [name, sql] of Object.entries(LIMITS)) {
+      if (typeof sql === "string") statements[name] = sql;
+    }
+    read(path, (db) => {
+      for (const [name, sql] of Object.entries(statements)) {
+        const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as {
+          detail: string;
+        }[]).map((r) => r.detail);
+        for (const step of plan) {
+          assert.ok(
+            !/^SCAN (?!CONSTANT ROW)/.test(step) && !/TEMP B-TREE/.test(step),
+            `${name} reads without an index: ${plan.join("; ")}`,
+          );
+        }
+      }
+    });
+  });
+
+  test("a group's slot held by a dead worker's job frees when its lease runs out, and nothing stays parked", async () => {
+    const path = freshFile();
+    const time = clock();
+    const backend = sqliteBackend({ path });
+    const queue = createQueue({ backend, name: "q", clock: time.now });
+    await queue.setLimits({ groups: { concurrency: 1 } });
+    await queue.enqueueMany(["a", "a", "b"].map((group, i) => ({
+      type: "t",
+      data: i,
+      options: { group },
+    })));
+    const first = await queue.claimMany(5, { leaseMs: 1_000 });
+    assert.deepEqual(first.map((j) => j.group), ["a", "b"]);
+    await queue.complete(first[1]!, null);
+    const held = () =>
+      read(path, (db) =>
+        (db.prepare(
+          "SELECT job_group, hold FROM jobline_lanes WHERE hold IS NOT NULL",
+        ).all() as { job_group: string }[]).map((r) => r.job_group));
+    assert.deepEqual(held(), ["a"], "a's lane is parked while a job runs");
+    time.advance(1_000);
+    const again = await queue.claimMany(5, { leaseMs: 1_000 });
+    assert.deepEqual(again.map((j) => [j.data, j.attempt]), [[0, 2]]);
+    const running = read(
+      path,
+      (db) =>
+        db.prepare(LIMITS.RUNNING_GROUP).get("q", "a") as Record<
+          string,
+          number
+        >,
+    );
+    assert.equal(Object.values(running)[0], 1, "one job of a runs");
+    await queue.complete(again[0]!, null);
+    assert.deepEqual(held(), []);
+    const last = await queue.claimMany(5);
+    assert.deepEqual(last.map((j) => j.data), [1]);
+    await queue.close();
+    await backend.close();
+  });
+
+  test("limits, claim windows and parked groups live in the file across reopening", async () => {
+    const path = freshFile();
+    const time = clock();
+    const first = sqliteBackend({ path });
+    const a = createQueue({ backend: first, name: "q", clock: time.now });
+    const limits = {
+      rate: { max: 3, per: 60_000 },
+      groups: { concurrency: 1 },
+    };
+    await a.setLimits(limits);
+    await a.enqueueMany([1, 2, 3, 4].map((i) => ({
+      type: "t",
+      data: i,
+      options: { group: i < 3 ? "g" : `h${i}` },
+    })));
+    const claimed = await a.claimMany(1, { leaseMs: 600_000 });
+    assert.deepEqual(claimed.map((j) => j.data), [1]);
+    await a.close();
+    await first.close();
+
+    const second = sqliteBackend({ path });
+    const b = createQueue({ backend: second, name: "q", clock: time.now });
+    assert.deepEqual(await b.getLimits(), limits);
+    const next = await b.claimMany(5, { leaseMs: 600_000 });
+    assert.deepEqual(next.map((j) => j.data), [3, 4], "g is full, 3 a minute");
+    await b.complete(claimed[0]!, null);
+    assert.deepEqual(await b.claimMany(5), [], "the window is full");
+    time.advance(60_000);
+    assert.deepEqual((await b.claimMany(5)).map((j) => j.data), [2]);
+    await b.close();
+    await second.close();
+  });
+
+  test("jobs of a group that become due after their enqueue get their lane", async () => {
+    const time = clock();
+    const backend = sqliteBackend({ path: freshFile() });
+    const queue = createQueue({ backend, name: "q", clock: time.now });
+    await queue.setLimits({ groups: { concurrency: 1 } });
+    const g = { group: "g" };
+    const take = async () => (await queue.claimMany(5, { leaseMs: 60_000 }));
+    const ids = async (jobs: Promise<{ id: string }[]>) =>
+      (await jobs).map((j) => j.id);
+
+    const retried = await queue.enqueue("t", "retried", {
+      ...g,
+      maxAttempts: 2,
+    });
+    const one = await take();
+    assert.equal(await queue.fail(one[0]!, new Error("again")), "pending");
+    assert.deepEqual(await take(), []);
+    time.advance(3_600_000);
+    const two = await take();
+    assert.deepEqual(two.map((j) => [j.id, j.attempt]), [[retried, 2]]);
+    await queue.complete(two[0]!, null);
+
+    const delayed = await queue.enqueue("t", "delayed", { ...g, delay: 100 });
+    assert.deepEqual(await take(), []);
+    time.advance(100);
+    const three = await take();
+    assert.deepEqual(three.map((j) => j.id), [delayed], "promoted");
+    await queue.release(three);
+    const four = await take();
+    assert.deepEqual(four.map((j) => j.id), [delayed], "released");
+    await queue.complete(four[0]!, null);
+
+    const later = await queue.enqueue("t", "later", { ...g, delay: 60_000 });
+    assert.ok(await queue.reschedule(later, { runAt: time.now() }));
+    const five = await take();
+    assert.deepEqual(five.map((j) => j.id), [later], "rescheduled");
+    await queue.complete(five[0]!, null);
+
+    const flow = await queue.enqueueFlow([
+      { ref: "p", type: "t", data: "parent", options: { group: "f" } },
+      {
+        ref: "c",
+        type: "t",
+        data: "child",
+        dependsOn: ["p"],
+        options: { group: "f" },
+      },
+    ]);
+    const parent = await take();
+    assert.deepEqual(parent.map((j) => j.data), ["parent"]);
+    await queue.complete(parent[0]!, null);
+    const child = await take();
+    assert.deepEqual(child.map((j) => [j.id, j.group]), [[flow.jobs.c, "f"]]);
+    assert.equal((await queue.get(flow.jobs.c!))?.group, "f");
+
+    const record = (await backend.get("q", later, { now: time.now() }))!;
+    const other = createQueue({ backend, name: "q2", clock: time.now });
+    await other.enqueue("t", "first"); // jobs without a group take a turn too
+    await backend.importJobs("q2", [{
+      ...record,
+      status: "pending",
+      attempt: 0,
+      lease: null,
+      startedAt: null,
+      completedAt: null,
+      result: null,
+    }], { now: time.now() });
+    assert.deepEqual(await ids(other.claimMany(5)), [
+      (await other.list()).jobs.find((j) => j.group === undefined)!.id,
+      later,
+    ]);
+    await other.close();
+    await queue.close();
+    await backend.close();
+  });
+
+  test("a claim costs about as much with 100,000 pending jobs in 10,000 groups as with 1,000", async () => {
+    const cost = async (pending: number, groups: number) => {
+      const backend = sqliteBackend({ path: freshFile() });
+      const queue = createQueue({ backend, name: "q" });
+      await queue.setLimits({ groups: { concurrency: 1 } });
+      for (let i = 0; i < pending; i += 1_000) {
+        await queue.enqueueMany(Array.from({ length: 1_000 }, (_, j) => ({
+          type: "t",
+          data: null,
+          options: { group: `g${(i + j) % groups}` },
+        })));
+      }
+      const n = 300;
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) {
+        const job = await queue.claim();
+        assert.ok(job !== null);
+        await queue.complete(job, null);
+      }
+      const ms = (performance.now() - t0) / n;
+      await queue.close();
+      await backend.close();
+      return ms;
+    };
+    const small = await cost(1_000, 1_000);
+    const large = await cost(100_000, 10_000);
+    console.log(
+      `sqlite claim+complete: ${small.toFixed(3)} ms with 1,000 pending, ` +
+        `${large.toFixed(3)} ms with 100,000 in 10,000 groups ` +
+        `(${(large / small).toFixed(2)}x)`,
+    );
+  });
+});
