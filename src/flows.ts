@@ -85,13 +85,12 @@ export function flowCalls<Tx>(c: FlowsContext<Tx>): QueueFlows {
  * @throws {ValidationError} for a backend without them.
  */
 export function flowsOf(backend: Backend<unknown>): BackendFlows {
-  const b = backend as Backend<unknown> & Partial<BackendFlows>;
-  if (b.capabilities.flows === false || typeof b.enqueueFlow !== "function") {
+  if (backend.capabilities.flows === false) {
     throw new ValidationError(
       `Cannot use flows as the ${backend.name} backend does not support them`,
     );
   }
-  return b as BackendFlows;
+  return backend;
 }
 
 /**

@@ -52,13 +52,12 @@ export function limitCalls<Tx>(c: LimitsContext<Tx>): QueueLimits {
  * @throws {ValidationError} for a backend without them.
  */
 export function limitsOf(backend: Backend<unknown>): BackendLimits {
-  const b = backend as Backend<unknown> & Partial<BackendLimits>;
-  if (b.capabilities.limits === false || typeof b.setLimits !== "function") {
+  if (backend.capabilities.limits === false) {
     throw new ValidationError(
       `Cannot use limits as the ${backend.name} backend does not support them`,
     );
   }
-  return b as BackendLimits;
+  return backend;
 }
 
 /**

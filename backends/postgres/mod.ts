@@ -303,7 +303,10 @@ function adapter(
   f: ControlTransitions,
 ): Omit<
   Backend<PostgresTransaction>,
-  keyof BackendSchedules | keyof BackendImport
+  | keyof BackendSchedules
+  | keyof BackendImport
+  | keyof BackendFlows
+  | keyof BackendLimits
 > {
   const run = db.run;
   return {

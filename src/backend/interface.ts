@@ -28,6 +28,8 @@ import type {
   ScheduleRecord,
   Topic,
 } from "./records.ts";
+import type { BackendFlows } from "./interface_flows.ts";
+import type { BackendLimits } from "./interface_limits.ts";
 
 export type {
   BackendEvent,
@@ -80,7 +82,8 @@ export type {
  * const backend = counting(memoryBackend());
  * ```
  */
-export interface Backend<Tx = never> extends BackendSchedules, BackendImport {
+export interface Backend<Tx = never>
+  extends BackendSchedules, BackendImport, BackendFlows, BackendLimits {
   /** A short name: "memory", "sqlite", "redis", "postgres". */
   readonly name: string;
   /** What this backend can do. */
