@@ -11,7 +11,9 @@
  * false`, on every backend); `--only=flows` only the flows table (a flow of
  * 1 parent and 1,000 children beside a plain batch of 1,001 jobs);
  * `--only=limits` only the limits table (drains with and without a group
- * limit, and the claim cost at 1,000 and 100,000 pending jobs).
+ * limit, and the claim cost at 1,000 and 100,000 pending jobs);
+ * `--only=memory` only the memory row (claim+complete against a bare
+ * binary heap).
  */
 
 import { type Figures, type Sizes, table } from "./_measure.ts";
@@ -23,6 +25,7 @@ import { peerTable, postgresPeerRows } from "./peers_postgres.ts";
 import { retentionTable } from "./_retention.ts";
 import { flowsTable } from "./_flows.ts";
 import { limitsTable } from "./_limits.ts";
+import { memoryPeerTable } from "./_memory_peer.ts";
 
 const quick = Deno.args.includes("--quick");
 const rounds = Number(
@@ -125,6 +128,11 @@ function ratios(c: Comparison, jobline: Figures): string {
   return lines.join("\n");
 }
 
+if (Deno.args.includes("--only=memory")) {
+  console.log(await memoryPeerTable({ quick, rounds: Math.max(rounds, 3) }));
+  Deno.exit(0);
+}
+
 if (Deno.args.includes("--only=limits")) {
   console.log(await limitsTable({ quick, rounds: Math.max(rounds, 3) }));
   Deno.exit(0);
@@ -170,3 +178,8 @@ console.log(
   "\nLimits: drains (c=10) without limits and under groups: { concurrency: 1 } over 1,000 groups, and the claim cost as pending jobs grow, alternating rounds\n",
 );
 console.log(await limitsTable({ quick, rounds: Math.max(rounds, 3) }));
+
+console.log(
+  "\nMemory: claim+complete, await each, against a bare binary heap, alternating rounds\n",
+);
+console.log(await memoryPeerTable({ quick, rounds: Math.max(rounds, 3) }));

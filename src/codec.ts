@@ -61,7 +61,8 @@ export function decodeJob<D>(record: JobRecord): Job<D> {
 /** Turns a claimed record (which must hold a lease) into a ClaimedJob. */
 export function decodeClaimed<D>(record: JobRecord): ClaimedJob<D> {
   const job = decodeJob<D>(record) as ClaimedJob<D>;
-  job.lease = { token: record.lease!.token, until: record.lease!.until };
+  // The record is the backend's copy, handed over: its lease is the job's.
+  job.lease = record.lease!;
   return job;
 }
 

@@ -51,7 +51,7 @@ export function live(s: State, id: string, now: number): Rec | undefined {
 
 /** The job whose lease `ref` holds, or LeaseLostError. */
 export function held(s: State, ref: LeaseRef): Rec {
-  const rec = s.jobs.get(ref.id);
+  const rec = s.leased.get(ref.id);
   if (
     rec === undefined || rec.status !== "processing" ||
     rec.lease?.token !== ref.token
@@ -136,23 +136,27 @@ export function unschedule(s: State, rec: Rec): void {
 /** Puts a held job in the lease heap at its lease's end, or moves it. */
 export function lease(s: State, rec: Rec): void {
   const until = rec.lease!.until;
-  if (rec.inLeases === null) {
-    rec.inLeases = { rec, at: until, i: -1 };
-    s.leases.push(rec.inLeases);
-    started(s, rec, rec.startedAt!);
-  } else {
-    rec.inLeases.at = until;
-    s.leases.update(rec.inLeases);
+  const entry = rec.inLeases;
+  if (entry !== null && entry.i >= 0) {
+    entry.at = until;
+    s.leases.update(entry);
+    return;
   }
+  // A job's entry is made once and reused by its later claims.
+  if (entry === null) rec.inLeases = { rec, at: until, i: -1 };
+  else entry.at = until;
+  s.leases.push(rec.inLeases!);
+  s.leased.set(rec.id, rec);
+  started(s, rec, rec.startedAt!);
 }
 
 /** Takes a job out of the lease heap, if it is in it. */
 export function unlease(s: State, rec: Rec): void {
-  if (rec.inLeases !== null) {
-    s.leases.remove(rec.inLeases);
-    rec.inLeases = null;
-    stopped(s, rec);
-  }
+  const entry = rec.inLeases;
+  if (entry === null || entry.i < 0) return;
+  s.leases.remove(entry);
+  s.leased.delete(rec.id);
+  stopped(s, rec);
 }
 
 /**

@@ -26,7 +26,7 @@ export interface Rec extends JobRecord {
   readyStamp: number;
   /** Its entry in the delayed heap, while pending and not yet due. */
   inDelayed: Entry | null;
-  /** Its entry in the lease heap, while processing. */
+  /** Its entry in the lease heap (in it while processing: `i >= 0`). */
   inLeases: Entry | null;
   /** Its entry in the TTL heap, while stored with a TTL. */
   inExpiry: Entry | null;

@@ -41,6 +41,11 @@ export interface State {
   limits: LimitState;
   delayed: Heap<Entry>;
   leases: Heap<Entry>;
+  /**
+   * The jobs in the lease heap, by id: a small map (as many as run), so
+   * finding a held job does not probe the map of every job.
+   */
+  leased: Map<string, Rec>;
   expiry: Heap<Entry>;
   /** Deduplication key to the id of the job that holds it. */
   keys: Map<string, string>;
@@ -100,6 +105,7 @@ export function newState(
     limits: newLimitState(),
     delayed: new Heap(byTime),
     leases: new Heap(byTime),
+    leased: new Map(),
     expiry: new Heap(byTime),
     keys: new Map(),
     paused: new Set(),
