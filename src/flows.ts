@@ -18,7 +18,16 @@ import { ValidationError } from "./errors.ts";
 import type { FlowNode, QueueFlows } from "./flow_types.ts";
 import { newId } from "./id.ts";
 import type { BackendHandle } from "./queue_handle.ts";
-import { checkId, checkName, checkString, invalid } from "./validate.ts";
+import {
+  checkId,
+  checkName,
+  checkString,
+  invalid,
+  isName,
+} from "./validate.ts";
+
+/** Enqueue options a job of a flow may not have. */
+const BANNED = ["key", "ttl", "tx"] as const;
 
 /** The most jobs one flow may hold. */
 export const MAX_FLOW_JOBS = 10_000;
@@ -114,12 +123,14 @@ export function prepareFlow(
     if (node === null || typeof node !== "object") {
       throw invalid(act, `nodes[${i}]`, "an object", node);
     }
-    const ref = checkName(node.ref, act, `nodes[${i}].ref`);
+    const ref = isName(node.ref)
+      ? node.ref
+      : checkName(node.ref, act, `nodes[${i}].ref`);
     if (byRef.has(ref)) {
       throw new ValidationError(`Cannot enqueue flow as ref '${ref}' repeats`);
     }
     const options = node.options as Record<string, unknown> | undefined;
-    for (const banned of ["key", "ttl", "tx"]) {
+    for (const banned of BANNED) {
       if (options?.[banned] !== undefined) {
         throw new ValidationError(
           `Cannot enqueue flow as job '${ref}' has '${banned}': a flow's jobs take no ${banned}`,
@@ -143,11 +154,10 @@ export function prepareFlow(
       now,
       flowDefaults,
     );
-    byRef.set(ref, {
-      ...job,
-      flow: { id: "", ref, parents: {}, onParentFailure: policy },
-      children: [],
-    });
+    const flowJob = job as NewFlowJobRecord;
+    flowJob.flow = { id: "", ref, parents: {}, onParentFailure: policy };
+    flowJob.children = [];
+    byRef.set(ref, flowJob);
   }
   const jobs = [...byRef.values()];
   for (const [i, job] of jobs.entries()) {
@@ -175,7 +185,7 @@ function checkDependsOn(value: unknown, ref: string, i: number): string[] {
   }
   const seen = new Set<string>();
   for (const [j, parent] of value.entries()) {
-    checkName(parent, act, `nodes[${i}].dependsOn[${j}]`);
+    if (!isName(parent)) checkName(parent, act, `nodes[${i}].dependsOn[${j}]`);
     if (parent === ref) {
       throw new ValidationError(
         `Cannot enqueue flow as job '${ref}' depends on itself`,

@@ -62,6 +62,11 @@ function showObject(value: object): string {
   }
 }
 
+/** True for a valid job type, queue name, group or ref. */
+export function isName(value: unknown): value is string {
+  return typeof value === "string" && TYPE_PATTERN.test(value);
+}
+
 /** Checks a job type or queue name. */
 export function checkName(
   value: unknown,
