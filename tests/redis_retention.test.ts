@@ -1,7 +1,8 @@
 /**
  * Retention on the Redis backend, where the conformance suite cannot look:
- * the indexes it keeps (`done:<status>` by finish time, `removals` by removal
- * time) stay in step with the jobs, jobs stored before retention (no `kp`
+ * the indexes it keeps (`done:<status>:<age>` by finish time for a rule
+ * that is an age alone, `done:<status>` and `removals` for the others) stay
+ * in step with the jobs, jobs stored before retention (no `kp`
  * field) are kept, the sweep is bounded per finished job, keep rules of one
  * batch of completions apply job by job, and clean() scans past more index
  * entries than one script call reads. One redis-server, started on a free
@@ -99,21 +100,37 @@ describe("redis retention", () => {
       await queue.fail((await queue.claim())!, "no");
       const short = await queue.enqueue("t", 10, { ttl: 1 });
       await queue.cancel(short);
+      // the default rules are an age alone: one index per status and age,
+      // by completedAt, and none in done:<status> or removals
       for (const id of ids) {
-        assert.ok(await indexed(key("done:complete"), id));
-        assert.ok(await indexed(key("removals"), id));
+        assert.ok(await indexed(key(`done:complete:${DAY}`), id));
+        assert.equal(await indexed(key("done:complete"), id), false);
+        assert.equal(await indexed(key("removals"), id), false);
       }
-      assert.ok(await indexed(key("done:failed"), failed));
-      assert.ok(await indexed(key("done:cancelled"), short));
+      assert.ok(await indexed(key(`done:failed:${7 * DAY}`), failed));
+      assert.ok(await indexed(key(`done:cancelled:${7 * DAY}`), short));
+      assert.deepEqual(
+        ((await cmd("SMEMBERS", key("ages"))) as string[]).sort(),
+        [`cancelled:${7 * DAY}`, `complete:${DAY}`, `failed:${7 * DAY}`],
+      );
       assert.equal(await queue.remove(ids[0]!), true);
       assert.equal(await queue.retry(failed), true);
       assert.equal(await queue.clean({ status: "complete", type: "t" }), 2);
       clock.advance(1_000);
       assert.equal((await queue.stats()).cancelled, 0, "expired");
-      for (const k of ["done:complete", "done:failed", "removals"]) {
+      for (
+        const k of [
+          `done:complete:${DAY}`,
+          `done:failed:${7 * DAY}`,
+          `done:cancelled:${7 * DAY}`,
+          "done:complete",
+          "done:failed",
+          "done:cancelled",
+          "removals",
+        ]
+      ) {
         assert.equal(await cmd("ZCARD", key(k)), 0, k);
       }
-      assert.equal(await cmd("ZCARD", key("done:cancelled")), 0);
       assert.equal((await queue.get(failed))?.status, "pending");
     } finally {
       await queue.close();
@@ -139,9 +156,9 @@ describe("redis retention", () => {
         await queue.complete((await queue.claim())!, null);
       };
       await one();
-      assert.equal(await cmd("ZCARD", key("done:complete")), 51);
+      assert.equal(await cmd("ZCARD", key("done:complete:1000")), 51);
       await one();
-      assert.equal(await cmd("ZCARD", key("done:complete")), 2);
+      assert.equal(await cmd("ZCARD", key("done:complete:1000")), 2);
       assert.equal((await queue.stats()).complete, 2);
     } finally {
       await queue.close();

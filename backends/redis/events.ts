@@ -148,17 +148,27 @@ function leaseFences(): Pick<RedisEvents, "claimed" | "settled"> & {
   /** Whether this process holds a lease on the job newer than `version`. */
   newer(namespace: string, id: string, version: number): boolean;
 } {
-  const held = new Map<string, number>();
+  // By namespace, then id: no key is built per job on the hot path.
+  const held = new Map<string, Map<string, number>>();
+  let size = 0;
   return {
     claimed(namespace, id, version) {
-      if (held.size >= MAX_FENCES) held.clear();
-      held.set(namespace + id, version);
+      if (size >= MAX_FENCES) {
+        held.clear();
+        size = 0;
+      }
+      let ids = held.get(namespace);
+      if (ids === undefined) held.set(namespace, ids = new Map());
+      const before = ids.size;
+      ids.set(id, version);
+      size += ids.size - before;
     },
     settled(namespace, id) {
-      held.delete(namespace + id);
+      const ids = held.get(namespace);
+      if (ids !== undefined && ids.delete(id)) size--;
     },
     newer(namespace, id, version) {
-      const since = held.get(namespace + id);
+      const since = held.get(namespace)?.get(id);
       return since !== undefined && since > version;
     },
   };

@@ -19,8 +19,10 @@
  * | `B counts` | hash | `<status>:<type>` -> number of jobs |
  * | `B seq` | string | enqueue sequence |
  * | `B paused` | set | paused types, "" for the whole queue (lua_control.ts) |
- * | `B done:<status>` | zset | finished jobs of a status, by completedAt |
- * | `B removals` | zset | finished jobs with an age rule, by removal time |
+ * | `B done:<status>:<age>` | zset | finished jobs whose rule is that age alone, by completedAt (lua_retention.ts) |
+ * | `B ages` | set | `<status>:<age>` of each such index |
+ * | `B done:<status>` | zset | other finished jobs of a status, by completedAt |
+ * | `B removals` | zset | jobs of `done:<status>` with an age rule, by removal time |
  * | `B schedules` | hash | schedule name -> its record (lua_schedule.ts) |
  * | `B schedules:next` | zset | schedule names by next occurrence |
  * | `B f:<flow>` | zset | a flow's job ids by sequence (lua_flows.ts) |
@@ -29,11 +31,13 @@
  * | `B lim`, `B run`, `B rl:`, ... | | limits, what runs under them, claim logs (lua_limits.ts) |
  *
  * A script that finishes a job applies its keep rule in the same call
- * (retain and tidy, in lua_retention.ts). Scripts kept apart: enqueue
- * (lua_enqueue.ts), pause and reschedule (lua_control.ts), clean
- * (lua_retention.ts), schedules (lua_schedule.ts), import (lua_import.ts),
- * flows (lua_flows.ts, whose helpers complete, fail, cancel, retry, remove
- * and a lease's expiry run for a job of a flow).
+ * (retain and tidy, in lua_retention.ts). Here are the transitions under a
+ * lease (heartbeat, update, complete, fail, release), list and stats, and
+ * the registry of every script. Scripts kept apart: claim (lua_claim.ts),
+ * enqueue (lua_enqueue.ts), pause, reschedule, cancel, retry and remove
+ * (lua_control.ts), clean (lua_retention.ts), schedules (lua_schedule.ts),
+ * import (lua_import.ts), flows (lua_flows.ts, whose helpers complete, fail,
+ * cancel, retry, remove and a lease's expiry run for a job of a flow).
  *
  * Channels: `B u` carries a JSON array of updates per script call; `B w`
  * carries worker signals: `w<at>` (wake) and `c<id> <version>` (cancel: the
@@ -45,9 +49,16 @@
  * @module
  */
 
-import { CLAIM_FIELDS } from "./records.ts";
+import { CLAIM } from "./lua_claim.ts";
 import { ENQUEUE } from "./lua_enqueue.ts";
-import { PAUSED_STATE, RESCHEDULE, SET_PAUSED } from "./lua_control.ts";
+import {
+  CANCEL,
+  PAUSED_STATE,
+  REMOVE,
+  RESCHEDULE,
+  RETRY,
+  SET_PAUSED,
+} from "./lua_control.ts";
 import { CLEAN } from "./lua_retention.ts";
 import {
   FIRE_SCHEDULE,
@@ -64,115 +75,6 @@ import {
 } from "./lua_flows.ts";
 import { GET_LIMITS, SET_LIMITS } from "./lua_limits.ts";
 import { type Helper, prelude } from "./lua_prelude.ts";
-
-const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
-
-/**
- * ARGV: now, limit, lease until, token prefix, number of types (0: every
- * type), types... Returns, per claimed job, the values of CLAIM_FIELDS
- * (records.ts) as they were before the claim (false for a missing field):
- * the caller applies the claim's changes (status "processing", attempt + 1,
- * version + 1, token = `<prefix><n>` for the n-th job of the reply,
- * startedAt = updatedAt = now, lease until) itself, which spares the script
- * building them. The prefix is random, made by the caller for this claim:
- * a token tells nothing of its job's id or order. The job's ready score is
- * kept as q, so that it goes back to its place in line if it returns to
- * pending.
- */
-const CLAIM = `
-local need = tonumber(ARGV[2])
-local untilS = ARGV[3]
-local TOK = ARGV[4]
-local nt = tonumber(ARGV[5])
-purge(100)
-recover(100)
-promote(1000)
-local paused = nil
-if call('EXISTS', PAUSED) == 1 then
-  paused = {}
-  for _, t in ipairs(call('SMEMBERS', PAUSED)) do paused[t] = true end
-end
-local types = {}
-if nt == 0 then
-  -- Every type with due jobs has pending jobs, so a count field (or a change
-  -- of one made above and not yet written).
-  local known = {}
-  local function consider(f)
-    if string.sub(f, 1, 8) == 'pending:' then
-      local t = string.sub(f, 9)
-      if not known[t] then
-        known[t] = true
-        types[#types + 1] = t
-      end
-    end
-  end
-  for _, f in ipairs(call('HKEYS', COUNTS)) do consider(f) end
-  for f, d in pairs(cnt) do if d > 0 then consider(f) end end
-else
-  for i = 1, nt do types[i] = ARGV[5 + i] end
-end
-if paused then
-  local open = {}
-  if not paused[''] then
-    for _, t in ipairs(types) do if not paused[t] then open[#open + 1] = t end end
-  end
-  types = open
-end
-local out = {}
--- limits set or a job with a group waiting: the claim of lua_limits.ts
-if #types > 0 and call('EXISTS', LIM, GD) > 0 then
-  lclaim(types, need, untilS, TOK, out)
-  need = 0
-end
-while need > 0 and #types > 0 do
-  local ids, qs = {}, {}
-  if #types == 1 then
-    local z = call('ZPOPMIN', R(types[1]), need)
-    for i = 1, #z, 2 do
-      ids[#ids + 1] = z[i]
-      qs[#qs + 1] = z[i + 1]
-    end
-  else
-    local all = {}
-    for _, t in ipairs(types) do
-      local z = call('ZRANGE', R(t), 0, need - 1, 'WITHSCORES')
-      for i = 1, #z, 2 do all[#all + 1] = {tonumber(z[i + 1]), z[i], t, z[i + 1]} end
-    end
-    table.sort(all, function(a, b) return a[1] < b[1] end)
-    for i = 1, math.min(need, #all) do
-      ids[i] = all[i][2]
-      qs[i] = all[i][4]
-      call('ZREM', R(all[i][3]), all[i][2])
-    end
-  end
-  if #ids == 0 then break end
-  for j, id in ipairs(ids) do
-    -- s t x ra ea k pg m a v q e p kp f g (CLAIM_FIELDS); q is the ready score
-    local x = call('HMGET', J(id), ${CLAIM_LIST})
-    x[11] = qs[j]
-    if x[1] == 'pending' then
-      if expired(x[5]) then
-        drop(id, x[1], x[2], x[6])
-      else
-        local a = tostring(tonumber(x[9] or 0) + 1)
-        local v = tostring(tonumber(x[10] or 1) + 1)
-        call('HSET', J(id), 's', 'processing', 'a', a, 'sa', NOWS, 'lt', TOK..(#out + 1),
-          'lu', untilS, 'ua', NOWS, 'v', v, 'q', x[11])
-        add('ZADD', ACTIVE, untilS, id)
-        count('pending', x[2], -1)
-        count('processing', x[2], 1)
-        note(id, x[2], 'processing', x[7], x[8], a, v, nil, x[12], NOWS)
-        out[#out + 1] = x
-        need = need - 1
-      end
-    end
-  end
-end
-done()
-tidy()
-fwake()
-return out
-`;
 
 /** ARGV: now, id, token, until. Returns 1, or 0 when the lease is lost. */
 const HEARTBEAT = `
@@ -211,28 +113,34 @@ const COMPLETE = `
 local n = tonumber(ARGV[2])
 local out = {}
 local loud = listening()
+local JB = B..'j:'
+local moved = {}
 for i = 0, n - 1 do
   local o = 2 + i * 4
   local id, res, at = ARGV[o + 1], ARGV[o + 3], ARGV[o + 4]
+  local key = JB..id
   local x
-  if loud then x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'kp', 'f', 'g', 'lc', 'a', 'pg', 'm', 'e')
-  else x = call('HMGET', J(id), 's', 'lt', 't', 'k', 'v', 'kp', 'f', 'g', 'lc') end
+  if loud then x = call('HMGET', key, 's', 'lt', 't', 'k', 'v', 'kp', 'f', 'g', 'lc', 'a', 'pg', 'm', 'e')
+  else x = call('HMGET', key, 's', 'lt', 't', 'k', 'v', 'kp', 'f', 'g', 'lc') end
   if x[1] ~= 'processing' or x[2] ~= ARGV[o + 2] then
     out[i + 1] = 0
   else
     local v = tostring(tonumber(x[5] or 1) + 1)
-    call('HSET', J(id), 's', 'complete', 'r', res, 'co', at, 'ua', at, 'v', v)
+    call('HSET', key, 's', 'complete', 'r', res, 'co', at, 'ua', at, 'v', v)
     add('ZREM', ACTIVE, id)
-    release(id, x[4])
-    count('processing', x[3], -1)
-    count('complete', x[3], 1)
-    if x[9] == x[2] then unrun(x[3], x[8]) end
-    note(id, x[3], 'complete', x[11], x[12], x[10], v, res, x[13], at)
+    if x[4] then release(id, x[4]) end
+    moved[x[3]] = (moved[x[3]] or 0) + 1
+    if x[9] and x[9] == x[2] then unrun(x[3], x[8]) end
+    if loud then note(id, x[3], 'complete', x[11], x[12], x[10], v, res, x[13], at) end
     -- only a flow job has f: a plain one costs one absent field here
     if x[7] then fdone(id, 'complete', res, x[7], true) end
     retain(id, 'complete', x[3], x[6], at, x[7])
     out[i + 1] = 1
   end
+end
+for t, c in pairs(moved) do
+  count('processing', t, -c)
+  count('complete', t, c)
 end
 done()
 tidy()
@@ -311,85 +219,6 @@ end
 done()
 if #out > 0 then call(PUB, WCH, 'w'..(snooze or NOWS)) end
 return out
-`;
-
-/**
- * ARGV: now, id, error (JSON text). Cancels a waiting, pending or
- * processing job (fstop, lua_flows.ts). Returns 1 if the job changed.
- */
-const CANCEL = `
-local id = ARGV[2]
-local x = call('HMGET', J(id), 's', 't', 'k', 'ea')
-if not x[1] then return 0 end
-if expired(x[4]) then
-  drop(id, x[1], x[2], x[3])
-  done()
-  return 0
-end
-if not fstop(id, ARGV[3], true) then return 0 end
-done()
-tidy()
-fwake()
-return 1
-`;
-
-/** ARGV: now, id. Returns 1 if the job changed. */
-const RETRY = `
-local id = ARGV[2]
-local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'q', 'ea', 'lt', 'f', 'fc', 'g')
-if not x[1] then return 0 end
-if expired(x[6]) then
-  drop(id, x[1], x[2], x[3])
-  done()
-  return 0
-end
-if x[1] ~= 'failed' and x[1] ~= 'cancelled' then return 0 end
-local v = tonumber(x[4] or 1) + 1
--- a job of a flow waits again while a parent of it is unfinished
-local w = x[8] and fopen(x[8]) or 0
-local s = w > 0 and 'waiting' or 'pending'
-local q = qof(x[5], x[7])
-call('HSET', J(id), 's', s, 'a', 0, 'pg', '0', 'm', '', 'ua', NOWS, 'v', v)
-if w == 0 then call('HSET', J(id), 'ra', NOWS) end
-call('HDEL', J(id), 'e', 'r', 'co')
-call('ZREM', DONE..x[1], id)
-call('ZREM', RM, id)
-if x[3] then
-  local holder = call('HGET', KEYIDX, x[3])
-  if not holder or not holds(holder) then call('HSET', KEYIDX, x[3], id) end
-end
-if w == 0 then ready(id, x[2], q, x[10]) end
-count(x[1], x[2], -1)
-count(s, x[2], 1)
-note(id, x[2], s, '0', '', '0', v, nil, nil, NOWS)
-if x[8] then frearm(id, w, q, x[8], x[9]) end
-done()
-if w == 0 then call(PUB, WCH, 'w'..NOWS) end
-return 1
-`;
-
-/** ARGV: now, id. Returns 1 if a live job was deleted. */
-const REMOVE = `
-local REMOVED = '{"name":"CancelledError","message":"job removed"}'
-local id = ARGV[2]
-local x = call('HMGET', J(id), 's', 't', 'k', 'ea', 'v', 'f')
-if not x[1] then return 0 end
--- an unfinished job of a flow is cancelled first, for its dependents
-if x[6] and fstop(id, REMOVED, true) then
-  flush(DONE..'cancelled')
-  flush(RM)
-  x = call('HMGET', J(id), 's', 't', 'k', 'ea', 'v', 'f')
-  if x[1] then drop(id, x[1], x[2], x[3], x[6]) end
-  done()
-  tidy()
-  fwake()
-  return 1
-end
-drop(id, x[1], x[2], x[3], x[6])
-done()
-if expired(x[4]) then return 0 end
-if x[1] == 'processing' then call(PUB, WCH, 'c'..id..' '..(x[5] or '1')) end
-return 1
 `;
 
 /**

@@ -1,9 +1,10 @@
 /**
- * The Redis backend's flow-control scripts: pause, resume and reschedule
- * (lua.ts registers them with the helpers they use). The pause state is
- * the set `B paused` under the queue's namespace, so it shares the queue's
- * hash tag (one Cluster slot) and the claim script reads it atomically:
- * a member per paused type, "" (never a type) for the whole queue.
+ * The Redis backend's control scripts: pause, resume and reschedule, and
+ * a job's cancel, retry and remove (lua.ts registers them with the helpers
+ * they use). The pause state is the set `B paused` under the queue's
+ * namespace, so it shares the queue's hash tag (one Cluster slot) and the
+ * claim script reads it atomically: a member per paused type, "" (never a
+ * type) for the whole queue.
  *
  * @module
  */
@@ -62,5 +63,81 @@ schedule(id, x[2], qs, ras, x[15])
 note(id, x[2], 'pending', x[10], x[11], x[9], v, nil, x[12], NOWS)
 done()
 if ra < ra0 then call(PUB, WCH, 'w'..ARGV[3]) end
+return 1
+`;
+
+/**
+ * ARGV: now, id, error (JSON text). Cancels a waiting, pending or
+ * processing job (fstop, lua_flows.ts). Returns 1 if the job changed.
+ */
+export const CANCEL: string = `
+local id = ARGV[2]
+local x = call('HMGET', J(id), 's', 't', 'k', 'ea')
+if not x[1] then return 0 end
+if expired(x[4]) then
+  drop(id, x[1], x[2], x[3])
+  done()
+  return 0
+end
+if not fstop(id, ARGV[3], true) then return 0 end
+done()
+tidy()
+fwake()
+return 1
+`;
+
+/** ARGV: now, id. Returns 1 if the job changed. */
+export const RETRY: string = `
+local id = ARGV[2]
+local x = call('HMGET', J(id), 's', 't', 'k', 'v', 'q', 'ea', 'lt', 'f', 'fc', 'g', 'kp')
+if not x[1] then return 0 end
+if expired(x[6]) then
+  drop(id, x[1], x[2], x[3])
+  done()
+  return 0
+end
+if x[1] ~= 'failed' and x[1] ~= 'cancelled' then return 0 end
+local v = tonumber(x[4] or 1) + 1
+-- a job of a flow waits again while a parent of it is unfinished
+local w = x[8] and fopen(x[8]) or 0
+local s = w > 0 and 'waiting' or 'pending'
+local q = qof(x[5], x[7])
+call('HSET', J(id), 's', s, 'a', 0, 'pg', '0', 'm', '', 'ua', NOWS, 'v', v)
+if w == 0 then call('HSET', J(id), 'ra', NOWS) end
+call('HDEL', J(id), 'e', 'r', 'co')
+unindex(id, x[1], x[11])
+if x[3] then
+  local holder = call('HGET', KEYIDX, x[3])
+  if not holder or not holds(holder) then call('HSET', KEYIDX, x[3], id) end
+end
+if w == 0 then ready(id, x[2], q, x[10]) end
+count(x[1], x[2], -1)
+count(s, x[2], 1)
+note(id, x[2], s, '0', '', '0', v, nil, nil, NOWS)
+if x[8] then frearm(id, w, q, x[8], x[9]) end
+done()
+if w == 0 then call(PUB, WCH, 'w'..NOWS) end
+return 1
+`;
+
+/** ARGV: now, id. Returns 1 if a live job was deleted. */
+export const REMOVE: string = `
+local REMOVED = '{"name":"CancelledError","message":"job removed"}'
+local id = ARGV[2]
+local x = call('HMGET', J(id), 's', 't', 'k', 'ea', 'v', 'f')
+if not x[1] then return 0 end
+-- an unfinished job of a flow is cancelled first, for its dependents
+if x[6] and fstop(id, REMOVED, true) then
+  x = call('HMGET', J(id), 's', 't', 'k', 'ea', 'v', 'f')
+  if x[1] then drop(id, x[1], x[2], x[3], x[6]) end
+  done()
+  tidy()
+  fwake()
+  return 1
+end
+drop(id, x[1], x[2], x[3], x[6])
+done()
+if expired(x[4]) then return 0 end
+if x[1] == 'processing' then call(PUB, WCH, 'c'..id..' '..(x[5] or '1')) end
 return 1
 `;

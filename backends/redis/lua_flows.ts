@@ -191,14 +191,13 @@ export const REARM: string = `local function frearm(id, w, q, f, fc)
     i = i + 1
     local pid, list = work[i][1], work[i][2]
     for _, cid in ipairs(list and cjson.decode(list) or {}) do
-      local y = call('HMGET', J(cid), 's', 'fb', 't', 'v', 'f', 'fc')
+      local y = call('HMGET', J(cid), 's', 'fb', 't', 'v', 'f', 'fc', 'kp')
       if y[1] == 'cancelled' and y[2] == pid then
         local v = tonumber(y[4] or 1) + 1
         call('HSET', J(cid), 's', 'waiting', 'fw', fopen(y[5]), 'a', 0, 'pg', '0', 'm', '',
           'ua', NOWS, 'v', v)
         call('HDEL', J(cid), 'fb', 'e', 'co', 'r')
-        call('ZREM', DONE..'cancelled', cid)
-        call('ZREM', RM, cid)
+        unindex(cid, 'cancelled', y[7])
         count('cancelled', y[3], -1)
         count('waiting', y[3], 1)
         note(cid, y[3], 'waiting', '0', '', '0', v, nil, nil, NOWS)

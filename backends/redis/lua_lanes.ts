@@ -118,16 +118,17 @@ end
 `;
 
 /**
- * Helper "lanes" (needs ready). `lpark(g, true, t, place)` parks every
- * lane of group g: out of `B ln:<type>`, its place kept in `B pk` (the
- * lane of type t, already out, at that place; t nil: none), so that a
- * claim never reads it and a lane the group gets meanwhile goes there too.
+ * Helper "lanes" (needs ready). `lpark(g, true, t, place, open)` parks
+ * every lane of group g (open: known not parked yet): out of
+ * `B ln:<type>`, its place kept in `B pk` (the lane of type t, already out,
+ * at that place; t nil: none), so that a claim never reads it and a lane
+ * the group gets meanwhile goes there too.
  * `lpark(g, false)` puts them back. `ltook(t, g, nq, turn, park)`, after a
  * claim took the first job of lane (t, g), which was open: the lane's new
  * place for its next job's ready score nq (nil: it emptied) at that turn,
  * parked with its group when park.
  */
-export const LANES: string = `local function lpark(g, on, skip, at)
+export const LANES: string = `local function lpark(g, on, skip, at, open)
   if not on then
     local pk = call('HGET', PK, g)
     if not pk then return end
@@ -135,7 +136,7 @@ export const LANES: string = `local function lpark(g, on, skip, at)
     for t, place in pairs(lparked(pk)) do call('ZADD', LN(t), place, g) end
     return
   end
-  if call('HEXISTS', PK, g) == 1 then return end
+  if not open and call('HEXISTS', PK, g) == 1 then return end
   local places = {}
   if skip and at then places[skip] = at end
   for _, t in ipairs(call('SMEMBERS', GT(g))) do
@@ -159,6 +160,7 @@ local function ltook(t, g, nq, turn, park)
   else
     call('ZADD', LN(t), place, g)
   end
-  if park then lpark(g, true, t, place) end
+  -- the lane was open, so its group was not parked
+  if park then lpark(g, true, t, place, true) end
 end
 `;

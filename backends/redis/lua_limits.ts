@@ -43,28 +43,30 @@ const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
  */
 export const LIMITS: string =
   `local LIM, RUN, PT, RLX = B..'lim', B..'run', B..'pt', B..'rlx'
-local lwoke, lcache = false, {}
+local lwoke, lcache, lfull = false, {}, false
+-- frees a slot of f under limit max (nil: none); true if then under it
+local function lfree(f, max)
+  if not max then return end
+  local n = call('HINCRBY', RUN, f, -1)
+  if n <= 0 then call('HDEL', RUN, f) end
+  if n + 1 >= max then lfull = true end
+  return n < max
+end
 local function unrun(t, g)
   -- the limits cannot change during a script: read once per type
   local l = lcache[t]
   if not l then
     l = call('HMGET', LIM, 'c', 'tc'..t, 'gc', 'gr')
+    l[1], l[2], l[3] = tonumber(l[1]), tonumber(l[2]), tonumber(l[3])
     lcache[t] = l
   end
-  local full = false
-  local function free(f, max)
-    max = tonumber(max)
-    if not max then return end
-    local n = call('HINCRBY', RUN, f, -1)
-    if n <= 0 then call('HDEL', RUN, f) end
-    if n + 1 >= max then full = true end
-    return n < max
-  end
-  free('*', l[1])
-  free('t'..t, l[2])
-  if g and free('g'..g, l[3]) and not (l[4] and call('ZSCORE', PT, g)) then
+  lfull = false
+  lfree('*', l[1])
+  if l[2] then lfree('t'..t, l[2]) end
+  if g and lfree('g'..g, l[3]) and not (l[4] and call('ZSCORE', PT, g)) then
     lpark(g, false)
   end
+  local full = lfull
   if full and not lwoke then
     lwoke = true
     call(PUB, WCH, 'w'..NOWS)

@@ -20,7 +20,7 @@
  */
 
 import { ENQUEUE_JOBS } from "./lua_enqueue.ts";
-import { RETAIN } from "./lua_retention.ts";
+import { INDEX, RETAIN } from "./lua_retention.ts";
 import { FLOW, REARM, STOP } from "./lua_flows.ts";
 import { LANES, READY } from "./lua_lanes.ts";
 import { LCLAIM, LIMITS } from "./lua_limits.ts";
@@ -41,6 +41,7 @@ export type Helper =
   | "release"
   | "holds"
   | "expired"
+  | "index"
   | "drop"
   | "retain"
   | "flow"
@@ -195,13 +196,15 @@ end
     `local function expired(ea) return ea and tonumber(ea) <= NOW end
 `,
   ],
+  ["index", ["bulk"], INDEX],
   [
     "drop",
-    ["count", "release", "limits"],
+    ["count", "release", "limits", "index"],
     `-- f: the job's f field (a flow job's), else nil
 local function drop(id, s, t, k, f)
   local y = {}
-  if s == 'pending' or s == 'processing' then y = call('HMGET', J(id), 'g', 'lc', 'lt') end
+  if s == 'pending' or s == 'processing' then y = call('HMGET', J(id), 'g', 'lc', 'lt')
+  else y = call('HMGET', J(id), 'kp') end
   call('DEL', J(id))
   call('ZREM', IDS, id)
   call('ZREM', EXPIRY, id)
@@ -212,8 +215,7 @@ local function drop(id, s, t, k, f)
     call('ZREM', ACTIVE, id)
     if y[2] and y[2] == y[3] then unrun(t, y[1]) end
   else
-    call('ZREM', DONE..s, id)
-    call('ZREM', RM, id)
+    unindex(id, s, y[1])
   end
   count(s, t, -1)
   release(id, k)
@@ -226,7 +228,7 @@ local function drop(id, s, t, k, f)
 end
 `,
   ],
-  ["retain", ["bulk", "drop", "done"], RETAIN],
+  ["retain", ["index", "drop", "done"], RETAIN],
   ["flow", ["retain", "ready"], FLOW],
   ["stop", ["release", "flow", "limits"], STOP],
   ["rearm", ["flow"], REARM],
