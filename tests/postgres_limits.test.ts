@@ -248,6 +248,55 @@ describe("postgres limits and groups", () => {
   );
 
   test(
+    "bulk grouped enqueues add an arrival per new group, not per statement, and none once the group has a lane",
+    SLOW,
+    async () => {
+      const { backend, queue } = open("bulk");
+      const admin = postgres(server.url, { max: 1, onnotice: () => {} });
+      const arrivals = async () =>
+        (await admin.unsafe(
+          "SELECT count(*)::int AS n FROM bulk.arrivals",
+        ))[0]!.n as number;
+      await queue.setLimits({ groups: { concurrency: 1 } });
+      await fill(queue, 100, 10); // 100 groups, one statement per 5,000 jobs
+      for (let i = 0; i < 10; i++) await fill(queue, 100, 1);
+      assert.equal(await arrivals(), 100);
+      assert.equal((await queue.claimMany(100)).length, 100);
+      assert.equal(await arrivals(), 0);
+      await fill(queue, 100, 5);
+      assert.equal(await arrivals(), 0, "every group has its lane");
+      await admin.end();
+      await backend.close();
+    },
+  );
+
+  test(
+    "a job enqueued in an open transaction to a group whose lane a claim empties meanwhile is claimed once it commits",
+    SLOW,
+    async () => {
+      const { backend, queue } = open("held");
+      const client = postgres(server.url, { max: 1, onnotice: () => {} });
+      await queue.enqueueMany([1, 2].map((i) => ({
+        type: "t",
+        data: i,
+        options: { group: "g" },
+      })));
+      const first = await queue.claimMany(1);
+      assert.deepEqual(first.map((j) => j.data), [1]);
+      await client.begin(async (tx) => {
+        await queue.enqueue("t", 3, { group: "g", tx });
+        // The claim takes the lane's last job it can see: the lane stays.
+        const second = await queue.claimMany(5);
+        assert.deepEqual(second.map((j) => j.data), [2]);
+      });
+      const third = await queue.claimMany(5);
+      assert.deepEqual(third.map((j) => j.data), [3]);
+      await client.end();
+      await backend.close();
+    },
+  );
+
+  test(
     "limits, turns and rate windows are kept across reopening the backend",
     SLOW,
     async () => {

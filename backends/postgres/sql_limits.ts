@@ -23,10 +23,12 @@
  * write lanes, so nothing else ever waits on them. Every other step that
  * makes a grouped job pending (enqueue, import, flows, release, retry,
  * lease expiry, reschedule) appends an `arrivals` row (the insert
- * statements, per group; a row trigger for updates), and every way out of
- * processing with a group limit appends one without priority: insert only,
- * so they take no lock another step could wait for. The next claim folds
- * them into the lanes. `rate_log` is the window of recent claims per scope
+ * statements, per group, unless the group's lane or an arrival not yet
+ * folded already serves the new jobs: then they hold that row FOR KEY
+ * SHARE instead, see arrivalsOf; a row trigger for updates), and every
+ * way out of processing with a group limit appends one without priority:
+ * no step waits for a claim but an enqueue whose row a claim is deleting.
+ * The next claim folds them into the lanes. `rate_log` is the window of recent claims per scope
  * ('' the queue, 't:' a type, 'g:' a group): a row per claim, numbered
  * (`n`) with non-decreasing times, so the claims in a window are two index
  * probes apart whatever its `max`.
@@ -34,12 +36,19 @@
  * Lock order: a claim takes its queue's `turns` row, then lanes, and jobs
  * only with SKIP LOCKED; setLimits the same rows in the same order. Flow
  * steps (jobs, dependents, flow rows) only append arrivals. The claim's
- * own functions are in sql_limits_claim.ts.
+ * own functions (and the rate windows') are in sql_limits_claim.ts, its
+ * rounds over the lanes in sql_limits_round.ts.
  *
  * @module
  */
 
-import { claimLimitedFunctions, NEVER, SETTINGS } from "./sql_limits_claim.ts";
+import {
+  claimLimitedFunctions,
+  NEVER,
+  rateFunctions,
+  SETTINGS,
+} from "./sql_limits_claim.ts";
+import { roundFunctions } from "./sql_limits_round.ts";
 
 /** Migration 7 (`s` the quoted schema): limits and groups. */
 export function limitsMigration(s: string): string {
@@ -49,6 +58,7 @@ export function limitsMigration(s: string): string {
     stoppedFunction(s),
     refreshFunction(s),
     claimLimitedFunctions(s),
+    roundFunctions(s),
     setLimitsFunction(s),
   ].join("\n");
 }
@@ -92,7 +102,7 @@ function limitTables(s: string): string {
       run_at float8,
       seq bigint
     );
-    CREATE INDEX arrivals_queue ON ${s}.arrivals (queue);
+    CREATE INDEX arrivals_queue ON ${s}.arrivals (queue, grp);
     CREATE TABLE ${s}.rate_log (
       queue text NOT NULL,
       scope text NOT NULL,
@@ -120,86 +130,31 @@ function limitTables(s: string): string {
 /**
  * `arrivals_of(rows)`: the CTE body that appends an arrival per group of
  * the pending grouped jobs among `rows` (a CTE with queue, job_group,
- * priority, run_at, seq and status), for the insert statements.
+ * priority, run_at, seq and status), for the insert statements. A group
+ * whose lane already serves them (its priority at least theirs, not
+ * parked past their due time), or whose arrival not yet folded does, gets
+ * none: that lane or arrival is held FOR KEY SHARE until the insert
+ * commits, so no claim drops, lowers or parks the lane for a delay
+ * meanwhile (claim_round and lane_empty do so only under the lane's own
+ * lock, then read the group's jobs again), and no claim deletes the
+ * arrival (lanes_refresh folds it again at every claim until it can).
  */
 export function arrivalsOf(s: string, rows: string): string {
   return `INSERT INTO ${s}.arrivals (queue, grp, prio, run_at, seq)
-      SELECT r.queue, r.job_group, max(r.priority), min(r.run_at), min(r.seq)
-      FROM ${rows} r
-      WHERE r.job_group IS NOT NULL AND r.status = 'pending'
-      GROUP BY r.queue, r.job_group`;
-}
-
-/**
- * `rate_left(queue, scope, now, rate)`: how many more claims the window
- * of `rate` ({ max, per }) allows at `now`, and, when none, the time it
- * lets the next through. `rate_add(queue, scope, now, per)` logs a claim
- * and forgets those out of the window.
- */
-function rateFunctions(s: string): string {
-  const log = `${s}.rate_log r WHERE r.queue = p_queue AND r.scope = p_scope`;
-  return `CREATE FUNCTION ${s}.rate_left(p_queue text, p_scope text,
-      p_now float8, p_rate jsonb, OUT o_left integer, OUT o_at float8)
-    LANGUAGE plpgsql STABLE ${SETTINGS}
-    AS $left$
-    DECLARE
-      v_max integer := (p_rate->>'max')::integer;
-      v_last bigint;
-      v_first bigint;
-    BEGIN
-      SELECT r.n INTO v_last FROM ${log} ORDER BY r.n DESC LIMIT 1;
-      SELECT r.n INTO v_first FROM ${log}
-        AND r.at > p_now - (p_rate->>'per')::float8
-      ORDER BY r.at, r.n LIMIT 1;
-      o_left := v_max - coalesce(v_last - v_first + 1, 0);
-      IF o_left <= 0 THEN
-        o_left := 0;
-        SELECT r.at + (p_rate->>'per')::float8 INTO o_at FROM ${log}
-          AND r.n = v_last - v_max + 1;
-      END IF;
-    END
-    $left$;
-    CREATE FUNCTION ${s}.rate_add(p_queue text, p_scope text,
-      p_now float8, p_per float8) RETURNS void
-    LANGUAGE plpgsql VOLATILE ${SETTINGS}
-    AS $add$
-    DECLARE
-      v_n bigint;
-      v_at float8;
-    BEGIN
-      SELECT r.n, r.at INTO v_n, v_at FROM ${log} ORDER BY r.n DESC LIMIT 1;
-      INSERT INTO ${s}.rate_log (queue, scope, n, at)
-      VALUES (p_queue, p_scope, coalesce(v_n, 0) + 1,
-        greatest(p_now, coalesce(v_at, p_now)));
-      DELETE FROM ${log} AND r.at <= p_now - p_per;
-    END
-    $add$;
-    CREATE FUNCTION ${s}.group_left(p_queue text, p_grp text, p_now float8,
-      p_max integer, p_rate jsonb, OUT o_left integer, OUT o_at float8)
-    LANGUAGE plpgsql STABLE ${SETTINGS}
-    AS $group$
-    DECLARE
-      r record;
-    BEGIN
-      o_left := 2147483647;
-      IF p_max IS NOT NULL THEN
-        o_left := p_max - (SELECT count(*) FROM (SELECT 1 FROM ${s}.jobs j
-          WHERE j.queue = p_queue AND j.job_group = p_grp
-            AND j.status = 'processing' LIMIT p_max) x);
-        IF o_left <= 0 THEN
-          o_at := 'infinity';
-        END IF;
-      END IF;
-      IF p_rate IS NOT NULL THEN
-        SELECT * INTO r FROM ${s}.rate_left(p_queue, 'g:' || p_grp, p_now,
-          p_rate);
-        o_left := least(o_left, r.o_left);
-        IF r.o_left <= 0 THEN
-          o_at := r.o_at;
-        END IF;
-      END IF;
-    END
-    $group$;`;
+      SELECT g.queue, g.job_group, g.prio, g.due, g.seq
+      FROM (SELECT r.queue, r.job_group, max(r.priority) AS prio,
+          min(r.run_at) AS due, min(r.seq) AS seq
+        FROM ${rows} r
+        WHERE r.job_group IS NOT NULL AND r.status = 'pending'
+        GROUP BY r.queue, r.job_group) g
+      WHERE NOT EXISTS (SELECT 1 FROM ${s}.lanes l
+        WHERE l.queue = g.queue AND l.grp = g.job_group AND l.prio >= g.prio
+          AND (l.wake IS NULL OR l.wake = 'infinity' OR l.wake <= g.due)
+        FOR KEY SHARE OF l)
+      AND NOT EXISTS (SELECT 1 FROM ${s}.arrivals a
+        WHERE a.queue = g.queue AND a.grp = g.job_group AND a.prio >= g.prio
+          AND a.run_at <= g.due
+        LIMIT 1 FOR KEY SHARE OF a)`;
 }
 
 /**
@@ -266,7 +221,8 @@ function stoppedFunction(s: string): string {
  * `lanes_refresh(queue, now)`: folds the queue's arrivals into its lanes
  * (a new lane never served; a lane parked by a full group, or for later
  * than a job that arrived due, unparked) and unparks the lanes whose
- * time has come.
+ * time has come. It deletes the arrivals folded but those an enqueue
+ * holds (arrivalsOf): folding one again is harmless.
  */
 function refreshFunction(s: string): string {
   return `CREATE FUNCTION ${s}.lanes_refresh(p_queue text, p_now float8)
@@ -275,8 +231,12 @@ function refreshFunction(s: string): string {
     AS $refresh$
     BEGIN
       WITH a AS (
-        DELETE FROM ${s}.arrivals x WHERE x.queue = p_queue
-        RETURNING x.grp, x.prio, x.run_at, x.seq
+        SELECT x.grp, x.prio, x.run_at, x.seq FROM ${s}.arrivals x
+        WHERE x.queue = p_queue
+      ), gone AS (
+        DELETE FROM ${s}.arrivals x WHERE x.ctid = ANY(ARRAY(
+          SELECT y.ctid FROM ${s}.arrivals y WHERE y.queue = p_queue
+          FOR UPDATE SKIP LOCKED))
       ), g AS MATERIALIZED (
         SELECT a.grp, max(a.prio) AS prio, min(a.run_at) AS due,
           min(a.seq) AS seq
@@ -294,10 +254,9 @@ function refreshFunction(s: string): string {
       )
       UPDATE ${s}.lanes l SET wake = NULL
       WHERE l.ctid = ANY(ARRAY(SELECT x.at FROM g
-        CROSS JOIN LATERAL (SELECT o.ctid AS at FROM ${s}.lanes o
-          WHERE o.queue = p_queue AND o.grp = g.grp AND o.wake = 'infinity'
-          OFFSET 0) x
-        WHERE g.prio IS NULL));
+        CROSS JOIN LATERAL (SELECT o.ctid AS at, o.wake FROM ${s}.lanes o
+          WHERE o.queue = p_queue AND o.grp = g.grp OFFSET 0) x
+        WHERE g.prio IS NULL AND x.wake = 'infinity'));
       UPDATE ${s}.lanes l SET wake = NULL
       WHERE l.queue = p_queue AND l.wake <= p_now;
     END

@@ -2,7 +2,8 @@
  * The claim of a PostgreSQL queue with limits or groups (SPEC §7.3,
  * §7.4), part of migration 7 (sql_limits.ts, which holds the tables and
  * explains them): `claim_limited` and the lane and window steps it takes
- * one job at a time. Holds SQL text only and runs nothing.
+ * a round of lanes at a time (sql_limits_round.ts), and the rate windows'
+ * functions. Holds SQL text only and runs nothing.
  *
  * @module
  */
@@ -25,9 +26,11 @@ export function claimLimitedFunctions(s: string): string {
 
 /**
  * `lane_empty(queue, grp, now)`: for a lane whose claim found no job it
- * may take: deletes it when its group has no pending job, parks it until
- * its first delayed job when all are delayed (never served again), and
- * returns true when it has due jobs this claim may not take.
+ * may take, under the lane's lock (an enqueue that skipped its arrival
+ * holds it until it commits: then true, skip the lane) and reading the
+ * group's jobs after it: deletes it when its group has no pending job,
+ * parks it until its first delayed job when all are delayed (never served
+ * again), and returns true when it has due jobs this claim may not take.
  * `take_job(queue, id, now, lease_ms)`: claims a pending job unless
  * another transaction holds it (then no row).
  */
@@ -39,6 +42,11 @@ function laneFunctions(s: string): string {
     DECLARE
       r record;
     BEGIN
+      PERFORM 1 FROM ${s}.lanes l WHERE l.queue = p_queue AND l.grp = p_grp
+      FOR UPDATE SKIP LOCKED;
+      IF NOT FOUND THEN
+        RETURN true;
+      END IF;
       SELECT min(j.run_at) AS due, max(j.priority) AS prio,
         min(j.seq) AS seq INTO r FROM ${s}.jobs j
       WHERE j.queue = p_queue AND j.job_group = p_grp
@@ -73,15 +81,16 @@ function laneFunctions(s: string): string {
 
 /**
  * `claim_limited(queue, now, types, limit, lease_ms, channel)`: the claim
- * of a queue with limits or groups, one job at a time, under the queue's
- * `turns` row (claims of one queue wait for each other here, so counts
- * and windows cannot be passed by two at once). Types paused, at their
- * concurrency or out of their window are left out; each round compares
- * the best due job without a group (jobs_claim) with the best lane (by
- * priority, then turn), takes the winner's first job (or lowers a lane's
- * priority, parks or drops it, and looks again), and parks a group its
- * claim filled. A claim cut short by a rate window sends a wake for when
- * the soonest window lets the next claim through.
+ * of a queue with limits or groups, under the queue's `turns` row
+ * (claims of one queue wait for each other here, so counts and windows
+ * cannot be passed by two at once). Types paused, at their concurrency or
+ * out of their window are left out; each step compares the best due job
+ * without a group (jobs_claim) with the best lane (by priority, then
+ * turn): the job wins, and is taken alone, or the lane does, and a round
+ * (claim_round) serves the lanes of its priority up to that job's turn,
+ * one job each, in a few statements whatever their number. A claim cut
+ * short by a rate window sends a wake for when the soonest window lets
+ * the next claim through.
  */
 function claimLimitedFunction(s: string): string {
   const pick = (where: string) =>
@@ -112,6 +121,7 @@ function claimLimitedFunction(s: string): string {
       v_n integer := 0;
       v_i integer;
       v_job ${s}.jobs;
+      v_jobs ${s}.jobs[];
       c0 record;
       c1 record;
       h record;
@@ -176,64 +186,45 @@ function claimLimitedFunction(s: string): string {
         IF c0.id IS NOT NULL AND (c1.grp IS NULL OR c0.priority > c1.prio
           OR (c0.priority = c1.prio
             AND coalesce(v_none, c0.seq - ${NEVER}) < c1.turn)) THEN
-          SELECT * INTO v_job FROM ${s}.take_job(p_queue, c0.id COLLATE "default", p_now,
-            p_lease_ms);
+          SELECT * INTO v_job FROM ${s}.take_job(p_queue,
+            c0.id COLLATE "default", p_now, p_lease_ms);
           IF NOT FOUND THEN
             v_busy := v_busy || c0.id;
             CONTINUE;
           END IF;
           v_turn := v_turn + 1;
           v_none := v_turn;
+          v_jobs := ARRAY[v_job];
         ELSE
-          SELECT j.id, j.priority INTO h ${pick("j.job_group = c1.grp")};
-          IF h.id IS NULL THEN
-            IF ${s}.lane_empty(p_queue, c1.grp, p_now) THEN
-              v_skip := v_skip || c1.grp;
+          SELECT * INTO h FROM ${s}.claim_round(p_queue, p_now, p_lease_ms,
+            c1.prio, CASE WHEN c0.priority = c1.prio
+              THEN coalesce(v_none, c0.seq - ${NEVER}) END,
+            least(p_limit - v_n, v_qleft), v_turn, v_types, v_out, v_skip,
+            v_tnames, v_tleft, v_gmax, v_grate, p_channel);
+          v_skip := v_skip || h.o_skip;
+          v_jobs := coalesce(h.o_jobs, '{}');
+          v_turn := v_turn + cardinality(v_jobs);
+        END IF;
+        FOREACH v_job IN ARRAY v_jobs LOOP
+          v_n := v_n + 1;
+          RETURN NEXT v_job;
+          v_qleft := v_qleft - 1;
+          IF v_l ? 'rate' THEN
+            PERFORM ${s}.rate_add(p_queue, '', p_now,
+              (v_l->'rate'->>'per')::float8);
+          END IF;
+          IF v_l->'types'->v_job.type ? 'rate' THEN
+            PERFORM ${s}.rate_add(p_queue, 't:' || v_job.type, p_now,
+              (v_l->'types'->v_job.type->'rate'->>'per')::float8);
+          END IF;
+          v_i := array_position(v_tnames, v_job.type);
+          IF v_i IS NOT NULL THEN
+            v_tleft[v_i] := v_tleft[v_i] - 1;
+            IF v_tleft[v_i] <= 0 THEN
+              v_out := v_out || v_job.type;
             END IF;
-            CONTINUE;
           END IF;
-          IF h.priority < c1.prio THEN
-            UPDATE ${s}.lanes l SET prio = h.priority
-            WHERE l.queue = p_queue AND l.grp = c1.grp;
-            CONTINUE;
-          END IF;
-          IF v_gmax IS NOT NULL OR v_grate IS NOT NULL THEN
-            SELECT * INTO r FROM ${s}.group_left(p_queue, c1.grp, p_now,
-              v_gmax, v_grate);
-            IF r.o_left <= 0 THEN
-              UPDATE ${s}.lanes l SET wake = r.o_at
-              WHERE l.queue = p_queue AND l.grp = c1.grp;
-              CONTINUE;
-            END IF;
-          END IF;
-          SELECT * INTO v_job FROM ${s}.take_job(p_queue, h.id COLLATE "default", p_now,
-            p_lease_ms);
-          IF NOT FOUND THEN
-            v_skip := v_skip || c1.grp;
-            CONTINUE;
-          END IF;
-          v_turn := v_turn + 1;
-          PERFORM ${s}.lane_served(p_queue, c1.grp, p_now, v_turn, v_gmax,
-            v_grate, p_channel);
-        END IF;
-        v_n := v_n + 1;
-        RETURN NEXT v_job;
-        v_qleft := v_qleft - 1;
-        IF v_l ? 'rate' THEN
-          PERFORM ${s}.rate_add(p_queue, '', p_now,
-            (v_l->'rate'->>'per')::float8);
-        END IF;
-        IF v_l->'types'->v_job.type ? 'rate' THEN
-          PERFORM ${s}.rate_add(p_queue, 't:' || v_job.type, p_now,
-            (v_l->'types'->v_job.type->'rate'->>'per')::float8);
-        END IF;
-        v_i := array_position(v_tnames, v_job.type);
-        IF v_i IS NOT NULL THEN
-          v_tleft[v_i] := v_tleft[v_i] - 1;
-          IF v_tleft[v_i] <= 0 THEN
-            v_out := v_out || v_job.type;
-          END IF;
-        END IF;
+        END LOOP;
       END LOOP;
       UPDATE ${s}.turns t SET turn = v_turn, none_turn = v_none
       WHERE t.queue = p_queue;
@@ -245,51 +236,7 @@ function claimLimitedFunction(s: string): string {
       END IF;
     END
     $limited$;
-    ${servedFunction(s)}
     ${rateWakeFunction(s)}`;
-}
-
-/**
- * `lane_served(queue, grp, now, turn, gmax, grate, channel)`: after a
- * claim from a group's lane: its turn, its claim in the group's window,
- * then parked when the group is full (until a job of it stops) or out of
- * its window (until the window moves on, with a wake for then), or
- * dropped when the group has no pending job left.
- */
-function servedFunction(s: string): string {
-  return `CREATE FUNCTION ${s}.lane_served(p_queue text, p_grp text,
-      p_now float8, p_turn bigint, p_gmax integer, p_grate jsonb,
-      p_channel text) RETURNS void
-    LANGUAGE plpgsql VOLATILE ${SETTINGS}
-    AS $served$
-    DECLARE
-      r record;
-    BEGIN
-      UPDATE ${s}.lanes l SET turn = p_turn
-      WHERE l.queue = p_queue AND l.grp = p_grp;
-      IF p_grate IS NOT NULL THEN
-        PERFORM ${s}.rate_add(p_queue, 'g:' || p_grp, p_now,
-          (p_grate->>'per')::float8);
-      END IF;
-      IF NOT EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.queue = p_queue
-        AND j.job_group = p_grp AND j.status = 'pending') THEN
-        DELETE FROM ${s}.lanes l WHERE l.queue = p_queue AND l.grp = p_grp;
-        RETURN;
-      END IF;
-      IF p_gmax IS NULL AND p_grate IS NULL THEN
-        RETURN;
-      END IF;
-      SELECT * INTO r FROM ${s}.group_left(p_queue, p_grp, p_now, p_gmax,
-        p_grate);
-      IF r.o_left <= 0 THEN
-        UPDATE ${s}.lanes l SET wake = r.o_at
-        WHERE l.queue = p_queue AND l.grp = p_grp;
-        IF r.o_at < 'infinity' THEN
-          PERFORM pg_notify(p_channel, json_build_array('w', r.o_at)::text);
-        END IF;
-      END IF;
-    END
-    $served$;`;
 }
 
 /**
@@ -326,4 +273,76 @@ function rateWakeFunction(s: string): string {
       RETURN v_at;
     END
     $wake$;`;
+}
+
+/**
+ * `rate_left(queue, scope, now, rate)`: how many more claims the window
+ * of `rate` ({ max, per }) allows at `now`, and, when none, the time it
+ * lets the next through. `rate_add(queue, scope, now, per)` logs a claim
+ * and forgets those out of the window.
+ */
+export function rateFunctions(s: string): string {
+  const log = `${s}.rate_log r WHERE r.queue = p_queue AND r.scope = p_scope`;
+  return `CREATE FUNCTION ${s}.rate_left(p_queue text, p_scope text,
+      p_now float8, p_rate jsonb, OUT o_left integer, OUT o_at float8)
+    LANGUAGE plpgsql STABLE ${SETTINGS}
+    AS $left$
+    DECLARE
+      v_max integer := (p_rate->>'max')::integer;
+      v_last bigint;
+      v_first bigint;
+    BEGIN
+      SELECT r.n INTO v_last FROM ${log} ORDER BY r.n DESC LIMIT 1;
+      SELECT r.n INTO v_first FROM ${log}
+        AND r.at > p_now - (p_rate->>'per')::float8
+      ORDER BY r.at, r.n LIMIT 1;
+      o_left := v_max - coalesce(v_last - v_first + 1, 0);
+      IF o_left <= 0 THEN
+        o_left := 0;
+        SELECT r.at + (p_rate->>'per')::float8 INTO o_at FROM ${log}
+          AND r.n = v_last - v_max + 1;
+      END IF;
+    END
+    $left$;
+    CREATE FUNCTION ${s}.rate_add(p_queue text, p_scope text,
+      p_now float8, p_per float8) RETURNS void
+    LANGUAGE plpgsql VOLATILE ${SETTINGS}
+    AS $add$
+    DECLARE
+      v_n bigint;
+      v_at float8;
+    BEGIN
+      SELECT r.n, r.at INTO v_n, v_at FROM ${log} ORDER BY r.n DESC LIMIT 1;
+      INSERT INTO ${s}.rate_log (queue, scope, n, at)
+      VALUES (p_queue, p_scope, coalesce(v_n, 0) + 1,
+        greatest(p_now, coalesce(v_at, p_now)));
+      DELETE FROM ${log} AND r.at <= p_now - p_per;
+    END
+    $add$;
+    CREATE FUNCTION ${s}.group_left(p_queue text, p_grp text, p_now float8,
+      p_max integer, p_rate jsonb, OUT o_left integer, OUT o_at float8)
+    LANGUAGE plpgsql STABLE ${SETTINGS}
+    AS $group$
+    DECLARE
+      r record;
+    BEGIN
+      o_left := 2147483647;
+      IF p_max IS NOT NULL THEN
+        o_left := p_max - (SELECT count(*) FROM (SELECT 1 FROM ${s}.jobs j
+          WHERE j.queue = p_queue AND j.job_group = p_grp
+            AND j.status = 'processing' LIMIT p_max) x);
+        IF o_left <= 0 THEN
+          o_at := 'infinity';
+        END IF;
+      END IF;
+      IF p_rate IS NOT NULL THEN
+        SELECT * INTO r FROM ${s}.rate_left(p_queue, 'g:' || p_grp, p_now,
+          p_rate);
+        o_left := least(o_left, r.o_left);
+        IF r.o_left <= 0 THEN
+          o_at := r.o_at;
+        END IF;
+      END IF;
+    END
+    $group$;`;
 }

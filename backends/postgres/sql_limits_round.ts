@@ -1,0 +1,212 @@
+/**
+ * One round of a limited claim (SPEC §7.3, §7.4), part of migration 7:
+ * `claim_round` serves the lanes of one priority level in turn order,
+ * set-based (a statement per step, not per job), for `claim_limited`
+ * (sql_limits_claim.ts); `lane_lower` lowers a lane's priority. Holds SQL
+ * text only and runs nothing.
+ *
+ * A round serves each lane it reads once, in turn order, which is what a
+ * claim taking one job at a time does: a served lane's turn moves past
+ * every other lane of its level, so no lane is served twice before all
+ * the others were. The round stops short of the first lane whose job
+ * would pass its type's limit, so the next round (with that type left
+ * out) serves it exactly as a claim of one job at a time would.
+ *
+ * A lane is deleted, parked for a delay or lowered only under its row
+ * lock (FOR UPDATE SKIP LOCKED), and after the lock by a statement of its
+ * own, whose snapshot sees every job an enqueue that skipped its arrival
+ * (it holds the lane FOR KEY SHARE until it commits) made pending.
+ *
+ * @module
+ */
+
+import { SETTINGS } from "./sql_limits_claim.ts";
+
+/** A live job `j` at `now`. */
+const LIVE = "(j.expires_at IS NULL OR j.expires_at > p_now)";
+
+/** The round's type and functions, in the order they are made. */
+export function roundFunctions(s: string): string {
+  return [headType(s), lowerFunction(s), roundFunction(s)].join("\n");
+}
+
+/** A lane read by a round: its k-th lane, first job, slots left. */
+function headType(s: string): string {
+  return `CREATE TYPE ${s}.lane_head AS (grp text, k integer,
+      id text COLLATE "C",
+      priority integer, type text, lft integer, at float8);`;
+}
+
+/**
+ * `lane_lower(queue, grp, now, prio, types, out)`: for a lane whose first
+ * job has a lower priority than the lane: under the lane's lock, its
+ * priority lowered to its first job's (read again), or lane_empty when it
+ * has none. True when this claim must skip the lane.
+ */
+function lowerFunction(s: string): string {
+  return `CREATE FUNCTION ${s}.lane_lower(p_queue text, p_grp text,
+      p_now float8, p_prio integer, p_types text[], p_out text[])
+      RETURNS boolean
+    LANGUAGE plpgsql VOLATILE ${SETTINGS}
+    AS $lower$
+    DECLARE
+      v_p integer;
+    BEGIN
+      PERFORM 1 FROM ${s}.lanes l WHERE l.queue = p_queue AND l.grp = p_grp
+      FOR UPDATE SKIP LOCKED;
+      IF NOT FOUND THEN
+        RETURN true;
+      END IF;
+      SELECT j.priority INTO v_p FROM ${s}.jobs j
+      WHERE j.queue = p_queue AND j.job_group = p_grp
+        AND j.status = 'pending' AND j.run_at <= p_now AND ${LIVE}
+        AND (p_types IS NULL OR j.type = ANY(p_types))
+        AND j.type <> ALL(p_out)
+      ORDER BY j.priority DESC, j.seq LIMIT 1;
+      IF v_p IS NULL THEN
+        RETURN ${s}.lane_empty(p_queue, p_grp, p_now);
+      END IF;
+      IF v_p < p_prio THEN
+        UPDATE ${s}.lanes l SET prio = v_p
+        WHERE l.queue = p_queue AND l.grp = p_grp;
+      END IF;
+      RETURN false;
+    END
+    $lower$;`;
+}
+
+/**
+ * `claim_round(queue, now, lease_ms, prio, before, max, turn, types, out,
+ * skip, tnames, tleft, gmax, grate, channel)`: serves up to `max` lanes
+ * of priority `prio` (turn at most `before`, when given), one job each:
+ * the jobs claimed (`o_jobs`, in turn order; the n-th lane served gets
+ * turn `turn` + n) and the groups this claim must skip (`o_skip`). A lane
+ * at its group's limit is parked; a served lane parked when full, or
+ * dropped when its group has no pending job left.
+ */
+function roundFunction(s: string): string {
+  return `CREATE FUNCTION ${s}.claim_round(p_queue text, p_now float8,
+      p_lease_ms float8, p_prio integer, p_before bigint, p_max integer,
+      p_turn bigint, p_types text[], p_out text[], p_skip text[],
+      p_tnames text[], p_tleft integer[], p_gmax integer, p_grate jsonb,
+      p_channel text, OUT o_jobs ${s}.jobs[], OUT o_skip text[])
+    LANGUAGE plpgsql VOLATILE ${SETTINGS}
+    AS $round$
+    DECLARE
+      v_heads ${s}.lane_head[];
+      v_cut integer;
+      v_grps text[];
+      v_lfts integer[];
+      v_gone text[];
+      v_n integer;
+      v_h ${s}.lane_head;
+    BEGIN
+      o_skip := '{}';
+      SELECT array_agg(ROW(c.grp, c.k, x.id, x.priority, x.type,
+          coalesce(g.o_left, p_gmax - n.n, 2147483647),
+          coalesce(g.o_at, 'infinity'))::${s}.lane_head ORDER BY c.k)
+      INTO v_heads
+      FROM (SELECT l.grp, (row_number() OVER (ORDER BY l.turn))::integer AS k
+        FROM (SELECT l.grp, l.turn FROM ${s}.lanes l
+          WHERE l.queue = p_queue AND l.wake IS NULL AND l.prio = p_prio
+            AND (p_before IS NULL OR l.turn <= p_before)
+            AND l.grp <> ALL(p_skip)
+          ORDER BY l.turn LIMIT p_max) l) c
+      LEFT JOIN LATERAL (SELECT j.id, j.priority, j.type FROM ${s}.jobs j
+        WHERE j.queue = p_queue AND j.job_group = c.grp
+          AND j.status = 'pending' AND j.run_at <= p_now AND ${LIVE}
+          AND (p_types IS NULL OR j.type = ANY(p_types))
+          AND j.type <> ALL(p_out)
+        ORDER BY j.priority DESC, j.seq LIMIT 1) x ON true
+      LEFT JOIN LATERAL (SELECT * FROM ${s}.group_left(p_queue, c.grp,
+          p_now, p_gmax, p_grate) q WHERE p_grate IS NOT NULL) g ON true
+      LEFT JOIN LATERAL (SELECT count(*)::integer AS n FROM (SELECT 1
+          FROM ${s}.jobs j WHERE j.queue = p_queue AND j.job_group = c.grp
+            AND j.status = 'processing' AND p_grate IS NULL
+            AND p_gmax IS NOT NULL LIMIT p_gmax) y) n ON true;
+      IF v_heads IS NULL THEN
+        RETURN;
+      END IF;
+      -- Stop short of the first lane whose job would pass its type's limit.
+      SELECT min(t.k) INTO v_cut FROM (SELECT h.k, h.type,
+          row_number() OVER (PARTITION BY h.type ORDER BY h.k) AS nth
+        FROM unnest(v_heads) h
+        WHERE h.id IS NOT NULL AND h.priority >= p_prio AND h.lft > 0) t
+      WHERE t.nth > p_tleft[array_position(p_tnames, t.type)];
+      v_cut := coalesce(v_cut, 2147483647);
+      UPDATE ${s}.lanes l SET wake = h.at FROM unnest(v_heads) h
+      WHERE l.queue = p_queue AND l.grp = h.grp AND h.k < v_cut
+        AND h.id IS NOT NULL AND h.priority >= p_prio AND h.lft <= 0;
+      WITH t AS (SELECT * FROM unnest(v_heads) h WHERE h.k < v_cut
+        AND h.id IS NOT NULL AND h.priority >= p_prio AND h.lft > 0
+      ), up AS (
+        UPDATE ${s}.jobs j SET status = 'processing',
+          attempt = j.attempt + 1, started_at = p_now,
+          lease_token = gen_random_uuid()::text,
+          lease_until = p_now + p_lease_ms,
+          version = j.version + 1, updated_at = p_now
+        WHERE j.ctid = ANY(ARRAY(SELECT o.ctid FROM t CROSS JOIN LATERAL (
+          SELECT o.ctid FROM ${s}.jobs o WHERE o.queue = p_queue
+            AND o.id = t.id AND o.status = 'pending'
+          FOR UPDATE SKIP LOCKED) o))
+        RETURNING j AS job, j.id
+      )
+      SELECT array_agg(up.job ORDER BY t.k), array_agg(t.grp ORDER BY t.k),
+        array_agg(t.lft ORDER BY t.k),
+        ARRAY(SELECT t.grp FROM t WHERE t.id NOT IN (SELECT id FROM up))
+      INTO o_jobs, v_grps, v_lfts, o_skip
+      FROM t JOIN up ON up.id = t.id;
+      IF v_grps IS NOT NULL THEN
+        ${servedSteps(s)}
+      END IF;
+      FOREACH v_h IN ARRAY v_heads LOOP
+        CONTINUE WHEN v_h.k >= v_cut OR v_h.priority >= p_prio;
+        IF (CASE WHEN v_h.id IS NULL THEN ${s}.lane_empty(p_queue, v_h.grp, p_now)
+          ELSE ${s}.lane_lower(p_queue, v_h.grp, p_now, p_prio, p_types, p_out)
+          END) THEN
+          o_skip := o_skip || v_h.grp;
+        END IF;
+      END LOOP;
+    END
+    $round$;`;
+}
+
+/**
+ * The steps after a round took jobs from the lanes `v_grps` (slots left
+ * before, `v_lfts`): their claims in the groups' windows, their turns,
+ * parked when full or out of their window (a wake for when it moves on),
+ * dropped (under their locks, read again) when no job of theirs is left.
+ */
+function servedSteps(s: string): string {
+  // A scalar subquery, probed per group: NOT EXISTS would become an
+  // anti-join reading every pending grouped job.
+  const noneLeft = (g: string) =>
+    `(SELECT 1 FROM ${s}.jobs j WHERE j.queue = p_queue
+          AND j.job_group = ${g} AND j.status = 'pending' LIMIT 1) IS NULL`;
+  return `IF p_grate IS NOT NULL THEN
+          PERFORM ${s}.rate_add(p_queue, 'g:' || g, p_now,
+            (p_grate->>'per')::float8) FROM unnest(v_grps) g;
+        END IF;
+        WITH parked AS (
+          UPDATE ${s}.lanes l SET turn = p_turn + x.n,
+            wake = CASE WHEN p_grate IS NOT NULL THEN (SELECT CASE
+                WHEN q.o_left <= 0 THEN q.o_at END
+              FROM ${s}.group_left(p_queue, x.grp, p_now, p_gmax, p_grate) q)
+              WHEN x.lft <= 1 THEN 'infinity' END
+          FROM unnest(v_grps, v_lfts) WITH ORDINALITY x(grp, lft, n)
+          WHERE l.queue = p_queue AND l.grp = x.grp
+          RETURNING l.wake
+        )
+        SELECT count(*) INTO v_n FROM (SELECT pg_notify(p_channel,
+            json_build_array('w', w.wake)::text)
+          FROM (SELECT DISTINCT p.wake FROM parked p
+            WHERE p.wake < 'infinity') w) z;
+        v_gone := ARRAY(SELECT g FROM unnest(v_grps) g WHERE ${noneLeft("g")});
+        IF cardinality(v_gone) > 0 THEN
+          v_gone := ARRAY(SELECT l.grp FROM ${s}.lanes l
+            WHERE l.queue = p_queue AND l.grp = ANY(v_gone)
+            FOR UPDATE SKIP LOCKED);
+          DELETE FROM ${s}.lanes l WHERE l.queue = p_queue
+            AND l.grp = ANY(v_gone) AND ${noneLeft("l.grp")};
+        END IF;`;
+}
