@@ -129,13 +129,13 @@ describe("sqlite stats", () => {
   test("the stats statement reads the counts and the expiry index, never every job", () => {
     const db = new DatabaseSync(":memory:");
     try {
-      for (const v of [1, 2, 3, 4, 5]) db.exec(MIGRATIONS[v]!);
+      for (const v of [1, 2, 3, 4, 5, 6, 7]) db.exec(MIGRATIONS[v]!);
       const plan = (db.prepare(`EXPLAIN QUERY PLAN ${STATS}`).all("q", T) as {
         detail: string;
       }[]).map((r) => r.detail).join("\n");
       assert.match(
         plan,
-        /SEARCH jobline_counts USING PRIMARY KEY \(queue=\?\)/,
+        /SEARCH jobline_tallies USING PRIMARY KEY \(queue=\?\)/,
       );
       assert.match(plan, /SEARCH jobline_jobs USING INDEX jobline_jobs_expiry/);
       assert.doesNotMatch(plan, /SCAN jobline_/, plan);

@@ -137,6 +137,8 @@ export interface Tx {
   stmt(sql: string): Statement;
   /** Logs an event (see events.ts) and delivers it after the commit. */
   emit(queue: string, kind: string, jobId: Text, payload: Text): void;
+  /** Runs the last `fn` given for `key` once, before the commit. */
+  last(key: string, fn: () => void): void;
 }
 
 /** What the backend brings to its database. */
@@ -180,6 +182,7 @@ interface Writes {
   scheduled: boolean;
   /** The events of the transaction under way. */
   emitted: Emitted;
+  lasts: Map<string, () => void>;
   readonly tx: Tx;
   readonly connect: () => Connection;
   readonly hooks: DbHooks;
@@ -206,11 +209,13 @@ export function openDb(config: SqliteConfig, hooks: DbHooks): Db {
     waiting: [],
     scheduled: false,
     emitted: [],
+    lasts: new Map(),
     tx: {
       stmt: (sql) => w.conn!.stmt(sql),
       emit(queue, kind, jobId, payload) {
         w.emitted.push(queue, kind, jobId, payload);
       },
+      last: (key, fn) => void w.lasts.set(key, fn),
     },
     connect,
     hooks,
@@ -324,6 +329,7 @@ function runBatch(w: Writes, ops: Op[]): void {
 /** Runs ops in one transaction; false when a statement failed. */
 function attempt(w: Writes, ops: Op[], outcomes: Outcome[]): boolean {
   w.emitted = [];
+  w.lasts.clear();
   for (const { op } of ops) {
     const mark = w.emitted.length;
     try {
@@ -337,6 +343,7 @@ function attempt(w: Writes, ops: Op[], outcomes: Outcome[]): boolean {
       outcomes.push({ ok: false, error });
     }
   }
+  for (const fn of w.lasts.values()) fn(); // a failure fails the batch
   const { log } = w.hooks;
   if (log !== null && w.emitted.length > 0) log(w.tx, w.emitted);
   w.conn!.db.exec("COMMIT");

@@ -95,16 +95,11 @@ export function runningType(tx: Tx, queue: string, type: string): number {
   return row === undefined ? 0 : row[0] as number;
 }
 
-/** Jobs of a group processing. */
-export function runningGroup(tx: Tx, queue: string, group: string): number {
-  return tx.stmt(SQL.RUNNING_GROUP).get(queue, group)![0] as number;
-}
-
 /**
- * After a job left "processing" (`row[at..]`: LIMITS_TAIL, its type, group
- * and the queue's limits): its group's lanes parked as full are claimable
- * again, and workers are woken when a concurrency limit it counted in was
- * full.
+ * After a job left "processing" (`row[at..]`: LIMITS_TAIL, its type, group,
+ * the queue's limits and whether a lane of its group is parked as full): its group's lanes parked as full are claimable
+ * again (workers are woken then), and workers are woken when a type or
+ * queue concurrency limit it counted in was full.
  */
 export function stopped(
   tx: Tx,
@@ -119,17 +114,23 @@ export function stopped(
   const group = row[at + 1] as string | null;
   const typeMax = limits.types?.[type]?.concurrency;
   const groupMax = group === null ? undefined : limits.groups?.concurrency;
-  let full = false;
-  if (groupMax !== undefined) {
-    const n = runningGroup(tx, queue, group!);
-    full = n + 1 >= groupMax;
-    if (n < groupMax) tx.stmt(SQL.GROUP_FREED).run(queue, group);
-  }
+  // A group's lanes parked as full are what a worker waits on for it: one
+  // statement frees them when the group is below its limit, and says
+  // whether it did (a full group with no job waiting wakes no one). It runs
+  // only when the stopping statement found such a lane (row[at + 3]; a
+  // caller without that column passes none: undefined).
+  let full = groupMax !== undefined && row[at + 3] !== 0 &&
+    freed(tx.stmt(SQL.GROUP_STOPPED).run(queue, group, groupMax));
   full ||= typeMax !== undefined &&
     runningType(tx, queue, type) + 1 >= typeMax;
   full ||= limits.concurrency !== undefined &&
     running(tx, queue) + 1 >= limits.concurrency;
   if (full) tx.emit(queue, "w", null, String(now));
+}
+
+/** Whether a statement's run changed a row. */
+function freed(result: unknown): boolean {
+  return Number((result as { changes: number | bigint }).changes) > 0;
 }
 
 /**

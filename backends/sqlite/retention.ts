@@ -20,7 +20,8 @@ export type Finished = "complete" | "failed" | "cancelled";
 /**
  * Applies the keep rule of a job that just finished with `status`: deletes
  * it at once (age 0) or trims its status to the rule's count; then deletes
- * due removals (at most SQL.SWEEP_LIMIT). `row[at..at+2]` is the RETAIN
+ * due removals (at most SQL.SWEEP_LIMIT), once per transaction and queue
+ * however many jobs it finished (before its commit: db.ts). `row[at..at+2]` is the RETAIN
  * tail of the finishing statement (sql.ts): seq, the rule's age, its count.
  */
 export function retain(
@@ -38,7 +39,7 @@ export function retain(
   } else if (count !== null) {
     trim(tx, queue, status, count);
   }
-  sweep(tx, queue, now);
+  tx.last(`sweep ${queue}`, () => sweep(tx, queue, now));
 }
 
 /** Deletes the jobs of a finished status beyond its newest `count`. */

@@ -22,9 +22,9 @@
  * @module
  */
 
-import { COUNTS_MIGRATION } from "./sql_counts.ts";
+import { COUNTS_MIGRATION, TALLIES_MIGRATION } from "./sql_counts.ts";
 import { FLOWS_MIGRATION } from "./sql_flows_schema.ts";
-import { LIMITS_MIGRATION } from "./sql_limits_schema.ts";
+import { grouped, HOLD_FULL, LIMITS_MIGRATION } from "./sql_limits_schema.ts";
 
 /** The schema version this release writes; older files are migrated up. */
 export const SCHEMA_VERSION = 7;
@@ -75,7 +75,8 @@ export const META_SET =
  * kept by triggers, filled from the jobs stored (sql_counts.ts), [6] adds
  * flows (SPEC §12: sql_flows_schema.ts, its statements in sql_flows.ts),
  * [7] adds groups and limits (SPEC §7.3, §7.4: sql_limits_schema.ts, its
- * statements in sql_limits.ts).
+ * statements in sql_limits.ts) and moves the counts to a row per queue and
+ * type (sql_counts.ts).
  */
 export const MIGRATIONS: Record<number, string> = {
   1: `
@@ -156,7 +157,7 @@ CREATE INDEX jobline_schedules_due
   ON jobline_schedules (queue, next_run_at);`,
   5: COUNTS_MIGRATION,
   6: FLOWS_MIGRATION,
-  7: LIMITS_MIGRATION,
+  7: LIMITS_MIGRATION + TALLIES_MIGRATION,
 };
 
 /** A job's flow link as JSON, read last (null for a plain job). */
@@ -167,11 +168,15 @@ const FLOW_COLUMNS = ["flow_link"] as const;
 
 /**
  * What a statement that takes a job out of "processing" returns last, for
- * the limits step (limits.ts): its type and group, and the queue's limits
- * as JSON (null when none: the step then costs this one test).
+ * the limits step (limits.ts): its type and group, the queue's limits as
+ * JSON (null when none: the step then costs this one test), and whether a
+ * lane of its group is parked as full (1 or 0: the step writes nothing
+ * when none is).
  */
 const LIMITS_TAIL = `type, job_group,
-  (SELECT limits FROM jobline_limits WHERE queue = ?1)`;
+  (SELECT limits FROM jobline_limits WHERE queue = ?1),
+  EXISTS (SELECT 1 FROM jobline_lanes AS p WHERE p.queue = ?1
+    AND p.hold = ${HOLD_FULL} AND p.job_group = jobline_jobs.job_group)`;
 
 /**
  * What a statement that may finish a job returns last, for the flow step
@@ -321,7 +326,7 @@ export const CLAIM_GUARD = `SELECT
     WHERE queue = ?1 AND state = 1 AND run_at <= ?2),
   EXISTS (SELECT 1 FROM jobline_paused WHERE queue = ?1),
   EXISTS (SELECT 1 FROM jobline_jobs
-    WHERE queue = ?1 AND state = 0 AND job_group IS NOT NULL),
+    WHERE queue = ?1 AND state = 0 AND ${grouped()}),
   (SELECT limits FROM jobline_limits WHERE queue = ?1)`;
 
 const CLAIM_SET = `UPDATE jobline_jobs SET state = 2, status = 'processing',
@@ -417,10 +422,12 @@ RETURNING ${CLAIMED}`;
 }
 
 /**
- * ?2 now, ?4 token prefix, ?5 lease until, ?6 seq: claims one job chosen by
- * the claim of limits and groups (?1 and ?3 are unused).
+ * ?2 now, ?4 token prefix, ?5 lease until, ?6 seqs as a JSON array: claims
+ * the jobs chosen by the claim of limits and groups (?1 and ?3 are
+ * unused), in any order.
  */
-export const CLAIM_ONE = `${CLAIM_SET}(?6) RETURNING ${CLAIMED}`;
+export const CLAIM_LIST = `${CLAIM_SET}(SELECT value FROM json_each(?6))
+RETURNING ${CLAIMED}`;
 
 /** ?1 queue, ?2 id, ?3 token, ?4 until */
 export const HEARTBEAT = `UPDATE jobline_jobs SET lease_until = ?4

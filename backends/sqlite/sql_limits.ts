@@ -10,10 +10,9 @@
  */
 
 import { LIVE } from "./sql.ts";
-import { laneUpsert } from "./sql_limits_schema.ts";
+import { grouped, HOLD_FULL, laneUpsert } from "./sql_limits_schema.ts";
 
-/** The hold of a lane parked until one of its group's jobs stops. */
-export const HOLD_FULL = 9_000_000_000_000_000;
+export { HOLD_FULL } from "./sql_limits_schema.ts";
 
 /** ?1 queue: its limits as JSON (no row: none). */
 export const LIMITS_GET = "SELECT limits FROM jobline_limits WHERE queue = ?1";
@@ -65,67 +64,96 @@ export const CLAIMS_ADD =
   VALUES (?1, ?2, ?3, ?4, ?5)`;
 
 /** ?1 queue: jobs processing (counts kept by sql_counts.ts's triggers). */
-export const RUNNING = `SELECT coalesce(sum(n), 0) FROM jobline_counts
-  WHERE queue = ?1 AND status = 'processing'`;
+export const RUNNING = `SELECT coalesce(sum(processing), 0)
+  FROM jobline_tallies WHERE queue = ?1`;
 
 /** ?1 queue, ?2 type: jobs of a type processing. */
-export const RUNNING_TYPE = `SELECT n FROM jobline_counts
-  WHERE queue = ?1 AND type = ?2 AND status = 'processing'`;
+export const RUNNING_TYPE = `SELECT processing FROM jobline_tallies
+  WHERE queue = ?1 AND type = ?2`;
 
 /** ?1 queue, ?2 group: jobs of a group processing, from the index. */
 export const RUNNING_GROUP = `SELECT count(*) FROM jobline_jobs
-  WHERE queue = ?1 AND job_group = ?2 AND state = 2 AND job_group IS NOT NULL`;
+  WHERE queue = ?1 AND job_group = ?2 AND state = 2 AND ${grouped()}`;
 
 /** ?1 queue: the types with pending jobs. */
-export const PENDING_TYPES = `SELECT type FROM jobline_counts
-  WHERE queue = ?1 AND status = 'pending' AND n > 0`;
+export const PENDING_TYPES = `SELECT type FROM jobline_tallies
+  WHERE queue = ?1 AND pending > 0`;
 
 /** ?1 queue: 1 when a job with a group is due. */
 export const GROUPED_DUE = `SELECT EXISTS (SELECT 1 FROM jobline_jobs
-  WHERE queue = ?1 AND state = 0 AND job_group IS NOT NULL)`;
-
-/** ?1 queue, ?2 type: the claimable lane of a type to serve first. */
-export const LANE_NEXT = `SELECT job_group, prio, turn FROM jobline_lanes
-  WHERE queue = ?1 AND type = ?2 AND hold IS NULL
-  ORDER BY prio DESC, turn LIMIT 1`;
+  WHERE queue = ?1 AND state = 0 AND ${grouped()})`;
 
 /**
- * ?1 queue, ?2 now, ?3 group, ?4 type: the first live due job of a lane,
- * as seq and priority.
+ * ?1 queue, ?2 now, ?3 type, ?4 limit, ?5 the group concurrency limit or
+ * null: the claimable lanes of a type to serve first (by priority, then
+ * turn), each with its first live due job (seq and priority, nulls when the
+ * lane is empty) and, under a group concurrency limit, its group's running
+ * jobs (else 0): one statement for a batch of lanes, each read through an
+ * index.
  */
-export const LANE_HEAD = `SELECT seq, priority FROM jobline_jobs
-  WHERE queue = ?1 AND job_group = ?3 AND type = ?4 AND state = 0
-    AND job_group IS NOT NULL AND ${LIVE}
-  ORDER BY priority DESC, seq LIMIT 1`;
+export const LANES_NEXT = `SELECT l.job_group, l.prio, l.turn, h.seq,
+  h.priority, CASE WHEN ?5 IS NULL THEN 0 ELSE (
+    SELECT count(*) FROM jobline_jobs AS r WHERE r.queue = ?1
+      AND r.state = 2 AND r.job_group = l.job_group
+      AND ${grouped("r.")}) END
+FROM jobline_lanes AS l
+LEFT JOIN jobline_jobs AS h ON h.seq = (SELECT f.seq FROM jobline_jobs AS f
+  WHERE f.queue = ?1 AND f.state = 0 AND f.job_group = l.job_group
+    AND f.type = l.type AND ${grouped("f.")}
+    AND (f.expires_at IS NULL OR f.expires_at > ?2)
+  ORDER BY f.priority DESC, f.seq LIMIT 1)
+WHERE l.queue = ?1 AND l.type = ?3 AND l.hold IS NULL
+ORDER BY l.prio DESC, l.turn LIMIT CAST(?4 AS INTEGER)`;
 
 /**
- * ?1 queue, ?2 now, ?3 type: the first live due job of a type without a
- * group, as seq and priority.
+ * ?1 queue, ?2 now, ?3 type, ?4 limit: the first live due jobs of a type
+ * without a group, as seq and priority.
  */
-export const UNGROUPED_HEAD = `SELECT seq, priority FROM jobline_jobs
+export const UNGROUPED_NEXT = `SELECT seq, priority FROM jobline_jobs
   WHERE queue = ?1 AND type = ?3 AND state = 0 AND job_group IS NULL
     AND ${LIVE}
-  ORDER BY priority DESC, seq LIMIT 1`;
+  ORDER BY priority DESC, seq LIMIT CAST(?4 AS INTEGER)`;
 
-/** ?1 queue, ?2 group, ?3 type: drops a lane found empty. */
-export const LANE_DROP = `DELETE FROM jobline_lanes
-  WHERE queue = ?1 AND job_group = ?2 AND type = ?3`;
+/**
+ * ?1 queue, ?2 lanes found empty as JSON (`[[group, type], ...]`): drops
+ * them.
+ */
+export const LANES_DROP = `DELETE FROM jobline_lanes WHERE queue = ?1
+  AND (job_group, type) IN (SELECT value ->> 0, value ->> 1
+    FROM json_each(?2))`;
 
 /** ?1 queue, ?2 group, ?3 type, ?4 prio: a lane's first job is lower. */
 export const LANE_PRIO = `UPDATE jobline_lanes SET prio = ?4
   WHERE queue = ?1 AND job_group = ?2 AND type = ?3`;
 
-/** ?1 queue, ?2 group, ?3 type, ?4 turn: a lane was served. */
-export const LANE_SERVED = `UPDATE jobline_lanes SET turn = ?4
-  WHERE queue = ?1 AND job_group = ?2 AND type = ?3`;
+/**
+ * ?1 queue, ?2 lanes served as JSON (`[[group, type, turn], ...]`): their
+ * new turns, each lane found by its key (a lane served exists: it was read
+ * in the same transaction).
+ */
+export const LANES_SERVED = `INSERT INTO jobline_lanes
+  (queue, job_group, type, prio, turn, hold)
+  SELECT ?1, value ->> 0, value ->> 1, 0, value ->> 2, NULL
+    FROM json_each(?2) WHERE true
+  ON CONFLICT (queue, job_group, type) DO UPDATE SET turn = excluded.turn`;
 
 /** ?1 queue, ?2 group, ?3 hold (null: claimable): parks a group's lanes. */
 export const GROUP_HOLD = `UPDATE jobline_lanes SET hold = ?3
   WHERE queue = ?1 AND job_group = ?2`;
 
-/** ?1 queue, ?2 group: a group parked while full is claimable again. */
-export const GROUP_FREED = `UPDATE jobline_lanes SET hold = NULL
-  WHERE queue = ?1 AND job_group = ?2 AND hold = ${HOLD_FULL}`;
+/** ?1 queue, ?2 groups as JSON (`[group, ...]`): parks them as full. */
+export const GROUPS_FULL = `UPDATE jobline_lanes SET hold = ${HOLD_FULL}
+  WHERE queue = ?1 AND job_group IN (SELECT value FROM json_each(?2))`;
+
+/**
+ * ?1 queue, ?2 group, ?3 the group concurrency limit: after one of its
+ * jobs stopped, the group's lanes parked as full are claimable again when
+ * it is below its limit (`changes`: the lanes freed).
+ */
+export const GROUP_STOPPED = `UPDATE jobline_lanes SET hold = NULL
+  WHERE queue = ?1 AND job_group = ?2 AND hold = ${HOLD_FULL}
+    AND (SELECT count(*) FROM jobline_jobs WHERE queue = ?1
+      AND job_group = ?2 AND state = 2 AND ${grouped()}) < ?3`;
 
 /**
  * ?1 queue, ?2 now, ?3 the group concurrency limit or null: lanes whose
@@ -134,7 +162,7 @@ export const GROUP_FREED = `UPDATE jobline_lanes SET hold = NULL
 export const HOLDS_DUE = `UPDATE jobline_lanes SET hold = CASE
     WHEN ?3 IS NOT NULL AND (SELECT count(*) FROM jobline_jobs AS j
       WHERE j.queue = ?1 AND j.job_group = jobline_lanes.job_group
-        AND j.state = 2 AND j.job_group IS NOT NULL) >= ?3
+        AND j.state = 2 AND ${grouped("j.")}) >= ?3
     THEN ${HOLD_FULL} END
   WHERE queue = ?1 AND hold IS NOT NULL AND hold <= ?2`;
 
@@ -147,7 +175,7 @@ export const HOLDS_FREED = `UPDATE jobline_lanes
   WHERE queue = ?1 AND hold IS NOT NULL AND hold = ${HOLD_FULL}
     AND (SELECT count(*) FROM jobline_jobs AS j
       WHERE j.queue = ?1 AND j.job_group = jobline_lanes.job_group
-        AND j.state = 2 AND j.job_group IS NOT NULL) < ?2`;
+        AND j.state = 2 AND ${grouped("j.")}) < ?2`;
 
 /** ?1 queue: every lane claimable (setLimits starts over). */
 export const HOLDS_CLEAR = `UPDATE jobline_lanes SET hold = NULL
@@ -156,7 +184,7 @@ export const HOLDS_CLEAR = `UPDATE jobline_lanes SET hold = NULL
 /** ?1 queue, ?2 the group concurrency limit: parks the full groups. */
 export const HOLDS_FULL = `UPDATE jobline_lanes SET hold = ${HOLD_FULL}
   WHERE queue = ?1 AND job_group IN (SELECT job_group FROM jobline_jobs
-    WHERE queue = ?1 AND state = 2 AND job_group IS NOT NULL
+    WHERE queue = ?1 AND state = 2 AND ${grouped()}
     GROUP BY job_group HAVING count(*) >= ?2)`;
 
 /** ?1 queue: the soonest time a group held by its rate goes on, if any. */

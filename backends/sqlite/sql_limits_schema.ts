@@ -5,13 +5,17 @@
  *
  * A job's group is the `job_group` column (null: no group). Due jobs
  * without a group stay in the two due indexes (now partial on `job_group IS
- * NULL`, so the plain claim reads exactly what it read before); jobs with
- * a group are in `jobline_jobs_grouped`, by state, group and type, so that
- * whether one is due, the first due job of one group and type, and a
- * group's running jobs (counted from the index, never from a counter that
- * could drift) are each one seek. One index rather than one per state: a
- * plain claim or complete changes `state`, and SQLite tests the condition
- * of every partial index on a changed column (two cost a plain drain 2%).
+ * NULL`, so the plain claim reads exactly what it read before); due and
+ * processing jobs with a group are in `jobline_jobs_grouped`, by state,
+ * group and type (a statement names those rows with `grouped()`, so that
+ * SQLite reads the index), so that whether one is due, the first due job
+ * of one group and type, and a group's running jobs (counted from the
+ * index, never from a counter that could drift) are each one seek. One
+ * index rather than one per state: a plain claim or complete changes
+ * `state`, and SQLite tests the condition of every partial index on a
+ * changed column (two cost a plain drain 2%). A finished job leaves it: a
+ * complete deletes its entry rather than moving it among the finished jobs
+ * of every group (a page written per job).
  *
  * `jobline_lanes` has a row per group and type that has (or lately had) due
  * jobs: `prio`, at least the priority of its first due job (raised by the
@@ -19,8 +23,9 @@
  * turn it was last served (a lane never served gets its first job's seq
  * less 2^52, so that it comes before every lane served, in enqueue order),
  * and `hold`: null while claimable, else the time until which a group
- * limit parks it (HOLD_FULL, sql_limits.ts: until one of the group's jobs
- * stops). A claim reads the claimable lanes of a type by (prio, turn)
+ * limit parks it (HOLD_FULL: until one of the group's jobs stops; a claim
+ * parks a full group's lanes when it meets them, or when it ends short of
+ * what it asked for: lanes.ts). A claim reads the claimable lanes of a type by (prio, turn)
  * through `jobline_lanes_next`, so it never looks at a parked or a served
  * lane before the lanes ahead of it. The claim deletes a lane it finds
  * empty; a lane is made again (taking the hold of the group's other lanes)
@@ -45,6 +50,17 @@
  *
  * @module
  */
+
+/**
+ * The rows of `jobline_jobs_grouped` (due or processing jobs with a group),
+ * as a statement must spell them for SQLite to read that index; `j.` is
+ * the table's alias, if any.
+ */
+export const grouped = (j = ""): string =>
+  `${j}job_group IS NOT NULL AND ${j}state IN (0, 2)`;
+
+/** The hold of a lane parked until one of its group's jobs stops. */
+export const HOLD_FULL = 9_000_000_000_000_000;
 
 /** 2^52: never-served lanes get `seq - NEVER`, before any served turn. */
 export const NEVER = 4_503_599_627_370_496;
@@ -83,7 +99,7 @@ CREATE INDEX jobline_jobs_due_type
   WHERE state = 0 AND job_group IS NULL;
 CREATE INDEX jobline_jobs_grouped
   ON jobline_jobs (queue, state, job_group, type, priority DESC, seq)
-  WHERE job_group IS NOT NULL;
+  WHERE ${grouped()};
 CREATE TABLE jobline_lanes (
   queue TEXT NOT NULL,
   job_group TEXT NOT NULL,

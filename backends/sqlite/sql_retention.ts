@@ -11,6 +11,7 @@
  */
 
 import { LIVE } from "./sql.ts";
+import { grouped } from "./sql_limits_schema.ts";
 
 /** ?1 seq: deletes one job (a finishing job whose rule is age 0). */
 export const DELETE_JOB = "DELETE FROM jobline_jobs WHERE seq = ?1";
@@ -73,7 +74,7 @@ export const CLEAN_PENDING = `DELETE FROM jobline_jobs WHERE seq IN (
       AND flow_id IS NULL
     UNION ALL
     SELECT seq, created_at FROM jobline_jobs WHERE queue = ?1 AND state = 0
-      AND job_group IS NOT NULL
+      AND ${grouped()}
       AND created_at <= ?4 AND (?5 IS NULL OR type = ?5) AND ${LIVE}
       AND flow_id IS NULL
     UNION ALL
