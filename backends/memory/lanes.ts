@@ -27,6 +27,9 @@ export interface Lane extends Slot {
   served: number;
   /** Held back by a group limit: out of its type's heap. */
   parked: boolean;
+  /** Its first job's priority and sequence (kept as its first job changes). */
+  hp: number;
+  hs: number;
 }
 
 /** The lanes of one type. */
@@ -48,11 +51,9 @@ export interface Ready {
 
 /** Between lanes: priority, then the turn, then enqueue order. */
 const laneFirst = (a: Lane, b: Lane): boolean => {
-  const x = a.jobs.peek()!;
-  const y = b.jobs.peek()!;
-  if (x.priority !== y.priority) return x.priority > y.priority;
+  if (a.hp !== b.hp) return a.hp > b.hp;
   if (a.served !== b.served) return a.served < b.served;
-  return x.seq < y.seq;
+  return a.hs < b.hs;
 };
 
 /**
@@ -62,10 +63,7 @@ const laneFirst = (a: Lane, b: Lane): boolean => {
  */
 const crossFirst = (a: Lane, b: Lane): boolean => {
   if (a.group !== b.group) return laneFirst(a, b);
-  const x = a.jobs.peek()!;
-  const y = b.jobs.peek()!;
-  return x.priority > y.priority ||
-    (x.priority === y.priority && x.seq < y.seq);
+  return a.hp > b.hp || (a.hp === b.hp && a.hs < b.hs);
 };
 
 /** No due jobs. */
@@ -89,6 +87,8 @@ export function addReady(r: Ready, rec: Rec): void {
       jobs: new JobQueue(),
       served: 0,
       parked: r.parked.has(group),
+      hp: 0,
+      hs: 0,
     };
     t.lanes.set(group, lane);
     if (group !== "") {
@@ -98,6 +98,7 @@ export function addReady(r: Ready, rec: Rec): void {
     }
   }
   lane.jobs.push(rec);
+  head(lane);
   if (lane.parked) return;
   if (lane.i < 0) t.heap.push(lane);
   else t.heap.update(lane);
@@ -156,6 +157,7 @@ export function parkGroup(r: Ready, group: string, on: boolean): void {
  */
 function settle(r: Ready, t: TypeLanes, lane: Lane): void {
   if (lane.jobs.size > 0) {
+    head(lane);
     t.heap.update(lane);
     return;
   }
@@ -165,4 +167,11 @@ function settle(r: Ready, t: TypeLanes, lane: Lane): void {
   const set = r.byGroup.get(lane.group)!;
   set.delete(lane);
   if (set.size === 0) r.byGroup.delete(lane.group);
+}
+
+/** Notes a lane's first job, the key its type's heap orders it by. */
+function head(lane: Lane): void {
+  const first = lane.jobs.peek()!;
+  lane.hp = first.priority;
+  lane.hs = first.seq;
 }
