@@ -60,7 +60,9 @@ async function flowKeys(
 async function scriptCalls(): Promise<number> {
   const info = String(await cmd("INFO", "commandstats"));
   let total = 0;
-  for (const m of info.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)) {
+  for (
+    const m of info.matchAll(/cmdstat_(?:eval(?:sha)?|fcall):calls=(\d+)/g)
+  ) {
     total += Number(m[1]);
   }
   return total;

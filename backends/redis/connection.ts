@@ -2,8 +2,8 @@
  * Connections of the Redis backend: a command connection and a subscriber
  * connection, to a single server or a Cluster, made from a URL (then ours to
  * close) or borrowed from the user's node-redis client (then theirs; only the
- * subscriber duplicate is ours). Runs the Lua scripts with EVALSHA, falling
- * back to EVAL (which caches the script) on NOSCRIPT.
+ * subscriber duplicate is ours). Runs the Lua scripts through scripts.ts
+ * (FCALL of the Functions library, or EVALSHA).
  *
  * The driver is typed by shape (driver.ts) so nothing here imports it: the
  * factories come from mod.ts through options.ts. Connections we make never
@@ -22,7 +22,8 @@ import {
   type MessageListener,
   type RedisLike,
 } from "./driver.ts";
-import { type ScriptName, scriptSources } from "./lua.ts";
+import type { ScriptName } from "./lua.ts";
+import { scriptRunner, sendTo } from "./scripts.ts";
 
 /** Subscribing, on whichever kind of connection. */
 export interface PubSub {
@@ -58,54 +59,6 @@ export interface Connection {
   pubsub(onResync: () => void): Promise<PubSub>;
   /** Closes what this connection owns. */
   close(): Promise<void>;
-}
-
-async function sha1(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    "SHA-1",
-    new TextEncoder().encode(text),
-  );
-  return [...new Uint8Array(digest)]
-    .map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
-}
-
-/** The scripts' text, and their SHA-1s once computed. */
-interface ScriptCache {
-  readonly sources: Record<ScriptName, string>;
-  /** The SHA-1s, once {@linkcode ScriptCache.hash} has run. */
-  shas: Record<ScriptName, string> | undefined;
-  /** Computes the SHA-1s, once. */
-  hash(): Promise<Record<ScriptName, string>>;
-}
-
-function scriptCache(publish: "PUBLISH" | "SPUBLISH"): ScriptCache {
-  let hashing: Promise<Record<ScriptName, string>> | undefined;
-  const cache: ScriptCache = {
-    sources: scriptSources(publish),
-    shas: undefined,
-    hash() {
-      hashing ??= (async () => {
-        const out = {} as Record<ScriptName, string>;
-        for (const name of Object.keys(cache.sources) as ScriptName[]) {
-          out[name] = await sha1(cache.sources[name]);
-        }
-        return cache.shas = out;
-      })();
-      return hashing;
-    },
-  };
-  return cache;
-}
-
-function isNoScript(err: unknown): boolean {
-  return err instanceof Error && err.message.startsWith("NOSCRIPT");
-}
-
-function send(client: RedisLike, key: string, args: string[]) {
-  return isCluster(client)
-    ? client.sendCommand(key, false, args)
-    : client.sendCommand(args);
 }
 
 function shutdown(client: RedisLike): Promise<void> {
@@ -221,7 +174,7 @@ export function openConnection(
   const cluster = borrowed !== undefined
     ? isCluster(borrowed)
     : factory!.cluster;
-  const scripts = scriptCache(publish ?? (cluster ? "SPUBLISH" : "PUBLISH"));
+  const scripts = scriptRunner(publish ?? (cluster ? "SPUBLISH" : "PUBLISH"));
   let closed = false;
   let resync: (() => void) | undefined;
   // One function per backend, so that removing it leaves others' in place.
@@ -248,23 +201,17 @@ export function openConnection(
 
     async run(name, key, args) {
       if (closed) throw backendClosed("redis");
-      const client = main.current() ?? await main.get();
-      const sha = (scripts.shas ?? await scripts.hash())[name];
-      const command = ["EVALSHA", sha, "1", key];
-      for (let i = 0; i < args.length; i++) command.push(args[i]!);
-      try {
-        return await send(client, key, command);
-      } catch (err) {
-        if (!isNoScript(err)) throw err;
-        command[0] = "EVAL";
-        command[1] = scripts.sources[name];
-        return await send(client, key, command);
-      }
+      return await scripts.run(
+        main.current() ?? await main.get(),
+        name,
+        key,
+        args,
+      );
     },
 
     async send(key, args) {
       if (closed) throw backendClosed("redis");
-      return await send(main.current() ?? await main.get(), key, args);
+      return await sendTo(main.current() ?? await main.get(), key, args);
     },
 
     async pubsub(onResync) {

@@ -289,11 +289,18 @@ export const SCRIPTS = {
 export type ScriptName = keyof typeof SCRIPTS;
 
 /**
- * The full source of each script. On Redis Cluster updates go out with
- * SPUBLISH (sharded pub/sub: the channel lives in the queue's slot and is not
- * broadcast to every node); a single server uses PUBLISH, which any Redis
- * version has.
+ * The publish commands every script uses. On Redis Cluster updates go out
+ * with SPUBLISH (sharded pub/sub: the channel lives in the queue's slot and
+ * is not broadcast to every node); a single server uses PUBLISH, which any
+ * Redis version has.
  */
+export function publishNames(publish: "PUBLISH" | "SPUBLISH"): string {
+  return `local PUB, NUMSUB = '${publish}', '${
+    publish === "PUBLISH" ? "NUMSUB" : "SHARDNUMSUB"
+  }'\n`;
+}
+
+/** The full source of each script, as EVALSHA runs it. */
 export function scriptSources(
   publish: "PUBLISH" | "SPUBLISH",
 ): Record<ScriptName, string> {
@@ -302,11 +309,8 @@ export function scriptSources(
   // which Dragonfly refuses unless told; Redis and Valkey read it as a
   // comment. `unpack` is Lua 5.1's (Redis); Lua 5.4 (Dragonfly) keeps it in
   // `table`.
-  const head = `--!df flags=allow-undeclared-keys
-local unpack = unpack or table.unpack
-local PUB, NUMSUB = '${publish}', '${
-    publish === "PUBLISH" ? "NUMSUB" : "SHARDNUMSUB"
-  }'\n`;
+  const head = "--!df flags=allow-undeclared-keys\n" +
+    "local unpack = unpack or table.unpack\n" + publishNames(publish);
   const out = {} as Record<ScriptName, string>;
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
     const [body, needs] = SCRIPTS[name];

@@ -317,3 +317,8 @@ export function prelude(needs: readonly Helper[]): string {
   return HELPERS.filter(([n]) => want.has(n)).map(([, , code]) => code)
     .join("");
 }
+
+/** Every helper's source, in dependency order (for the Functions library). */
+export function fullPrelude(): string {
+  return HELPERS.map(([, , code]) => code).join("");
+}
