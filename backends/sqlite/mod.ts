@@ -34,11 +34,11 @@ import type { BackendLimits } from "../../src/backend/interface_limits.ts";
 import type { QueueStats } from "../../src/types.ts";
 import { type Db, openDb } from "./db.ts";
 import { createEvents } from "./events.ts";
+import { enqueueJobs } from "./transitions_enqueue.ts";
 import {
   cancelJob,
   completeJob,
   deleteExpired,
-  enqueueJobs,
   extendLease,
   failJob,
   getJob,

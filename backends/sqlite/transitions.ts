@@ -13,20 +13,18 @@
  */
 
 import type {
-  EnqueueOutcome,
   JobRecord,
   LeaseRef,
   ListRequest,
-  NewJobRecord,
 } from "../../src/backend/interface.ts";
 import { LeaseLostError } from "../../src/errors.ts";
 import type { JobError, QueueStats } from "../../src/types.ts";
 import type { Connection, Tx } from "./db.ts";
 import { retain } from "./retention.ts";
-import { laneFor, stopped } from "./limits.ts";
+import { stopped } from "./limits.ts";
 import { LIMITED } from "./transitions_claim.ts";
 import { finishedInFlow, retryFlowJob } from "./transitions_flows.ts";
-import { pendingPayload, type Row, statsOf, toRecord } from "./records.ts";
+import { type Row, statsOf, toRecord } from "./records.ts";
 import * as SQL from "./sql.ts";
 import { STATS } from "./sql_counts.ts";
 
@@ -44,56 +42,6 @@ const TAIL = 5;
 
 /** Expired jobs deleted per queue and housekeeping run, at most. */
 const EXPIRED_BATCH = 500;
-
-/** Stores new jobs (skipping those whose key is held); one wake for all. */
-export function enqueueJobs(
-  tx: Tx,
-  queue: string,
-  jobs: readonly NewJobRecord[],
-  now: number,
-): EnqueueOutcome[] {
-  const outcomes: EnqueueOutcome[] = [];
-  let wakeAt = Infinity;
-  const insert = tx.stmt(SQL.INSERT_JOB);
-  for (const job of jobs) {
-    if (job.key !== null) {
-      tx.stmt(SQL.DROP_EXPIRED_HOLDER).run(queue, now, job.key);
-    }
-    const inserted = insert.get(
-      queue,
-      job.id,
-      job.type,
-      job.data,
-      job.priority,
-      job.maxAttempts,
-      job.runAt,
-      job.createdAt,
-      job.ttl,
-      job.expiresAt,
-      job.key,
-      job.metadata,
-      job.runAt > now ? 1 : 0,
-      job.keep.complete.age,
-      job.keep.complete.count,
-      job.keep.failed.age,
-      job.keep.failed.count,
-      job.group ?? null,
-    );
-    if (inserted === undefined) {
-      const [holder] = tx.stmt(SQL.KEY_HOLDER).get(queue, job.key) as [string];
-      outcomes.push({ id: holder, created: false });
-      continue;
-    }
-    outcomes.push({ id: job.id, created: true });
-    if (job.group !== undefined && job.runAt <= now) {
-      laneFor(tx, queue, job, inserted[0] as number);
-    }
-    if (job.runAt < wakeAt) wakeAt = job.runAt;
-    tx.emit(queue, "u", job.id, pendingPayload(job.type, job.createdAt));
-  }
-  if (wakeAt !== Infinity) tx.emit(queue, "w", null, String(wakeAt));
-  return outcomes;
-}
 
 /** Extends a lease; returns its new end. */
 export function extendLease(

@@ -17,7 +17,7 @@ import type {
 import type { Connection, Tx } from "./db.ts";
 import { type Row, scheduleOf } from "./records.ts";
 import * as SQL from "./sql_schedule.ts";
-import { enqueueJobs } from "./transitions.ts";
+import { enqueueJobs } from "./transitions_enqueue.ts";
 
 /** Creates or replaces a schedule; one stored as it is stays untouched. */
 export function putSchedule(

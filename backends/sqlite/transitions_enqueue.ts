@@ -1,0 +1,121 @@
+/**
+ * The enqueue of the SQLite backend, run inside one write transaction (see
+ * db.ts) like the transitions of transitions.ts: a batch of new jobs is
+ * stored by multi-row inserts of up to CHUNK jobs each (one statement binds
+ * a chunk: some half the CPU of one insert per job), a job whose key is
+ * held making no row and answering with its holder's id. A job inserted
+ * due with a group gets its lane after its chunk (no insert touches lanes,
+ * so the order is the same as one by one). Events go out in the batch's
+ * order, with one wake for all.
+ *
+ * @module
+ */
+
+import type {
+  EnqueueOutcome,
+  NewJobRecord,
+} from "../../src/backend/interface.ts";
+import type { Param, Tx } from "./db.ts";
+import { laneFor } from "./limits.ts";
+import { pendingPayload } from "./records.ts";
+import * as SQL from "./sql.ts";
+
+/**
+ * The most jobs one insert stores: 256 × 20 values, well under SQLite's
+ * limit of 32,766 bound values per statement. A chunk is the largest power
+ * of two left (1000 jobs: 256, 256, 256, 128, 64, 32, 8), so that at most
+ * nine statements are ever prepared.
+ */
+const CHUNK = 256;
+
+/** The statement text of each chunk size, made once. */
+const inserts: string[] = [];
+
+/** Stores new jobs (skipping those whose key is held); one wake for all. */
+export function enqueueJobs(
+  tx: Tx,
+  queue: string,
+  jobs: readonly NewJobRecord[],
+  now: number,
+): EnqueueOutcome[] {
+  const outcomes: EnqueueOutcome[] = new Array(jobs.length);
+  for (let from = 0; from < jobs.length;) {
+    let size = CHUNK;
+    while (size > jobs.length - from) size >>= 1;
+    insertChunk(tx, queue, jobs, from, size, now, outcomes);
+    from += size;
+  }
+  let wakeAt = Infinity;
+  for (let i = 0; i < jobs.length; i++) {
+    if (!outcomes[i]!.created) continue;
+    const job = jobs[i]!;
+    if (job.runAt < wakeAt) wakeAt = job.runAt;
+    tx.emit(queue, "u", job.id, pendingPayload(job.type, job.createdAt));
+  }
+  if (wakeAt !== Infinity) tx.emit(queue, "w", null, String(wakeAt));
+  return outcomes;
+}
+
+/** Stores `jobs[from .. from + size]` in one insert; sets their outcomes. */
+function insertChunk(
+  tx: Tx,
+  queue: string,
+  jobs: readonly NewJobRecord[],
+  from: number,
+  size: number,
+  now: number,
+  outcomes: EnqueueOutcome[],
+): void {
+  const values: Param[] = new Array(size * SQL.INSERT_JOB_VALUES);
+  let v = 0;
+  let lanes = false;
+  for (let i = from; i < from + size; i++) {
+    const job = jobs[i]!;
+    // An expired job frees its key first (a job just stored never is).
+    if (job.key !== null) {
+      tx.stmt(SQL.DROP_EXPIRED_HOLDER).run(queue, now, job.key);
+    }
+    const due = job.runAt <= now;
+    if (due && job.group !== undefined) lanes = true;
+    const { complete, failed } = job.keep;
+    values[v++] = queue;
+    values[v++] = job.id;
+    values[v++] = job.type;
+    values[v++] = job.data;
+    values[v++] = job.priority;
+    values[v++] = job.maxAttempts;
+    values[v++] = job.runAt;
+    values[v++] = job.createdAt;
+    values[v++] = job.ttl;
+    values[v++] = job.expiresAt;
+    values[v++] = job.key;
+    values[v++] = job.key;
+    values[v++] = job.metadata;
+    values[v++] = due ? 0 : 1;
+    values[v++] = job.createdAt;
+    values[v++] = complete.age;
+    values[v++] = complete.count;
+    values[v++] = failed.age;
+    values[v++] = failed.count;
+    values[v++] = job.group ?? null;
+  }
+  const sql = inserts[size] ??= SQL.insertJobs(size);
+  const rows = tx.stmt(sql).all(...values);
+  // Every job stored and none needs its seq: the common case reads no row.
+  const seqs = rows.length < size || lanes
+    ? new Map(rows.map((r) => [r[0] as string, r[1] as number]))
+    : null;
+  for (let i = from; i < from + size; i++) {
+    const job = jobs[i]!;
+    const seq = seqs === null ? 0 : seqs.get(job.id);
+    if (seq === undefined) {
+      const [holder] = tx.stmt(SQL.KEY_HOLDER).get(queue, job.key) as [string];
+      outcomes[i] = { id: holder, created: false };
+      continue;
+    }
+    outcomes[i] = { id: job.id, created: true };
+    if (job.group !== undefined && job.runAt <= now) {
+      laneFor(tx, queue, job, seq);
+    }
+  }
+}
