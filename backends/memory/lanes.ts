@@ -4,10 +4,10 @@
  * a queue of its jobs by (priority, enqueue order) (job_queue.ts); per
  * type, a heap of its lanes by (its first job's priority, the turn it was
  * last served, its first job's order), so that groups of equal priority
- * take turns and a group never served comes first. A lane of a group held back by a group
- * limit (transitions_limits.ts) is parked: out of its type's heap, its jobs kept, so a
- * claim never looks at it. Every step is O(log lanes) at most; none scans
- * the lanes.
+ * take turns and a group never served comes first. A lane of a group held
+ * back by a group limit (transitions_limits.ts) is parked: out of its
+ * type's heap once a claim meets it, its jobs kept, so a claim looks at it
+ * at most once. Every step is O(log lanes) at most; none scans the lanes.
  * Private to backends/memory/; it publishes nothing.
  *
  * @module
@@ -25,7 +25,7 @@ export interface Lane extends Slot {
   jobs: JobQueue;
   /** The turn it was last served; 0 when never. */
   served: number;
-  /** Held back by a group limit: out of its type's heap. */
+  /** Held back by a group limit (out of its heap once a claim meets it). */
   parked: boolean;
   /** Its first job's priority and sequence (kept as its first job changes). */
   hp: number;
@@ -99,9 +99,8 @@ export function addReady(r: Ready, rec: Rec): void {
   }
   lane.jobs.push(rec);
   head(lane);
-  if (lane.parked) return;
-  if (lane.i < 0) t.heap.push(lane);
-  else t.heap.update(lane);
+  if (lane.i >= 0) t.heap.update(lane);
+  else if (!lane.parked) t.heap.push(lane);
 }
 
 /** Takes a due job out of its lane (it must be in one: `rec.readyStamp`). */
@@ -124,7 +123,14 @@ export function popReady(
   let bestType: TypeLanes | undefined;
   for (const type of types) {
     const t = r.byType.get(type);
-    const lane = t?.heap.peek();
+    if (t === undefined) continue;
+    let lane = t.heap.peek();
+    // A parked lane leaves its heap when a claim meets it (lazily: a group
+    // that frees its slot before then never leaves, nor comes back).
+    while (lane?.parked) {
+      t.heap.pop();
+      lane = t.heap.peek();
+    }
     if (lane !== undefined && (best === undefined || crossFirst(lane, best))) {
       best = lane;
       bestType = t;
@@ -137,16 +143,20 @@ export function popReady(
   return rec;
 }
 
-/** Parks (`on`) or unparks every lane of a group. */
+/**
+ * Parks (`on`) or unparks every lane of a group. A parked lane may stay in
+ * its heap until a claim meets it at the top (popReady takes it out then);
+ * an unparked one that was taken out goes back.
+ */
 export function parkGroup(r: Ready, group: string, on: boolean): void {
   if (r.parked.has(group) === on) return;
   if (on) r.parked.add(group);
   else r.parked.delete(group);
   for (const lane of r.byGroup.get(group) ?? []) {
     lane.parked = on;
-    const heap = r.byType.get(lane.type)!.heap;
-    if (on) heap.remove(lane);
-    else if (lane.jobs.size > 0) heap.push(lane);
+    if (!on && lane.i < 0 && lane.jobs.size > 0) {
+      r.byType.get(lane.type)!.heap.push(lane);
+    }
   }
 }
 
