@@ -2,7 +2,8 @@
  * Limits and groups on SQLite beyond the conformance suite (SPEC §7.3,
  * §7.4; backends/sqlite/transitions_limits.ts): every statement of the
  * claim reads through an index; a group's slot held by a job whose lease
- * ran out frees with the lease, with nothing left parked; limits and
+ * ran out frees with the lease, with nothing left parked; a claim in
+ * the same transaction as stops sees the groups they freed; limits and
  * parked groups live in the file across reopening; jobs of a group that
  * become due after their enqueue (delayed, retried, released, rescheduled,
  * a flow's dependents, imported) get their lane; and the cost of a claim
@@ -116,6 +117,38 @@ describe("sqlite limits and groups", () => {
     assert.deepEqual(held(), []);
     const last = await queue.claimMany(5);
     assert.deepEqual(last.map((j) => j.data), [1]);
+    await queue.close();
+    await backend.close();
+  });
+
+  test("a claim in the same transaction as stops takes the jobs of the groups they freed", async () => {
+    const path = freshFile();
+    const backend = sqliteBackend({ path });
+    const queue = createQueue({ backend, name: "q" });
+    await queue.setLimits({ groups: { concurrency: 1 } });
+    await queue.enqueueMany(["a", "b", "a", "b"].map((group, i) => ({
+      type: "t",
+      data: i,
+      options: { group },
+    })));
+    const first = await queue.claimMany(5);
+    assert.deepEqual(first.map((j) => j.data), [0, 1]);
+    const held = () =>
+      read(path, (db) =>
+        (db.prepare(
+          "SELECT job_group FROM jobline_lanes WHERE hold IS NOT NULL",
+        ).all() as { job_group: string }[]).map((r) => r.job_group).sort());
+    assert.deepEqual(held(), ["a", "b"], "a claim that ends short parks");
+    // Asked for in one turn: one write transaction, the stops first.
+    const [, , next] = await Promise.all([
+      queue.complete(first[0]!, null),
+      queue.complete(first[1]!, null),
+      queue.claimMany(5),
+    ]);
+    assert.deepEqual(next.map((j) => j.data), [2, 3]);
+    assert.deepEqual(held(), ["a", "b"], "parked again by that claim");
+    await Promise.all(next.map((j) => queue.complete(j, null)));
+    assert.deepEqual(held(), []);
     await queue.close();
     await backend.close();
   });

@@ -139,6 +139,8 @@ export interface Tx {
   emit(queue: string, kind: string, jobId: Text, payload: Text): void;
   /** Runs the last `fn` given for `key` once, before the commit. */
   last(key: string, fn: () => void): void;
+  /** Values kept for this transaction only (emptied as each begins). */
+  readonly memo: Map<string, unknown>;
 }
 
 /** What the backend brings to its database. */
@@ -216,6 +218,7 @@ export function openDb(config: SqliteConfig, hooks: DbHooks): Db {
         w.emitted.push(queue, kind, jobId, payload);
       },
       last: (key, fn) => void w.lasts.set(key, fn),
+      memo: new Map(),
     },
     connect,
     hooks,
@@ -330,6 +333,7 @@ function runBatch(w: Writes, ops: Op[]): void {
 function attempt(w: Writes, ops: Op[], outcomes: Outcome[]): boolean {
   w.emitted = [];
   w.lasts.clear();
+  w.tx.memo.clear();
   for (const { op } of ops) {
     const mark = w.emitted.length;
     try {

@@ -26,7 +26,7 @@ import { type Window, windowOf } from "./limits.ts";
 import { type Row, seqOf } from "./records.ts";
 import { CLAIM_LIST } from "./sql.ts";
 import * as SQL from "./sql_limits.ts";
-import { NEVER } from "./sql_limits_schema.ts";
+import { HOLD_FULL, NEVER } from "./sql_limits_schema.ts";
 
 /** The best due job of a lane. */
 interface Candidate {
@@ -289,7 +289,13 @@ function write(c: Claim, lease: Lease, rows: Row[]): void {
     c.chosen = [];
   }
   if (c.served.length > 0) {
-    tx.stmt(SQL.LANES_SERVED).run(queue, JSON.stringify(c.served));
+    // A lane served and parked in one batch gets its turn and its hold in
+    // one write (GROUPS_FULL then skips it): mostly every lane a claim
+    // that ends short serves.
+    const lanes = c.served.map(([group, type, turn]) =>
+      c.parked.has(group) ? [group, type, turn, HOLD_FULL] : [group, type, turn]
+    );
+    tx.stmt(SQL.LANES_SERVED).run(queue, JSON.stringify(lanes));
     c.served = [];
   }
   if (c.parked.size > 0) {

@@ -470,12 +470,21 @@ WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
 RETURNING ${PAYLOAD}, ${RETAIN("complete")}, ${FLOW_TAIL}`;
 
 /**
+ * What COMPLETE_LIMITED and FAIL_LIMITED return last: LIMITS_TAIL up to
+ * the group. The limits step reads the limits once per transaction
+ * (limitsText, limits.ts) and frees the group's parked lanes, if any, in
+ * one statement per transaction: two subqueries per row cost a grouped
+ * drain some 10%.
+ */
+const STOPPED_TAIL = "type, job_group";
+
+/**
  * COMPLETE for a job claimed under limits or from a group's lane (its
- * token says so: transitions.ts), its rows ending with LIMITS_TAIL. A plain
- * claim's job completes without it: three more columns cost a plain drain
+ * token says so: transitions.ts), its rows ending with STOPPED_TAIL. A
+ * plain claim's job completes without it: more columns cost a plain drain
  * some 2%.
  */
-export const COMPLETE_LIMITED = `${COMPLETE}, ${LIMITS_TAIL}`;
+export const COMPLETE_LIMITED = `${COMPLETE}, ${STOPPED_TAIL}`;
 
 /**
  * ?1 queue, ?2 id, ?3 token, ?4 now, ?5 error, ?6 retryAt or null: back to
@@ -496,7 +505,7 @@ WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
 RETURNING ${PAYLOAD}, ${RETAIN("failed")}, ${FLOW_TAIL}`;
 
 /** FAIL as COMPLETE_LIMITED is COMPLETE. */
-export const FAIL_LIMITED = `${FAIL}, ${LIMITS_TAIL}`;
+export const FAIL_LIMITED = `${FAIL}, ${STOPPED_TAIL}`;
 
 /**
  * ?1 queue, ?2 now, ?3 id, ?4 token, ?5 runAt or null: a held, live job back

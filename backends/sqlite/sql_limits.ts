@@ -127,33 +127,42 @@ export const LANE_PRIO = `UPDATE jobline_lanes SET prio = ?4
   WHERE queue = ?1 AND job_group = ?2 AND type = ?3`;
 
 /**
- * ?1 queue, ?2 lanes served as JSON (`[[group, type, turn], ...]`): their
- * new turns, each lane found by its key (a lane served exists: it was read
- * in the same transaction).
+ * ?1 queue, ?2 lanes served as JSON (`[[group, type, turn, hold?], ...]`):
+ * their new turns, and the hold of those parked as full in the same claim
+ * (else null: a lane served was claimable), each lane found by its key (a
+ * lane served exists: it was read in the same transaction).
  */
 export const LANES_SERVED = `INSERT INTO jobline_lanes
   (queue, job_group, type, prio, turn, hold)
-  SELECT ?1, value ->> 0, value ->> 1, 0, value ->> 2, NULL
+  SELECT ?1, value ->> 0, value ->> 1, 0, value ->> 2, value ->> 3
     FROM json_each(?2) WHERE true
-  ON CONFLICT (queue, job_group, type) DO UPDATE SET turn = excluded.turn`;
+  ON CONFLICT (queue, job_group, type) DO UPDATE SET turn = excluded.turn,
+    hold = excluded.hold`;
 
 /** ?1 queue, ?2 group, ?3 hold (null: claimable): parks a group's lanes. */
 export const GROUP_HOLD = `UPDATE jobline_lanes SET hold = ?3
   WHERE queue = ?1 AND job_group = ?2`;
 
-/** ?1 queue, ?2 groups as JSON (`[group, ...]`): parks them as full. */
+/**
+ * ?1 queue, ?2 groups as JSON (`[group, ...]`): parks them as full (a lane
+ * parked already is not written again).
+ */
 export const GROUPS_FULL = `UPDATE jobline_lanes SET hold = ${HOLD_FULL}
-  WHERE queue = ?1 AND job_group IN (SELECT value FROM json_each(?2))`;
+  WHERE queue = ?1 AND job_group IN (SELECT value FROM json_each(?2))
+    AND hold IS NOT ${HOLD_FULL}`;
 
 /**
- * ?1 queue, ?2 group, ?3 the group concurrency limit: after one of its
- * jobs stopped, the group's lanes parked as full are claimable again when
- * it is below its limit (`changes`: the lanes freed).
+ * ?1 queue, ?2 groups as JSON (`[group, ...]`), ?3 the group concurrency
+ * limit: after jobs of theirs stopped, the lanes of those groups parked as
+ * full are claimable again when the group is below its limit (`changes`:
+ * the lanes freed).
  */
-export const GROUP_STOPPED = `UPDATE jobline_lanes SET hold = NULL
-  WHERE queue = ?1 AND job_group = ?2 AND hold = ${HOLD_FULL}
-    AND (SELECT count(*) FROM jobline_jobs WHERE queue = ?1
-      AND job_group = ?2 AND state = 2 AND ${grouped()}) < ?3`;
+export const GROUPS_STOPPED = `UPDATE jobline_lanes SET hold = NULL
+  WHERE queue = ?1 AND job_group IN (SELECT value FROM json_each(?2))
+    AND hold = ${HOLD_FULL}
+    AND (SELECT count(*) FROM jobline_jobs AS j WHERE j.queue = ?1
+      AND j.job_group = jobline_lanes.job_group AND j.state = 2
+      AND ${grouped("j.")}) < ?3`;
 
 /**
  * ?1 queue, ?2 now, ?3 the group concurrency limit or null: lanes whose
@@ -164,15 +173,14 @@ export const HOLDS_DUE = `UPDATE jobline_lanes SET hold = CASE
       WHERE j.queue = ?1 AND j.job_group = jobline_lanes.job_group
         AND j.state = 2 AND ${grouped("j.")}) >= ?3
     THEN ${HOLD_FULL} END
-  WHERE queue = ?1 AND hold IS NOT NULL AND hold <= ?2`;
+  WHERE queue = ?1 AND hold <> ${HOLD_FULL} AND hold <= ?2`;
 
 /**
  * ?1 queue, ?2 the group concurrency limit: lanes parked as full whose
  * group is no longer full are claimable again (housekeeping's check).
  */
-export const HOLDS_FREED = `UPDATE jobline_lanes
-  INDEXED BY jobline_lanes_held SET hold = NULL
-  WHERE queue = ?1 AND hold IS NOT NULL AND hold = ${HOLD_FULL}
+export const HOLDS_FREED = `UPDATE jobline_lanes SET hold = NULL
+  WHERE queue = ?1 AND hold = ${HOLD_FULL}
     AND (SELECT count(*) FROM jobline_jobs AS j
       WHERE j.queue = ?1 AND j.job_group = jobline_lanes.job_group
         AND j.state = 2 AND ${grouped("j.")}) < ?2`;
@@ -189,7 +197,7 @@ export const HOLDS_FULL = `UPDATE jobline_lanes SET hold = ${HOLD_FULL}
 
 /** ?1 queue: the soonest time a group held by its rate goes on, if any. */
 export const HOLD_NEXT = `SELECT hold FROM jobline_lanes
-  WHERE queue = ?1 AND hold IS NOT NULL ORDER BY hold LIMIT 1`;
+  WHERE queue = ?1 AND hold <> ${HOLD_FULL} ORDER BY hold LIMIT 1`;
 
 /** ?1 queue, ?2 type: the last turn of the lane without a group (or of the queue: ''). */
 export const TURN_GET =

@@ -25,7 +25,12 @@
  * and `hold`: null while claimable, else the time until which a group
  * limit parks it (HOLD_FULL: until one of the group's jobs stops; a claim
  * parks a full group's lanes when it meets them, or when it ends short of
- * what it asked for: lanes.ts). A claim reads the claimable lanes of a type by (prio, turn)
+ * what it asked for: lanes.ts). `jobline_lanes_held` has only the lanes
+ * held until a time: a lane parked as full is found by its group (the
+ * stops that free it know it), so parking and freeing one moves it in and
+ * out of `jobline_lanes_next` alone, and housekeeping's check of the
+ * lanes parked as full reads the queue's lanes by key. A claim reads the
+ * claimable lanes of a type by (prio, turn)
  * through `jobline_lanes_next`, so it never looks at a parked or a served
  * lane before the lanes ahead of it. The claim deletes a lane it finds
  * empty; a lane is made again (taking the hold of the group's other lanes)
@@ -112,7 +117,7 @@ CREATE TABLE jobline_lanes (
 CREATE INDEX jobline_lanes_next ON jobline_lanes (queue, type, prio DESC, turn)
   WHERE hold IS NULL;
 CREATE INDEX jobline_lanes_held ON jobline_lanes (queue, hold)
-  WHERE hold IS NOT NULL;
+  WHERE hold <> ${HOLD_FULL};
 CREATE TABLE jobline_turns (
   queue TEXT NOT NULL,
   type TEXT NOT NULL,

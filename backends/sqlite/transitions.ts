@@ -33,7 +33,8 @@ type Payload = [string, ...unknown[]] | undefined;
 
 /**
  * A finishing statement's row: payload, then seq, rule age, rule count,
- * then the flow id (null for a plain job), then LIMITS_TAIL (at 5).
+ * then the flow id (null for a plain job), then LIMITS_TAIL (at 5; for
+ * COMPLETE_LIMITED and FAIL_LIMITED, its type and group only).
  */
 type Finishing = [string, number, number | null, number | null] | undefined;
 

@@ -18,6 +18,7 @@ import type { Limits } from "../../src/limits_types.ts";
 import type { Tx } from "./db.ts";
 import {
   anyRate,
+  freeStopped,
   logClaims,
   running,
   runningType,
@@ -51,6 +52,7 @@ export function claimLimited(
   plain: (limit: number) => Row[],
 ): Row[] {
   const { now } = request;
+  freeStopped(tx, queue);
   const limits = state.limits ?? NO_LIMITS;
   const rated = anyRate(limits);
   if (rated) tx.stmt(SQL.CLAIMS_TRIM).run(queue, now);
