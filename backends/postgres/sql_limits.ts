@@ -200,15 +200,13 @@ function stoppedFunction(s: string): string {
       END IF;
       v_max := (v_l->'groups'->>'concurrency')::integer;
       IF v_max IS NOT NULL THEN
-        FOR r IN SELECT g.grp, count(*)::integer AS n
-          FROM unnest(p_groups) g(grp) WHERE g.grp IS NOT NULL
-          GROUP BY g.grp LOOP
-          INSERT INTO ${s}.arrivals (queue, grp) VALUES (p_queue, r.grp);
-          IF NOT v_full
-            AND ${running("AND j.job_group = r.grp")} + r.n >= v_max THEN
-            v_full := true;
-          END IF;
-        END LOOP;
+        INSERT INTO ${s}.arrivals (queue, grp)
+        SELECT DISTINCT p_queue, g.grp FROM unnest(p_groups) g(grp)
+        WHERE g.grp IS NOT NULL;
+        v_full := v_full OR EXISTS (SELECT 1 FROM (SELECT g.grp,
+            count(*)::integer AS n FROM unnest(p_groups) g(grp)
+            WHERE g.grp IS NOT NULL GROUP BY g.grp) q
+          WHERE ${running("AND j.job_group = q.grp")} + q.n >= v_max);
       END IF;
       IF v_full THEN
         PERFORM pg_notify(p_channel, json_build_array('w', p_now)::text);

@@ -127,9 +127,14 @@ function claimLimitedFunction(s: string): string {
       h record;
       r record;
     BEGIN
-      INSERT INTO ${s}.turns (queue) VALUES (p_queue) ON CONFLICT DO NOTHING;
       SELECT t.turn, t.none_turn INTO v_turn, v_none FROM ${s}.turns t
       WHERE t.queue = p_queue FOR UPDATE;
+      IF NOT FOUND THEN
+        INSERT INTO ${s}.turns (queue) VALUES (p_queue)
+        ON CONFLICT DO NOTHING;
+        SELECT t.turn, t.none_turn INTO v_turn, v_none FROM ${s}.turns t
+        WHERE t.queue = p_queue FOR UPDATE;
+      END IF;
       IF EXISTS (SELECT 1 FROM ${s}.paused p
         WHERE p.queue = p_queue AND p.type = '') THEN
         RETURN;

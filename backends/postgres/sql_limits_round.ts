@@ -128,11 +128,13 @@ function roundFunction(s: string): string {
         RETURN;
       END IF;
       -- Stop short of the first lane whose job would pass its type's limit.
-      SELECT min(t.k) INTO v_cut FROM (SELECT h.k, h.type,
+      IF cardinality(p_tnames) > 0 THEN
+        SELECT min(t.k) INTO v_cut FROM (SELECT h.k, h.type,
           row_number() OVER (PARTITION BY h.type ORDER BY h.k) AS nth
         FROM unnest(v_heads) h
         WHERE h.id IS NOT NULL AND h.priority >= p_prio AND h.lft > 0) t
       WHERE t.nth > p_tleft[array_position(p_tnames, t.type)];
+      END IF;
       v_cut := coalesce(v_cut, 2147483647);
       UPDATE ${s}.lanes l SET wake = h.at FROM unnest(v_heads) h
       WHERE l.queue = p_queue AND l.grp = h.grp AND h.k < v_cut
