@@ -22,6 +22,7 @@ import {
   type PostgresServer,
   startPostgres,
 } from "./_support/postgres_server.ts";
+import { importedJob } from "./_support/import_records.ts";
 
 /** Bun's default per-test limit is 5 s; these start a server. */
 const SLOW = { timeout: 60_000 };
@@ -33,34 +34,8 @@ let seq = 0;
 const fresh = () => `pgimport_${Date.now().toString(36)}_${++seq}`;
 
 /** A stored job as another backend would hand it over. */
-function job(id: string, change: Partial<JobRecord> = {}): JobRecord {
-  return {
-    id,
-    type: "t",
-    data: `{"id":"${id}"}`,
-    priority: 50,
-    maxAttempts: 3,
-    runAt: T - HOUR,
-    createdAt: T - HOUR,
-    ttl: null,
-    expiresAt: null,
-    key: null,
-    metadata: "{}",
-    keep: { complete: kept, failed: kept },
-    status: "pending",
-    progress: 0,
-    message: "",
-    result: null,
-    error: null,
-    attempt: 0,
-    updatedAt: T - HOUR,
-    startedAt: null,
-    completedAt: null,
-    lease: null,
-    version: 1,
-    ...change,
-  };
-}
+const job = (id: string, change: Partial<JobRecord> = {}): JobRecord =>
+  importedJob(id, T - HOUR, change);
 
 /** One job of every status and of most options, in enqueue order. */
 const jobs: JobRecord[] = [

@@ -27,6 +27,7 @@ import type {
 import { ValidationError } from "../src/errors.ts";
 import { type RedisServer, startRedis } from "./_support/redis_server.ts";
 import { sleep, waitFor } from "./_support/time.ts";
+import { importedJob } from "./_support/import_records.ts";
 
 const PREFIX = "imp";
 const T = Date.parse("2026-05-01T12:00:00.000Z");
@@ -76,34 +77,8 @@ async function zset(key: string): Promise<[string, number][]> {
 }
 
 /** A stored job as another backend would hand it over. */
-function job(id: string, change: Partial<JobRecord> = {}): JobRecord {
-  return {
-    id,
-    type: "t",
-    data: `{"id":"${id}"}`,
-    priority: 50,
-    maxAttempts: 3,
-    runAt: T - HOUR,
-    createdAt: T - HOUR,
-    ttl: null,
-    expiresAt: null,
-    key: null,
-    metadata: "{}",
-    keep: { complete: kept, failed: kept },
-    status: "pending",
-    progress: 0,
-    message: "",
-    result: null,
-    error: null,
-    attempt: 0,
-    updatedAt: T - HOUR,
-    startedAt: null,
-    completedAt: null,
-    lease: null,
-    version: 1,
-    ...change,
-  };
-}
+const job = (id: string, change: Partial<JobRecord> = {}): JobRecord =>
+  importedJob(id, T - HOUR, change);
 
 /** One job of every status and of most options, in enqueue order. */
 const jobs: JobRecord[] = [

@@ -25,6 +25,7 @@ import type {
   JobRecord,
 } from "../src/backend/interface.ts";
 import { ValidationError } from "../src/errors.ts";
+import { importedJob } from "./_support/import_records.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "jobline-sqlite-import-"));
 let files = 0;
@@ -41,34 +42,8 @@ const HOUR = 3_600_000;
 const kept = { age: null, count: null };
 
 /** A stored job as another backend would hand it over. */
-function job(id: string, change: Partial<JobRecord> = {}): JobRecord {
-  return {
-    id,
-    type: "t",
-    data: `{"id":"${id}"}`,
-    priority: 50,
-    maxAttempts: 3,
-    runAt: T - HOUR,
-    createdAt: T - HOUR,
-    ttl: null,
-    expiresAt: null,
-    key: null,
-    metadata: "{}",
-    keep: { complete: kept, failed: kept },
-    status: "pending",
-    progress: 0,
-    message: "",
-    result: null,
-    error: null,
-    attempt: 0,
-    updatedAt: T - HOUR,
-    startedAt: null,
-    completedAt: null,
-    lease: null,
-    version: 1,
-    ...change,
-  };
-}
+const job = (id: string, change: Partial<JobRecord> = {}): JobRecord =>
+  importedJob(id, T - HOUR, change);
 
 /** One job of every status and of most options, in enqueue order. */
 const jobs: JobRecord[] = [
