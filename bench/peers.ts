@@ -8,7 +8,8 @@
  * keeps its best figure per column, so a busy machine penalises both alike.
  * `--quick` runs smaller sizes. `--only=retention` runs only the retention
  * table (drains with the default retention against `removeOnComplete:
- * false`, on every backend); `--only=flows` only the flows table (a flow of
+ * false`, on every backend, or those of `--backends=memory,sqlite`);
+ * `--only=flows` only the flows table (a flow of
  * 1 parent and 1,000 children beside a plain batch of 1,001 jobs);
  * `--only=limits` only the limits table (drains with and without a group
  * limit, and the claim cost at 1,000 and 100,000 pending jobs);
@@ -31,6 +32,9 @@ const quick = Deno.args.includes("--quick");
 const rounds = Number(
   Deno.args.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 2,
 );
+/** `--backends=memory,sqlite`: the backends of the retention table. */
+const only = Deno.args.find((a) => a.startsWith("--backends="))?.slice(11)
+  .split(",");
 
 /** One comparison: jobline's rows (each against the peer) and its peer's. */
 interface Comparison {
@@ -144,7 +148,9 @@ if (Deno.args.includes("--only=flows")) {
 }
 
 if (Deno.args.includes("--only=retention")) {
-  console.log(await retentionTable({ quick, rounds: Math.max(rounds, 3) }));
+  console.log(
+    await retentionTable({ quick, rounds: Math.max(rounds, 3), only }),
+  );
   Deno.exit(0);
 }
 

@@ -1,8 +1,9 @@
 /**
  * A first-in first-out list of (job, number) entries for retention in the
- * memory backend: finished jobs in the order they finished, or jobs in the
- * order of their removal time. Push and shift are O(1) with no allocation
- * per entry. An entry goes stale when its job leaves (the caller knows how
+ * memory backend: finished jobs in the order they finished, numbered by
+ * their finish stamps, with the greatest finish time pushed so far (so
+ * that the caller can tell a job that finished out of order). Push and
+ * shift are O(1) with no allocation per entry. An entry goes stale when its job leaves (the caller knows how
  * to tell, through `isLive`); stale entries are skipped when met and, so
  * that memory follows the live jobs, compacted away once they outnumber
  * the live ones. Private to backends/memory/.
@@ -23,7 +24,9 @@ export class Fifo {
   #isLive: IsLive;
   /** Live entries (the caller counts them down as entries go stale). */
   live = 0;
-  /** False once an entry was pushed with a number below the last one's. */
+  /** The greatest finish time pushed. */
+  lastAt = -Infinity;
+  /** False once an entry was pushed with a finish time below `lastAt`. */
   ordered = true;
 
   /** Makes an empty FIFO whose entries' liveness `isLive` tells. */
@@ -31,16 +34,10 @@ export class Fifo {
     this.#isLive = isLive;
   }
 
-  /** The number of the last entry, or -Infinity. */
-  get last(): number {
-    return this.#ns.length > this.#head
-      ? this.#ns[this.#ns.length - 1]!
-      : -Infinity;
-  }
-
-  /** Appends an entry (a live one). */
-  push(rec: Rec, n: number): void {
-    if (n < this.last) this.ordered = false;
+  /** Appends a live entry for a job that finished at `at`. */
+  push(rec: Rec, n: number, at: number): void {
+    if (at < this.lastAt) this.ordered = false;
+    else this.lastAt = at;
     this.#recs.push(rec);
     this.#ns.push(n);
     this.live++;
@@ -49,17 +46,23 @@ export class Fifo {
   }
 
   /**
-   * The first live entry, skipping (and dropping) stale ones before it;
-   * undefined when none is left.
+   * The first live entry's job, skipping (and dropping) stale entries
+   * before it; undefined when none is left. Its number is then `headN`.
+   * Returns no pair, so that the check a finishing job makes allocates
+   * nothing.
    */
-  first(): [Rec, number] | undefined {
+  head(): Rec | undefined {
     while (this.#head < this.#recs.length) {
       const rec = this.#recs[this.#head]!;
-      const n = this.#ns[this.#head]!;
-      if (this.#isLive(rec, n)) return [rec, n];
+      if (this.#isLive(rec, this.#ns[this.#head]!)) return rec;
       this.#drop();
     }
     return undefined;
+  }
+
+  /** The number of the entry head() returned last. */
+  get headN(): number {
+    return this.#ns[this.#head]!;
   }
 
   /** The live entries, first to last (for a scan that stops early). */
@@ -100,6 +103,3 @@ export class Fifo {
 
 /** Is a finished-FIFO entry still its job's (not retried, not dropped)? */
 export const finishedLive: IsLive = (rec, stamp) => rec.finishStamp === stamp;
-
-/** Is a removal-FIFO entry still its job's removal time? */
-export const removalLive: IsLive = (rec, at) => rec.removeAt === at;

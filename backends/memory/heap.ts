@@ -82,11 +82,11 @@ export function drop(s: State, rec: Rec): void {
 /** Takes a job out of the finished indexes (retried or dropped). */
 export function unfinish(s: State, rec: Rec): void {
   if (rec.finishStamp === 0) return;
-  s.finished[rec.status as Finished].live--;
+  s.finishedLive[rec.status as Finished]--;
+  rec.finishedIn!.live--;
   rec.finishStamp = 0;
-  if (rec.removeIn !== null) rec.removeIn.live--;
-  rec.removeIn = null;
-  rec.removeAt = null;
+  rec.finishedIn = null;
+  rec.removeAt = NaN;
 }
 
 /** Frees the job's key, if it holds it. */

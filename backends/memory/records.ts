@@ -30,12 +30,15 @@ export interface Rec extends JobRecord {
   inLeases: Entry | null;
   /** Its entry in the TTL heap, while stored with a TTL. */
   inExpiry: Entry | null;
-  /** Its entry in its status's finished FIFO (retention.ts); 0 when none. */
+  /** Its entry in a finished FIFO (retention.ts); 0 when none. */
   finishStamp: number;
-  /** Its removal time, while finished with an age rule; else null. */
-  removeAt: number | null;
-  /** The removal FIFO that holds it (null: none, or the late heap). */
-  removeIn: { live: number } | null;
+  /** The finished FIFO that holds it, while finished and kept. */
+  finishedIn: { live: number } | null;
+  /**
+   * Its removal time, while finished with an age rule; else NaN (a
+   * number, so that setting it allocates nothing).
+   */
+  removeAt: number;
   /** A flow job's dependents (transitions_flows.ts). */
   children?: string[];
   /** A flow job's parents that have not finished for it yet. */
@@ -68,8 +71,8 @@ export function newRec(job: NewJobRecord, seq: number): Rec {
     inLeases: null,
     inExpiry: null,
     finishStamp: 0,
-    removeAt: null,
-    removeIn: null,
+    finishedIn: null,
+    removeAt: NaN,
   };
 }
 

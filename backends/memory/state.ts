@@ -10,7 +10,7 @@
 import type { ScheduleRecord } from "../../src/backend/interface.ts";
 import type { ParentResult } from "../../src/backend/interface_flows.ts";
 import type { Listeners } from "../../src/backend/listeners.ts";
-import { Fifo, finishedLive } from "./fifo.ts";
+import type { Fifo } from "./fifo.ts";
 import { Heap } from "./indexed_heap.ts";
 import { newReady, type Ready } from "./lanes.ts";
 import { type LimitState, newLimitState } from "./limit_state.ts";
@@ -51,14 +51,23 @@ export interface State {
   keys: Map<string, string>;
   /** Paused types; "" (never a type) stands for the whole queue. */
   paused: Set<string>;
-  /** Finished jobs by status, in the order they finished (retention.ts). */
-  finished: Record<Finished, Fifo>;
+  /**
+   * Finished jobs by status and keep age (-1: no age rule), each FIFO in
+   * the order its jobs finished, which is the order of their removal times
+   * while they finish in time order (retention.ts).
+   */
+  finished: Record<Finished, Map<number, Fifo>>;
+  /** The live entries of each status's FIFOs. */
+  finishedLive: Record<Finished, number>;
   /** The last finish stamp given. */
   finishSeq: number;
-  /** Finished jobs with an age rule, by removal time: one FIFO per age. */
-  removals: Map<number, Fifo>;
   /** Removal times that came out of order (imports), by time. */
   lateRemovals: Heap<Entry>;
+  /**
+   * No removal is due before this time (retention.ts, sweep): the earliest
+   * removal time indexed since the last sweep, or one before it.
+   */
+  nextRemoval: number;
   /** Flows by id (transitions_flows.ts). */
   flows: Map<string, FlowEntry>;
   /** Schedules by name (transitions_schedule.ts). */
@@ -109,14 +118,11 @@ export function newState(
     expiry: new Heap(byTime),
     keys: new Map(),
     paused: new Set(),
-    finished: {
-      complete: new Fifo(finishedLive),
-      failed: new Fifo(finishedLive),
-      cancelled: new Fifo(finishedLive),
-    },
+    finished: { complete: new Map(), failed: new Map(), cancelled: new Map() },
+    finishedLive: { complete: 0, failed: 0, cancelled: 0 },
     finishSeq: 0,
-    removals: new Map(),
     lateRemovals: new Heap(byTime),
+    nextRemoval: Infinity,
     flows: new Map(),
     schedules: new Map(),
     lastId: "",
