@@ -12,7 +12,8 @@
  * `--only=flows` only the flows table (a flow of
  * 1 parent and 1,000 children beside a plain batch of 1,001 jobs);
  * `--only=limits` only the limits table (drains with and without a group
- * limit, and the claim cost at 1,000 and 100,000 pending jobs);
+ * limit, and the claim cost at 1,000 and 100,000 pending jobs; with
+ * `--drains-only`, no claim costs; `--backends=` as for retention);
  * `--only=memory` only the memory row (claim+complete against a bare
  * binary heap).
  */
@@ -138,7 +139,14 @@ if (Deno.args.includes("--only=memory")) {
 }
 
 if (Deno.args.includes("--only=limits")) {
-  console.log(await limitsTable({ quick, rounds: Math.max(rounds, 3) }));
+  console.log(
+    await limitsTable({
+      quick,
+      rounds: Math.max(rounds, 3),
+      only,
+      drainsOnly: Deno.args.includes("--drains-only"),
+    }),
+  );
   Deno.exit(0);
 }
 

@@ -175,7 +175,7 @@ describe("postgres flows", () => {
       const [version] = await sql.unsafe(
         `SELECT max(version)::int AS v FROM ${schema}.migrations`,
       );
-      assert.equal(version?.v, 7);
+      assert.equal(version?.v, migrations(schema).length, "the latest");
 
       const f = flowOf([{ ref: "a" }, { ref: "b", after: ["a"] }]);
       await upgraded.enqueueFlow("v5", f, { now: T0 });

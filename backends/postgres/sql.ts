@@ -34,7 +34,7 @@ import {
   sweepFinal,
 } from "./sql_final.ts";
 import { cancelFlowFunction, flowsMigration } from "./sql_flows.ts";
-import { arrivalsOf, limitsMigration } from "./sql_limits.ts";
+import { arrivalsOf, limitsMigration, limitsMigration8 } from "./sql_limits.ts";
 import { finishFunctions, retentionTables } from "./sql_retention.ts";
 import { schedulesTable } from "./sql_schedule.ts";
 
@@ -188,6 +188,9 @@ export function migrations(schema: string): string[] {
       finishFunctions(s, 7),
       cancelFlowFunction(s, 7),
     ].join("\n"),
+    // 8: a group's lane parked at its concurrency only when a claim meets
+    // it full, and unparked by the stops that find it parked (sql_limits.ts).
+    limitsMigration8(s),
   ];
 }
 
