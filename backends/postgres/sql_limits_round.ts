@@ -219,16 +219,7 @@ function servedSteps(s: string, v: RoundVersion): string {
           PERFORM ${s}.rate_add(p_queue, 'g:' || g, p_now,
             (p_grate->>'per')::float8) FROM unnest(v_grps) g;
         END IF;
-        WITH parked AS (
-          UPDATE ${s}.lanes l SET turn = p_turn + x.n,
-            wake = CASE WHEN p_grate IS NOT NULL THEN (SELECT CASE
-                WHEN q.o_left <= 0 THEN q.o_at END
-              FROM ${s}.group_left(p_queue, x.grp, p_now, p_gmax, p_grate) q)
-              ${v === 7 ? "WHEN x.lft <= 1 THEN 'infinity' " : ""}END
-          FROM unnest(v_grps, v_lfts) WITH ORDINALITY x(grp, lft, n)
-          WHERE l.queue = p_queue AND l.grp = x.grp
-          RETURNING l.wake
-        )
+        WITH parked AS (${v === 7 ? parkedBefore8(s) : parked(s)})
         SELECT count(*) INTO v_n FROM (SELECT pg_notify(p_channel,
             json_build_array('w', w.wake)::text)
           FROM (SELECT DISTINCT p.wake FROM parked p
@@ -241,4 +232,36 @@ function servedSteps(s: string, v: RoundVersion): string {
           DELETE FROM ${s}.lanes l WHERE l.queue = p_queue
             AND l.grp = ANY(v_gone) AND ${noneLeft("l.grp")};
         END IF;`;
+}
+
+/**
+ * The served lanes' update of migration 8: each lane found by a primary-key
+ * probe of its own, then taken by ctid (as the claim takes jobs), its turn
+ * by its place in `v_grps`. Joined to the array, or by `= ANY`, the plan
+ * read every lane of the queue.
+ */
+function parked(s: string): string {
+  return `
+          UPDATE ${s}.lanes l SET turn = p_turn + array_position(v_grps, l.grp),
+            wake = CASE WHEN p_grate IS NOT NULL THEN (SELECT CASE
+                WHEN q.o_left <= 0 THEN q.o_at END
+              FROM ${s}.group_left(p_queue, l.grp, p_now, p_gmax, p_grate) q)
+              END
+          WHERE l.ctid = ANY(ARRAY(SELECT x.at FROM unnest(v_grps) g
+            CROSS JOIN LATERAL (SELECT o.ctid AS at FROM ${s}.lanes o
+              WHERE o.queue = p_queue AND o.grp = g OFFSET 0) x))
+          RETURNING l.wake`;
+}
+
+/** The served lanes' update of migration 7, which parked full ones. */
+function parkedBefore8(s: string): string {
+  return `
+          UPDATE ${s}.lanes l SET turn = p_turn + x.n,
+            wake = CASE WHEN p_grate IS NOT NULL THEN (SELECT CASE
+                WHEN q.o_left <= 0 THEN q.o_at END
+              FROM ${s}.group_left(p_queue, x.grp, p_now, p_gmax, p_grate) q)
+              WHEN x.lft <= 1 THEN 'infinity' END
+          FROM unnest(v_grps, v_lfts) WITH ORDINALITY x(grp, lft, n)
+          WHERE l.queue = p_queue AND l.grp = x.grp
+          RETURNING l.wake`;
 }
