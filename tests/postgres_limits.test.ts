@@ -192,49 +192,6 @@ describe("postgres limits and groups", () => {
   );
 
   test(
-    "a served lane is not parked; one met full is parked only with its group's running job locked, and that job's stop alone unparks it",
-    SLOW,
-    async () => {
-      const { backend, queue } = open("parking");
-      const admin = postgres(server.url, { max: 1, onnotice: () => {} });
-      await queue.setLimits({ groups: { concurrency: 1 } });
-      await queue.enqueueMany(
-        [0, 1, 2].map((i) => ({ type: "t", data: i, options: { group: "g" } })),
-      );
-      const lane = async () => {
-        const [row] = await admin.unsafe(
-          "SELECT wake, (SELECT count(*)::int FROM parking.arrivals) AS arrivals FROM parking.lanes WHERE grp = 'g'",
-        );
-        return { wake: row?.wake as number | null, arrivals: row?.arrivals };
-      };
-      const [a] = await queue.claimMany(1);
-      assert.deepEqual(await lane(), { wake: null, arrivals: 0 }, "served");
-      assert.equal((await queue.claimMany(5)).length, 0, "the slot is full");
-      assert.deepEqual(await lane(), { wake: Infinity, arrivals: 0 }, "met");
-      await queue.complete(a!, null);
-      assert.equal((await lane()).arrivals, 1, "the stop found it parked");
-      const [b] = await queue.claimMany(1);
-      assert.equal(b?.data, 1);
-      assert.deepEqual(await lane(), { wake: null, arrivals: 0 }, "again");
-      // A stop under way holds the running job: the claim leaves the lane.
-      await admin.begin(async (tx) => {
-        await tx.unsafe(
-          "SELECT 1 FROM parking.jobs WHERE id = $1 FOR UPDATE",
-          [b!.id],
-        );
-        assert.equal((await queue.claimMany(5)).length, 0, "still full");
-      });
-      assert.deepEqual(await lane(), { wake: null, arrivals: 0 }, "unparked");
-      await queue.complete(b!, null);
-      assert.equal((await lane()).arrivals, 0, "no arrival for a free lane");
-      const [c] = await queue.claimMany(5);
-      assert.equal(c?.data, 2);
-      await admin.end();
-      await backend.close();
-    },
-  );
-
-  test(
     "every way out of processing frees a group's slot exactly once, a lease running out included, and leaves no lane or arrival behind",
     SLOW,
     async () => {

@@ -33,8 +33,13 @@ import {
   rereadStatement,
   sweepFinal,
 } from "./sql_final.ts";
-import { cancelFlowFunction, flowsMigration } from "./sql_flows.ts";
-import { arrivalsOf, limitsMigration, limitsMigration8 } from "./sql_limits.ts";
+import {
+  cancelFlowFunction,
+  flowsMigration,
+  settleFunction,
+} from "./sql_flows.ts";
+import { arrivalsOf, limitsMigration } from "./sql_limits.ts";
+import { retainedMigration } from "./sql_retained.ts";
 import { finishFunctions, retentionTables } from "./sql_retention.ts";
 import { schedulesTable } from "./sql_schedule.ts";
 
@@ -188,9 +193,17 @@ export function migrations(schema: string): string[] {
       finishFunctions(s, 7),
       cancelFlowFunction(s, 7),
     ].join("\n"),
-    // 8: a group's lane parked at its concurrency only when a claim meets
-    // it full, and unparked by the stops that find it parked (sql_limits.ts).
-    limitsMigration8(s),
+    // 8: one retention index for every finished job (by status, keep age
+    // and finish time) instead of two, and the claim, finishing, clean,
+    // flow_settle and cancel_flow functions made again to read it
+    // (sql_retained.ts).
+    [
+      retainedMigration(s),
+      claimFunction(s, 8),
+      finishFunctions(s, 8),
+      settleFunction(s, 8),
+      cancelFlowFunction(s, 8),
+    ].join("\n"),
   ];
 }
 

@@ -9,7 +9,8 @@
  * that a flow job failed so settles its dependents (sql_flows.ts), and
  * migration 7 so that a queue with limits or groups claims through
  * `claim_limited` (sql_limits.ts; the plain path pays three probes of
- * small tables) and a lease that runs out is reported to its limits.
+ * small tables) and a lease that runs out is reported to its limits, and
+ * migration 8 so that retention reads its one index (sql_retained.ts).
  * sql.ts calls it
  * from its claim and expire statements, which notify and shape the result.
  * This file holds SQL text only and runs nothing. To change the claim, add a
@@ -131,6 +132,7 @@ export function claimFunction(s: string, v: FinishVersion): string {
     keep: "v_keep",
     now: "p_now",
     save: v >= 5,
+    retained: v >= 8,
   });
   const six = (text: string) => v >= 6 ? text : "";
   const seven = (text: string) => v >= 7 ? text : "";

@@ -135,10 +135,12 @@ function flowTables(s: string): string {
  * retried) jobs, then their dependents, then the flow rows. A flow row is
  * taken last, so nobody holding one waits for a job.
  */
-function settleFunction(s: string): string {
+export function settleFunction(s: string, v: 6 | 8 = 6): string {
   const cut = "(NOT v_release AND NOT j.flow_continue)";
   const freed = `(NOT ${cut} AND j.waiting_on <= k.n)`;
-  return `CREATE FUNCTION ${s}.flow_settle(p_queue text, p_channel text,
+  return `${
+    v === 6 ? "CREATE" : "CREATE OR REPLACE"
+  } FUNCTION ${s}.flow_settle(p_queue text, p_channel text,
       p_now float8, p_ids text[], p_status text)
       RETURNS void
     LANGUAGE plpgsql VOLATILE ${FLOW_SETTINGS}
@@ -251,6 +253,7 @@ function settleFunction(s: string): string {
       keep: "v_keep",
       now: null,
       save: true,
+      retained: v >= 8,
     })
   }
     END
@@ -313,10 +316,10 @@ function accountFunction(s: string): string {
  * ones, an update for each), counts them off the flow and applies their
  * keep rules; returns how many.
  */
-export function cancelFlowFunction(s: string, v: 6 | 7): string {
-  const seven = (text: string) => v === 7 ? text : "";
+export function cancelFlowFunction(s: string, v: 6 | 7 | 8): string {
+  const seven = (text: string) => v >= 7 ? text : "";
   return `${
-    v === 7 ? "CREATE OR REPLACE" : "CREATE"
+    v >= 7 ? "CREATE OR REPLACE" : "CREATE"
   } FUNCTION ${s}.cancel_flow(p_queue text, p_channel text,
       p_now float8, p_flow text, p_error text)
       RETURNS integer
@@ -383,6 +386,7 @@ export function cancelFlowFunction(s: string, v: 6 | 7): string {
       keep: "v_keep",
       now: null,
       save: true,
+      retained: v >= 8,
     })
   }
       RETURN cardinality(v_done);

@@ -7,7 +7,6 @@
  */
 
 import { arrivalsOf } from "./sql_limits.ts";
-import { SWEEP_BATCH } from "./sql_retention.ts";
 
 /** The import statements of one schema. */
 export interface ImportStatements {
@@ -25,8 +24,8 @@ export interface ImportStatements {
   stored: string;
   /**
    * $1 queue, $2 now, $3 channel, $4 wake time or null: deletes up to
-   * SWEEP_BATCH jobs whose removal time has passed (as a finishing step
-   * does) and notifies one wake when $4 is given.
+   * SWEEP_BATCH jobs whose removal time has passed (retain_sweep, as a
+   * finishing step does) and notifies one wake when $4 is given.
    */
   finish: string;
 }
@@ -68,15 +67,12 @@ export function importStatements(s: string): ImportStatements {
     stored: `SELECT id FROM ${t} WHERE queue = $1
       AND id IN (SELECT json_array_elements_text($2::text::json))`,
     finish: `WITH swept AS (
-      DELETE FROM ${t} j WHERE j.ctid = ANY(ARRAY(
-        SELECT o.ctid FROM ${t} o
-        WHERE o.queue = $1 AND o.remove_at <= $2::float8
-        ORDER BY o.remove_at LIMIT ${SWEEP_BATCH}
-        FOR UPDATE OF o SKIP LOCKED))
+      SELECT ${s}.retain_sweep($1, $2::float8) AS n
     ), wake AS (
       SELECT pg_notify($3, json_build_array('w', $4::float8)::text)
       WHERE $4::float8 IS NOT NULL
     )
-    SELECT (SELECT count(*) FROM wake)::int AS n`,
+    SELECT (SELECT count(*) FROM wake)::int AS n,
+      (SELECT swept.n FROM swept) AS swept`,
   };
 }

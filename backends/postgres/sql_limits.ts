@@ -48,29 +48,19 @@ import {
   rateFunctions,
   SETTINGS,
 } from "./sql_limits_claim.ts";
-import { roundFunction, roundFunctions } from "./sql_limits_round.ts";
+import { roundFunctions } from "./sql_limits_round.ts";
 
 /** Migration 7 (`s` the quoted schema): limits and groups. */
 export function limitsMigration(s: string): string {
   return [
     limitTables(s),
     rateFunctions(s),
-    stoppedFunction(s, 7),
+    stoppedFunction(s),
     refreshFunction(s),
     claimLimitedFunctions(s),
     roundFunctions(s),
     setLimitsFunction(s),
   ].join("\n");
-}
-
-/**
- * Migration 8 (`s` the quoted schema): claim_round and limits_stopped
- * made again, so that a lane is parked at its group's concurrency only
- * when a claim meets it full, and a stop adds an arrival only for a parked
- * lane (sql_limits_round.ts says why that is safe).
- */
-export function limitsMigration8(s: string): string {
-  return [stoppedFunction(s, 8), roundFunction(s, 8)].join("\n");
 }
 
 /** The column, indexes, tables and the arrival trigger. */
@@ -172,20 +162,14 @@ export function arrivalsOf(s: string, rows: string): string {
  * (and `groups`, null for none) just left "processing". When the queue
  * has limits: a wake at `now` if a concurrency limit they counted in was
  * full, and an arrival per group (without priority) when groups have a
- * concurrency limit, so the next claim unparks their lanes; from migration
- * 8, only for a group whose lane is parked at its concurrency.
+ * concurrency limit, so the next claim unparks their lanes.
  */
-function stoppedFunction(s: string, v: 7 | 8): string {
+function stoppedFunction(s: string): string {
   const running = (where: string) =>
     `(SELECT count(*) FROM (SELECT 1 FROM ${s}.jobs j
           WHERE j.queue = p_queue AND j.status = 'processing' ${where}
           LIMIT v_max) x)`;
-  const parked = v === 7 ? "" : `
-          AND EXISTS (SELECT 1 FROM ${s}.lanes l WHERE l.queue = p_queue
-            AND l.grp = g.grp AND l.wake = 'infinity')`;
-  return `${
-    v === 7 ? "CREATE" : "CREATE OR REPLACE"
-  } FUNCTION ${s}.limits_stopped(p_queue text, p_channel text,
+  return `CREATE FUNCTION ${s}.limits_stopped(p_queue text, p_channel text,
       p_now float8, p_types text[], p_groups text[]) RETURNS void
     LANGUAGE plpgsql VOLATILE ${SETTINGS}
     AS $stopped$
@@ -218,7 +202,7 @@ function stoppedFunction(s: string, v: 7 | 8): string {
       IF v_max IS NOT NULL THEN
         INSERT INTO ${s}.arrivals (queue, grp)
         SELECT DISTINCT p_queue, g.grp FROM unnest(p_groups) g(grp)
-        WHERE g.grp IS NOT NULL${parked};
+        WHERE g.grp IS NOT NULL;
         v_full := v_full OR EXISTS (SELECT 1 FROM (SELECT g.grp,
             count(*)::integer AS n FROM unnest(p_groups) g(grp)
             WHERE g.grp IS NOT NULL GROUP BY g.grp) q

@@ -17,16 +17,6 @@
  * own, whose snapshot sees every job an enqueue that skipped its arrival
  * (it holds the lane FOR KEY SHARE until it commits) made pending.
  *
- * Migration 8 makes claim_round again: a served lane only moves to the
- * back of its level (under concurrency 1 its job has mostly finished by the
- * time its turn comes again), and a lane met at its group's concurrency is
- * parked only with every running job of its group locked (FOR UPDATE SKIP
- * LOCKED; one locked elsewhere, by a stop or a heartbeat, leaves the lane
- * unparked and skipped). A stop updates its job first, so it either comes
- * before the lock (the lane stays unparked) or waits for the claim to
- * commit and then sees the lane parked: limits_stopped then adds the
- * arrival that unparks it, and no other stop needs one.
- *
  * @module
  */
 
@@ -37,11 +27,8 @@ const LIVE = "(j.expires_at IS NULL OR j.expires_at > p_now)";
 
 /** The round's type and functions, in the order they are made. */
 export function roundFunctions(s: string): string {
-  return [headType(s), lowerFunction(s), roundFunction(s, 7)].join("\n");
+  return [headType(s), lowerFunction(s), roundFunction(s)].join("\n");
 }
-
-/** Which migration makes claim_round: 7, or 8 (see the module's text). */
-export type RoundVersion = 7 | 8;
 
 /** A lane read by a round: its k-th lane, first job, slots left. */
 function headType(s: string): string {
@@ -97,17 +84,8 @@ function lowerFunction(s: string): string {
  * at its group's limit is parked; a served lane parked when full, or
  * dropped when its group has no pending job left.
  */
-export function roundFunction(s: string, v: RoundVersion): string {
-  // A lane at its group's concurrency (parked for ever, until a stop):
-  // from 8, only with its group's running jobs all locked by this claim.
-  const full = v === 7 ? "" : `
-          AND (h.at < 'infinity' OR (SELECT count(*) FROM (SELECT 1
-            FROM ${s}.jobs j WHERE j.queue = p_queue AND j.job_group = h.grp
-              AND j.status = 'processing'
-            FOR UPDATE OF j SKIP LOCKED) x) >= p_gmax)`;
-  return `${
-    v === 7 ? "CREATE" : "CREATE OR REPLACE"
-  } FUNCTION ${s}.claim_round(p_queue text, p_now float8,
+function roundFunction(s: string): string {
+  return `CREATE FUNCTION ${s}.claim_round(p_queue text, p_now float8,
       p_lease_ms float8, p_prio integer, p_before bigint, p_max integer,
       p_turn bigint, p_types text[], p_out text[], p_skip text[],
       p_tnames text[], p_tleft integer[], p_gmax integer, p_grate jsonb,
@@ -160,7 +138,7 @@ export function roundFunction(s: string, v: RoundVersion): string {
       v_cut := coalesce(v_cut, 2147483647);
       UPDATE ${s}.lanes l SET wake = h.at FROM unnest(v_heads) h
       WHERE l.queue = p_queue AND l.grp = h.grp AND h.k < v_cut
-        AND h.id IS NOT NULL AND h.priority >= p_prio AND h.lft <= 0${full};
+        AND h.id IS NOT NULL AND h.priority >= p_prio AND h.lft <= 0;
       WITH t AS (SELECT * FROM unnest(v_heads) h WHERE h.k < v_cut
         AND h.id IS NOT NULL AND h.priority >= p_prio AND h.lft > 0
       ), up AS (
@@ -181,14 +159,8 @@ export function roundFunction(s: string, v: RoundVersion): string {
       INTO o_jobs, v_grps, v_lfts, o_skip
       FROM t JOIN up ON up.id = t.id;
       IF v_grps IS NOT NULL THEN
-        ${servedSteps(s, v)}
-      END IF;${
-    v === 7 ? "" : `
-      -- Full lanes left unparked: skipped for the rest of this claim.
-      o_skip := o_skip || ARRAY(SELECT h.grp FROM unnest(v_heads) h
-        WHERE h.k < v_cut AND h.id IS NOT NULL AND h.priority >= p_prio
-          AND h.lft <= 0);`
-  }
+        ${servedSteps(s)}
+      END IF;
       FOREACH v_h IN ARRAY v_heads LOOP
         CONTINUE WHEN v_h.k >= v_cut OR v_h.priority >= p_prio;
         IF (CASE WHEN v_h.id IS NULL THEN ${s}.lane_empty(p_queue, v_h.grp, p_now)
@@ -206,10 +178,8 @@ export function roundFunction(s: string, v: RoundVersion): string {
  * before, `v_lfts`): their claims in the groups' windows, their turns,
  * parked when full or out of their window (a wake for when it moves on),
  * dropped (under their locks, read again) when no job of theirs is left.
- * Before migration 8, a lane that took its group's last slot was parked
- * too.
  */
-function servedSteps(s: string, v: RoundVersion): string {
+function servedSteps(s: string): string {
   // A scalar subquery, probed per group: NOT EXISTS would become an
   // anti-join reading every pending grouped job.
   const noneLeft = (g: string) =>
@@ -219,7 +189,16 @@ function servedSteps(s: string, v: RoundVersion): string {
           PERFORM ${s}.rate_add(p_queue, 'g:' || g, p_now,
             (p_grate->>'per')::float8) FROM unnest(v_grps) g;
         END IF;
-        WITH parked AS (${v === 7 ? parkedBefore8(s) : parked(s)})
+        WITH parked AS (
+          UPDATE ${s}.lanes l SET turn = p_turn + x.n,
+            wake = CASE WHEN p_grate IS NOT NULL THEN (SELECT CASE
+                WHEN q.o_left <= 0 THEN q.o_at END
+              FROM ${s}.group_left(p_queue, x.grp, p_now, p_gmax, p_grate) q)
+              WHEN x.lft <= 1 THEN 'infinity' END
+          FROM unnest(v_grps, v_lfts) WITH ORDINALITY x(grp, lft, n)
+          WHERE l.queue = p_queue AND l.grp = x.grp
+          RETURNING l.wake
+        )
         SELECT count(*) INTO v_n FROM (SELECT pg_notify(p_channel,
             json_build_array('w', w.wake)::text)
           FROM (SELECT DISTINCT p.wake FROM parked p
@@ -232,36 +211,4 @@ function servedSteps(s: string, v: RoundVersion): string {
           DELETE FROM ${s}.lanes l WHERE l.queue = p_queue
             AND l.grp = ANY(v_gone) AND ${noneLeft("l.grp")};
         END IF;`;
-}
-
-/**
- * The served lanes' update of migration 8: each lane found by a primary-key
- * probe of its own, then taken by ctid (as the claim takes jobs), its turn
- * by its place in `v_grps`. Joined to the array, or by `= ANY`, the plan
- * read every lane of the queue.
- */
-function parked(s: string): string {
-  return `
-          UPDATE ${s}.lanes l SET turn = p_turn + array_position(v_grps, l.grp),
-            wake = CASE WHEN p_grate IS NOT NULL THEN (SELECT CASE
-                WHEN q.o_left <= 0 THEN q.o_at END
-              FROM ${s}.group_left(p_queue, l.grp, p_now, p_gmax, p_grate) q)
-              END
-          WHERE l.ctid = ANY(ARRAY(SELECT x.at FROM unnest(v_grps) g
-            CROSS JOIN LATERAL (SELECT o.ctid AS at FROM ${s}.lanes o
-              WHERE o.queue = p_queue AND o.grp = g OFFSET 0) x))
-          RETURNING l.wake`;
-}
-
-/** The served lanes' update of migration 7, which parked full ones. */
-function parkedBefore8(s: string): string {
-  return `
-          UPDATE ${s}.lanes l SET turn = p_turn + x.n,
-            wake = CASE WHEN p_grate IS NOT NULL THEN (SELECT CASE
-                WHEN q.o_left <= 0 THEN q.o_at END
-              FROM ${s}.group_left(p_queue, x.grp, p_now, p_gmax, p_grate) q)
-              WHEN x.lft <= 1 THEN 'infinity' END
-          FROM unnest(v_grps, v_lfts) WITH ORDINALITY x(grp, lft, n)
-          WHERE l.queue = p_queue AND l.grp = x.grp
-          RETURNING l.wake`;
 }

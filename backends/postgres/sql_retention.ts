@@ -18,12 +18,15 @@
  * through `jobs_finished (queue, status, completed_at, seq)`, removals
  * through `jobs_removal (queue, remove_at)`, both partial, so a job is in
  * neither until it finishes and a sweep with nothing due is one index peek.
+ * Migration 8 replaces both by one index (sql_retained.ts), and the
+ * functions made again by it call the trim and sweep functions there.
  *
  * @module
  */
 
 import { dropSaving } from "./sql_final.ts";
 import { stoppedStep } from "./sql_limits.ts";
+import { cleanFinished } from "./sql_retained.ts";
 
 /**
  * Which migration a finishing function is made by: 4 made them, 5 replaces
@@ -31,9 +34,10 @@ import { stoppedStep } from "./sql_limits.ts";
  * large to notify (sql_final.ts), 6 with ones that take the queue's
  * channel and settle a finished flow job's dependents (sql_flows.ts; the
  * migration drops the old signatures first), 7 with ones that report a
- * job that stops processing to the queue's limits (sql_limits.ts).
+ * job that stops processing to the queue's limits (sql_limits.ts), 8 with
+ * ones that keep finished jobs in one index (sql_retained.ts).
  */
-export type FinishVersion = 4 | 5 | 6 | 7;
+export type FinishVersion = 4 | 5 | 6 | 7 | 8;
 
 /** How migration `v` makes a function: 5 and 6 replace those before. */
 function create(v: FinishVersion): string {
@@ -63,6 +67,11 @@ const UPDATE_COLUMNS = "id text, type text, status text, progress float8, " +
 /** `text` in the functions of migration 6 (flows) on, nothing before. */
 function six(v: FinishVersion, text: string): string {
   return v >= 6 ? text : "";
+}
+
+/** `a` in the functions of migration 8 (one retention index) on, else `b`. */
+function eight(v: FinishVersion, a: string, b: string): string {
+  return v >= 8 ? a : b;
 }
 
 /** `text` in the functions of migration 7 (limits) on, nothing before. */
@@ -140,13 +149,30 @@ export function sweepWhere(s: string, now: string): string {
 export function retainSteps(
   s: string,
   status: string,
-  { drop, keep, now, save }: {
+  { drop, keep, now, save, retained = false }: {
     drop: string;
     keep: string;
     now: string | null;
     save: boolean;
+    /** Migration 8 on: the count rule and sweep by sql_retained.ts. */
+    retained?: boolean;
   },
 ): string {
+  if (retained) {
+    return `IF ${drop} IS NOT NULL THEN
+        ${
+      save
+        ? dropSaving(s, drop)
+        : `DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(${drop});`
+    }
+      END IF;
+      IF ${keep} IS NOT NULL THEN
+        PERFORM ${s}.retain_trim(p_queue, ${status}, ${keep});
+      END IF;${
+      now === null ? "" : `
+      PERFORM ${s}.retain_sweep(p_queue, ${now});`
+    }`;
+  }
   const finished = `o.queue = p_queue AND o.status = ${status}
           AND o.completed_at IS NOT NULL`;
   return `IF ${drop} IS NOT NULL THEN
@@ -228,10 +254,16 @@ function completeFunction(s: string, v: FinishVersion): string {
           AND j.id = c.id AND j.lease_token = c.token
         RETURNING j AS job, j.ctid AS at, j.keep_complete_age AS age,
           j.keep_complete_count AS count
-      ), swept AS (
+      )${
+    eight(
+      v,
+      "",
+      `, swept AS (
         DELETE FROM ${s}.jobs j
         WHERE ${sweepWhere(s, "(SELECT max(c.now) FROM c)")}
-      )
+      )`,
+    )
+  }
       SELECT array_agg(d.job),
         array_agg(d.at) FILTER (WHERE d.age = 0 OR d.count = 0),
         min(d.count) FILTER (WHERE d.age IS DISTINCT FROM 0),
@@ -280,8 +312,9 @@ function completeFunction(s: string, v: FinishVersion): string {
     retainSteps(s, "'complete'", {
       drop: "v_drop",
       keep: "v_keep",
-      now: null,
+      now: v >= 8 ? "(SELECT max(d.completed_at) FROM unnest(v_done) d)" : null,
       save: v >= 5,
+      retained: v >= 8,
     })
   }
     END
@@ -348,6 +381,7 @@ function failFunction(s: string, v: FinishVersion): string {
       keep: "v_keep",
       now: "p_now",
       save: v >= 5,
+      retained: v >= 8,
     })
   }
     END
@@ -410,6 +444,7 @@ function cancelFunction(s: string, v: FinishVersion): string {
       keep: "v_keep",
       now: "p_now",
       save: v >= 5,
+      retained: v >= 8,
     })
   }
     END
@@ -495,6 +530,7 @@ function completeOneFunction(s: string, v: FinishVersion): string {
       keep: "v_keep",
       now: "p_now",
       save: v >= 5,
+      retained: v >= 8,
     })
   }
     END
@@ -552,10 +588,14 @@ function cleanFunction(s: string, v: FinishVersion): string {
   }
       ELSE
         ${
-    pick(
-      `o.status = p_status AND o.completed_at IS NOT NULL
+    eight(
+      v,
+      cleanFinished(s),
+      pick(
+        `o.status = p_status AND o.completed_at IS NOT NULL
             AND o.completed_at <= p_cutoff`,
-      "o.completed_at, o.seq",
+        "o.completed_at, o.seq",
+      ),
     )
   }
       END IF;

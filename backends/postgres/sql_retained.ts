@@ -1,0 +1,204 @@
+/**
+ * Migration 8 of the PostgreSQL backend, as SQL text: one index for every
+ * finished job instead of two, and the retention functions that read it.
+ * Holds SQL text only and runs nothing; sql.ts lists the migration, and the
+ * finishing functions made again by it call these (sql_retention.ts,
+ * retainSteps).
+ *
+ * Before, a finished job with an age rule had an entry in
+ * `jobs_finished (queue, status, completed_at, seq)`, for the count rule
+ * and clean(), and another in `jobs_removal (queue, remove_at)`, for the
+ * sweep; a job kept with no age had only the first. Now every finished job
+ * has one entry in `jobs_retained (queue, status, age, completed_at, seq)`,
+ * `age` being its rule's age for its status (null: no age). Within one
+ * (status, age) the entries run in completed_at order, which is removal
+ * order, so:
+ *
+ * - the sweep takes, for each age in use, the entries up to `now - age`;
+ * - the count rule and clean() merge the few ages of a status, each read in
+ *   order from its own range;
+ * - the ages in use are found by a skip scan of the index (one probe per
+ *   age), never by reading the jobs.
+ *
+ * So the default retention writes what keeping every job writes, and a
+ * drain pays nothing for it. `remove_at` stays a column (imports and
+ * exports carry it) with no index.
+ *
+ * @module
+ */
+
+import { SWEEP_BATCH } from "./sql_retention.ts";
+
+/**
+ * A job's keep age for its status, the index's third column: of the row
+ * `o`, or of the table's own columns for "".
+ */
+export function ageOf(o: string): string {
+  const c = o === "" ? "" : `${o}.`;
+  return `(CASE WHEN ${c}status = 'complete' THEN ${c}keep_complete_age
+    ELSE ${c}keep_failed_age END)`;
+}
+
+/** The settings of these functions: index scans only, generic plans. */
+const SETTINGS =
+  "SET enable_seqscan = off SET enable_bitmapscan = off SET jit = off" +
+  " SET plan_cache_mode = force_generic_plan";
+
+/** A finished job `o` of `p_queue` and `status`. */
+function finished(status: string): string {
+  return `o.queue = p_queue AND o.status = ${status}
+          AND o.completed_at IS NOT NULL`;
+}
+
+/** Migration 8 (`s` the quoted schema): the index and its functions. */
+export function retainedMigration(s: string): string {
+  return [
+    `CREATE INDEX jobs_retained ON ${s}.jobs (queue, status, ${
+      ageOf("")
+    }, completed_at, seq) WHERE completed_at IS NOT NULL;
+    DROP INDEX ${s}.jobs_removal;
+    DROP INDEX ${s}.jobs_finished;`,
+    agesFunction(s),
+    sweepFunction(s),
+    trimFunction(s),
+  ].join("\n");
+}
+
+/**
+ * `retained_ages(queue, status)`: the ages of the finished jobs of a
+ * status (none for jobs kept with no age), ascending, by a skip scan: one
+ * index probe per age.
+ */
+function agesFunction(s: string): string {
+  const next = (where: string) =>
+    `SELECT ${ageOf("o")} FROM ${s}.jobs o
+        WHERE ${finished("p_status")} AND ${where}
+        ORDER BY ${ageOf("o")} LIMIT 1`;
+  return `CREATE FUNCTION ${s}.retained_ages(p_queue text, p_status text)
+      RETURNS SETOF float8
+    LANGUAGE sql STABLE ${SETTINGS}
+    AS $ages$
+      WITH RECURSIVE a(age) AS (
+        (${next(`${ageOf("o")} IS NOT NULL`)})
+        UNION ALL
+        SELECT (${next(`${ageOf("o")} > a.age`)}) FROM a
+        WHERE a.age IS NOT NULL
+      )
+      SELECT a.age FROM a WHERE a.age IS NOT NULL;
+    $ages$;`;
+}
+
+/**
+ * `retain_sweep(queue, now)`: deletes up to SWEEP_BATCH finished jobs of
+ * any status whose age has passed at `now`, the earliest of each age
+ * first; returns how many. Rows other transactions hold are skipped, never
+ * waited for: the next step takes them.
+ */
+function sweepFunction(s: string): string {
+  return `CREATE FUNCTION ${s}.retain_sweep(p_queue text, p_now float8)
+      RETURNS integer
+    LANGUAGE plpgsql VOLATILE ${SETTINGS}
+    AS $sweep$
+    DECLARE
+      v_left integer := ${SWEEP_BATCH};
+      v_status text;
+      v_age float8;
+      v_n integer;
+    BEGIN
+      FOREACH v_status IN ARRAY ARRAY['complete', 'failed', 'cancelled'] LOOP
+        FOR v_age IN SELECT * FROM ${s}.retained_ages(p_queue, v_status) LOOP
+          EXIT WHEN v_left <= 0;
+          DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(ARRAY(
+            SELECT o.ctid FROM ${s}.jobs o
+            WHERE ${finished("v_status")} AND ${ageOf("o")} = v_age
+              AND o.completed_at <= p_now - v_age
+            ORDER BY ${ageOf("o")}, o.completed_at, o.seq LIMIT v_left
+            FOR UPDATE OF o SKIP LOCKED));
+          GET DIAGNOSTICS v_n = ROW_COUNT;
+          v_left := v_left - v_n;
+        END LOOP;
+      END LOOP;
+      RETURN ${SWEEP_BATCH} - v_left;
+    END
+    $sweep$;`;
+}
+
+/**
+ * The finished jobs of `p_status` in (completed_at, seq) order per age:
+ * `pick(age condition)` is one age's rows, `pick` applied to the jobs with
+ * no age and to each age in use, all together (a row source `y`). Each
+ * pick is a subquery in FROM, where a locking clause may stand (not as an
+ * arm of UNION).
+ */
+function perAge(s: string, pick: (age: string) => string): string {
+  return `(SELECT z.* FROM (${pick(`${ageOf("o")} IS NULL`)}) z
+          UNION ALL
+          SELECT x.* FROM ${s}.retained_ages(p_queue, p_status) a(age)
+          CROSS JOIN LATERAL (${pick(`${ageOf("o")} = a.age`)}) x) y`;
+}
+
+/**
+ * `retain_trim(queue, status, keep)`: keeps only the newest `keep` finished
+ * jobs of a status (by finish time, then enqueue order), across its ages;
+ * nothing with null. Only the rows beyond them are locked, and rows other
+ * transactions hold are skipped.
+ */
+function trimFunction(s: string): string {
+  const newest = (age: string) =>
+    `SELECT o.completed_at, o.seq FROM ${s}.jobs o
+            WHERE ${finished("p_status")} AND ${age}
+            ORDER BY ${ageOf("o")} DESC, o.completed_at DESC, o.seq DESC
+            LIMIT p_keep + 1`;
+  const older = (age: string) =>
+    `SELECT o.ctid FROM ${s}.jobs o
+            WHERE ${finished("p_status")} AND ${age}
+              AND (o.completed_at, o.seq) <= (v_at, v_seq)
+            FOR UPDATE OF o SKIP LOCKED`;
+  return `CREATE FUNCTION ${s}.retain_trim(p_queue text, p_status text,
+      p_keep integer) RETURNS void
+    LANGUAGE plpgsql VOLATILE ${SETTINGS}
+    AS $trim$
+    DECLARE
+      v_at float8;
+      v_seq bigint;
+    BEGIN
+      IF p_keep IS NULL OR p_keep < 0 THEN
+        RETURN;
+      ELSIF p_keep = 0 THEN
+        DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(ARRAY(
+          SELECT o.ctid FROM ${s}.jobs o WHERE ${finished("p_status")}
+          FOR UPDATE OF o SKIP LOCKED));
+        RETURN;
+      END IF;
+      -- The newest job beyond the newest p_keep: the rest go with it.
+      SELECT y.completed_at, y.seq INTO v_at, v_seq
+      FROM ${perAge(s, newest)}
+      ORDER BY y.completed_at DESC, y.seq DESC OFFSET p_keep LIMIT 1;
+      IF v_at IS NULL THEN
+        RETURN;
+      END IF;
+      DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(ARRAY(
+        SELECT y.ctid FROM ${perAge(s, older)}));
+    END
+    $trim$;`;
+}
+
+/**
+ * clean_jobs' step for finished jobs from migration 8 (plpgsql, in a
+ * function with `p_queue`, `p_status`, `p_cutoff`, `p_type`, `p_limit`
+ * and `p_now`): deletes up to `p_limit` live jobs of the status that
+ * finished at or before the cutoff, oldest first across its ages.
+ */
+export function cleanFinished(s: string): string {
+  const oldest = (age: string) =>
+    `SELECT o.ctid, o.completed_at, o.seq FROM ${s}.jobs o
+            WHERE ${finished("p_status")} AND ${age}
+              AND o.completed_at <= p_cutoff
+              AND (p_type IS NULL OR o.type = p_type)
+              AND (o.expires_at IS NULL OR o.expires_at > p_now)
+            ORDER BY ${ageOf("o")}, o.completed_at, o.seq LIMIT p_limit
+            FOR UPDATE OF o SKIP LOCKED`;
+  return `DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(ARRAY(
+          SELECT y.ctid FROM ${perAge(s, oldest)}
+          ORDER BY y.completed_at, y.seq LIMIT p_limit));`;
+}
