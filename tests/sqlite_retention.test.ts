@@ -1,9 +1,11 @@
 /**
  * Retention on SQLite beyond the conformance suite: a file of schema 2
- * (before retention, which schema 3 added) migrated up with its jobs kept
- * as before, the keep rules applied to leases that run out in claim's
- * housekeeping and per job inside one grouped transaction, and the
- * retention statements reading their indexes rather than the table.
+ * (before retention) and one of schema 7 (two retention indexes, no gate)
+ * migrated up; the keep rules applied to leases that run out in claim's
+ * housekeeping and per job inside one grouped transaction; keep ages mixed
+ * in one status; the removal gate shared by processes, lowered by
+ * dependents a flow cancels, and a sweep bounded; and the retention
+ * statements reading their index rather than the table.
  *
  * @module
  */
@@ -15,14 +17,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { sqliteBackend } from "../backends/sqlite/mod.ts";
-import { META_SET, META_TABLE, MIGRATIONS } from "../backends/sqlite/sql.ts";
 import {
-  CLEAN_FINISHED,
-  SWEEP,
-  TRIM,
-  TRIM_FROM,
+  META_SET,
+  META_TABLE,
+  MIGRATIONS,
+  SCHEMA_VERSION,
+} from "../backends/sqlite/sql.ts";
+import {
+  AGES,
+  AGES_TIMED,
+  cleanFinished,
+  DUE,
+  GATE,
+  HEAD,
+  oldest,
+  tally,
 } from "../backends/sqlite/sql_retention.ts";
 import { createQueue } from "../src/queue.ts";
+import type { Queue } from "../src/queue_types.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "jobline-sqlite-retention-"));
 let files = 0;
@@ -55,6 +67,60 @@ function schema2File(path: string): void {
   }
 }
 
+/**
+ * Writes a file as schema 7 wrote it, with finished jobs of queue "q" at
+ * T: j1 complete kept 1 s, j2 complete kept, j3 failed kept a day.
+ */
+function schema7File(path: string): void {
+  const db = new DatabaseSync(path);
+  try {
+    db.exec(META_TABLE);
+    for (let v = 1; v <= 7; v++) db.exec(MIGRATIONS[v]!);
+    db.prepare(META_SET).run("schema_version", "7");
+    const insert = db.prepare(`INSERT INTO jobline_jobs (queue, id, type,
+      data, priority, max_attempts, run_at, created_at, metadata, state,
+      status, updated_at, completed_at, keep_complete_age, keep_failed_age,
+      remove_at)
+      VALUES ('q', ?1, 't', 'null', 50, 3, ?2, ?2, '{}', 3, ?3, ?2, ?2, ?4,
+      ?5, ?6)`);
+    insert.run("j1", T, "complete", 1_000, null, T + 1_000);
+    insert.run("j2", T, "complete", null, null, null);
+    insert.run("j3", T, "failed", null, DAY, T + DAY);
+  } finally {
+    db.close();
+  }
+}
+
+/** The names of the indexes of jobline_jobs in a file. */
+function indexes(path: string): string[] {
+  const db = new DatabaseSync(path);
+  try {
+    return (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'
+      AND tbl_name = 'jobline_jobs' AND sql IS NOT NULL ORDER BY name`)
+      .all() as { name: string }[]).map((r) => r.name);
+  } finally {
+    db.close();
+  }
+}
+
+/** Enqueues, claims and completes one job; returns its id. */
+async function completeOne(
+  queue: Queue,
+  options: Parameters<Queue["enqueue"]>[2] = {},
+): Promise<string> {
+  const id = await queue.enqueue("t", null, options);
+  const job = await queue.claim();
+  assert.equal(job?.id, id);
+  await queue.complete(job!, null);
+  return id;
+}
+
+/** Those of `ids` still stored. */
+async function stored(queue: Queue, ids: string[]): Promise<string[]> {
+  const jobs = await Promise.all(ids.map((id) => queue.get(id)));
+  return ids.filter((_, i) => jobs[i] !== null);
+}
+
 function schemaVersion(path: string): string {
   const db = new DatabaseSync(path);
   try {
@@ -77,7 +143,7 @@ describe("sqlite retention", () => {
     const kept = { age: null, count: null };
     const record = await backend.get("q", "j1", { now });
     assert.deepEqual(record?.keep, { complete: kept, failed: kept });
-    assert.equal(schemaVersion(path), "7");
+    assert.equal(schemaVersion(path), "8");
     assert.equal(await queue.enqueue("t", null, { key: "k" }), "j3");
     const old = (await queue.claim())!;
     assert.equal(old.id, "j3");
@@ -144,10 +210,119 @@ describe("sqlite retention", () => {
     await backend.close();
   });
 
+  test("a file of schema 7 gets one retention index and its gate: what was due goes as the next job finishes", async () => {
+    const path = freshFile();
+    schema7File(path);
+    const backend = sqliteBackend({ path });
+    await using queue = createQueue({
+      backend,
+      name: "q",
+      clock: () => T + 5_000,
+    });
+    await completeOne(queue, { removeOnComplete: false });
+    assert.equal(schemaVersion(path), "8");
+    assert.deepEqual(
+      indexes(path).filter((n) => /finished|removals|kept/.test(n)),
+      ["jobline_jobs_kept"],
+    );
+    assert.deepEqual(await stored(queue, ["j1", "j2", "j3"]), ["j2", "j3"]);
+    await backend.close();
+  });
+
+  test("keep ages mix in a status: each job goes at its own time, clean() and count go oldest first across ages", async () => {
+    let now = T;
+    const backend = sqliteBackend({ path: freshFile() });
+    await using queue = createQueue({ backend, clock: () => now });
+    const finish = async (removeOnComplete: { age: number } | false) => {
+      const id = await completeOne(queue, { removeOnComplete });
+      now += 1;
+      return id;
+    };
+    const a = await finish({ age: 50_000 });
+    const b = await finish(false);
+    const c = await finish({ age: 1_000 }); // due first, finished later
+    const d = await finish({ age: 50_000 });
+    now = T + 2 + 1_000;
+    const f = await finish(false);
+    assert.deepEqual(await stored(queue, [a, b, c, d, f]), [a, b, d, f]);
+    assert.equal(await queue.clean({ status: "complete", limit: 2 }), 2);
+    assert.deepEqual(await stored(queue, [a, b, d, f]), [d, f]);
+    const e = await completeOne(queue, { removeOnComplete: { count: 2 } });
+    assert.deepEqual(await stored(queue, [d, f, e]), [f, e]);
+    await backend.close();
+  });
+
+  test("the gate is in the file: a job due sooner, finished by another process, goes when this one finishes a job", async () => {
+    let now = T;
+    const path = freshFile();
+    const one = sqliteBackend({ path });
+    const two = sqliteBackend({ path });
+    await using first = createQueue({ backend: one, clock: () => now });
+    await using second = createQueue({ backend: two, clock: () => now });
+    const kept = await completeOne(first); // default: a day
+    const soon = await completeOne(second, { removeOnComplete: { age: 10 } });
+    now += 20;
+    await completeOne(first, { removeOnComplete: false });
+    assert.deepEqual(await stored(first, [kept, soon]), [kept]);
+    await one.close();
+    await two.close();
+  });
+
+  test("a sweep deletes at most 100 due jobs, and the next finishing step goes on", async () => {
+    let now = T;
+    const backend = sqliteBackend({ path: freshFile() });
+    await using queue = createQueue({
+      backend,
+      clock: () => now,
+      removeOnComplete: { age: 1_000 },
+    });
+    await queue.enqueueMany(
+      Array.from({ length: 150 }, () => ({ type: "t", data: null })),
+    );
+    const jobs = await queue.claimMany(150);
+    await Promise.all(jobs.map((job) => queue.complete(job, null)));
+    now += 1_000;
+    await completeOne(queue, { removeOnComplete: false });
+    assert.equal((await queue.stats()).complete, 51);
+    await completeOne(queue, { removeOnComplete: false });
+    assert.equal((await queue.stats()).complete, 2);
+    await backend.close();
+  });
+
+  test("dependents cancelled by a failed flow job, or by cancelFlow(), go by their own age", async () => {
+    let now = T;
+    const backend = sqliteBackend({ path: freshFile() });
+    await using queue = createQueue({
+      backend,
+      clock: () => now,
+      removeOnFail: false,
+    });
+    await completeOne(queue); // the gate: a day on
+    const aged = { options: { removeOnFail: { age: 1_000 } } };
+    const flow = await queue.enqueueFlow([
+      { ref: "a", type: "t", data: null, options: { removeOnFail: true } },
+      { ref: "b", type: "t", data: null, dependsOn: ["a"], ...aged },
+    ]);
+    await queue.fail((await queue.claim())!, "no", { retry: false });
+    const [a, b] = [flow.jobs.a!, flow.jobs.b!];
+    assert.deepEqual(await stored(queue, [a, b]), [b]);
+    now += 1_000;
+    await completeOne(queue, { removeOnComplete: false });
+    assert.deepEqual(await stored(queue, [a, b]), []);
+    const other = await queue.enqueueFlow([
+      { ref: "c", type: "t", data: null, ...aged },
+    ]);
+    assert.equal(await queue.cancelFlow(other.id), true);
+    now += 1_000;
+    await completeOne(queue, { removeOnComplete: false });
+    assert.equal(await queue.get(other.jobs.c!), null);
+    await backend.close();
+  });
+
   test("the retention statements read their indexes, never the whole table", () => {
     const db = new DatabaseSync(":memory:");
     try {
-      for (const v of [1, 2, 3]) db.exec(MIGRATIONS[v]!);
+      for (let v = 1; v <= SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
       const plan = (sql: string, params: number) =>
         (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(
           ...Array(params).fill(null),
@@ -157,10 +332,22 @@ describe("sqlite retention", () => {
         assert.match(text, new RegExp(`USING (COVERING )?INDEX ${index}`));
         assert.doesNotMatch(text, /SCAN jobline_jobs|TEMP B-TREE/, text);
       };
-      uses(SWEEP, 2, "jobline_jobs_removals");
-      uses(TRIM_FROM, 3, "jobline_jobs_finished");
-      uses(TRIM, 4, "jobline_jobs_finished");
-      uses(CLEAN_FINISHED, 6, "jobline_jobs_finished");
+      for (const ages of [AGES_TIMED, AGES]) {
+        uses(ages, 2, "jobline_jobs_kept");
+        // each age one seek: never every entry of a status
+        assert.doesNotMatch(plan(ages, 2), /\(queue=\? AND status=\?\)/);
+      }
+      uses(DUE, 4, "jobline_jobs_kept");
+      uses(HEAD, 3, "jobline_jobs_kept");
+      for (const ages of [1, 2, 3]) {
+        uses(oldest(ages), 3 + ages, "jobline_jobs_kept");
+        uses(cleanFinished(ages), 6 + ages, "jobline_jobs_kept");
+      }
+      assert.match(
+        plan(tally("complete"), 1),
+        /SEARCH jobline_tallies USING PRIMARY KEY \(queue=\?\)/,
+      );
+      assert.match(plan(GATE, 1), /SEARCH jobline_retention USING PRIMARY KEY/);
     } finally {
       db.close();
     }

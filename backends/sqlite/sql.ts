@@ -15,9 +15,10 @@
  * complete and fail only for a job claimed under limits or from a lane.
  *
  * A finished job (state 3) carries its finish time in `completed_at` and,
- * under an age rule, its removal time in `remove_at`; partial indexes on
- * both let retention find the oldest jobs of a status and the jobs due for
- * removal without scanning (the retention statements: sql_retention.ts).
+ * under an age rule, its removal time in `remove_at`; one partial index by
+ * status, keep age and finish time lets retention find the oldest jobs of
+ * a status and the jobs due for removal without scanning (migration 8:
+ * sql_retention_schema.ts; the retention statements: sql_retention.ts).
  *
  * @module
  */
@@ -25,9 +26,10 @@
 import { COUNTS_MIGRATION, TALLIES_MIGRATION } from "./sql_counts.ts";
 import { FLOWS_MIGRATION } from "./sql_flows_schema.ts";
 import { grouped, HOLD_FULL, LIMITS_MIGRATION } from "./sql_limits_schema.ts";
+import { RETENTION_MIGRATION } from "./sql_retention_schema.ts";
 
 /** The schema version this release writes; older files are migrated up. */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /**
  * Run once, outside a transaction, on every connection. A checkpoint under
@@ -81,7 +83,9 @@ export const META_SET =
  * flows (SPEC §12: sql_flows_schema.ts, its statements in sql_flows.ts),
  * [7] adds groups and limits (SPEC §7.3, §7.4: sql_limits_schema.ts, its
  * statements in sql_limits.ts) and moves the counts to a row per queue and
- * type (sql_counts.ts).
+ * type (sql_counts.ts), [8] replaces the two retention indexes of [3] with
+ * one by status, keep age and finish time, and adds the removal gate
+ * (sql_retention_schema.ts).
  */
 export const MIGRATIONS: Record<number, string> = {
   1: `
@@ -163,6 +167,7 @@ CREATE INDEX jobline_schedules_due
   5: COUNTS_MIGRATION,
   6: FLOWS_MIGRATION,
   7: LIMITS_MIGRATION + TALLIES_MIGRATION,
+  8: RETENTION_MIGRATION,
 };
 
 /** A job's flow link as JSON, read last (null for a plain job). */
@@ -544,7 +549,7 @@ export const DROP_EXPIRED_HOLDER_OF = `DELETE FROM jobline_jobs
 
 /**
  * ?1 queue, ?2 now, ?3 id: failed or cancelled back to pending (out of
- * both retention indexes: no finish time, no removal time). A flow job is
+ * the retention index: no finish time, no removal time). A flow job is
  * left to RETRY_FLOW_JOB (sql_flows.ts).
  */
 export const RETRY = `UPDATE jobline_jobs SET state = 0, status = 'pending',

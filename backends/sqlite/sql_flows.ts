@@ -95,7 +95,7 @@ RETURNING id, ${PAYLOAD}, seq, keep_failed_age, keep_failed_count,
 /**
  * ?1 queue, ?2 now, ?3 dependents (JSON), ?4 the retried job's id (or a
  * re-armed one's): the dependents it cancelled go back to waiting, out of
- * both retention indexes; WAITING_ON_RECOUNT sets their counts after.
+ * the retention index; WAITING_ON_RECOUNT sets their counts after.
  * Rows: id, payload, dependents.
  */
 export const REARM_DEPENDENTS = `UPDATE jobline_jobs SET state = -1,
