@@ -85,7 +85,7 @@ export async function limitsTable(
   { quick, rounds, only, drainsOnly = false }: {
     quick: boolean;
     rounds: number;
-    only?: string[];
+    only?: string[] | undefined;
     drainsOnly?: boolean;
   },
 ): Promise<string> {
@@ -96,6 +96,9 @@ export async function limitsTable(
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   const n = (v: number) => Math.round(v).toLocaleString("en-US");
+  /** A figure, or "–" for one not measured (`--drains-only`). */
+  const fixed = (v: number, digits: number) =>
+    Number.isNaN(v) ? "–" : v.toFixed(digits);
   try {
     for (const s of backends.list) {
       if (only !== undefined && !only.includes(s.name)) continue;
@@ -116,8 +119,8 @@ export async function limitsTable(
       lines.push(
         `| ${s.name} | ${n(none)} | ${n(grouped)} | ${
           (grouped / none).toFixed(2)
-        } | ${small.toFixed(3)} | ${large.toFixed(3)} | ${
-          (large / small).toFixed(2)
+        } | ${fixed(small, 3)} | ${fixed(large, 3)} | ${
+          fixed(large / small, 2)
         } |`,
       );
     }

@@ -52,7 +52,7 @@ export async function retentionTable(
   { quick, rounds, only }: {
     quick: boolean;
     rounds: number;
-    only?: string[];
+    only?: string[] | undefined;
   },
 ): Promise<string> {
   const backends = await subjects();
