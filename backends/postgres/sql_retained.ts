@@ -27,7 +27,8 @@
  * @module
  */
 
-import { SWEEP_BATCH } from "./sql_retention.ts";
+/** The most jobs past their removal time that one finishing step deletes. */
+export const SWEEP_BATCH = 100;
 
 /**
  * A job's keep age for its status, the index's third column: of the row
@@ -58,34 +59,30 @@ export function retainedMigration(s: string): string {
     }, completed_at, seq) WHERE completed_at IS NOT NULL;
     DROP INDEX ${s}.jobs_removal;
     DROP INDEX ${s}.jobs_finished;`,
-    agesFunction(s),
     sweepFunction(s),
     trimFunction(s),
   ].join("\n");
 }
 
 /**
- * `retained_ages(queue, status)`: the ages of the finished jobs of a
- * status (none for jobs kept with no age), ascending, by a skip scan: one
- * index probe per age.
+ * The ages of the finished jobs of status `status` (an SQL expression; none
+ * for jobs kept with no age), ascending, as a query of one column `age`:
+ * a skip scan, one index probe per age. Written into each function that
+ * needs it, where plpgsql caches its plan (a function of its own, in SQL,
+ * was planned again on every call: a third of a millisecond).
  */
-function agesFunction(s: string): string {
+function agesQuery(s: string, status: string): string {
   const next = (where: string) =>
     `SELECT ${ageOf("o")} FROM ${s}.jobs o
-        WHERE ${finished("p_status")} AND ${where}
+        WHERE ${finished(status)} AND ${where}
         ORDER BY ${ageOf("o")} LIMIT 1`;
-  return `CREATE FUNCTION ${s}.retained_ages(p_queue text, p_status text)
-      RETURNS SETOF float8
-    LANGUAGE sql STABLE ${SETTINGS}
-    AS $ages$
-      WITH RECURSIVE a(age) AS (
+  return `WITH RECURSIVE a(age) AS (
         (${next(`${ageOf("o")} IS NOT NULL`)})
         UNION ALL
         SELECT (${next(`${ageOf("o")} > a.age`)}) FROM a
         WHERE a.age IS NOT NULL
       )
-      SELECT a.age FROM a WHERE a.age IS NOT NULL;
-    $ages$;`;
+      SELECT a.age FROM a WHERE a.age IS NOT NULL`;
 }
 
 /**
@@ -106,7 +103,7 @@ function sweepFunction(s: string): string {
       v_n integer;
     BEGIN
       FOREACH v_status IN ARRAY ARRAY['complete', 'failed', 'cancelled'] LOOP
-        FOR v_age IN SELECT * FROM ${s}.retained_ages(p_queue, v_status) LOOP
+        FOR v_age IN ${agesQuery(s, "v_status")} LOOP
           EXIT WHEN v_left <= 0;
           DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(ARRAY(
             SELECT o.ctid FROM ${s}.jobs o
@@ -133,7 +130,7 @@ function sweepFunction(s: string): string {
 function perAge(s: string, pick: (age: string) => string): string {
   return `(SELECT z.* FROM (${pick(`${ageOf("o")} IS NULL`)}) z
           UNION ALL
-          SELECT x.* FROM ${s}.retained_ages(p_queue, p_status) a(age)
+          SELECT x.* FROM (${agesQuery(s, "p_status")}) a(age)
           CROSS JOIN LATERAL (${pick(`${ageOf("o")} = a.age`)}) x) y`;
 }
 

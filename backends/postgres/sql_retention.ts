@@ -26,7 +26,7 @@
 
 import { dropSaving } from "./sql_final.ts";
 import { stoppedStep } from "./sql_limits.ts";
-import { cleanFinished } from "./sql_retained.ts";
+import { cleanFinished, SWEEP_BATCH } from "./sql_retained.ts";
 
 /**
  * Which migration a finishing function is made by: 4 made them, 5 replaces
@@ -99,9 +99,6 @@ export function settleAll(
           WHERE e.flow_id IS NOT NULL AND e.status = '${status}'
           ORDER BY e.id), '${status}');`;
 }
-
-/** The most jobs past their removal time that one finishing step deletes. */
-export const SWEEP_BATCH = 100;
 
 /**
  * Migration 4, its table part: the keep rules of each job (null in rows
