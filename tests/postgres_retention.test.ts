@@ -201,6 +201,37 @@ describe("postgres retention", () => {
   );
 
   test(
+    "keep ages mix in a status: each job goes at its own time, and clean() and the count rule go oldest first across ages",
+    SLOW,
+    async () => {
+      const { queue: q, clock } = queue();
+      const finish = async (removeOnComplete: { age: number } | false) => {
+        const id = await q.enqueue("t", null, { removeOnComplete });
+        await q.complete((await q.claim())!, null);
+        clock.now += 1;
+        return id;
+      };
+      const alive = async (ids: string[]) =>
+        (await Promise.all(ids.map(async (id) => [id, await q.get(id)])))
+          .filter(([, job]) => job !== null).map(([id]) => id);
+      const a = await finish({ age: 50_000 });
+      const b = await finish(false);
+      const c = await finish({ age: 1_000 }); // due first, finished later
+      const d = await finish({ age: 50_000 });
+      clock.now = T0 + 2 + 1_000;
+      const f = await finish(false);
+      assert.deepEqual(await alive([a, b, c, d, f]), [a, b, d, f]);
+      assert.equal(await q.clean({ status: "complete", limit: 2 }), 2);
+      assert.deepEqual(await alive([a, b, d, f]), [d, f], "a and b first");
+      const e = await q.enqueue("t", null, {
+        removeOnComplete: { count: 2 },
+      });
+      await q.complete((await q.claim())!, null);
+      assert.deepEqual(await alive([d, f, e]), [f, e], "d was the oldest");
+    },
+  );
+
+  test(
     "one finishing step deletes at most 100 jobs past their removal time; the next steps take the rest",
     SLOW,
     async () => {
