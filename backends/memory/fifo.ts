@@ -3,10 +3,11 @@
  * memory backend: finished jobs in the order they finished, numbered by
  * their finish stamps, with the greatest finish time pushed so far (so
  * that the caller can tell a job that finished out of order). Push and
- * shift are O(1) with no allocation per entry. An entry goes stale when its job leaves (the caller knows how
- * to tell, through `isLive`); stale entries are skipped when met and, so
- * that memory follows the live jobs, compacted away once they outnumber
- * the live ones. Private to backends/memory/.
+ * shift are O(1) with no allocation per entry. An entry goes stale when
+ * its job leaves (the caller knows how to tell, through `isLive`); stale
+ * entries are skipped when met and, so that memory follows the live jobs,
+ * compacted away once they outnumber the live ones. Private to
+ * backends/memory/.
  *
  * @module
  */
@@ -47,9 +48,8 @@ export class Fifo {
 
   /**
    * The first live entry's job, skipping (and dropping) stale entries
-   * before it; undefined when none is left. Its number is then `headN`.
-   * Returns no pair, so that the check a finishing job makes allocates
-   * nothing.
+   * before it; undefined when none is left. Returns no pair, so that the
+   * check a finishing job makes allocates nothing.
    */
   head(): Rec | undefined {
     while (this.#head < this.#recs.length) {
@@ -58,11 +58,6 @@ export class Fifo {
       this.#drop();
     }
     return undefined;
-  }
-
-  /** The number of the entry head() returned last. */
-  get headN(): number {
-    return this.#ns[this.#head]!;
   }
 
   /** The live entries, first to last (for a scan that stops early). */

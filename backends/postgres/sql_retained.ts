@@ -27,6 +27,8 @@
  * @module
  */
 
+import { SETTINGS } from "./sql_limits_claim.ts";
+
 /** The most jobs past their removal time that one finishing step deletes. */
 export const SWEEP_BATCH = 100;
 
@@ -39,11 +41,6 @@ export function ageOf(o: string): string {
   return `(CASE WHEN ${c}status = 'complete' THEN ${c}keep_complete_age
     ELSE ${c}keep_failed_age END)`;
 }
-
-/** The settings of these functions: index scans only, generic plans. */
-const SETTINGS =
-  "SET enable_seqscan = off SET enable_bitmapscan = off SET jit = off" +
-  " SET plan_cache_mode = force_generic_plan";
 
 /** A finished job `o` of `p_queue` and `status`. */
 function finished(status: string): string {

@@ -155,14 +155,15 @@ export function retainSteps(
     retained?: boolean;
   },
 ): string {
-  if (retained) {
-    return `IF ${drop} IS NOT NULL THEN
+  const dropStep = `IF ${drop} IS NOT NULL THEN
         ${
-      save
-        ? dropSaving(s, drop)
-        : `DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(${drop});`
-    }
-      END IF;
+    save
+      ? dropSaving(s, drop)
+      : `DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(${drop});`
+  }
+      END IF;`;
+  if (retained) {
+    return `${dropStep}
       IF ${keep} IS NOT NULL THEN
         PERFORM ${s}.retain_trim(p_queue, ${status}, ${keep});
       END IF;${
@@ -172,13 +173,7 @@ export function retainSteps(
   }
   const finished = `o.queue = p_queue AND o.status = ${status}
           AND o.completed_at IS NOT NULL`;
-  return `IF ${drop} IS NOT NULL THEN
-        ${
-    save
-      ? dropSaving(s, drop)
-      : `DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(${drop});`
-  }
-      END IF;
+  return `${dropStep}
       IF ${keep} = 0 THEN
         DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(ARRAY(
           SELECT o.ctid FROM ${s}.jobs o WHERE ${finished}
