@@ -25,6 +25,7 @@ import {
   startPostgres,
 } from "./_support/postgres_server.ts";
 import { waitFor } from "./_support/time.ts";
+import { completeOne } from "./conformance/_retention.ts";
 
 /** Bun's default per-test limit is 5 s; these start a server. */
 const SLOW = { timeout: 60_000 };
@@ -206,8 +207,7 @@ describe("postgres retention", () => {
     async () => {
       const { queue: q, clock } = queue();
       const finish = async (removeOnComplete: { age: number } | false) => {
-        const id = await q.enqueue("t", null, { removeOnComplete });
-        await q.complete((await q.claim())!, null);
+        const id = await completeOne(q, { removeOnComplete });
         clock.now += 1;
         return id;
       };
@@ -223,10 +223,7 @@ describe("postgres retention", () => {
       assert.deepEqual(await alive([a, b, c, d, f]), [a, b, d, f]);
       assert.equal(await q.clean({ status: "complete", limit: 2 }), 2);
       assert.deepEqual(await alive([a, b, d, f]), [d, f], "a and b first");
-      const e = await q.enqueue("t", null, {
-        removeOnComplete: { count: 2 },
-      });
-      await q.complete((await q.claim())!, null);
+      const e = await completeOne(q, { removeOnComplete: { count: 2 } });
       assert.deepEqual(await alive([d, f, e]), [f, e], "d was the oldest");
     },
   );

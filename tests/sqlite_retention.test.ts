@@ -35,6 +35,7 @@ import {
 } from "../backends/sqlite/sql_retention.ts";
 import { createQueue } from "../src/queue.ts";
 import type { Queue } from "../src/queue_types.ts";
+import { completeOne } from "./conformance/_retention.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "jobline-sqlite-retention-"));
 let files = 0;
@@ -101,18 +102,6 @@ function indexes(path: string): string[] {
   } finally {
     db.close();
   }
-}
-
-/** Enqueues, claims and completes one job; returns its id. */
-async function completeOne(
-  queue: Queue,
-  options: Parameters<Queue["enqueue"]>[2] = {},
-): Promise<string> {
-  const id = await queue.enqueue("t", null, options);
-  const job = await queue.claim();
-  assert.equal(job?.id, id);
-  await queue.complete(job!, null);
-  return id;
 }
 
 /** Those of `ids` still stored. */

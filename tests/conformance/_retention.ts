@@ -16,8 +16,15 @@ import { type Case, waitFor } from "./_context.ts";
 
 const DAY = 86_400_000;
 
-/** Enqueues, claims and completes one job; returns its id. */
-async function completeOne(
+/**
+ * Enqueues, claims and completes one job; returns its id.
+ *
+ * @example
+ * ```ts ignore
+ * const id = await completeOne(queue, { removeOnComplete: { age: 1_000 } });
+ * ```
+ */
+export async function completeOne(
   queue: Queue,
   options: Parameters<Queue["enqueue"]>[2] = {},
 ): Promise<string> {
