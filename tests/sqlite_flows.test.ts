@@ -17,7 +17,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { sqliteBackend } from "../backends/sqlite/mod.ts";
-import { META_SET, META_TABLE, MIGRATIONS } from "../backends/sqlite/sql.ts";
+import {
+  META_SET,
+  META_TABLE,
+  MIGRATIONS,
+} from "../backends/sqlite/sql_migrations.ts";
 import type { NewFlowJobRecord } from "../src/backend/interface_flows.ts";
 import { createQueue } from "../src/queue.ts";
 

@@ -22,7 +22,7 @@ import {
   META_TABLE,
   MIGRATIONS,
   SCHEMA_VERSION,
-} from "../backends/sqlite/sql.ts";
+} from "../backends/sqlite/sql_migrations.ts";
 import {
   AGES,
   AGES_TIMED,

@@ -20,7 +20,11 @@ import {
   sqliteBackend,
   type SqliteBackendOptions,
 } from "../backends/sqlite/mod.ts";
-import { META_SET, META_TABLE, MIGRATIONS } from "../backends/sqlite/sql.ts";
+import {
+  META_SET,
+  META_TABLE,
+  MIGRATIONS,
+} from "../backends/sqlite/sql_migrations.ts";
 import {
   ALL_SCHEDULES,
   DUE_SCHEDULES,

@@ -17,7 +17,11 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import fc from "fast-check";
 import { sqliteBackend } from "../backends/sqlite/mod.ts";
-import { META_SET, META_TABLE, MIGRATIONS } from "../backends/sqlite/sql.ts";
+import {
+  META_SET,
+  META_TABLE,
+  MIGRATIONS,
+} from "../backends/sqlite/sql_migrations.ts";
 import { STATS } from "../backends/sqlite/sql_counts.ts";
 import { createQueue } from "../src/queue.ts";
 import {

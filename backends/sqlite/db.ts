@@ -31,7 +31,7 @@ import {
   MIGRATIONS,
   PRAGMAS,
   SCHEMA_VERSION,
-} from "./sql.ts";
+} from "./sql_migrations.ts";
 import type { SqliteConfig } from "./url.ts";
 
 /** A bound value. */

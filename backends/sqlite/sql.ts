@@ -1,6 +1,6 @@
 /**
- * The SQL of the SQLite backend: the versioned schema and every statement,
- * as named constants. Statements use numbered parameters (`?1`); the
+ * The SQL of the SQLite backend's transitions: every statement, as named
+ * constants (the schema and its migrations are in sql_migrations.ts). Statements use numbered parameters (`?1`); the
  * comment above each names them.
  *
  * Internal `state` of a job (the public `status` is kept beside it):
@@ -14,8 +14,9 @@
  * "processing" returns LIMITS_TAIL, for the limits step (limits.ts);
  * complete and fail only for a job claimed under limits or from a lane.
  *
- * A finished job (state 3) carries its finish time in `completed_at` and,
- * under an age rule, its removal time in `remove_at`; one partial index by
+ * A finished job (state 3) carries its finish time in `completed_at` (its
+ * removal time is that plus its keep age; the `remove_at` column of
+ * migration 3 is no longer used); one partial index by
  * status, keep age and finish time lets retention find the oldest jobs of
  * a status and the jobs due for removal without scanning (migration 8:
  * sql_retention_schema.ts; the retention statements: sql_retention.ts).
@@ -23,152 +24,7 @@
  * @module
  */
 
-import { COUNTS_MIGRATION, TALLIES_MIGRATION } from "./sql_counts.ts";
-import { FLOWS_MIGRATION } from "./sql_flows_schema.ts";
-import { grouped, HOLD_FULL, LIMITS_MIGRATION } from "./sql_limits_schema.ts";
-import { RETENTION_MIGRATION } from "./sql_retention_schema.ts";
-
-/** The schema version this release writes; older files are migrated up. */
-export const SCHEMA_VERSION = 8;
-
-/**
- * Run once, outside a transaction, on every connection. A checkpoint under
- * `synchronous = NORMAL` syncs the file, which costs more than hundreds of
- * commits, so the WAL may grow to 10,000 pages between checkpoints (and is
- * cut back to 64 MiB after one). Recursive triggers make a row that a
- * REPLACE deletes fire its delete trigger, so the job counts
- * (sql_counts.ts) hold whatever statement writes. Temporary storage in
- * memory keeps each statement's rollback journal there: a complete inside
- * a grouped transaction otherwise wrote several pages of it to a temporary
- * file (a write call each: 2 to 9 per job drained). It holds nothing the
- * commit needs, so durability is unchanged.
- */
-export const PRAGMAS = (
-  busyTimeout: number,
-  synchronous: "normal" | "full",
-): string =>
-  `PRAGMA busy_timeout = ${busyTimeout};
-PRAGMA journal_mode = WAL;
-PRAGMA synchronous = ${synchronous.toUpperCase()};
-PRAGMA wal_autocheckpoint = 10000;
-PRAGMA journal_size_limit = 67108864;
-PRAGMA foreign_keys = OFF;
-PRAGMA recursive_triggers = ON;
-PRAGMA temp_store = MEMORY;`;
-
-/** The table that records the schema version. */
-export const META_TABLE = `CREATE TABLE IF NOT EXISTS jobline_meta (
-  name TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-) WITHOUT ROWID`;
-
-/** ?1 = name */
-export const META_GET = "SELECT value FROM jobline_meta WHERE name = ?1";
-
-/** ?1 = name, ?2 = value */
-export const META_SET =
-  "INSERT INTO jobline_meta (name, value) VALUES (?1, ?2) " +
-  "ON CONFLICT (name) DO UPDATE SET value = excluded.value";
-
-/**
- * Migrations by the version they lead to; [1] creates the schema, [2] adds
- * the pause table (a row per paused type, type '' for the whole queue), [3]
- * adds retention: each job's keep rules (null in rows stored before: kept),
- * its removal time, and the indexes of finished jobs by status and finish
- * time and by removal time (built over the finished jobs already stored),
- * [4] adds the schedules table (one row per queue and name; the
- * definition is text only the queue layer reads) and its index by next
- * occurrence (its statements: sql_schedule.ts), [5] adds the job counts
- * kept by triggers, filled from the jobs stored (sql_counts.ts), [6] adds
- * flows (SPEC §12: sql_flows_schema.ts, its statements in sql_flows.ts),
- * [7] adds groups and limits (SPEC §7.3, §7.4: sql_limits_schema.ts, its
- * statements in sql_limits.ts) and moves the counts to a row per queue and
- * type (sql_counts.ts), [8] replaces the two retention indexes of [3] with
- * one by status, keep age and finish time, and adds the removal gate
- * (sql_retention_schema.ts).
- */
-export const MIGRATIONS: Record<number, string> = {
-  1: `
-CREATE TABLE jobline_jobs (
-  seq INTEGER PRIMARY KEY,
-  queue TEXT NOT NULL,
-  id TEXT NOT NULL,
-  type TEXT NOT NULL,
-  data TEXT NOT NULL,
-  priority INTEGER NOT NULL,
-  max_attempts INTEGER NOT NULL,
-  run_at INTEGER NOT NULL,
-  created_at INTEGER NOT NULL,
-  ttl REAL,
-  expires_at INTEGER,
-  key TEXT,
-  key_held TEXT,
-  metadata TEXT NOT NULL,
-  state INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  progress REAL NOT NULL DEFAULT 0,
-  message TEXT NOT NULL DEFAULT '',
-  result TEXT,
-  error TEXT,
-  attempt INTEGER NOT NULL DEFAULT 0,
-  updated_at INTEGER NOT NULL,
-  started_at INTEGER,
-  completed_at INTEGER,
-  lease_token TEXT,
-  lease_until INTEGER,
-  version INTEGER NOT NULL DEFAULT 1
-);
-CREATE UNIQUE INDEX jobline_jobs_id ON jobline_jobs (queue, id);
-CREATE INDEX jobline_jobs_due ON jobline_jobs (queue, priority DESC, seq)
-  WHERE state = 0;
-CREATE INDEX jobline_jobs_due_type
-  ON jobline_jobs (queue, type, priority DESC, seq) WHERE state = 0;
-CREATE INDEX jobline_jobs_delayed ON jobline_jobs (queue, run_at)
-  WHERE state = 1;
-CREATE INDEX jobline_jobs_leases ON jobline_jobs (queue, lease_until)
-  WHERE state = 2;
-CREATE INDEX jobline_jobs_expiry ON jobline_jobs (queue, expires_at)
-  WHERE expires_at IS NOT NULL;
-CREATE UNIQUE INDEX jobline_jobs_key ON jobline_jobs (queue, key_held)
-  WHERE key_held IS NOT NULL;
-CREATE TABLE jobline_events (
-  id INTEGER PRIMARY KEY,
-  origin INTEGER NOT NULL,
-  events TEXT NOT NULL
-);`,
-  2: `
-CREATE TABLE jobline_paused (
-  queue TEXT NOT NULL,
-  type TEXT NOT NULL,
-  PRIMARY KEY (queue, type)
-) WITHOUT ROWID;`,
-  3: `
-ALTER TABLE jobline_jobs ADD COLUMN keep_complete_age INTEGER;
-ALTER TABLE jobline_jobs ADD COLUMN keep_complete_count INTEGER;
-ALTER TABLE jobline_jobs ADD COLUMN keep_failed_age INTEGER;
-ALTER TABLE jobline_jobs ADD COLUMN keep_failed_count INTEGER;
-ALTER TABLE jobline_jobs ADD COLUMN remove_at INTEGER;
-CREATE INDEX jobline_jobs_finished
-  ON jobline_jobs (queue, status, completed_at)
-  WHERE completed_at IS NOT NULL;
-CREATE INDEX jobline_jobs_removals ON jobline_jobs (queue, remove_at)
-  WHERE remove_at IS NOT NULL;`,
-  4: `
-CREATE TABLE jobline_schedules (
-  queue TEXT NOT NULL,
-  name TEXT NOT NULL,
-  definition TEXT NOT NULL,
-  next_run_at INTEGER NOT NULL,
-  version INTEGER NOT NULL,
-  PRIMARY KEY (queue, name)
-) WITHOUT ROWID;
-CREATE INDEX jobline_schedules_due
-  ON jobline_schedules (queue, next_run_at);`,
-  5: COUNTS_MIGRATION,
-  6: FLOWS_MIGRATION,
-  7: LIMITS_MIGRATION + TALLIES_MIGRATION,
-  8: RETENTION_MIGRATION,
-};
+import { grouped, HOLD_FULL } from "./sql_limits_schema.ts";
 
 /** A job's flow link as JSON, read last (null for a plain job). */
 const FLOW = "flow_link";
@@ -308,7 +164,7 @@ const RETAIN = (rule: string): string =>
 
 /**
  * ?1 = queue, ?2 = now: returns expired leases to pending (or to failed with
- * no attempts left, and a removal time by its failed rule). Rows: id,
+ * no attempts left, kept by its failed rule). Rows: id,
  * payload, state (3: failed), then RETAIN, then FLOW_TAIL, then LIMITS_TAIL.
  */
 export const EXPIRE_LEASES = `UPDATE jobline_jobs SET
@@ -317,8 +173,6 @@ export const EXPIRE_LEASES = `UPDATE jobline_jobs SET
   run_at = CASE WHEN attempt < max_attempts THEN ?2 ELSE run_at END,
   completed_at = CASE WHEN attempt < max_attempts THEN NULL ELSE ?2 END,
   key_held = CASE WHEN attempt < max_attempts THEN key_held ELSE NULL END,
-  remove_at = CASE WHEN attempt < max_attempts THEN NULL
-    ELSE ?2 + keep_failed_age END,
   error = '{"name":"LeaseExpiredError","message":"lease expired"}',
   lease_token = NULL, lease_until = NULL, updated_at = ?2,
   version = version + 1
@@ -465,12 +319,12 @@ RETURNING ${PAYLOAD}`;
 
 /**
  * ?1 queue, ?2 id, ?3 token, ?4 now, ?5 result. Rows: payload, then RETAIN
- * (the removal time by the complete rule is set here), then FLOW_TAIL.
+ * (by the complete rule), then FLOW_TAIL.
  */
 export const COMPLETE = `UPDATE jobline_jobs SET state = 3,
   status = 'complete', result = ?5, key_held = NULL, lease_token = NULL,
   lease_until = NULL, completed_at = ?4, updated_at = ?4,
-  remove_at = ?4 + keep_complete_age, version = version + 1
+  version = version + 1
 WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
 RETURNING ${PAYLOAD}, ${RETAIN("complete")}, ${FLOW_TAIL}`;
 
@@ -493,8 +347,8 @@ export const COMPLETE_LIMITED = `${COMPLETE}, ${STOPPED_TAIL}`;
 
 /**
  * ?1 queue, ?2 id, ?3 token, ?4 now, ?5 error, ?6 retryAt or null: back to
- * pending (due or delayed) when ?6 is a time, else failed for good (with a
- * removal time by its failed rule). Rows: payload, then RETAIN, then
+ * pending (due or delayed) when ?6 is a time, else failed for good (kept
+ * by its failed rule). Rows: payload, then RETAIN, then
  * FLOW_TAIL.
  */
 export const FAIL = `UPDATE jobline_jobs SET
@@ -504,8 +358,7 @@ export const FAIL = `UPDATE jobline_jobs SET
   state = CASE WHEN ?6 IS NULL THEN 3 WHEN ?6 > ?4 THEN 1 ELSE 0 END,
   run_at = coalesce(?6, run_at),
   key_held = CASE WHEN ?6 IS NULL THEN NULL ELSE key_held END,
-  completed_at = CASE WHEN ?6 IS NULL THEN ?4 ELSE NULL END,
-  remove_at = CASE WHEN ?6 IS NULL THEN ?4 + keep_failed_age END
+  completed_at = CASE WHEN ?6 IS NULL THEN ?4 ELSE NULL END
 WHERE queue = ?1 AND id = ?2 AND state = 2 AND lease_token = ?3
 RETURNING ${PAYLOAD}, ${RETAIN("failed")}, ${FLOW_TAIL}`;
 
@@ -538,7 +391,7 @@ export const STATE_OF =
 export const CANCEL = `UPDATE jobline_jobs SET state = 3,
   status = 'cancelled', error = ?4, key_held = NULL, lease_token = NULL,
   lease_until = NULL, completed_at = ?2, updated_at = ?2,
-  remove_at = ?2 + keep_failed_age, version = version + 1
+  version = version + 1
 WHERE queue = ?1 AND id = ?3 AND state < 3 AND ${LIVE}
 RETURNING ${PAYLOAD}, ${RETAIN("failed")}, ${FLOW_TAIL}, ${LIMITS_TAIL}`;
 
@@ -549,12 +402,12 @@ export const DROP_EXPIRED_HOLDER_OF = `DELETE FROM jobline_jobs
 
 /**
  * ?1 queue, ?2 now, ?3 id: failed or cancelled back to pending (out of
- * the retention index: no finish time, no removal time). A flow job is
+ * the retention index: no finish time). A flow job is
  * left to RETRY_FLOW_JOB (sql_flows.ts).
  */
 export const RETRY = `UPDATE jobline_jobs SET state = 0, status = 'pending',
   attempt = 0, run_at = ?2, error = NULL, result = NULL, progress = 0,
-  message = '', completed_at = NULL, remove_at = NULL, updated_at = ?2,
+  message = '', completed_at = NULL, updated_at = ?2,
   version = version + 1,
   key_held = CASE WHEN key IS NULL THEN NULL
     WHEN EXISTS (SELECT 1 FROM jobline_jobs AS o

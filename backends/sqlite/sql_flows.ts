@@ -86,7 +86,7 @@ RETURNING id, state, run_at, ${PAYLOAD}`;
  */
 export const CANCEL_DEPENDENTS = `UPDATE jobline_jobs SET state = 3,
   status = 'cancelled', error = ?4, lease_until = NULL, completed_at = ?2,
-  updated_at = ?2, remove_at = ?2 + keep_failed_age, blocked_by = ?5,
+  updated_at = ?2, blocked_by = ?5,
   version = version + 1
 WHERE ${DEPENDENTS} AND json_extract(flow_link, '$.onParentFailure') = 'cancel'
 RETURNING id, ${PAYLOAD}, seq, keep_failed_age, keep_failed_count,
@@ -100,7 +100,7 @@ RETURNING id, ${PAYLOAD}, seq, keep_failed_age, keep_failed_count,
  */
 export const REARM_DEPENDENTS = `UPDATE jobline_jobs SET state = -1,
   status = 'waiting', waiting_on = 1, blocked_by = NULL, error = NULL,
-  result = NULL, completed_at = NULL, remove_at = NULL,
+  result = NULL, completed_at = NULL,
   lease_until = zeroblob(36), updated_at = ?2, version = version + 1
 WHERE queue = ?1 AND id IN (SELECT value FROM json_each(?3))
   AND status = 'cancelled' AND blocked_by = ?4
@@ -138,7 +138,7 @@ export const RETRY_FLOW_JOB = `UPDATE jobline_jobs SET
     ELSE 'pending' END,
   run_at = CASE WHEN ${UNFINISHED_PARENTS} > 0 THEN run_at ELSE ?2 END,
   attempt = 0, error = NULL, result = NULL, progress = 0,
-  message = '', completed_at = NULL, remove_at = NULL, blocked_by = NULL,
+  message = '', completed_at = NULL, blocked_by = NULL,
   updated_at = ?2, version = version + 1
 WHERE queue = ?1 AND id = ?3 AND status IN ('failed', 'cancelled')
   AND flow_id IS NOT NULL AND ${LIVE}
@@ -169,7 +169,7 @@ export const FLOW_PROCESSING = `SELECT id, type, job_group FROM jobline_jobs
 export const CANCEL_FLOW = `UPDATE jobline_jobs SET state = 3,
   status = 'cancelled', error = ?4, key_held = NULL, lease_token = NULL,
   lease_until = NULL, completed_at = ?2, updated_at = ?2,
-  remove_at = ?2 + keep_failed_age, version = version + 1
+  version = version + 1
 WHERE queue = ?1 AND flow_id = ?3 AND state < 3
 RETURNING id, ${PAYLOAD}, seq, keep_failed_age, keep_failed_count`;
 

@@ -13,7 +13,7 @@
  * 3), ?15 status, ?16 progress, ?17 message, ?18 result, ?19 error,
  * ?20 attempt, ?21 updated_at, ?22 started_at, ?23 completed_at,
  * ?24 version, ?25..?28 the keep rules (complete age, count, failed age,
- * count), ?29 remove_at, ?30 group or null.
+ * count), ?29 group or null.
  *
  * Stores a job as it is, with the next seq (its place in claim order among
  * equals). No row when its id is stored already or its key is held (both
@@ -24,11 +24,11 @@ export const IMPORT_JOB = `INSERT INTO jobline_jobs (queue, id, type, data,
   priority, max_attempts, run_at, created_at, ttl, expires_at, key, key_held,
   metadata, state, status, progress, message, result, error, attempt,
   updated_at, started_at, completed_at, version, keep_complete_age,
-  keep_complete_count, keep_failed_age, keep_failed_count, remove_at,
-  lease_until, job_group)
+  keep_complete_count, keep_failed_age, keep_failed_count, lease_until,
+  job_group)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-  ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29,
-  CASE WHEN ?14 < 3 THEN zeroblob(36) END, ?30)
+  ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28,
+  CASE WHEN ?14 < 3 THEN zeroblob(36) END, ?29)
 ON CONFLICT DO NOTHING
 RETURNING seq`;
 

@@ -28,8 +28,9 @@ export const AGE =
  * adds the gate table: per queue, `next_at`, a time at or before the
  * earliest removal time of its jobs (null: no job has an age rule). A
  * missing row is unknown: the next finishing step computes it from the
- * index. `remove_at` stays a column (import writes it) but nothing reads
- * it any more.
+ * index. `remove_at` stays a column, null or as an older release left
+ * it: nothing reads or writes it any more (dropping a column rewrites the
+ * whole table).
  */
 export const RETENTION_MIGRATION = `
 DROP INDEX IF EXISTS jobline_jobs_removals;

@@ -2,7 +2,7 @@
  * The import transition of the SQLite backend (moving a queue between
  * backends, SPEC §10): stores jobs as they are, in one write transaction,
  * each with the next seq (its place in claim order), its key held while
- * pending, its removal time from its keep rule once finished; then sweeps
+ * pending, its finish time and keep rules once finished; then sweeps
  * the removals that are due, as a finishing step does. It publishes no
  * update (the jobs did not change), only one wake for the pending ones.
  * It checks every job before it writes: a refused call writes nothing.
@@ -64,7 +64,6 @@ function insert(
 ): readonly unknown[] | undefined {
   const pending = job.status === "pending";
   const { complete, failed } = job.keep;
-  const rule = job.status === "complete" ? complete : failed;
   return tx.stmt(IMPORT_JOB).get(
     queue,
     job.id,
@@ -94,9 +93,6 @@ function insert(
     complete.count,
     failed.age,
     failed.count,
-    pending || rule.age === null || job.completedAt === null
-      ? null
-      : job.completedAt + rule.age,
     job.group ?? null,
   );
 }
