@@ -22,7 +22,7 @@ import type {
 } from "../src/backend/interface_flows.ts";
 import { newId } from "../src/id.ts";
 import { postgresBackend } from "../backends/postgres/mod.ts";
-import { bootstrap, migrations } from "../backends/postgres/sql.ts";
+import { bootstrap, migrations } from "../backends/postgres/sql_migrations.ts";
 import {
   type PostgresServer,
   startPostgres,

@@ -19,7 +19,7 @@ import {
   subscribe,
 } from "../mod.ts";
 import { postgresBackend } from "../backends/postgres/mod.ts";
-import { bootstrap, migrations } from "../backends/postgres/sql.ts";
+import { bootstrap, migrations } from "../backends/postgres/sql_migrations.ts";
 import {
   type PostgresServer,
   startPostgres,

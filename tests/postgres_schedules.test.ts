@@ -14,7 +14,8 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { createQueue } from "../mod.ts";
 import { postgresBackend } from "../backends/postgres/mod.ts";
-import { bootstrap, ident, migrations } from "../backends/postgres/sql.ts";
+import { ident } from "../backends/postgres/sql.ts";
+import { bootstrap, migrations } from "../backends/postgres/sql_migrations.ts";
 import { scheduleStatements } from "../backends/postgres/sql_schedule.ts";
 import type {
   Backend,

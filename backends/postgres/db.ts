@@ -15,7 +15,8 @@ import postgres from "postgres";
 import { backendClosed } from "../../src/backend/closed.ts";
 import { unrefTimer } from "../../src/backend/timers.ts";
 import { toBackendError } from "../../src/errors.ts";
-import { bootstrap, migrations, type Statements, statements } from "./sql.ts";
+import { type Statements, statements } from "./sql.ts";
+import { bootstrap, migrations } from "./sql_migrations.ts";
 
 /** A porsager client or transaction. */
 // deno-lint-ignore no-explicit-any

@@ -10,11 +10,12 @@
  * `transitions_control.ts`; schedules in `transitions_schedule.ts`; the import
  * in `transitions_import.ts`; flows in `transitions_flows.ts`; limits in
  * `transitions_limits.ts`). The connection, migrations and closing are
- * in `db.ts`, the SQL in `sql.ts` (the claim function in `sql_claim.ts`,
- * retention's columns and the complete, fail, cancel and clean functions in
- * `sql_retention.ts`, final updates in `sql_final.ts`, schedules in
- * `sql_schedule.ts`, the import in `sql_import.ts`, flows in
- * `sql_flows.ts`), row mapping in
+ * in `db.ts`, the SQL in `sql.ts` (the migrations in `sql_migrations.ts`,
+ * the claim function in `sql_claim.ts`, retention's columns and the
+ * complete and clean functions in `sql_retention.ts`, fail and cancel in
+ * `sql_fail.ts`, their shared pieces in `sql_finish.ts`, final updates in
+ * `sql_final.ts`, schedules in `sql_schedule.ts`, the import in
+ * `sql_import.ts`, flows in `sql_flows*.ts`), row mapping in
  * `records.ts`, notifications in `events.ts`, URLs in `url.ts`. It must
  * never end a client the user passed in.
  *

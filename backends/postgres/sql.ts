@@ -1,7 +1,7 @@
 /**
- * The SQL of the PostgreSQL backend: migrations and one statement per
- * transition, as named constants built for one schema. Owns no connection
- * and runs nothing.
+ * The SQL of the PostgreSQL backend: one statement per transition, as
+ * named constants built for one schema (the migrations are in
+ * sql_migrations.ts). Owns no connection and runs nothing.
  *
  * Times are epoch ms, always passed in as parameters (the queue's clock),
  * never `now()`. They are stored as float8: a JS number is a float8, so
@@ -9,11 +9,12 @@
  * exactly, and the driver returns JS numbers without casts. Every statement that changes a job publishes its
  * notifications (`pg_notify`) in the same statement, so they are delivered
  * exactly when the change commits. Claim, complete, fail and cancel run in
- * plpgsql functions of the schema (sql_claim.ts, sql_retention.ts: their
+ * plpgsql functions of the schema (sql_claim.ts, sql_retention.ts,
+ * sql_fail.ts: their
  * plans are pinned, and a job removed as it finishes is deleted after its
  * final row was read); their statements here notify from what the functions
  * return. The schedules' SQL is in sql_schedule.ts, the import's in
- * sql_import.ts, the flows' (migration 6, SPEC §12) in sql_flows.ts.
+ * sql_import.ts, the flows' (migration 6, SPEC §12) in sql_flows*.ts.
  *
  * Notification payloads are JSON arrays, first element a kind:
  * `["u", id, type, status, progress, message, attempt, result, error, at,
@@ -26,22 +27,9 @@
  * @module
  */
 
-import { claimCtes, claimFunction, claimMigration } from "./sql_claim.ts";
-import {
-  finalUpdatesTable,
-  notifyUpdates,
-  rereadStatement,
-  sweepFinal,
-} from "./sql_final.ts";
-import {
-  cancelFlowFunction,
-  flowsMigration,
-  settleFunction,
-} from "./sql_flows.ts";
-import { arrivalsOf, limitsMigration } from "./sql_limits.ts";
-import { retainedMigration } from "./sql_retained.ts";
-import { finishFunctions, retentionTables } from "./sql_retention.ts";
-import { schedulesTable } from "./sql_schedule.ts";
+import { claimCtes } from "./sql_claim.ts";
+import { notifyUpdates, rereadStatement, sweepFinal } from "./sql_final.ts";
+import { arrivalsOf } from "./sql_limits.ts";
 
 export { notifyUpdates };
 
@@ -115,106 +103,6 @@ function stoppedCte(
       FROM ${rows} g WHERE g.status = 'processing'
       HAVING count(*) > 0
         AND EXISTS (SELECT 1 FROM ${s}.limits m WHERE m.queue = $1)`;
-}
-
-/** The migrations, in order; each runs once per schema, under a lock. */
-export function migrations(schema: string): string[] {
-  const s = ident(schema);
-  return [
-    `CREATE TABLE ${s}.jobs (
-      queue text NOT NULL,
-      id text COLLATE "C" NOT NULL,
-      seq bigint GENERATED ALWAYS AS IDENTITY,
-      type text NOT NULL,
-      data text NOT NULL,
-      priority integer NOT NULL,
-      max_attempts integer NOT NULL,
-      run_at float8 NOT NULL,
-      created_at float8 NOT NULL,
-      ttl float8,
-      expires_at float8,
-      key text,
-      held_key text,
-      metadata text NOT NULL,
-      status text NOT NULL,
-      progress float8 NOT NULL DEFAULT 0,
-      message text NOT NULL DEFAULT '',
-      result text,
-      error text,
-      attempt integer NOT NULL DEFAULT 0,
-      updated_at float8 NOT NULL,
-      started_at float8,
-      completed_at float8,
-      lease_token text,
-      lease_until float8,
-      version integer NOT NULL DEFAULT 1,
-      PRIMARY KEY (queue, id)
-    );
-    CREATE INDEX jobs_claim ON ${s}.jobs (queue, priority DESC, seq)
-      WHERE status = 'pending';
-    CREATE INDEX jobs_lease ON ${s}.jobs (queue, lease_until)
-      WHERE status = 'processing';
-    CREATE INDEX jobs_expiry ON ${s}.jobs (queue, expires_at)
-      WHERE expires_at IS NOT NULL;
-    CREATE UNIQUE INDEX jobs_key ON ${s}.jobs (queue, held_key)
-      WHERE held_key IS NOT NULL;`,
-    // 2: pause state, a row per paused type ('' for the whole queue).
-    `CREATE TABLE ${s}.paused (
-      queue text NOT NULL,
-      type text NOT NULL,
-      PRIMARY KEY (queue, type)
-    );`,
-    // 3: the claim, planned with settings of its own.
-    claimMigration(s),
-    // 4: retention: keep rules, removal times, the claim, complete, fail
-    // and cancel functions that apply them.
-    [retentionTables(s), claimFunction(s, 4), finishFunctions(s, 4)].join(
-      "\n",
-    ),
-    // 5: schedules; and the final updates of jobs removed as they finish,
-    // kept for a re-read when too large to notify, by the claim, complete,
-    // fail and cancel functions made again.
-    [
-      schedulesTable(s),
-      finalUpdatesTable(s),
-      claimFunction(s, 5),
-      finishFunctions(s, 5),
-    ].join("\n"),
-    // 6: flows (SPEC §12): their columns, index and tables, and the claim,
-    // complete, fail, cancel and clean functions made again to settle a
-    // finished flow job's dependents (sql_flows.ts).
-    flowsMigration(s),
-    // 7: limits and groups (SPEC §7.3, §7.4): the group column, lanes,
-    // arrivals, limits, turns and rate windows, and the claim, finishing
-    // and cancel_flow functions made again to honour them (sql_limits.ts).
-    [
-      limitsMigration(s),
-      claimFunction(s, 7),
-      finishFunctions(s, 7),
-      cancelFlowFunction(s, 7),
-    ].join("\n"),
-    // 8: one retention index for every finished job (by status, keep age
-    // and finish time) instead of two, and the claim, finishing, clean,
-    // flow_settle and cancel_flow functions made again to read it
-    // (sql_retained.ts).
-    [
-      retainedMigration(s),
-      claimFunction(s, 8),
-      finishFunctions(s, 8),
-      settleFunction(s, 8),
-      cancelFlowFunction(s, 8),
-    ].join("\n"),
-  ];
-}
-
-/** Statements that create the schema and its migration table. */
-export function bootstrap(schema: string): string {
-  const s = ident(schema);
-  return `CREATE SCHEMA IF NOT EXISTS ${s};
-    CREATE TABLE IF NOT EXISTS ${s}.migrations (
-      version integer PRIMARY KEY,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    );`;
 }
 
 /** Every statement of one schema. Parameter order is noted per statement. */

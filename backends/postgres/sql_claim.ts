@@ -38,7 +38,8 @@
  */
 
 import { stoppedStep } from "./sql_limits.ts";
-import { type FinishVersion, retainSteps, settleAll } from "./sql_retention.ts";
+import { type FinishVersion, retainSteps } from "./sql_finish.ts";
+import { settleAll } from "./sql_retention.ts";
 
 /** The settings the claim is planned and run with. */
 const PINNED = "SET enable_sort = off SET enable_seqscan = off SET jit = off" +

@@ -4,7 +4,7 @@
  * (`REREAD_BYTES` or more) when its job is removed as it finishes (SPEC
  * §7.6: its subscribers still get the final update). Such an update is
  * announced as a re-read marker, and a re-read finds no row: so the step
- * that deletes those jobs (sql_retention.ts, retainSteps) copies their final
+ * that deletes those jobs (sql_finish.ts, retainSteps) copies their final
  * update into `final_updates` (migration 5), where the re-read
  * (sql.ts, `reread`) reads it for `FINAL_KEEP_MS`; the background sweep
  * (db.ts) deletes it then. The job itself is gone at once from every read.

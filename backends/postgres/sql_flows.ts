@@ -1,31 +1,18 @@
 /**
- * Flows in the PostgreSQL backend (SPEC §12), as SQL text: migration 6 and
- * the statements of the flow transitions. Holds SQL text only and runs
- * nothing; transitions_flows.ts runs the statements, and the finishing
- * functions (sql_retention.ts, sql_claim.ts) call `flow_settle` for a
- * finished flow job.
- *
- * What a flow job keeps on its row (all null on a plain job, so a plain
- * job pays nothing: no index entry, no extra statement): `flow_id`,
- * `flow_ref`, `flow_parents` (JSON, ref to id), `flow_continue` (its
- * onParentFailure is "continue"), `flow_children` (ids, null when none),
- * `flow_delay` (its delay as enqueued), `waiting_on` (parents not yet
- * finished for it) and `blocked_by` (the parent whose failure cancelled
- * it, for retry's re-arm). The `jobs_flow` index is partial, on flow jobs
- * only. Per flow: a `flows` row counts its unfinished jobs (and is the lock
- * that orders two steps of one flow: jobs, then the flow row, then
- * dependents), and `flow_results` keeps what a finished job with dependents
- * left, for parentResults after retention removed the job. Both go when the
- * count reaches 0, so nothing of a flow outlives its last unfinished job; a
- * retry makes the row again.
+ * Flows in the PostgreSQL backend (SPEC §12), as SQL text: the functions
+ * that settle a finished flow job's dependents (`flow_settle`), count jobs
+ * off their flows (`flow_account`) and cancel a flow (`cancel_flow`),
+ * which migration 6 makes and later ones make again, and the pieces every
+ * flow function shares. Holds SQL text only and runs nothing; migration 6
+ * is in sql_flows_schema.ts, the statements of the flow transitions in
+ * sql_flows_statements.ts, and the finishing functions (sql_retention.ts,
+ * sql_fail.ts, sql_claim.ts) call `flow_settle` for a finished flow job.
  *
  * @module
  */
 
-import { claimFunction } from "./sql_claim.ts";
-import { notifyUpdates, updatePayload } from "./sql_final.ts";
-import { arrivalsOf } from "./sql_limits.ts";
-import { finishFunctions, retainSteps } from "./sql_retention.ts";
+import { notifyUpdates } from "./sql_final.ts";
+import { retainSteps } from "./sql_finish.ts";
 
 /**
  * The settings the flow functions are planned and run with, as the
@@ -39,11 +26,13 @@ import { finishFunctions, retainSteps } from "./sql_retention.ts";
  * still matches the primary key; an array of ids is compared in "C", the
  * collation of the id column, or the probe would not use the key's index.
  */
-const FLOW_SETTINGS = "SET enable_seqscan = off SET enable_bitmapscan = off" +
+export const FLOW_SETTINGS =
+  "SET enable_seqscan = off SET enable_bitmapscan = off" +
   " SET enable_nestloop = off SET enable_mergejoin = off SET jit = off" +
   " SET plan_cache_mode = force_generic_plan";
 
-const FINISHED = "('complete', 'failed', 'cancelled')";
+/** The statuses of a finished job, as an SQL list. */
+export const FINISHED = "('complete', 'failed', 'cancelled')";
 
 /**
  * A FROM item of schema `s`: for each id of `ids` (a FROM item with an
@@ -52,7 +41,7 @@ const FINISHED = "('complete', 'failed', 'cancelled')";
  * 0). A generic plan of `id = ANY(array)` would guess the array's size and
  * could read the whole queue instead.
  */
-function probe(
+export function probe(
   s: string,
   ids: string,
   alias: string,
@@ -62,59 +51,6 @@ function probe(
   return `${ids} CROSS JOIN LATERAL (SELECT ${cols} FROM ${s}.jobs ${alias}
             WHERE ${alias}.queue = p_queue AND ${alias}.id = ids.id ${where}
             OFFSET 0) ${alias}`;
-}
-
-/** Migration 6 (`s` the quoted schema): flows. */
-export function flowsMigration(s: string): string {
-  return [
-    flowTables(s),
-    settleFunction(s),
-    accountFunction(s),
-    cancelFlowFunction(s, 6),
-    removeFunction(s),
-    retryFunction(s),
-    claimFunction(s, 6),
-    finishFunctions(s, 6),
-  ].join("\n");
-}
-
-/**
- * The columns, the index, the two tables, and the old signatures of the
- * functions that now take the queue's channel dropped.
- */
-function flowTables(s: string): string {
-  return `ALTER TABLE ${s}.jobs
-      ADD COLUMN flow_id text COLLATE "C",
-      ADD COLUMN flow_ref text,
-      ADD COLUMN flow_parents text,
-      ADD COLUMN flow_continue boolean,
-      ADD COLUMN flow_children text[],
-      ADD COLUMN flow_delay float8,
-      ADD COLUMN waiting_on integer,
-      ADD COLUMN blocked_by text;
-    CREATE INDEX jobs_flow ON ${s}.jobs (queue, flow_id, seq)
-      WHERE flow_id IS NOT NULL;
-    CREATE TABLE ${s}.flows (
-      queue text NOT NULL,
-      id text COLLATE "C" NOT NULL,
-      unfinished integer NOT NULL,
-      PRIMARY KEY (queue, id)
-    );
-    CREATE TABLE ${s}.flow_results (
-      queue text NOT NULL,
-      id text COLLATE "C" NOT NULL,
-      flow_id text COLLATE "C" NOT NULL,
-      status text NOT NULL,
-      result text,
-      error text,
-      PRIMARY KEY (queue, id)
-    );
-    CREATE INDEX flow_results_flow ON ${s}.flow_results (queue, flow_id);
-    DROP FUNCTION ${s}.claim_jobs(text, float8, text, integer, float8);
-    DROP FUNCTION ${s}.complete_jobs(text, text);
-    DROP FUNCTION ${s}.complete_job(text, text, text, text, float8);
-    DROP FUNCTION ${s}.fail_job(text, text, text, float8, text, float8);
-    DROP FUNCTION ${s}.cancel_job(text, text, float8, text);`;
 }
 
 /**
@@ -267,7 +203,7 @@ export function settleFunction(s: string, v: 6 | 8 = 6): string {
  * dependents and are finished leave their result or error for
  * parentResults.
  */
-function accountFunction(s: string): string {
+export function accountFunction(s: string): string {
   return `CREATE FUNCTION ${s}.flow_account(p_queue text, p_flow text,
       p_delta integer, p_done text[])
       RETURNS void
@@ -392,248 +328,4 @@ export function cancelFlowFunction(s: string, v: 6 | 7 | 8): string {
       RETURN cardinality(v_done);
     END
     $cancel$;`;
-}
-
-/**
- * `remove_flow_job(queue, channel, now, id, error)`: removes a flow job,
- * cancelling it first when unfinished (cancel_job: its dependents settle;
- * its update and, when processing, its `cancel` event are sent). Null
- * when there is no such job, else true.
- */
-function removeFunction(s: string): string {
-  return `CREATE FUNCTION ${s}.remove_flow_job(p_queue text, p_channel text,
-      p_now float8, p_id text, p_error text)
-      RETURNS boolean
-    LANGUAGE plpgsql VOLATILE ${FLOW_SETTINGS}
-    AS $remove$
-    DECLARE
-      v_status text;
-      v_notes integer;
-    BEGIN
-      SELECT j.status INTO v_status FROM ${s}.jobs j
-      WHERE j.queue = p_queue AND j.id = p_id AND j.flow_id IS NOT NULL
-      FOR UPDATE;
-      IF NOT FOUND THEN
-        RETURN NULL;
-      END IF;
-      IF v_status NOT IN ${FINISHED} THEN
-        WITH c AS (
-          SELECT was, (job).* FROM ${s}.cancel_job(p_queue, p_id, p_now,
-            p_error, p_channel)
-        ), notes AS (
-          SELECT pg_notify(p_channel, json_build_array('c', id)::text)
-            FROM c WHERE was = 'processing'
-          UNION ALL
-          ${notifyUpdates("c", "p_channel")}
-        )
-        SELECT count(*) INTO v_notes FROM notes;
-      END IF;
-      DELETE FROM ${s}.jobs j WHERE j.queue = p_queue AND j.id = p_id;
-      RETURN true;
-    END
-    $remove$;`;
-}
-
-/**
- * `retry_flow_job(queue, channel, now, id)`: retries a failed or cancelled
- * flow job: waiting when some parent is unfinished, else pending (due
- * now, with a wake); then every job cancelled because of it, transitively,
- * back to waiting, counting its unfinished parents (those re-armed among
- * them). The parents are share-locked first, so a parent finishing at the
- * same moment is seen finished or settles after. False when there is no
- * such job.
- */
-function retryFunction(s: string): string {
-  // How many of the parents (JSON, ref to id) of a job are stored and
-  // unfinished, or are among \`also\`.
-  const unfinished = (parents: string, also: string) =>
-    `(SELECT count(*)::int FROM ${
-      probe(
-        s,
-        `json_each_text(${parents}::json) AS ids(ref, id)`,
-        "p",
-        "p.id, p.status",
-      )
-    } WHERE p.status NOT IN ${FINISHED}${also})`;
-  // The jobs among \`ids\` (k.id) cancelled because of \`by\`.
-  const armed = (ids: string, by: string) =>
-    `x.id FROM ${ids}
-          CROSS JOIN LATERAL (SELECT c.id FROM ${s}.jobs c
-            WHERE c.queue = p_queue AND c.id = k.id
-              AND c.status = 'cancelled' AND c.blocked_by = ${by}
-            OFFSET 0) x`;
-  return `CREATE FUNCTION ${s}.retry_flow_job(p_queue text, p_channel text,
-      p_now float8, p_id text)
-      RETURNS boolean
-    LANGUAGE plpgsql VOLATILE ${FLOW_SETTINGS}
-    AS $retry$
-    DECLARE
-      v_job ${s}.jobs;
-      v_set text[];
-      v_at tid[];
-      v_n integer;
-      v_notes integer;
-    BEGIN
-      SELECT * INTO v_job FROM ${s}.jobs j
-      WHERE j.queue = p_queue AND j.id = p_id AND j.flow_id IS NOT NULL
-        AND j.status IN ('failed', 'cancelled')
-        AND (j.expires_at IS NULL OR j.expires_at > p_now)
-      FOR UPDATE;
-      IF NOT FOUND THEN
-        RETURN false;
-      END IF;
-      WITH RECURSIVE r(id) AS (
-        SELECT ${armed("unnest(v_job.flow_children) AS k(id)", "p_id")}
-        UNION
-        SELECT ${
-    armed(
-      `r CROSS JOIN LATERAL (SELECT p.flow_children FROM ${s}.jobs p
-            WHERE p.queue = p_queue AND p.id = r.id OFFSET 0) p
-          CROSS JOIN LATERAL unnest(p.flow_children) AS k(id)`,
-      "r.id",
-    )
-  }
-      )
-      SELECT coalesce(array_agg(r.id), '{}') INTO v_set FROM r;
-      -- Their parents first, in id order: one finishing now settles before.
-      PERFORM 1 FROM (SELECT DISTINCT x.id FROM ${
-    probe(
-      s,
-      "unnest(v_set || p_id) AS ids(id)",
-      "c",
-      "c.flow_parents",
-    )
-  } CROSS JOIN LATERAL json_each_text(c.flow_parents::json) AS x(ref, id)
-          ORDER BY x.id) ids
-        CROSS JOIN LATERAL (SELECT 1 FROM ${s}.jobs p
-          WHERE p.queue = p_queue AND p.id = ids.id
-          FOR SHARE OF p) l;
-      SELECT array_agg(c.at) INTO v_at FROM ${
-    probe(
-      s,
-      "unnest(v_set) AS ids(id)",
-      "c",
-      "c.ctid AS at",
-      "AND c.status = 'cancelled'",
-    )
-  };
-      WITH up AS (
-        UPDATE ${s}.jobs j SET
-          status = CASE WHEN x.n > 0 THEN 'waiting' ELSE 'pending' END,
-          waiting_on = x.n,
-          run_at = CASE WHEN x.n > 0 THEN j.run_at ELSE p_now END,
-          attempt = 0, error = NULL, result = NULL, progress = 0,
-          message = '', completed_at = NULL, remove_at = NULL,
-          blocked_by = NULL, version = j.version + 1, updated_at = p_now
-        FROM (SELECT ${unfinished("v_job.flow_parents", "")} AS n) x
-        WHERE j.queue = p_queue AND j.id = p_id
-        RETURNING j.*
-      ), arm AS (
-        UPDATE ${s}.jobs j SET status = 'waiting',
-          waiting_on = ${
-    unfinished("j.flow_parents", " OR p.id = ANY(v_set) OR p.id = p_id")
-  },
-          error = NULL, result = NULL, completed_at = NULL, remove_at = NULL,
-          blocked_by = NULL, version = j.version + 1, updated_at = p_now
-        WHERE j.ctid = ANY(v_at) AND j.status = 'cancelled'
-        RETURNING j.*
-      ), changed AS (
-        SELECT * FROM up UNION ALL SELECT * FROM arm
-      ), notes AS (
-        ${notifyUpdates("changed", "p_channel")}
-        UNION ALL
-        SELECT pg_notify(p_channel, json_build_array('w', p_now)::text)
-          FROM up WHERE status = 'pending'
-      )
-      SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM notes)
-      INTO v_n, v_notes;
-      PERFORM ${s}.flow_account(p_queue, v_job.flow_id COLLATE "default",
-        v_n, '{}');
-      RETURN true;
-    END
-    $retry$;`;
-}
-
-/** The flow statements of one schema. */
-export interface FlowStatements {
-  /**
-   * $1 queue, $2 channel, $3 flow id, $4 the jobs as a JSON array
-   * (records.ts, flowJson): stores them in the order given, waiting or
-   * pending, and the flow's row; notifies an update per job, in order, and
-   * one wake when any is pending.
-   */
-  enqueue: string;
-  /** $1 queue, $2 flow id, $3 now: `ref, id, status, parents` by seq. */
-  get: string;
-  /** $1 queue, $2 channel, $3 now, $4 flow id, $5 error: `n` cancelled. */
-  cancel: string;
-  /**
-   * $1 queue, $2 id, $3 now: per parent `ref`, and from its job, or else
-   * its kept copy, `status, result, error` (all null when neither).
-   */
-  parents: string;
-}
-
-/** Builds the flow statements of a schema (`s` quoted). */
-export function flowStatements(s: string): FlowStatements {
-  const t = `${s}.jobs`;
-  const cols = "id text, type text, data text, priority int, " +
-    "max_attempts int, run_at float8, created_at float8, metadata text, " +
-    "kca float8, kcc int, kfa float8, kfc int, ref text, parents text, " +
-    "cont boolean, children text[], waiting int, grp text";
-  const names = cols.split(", ").map((c) => c.split(" ")[0]).join(", ");
-  return {
-    enqueue: `WITH ins AS (
-      INSERT INTO ${t} (queue, id, type, data, priority, max_attempts, run_at,
-        created_at, metadata, status, updated_at, keep_complete_age,
-        keep_complete_count, keep_failed_age, keep_failed_count, flow_id,
-        flow_ref, flow_parents, flow_continue, flow_children, flow_delay,
-        waiting_on, job_group)
-      SELECT $1, i.id, i.type, i.data, i.priority, i.max_attempts, i.run_at,
-        i.created_at, i.metadata,
-        CASE WHEN i.waiting > 0 THEN 'waiting' ELSE 'pending' END,
-        i.created_at, i.kca, i.kcc, i.kfa, i.kfc, $3, i.ref, i.parents,
-        i.cont, i.children, i.run_at - i.created_at, i.waiting, i.grp
-      FROM ROWS FROM (json_to_recordset($4::text::json) AS (${cols}))
-        WITH ORDINALITY AS i(${names}, ord)
-      ORDER BY i.ord
-      RETURNING *
-    ), arrived AS (
-      ${arrivalsOf(s, "ins")}
-    ), flow AS (
-      INSERT INTO ${s}.flows (queue, id, unfinished)
-      SELECT $1, $3, count(*) FROM ins
-      RETURNING 1
-    ), notes AS (
-      SELECT pg_notify($2, m.msg) FROM (
-        SELECT '["p",' || string_agg(q, ',' ORDER BY seq) || ']' AS msg
-        FROM (SELECT seq, ${updatePayload()} AS q,
-            (row_number() OVER (ORDER BY seq) - 1) / 25 AS chunk
-          FROM ins) x
-        GROUP BY chunk ORDER BY chunk OFFSET 0) m
-      UNION ALL
-      SELECT pg_notify($2, json_build_array('w', min(run_at))::text)
-        FROM ins WHERE status = 'pending' HAVING count(*) > 0
-    )
-    SELECT (SELECT count(*) FROM flow)::int AS flows,
-      (SELECT count(*) FROM notes)::int AS notes`,
-    get: `SELECT j.flow_ref AS ref, j.id, j.status, j.flow_parents AS parents
-      FROM ${t} j
-      WHERE j.queue = $1 AND j.flow_id = $2
-        AND (j.expires_at IS NULL OR j.expires_at > $3)
-      ORDER BY j.seq`,
-    cancel: `SELECT ${s}.cancel_flow($1, $2, $3::float8, $4, $5::text) AS n`,
-    parents: `SELECT pp.key AS ref,
-        CASE WHEN p.id IS NULL THEN r.status ELSE p.status END AS status,
-        CASE WHEN p.id IS NULL THEN r.result ELSE p.result END AS result,
-        CASE WHEN p.id IS NULL THEN r.error ELSE p.error END AS error
-      FROM ${t} c
-        CROSS JOIN LATERAL json_each_text(c.flow_parents::json) pp
-        LEFT JOIN ${t} p ON p.queue = $1 AND p.id = pp.value
-          AND (p.expires_at IS NULL OR p.expires_at > $3)
-        LEFT JOIN ${s}.flow_results r ON r.queue = $1
-          AND r.id = pp.value
-      WHERE c.queue = $1 AND c.id = $2
-        AND (c.expires_at IS NULL OR c.expires_at > $3)`,
-  };
 }

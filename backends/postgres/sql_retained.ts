@@ -2,7 +2,7 @@
  * Migration 8 of the PostgreSQL backend, as SQL text: one index for every
  * finished job instead of two, and the retention functions that read it.
  * Holds SQL text only and runs nothing; sql.ts lists the migration, and the
- * finishing functions made again by it call these (sql_retention.ts,
+ * finishing functions made again by it call these (sql_finish.ts,
  * retainSteps).
  *
  * Before, a finished job with an age rule had an entry in

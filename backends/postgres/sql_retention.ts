@@ -1,13 +1,15 @@
 /**
  * Retention in the PostgreSQL backend (SPEC §7.6), as SQL text: migration
- * 4's columns and indexes, the plpgsql steps a finishing transition ends
- * with (the job's keep rule, then a bounded sweep of jobs whose removal time
- * has passed), the functions that complete, fail and cancel jobs with those
- * steps, and clean's. Migration 5 makes the finishing functions again, so
+ * 4's columns and indexes, the functions that complete jobs and clean's,
+ * and `finishFunctions`, which assembles them with fail and cancel
+ * (sql_fail.ts) per migration. The plpgsql steps a finishing transition
+ * ends with (the job's keep rule, then a bounded sweep of jobs whose
+ * removal time has passed) and the functions' other shared pieces are in
+ * sql_finish.ts. Migration 5 makes the finishing functions again, so
  * that a job removed as it finishes leaves a final update too large to
  * notify where a re-read finds it (sql_final.ts); migration 4's text stays
- * as it was. Holds SQL text only and runs nothing; sql.ts and sql_claim.ts
- * build on it.
+ * as it was. Holds SQL text only and runs nothing; sql_migrations.ts,
+ * sql_flows_schema.ts and sql_claim.ts build on it.
  *
  * Why functions: a job removed as it finishes (age 0) is first updated, so
  * that its final update is published from the row as it ends, then deleted
@@ -24,36 +26,20 @@
  * @module
  */
 
-import { dropSaving } from "./sql_final.ts";
+import { cancelFunction, failFunction } from "./sql_fail.ts";
+import {
+  create,
+  eight,
+  FINISH_SETTINGS,
+  type FinishVersion,
+  keepOf,
+  retainSteps,
+  seven,
+  six,
+  sweepWhere,
+} from "./sql_finish.ts";
 import { stoppedStep } from "./sql_limits.ts";
-import { cleanFinished, SWEEP_BATCH } from "./sql_retained.ts";
-
-/**
- * Which migration a finishing function is made by: 4 made them, 5 replaces
- * them with ones that keep a removed job's final update when it is too
- * large to notify (sql_final.ts), 6 with ones that take the queue's
- * channel and settle a finished flow job's dependents (sql_flows.ts; the
- * migration drops the old signatures first), 7 with ones that report a
- * job that stops processing to the queue's limits (sql_limits.ts), 8 with
- * ones that keep finished jobs in one index (sql_retained.ts).
- */
-export type FinishVersion = 4 | 5 | 6 | 7 | 8;
-
-/** How migration `v` makes a function: 5 and 6 replace those before. */
-function create(v: FinishVersion): string {
-  return v === 4 ? "CREATE FUNCTION" : "CREATE OR REPLACE FUNCTION";
-}
-
-/**
- * The settings the finishing functions are planned and run with: index
- * scans only, in index order (no sort), by generic plans (see sql_claim.ts
- * for why), and no nested loop but the one a LATERAL lookup forces (a
- * nested loop over a batch's rows re-reads its items for each of them).
- */
-export const FINISH_SETTINGS =
-  "SET enable_sort = off SET enable_seqscan = off SET enable_bitmapscan = off" +
-  " SET enable_nestloop = off SET enable_mergejoin = off SET jit = off" +
-  " SET plan_cache_mode = force_generic_plan";
+import { cleanFinished } from "./sql_retained.ts";
 
 /**
  * What complete_jobs returns of each job it completed: the columns of its
@@ -63,21 +49,6 @@ export const FINISH_SETTINGS =
 const UPDATE_COLUMNS = "id text, type text, status text, progress float8, " +
   "message text, attempt integer, result text, error text, " +
   "updated_at float8, version integer";
-
-/** `text` in the functions of migration 6 (flows) on, nothing before. */
-function six(v: FinishVersion, text: string): string {
-  return v >= 6 ? text : "";
-}
-
-/** `a` in the functions of migration 8 (one retention index) on, else `b`. */
-function eight(v: FinishVersion, a: string, b: string): string {
-  return v >= 8 ? a : b;
-}
-
-/** `text` in the functions of migration 7 (limits) on, nothing before. */
-function seven(v: FinishVersion, text: string): string {
-  return v >= 7 ? text : "";
-}
 
 /**
  * The plpgsql statement of migration 6 that settles the flow jobs among
@@ -116,85 +87,6 @@ export function retentionTables(s: string): string {
       WHERE remove_at IS NOT NULL;
     CREATE INDEX jobs_finished ON ${s}.jobs (queue, status, completed_at, seq)
       WHERE completed_at IS NOT NULL;`;
-}
-
-/**
- * The condition of a DELETE from `s.jobs j` (in a function with `p_queue`)
- * that takes up to SWEEP_BATCH jobs whose removal time is `now` or earlier,
- * the earliest first, through the removal index.
- */
-export function sweepWhere(s: string, now: string): string {
-  return `j.ctid = ANY(ARRAY(
-        SELECT o.ctid FROM ${s}.jobs o
-        WHERE o.queue = p_queue AND o.remove_at <= ${now}
-        ORDER BY o.remove_at LIMIT ${SWEEP_BATCH}
-        FOR UPDATE OF o SKIP LOCKED))`;
-}
-
-/**
- * The plpgsql statements that end a finishing transition of schema `s`
- * (quoted), in a function with `p_queue`, once the finished rows are
- * stored: delete the rows of `drop` (a tid[] variable: jobs whose rule
- * removes them at once), keep only the newest `keep` (an integer variable,
- * null for no limit) jobs of `status` (an SQL text literal), then, unless
- * `now` is null (the caller swept already), delete up to SWEEP_BATCH jobs
- * whose removal time is `now` or earlier. Rows other transactions hold are
- * skipped, never waited for: the next step takes them. With `save` (the
- * functions of migration 5), the rows of `drop` leave their final update
- * when it is too large to notify (sql_final.ts).
- */
-export function retainSteps(
-  s: string,
-  status: string,
-  { drop, keep, now, save, retained = false }: {
-    drop: string;
-    keep: string;
-    now: string | null;
-    save: boolean;
-    /** Migration 8 on: the count rule and sweep by sql_retained.ts. */
-    retained?: boolean;
-  },
-): string {
-  const dropStep = `IF ${drop} IS NOT NULL THEN
-        ${
-    save
-      ? dropSaving(s, drop)
-      : `DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(${drop});`
-  }
-      END IF;`;
-  if (retained) {
-    return `${dropStep}
-      IF ${keep} IS NOT NULL THEN
-        PERFORM ${s}.retain_trim(p_queue, ${status}, ${keep});
-      END IF;${
-      now === null ? "" : `
-      PERFORM ${s}.retain_sweep(p_queue, ${now});`
-    }`;
-  }
-  const finished = `o.queue = p_queue AND o.status = ${status}
-          AND o.completed_at IS NOT NULL`;
-  return `${dropStep}
-      IF ${keep} = 0 THEN
-        DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(ARRAY(
-          SELECT o.ctid FROM ${s}.jobs o WHERE ${finished}
-          ORDER BY o.completed_at, o.seq
-          FOR UPDATE OF o SKIP LOCKED));
-      ELSIF ${keep} > 0 THEN
-        -- Older than the newest ${keep}: only the rows beyond it are locked.
-        DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(ARRAY(
-          SELECT o.ctid FROM ${s}.jobs o WHERE ${finished}
-            AND (o.completed_at, o.seq) < (
-              SELECT b.completed_at, b.seq FROM ${s}.jobs b
-              WHERE b.queue = p_queue AND b.status = ${status}
-                AND b.completed_at IS NOT NULL
-              ORDER BY b.completed_at DESC, b.seq DESC
-              OFFSET ${keep} - 1 LIMIT 1)
-          ORDER BY o.completed_at, o.seq
-          FOR UPDATE OF o SKIP LOCKED));
-      END IF;${
-    now === null ? "" : `
-      DELETE FROM ${s}.jobs j WHERE ${sweepWhere(s, now)};`
-  }`;
 }
 
 /**
@@ -312,160 +204,6 @@ function completeFunction(s: string, v: FinishVersion): string {
     END
     $complete$;`;
 }
-
-/**
- * `fail_job(queue, id, token, now, error, retry_at)`: records a failed
- * attempt of a job processing under `token` (the token alone says so, as
- * in complete_jobs): back to pending at `retry_at`, or, with null, failed
- * for good and its `keep_failed` rule applied. Returns the job as it ends
- * (none when the lease no longer holds).
- */
-function failFunction(s: string, v: FinishVersion): string {
-  return `${create(v)} ${s}.fail_job(p_queue text, p_id text, p_token text,
-      p_now float8, p_error text, p_retry_at float8${
-    six(v, ", p_channel text")
-  })
-      RETURNS SETOF ${s}.jobs
-    LANGUAGE plpgsql VOLATILE ROWS 1 ${FINISH_SETTINGS}
-    AS $fail$
-    DECLARE
-      r record;
-      v_drop tid[];
-      v_keep integer;
-    BEGIN
-      UPDATE ${s}.jobs j SET error = p_error,
-        status = CASE WHEN p_retry_at IS NULL THEN 'failed' ELSE 'pending' END,
-        run_at = coalesce(p_retry_at, j.run_at),
-        held_key = CASE WHEN p_retry_at IS NULL THEN NULL ELSE j.held_key END,
-        completed_at = CASE WHEN p_retry_at IS NULL THEN p_now END,
-        remove_at = CASE WHEN p_retry_at IS NULL
-          THEN p_now + j.keep_failed_age END,
-        lease_token = NULL, lease_until = NULL,
-        version = j.version + 1, updated_at = p_now
-      WHERE j.queue = p_queue AND j.id = p_id AND j.lease_token = p_token
-      RETURNING j AS job, j.ctid AS at INTO r;
-      IF NOT FOUND THEN
-        RETURN;
-      END IF;
-      RETURN NEXT r.job;${
-    seven(
-      v,
-      `
-      ${stoppedStep(s, "(SELECT (r.job).*) e", "p_now")}`,
-    )
-  }
-      IF p_retry_at IS NOT NULL THEN
-        RETURN;
-      END IF;${
-    six(
-      v,
-      `
-      IF (r.job).flow_id IS NOT NULL THEN
-        PERFORM ${s}.flow_settle(p_queue, p_channel, p_now, ARRAY[p_id],
-          'failed');
-      END IF;`,
-    )
-  }
-      ${dropOrKeep("r", "failed")}
-      ${
-    retainSteps(s, "'failed'", {
-      drop: "v_drop",
-      keep: "v_keep",
-      now: "p_now",
-      save: v >= 5,
-      retained: v >= 8,
-    })
-  }
-    END
-    $fail$;`;
-}
-
-/**
- * `cancel_job(queue, id, now, error)`: cancels a live pending or processing
- * job and applies its `keep_failed` rule. Returns its status before (`was`)
- * and the job as it ends; no row when there was nothing to cancel.
- */
-function cancelFunction(s: string, v: FinishVersion): string {
-  return `${create(v)} ${s}.cancel_job(p_queue text, p_id text,
-      p_now float8, p_error text${six(v, ", p_channel text")})
-      RETURNS TABLE (was text, job ${s}.jobs)
-    LANGUAGE plpgsql VOLATILE ROWS 1 ${FINISH_SETTINGS}
-    AS $cancel$
-    DECLARE
-      r record;
-      v_drop tid[];
-      v_keep integer;
-    BEGIN
-      SELECT j.status INTO was FROM ${s}.jobs j
-      WHERE j.queue = p_queue AND j.id = p_id
-        AND j.status IN (${six(v, "'waiting', ")}'pending', 'processing')
-        AND (j.expires_at IS NULL OR j.expires_at > p_now)
-      FOR UPDATE;
-      IF NOT FOUND THEN
-        RETURN;
-      END IF;
-      UPDATE ${s}.jobs j SET status = 'cancelled', error = p_error,
-        held_key = NULL, lease_token = NULL, lease_until = NULL,
-        completed_at = p_now, remove_at = p_now + j.keep_failed_age,
-        version = j.version + 1, updated_at = p_now
-      WHERE j.queue = p_queue AND j.id = p_id
-      RETURNING j AS job, j.ctid AS at INTO r;
-      job := r.job;
-      RETURN NEXT;${
-    seven(
-      v,
-      `
-      IF was = 'processing' THEN
-        ${stoppedStep(s, "(SELECT (r.job).*) e", "p_now")}
-      END IF;`,
-    )
-  }${
-    six(
-      v,
-      `
-      IF (r.job).flow_id IS NOT NULL THEN
-        PERFORM ${s}.flow_settle(p_queue, p_channel, p_now, ARRAY[p_id],
-          'cancelled');
-      END IF;`,
-    )
-  }
-      ${dropOrKeep("r", "failed")}
-      ${
-    retainSteps(s, "'cancelled'", {
-      drop: "v_drop",
-      keep: "v_keep",
-      now: "p_now",
-      save: v >= 5,
-      retained: v >= 8,
-    })
-  }
-    END
-    $cancel$;`;
-}
-
-/**
- * Sets `v_drop` and `v_keep` from one finished job `r` (`r.job`, `r.at`)
- * and its `keep_<rule>` columns: removed at once with age 0 or count 0;
- * with a count (and an age other than 0), the newest `count` kept.
- */
-function dropOrKeep(r: string, rule: "complete" | "failed"): string {
-  return keepOf(
-    `(${r}.job).keep_${rule}_age`,
-    `(${r}.job).keep_${rule}_count`,
-    `${r}.at`,
-  );
-}
-
-/** As dropOrKeep, from a rule's `age` and `count` and the row's `at`. */
-function keepOf(age: string, count: string, at: string): string {
-  return `IF ${age} = 0 OR ${count} = 0 THEN
-        v_drop := ARRAY[${at}];
-      END IF;
-      IF ${age} IS DISTINCT FROM 0 THEN
-        v_keep := ${count};
-      END IF;`;
-}
-
 /**
  * `complete_job(queue, id, token, result, now)`: complete_jobs for one job,
  * without JSON: a primary-key update (the equality on the whole key leaves

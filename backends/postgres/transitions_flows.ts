@@ -1,7 +1,7 @@
 /**
  * The flow transitions of the PostgreSQL backend (SPEC §12): store a flow,
  * read it, cancel it, read a job's parents' results; each one statement
- * (sql_flows.ts), with the BackendFlows methods' own arguments. What flows
+ * (sql_flows_statements.ts), with the BackendFlows methods' own arguments. What flows
  * do to complete, fail, cancel, retry, remove and claim happens inside
  * those transitions' own statements. Like transitions.ts it holds no
  * lifecycle (`db.ts` wraps every call).
@@ -17,7 +17,7 @@ import type { JobStatus } from "../../src/types.ts";
 import type { Sql } from "./db.ts";
 import { flowJson } from "./records.ts";
 import { ident } from "./sql.ts";
-import { flowStatements } from "./sql_flows.ts";
+import { flowStatements } from "./sql_flows_statements.ts";
 
 const prepare = { prepare: true } as const;
 
