@@ -37,7 +37,6 @@ import { createEvents } from "./events.ts";
 import { enqueueJobs } from "./transitions_enqueue.ts";
 import {
   cancelJob,
-  completeJob,
   deleteExpired,
   extendLease,
   failJob,
@@ -50,6 +49,7 @@ import {
   setProgress,
 } from "./transitions.ts";
 import { claimJobs } from "./transitions_claim.ts";
+import { batchedComplete } from "./completions.ts";
 import {
   pausedState,
   rescheduleJob,
@@ -234,13 +234,7 @@ function leaseCalls(db: Db): LeaseCalls {
         (tx) => setProgress(tx, queue, id, token, change),
       );
     },
-    complete(queue, { id, token }, result, { now }) {
-      return db.write(
-        queue,
-        now,
-        (tx) => completeJob(tx, queue, id, token, result, now),
-      );
-    },
+    complete: batchedComplete(db),
     fail(queue, { id, token }, failure) {
       return db.write(
         queue,

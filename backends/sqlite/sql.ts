@@ -346,6 +346,31 @@ const STOPPED_TAIL = "type, job_group";
 export const COMPLETE_LIMITED = `${COMPLETE}, ${STOPPED_TAIL}`;
 
 /**
+ * ?1 queue, ?2 the completions as a JSON array of `[id, token, result,
+ * now]` (each id once): COMPLETE for many held jobs in one statement, as
+ * a worker's completions of one turn go (completions.ts). A statement per
+ * job cost some 4 µs more per job (binding, stepping and setting up each
+ * one) than its share of one statement for them all. The list is read
+ * first (CROSS JOIN keeps that order, MATERIALIZED keeps it a list), each
+ * job found by its id, then updated by rowid. A job under a count rule is
+ * left to COMPLETE: each such rule trims as its job finishes, before the
+ * next job of the batch is complete. Rows, for the jobs completed: id,
+ * payload, then RETAIN, then FLOW_TAIL, then STOPPED_TAIL (read for a job
+ * claimed under limits only).
+ */
+export const COMPLETE_MANY = `WITH c AS MATERIALIZED (
+  SELECT j.seq AS s, e.value ->> 2 AS res, e.value ->> 3 AS at
+  FROM json_each(?2) AS e CROSS JOIN jobline_jobs AS j
+  WHERE j.queue = ?1 AND j.id = e.value ->> 0 AND j.state = 2
+    AND j.lease_token = e.value ->> 1 AND j.keep_complete_count IS NULL)
+UPDATE jobline_jobs SET state = 3, status = 'complete', result = c.res,
+  key_held = NULL, lease_token = NULL, lease_until = NULL,
+  completed_at = c.at, updated_at = c.at, version = version + 1
+FROM c WHERE jobline_jobs.seq = c.s
+RETURNING id, ${PAYLOAD}, ${RETAIN("complete")}, ${FLOW_TAIL},
+  ${STOPPED_TAIL}`;
+
+/**
  * ?1 queue, ?2 id, ?3 token, ?4 now, ?5 error, ?6 retryAt or null: back to
  * pending (due or delayed) when ?6 is a time, else failed for good (kept
  * by its failed rule). Rows: payload, then RETAIN, then
