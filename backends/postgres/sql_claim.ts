@@ -38,7 +38,7 @@
  */
 
 import { stoppedStep } from "./sql_limits.ts";
-import { type FinishVersion, retainSteps } from "./sql_finish.ts";
+import { type FinishVersion, retainAtNow } from "./sql_finish.ts";
 import { settleAll } from "./sql_retention.ts";
 
 /** The settings the claim is planned and run with. */
@@ -128,13 +128,7 @@ export function claimMigration(s: string): string {
  * flow jobs that failed for good.
  */
 export function claimFunction(s: string, v: FinishVersion): string {
-  const retain = retainSteps(s, "'failed'", {
-    drop: "v_drop",
-    keep: "v_keep",
-    now: "p_now",
-    save: v >= 5,
-    retained: v >= 8,
-  });
+  const retain = retainAtNow(s, "'failed'", v);
   const six = (text: string) => v >= 6 ? text : "";
   const seven = (text: string) => v >= 7 ? text : "";
   return `CREATE OR REPLACE FUNCTION ${s}.claim_jobs(p_queue text,

@@ -14,7 +14,8 @@ import {
   FINISH_SETTINGS,
   type FinishVersion,
   keepOf,
-  retainSteps,
+  retainAtNow,
+  settleOne,
   seven,
   six,
 } from "./sql_finish.ts";
@@ -63,26 +64,9 @@ export function failFunction(s: string, v: FinishVersion): string {
   }
       IF p_retry_at IS NOT NULL THEN
         RETURN;
-      END IF;${
-    six(
-      v,
-      `
-      IF (r.job).flow_id IS NOT NULL THEN
-        PERFORM ${s}.flow_settle(p_queue, p_channel, p_now, ARRAY[p_id],
-          'failed');
-      END IF;`,
-    )
-  }
+      END IF;${settleOne(s, v, "(r.job).flow_id", "failed")}
       ${dropOrKeep("r", "failed")}
-      ${
-    retainSteps(s, "'failed'", {
-      drop: "v_drop",
-      keep: "v_keep",
-      now: "p_now",
-      save: v >= 5,
-      retained: v >= 8,
-    })
-  }
+      ${retainAtNow(s, "'failed'", v)}
     END
     $fail$;`;
 }
@@ -126,26 +110,9 @@ export function cancelFunction(s: string, v: FinishVersion): string {
         ${stoppedStep(s, "(SELECT (r.job).*) e", "p_now")}
       END IF;`,
     )
-  }${
-    six(
-      v,
-      `
-      IF (r.job).flow_id IS NOT NULL THEN
-        PERFORM ${s}.flow_settle(p_queue, p_channel, p_now, ARRAY[p_id],
-          'cancelled');
-      END IF;`,
-    )
-  }
+  }${settleOne(s, v, "(r.job).flow_id", "cancelled")}
       ${dropOrKeep("r", "failed")}
-      ${
-    retainSteps(s, "'cancelled'", {
-      drop: "v_drop",
-      keep: "v_keep",
-      now: "p_now",
-      save: v >= 5,
-      retained: v >= 8,
-    })
-  }
+      ${retainAtNow(s, "'cancelled'", v)}
     END
     $cancel$;`;
 }

@@ -150,3 +150,42 @@ export function retainSteps(
       DELETE FROM ${s}.jobs j WHERE ${sweepWhere(s, now)};`
   }`;
 }
+
+/**
+ * retainSteps as the finishing functions of version `v` that finish their
+ * jobs at `p_now` end with (claim, fail, cancel, complete of one job): the
+ * rows of `v_drop` removed, `v_keep` kept, then the sweep at `p_now`.
+ */
+export function retainAtNow(
+  s: string,
+  status: string,
+  v: FinishVersion,
+): string {
+  return retainSteps(s, status, {
+    drop: "v_drop",
+    keep: "v_keep",
+    now: "p_now",
+    save: v >= 5,
+    retained: v >= 8,
+  });
+}
+
+/**
+ * From migration 6 on: the flow step of a function that finishes the one
+ * job `p_id` with `status`, when `flow` (its flow id) is not null.
+ */
+export function settleOne(
+  s: string,
+  v: FinishVersion,
+  flow: string,
+  status: string,
+): string {
+  return six(
+    v,
+    `
+      IF ${flow} IS NOT NULL THEN
+        PERFORM ${s}.flow_settle(p_queue, p_channel, p_now, ARRAY[p_id],
+          '${status}');
+      END IF;`,
+  );
+}

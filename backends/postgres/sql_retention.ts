@@ -33,7 +33,9 @@ import {
   FINISH_SETTINGS,
   type FinishVersion,
   keepOf,
+  retainAtNow,
   retainSteps,
+  settleOne,
   seven,
   six,
   sweepWhere,
@@ -243,26 +245,9 @@ function completeOneFunction(s: string, v: FinishVersion): string {
       `
       ${stoppedStep(s, "(SELECT r.type, r.job_group) e", "p_now")}`,
     )
-  }${
-    six(
-      v,
-      `
-      IF r.flow IS NOT NULL THEN
-        PERFORM ${s}.flow_settle(p_queue, p_channel, p_now, ARRAY[p_id],
-          'complete');
-      END IF;`,
-    )
-  }
+  }${settleOne(s, v, "r.flow", "complete")}
       ${keepOf("r.age", "r.count", "r.at")}
-      ${
-    retainSteps(s, "'complete'", {
-      drop: "v_drop",
-      keep: "v_keep",
-      now: "p_now",
-      save: v >= 5,
-      retained: v >= 8,
-    })
-  }
+      ${retainAtNow(s, "'complete'", v)}
     END
     $complete$;`;
 }
