@@ -27,6 +27,8 @@ import { type Row, seqOf } from "./records.ts";
 import { CLAIM_LIST } from "./sql.ts";
 import * as SQL from "./sql_limits.ts";
 import { HOLD_FULL, NEVER } from "./sql_limits_schema.ts";
+import { TALLY_CLAIMED } from "./sql_counts.ts";
+import { tally } from "./tallies.ts";
 
 /** The best due job of a lane. */
 interface Candidate {
@@ -281,6 +283,7 @@ function write(c: Claim, lease: Lease, rows: Row[]): void {
       lease.until,
       JSON.stringify(c.chosen),
     );
+    tally(tx, queue, TALLY_CLAIMED, claimed, 1);
     if (claimed.length > 1) {
       const order = new Map(c.chosen.map((seq, i) => [seq, i]));
       claimed.sort((a, b) => order.get(seqOf(a))! - order.get(seqOf(b))!);

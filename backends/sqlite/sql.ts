@@ -127,7 +127,8 @@ export const INSERT_JOB_VALUES = 20;
  * created_at again (updated_at), the four keep rules (complete age, count,
  * failed age, count), group or null. A row whose key is held (by a stored
  * job or an earlier row of the same statement) is stored not, and returns
- * nothing; each row stored returns `[id, seq]`.
+ * nothing; each row stored returns `[id, seq]`. Rows are stored with
+ * `tallied` 1: the caller counts them (tallies.ts), not the insert trigger.
  *
  * Parameters are anonymous (`?`): node:sqlite binds numbered ones (`?12`)
  * by looking each up by name, which grows with the number of parameters
@@ -141,10 +142,11 @@ export const INSERT_JOB_VALUES = 20;
  */
 export function insertJobs(rows: number): string {
   const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?,
-  zeroblob(36), ?, ?, ?, ?, ?)`;
+  zeroblob(36), ?, ?, ?, ?, ?, 1)`;
   return `INSERT INTO jobline_jobs (queue, id, type, data,
   priority, max_attempts, run_at, created_at, ttl, expires_at, key, key_held,
-  metadata, state, status, updated_at, lease_until, ${KEEP}, job_group)
+  metadata, state, status, updated_at, lease_until, ${KEEP}, job_group,
+  tallied)
 VALUES ${Array(rows).fill(row).join(",\n")}
 ON CONFLICT (queue, key_held) WHERE key_held IS NOT NULL DO NOTHING
 RETURNING id, seq`;
@@ -205,10 +207,16 @@ export const CLAIM_GUARD = `SELECT
     WHERE queue = ?1 AND state = 0 AND ${grouped()}),
   (SELECT limits FROM jobline_limits WHERE queue = ?1)`;
 
+/**
+ * The update of every claim: due jobs (state 0, so pending) become
+ * processing, `tallied` flipped so that the caller counts them
+ * (tallies.ts), not the status trigger.
+ */
 const CLAIM_SET = `UPDATE jobline_jobs SET state = 2, status = 'processing',
   attempt = attempt + 1, started_at = ?2, updated_at = ?2,
-  lease_token = ?4 || seq, lease_until = ?5, version = version + 1
-WHERE seq IN `;
+  lease_token = ?4 || seq, lease_until = ?5, version = version + 1,
+  tallied = 1 - tallied
+WHERE state = 0 AND seq IN `;
 
 /**
  * What a claim reads back (as an array, see CLAIMED_COLUMNS); the columns
@@ -356,7 +364,8 @@ export const COMPLETE_LIMITED = `${COMPLETE}, ${STOPPED_TAIL}`;
  * left to COMPLETE: each such rule trims as its job finishes, before the
  * next job of the batch is complete. Rows, for the jobs completed: id,
  * payload, then RETAIN, then FLOW_TAIL, then STOPPED_TAIL (read for a job
- * claimed under limits only).
+ * claimed under limits only). The caller counts the jobs it completes
+ * (`tallied` flipped: tallies.ts).
  */
 export const COMPLETE_MANY = `WITH c AS MATERIALIZED (
   SELECT j.seq AS s, e.value ->> 2 AS res, e.value ->> 3 AS at
@@ -365,7 +374,8 @@ export const COMPLETE_MANY = `WITH c AS MATERIALIZED (
     AND j.lease_token = e.value ->> 1 AND j.keep_complete_count IS NULL)
 UPDATE jobline_jobs SET state = 3, status = 'complete', result = c.res,
   key_held = NULL, lease_token = NULL, lease_until = NULL,
-  completed_at = c.at, updated_at = c.at, version = version + 1
+  completed_at = c.at, updated_at = c.at, version = version + 1,
+  tallied = 1 - tallied
 FROM c WHERE jobline_jobs.seq = c.s
 RETURNING id, ${PAYLOAD}, ${RETAIN("complete")}, ${FLOW_TAIL},
   ${STOPPED_TAIL}`;

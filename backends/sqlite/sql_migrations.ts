@@ -8,13 +8,17 @@
  * @module
  */
 
-import { COUNTS_MIGRATION, TALLIES_MIGRATION } from "./sql_counts.ts";
+import {
+  COUNTS_MIGRATION,
+  TALLIED_MIGRATION,
+  TALLIES_MIGRATION,
+} from "./sql_counts.ts";
 import { FLOWS_MIGRATION } from "./sql_flows_schema.ts";
 import { LIMITS_MIGRATION } from "./sql_limits_schema.ts";
 import { RETENTION_MIGRATION } from "./sql_retention_schema.ts";
 
 /** The schema version this release writes; older files are migrated up. */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 /**
  * Run once, outside a transaction, on every connection. A checkpoint under
@@ -70,7 +74,8 @@ export const META_SET =
  * statements in sql_limits.ts) and moves the counts to a row per queue and
  * type (sql_counts.ts), [8] replaces the two retention indexes of [3] with
  * one by status, keep age and finish time, and adds the removal gate
- * (sql_retention_schema.ts).
+ * (sql_retention_schema.ts), [9] lets the enqueue, the claims and a turn's
+ * completions keep the counts of their batches themselves (sql_counts.ts).
  */
 export const MIGRATIONS: Record<number, string> = {
   1: `
@@ -153,4 +158,5 @@ CREATE INDEX jobline_schedules_due
   6: FLOWS_MIGRATION,
   7: LIMITS_MIGRATION + TALLIES_MIGRATION,
   8: RETENTION_MIGRATION,
+  9: TALLIED_MIGRATION,
 };

@@ -26,7 +26,8 @@ import { LIMITED } from "./transitions_claim.ts";
 import { finishedInFlow, retryFlowJob } from "./transitions_flows.ts";
 import { type Row, statsOf, toRecord } from "./records.ts";
 import * as SQL from "./sql.ts";
-import { STATS } from "./sql_counts.ts";
+import { STATS, TALLY_COMPLETED } from "./sql_counts.ts";
+import { tally } from "./tallies.ts";
 
 /** A row of payload, then (for release) LIMITS_TAIL. */
 type Payload = [string, ...unknown[]] | undefined;
@@ -143,10 +144,10 @@ export function completeJobs(
     const c = items[i]!;
     return [c.id, c.token, c.result, c.now];
   }));
+  const completed = tx.stmt(SQL.COMPLETE_MANY).all(queue, list) as Row[];
+  tally(tx, queue, TALLY_COMPLETED, completed, MANY_TAIL);
   const rows = new Map<unknown, Row>();
-  for (const row of tx.stmt(SQL.COMPLETE_MANY).all(queue, list)) {
-    rows.set(row[0], row);
-  }
+  for (const row of completed) rows.set(row[0], row);
   for (const i of first) {
     const { id, token, now } = items[i]!;
     const row = rows.get(id);

@@ -19,6 +19,8 @@ import { bestFirst, claimedOf, claimedPayload, type Row } from "./records.ts";
 import * as SQL from "./sql.ts";
 import { PAUSED } from "./sql_control.ts";
 import { GROUPED_DUE, PENDING_TYPES } from "./sql_limits.ts";
+import { TALLY_CLAIMED } from "./sql_counts.ts";
+import { tally } from "./tallies.ts";
 
 /**
  * What the lease token of a job claimed under limits or from a group's lane
@@ -79,6 +81,7 @@ export function claimJobs(
       );
       rows = tx.stmt(sql).all(queue, now, n, token, until, ...types) as Row[];
     }
+    tally(tx, queue, TALLY_CLAIMED, rows, 1);
     if (rows.length > 1) rows.sort(bestFirst);
     return rows;
   };

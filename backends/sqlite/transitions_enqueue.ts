@@ -5,7 +5,8 @@
  * a chunk: some half the CPU of one insert per job), a job whose key is
  * held making no row and answering with its holder's id. A job inserted
  * due with a group gets its lane after its chunk (no insert touches lanes,
- * so the order is the same as one by one). Events go out in the batch's
+ * so the order is the same as one by one), and the counts of each chunk's
+ * jobs go in one write per type (tallies.ts). Events go out in the batch's
  * order, with one wake for all.
  *
  * @module
@@ -19,6 +20,7 @@ import type { Param, Tx } from "./db.ts";
 import { laneFor } from "./limits.ts";
 import { pendingPayload } from "./records.ts";
 import * as SQL from "./sql.ts";
+import { TALLY_ENQUEUED } from "./sql_counts.ts";
 
 /**
  * The most jobs one insert stores: 256 × 20 values, well under SQLite's
@@ -105,6 +107,7 @@ function insertChunk(
   const seqs = rows.length < size || lanes
     ? new Map(rows.map((r) => [r[0] as string, r[1] as number]))
     : null;
+  const types = new Map<string, number>();
   for (let i = from; i < from + size; i++) {
     const job = jobs[i]!;
     const seq = seqs === null ? 0 : seqs.get(job.id);
@@ -114,8 +117,12 @@ function insertChunk(
       continue;
     }
     outcomes[i] = { id: job.id, created: true };
+    types.set(job.type, (types.get(job.type) ?? 0) + 1);
     if (job.group !== undefined && job.runAt <= now) {
       laneFor(tx, queue, job, seq);
     }
   }
+  // The rows are stored as counted by their caller (sql_counts.ts).
+  const tally = tx.stmt(TALLY_ENQUEUED);
+  for (const [type, n] of types) tally.run(queue, type, n);
 }

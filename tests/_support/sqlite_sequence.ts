@@ -71,6 +71,7 @@ export type Cmd =
     key: string | null;
     keep: Keep;
     maxAttempts: number;
+    group: string | null;
   }
   | { k: "enqueueMany"; q: number; keys: (string | null)[] }
   | { k: "claim"; q: number; limit: number; leaseMs: number }
@@ -80,6 +81,7 @@ export type Cmd =
     retry: boolean;
     delay: number | null;
   }
+  | { k: "completeAll"; n: number }
   | { k: "cancel" | "retry" | "remove"; j: number }
   | { k: "clean"; q: number; status: Status; olderThan: number }
   | { k: "import"; q: number; statuses: Status[]; j: number }
@@ -107,6 +109,7 @@ export const commands: fc.Arbitrary<Cmd[]> = fc.array(
         key,
         keep: fc.constantFrom<Keep>(false, true, { count: 1 }, { age: 500 }),
         maxAttempts: fc.constantFrom(1, 3),
+        group: fc.constantFrom(null, null, "g1", "g2"),
       }),
     ),
     fc.record({
@@ -135,6 +138,7 @@ export const commands: fc.Arbitrary<Cmd[]> = fc.array(
         delay: fc.constantFrom(null, 0, 1_500),
       }),
     ),
+    fc.record({ k: fc.constant("completeAll" as const), n: fc.nat(4) }),
     often(
       2,
       fc.record({
@@ -231,6 +235,7 @@ async function make(w: World, c: Cmd, queue: Queue): Promise<void> {
       removeOnFail: c.keep,
       ...(c.ttl === null ? {} : { ttl: c.ttl }),
       ...(c.key === null ? {} : { key: c.key }),
+      ...(c.group === null ? {} : { group: c.group }),
     });
     w.ids.push([queue, id]);
   } else if (c.k === "enqueueMany") {
@@ -263,6 +268,20 @@ async function make(w: World, c: Cmd, queue: Queue): Promise<void> {
 
 /** Runs the commands on a claimed job; a lease lost on the way is fine. */
 async function settle(w: World, c: Cmd): Promise<void> {
+  if (c.k === "completeAll") {
+    // Completions of one turn: one batch (COMPLETE_MANY) per queue.
+    const batch = w.held.splice(0, c.n);
+    const settled = await Promise.allSettled(
+      batch.map(([queue, job]) => queue.complete(job, 1)),
+    );
+    for (const s of settled) {
+      if (s.status === "rejected" && !(s.reason instanceof LeaseLostError)) {
+        throw s.reason;
+      }
+    }
+    w.saw(`completeAll ${batch.length}`);
+    return;
+  }
   if (c.k !== "complete" && c.k !== "fail" && c.k !== "release") return;
   const [entry] = w.held.splice(c.h % Math.max(w.held.length, 1), 1);
   if (entry === undefined) return;
