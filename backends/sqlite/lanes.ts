@@ -23,7 +23,7 @@
 import type { Limits } from "../../src/limits_types.ts";
 import type { Tx } from "./db.ts";
 import { type Window, windowOf } from "./limits.ts";
-import { type Row, seqOf } from "./records.ts";
+import { type Row, seqOf, typeOfClaimed } from "./records.ts";
 import { CLAIM_LIST } from "./sql.ts";
 import * as SQL from "./sql_limits.ts";
 import { HOLD_FULL, NEVER } from "./sql_limits_schema.ts";
@@ -283,7 +283,7 @@ function write(c: Claim, lease: Lease, rows: Row[]): void {
       lease.until,
       JSON.stringify(c.chosen),
     );
-    tally(tx, queue, TALLY_CLAIMED, claimed, 1);
+    tally(tx, queue, TALLY_CLAIMED, claimed, typeOfClaimed);
     if (claimed.length > 1) {
       const order = new Map(c.chosen.map((seq, i) => [seq, i]));
       claimed.sort((a, b) => order.get(seqOf(a))! - order.get(seqOf(b))!);

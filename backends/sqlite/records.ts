@@ -103,6 +103,11 @@ export function toRecord(r: Row): JobRecord {
   );
 }
 
+/** The type of a CLAIMED row. */
+export function typeOfClaimed(r: Row): string {
+  return r[C.type] as string;
+}
+
 /** The seq (enqueue order) of a CLAIMED row. */
 export function seqOf(r: Row): number {
   return r[C.seq] as number;

@@ -13,38 +13,29 @@
 import type { Tx } from "./db.ts";
 
 /**
- * Moves the counts of `rows` (rows of one queue, each job's type at
- * `typeAt`) by `sql` (TALLY_ENQUEUED, TALLY_CLAIMED or TALLY_COMPLETED of
- * sql_counts.ts): one statement per type among them.
+ * Moves the counts of `items` (jobs of one queue, each of type
+ * `typeOf(item)`) by `sql` (TALLY_ENQUEUED, TALLY_CLAIMED or
+ * TALLY_COMPLETED of sql_counts.ts): one statement per type among them.
  *
  * @example
  * ```ts ignore
  * const rows = tx.stmt(SQL.CLAIM_ANY).all(queue, now, 10, token, until);
- * tally(tx, queue, TALLY_CLAIMED, rows, 1);
+ * tally(tx, queue, TALLY_CLAIMED, rows, (row) => row[1] as string);
  * ```
  */
-export function tally(
+export function tally<T>(
   tx: Tx,
   queue: string,
   sql: string,
-  rows: readonly (readonly unknown[])[],
-  typeAt: number,
+  items: readonly T[],
+  typeOf: (item: T) => string,
 ): void {
-  if (rows.length === 0) return;
-  const first = rows[0]![typeAt] as string;
-  let others: Map<string, number> | null = null;
-  let n = 0;
-  for (const row of rows) {
-    const type = row[typeAt] as string;
-    if (type === first) n++;
-    else {
-      others ??= new Map();
-      others.set(type, (others.get(type) ?? 0) + 1);
-    }
+  if (items.length === 0) return;
+  const counts = new Map<string, number>();
+  for (const item of items) {
+    const type = typeOf(item);
+    counts.set(type, (counts.get(type) ?? 0) + 1);
   }
   const stmt = tx.stmt(sql);
-  stmt.run(queue, first, n);
-  if (others !== null) {
-    for (const [type, count] of others) stmt.run(queue, type, count);
-  }
+  for (const [type, n] of counts) stmt.run(queue, type, n);
 }

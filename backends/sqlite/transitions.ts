@@ -145,7 +145,13 @@ export function completeJobs(
     return [c.id, c.token, c.result, c.now];
   }));
   const completed = tx.stmt(SQL.COMPLETE_MANY).all(queue, list) as Row[];
-  tally(tx, queue, TALLY_COMPLETED, completed, MANY_TAIL);
+  tally(
+    tx,
+    queue,
+    TALLY_COMPLETED,
+    completed,
+    (row) => row[MANY_TAIL] as string,
+  );
   const rows = new Map<unknown, Row>();
   for (const row of completed) rows.set(row[0], row);
   for (const i of first) {

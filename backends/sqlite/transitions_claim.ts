@@ -15,7 +15,13 @@ import { limitsOf, stopped } from "./limits.ts";
 import { retain } from "./retention.ts";
 import { finishedInFlow } from "./transitions_flows.ts";
 import { claimLimited } from "./transitions_limits.ts";
-import { bestFirst, claimedOf, claimedPayload, type Row } from "./records.ts";
+import {
+  bestFirst,
+  claimedOf,
+  claimedPayload,
+  type Row,
+  typeOfClaimed,
+} from "./records.ts";
 import * as SQL from "./sql.ts";
 import { PAUSED } from "./sql_control.ts";
 import { GROUPED_DUE, PENDING_TYPES } from "./sql_limits.ts";
@@ -81,7 +87,7 @@ export function claimJobs(
       );
       rows = tx.stmt(sql).all(queue, now, n, token, until, ...types) as Row[];
     }
-    tally(tx, queue, TALLY_CLAIMED, rows, 1);
+    tally(tx, queue, TALLY_CLAIMED, rows, typeOfClaimed);
     if (rows.length > 1) rows.sort(bestFirst);
     return rows;
   };

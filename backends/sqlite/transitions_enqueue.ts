@@ -21,6 +21,7 @@ import { laneFor } from "./limits.ts";
 import { pendingPayload } from "./records.ts";
 import * as SQL from "./sql.ts";
 import { TALLY_ENQUEUED } from "./sql_counts.ts";
+import { tally } from "./tallies.ts";
 
 /**
  * The most jobs one insert stores: 256 × 20 values, well under SQLite's
@@ -107,7 +108,7 @@ function insertChunk(
   const seqs = rows.length < size || lanes
     ? new Map(rows.map((r) => [r[0] as string, r[1] as number]))
     : null;
-  const types = new Map<string, number>();
+  const created: NewJobRecord[] = [];
   for (let i = from; i < from + size; i++) {
     const job = jobs[i]!;
     const seq = seqs === null ? 0 : seqs.get(job.id);
@@ -117,12 +118,11 @@ function insertChunk(
       continue;
     }
     outcomes[i] = { id: job.id, created: true };
-    types.set(job.type, (types.get(job.type) ?? 0) + 1);
+    created.push(job);
     if (job.group !== undefined && job.runAt <= now) {
       laneFor(tx, queue, job, seq);
     }
   }
   // The rows are stored as counted by their caller (sql_counts.ts).
-  const tally = tx.stmt(TALLY_ENQUEUED);
-  for (const [type, n] of types) tally.run(queue, type, n);
+  tally(tx, queue, TALLY_ENQUEUED, created, (job) => job.type);
 }
