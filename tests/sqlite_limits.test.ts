@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { sqliteBackend } from "../backends/sqlite/mod.ts";
 import * as SQL from "../backends/sqlite/sql.ts";
+import * as CLAIM from "../backends/sqlite/sql_claim.ts";
 import * as LIMITS from "../backends/sqlite/sql_limits.ts";
 import { createQueue } from "../src/queue.ts";
 
@@ -55,9 +56,9 @@ describe("sqlite limits and groups", () => {
     await createQueue({ backend }).stats(); // creates the schema
     await backend.close();
     const statements: Record<string, string> = {
-      CLAIM_GUARD: SQL.CLAIM_GUARD,
-      CLAIM_ANY: SQL.CLAIM_ANY,
-      CLAIM_LIST: SQL.CLAIM_LIST,
+      CLAIM_GUARD: CLAIM.CLAIM_GUARD,
+      CLAIM_ANY: CLAIM.CLAIM_ANY,
+      CLAIM_LIST: CLAIM.CLAIM_LIST,
       COMPLETE_LIMITED: SQL.COMPLETE_LIMITED,
     };
     for (const [name, sql] of Object.entries(LIMITS)) {

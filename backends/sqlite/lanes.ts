@@ -24,7 +24,7 @@ import type { Limits } from "../../src/limits_types.ts";
 import type { Tx } from "./db.ts";
 import { type Window, windowOf } from "./limits.ts";
 import { type Row, seqOf, typeOfClaimed } from "./records.ts";
-import { CLAIM_LIST } from "./sql.ts";
+import { CLAIM_LIST } from "./sql_claim.ts";
 import * as SQL from "./sql_limits.ts";
 import { HOLD_FULL, NEVER } from "./sql_limits_schema.ts";
 import { TALLY_CLAIMED } from "./sql_counts.ts";

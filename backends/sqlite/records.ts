@@ -17,7 +17,8 @@ import type {
 } from "../../src/backend/interface.ts";
 import { countJobs, emptyStats } from "../../src/backend/counts.ts";
 import type { JobError, JobStatus, QueueStats } from "../../src/types.ts";
-import { CLAIMED_COLUMNS, RECORD_COLUMNS } from "./sql.ts";
+import { RECORD_COLUMNS } from "./sql.ts";
+import { CLAIMED_COLUMNS } from "./sql_claim.ts";
 
 /** A row read as an array. */
 export type Row = readonly unknown[];

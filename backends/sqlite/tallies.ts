@@ -19,7 +19,7 @@ import type { Tx } from "./db.ts";
  *
  * @example
  * ```ts ignore
- * const rows = tx.stmt(SQL.CLAIM_ANY).all(queue, now, 10, token, until);
+ * const rows = tx.stmt(CLAIM.CLAIM_ANY).all(queue, now, 10, token, until);
  * tally(tx, queue, TALLY_CLAIMED, rows, (row) => row[1] as string);
  * ```
  */

@@ -23,6 +23,7 @@ import {
   typeOfClaimed,
 } from "./records.ts";
 import * as SQL from "./sql.ts";
+import * as CLAIM from "./sql_claim.ts";
 import { PAUSED } from "./sql_control.ts";
 import { GROUPED_DUE, PENDING_TYPES } from "./sql_limits.ts";
 import { TALLY_CLAIMED } from "./sql_counts.ts";
@@ -59,7 +60,7 @@ export function claimJobs(
   // One read finds whether either update has rows to change, whether
   // anything is paused, whether a job with a group is due and the limits:
   // all but the claim are skipped in the common case.
-  const guard = tx.stmt(SQL.CLAIM_GUARD).get(queue, now)!;
+  const guard = tx.stmt(CLAIM.CLAIM_GUARD).get(queue, now)!;
   const [expiring, promoting, pausing] = guard as number[];
   let grouped = guard[3] as number;
   if (expiring === 1) expireLeases(tx, queue, now);
@@ -67,14 +68,14 @@ export function claimJobs(
   if (grouped === 0 && (expiring === 1 || promoting === 1)) {
     grouped = tx.stmt(GROUPED_DUE).get(queue)![0] as number;
   }
-  let any = SQL.CLAIM_ANY;
+  let any = CLAIM.CLAIM_ANY;
   if (pausing === 1) {
     // Read in this transaction: a pause committed before it binds it.
     const paused = new Set(tx.stmt(PAUSED).all(queue).map((r) => r[0]));
     if (paused.has("")) return [];
     if (types !== null) types = types.filter((t) => !paused.has(t));
     if (types?.length === 0) return [];
-    any = SQL.CLAIM_UNPAUSED;
+    any = CLAIM.CLAIM_UNPAUSED;
   }
   const until = now + leaseMs;
   const plain = (n: number): Row[] => {
@@ -82,7 +83,7 @@ export function claimJobs(
     if (types === null) {
       rows = tx.stmt(any).all(queue, now, n, token, until) as Row[];
     } else {
-      const sql = claimStatements[types.length] ??= SQL.claimTypes(
+      const sql = claimStatements[types.length] ??= CLAIM.claimTypes(
         types.length,
       );
       rows = tx.stmt(sql).all(queue, now, n, token, until, ...types) as Row[];
