@@ -150,11 +150,21 @@ export async function drainDenoKv(n: number): Promise<number> {
   return await child(["drain", String(n)]) as number;
 }
 
+/**
+ * Deno KV's enqueue rate (messages/s) of `n` messages in atomics of 1,000
+ * on a fresh file, in a child process.
+ */
+export async function enqueueManyDenoKv(n: number): Promise<number> {
+  return await child(["enqueueMany", String(n)]) as number;
+}
+
 if (import.meta.main) {
   const [mode, arg = ""] = Deno.args;
   console.log(JSON.stringify(
     mode === "drain"
       ? await drainKv(Number(arg))
+      : mode === "enqueueMany"
+      ? await enqueueManyRate(Number(arg))
       : await measureKvHere(JSON.parse(arg) as Sizes),
   ));
 }

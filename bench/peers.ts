@@ -15,7 +15,8 @@
  * limit, and the claim cost at 1,000 and 100,000 pending jobs; with
  * `--drains-only`, no claim costs; `--backends=` as for retention);
  * `--only=memory` only the memory row (claim+complete against a bare
- * binary heap).
+ * binary heap); `--only=sqlite` only the SQLite table (a drain and
+ * enqueueMany against Deno KV's own queue).
  */
 
 import { type Figures, type Sizes, table } from "./_measure.ts";
@@ -28,6 +29,7 @@ import { retentionTable } from "./_retention.ts";
 import { flowsTable } from "./_flows.ts";
 import { limitsTable } from "./_limits.ts";
 import { memoryPeerTable } from "./_memory_peer.ts";
+import { sqlitePeerTable } from "./_sqlite_peer.ts";
 
 const quick = Deno.args.includes("--quick");
 const rounds = Number(
@@ -138,6 +140,11 @@ if (Deno.args.includes("--only=memory")) {
   Deno.exit(0);
 }
 
+if (Deno.args.includes("--only=sqlite")) {
+  console.log(await sqlitePeerTable({ quick, rounds: Math.max(rounds, 3) }));
+  Deno.exit(0);
+}
+
 if (Deno.args.includes("--only=limits")) {
   console.log(
     await limitsTable({
@@ -177,6 +184,11 @@ if (!Deno.args.includes("--no-postgres")) {
   );
   console.log(peerTable(await postgresPeerRows({ quick })));
 }
+
+console.log(
+  "\nSQLite: jobline against Deno KV's own queue, the same jobs, alternating rounds\n",
+);
+console.log(await sqlitePeerTable({ quick, rounds: Math.max(rounds, 3) }));
 
 console.log(
   "\nRetention: worker drains (c=10) with the default retention and with removeOnComplete: false, alternating rounds\n",
