@@ -339,13 +339,17 @@ async function loop(w: Core): Promise<void> {
       backOff(w, err);
       continue;
     }
-    // A second claim goes out only while the last one came back full.
+    // A second claim goes out only while the last one came back full and
+    // this one claims ahead of the free slots: a worker that claims only
+    // for its free slots (handlers slow, or work arriving a job at a time)
+    // waits for this claim, then claims again as a slot frees.
     while (
       !w.paused && w.wakeups.requested && w.claims < w.settings.maxClaims
     ) {
       const want = wanted(w);
       if (want <= 0) break;
-      w.wakeups.requested = w.maybeMore && w.claims === 0;
+      w.wakeups.requested = w.maybeMore && w.claims === 0 &&
+        want > w.settings.concurrency - w.slots.busy;
       const p = claim(w, want);
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
