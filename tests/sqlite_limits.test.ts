@@ -3,7 +3,8 @@
  * §7.4; backends/sqlite/transitions_limits.ts): every statement of the
  * claim reads through an index; a group's slot held by a job whose lease
  * ran out frees with the lease, with nothing left parked; a claim in
- * the same transaction as stops sees the groups they freed; limits and
+ * the same transaction as stops sees the groups they freed; after a claim
+ * met full groups, the next claims park the groups they fill; limits and
  * parked groups live in the file across reopening; jobs of a group that
  * become due after their enqueue (delayed, retried, released, rescheduled,
  * a flow's dependents, imported) get their lane; and the cost of a claim
@@ -150,6 +151,42 @@ describe("sqlite limits and groups", () => {
     assert.deepEqual(held(), ["a", "b"], "parked again by that claim");
     await Promise.all(next.map((j) => queue.complete(j, null)));
     assert.deepEqual(held(), []);
+    await queue.close();
+    await backend.close();
+  });
+
+  test("after a claim met full groups, a claim that gets all it asked for parks the groups it fills", async () => {
+    const path = freshFile();
+    const backend = sqliteBackend({ path });
+    const queue = createQueue({ backend, name: "q" });
+    await queue.setLimits({ groups: { concurrency: 1 } });
+    await queue.enqueueMany(
+      ["a", "b", "c", "d", "a", "b", "c", "d"].map((group, i) => ({
+        type: "t",
+        data: i,
+        options: { group },
+      })),
+    );
+    const held = () =>
+      read(path, (db) =>
+        (db.prepare(
+          "SELECT job_group FROM jobline_lanes WHERE hold IS NOT NULL",
+        ).all() as { job_group: string }[]).map((r) => r.job_group).sort());
+    const first = await queue.claimMany(2);
+    assert.deepEqual(first.map((j) => j.data), [0, 1]);
+    assert.deepEqual(held(), [], "a claim that gets all it asked parks none");
+    assert.deepEqual((await queue.claimMany(2)).map((j) => j.data), [2, 3]);
+    assert.deepEqual(held(), []);
+    assert.deepEqual(await queue.claimMany(2), [], "every group is full");
+    assert.deepEqual(held(), ["a", "b", "c", "d"], "met, and parked");
+    await queue.complete(first[0]!, null);
+    assert.deepEqual(held(), ["b", "c", "d"], "a's stop frees its lane");
+    const next = await queue.claimMany(1);
+    assert.deepEqual(next.map((j) => j.data), [4]);
+    assert.deepEqual(held(), ["a", "b", "c", "d"], "filled, and parked");
+    await queue.complete(next[0]!, null);
+    await queue.complete(first[1]!, null);
+    assert.deepEqual((await queue.claimMany(5)).map((j) => j.data), [5]);
     await queue.close();
     await backend.close();
   });

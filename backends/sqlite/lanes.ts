@@ -88,8 +88,10 @@ export interface Claim {
   served: [string, string, number][];
   parked: Set<string>;
   dropped: [string, string][];
-  /** Groups this claim filled (parked only if it ends short: see walk). */
+  /** Groups this claim filled (parked if it ends short, or see walk). */
   filled: string[];
+  /** This claim met a lane of a full group (see walk). */
+  met: boolean;
 }
 
 /** Where the claimed rows go, and the lease they get. */
@@ -121,9 +123,36 @@ export function walk(c: Claim, lease: Lease, room: number): Row[] {
   // then (each once). One that ends short parks them now: its worker waits
   // for them, and a job of theirs stopping wakes it (limits.ts). Either way
   // a job mostly finishes before its lane is read again, sparing two writes.
-  if (taken < room) { for (const group of c.filled) c.parked.add(group); }
+  // Not so while the claims of this queue meet full groups (workers hold a
+  // job of most groups): then a claim parks the groups it fills, in the
+  // write that serves them, rather than have the next claim read and park
+  // them in two more steps.
+  const park = parkFilled(c);
+  if (taken < room || park) {
+    for (const group of c.filled) c.parked.add(group);
+  }
   write(c, lease, rows);
   return rows;
+}
+
+/** How many claims of a queue park what they fill after one met a full group. */
+const PARK_FOR = 8;
+
+/**
+ * Per database (its Tx, the same for every transaction) and queue, how many
+ * more claims park the groups they fill: only a hint of what the last
+ * claims met, so a change by another process costs time, never a job.
+ */
+const parking = new WeakMap<Tx, Map<string, number>>();
+
+/** Whether this claim parks the groups it fills; counts the claim. */
+function parkFilled(c: Claim): boolean {
+  let queues = parking.get(c.tx);
+  if (queues === undefined) parking.set(c.tx, queues = new Map());
+  const left = c.met ? PARK_FOR : (queues.get(c.queue) ?? 0);
+  if (left > 0) queues.set(c.queue, left - 1);
+  else queues.delete(c.queue);
+  return left > 0;
 }
 
 /** The best front of every type with room left; STALE: write first. */
@@ -221,6 +250,7 @@ function laneFront(
       return STALE;
     } else if (groupState(c, group, running).left <= 0) {
       c.parked.add(group);
+      c.met = true;
     } else {
       return { type, group, seq, priority: priority!, turn };
     }

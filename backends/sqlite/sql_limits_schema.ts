@@ -25,7 +25,8 @@
  * and `hold`: null while claimable, else the time until which a group
  * limit parks it (HOLD_FULL: until one of the group's jobs stops; a claim
  * parks a full group's lanes when it meets them, or when it ends short of
- * what it asked for: lanes.ts). `jobline_lanes_held` has only the lanes
+ * what it asked for, or, while claims meet full groups, when it fills
+ * them: lanes.ts). `jobline_lanes_held` has only the lanes
  * held until a time: a lane parked as full is found by its group (the
  * stops that free it know it), so parking and freeing one moves it in and
  * out of `jobline_lanes_next` alone, and housekeeping's check of the

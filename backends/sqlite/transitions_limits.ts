@@ -80,6 +80,7 @@ export function claimLimited(
     parked: new Set(),
     dropped: [],
     filled: [],
+    met: false,
   };
   if (room > 0) {
     if (!c.grouped && limits.types === undefined) {
