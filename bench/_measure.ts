@@ -49,7 +49,8 @@ function fresh(backend: Backend, options: QueueOptions = {}): Queue {
 /** Per-job enqueue options of a drain, by the job's number. */
 export type OptionsOf = (i: number) => EnqueueOptions;
 
-async function fill(
+/** Enqueues `n` no-op jobs in batches of 1,000 (`enqueueMany`). */
+export async function fill(
   queue: Queue,
   n: number,
   optionsOf?: OptionsOf,

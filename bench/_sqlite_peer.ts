@@ -13,6 +13,7 @@
 import { createQueue } from "../mod.ts";
 import { sqliteBackend } from "../backends/sqlite/mod.ts";
 import { drainDenoKv, enqueueManyDenoKv } from "./_denokv.ts";
+import { fill } from "./_measure.ts";
 import { drainSqlite, withTempFile } from "./_sqlite.ts";
 
 /** Jobs/s of `n` jobs enqueued in batches of 1,000 on a fresh SQLite file. */
@@ -22,14 +23,7 @@ function enqueueManySqlite(n: number): Promise<number> {
     try {
       await using queue = createQueue({ backend, name: "bench-enqueue" });
       const t0 = performance.now();
-      for (let i = 0; i < n; i += 1_000) {
-        await queue.enqueueMany(
-          Array.from(
-            { length: Math.min(1_000, n - i) },
-            (_, j) => ({ type: "noop", data: { i: i + j } }),
-          ),
-        );
-      }
+      await fill(queue, n);
       return n / ((performance.now() - t0) / 1000);
     } finally {
       await backend.close();
