@@ -248,6 +248,58 @@ describe("postgres limits and groups", () => {
   );
 
   test(
+    "a claim serves the lanes its groups' stops unparked with one write each, and unparks at its end the lanes it did not serve",
+    SLOW,
+    async () => {
+      const { backend, queue } = open("fold");
+      const admin = postgres(server.url, { max: 1, onnotice: () => {} });
+      await queue.setLimits({ groups: { concurrency: 1 } });
+      await fill(queue, 20, 3);
+      const first = await queue.claimMany(20);
+      assert.equal(new Set(first.map((j) => j.group)).size, 20);
+      await admin.unsafe(`
+        CREATE TABLE fold.lane_writes (grp text, wake float8);
+        CREATE FUNCTION fold.lane_written() RETURNS trigger
+        LANGUAGE plpgsql AS $w$ BEGIN
+          INSERT INTO fold.lane_writes VALUES (NEW.grp, NEW.wake);
+          RETURN NULL;
+        END $w$;
+        CREATE TRIGGER lanes_written AFTER UPDATE ON fold.lanes
+        FOR EACH ROW EXECUTE FUNCTION fold.lane_written();`);
+      const writes = async () => {
+        const rows = await admin.unsafe(
+          "DELETE FROM fold.lane_writes RETURNING grp, wake",
+        );
+        return rows.map((r) => `${r.grp}:${r.wake}`).sort();
+      };
+      // Every group's job stops: the next claim serves all 20 lanes, each
+      // parked again (full) by the one write that serves it.
+      for (const job of first) await queue.complete(job, null);
+      const second = await queue.claimMany(20);
+      assert.equal(new Set(second.map((j) => j.group)).size, 20);
+      const parked = first.map((j) => `${j.group}:Infinity`).sort();
+      assert.deepEqual(await writes(), parked);
+      // A claim that serves 5 of the 20 unparks the other 15 as it ends,
+      // and the next claim serves them.
+      for (const job of second) await queue.complete(job, null);
+      const five = await queue.claimMany(5);
+      assert.equal(five.length, 5);
+      const served = new Set(five.map((j) => j.group));
+      const expected = first.map((j) =>
+        `${j.group}:${served.has(j.group) ? "Infinity" : "null"}`
+      ).sort();
+      assert.deepEqual(await writes(), expected);
+      const rest = await queue.claimMany(20);
+      assert.deepEqual(
+        rest.map((j) => j.group).sort(),
+        first.map((j) => j.group).filter((g) => !served.has(g)).sort(),
+      );
+      await admin.end();
+      await backend.close();
+    },
+  );
+
+  test(
     "bulk grouped enqueues add an arrival per new group, not per statement, and none once the group has a lane",
     SLOW,
     async () => {

@@ -18,7 +18,9 @@
  * `turn`, the turn it was last served (never served: its first job's seq
  * less 2^52, ahead of every turn given), and `wake`: null while claimable,
  * else the time until which it is parked (a delay, a group rate window;
- * 'infinity' for a full group concurrency, until one of its jobs stops).
+ * 'infinity' for a full group concurrency, until one of its jobs stops:
+ * from migration 9 on, the claim that folds the stop serves the lane as it
+ * stands, and unparks it only if it does not serve it).
  * Only claims (serialized per queue by its `turns` row) and setLimits
  * write lanes, so nothing else ever waits on them. Every other step that
  * makes a grouped job pending (enqueue, import, flows, release, retry,
@@ -43,12 +45,16 @@
  */
 
 import {
+  claimLimitedFunction,
   claimLimitedFunctions,
+  type LimitsVersion,
   NEVER,
+  nine,
   rateFunctions,
   SETTINGS,
+  unparkFull,
 } from "./sql_limits_claim.ts";
-import { roundFunctions } from "./sql_limits_round.ts";
+import { roundFunction, roundFunctions } from "./sql_limits_round.ts";
 
 /** Migration 7 (`s` the quoted schema): limits and groups. */
 export function limitsMigration(s: string): string {
@@ -56,7 +62,7 @@ export function limitsMigration(s: string): string {
     limitTables(s),
     rateFunctions(s),
     stoppedFunction(s),
-    refreshFunction(s),
+    refreshFunction(s, 7),
     claimLimitedFunctions(s),
     roundFunctions(s),
     setLimitsFunction(s),
@@ -216,18 +222,44 @@ function stoppedFunction(s: string): string {
 }
 
 /**
+ * Migration 9 (`s` the quoted schema): a claim serves the lanes that a
+ * stop of their group's job unparks without writing them unparked first
+ * (then parked again, when full, by the round that serves them: one write
+ * of the lane a job instead of two), and unparks at its end only those it
+ * did not serve; `lanes_wake` leaves out the lanes parked for a full
+ * group (read by their group, never by time), so parking one writes one
+ * index entry less.
+ */
+export function foldMigration(s: string): string {
+  return [
+    `DROP INDEX ${s}.lanes_wake;
+    CREATE INDEX lanes_wake ON ${s}.lanes (queue, wake)
+      WHERE wake < 'infinity';
+    DROP FUNCTION ${s}.lanes_refresh(text, float8);
+    DROP FUNCTION ${s}.claim_round(text, float8, float8, integer, bigint,
+      integer, bigint, text[], text[], text[], text[], integer[], integer,
+      jsonb, text);`,
+    refreshFunction(s, 9),
+    roundFunction(s, 9),
+    claimLimitedFunction(s, 9),
+  ].join("\n");
+}
+
+/**
  * `lanes_refresh(queue, now)`: folds the queue's arrivals into its lanes
  * (a new lane never served; a lane parked by a full group, or for later
  * than a job that arrived due, unparked) and unparks the lanes whose
  * time has come. It deletes the arrivals folded but those an enqueue
- * holds (arrivalsOf): folding one again is harmless.
+ * holds (arrivalsOf): folding one again is harmless. From migration 9 on,
+ * the lanes of groups that just had a job stop stay as they are: it
+ * returns those groups, for the claim to serve or unpark.
  */
-function refreshFunction(s: string): string {
+function refreshFunction(s: string, v: LimitsVersion): string {
   return `CREATE FUNCTION ${s}.lanes_refresh(p_queue text, p_now float8)
-      RETURNS void
+      RETURNS ${nine(v, "text[]", "void")}
     LANGUAGE plpgsql VOLATILE ${SETTINGS}
     AS $refresh$
-    BEGIN
+    ${nine(v, "DECLARE\n      v_stopped text[];\n    ", "")}BEGIN
       WITH a AS (
         SELECT x.grp, x.prio, x.run_at, x.seq FROM ${s}.arrivals x
         WHERE x.queue = p_queue
@@ -250,13 +282,21 @@ function refreshFunction(s: string): string {
             OR l.wake = 'infinity' THEN NULL
             ELSE least(l.wake, excluded.wake) END
       )
+      ${
+    nine(
+      v,
+      "SELECT array_agg(g.grp) INTO v_stopped FROM g WHERE g.prio IS NULL;",
+      unparkFull(s, "g", "g.prio IS NULL AND "),
+    )
+  }
       UPDATE ${s}.lanes l SET wake = NULL
-      WHERE l.ctid = ANY(ARRAY(SELECT x.at FROM g
-        CROSS JOIN LATERAL (SELECT o.ctid AS at, o.wake FROM ${s}.lanes o
-          WHERE o.queue = p_queue AND o.grp = g.grp OFFSET 0) x
-        WHERE g.prio IS NULL AND x.wake = 'infinity'));
-      UPDATE ${s}.lanes l SET wake = NULL
-      WHERE l.queue = p_queue AND l.wake <= p_now;
+      WHERE l.queue = p_queue AND l.wake <= p_now${
+    nine(
+      v,
+      " AND l.wake < 'infinity';\n      RETURN coalesce(v_stopped, '{}');",
+      ";",
+    )
+  }
     END
     $refresh$;`;
 }

@@ -19,9 +19,35 @@ export const SETTINGS =
 /** A live job `j` at `now`. */
 const LIVE = "(j.expires_at IS NULL OR j.expires_at > p_now)";
 
-/** The claim's functions, in the order they are made. */
+/**
+ * The migration that makes a limit function: 7 (limits and groups), or 9,
+ * where a claim serves the lanes its group's stop unparks without writing
+ * them unparked first (sql_limits.ts, foldMigration).
+ */
+export type LimitsVersion = 7 | 9;
+
+/** `a` in the functions of migration 9 on, else `b`. */
+export function nine(v: LimitsVersion, a: string, b: string): string {
+  return v >= 9 ? a : b;
+}
+
+/** The claim's functions of migration 7, in the order they are made. */
 export function claimLimitedFunctions(s: string): string {
-  return [laneFunctions(s), claimLimitedFunction(s)].join("\n");
+  return [laneFunctions(s), claimLimitedFunction(s, 7)].join("\n");
+}
+
+/**
+ * The statement that unparks the lanes, parked for a full group, of the
+ * groups of `from` (a row source `g` with `grp`) that pass `where`: each
+ * found by a primary-key probe of its own (LATERAL, kept apart by OFFSET
+ * 0), so that no statement reads every lane of the queue.
+ */
+export function unparkFull(s: string, from: string, where: string): string {
+  return `UPDATE ${s}.lanes l SET wake = NULL
+      WHERE l.ctid = ANY(ARRAY(SELECT x.at FROM ${from}
+        CROSS JOIN LATERAL (SELECT o.ctid AS at, o.wake FROM ${s}.lanes o
+          WHERE o.queue = p_queue AND o.grp = g.grp OFFSET 0) x
+        WHERE ${where}x.wake = 'infinity'));`;
 }
 
 /**
@@ -92,14 +118,19 @@ function laneFunctions(s: string): string {
  * short by a rate window sends a wake for when the soonest window lets
  * the next claim through.
  */
-function claimLimitedFunction(s: string): string {
+export function claimLimitedFunction(
+  s: string,
+  v: LimitsVersion,
+): string {
   const pick = (where: string) =>
     `FROM ${s}.jobs j WHERE j.queue = p_queue AND j.status = 'pending'
           AND ${where} AND j.run_at <= p_now AND ${LIVE}
           AND (v_types IS NULL OR j.type = ANY(v_types))
           AND j.type <> ALL(v_out) AND j.id <> ALL(v_busy)
         ORDER BY j.priority DESC, j.seq LIMIT 1`;
-  return `CREATE FUNCTION ${s}.claim_limited(p_queue text, p_now float8,
+  return `${
+    nine(v, "CREATE OR REPLACE", "CREATE")
+  } FUNCTION ${s}.claim_limited(p_queue text, p_now float8,
       p_types text, p_limit integer, p_lease_ms float8, p_channel text)
       RETURNS SETOF ${s}.jobs
     LANGUAGE plpgsql VOLATILE ROWS 10 ${SETTINGS}
@@ -108,7 +139,18 @@ function claimLimitedFunction(s: string): string {
       v_types text[];
       v_out text[];
       v_busy text[] := '{}';
-      v_skip text[] := '{}';
+      v_skip text[] := '{}';${
+    nine(
+      v,
+      `
+      v_stopped text[];
+      v_sg text[];
+      v_sp integer[];
+      v_st bigint[];
+      v_served text[] := '{}';`,
+      "",
+    )
+  }
       v_l jsonb;
       v_turn bigint;
       v_none bigint;
@@ -144,7 +186,7 @@ function claimLimitedFunction(s: string): string {
       IF p_types IS NOT NULL THEN
         v_types := ARRAY(SELECT json_array_elements_text(p_types::json));
       END IF;
-      PERFORM ${s}.lanes_refresh(p_queue, p_now);
+      ${nine(v, stoppedLanes(s), `PERFORM ${s}.lanes_refresh(p_queue, p_now);`)}
       SELECT m.limits::jsonb INTO v_l FROM ${s}.limits m
       WHERE m.queue = p_queue;
       IF v_l IS NOT NULL THEN
@@ -184,9 +226,7 @@ function claimLimitedFunction(s: string): string {
       LOOP
         EXIT WHEN v_n >= p_limit OR v_qleft <= 0;
         SELECT j.id, j.priority, j.seq INTO c0 ${pick("j.job_group IS NULL")};
-        SELECT l.grp, l.prio, l.turn INTO c1 FROM ${s}.lanes l
-        WHERE l.queue = p_queue AND l.wake IS NULL AND l.grp <> ALL(v_skip)
-        ORDER BY l.prio DESC, l.turn LIMIT 1;
+        ${nine(v, bestLane9(s), bestLane7(s))}
         EXIT WHEN c0.id IS NULL AND c1.grp IS NULL;
         IF c0.id IS NOT NULL AND (c1.grp IS NULL OR c0.priority > c1.prio
           OR (c0.priority = c1.prio
@@ -205,8 +245,10 @@ function claimLimitedFunction(s: string): string {
             c1.prio, CASE WHEN c0.priority = c1.prio
               THEN coalesce(v_none, c0.seq - ${NEVER}) END,
             least(p_limit - v_n, v_qleft), v_turn, v_types, v_out, v_skip,
-            v_tnames, v_tleft, v_gmax, v_grate, p_channel);
-          v_skip := v_skip || h.o_skip;
+            v_tnames, v_tleft, v_gmax, v_grate, p_channel${
+    nine(v, ", v_sg, v_sp, v_st", "")
+  });
+          v_skip := v_skip || h.o_skip;${nine(v, SERVED_9, "")}
           v_jobs := coalesce(h.o_jobs, '{}');
           v_turn := v_turn + cardinality(v_jobs);
         END IF;
@@ -231,7 +273,23 @@ function claimLimitedFunction(s: string): string {
           END IF;
         END LOOP;
       END LOOP;
-      UPDATE ${s}.turns t SET turn = v_turn, none_turn = v_none
+      ${
+    nine(
+      v,
+      `IF cardinality(v_stopped) > 0 THEN
+        ${
+        unparkFull(
+          s,
+          `(SELECT g AS grp FROM unnest(v_stopped) g
+          EXCEPT SELECT g FROM unnest(v_served) g) g`,
+          "",
+        )
+      }
+      END IF;
+      `,
+      "",
+    )
+  }UPDATE ${s}.turns t SET turn = v_turn, none_turn = v_none
       WHERE t.queue = p_queue;
       IF v_n < p_limit AND v_l IS NOT NULL THEN
         v_wake := ${s}.rate_wake(p_queue, p_now, v_l, v_types);
@@ -240,9 +298,64 @@ function claimLimitedFunction(s: string): string {
         END IF;
       END IF;
     END
-    $limited$;
-    ${rateWakeFunction(s)}`;
+    $limited$;${nine(v, "", `\n    ${rateWakeFunction(s)}`)}`;
 }
+
+/** The best claimable lane of the queue (migration 7). */
+function bestLane7(s: string): string {
+  return `SELECT l.grp, l.prio, l.turn INTO c1 FROM ${s}.lanes l
+        WHERE l.queue = p_queue AND l.wake IS NULL AND l.grp <> ALL(v_skip)
+        ORDER BY l.prio DESC, l.turn LIMIT 1;`;
+}
+
+/**
+ * The best claimable lane of the queue (migration 9): of the lanes
+ * unparked and of those stopped (v_sg, v_sp, v_st) not yet seen.
+ */
+function bestLane9(s: string): string {
+  return `SELECT u.grp, u.prio, u.turn INTO c1 FROM (
+          (SELECT l.grp, l.prio, l.turn FROM ${s}.lanes l
+          WHERE l.queue = p_queue AND l.wake IS NULL AND l.grp <> ALL(v_skip)
+          ORDER BY l.prio DESC, l.turn LIMIT 1)
+          UNION ALL
+          (SELECT x.grp, x.prio, x.turn
+          FROM unnest(v_sg, v_sp, v_st) x(grp, prio, turn)
+          WHERE x.grp <> ALL(v_skip) ORDER BY x.prio DESC, x.turn LIMIT 1)
+        ) u ORDER BY u.prio DESC, u.turn LIMIT 1;`;
+}
+
+/**
+ * Migration 9's fold: lanes_refresh returns the groups that just had a
+ * job stop (their lanes left parked); those parked for a full group are
+ * read once (grp, prio, turn) into v_sg, v_sp, v_st, and the claim serves
+ * them as if unparked. What it does not serve, it unparks at its end.
+ */
+function stoppedLanes(s: string): string {
+  return `v_stopped := ${s}.lanes_refresh(p_queue, p_now);
+      IF cardinality(v_stopped) > 0 THEN
+        SELECT array_agg(l.grp), array_agg(l.prio), array_agg(l.turn)
+        INTO v_sg, v_sp, v_st FROM unnest(v_stopped) g
+        CROSS JOIN LATERAL (SELECT o.grp, o.prio, o.turn, o.wake
+          FROM ${s}.lanes o WHERE o.queue = p_queue AND o.grp = g
+          OFFSET 0) l
+        WHERE l.wake = 'infinity';
+      END IF;`;
+}
+
+/**
+ * After a round (migration 9): the groups it served, and the stopped lanes
+ * it read (served, parked, dropped or skipped) taken out of those the
+ * next round may read.
+ */
+const SERVED_9 = `
+          v_served := v_served || h.o_served;
+          IF cardinality(h.o_seen) > 0 AND cardinality(v_sg) > 0 THEN
+            SELECT array_agg(x.grp), array_agg(x.prio), array_agg(x.turn)
+            INTO v_sg, v_sp, v_st
+            FROM unnest(v_sg, v_sp, v_st) x(grp, prio, turn)
+            WHERE NOT EXISTS (SELECT 1 FROM unnest(h.o_seen) y(grp)
+              WHERE y.grp = x.grp);
+          END IF;`;
 
 /**
  * `rate_wake(queue, now, limits, types)`: after a claim that took fewer

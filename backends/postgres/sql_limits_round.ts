@@ -20,14 +20,14 @@
  * @module
  */
 
-import { SETTINGS } from "./sql_limits_claim.ts";
+import { type LimitsVersion, nine, SETTINGS } from "./sql_limits_claim.ts";
 
 /** A live job `j` at `now`. */
 const LIVE = "(j.expires_at IS NULL OR j.expires_at > p_now)";
 
 /** The round's type and functions, in the order they are made. */
 export function roundFunctions(s: string): string {
-  return [headType(s), lowerFunction(s), roundFunction(s)].join("\n");
+  return [headType(s), lowerFunction(s), roundFunction(s, 7)].join("\n");
 }
 
 /** A lane read by a round: its k-th lane, first job, slots left. */
@@ -84,12 +84,20 @@ function lowerFunction(s: string): string {
  * at its group's limit is parked; a served lane parked when full, or
  * dropped when its group has no pending job left.
  */
-function roundFunction(s: string): string {
+export function roundFunction(s: string, v: LimitsVersion): string {
   return `CREATE FUNCTION ${s}.claim_round(p_queue text, p_now float8,
       p_lease_ms float8, p_prio integer, p_before bigint, p_max integer,
       p_turn bigint, p_types text[], p_out text[], p_skip text[],
       p_tnames text[], p_tleft integer[], p_gmax integer, p_grate jsonb,
-      p_channel text, OUT o_jobs ${s}.jobs[], OUT o_skip text[])
+      p_channel text, ${
+    nine(
+      v,
+      `p_sg text[], p_sp integer[], p_st bigint[],
+      OUT o_jobs ${s}.jobs[], OUT o_skip text[], OUT o_served text[],
+      OUT o_seen text[]`,
+      `OUT o_jobs ${s}.jobs[], OUT o_skip text[]`,
+    )
+  })
     LANGUAGE plpgsql VOLATILE ${SETTINGS}
     AS $round$
     DECLARE
@@ -107,11 +115,7 @@ function roundFunction(s: string): string {
           coalesce(g.o_at, 'infinity'))::${s}.lane_head ORDER BY c.k)
       INTO v_heads
       FROM (SELECT l.grp, (row_number() OVER (ORDER BY l.turn))::integer AS k
-        FROM (SELECT l.grp, l.turn FROM ${s}.lanes l
-          WHERE l.queue = p_queue AND l.wake IS NULL AND l.prio = p_prio
-            AND (p_before IS NULL OR l.turn <= p_before)
-            AND l.grp <> ALL(p_skip)
-          ORDER BY l.turn LIMIT p_max) l) c
+        FROM ${nine(v, stoppedToo(unparked(s)), unparked(s))} l) c
       LEFT JOIN LATERAL (SELECT j.id, j.priority, j.type FROM ${s}.jobs j
         WHERE j.queue = p_queue AND j.job_group = c.grp
           AND j.status = 'pending' AND j.run_at <= p_now AND ${LIVE}
@@ -135,7 +139,14 @@ function roundFunction(s: string): string {
         WHERE h.id IS NOT NULL AND h.priority >= p_prio AND h.lft > 0) t
       WHERE t.nth > p_tleft[array_position(p_tnames, t.type)];
       END IF;
-      v_cut := coalesce(v_cut, 2147483647);
+      v_cut := coalesce(v_cut, 2147483647);${
+    nine(
+      v,
+      `
+      o_seen := ARRAY(SELECT h.grp FROM unnest(v_heads) h WHERE h.k < v_cut);`,
+      "",
+    )
+  }
       UPDATE ${s}.lanes l SET wake = h.at FROM unnest(v_heads) h
       WHERE l.queue = p_queue AND l.grp = h.grp AND h.k < v_cut
         AND h.id IS NOT NULL AND h.priority >= p_prio AND h.lft <= 0;
@@ -158,7 +169,9 @@ function roundFunction(s: string): string {
         ARRAY(SELECT t.grp FROM t WHERE t.id NOT IN (SELECT id FROM up))
       INTO o_jobs, v_grps, v_lfts, o_skip
       FROM t JOIN up ON up.id = t.id;
-      IF v_grps IS NOT NULL THEN
+      ${
+    nine(v, "o_served := coalesce(v_grps, '{}');\n      ", "")
+  }IF v_grps IS NOT NULL THEN
         ${servedSteps(s)}
       END IF;
       FOREACH v_h IN ARRAY v_heads LOOP
@@ -171,6 +184,30 @@ function roundFunction(s: string): string {
       END LOOP;
     END
     $round$;`;
+}
+
+/** The first `p_max` unparked lanes of priority `p_prio`, in turn order. */
+function unparked(s: string): string {
+  return `(SELECT l.grp, l.turn FROM ${s}.lanes l
+          WHERE l.queue = p_queue AND l.wake IS NULL AND l.prio = p_prio
+            AND (p_before IS NULL OR l.turn <= p_before)
+            AND l.grp <> ALL(p_skip)
+          ORDER BY l.turn LIMIT p_max)`;
+}
+
+/**
+ * Migration 9: the lanes of `lanes` merged with the stopped lanes the
+ * claim passes (p_sg, p_sp, p_st: parked, served as if unparked), the
+ * first `p_max` in turn order.
+ */
+function stoppedToo(lanes: string): string {
+  return `(SELECT u.grp, u.turn FROM (${lanes}
+          UNION ALL
+          (SELECT x.grp, x.turn FROM unnest(p_sg, p_sp, p_st) x(grp, prio, turn)
+          WHERE x.prio = p_prio AND (p_before IS NULL OR x.turn <= p_before)
+            AND x.grp <> ALL(p_skip)
+          ORDER BY x.turn LIMIT p_max)) u
+          ORDER BY u.turn LIMIT p_max)`;
 }
 
 /**

@@ -15,7 +15,7 @@ import { claimFunction, claimMigration } from "./sql_claim.ts";
 import { finalUpdatesTable } from "./sql_final.ts";
 import { cancelFlowFunction, settleFunction } from "./sql_flows.ts";
 import { flowsMigration } from "./sql_flows_schema.ts";
-import { limitsMigration } from "./sql_limits.ts";
+import { foldMigration, limitsMigration } from "./sql_limits.ts";
 import { retainedMigration } from "./sql_retained.ts";
 import { finishFunctions, retentionTables } from "./sql_retention.ts";
 import { schedulesTable } from "./sql_schedule.ts";
@@ -107,6 +107,10 @@ export function migrations(schema: string): string[] {
       settleFunction(s, 8),
       cancelFlowFunction(s, 8),
     ].join("\n"),
+    // 9: a claim serves the lanes a stop unparks without writing them
+    // unparked first, and lanes_wake leaves out full groups' lanes
+    // (sql_limits.ts, foldMigration).
+    foldMigration(s),
   ];
 }
 
