@@ -248,13 +248,13 @@ describe("postgres limits and groups", () => {
   );
 
   test(
-    "a claim serves the lanes its groups' stops unparked with one write each, and unparks at its end the lanes it did not serve",
+    "a claim serves the lanes its groups' stops unparked with one write each, and unparks at its end the lanes it did not serve; with enough lanes claimable, the stops unpark their lanes at once",
     SLOW,
     async () => {
       const { backend, queue } = open("fold");
       const admin = postgres(server.url, { max: 1, onnotice: () => {} });
       await queue.setLimits({ groups: { concurrency: 1 } });
-      await fill(queue, 20, 3);
+      await fill(queue, 20, 5);
       const first = await queue.claimMany(20);
       assert.equal(new Set(first.map((j) => j.group)).size, 20);
       await admin.unsafe(`
@@ -293,6 +293,25 @@ describe("postgres limits and groups", () => {
       assert.deepEqual(
         rest.map((j) => j.group).sort(),
         first.map((j) => j.group).filter((g) => !served.has(g)).sort(),
+      );
+      await writes();
+      // With as many lanes claimable as a claim asks for, the stops unpark
+      // their lanes at once (one write each) and the claim serves the
+      // lanes that waited longest: none of those that just stopped.
+      for (const job of [...five, ...rest]) await queue.complete(job, null);
+      const again = await queue.claimMany(5); // leaves 15 lanes unparked
+      await writes();
+      for (const job of again) await queue.complete(job, null);
+      const ten = await queue.claimMany(10);
+      assert.equal(ten.length, 10);
+      const stopped = new Set(again.map((j) => j.group));
+      assert.ok(ten.every((j) => !stopped.has(j.group)), "longest waiting");
+      assert.deepEqual(
+        await writes(),
+        [
+          ...again.map((j) => `${j.group}:null`),
+          ...ten.map((j) => `${j.group}:Infinity`),
+        ].sort(),
       );
       await admin.end();
       await backend.close();

@@ -251,11 +251,13 @@ export function foldMigration(s: string): string {
  * than a job that arrived due, unparked) and unparks the lanes whose
  * time has come. It deletes the arrivals folded but those an enqueue
  * holds (arrivalsOf): folding one again is harmless. From migration 9 on,
- * the lanes of groups that just had a job stop stay as they are: it
- * returns those groups, for the claim to serve or unpark.
+ * with `defer`, the lanes of groups that just had a job stop stay as they
+ * are: it returns those groups, for the claim to serve or unpark.
  */
 function refreshFunction(s: string, v: LimitsVersion): string {
-  return `CREATE FUNCTION ${s}.lanes_refresh(p_queue text, p_now float8)
+  return `CREATE FUNCTION ${s}.lanes_refresh(p_queue text, p_now float8${
+    nine(v, ",\n      p_defer boolean", "")
+  })
       RETURNS ${nine(v, "text[]", "void")}
     LANGUAGE plpgsql VOLATILE ${SETTINGS}
     AS $refresh$
@@ -285,7 +287,11 @@ function refreshFunction(s: string, v: LimitsVersion): string {
       ${
     nine(
       v,
-      "SELECT array_agg(g.grp) INTO v_stopped FROM g WHERE g.prio IS NULL;",
+      `SELECT array_agg(g.grp) INTO v_stopped FROM g WHERE g.prio IS NULL;
+      IF NOT p_defer AND v_stopped IS NOT NULL THEN
+        ${unparkFull(s, "unnest(v_stopped) g(grp)", "")}
+        v_stopped := NULL;
+      END IF;`,
       unparkFull(s, "g", "g.prio IS NULL AND "),
     )
   }

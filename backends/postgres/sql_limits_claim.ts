@@ -325,13 +325,19 @@ function bestLane9(s: string): string {
 }
 
 /**
- * Migration 9's fold: lanes_refresh returns the groups that just had a
- * job stop (their lanes left parked); those parked for a full group are
- * read once (grp, prio, turn) into v_sg, v_sp, v_st, and the claim serves
- * them as if unparked. What it does not serve, it unparks at its end.
+ * Migration 9's fold. When fewer lanes are claimable than the claim asks
+ * for (its groups are busy, as in a drain), lanes_refresh leaves the
+ * lanes of the groups that just had a job stop parked and returns those
+ * groups; the lanes parked for a full group are read once (grp, prio,
+ * turn) into v_sg, v_sp, v_st, and the claim serves them as if unparked,
+ * with one write each, and unparks at its end those it did not serve.
+ * Otherwise (the claim will likely be served by lanes already claimable)
+ * lanes_refresh unparks them at once, as migration 7 did.
  */
 function stoppedLanes(s: string): string {
-  return `v_stopped := ${s}.lanes_refresh(p_queue, p_now);
+  return `v_stopped := ${s}.lanes_refresh(p_queue, p_now, (SELECT count(*)
+        FROM (SELECT 1 FROM ${s}.lanes l WHERE l.queue = p_queue
+          AND l.wake IS NULL LIMIT p_limit) x) < p_limit);
       IF cardinality(v_stopped) > 0 THEN
         SELECT array_agg(l.grp), array_agg(l.prio), array_agg(l.turn)
         INTO v_sg, v_sp, v_st FROM unnest(v_stopped) g
