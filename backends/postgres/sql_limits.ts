@@ -47,13 +47,11 @@
 import {
   claimLimitedFunction,
   claimLimitedFunctions,
-  type LimitsVersion,
   NEVER,
-  nine,
   rateFunctions,
   SETTINGS,
-  unparkFull,
 } from "./sql_limits_claim.ts";
+import { type LimitsVersion, nine, unparkFull } from "./sql_limits_fold.ts";
 import { roundFunction, roundFunctions } from "./sql_limits_round.ts";
 
 /** Migration 7 (`s` the quoted schema): limits and groups. */

@@ -20,7 +20,8 @@
  * @module
  */
 
-import { type LimitsVersion, nine, SETTINGS } from "./sql_limits_claim.ts";
+import { SETTINGS } from "./sql_limits_claim.ts";
+import { type LimitsVersion, nine } from "./sql_limits_fold.ts";
 
 /** A live job `j` at `now`. */
 const LIVE = "(j.expires_at IS NULL OR j.expires_at > p_now)";
