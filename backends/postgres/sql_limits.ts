@@ -248,13 +248,14 @@ export function foldMigration(s: string): string {
  * (a new lane never served; a lane parked by a full group, or for later
  * than a job that arrived due, unparked) and unparks the lanes whose
  * time has come. It deletes the arrivals folded but those an enqueue
- * holds (arrivalsOf): folding one again is harmless. From migration 9 on,
- * with `defer`, the lanes of groups that just had a job stop stay as they
+ * holds (arrivalsOf): folding one again is harmless. From migration 9 on
+ * (`lanes_refresh(queue, now, limit)`), while fewer than `limit` lanes are
+ * claimable the lanes of groups that just had a job stop stay as they
  * are: it returns those groups, for the claim to serve or unpark.
  */
 function refreshFunction(s: string, v: LimitsVersion): string {
   return `CREATE FUNCTION ${s}.lanes_refresh(p_queue text, p_now float8${
-    nine(v, ",\n      p_defer boolean", "")
+    nine(v, ",\n      p_limit integer", "")
   })
       RETURNS ${nine(v, "text[]", "void")}
     LANGUAGE plpgsql VOLATILE ${SETTINGS}
@@ -286,7 +287,9 @@ function refreshFunction(s: string, v: LimitsVersion): string {
     nine(
       v,
       `SELECT array_agg(g.grp) INTO v_stopped FROM g WHERE g.prio IS NULL;
-      IF NOT p_defer AND v_stopped IS NOT NULL THEN
+      IF v_stopped IS NOT NULL AND (SELECT count(*) FROM (SELECT 1
+          FROM ${s}.lanes l WHERE l.queue = p_queue AND l.wake IS NULL
+          LIMIT p_limit) x) >= p_limit THEN
         ${unparkFull(s, "unnest(v_stopped) g(grp)", "")}
         v_stopped := NULL;
       END IF;`,

@@ -61,7 +61,8 @@ export function bestLane9(s: string): string {
 
 /**
  * Migration 9's fold. When fewer lanes are claimable than the claim asks
- * for (its groups are busy, as in a drain), lanes_refresh leaves the
+ * for (its groups are busy, as in a drain; lanes_refresh counts them only
+ * when some group's job stopped), lanes_refresh leaves the
  * lanes of the groups that just had a job stop parked and returns those
  * groups; the lanes parked for a full group are read once (grp, prio,
  * turn) into v_sg, v_sp, v_st, and the claim serves them as if unparked,
@@ -70,9 +71,7 @@ export function bestLane9(s: string): string {
  * lanes_refresh unparks them at once, as migration 7 did.
  */
 export function stoppedLanes(s: string): string {
-  return `v_stopped := ${s}.lanes_refresh(p_queue, p_now, (SELECT count(*)
-        FROM (SELECT 1 FROM ${s}.lanes l WHERE l.queue = p_queue
-          AND l.wake IS NULL LIMIT p_limit) x) < p_limit);
+  return `v_stopped := ${s}.lanes_refresh(p_queue, p_now, p_limit);
       IF cardinality(v_stopped) > 0 THEN
         SELECT array_agg(l.grp), array_agg(l.prio), array_agg(l.turn)
         INTO v_sg, v_sp, v_st FROM unnest(v_stopped) g
