@@ -30,6 +30,7 @@
 import { claimCtes } from "./sql_claim.ts";
 import { notifyUpdates, rereadStatement, sweepFinal } from "./sql_final.ts";
 import { arrivalsOf } from "./sql_limits.ts";
+import { INSERT_COLUMNS } from "./records.ts";
 
 export { notifyUpdates };
 
@@ -114,12 +115,12 @@ export interface Statements {
   /** $1 version: records a migration. */
   recordVersion: string;
   /**
-   * $1 queue, $2 channel, $3 the jobs as a JSON array of objects (id, type,
-   * data, priority, max_attempts, run_at, created_at, ttl, expires_at, key,
-   * metadata, and kca, kcc, kfa, kfc: the keep rules' ages and counts),
-   * $4 true when every job has the keep rules $5..$8 (kca, kcc, kfa, kfc;
-   * the objects then leave them out): inserts, skipping held keys; returns
-   * the created ids.
+   * $1 queue, $2 channel, $3 true when every job has the keep rules $4..$7
+   * (kca, kcc, kfa, kfc: the keep rules' ages and counts), $8..$23 the
+   * jobs column by column (records.ts, insertArgs and INSERT_COLUMNS: id,
+   * type, data, priority, max_attempts, run_at, created_at, ttl,
+   * expires_at, key, metadata, grp, then each job's keep rules, null when
+   * shared): inserts, skipping held keys; returns the created ids.
    */
   insert: string;
   /**
@@ -221,17 +222,20 @@ export function statements(schema: string): Statements {
       SELECT $1, i.id, i.type, i.data, i.priority, i.max_attempts, i.run_at,
         i.created_at, i.ttl, i.expires_at, i.key, i.key, i.metadata,
         'pending', i.created_at,
-        CASE WHEN $4::boolean THEN $5::float8 ELSE i.kca END,
-        CASE WHEN $4::boolean THEN $6::int ELSE i.kcc END,
-        CASE WHEN $4::boolean THEN $7::float8 ELSE i.kfa END,
-        CASE WHEN $4::boolean THEN $8::int ELSE i.kfc END, i.grp
-      FROM ROWS FROM (json_to_recordset($3::text::json) AS (id text, type text,
-        data text, priority int, max_attempts int, run_at float8,
-        created_at float8, ttl float8, expires_at float8, key text,
-        metadata text, kca float8, kcc int, kfa float8, kfc int, grp text))
-        WITH ORDINALITY AS i(id, type, data, priority, max_attempts, run_at,
-          created_at, ttl, expires_at, key, metadata, kca, kcc, kfa, kfc, grp,
-          ord)
+        CASE WHEN $3::boolean THEN $4::float8 ELSE i.kca END,
+        CASE WHEN $3::boolean THEN $5::int ELSE i.kcc END,
+        CASE WHEN $3::boolean THEN $6::float8 ELSE i.kfa END,
+        CASE WHEN $3::boolean THEN $7::int ELSE i.kfc END, i.grp
+      FROM ROWS FROM (${
+      INSERT_COLUMNS.map(([, type], c) =>
+        type === "text"
+          ? `json_array_elements_text($${c + 8}::text::json)`
+          : `unnest($${c + 8}::text::${type}[])`
+      ).join(",\n        ")
+    })
+        WITH ORDINALITY AS i(${
+      INSERT_COLUMNS.map(([name]) => name).join(", ")
+    }, ord)
       ORDER BY i.ord
       ${
       keys

@@ -55,6 +55,68 @@ export const modelCases: Case[] = [
     },
   },
   {
+    name: "enqueueMany() stores each job of a mixed batch with its own options",
+    async run(ctx) {
+      const clock = ctx.fakeClock();
+      const queue = ctx.queue({ clock: clock.clock });
+      const odd = 'a "quoted", {braced} \\ back\nslash NULL é 😀 [1,2]';
+      const ids = await queue.enqueueMany([
+        { type: "a", data: odd, options: { priority: 9, ttl: 60, key: "k" } },
+        { type: "b", data: { odd }, options: { metadata: { odd } } },
+        { type: "a", data: null, options: { delay: 5_000, group: "g-1" } },
+        { type: "c", data: [1, odd], options: { removeOnComplete: true } },
+        { type: "a", data: 1.5, options: { maxAttempts: 7, group: "g-2" } },
+      ]);
+      const jobs = await Promise.all(ids.map((id) => queue.get(id)));
+      const fields = jobs.map((j) => ({
+        type: j?.type,
+        data: j?.data,
+        priority: j?.priority,
+        ttl: j?.ttl,
+        key: j?.key,
+        metadata: j?.metadata,
+        runAt: j?.runAt,
+        group: j?.group,
+        maxAttempts: j?.maxAttempts,
+      }));
+      const plain = {
+        priority: 5,
+        ttl: undefined,
+        key: undefined,
+        metadata: {},
+        runAt: clock.now,
+        group: undefined,
+        maxAttempts: 3,
+      };
+      assert.deepEqual(fields, [
+        { ...plain, type: "a", data: odd, priority: 9, ttl: 60, key: "k" },
+        { ...plain, type: "b", data: { odd }, metadata: { odd } },
+        {
+          ...plain,
+          type: "a",
+          data: null,
+          runAt: clock.now + 5_000,
+          group: "g-1",
+        },
+        { ...plain, type: "c", data: [1, odd] },
+        { ...plain, type: "a", data: 1.5, maxAttempts: 7, group: "g-2" },
+      ]);
+      // Each job keeps its own retention: only the fourth goes as it ends.
+      clock.advance(5_000);
+      const claimed = await queue.claimMany(5);
+      assert.equal(claimed.length, 5);
+      for (const job of claimed) await queue.complete(job, null);
+      const after = await Promise.all(ids.map((id) => queue.get(id)));
+      assert.deepEqual(after.map((j) => j?.status ?? null), [
+        "complete",
+        "complete",
+        "complete",
+        null,
+        "complete",
+      ]);
+    },
+  },
+  {
     name: "ids are unique and sort by creation time",
     async run(ctx) {
       const queue = ctx.queue();
