@@ -96,7 +96,8 @@ export function toStats(rows: readonly Row[]): QueueStats {
  * and their four columns are null. The batch goes column by column
  * ({@linkcode INSERT_COLUMNS}): a text column as a JSON array of strings, a
  * number column as an array literal (`{1,2,NULL}`), a column with no value
- * in any job as null (the statement's ROWS FROM pads it with nulls). A
+ * in any job as null (the statement's ROWS FROM pads it with nulls); a
+ * batch of one job sends its values as they are (`insertOne`). A
  * JSON array of objects (json_to_recordset) cost the server four times as
  * much to read: 2.1 ms for 1,000 jobs against 0.5 ms.
  */
@@ -109,7 +110,7 @@ export function insertArgs(
     k.failed.age === failed.age && k.failed.count === failed.count
   );
   const n = jobs.length;
-  const cols = INSERT_COLUMNS.map(() => new Array<unknown>(n));
+  const cols = INSERT_COLUMNS.map(() => new Array<string | number | null>(n));
   for (let i = 0; i < n; i++) {
     const job = jobs[i]!;
     cols[0]![i] = job.id;
@@ -139,6 +140,8 @@ export function insertArgs(
     ...cols.map((values, c) =>
       shared && c >= 12
         ? null
+        : n === 1
+        ? values[0] ?? null
         : columnText(values, INSERT_COLUMNS[c]![1] === "text")
     ),
   ];
@@ -168,7 +171,10 @@ export const INSERT_COLUMNS: readonly (readonly [string, string])[] = [
 ];
 
 /** One column as sent: JSON (text), an array literal (numbers), or null. */
-function columnText(values: unknown[], text: boolean): string | null {
+function columnText(
+  values: (string | number | null)[],
+  text: boolean,
+): string | null {
   let any = false;
   for (const v of values) {
     if (v !== null && v !== undefined) {

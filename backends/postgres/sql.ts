@@ -128,6 +128,14 @@ export interface Statements {
    * inserts); returns one row with the `created` count.
    */
   insertAll: string;
+  /**
+   * As `insert`, for one job: its columns ($8..$23) are its values, not
+   * arrays (records.ts, insertArgs), and make one row without the
+   * functions that take a batch's columns apart.
+   */
+  insertOne: string;
+  /** As `insertAll`, for one job, as `insertOne` takes it. */
+  insertOneAll: string;
   /** $1 queue, $2 now, $3 keys (JSON): deletes expired holders of them. */
   dropExpiredHolders: string;
   /** $1 queue, $2 keys (JSON): who holds these keys. */
@@ -213,7 +221,23 @@ export function statements(schema: string): Statements {
       SELECT pg_notify(${channel}, json_build_array('c', id)::text)
         FROM expired
     )`;
-  const insert = (keys: boolean) =>
+  /** A batch's jobs as rows, from its columns (records.ts, insertArgs). */
+  const columns = `ROWS FROM (${
+    INSERT_COLUMNS.map(([, type], c) =>
+      type === "text"
+        ? `json_array_elements_text($${c + 8}::text::json)`
+        : `unnest($${c + 8}::text::${type}[])`
+    ).join(",\n        ")
+  })
+        WITH ORDINALITY AS i(${
+    INSERT_COLUMNS.map(([name]) => name).join(", ")
+  }, ord)`;
+  /** One job as a row, from its values. */
+  const oneRow = `(VALUES (${
+    INSERT_COLUMNS.map(([, type], c) => `$${c + 8}::${type}`).join(", ")
+  }, 1))
+        AS i(${INSERT_COLUMNS.map(([name]) => name).join(", ")}, ord)`;
+  const insert = (keys: boolean, one: boolean) =>
     `WITH ins AS (
       INSERT INTO ${t} (queue, id, type, data, priority, max_attempts, run_at,
         created_at, ttl, expires_at, key, held_key, metadata, status,
@@ -226,16 +250,7 @@ export function statements(schema: string): Statements {
         CASE WHEN $3::boolean THEN $5::int ELSE i.kcc END,
         CASE WHEN $3::boolean THEN $6::float8 ELSE i.kfa END,
         CASE WHEN $3::boolean THEN $7::int ELSE i.kfc END, i.grp
-      FROM ROWS FROM (${
-      INSERT_COLUMNS.map(([, type], c) =>
-        type === "text"
-          ? `json_array_elements_text($${c + 8}::text::json)`
-          : `unnest($${c + 8}::text::${type}[])`
-      ).join(",\n        ")
-    })
-        WITH ORDINALITY AS i(${
-      INSERT_COLUMNS.map(([name]) => name).join(", ")
-    }, ord)
+      FROM ${one ? oneRow : columns}
       ORDER BY i.ord
       ${
       keys
@@ -265,8 +280,10 @@ export function statements(schema: string): Statements {
     }.migrations`,
     recordVersion: `INSERT INTO ${ident(schema)}.migrations (version) ` +
       "VALUES ($1)",
-    insert: insert(true),
-    insertAll: insert(false),
+    insert: insert(true, false),
+    insertAll: insert(false, false),
+    insertOne: insert(true, true),
+    insertOneAll: insert(false, true),
     dropExpiredHolders: `DELETE FROM ${t} j WHERE j.queue = $1
       AND j.held_key IN (SELECT json_array_elements_text($3::text::json))
       AND j.expires_at <= $2`,

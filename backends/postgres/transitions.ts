@@ -317,7 +317,7 @@ async function enqueue(
   if (keys.length === 0) {
     // No key can conflict: plain inserts, and only a count comes back.
     await db.unsafe(
-      s.insertAll,
+      jobs.length === 1 ? s.insertOneAll : s.insertAll,
       [queue, channel(queue), ...insertArgs(jobs)],
       prepare,
     );
@@ -331,7 +331,7 @@ async function enqueue(
   const outcomes: (EnqueueOutcome | undefined)[] = jobs.map(() => undefined);
   let todo = jobs.map((job, i) => ({ job, i }));
   for (let round = 0; todo.length > 0; round++) {
-    const rows = await db.unsafe(s.insert, [
+    const rows = await db.unsafe(todo.length === 1 ? s.insertOne : s.insert, [
       queue,
       channel(queue),
       ...insertArgs(todo.map((t) => t.job)),
