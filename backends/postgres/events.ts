@@ -62,6 +62,8 @@ export interface Events {
     topic: Topic,
     listener: Listener,
   ): Promise<() => Promise<void>>;
+  /** Tells the listeners of a queue to re-read: events may have been lost. */
+  resync(queue: string): void;
   /** Stops every LISTEN this backend started. */
   close(): Promise<void>;
 }
@@ -195,6 +197,10 @@ function handle(ch: Channel, m: unknown[]): void {
   }
 }
 
+function onResync(ch: Channel): void {
+  if (ch.live) ch.listeners.deliver(ch.queue, { kind: "resync" });
+}
+
 function publish(ch: Channel, update: UpdateRecord): void {
   ch.listeners.deliver(ch.queue, { kind: "update", update });
 }
@@ -268,6 +274,11 @@ export function createEvents(client: ListenClient, reread: Reread): Events {
         throw err;
       }
       return stop;
+    },
+
+    resync(queue) {
+      const ch = channels.get(queue);
+      if (ch !== undefined) inOrder(ch, () => onResync(ch));
     },
 
     async close() {

@@ -16,7 +16,9 @@
  * `sql_fail.ts`, their shared pieces in `sql_finish.ts`, final updates in
  * `sql_final.ts`, schedules in `sql_schedule.ts`, the import in
  * `sql_import.ts`, flows in `sql_flows*.ts`), row mapping in
- * `records.ts`, notifications in `events.ts`, URLs in `url.ts`. It must
+ * `records.ts`, notifications in `events.ts`, who watches a queue's
+ * updates in `watchers.ts` (its SQL in `sql_watchers.ts`), URLs in
+ * `url.ts`. It must
  * never end a client the user passed in.
  *
  * @module
@@ -47,6 +49,9 @@ import {
   type ScheduleTransitions,
 } from "./transitions_schedule.ts";
 import { parsePostgresUrl, SCHEMA, SYSTEM_SCHEMA } from "./url.ts";
+import { ident } from "./sql.ts";
+import { watcherStatements } from "./sql_watchers.ts";
+import { createWatcher, type Watcher } from "./watchers.ts";
 
 /**
  * A porsager client (`postgres(...)`) or a transaction of one.
@@ -165,8 +170,14 @@ export function postgresBackend(
     db.channel,
   );
   const flows = createFlowTransitions(db.sql, config.schema, db.channel);
+  const watcher = createWatcher(
+    watcherStatements(ident(config.schema)),
+    (queue, fn) => db.run("listen", queue, -Infinity, fn),
+    db.sql,
+    (queue) => events.resync(queue),
+  );
   return {
-    ...adapter(db, transitions, events, flow),
+    ...adapter(db, transitions, events, watcher, flow),
     ...scheduleCalls(db, schedules, importJobs),
     ...flowCalls(db, flows),
     ...createLimitCalls(db, config.schema),
@@ -301,6 +312,7 @@ function adapter(
   db: Db,
   t: Transitions,
   events: Events,
+  watcher: Watcher,
   f: ControlTransitions,
 ): Omit<
   Backend<PostgresTransaction>,
@@ -353,13 +365,34 @@ function adapter(
 
     async listen(queue, topic, listener) {
       db.checkOpen();
+      let stop: () => Promise<void>;
       try {
-        return await events.listen(queue, db.channel(queue), topic, listener);
+        stop = await events.listen(queue, db.channel(queue), topic, listener);
       } catch (err) {
         throw toBackendError(err, "postgres listen");
       }
+      // A worker hears wake-ups and cancels, which are always sent; anyone
+      // else hears updates, which claims and completions send only while
+      // the queue is watched (sql_watchers.ts): watch it, LISTEN being
+      // active already, before saying listening is in place.
+      if (topic === "worker") return stop;
+      let unwatch: () => Promise<void>;
+      try {
+        unwatch = await watcher.watch(queue);
+      } catch (err) {
+        await stop();
+        throw toBackendError(err, "postgres listen");
+      }
+      return async () => {
+        await stop();
+        await unwatch();
+      };
     },
 
-    close: () => db.close(() => events.close()),
+    close: () =>
+      db.close(async () => {
+        await watcher.close();
+        await events.close();
+      }),
   };
 }

@@ -31,6 +31,7 @@ import { claimCtes } from "./sql_claim.ts";
 import { notifyUpdates, rereadStatement, sweepFinal } from "./sql_final.ts";
 import { arrivalsOf } from "./sql_limits.ts";
 import { INSERT_COLUMNS } from "./records.ts";
+import { watchedGate } from "./sql_watchers.ts";
 
 export { notifyUpdates };
 
@@ -292,7 +293,9 @@ export function statements(schema: string): Statements {
         AND held_key IN (SELECT json_array_elements_text($2::text::json))`,
     claim: `WITH ${claimCtes(ident(schema), "$2", true)},
     ${expiredNotes("$3")},
-    notes AS (${notifyUpdates("claimed", "$3")})
+    notes AS (${
+      notifyUpdates("claimed", "$3", watchedGate(fn, "claimed", "$1"))
+    })
     SELECT ${COLS}, e.expired, e.notes FROM
       (SELECT (SELECT count(*) FROM expired)::int AS expired,
         (SELECT count(*) FROM expired_notes)::int
@@ -322,7 +325,7 @@ export function statements(schema: string): Statements {
     complete: `WITH r AS (
       SELECT * FROM ${fn}.complete_jobs($1, $3::text, $2)
     ), done AS (SELECT * FROM r WHERE lost IS NULL),
-    notes AS (${notifyUpdates("done", "$2")}),
+    notes AS (${notifyUpdates("done", "$2", watchedGate(fn, "done", "$1"))}),
     async AS (${ASYNC_COMMIT})
     SELECT (SELECT count(*) FROM notes)::int AS notes,
       (SELECT v FROM async) AS async,
@@ -330,7 +333,7 @@ export function statements(schema: string): Statements {
         WHERE lost IS NOT NULL) AS lost`,
     completeOne: `WITH done AS (
       SELECT * FROM ${fn}.complete_job($1, $3, $4, $5::text, $6::float8, $2)
-    ), notes AS (${notifyUpdates("done", "$2")}),
+    ), notes AS (${notifyUpdates("done", "$2", watchedGate(fn, "done", "$1"))}),
     async AS (${ASYNC_COMMIT})
     SELECT (SELECT count(*) FROM done)::int AS done,
       (SELECT count(*) FROM notes)::int AS notes,

@@ -46,15 +46,22 @@ export function updatePayload(p = ""): string {
  * each (a notification holds at most 8,000 bytes), a pack of its own for a
  * larger one, and a re-read marker `["r", id]` for one of 7,900 bytes or
  * more. Packing saves the server and every listener the work of one
- * notification per job. (sql.ts re-exports it.)
+ * notification per job. With a `gate` (a boolean SQL expression), only
+ * when it holds (sql_watchers.ts). (sql.ts re-exports it.)
  */
-export function notifyUpdates(cte: string, channel: string): string {
+export function notifyUpdates(
+  cte: string,
+  channel: string,
+  gate?: string,
+): string {
   return `SELECT pg_notify(${channel}, '["p",' || string_agg(p, ',') || ']')
     FROM (SELECT CASE WHEN octet_length(q) < 300
           THEN row_number() OVER () / 25 ELSE -row_number() OVER () END AS chunk,
         CASE WHEN octet_length(q) < ${REREAD_BYTES} THEN q
           ELSE '["r","' || id || '"]' END AS p
-      FROM (SELECT id, ${updatePayload()} AS q FROM ${cte}) x) y
+      FROM (SELECT id, ${updatePayload()} AS q FROM ${cte}${
+    gate === undefined ? "" : `\n        WHERE ${gate}`
+  }) x) y
     GROUP BY chunk`;
 }
 

@@ -4,8 +4,8 @@
  * (db.ts), and the statements that create the schema and its migration
  * table (`bootstrap`). Each migration is assembled from the files that own
  * its parts: sql_claim.ts, sql_retention.ts, sql_schedule.ts, sql_final.ts,
- * sql_flows_schema.ts, sql_flows.ts, sql_limits.ts, sql_retained.ts. Owns
- * no connection and runs nothing.
+ * sql_flows_schema.ts, sql_flows.ts, sql_limits.ts, sql_retained.ts,
+ * sql_watchers.ts. Owns no connection and runs nothing.
  *
  * @module
  */
@@ -19,6 +19,7 @@ import { foldMigration, limitsMigration } from "./sql_limits.ts";
 import { retainedMigration } from "./sql_retained.ts";
 import { finishFunctions, retentionTables } from "./sql_retention.ts";
 import { schedulesTable } from "./sql_schedule.ts";
+import { watchersMigration } from "./sql_watchers.ts";
 
 /** The migrations, in order; each runs once per schema, under a lock. */
 export function migrations(schema: string): string[] {
@@ -111,6 +112,9 @@ export function migrations(schema: string): string[] {
     // unparked first, and lanes_wake leaves out full groups' lanes
     // (sql_limits.ts, foldMigration).
     foldMigration(s),
+    // 10: who watches a queue's updates, so that claims and completions
+    // notify only then (sql_watchers.ts).
+    watchersMigration(s),
   ];
 }
 
