@@ -116,29 +116,79 @@ describe("postgres watchers", () => {
       assert.equal(seen.filter((s) => s === "processing").length, 3);
 
       await stop();
-      assert.equal(await watchers(queue.name), 0, "the last one unwatches");
+      assert.equal(await watchers(queue.name), 1, "it lingers a while");
+      await backend.close();
+      assert.equal(await watchers(queue.name), 0, "closing unwatches at once");
+      const other = createQueue({
+        backend: postgresBackend({ url: server.url }),
+        name: queue.name,
+      });
+      closers.push(() => other.close());
       const before = updates(heard).length;
-      await queue.enqueue("t", 7);
-      await drainAll(queue, heard);
+      await other.enqueue("t", 7);
+      await drainAll(other, heard);
       assert.equal(updates(heard).length, before, "nothing once unwatched");
     },
   );
 
+  /** A watcher on the test's client, naming the statements it runs. */
+  function watcherOf(lingerMs: number, lost: string[] = []) {
+    const ran: string[] = [];
+    const s = watcherStatements(ident("jobline"));
+    const names = new Map([[s.watch, "watch"], [s.unwatch, "unwatch"]]);
+    const counted = {
+      unsafe: (text: string, args: string[]) => {
+        ran.push(names.get(text) ?? "beat");
+        return sql.unsafe(text, args);
+      },
+    } as unknown as postgres.Sql;
+    const watcher = createWatcher(
+      s,
+      (_queue, fn) => fn(),
+      counted,
+      (q) => void lost.push(q),
+      { beatMs: 3_600_000, lingerMs },
+    );
+    closers.push(() => watcher.close());
+    return { watcher, ran };
+  }
+
   test(
-    "two listeners of one backend share one row, kept until the last stops",
+    "listeners of one backend share one row, deleted when the last stops (no linger)",
     SLOW,
     async () => {
-      const { backend, queue } = await queueOf();
-      const a = await backend.listen(queue.name, "queue", () => {});
-      const b = await backend.listen(queue.name, { job: "x" }, () => {});
+      const { queue } = await queueOf();
+      const { watcher, ran } = watcherOf(0);
+      const [a, b] = await Promise.all([
+        watcher.watch(queue.name),
+        watcher.watch(queue.name),
+      ]);
       assert.equal(await watchers(queue.name), 1);
       await a();
       assert.equal(await watchers(queue.name), 1);
       await b();
       assert.equal(await watchers(queue.name), 0);
-      const c = await backend.listen(queue.name, "queue", () => {});
+      const c = await watcher.watch(queue.name);
       assert.equal(await watchers(queue.name), 1, "watched again");
       await c();
+      assert.deepEqual(ran, ["watch", "unwatch", "watch", "unwatch"]);
+    },
+  );
+
+  test(
+    "a row lingers after its last listener: one coming back meanwhile takes no lock",
+    SLOW,
+    async () => {
+      const { queue } = await queueOf();
+      const { watcher, ran } = watcherOf(3_600_000);
+      const a = await watcher.watch(queue.name);
+      await a();
+      assert.equal(await watchers(queue.name), 1);
+      const b = await watcher.watch(queue.name);
+      await b();
+      assert.deepEqual(ran, ["watch"], "one add for both");
+      await watcher.close();
+      assert.equal(await watchers(queue.name), 0);
     },
   );
 
@@ -179,16 +229,8 @@ describe("postgres watchers", () => {
     SLOW,
     async () => {
       const { queue } = await queueOf();
-      const s = watcherStatements(ident("jobline"));
       const lost: string[] = [];
-      const watcher = createWatcher(
-        s,
-        (_queue, fn) => fn(),
-        sql,
-        (q) => void lost.push(q),
-        3_600_000,
-      );
-      closers.push(() => watcher.close());
+      const { watcher } = watcherOf(0, lost);
       const unwatch = await watcher.watch(queue.name);
       await sql`INSERT INTO jobline.watchers (queue, watcher, beat)
         VALUES (${queue.name}, 'dead', now() - interval '11 minutes'),

@@ -10,7 +10,8 @@
  * updates (a `subscribe`, `waitFor` or dashboard: any listener of a job or
  * of the queue; a worker's own listener hears wake-ups and cancels, which
  * every statement still sends). A watching backend has a row in
- * `watchers` per queue. The gate, `watched(queue)`, takes the queue's
+ * `watchers` per queue (kept ten seconds after its last listener stopped:
+ * watchers.ts). The gate, `watched(queue)`, takes the queue's
  * advisory lock shared, then reads the rows with a fresh snapshot (it is
  * VOLATILE; by the primary key, whatever the statistics say);
  * `watch(queue, watcher)` takes the same lock exclusively to
