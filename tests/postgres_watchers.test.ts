@@ -134,11 +134,18 @@ describe("postgres watchers", () => {
   /** A watcher on the test's client, naming the statements it runs. */
   function watcherOf(lingerMs: number, lost: string[] = []) {
     const ran: string[] = [];
+    /** Statements whose next run fails. */
+    const failing = new Set<string>();
     const s = watcherStatements(ident("jobline"));
     const names = new Map([[s.watch, "watch"], [s.unwatch, "unwatch"]]);
     const counted = {
       unsafe: (text: string, args: string[]) => {
-        ran.push(names.get(text) ?? "beat");
+        const name = names.get(text) ?? "beat";
+        ran.push(name);
+        if (failing.has(name)) {
+          failing.delete(name);
+          return Promise.reject(new Error("connection lost"));
+        }
         return sql.unsafe(text, args);
       },
     } as unknown as postgres.Sql;
@@ -150,7 +157,7 @@ describe("postgres watchers", () => {
       { beatMs: 3_600_000, lingerMs },
     );
     closers.push(() => watcher.close());
-    return { watcher, ran };
+    return { watcher, ran, failing };
   }
 
   test(
@@ -225,12 +232,27 @@ describe("postgres watchers", () => {
   );
 
   test(
+    "under an isolation level other than read committed, watched() says true",
+    SLOW,
+    async () => {
+      const { queue } = await queueOf();
+      const rows = await sql.begin(
+        "isolation level repeatable read",
+        (tx) => tx`SELECT jobline.watched(${queue.name}) AS w`,
+      );
+      assert.equal(rows[0]!.w, true);
+      const [rc] = await sql`SELECT jobline.watched(${queue.name}) AS w`;
+      assert.equal(rc!.w, false, "no watcher");
+    },
+  );
+
+  test(
     "a watcher adds back its row found gone and tells the queue to re-read; rows of dead watchers expire",
     SLOW,
     async () => {
       const { queue } = await queueOf();
       const lost: string[] = [];
-      const { watcher } = watcherOf(0, lost);
+      const { watcher, failing } = watcherOf(0, lost);
       const unwatch = await watcher.watch(queue.name);
       await sql`INSERT INTO jobline.watchers (queue, watcher, beat)
         VALUES (${queue.name}, 'dead', now() - interval '11 minutes'),
@@ -245,8 +267,12 @@ describe("postgres watchers", () => {
       );
       await sql`DELETE FROM jobline.watchers
         WHERE queue = ${queue.name} AND watcher <> 'alive'`;
+      failing.add("watch");
       await watcher.beat();
-      assert.deepEqual(lost, [queue.name]);
+      assert.deepEqual(lost, [], "not back yet: no resync");
+      assert.equal(await watchers(queue.name), 1, "only 'alive'");
+      await watcher.beat();
+      assert.deepEqual(lost, [queue.name], "back, then resync");
       assert.equal(await watchers(queue.name), 2, "added back");
       await unwatch();
       await watcher.beat();

@@ -19,7 +19,9 @@
  * was added, and one that commits after it was added (the lock being held
  * until commit either way) read the row, and notifies: a listener whose
  * LISTEN is active before its row is added hears every claim and
- * completion that commits after its `listen()` resolved. The gate runs
+ * completion that commits after its `listen()` resolved. (That needs a
+ * snapshot per statement: under another isolation level, such as a role's
+ * `default_transaction_isolation`, `watched` says true.) The gate runs
  * after the statement's own work (it reads the statement's result first),
  * so a statement never holds the lock shared while it waits for a row.
  *
@@ -55,6 +57,10 @@ export function watchersMigration(s: string): string {
     DECLARE
       v_watched boolean;
     BEGIN
+      -- Only READ COMMITTED reads with a snapshot newer than the lock.
+      IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN true;
+      END IF;
       PERFORM pg_advisory_xact_lock_shared(${LOCK_CLASS}, hashtext(p_queue));
       SELECT EXISTS (SELECT 1 FROM ${s}.watchers w WHERE w.queue = p_queue)
         INTO v_watched;

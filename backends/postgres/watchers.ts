@@ -42,6 +42,13 @@ interface Watched {
   count: number;
   /** The add of its row (settled: in place), or null: no row. */
   held: Promise<void> | null;
+  /** Its add has committed (so a refresh would find the row). */
+  added: boolean;
+  /**
+   * Its row was found gone and is not back yet: its listeners may have
+   * missed updates, and get a resync once it is.
+   */
+  missing: boolean;
   /** The adds and deletes of its row, in order. */
   chain: Promise<void>;
   /** The delete waiting out the linger after its last listener stopped. */
@@ -73,11 +80,21 @@ export function createWatcher(
   let beating = false;
   let closed = false;
 
-  /** Adds the row, after what the chain holds; held until it is deleted. */
+  /**
+   * Adds the row, after what the chain holds; held until it is deleted.
+   * Once a row found gone is back, its listeners are told to re-read.
+   */
   function hold(queue: string, w: Watched): Promise<void> {
+    w.added = false;
     const added = w.chain.then(() =>
       run(queue, () => sql.unsafe(s.watch, [queue, id]))
-    ).then(() => {});
+    ).then(() => {
+      if (w.held !== added) return;
+      w.added = true;
+      if (!w.missing) return;
+      w.missing = false;
+      if (w.count > 0) lost(queue);
+    });
     w.held = added;
     w.chain = added.catch(() => {});
     added.catch(() => {
@@ -90,6 +107,8 @@ export function createWatcher(
   async function release(queue: string, w: Watched): Promise<void> {
     if (w.count > 0 || w.held === null) return;
     w.held = null;
+    w.added = false;
+    w.missing = false;
     w.chain = w.chain.then(() =>
       run(queue, () => sql.unsafe(s.unwatch, [queue, id]))
     ).then(() => {}, () => {});
@@ -98,8 +117,11 @@ export function createWatcher(
 
   async function beat(): Promise<void> {
     if (beating) return;
-    const names = [...queues].filter(([, w]) => w.held !== null)
-      .map(([q]) => q);
+    // Rows whose add committed before the refresh (one still being added
+    // would look gone), and those found gone whose add back failed.
+    const names = [...queues].filter(([, w]) =>
+      (w.added && w.held !== null) || (w.missing && w.count > 0)
+    ).map(([q]) => q);
     if (names.length === 0) return;
     beating = true;
     try {
@@ -110,10 +132,16 @@ export function createWatcher(
       const kept = new Set(rows.map((r) => r.queue as string));
       for (const queue of names) {
         const w = queues.get(queue)!;
-        if (kept.has(queue) || w.held === null) continue;
-        // Its row expired: updates may have gone unsent. Put it back first.
-        await hold(queue, w);
-        if (w.count > 0) lost(queue);
+        if (kept.has(queue) || (w.held !== null && !w.added)) continue;
+        if (w.count === 0 && !w.missing) {
+          // Lingering and gone: nothing is missed; no row is needed.
+          w.held = null;
+          w.added = false;
+          continue;
+        }
+        // Updates may have gone unsent: put the row back, then resync.
+        w.missing = true;
+        await hold(queue, w).catch(() => {}); // the next beat tries again
       }
     } catch {
       // The next beat tries again; a row lives ten minutes.
@@ -129,6 +157,8 @@ export function createWatcher(
         w = {
           count: 0,
           held: null,
+          added: false,
+          missing: false,
           chain: Promise.resolve(),
           linger: undefined,
         };
@@ -149,7 +179,7 @@ export function createWatcher(
       }
       let stopped = false;
       return async () => {
-        if (stopped) return;
+        if (stopped || closed) return;
         stopped = true;
         if (--w.count > 0) return;
         if (lingerMs <= 0 || closed) return await release(queue, w);
@@ -164,14 +194,25 @@ export function createWatcher(
     async close() {
       closed = true;
       clearInterval(timer);
+      const entries = [...queues];
+      for (const [, w] of entries) clearTimeout(w.linger);
+      // Let adds under way land (a second at most), so that none of them
+      // leaves a row behind; then delete straight through the client, not
+      // through run: the backend is closing.
+      let wait: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled(entries.map(([, w]) => w.chain)),
+        new Promise((resolve) => (wait = setTimeout(resolve, 1_000))),
+      ]);
+      clearTimeout(wait);
       const names: string[] = [];
-      for (const [queue, w] of queues) {
-        clearTimeout(w.linger);
-        if (w.held !== null) names.push(queue);
+      for (const [queue, w] of entries) {
+        if (w.held !== null || w.missing) names.push(queue);
         w.held = null;
+        w.added = false;
+        w.missing = false;
         w.count = 0;
       }
-      // The backend is closing: straight to the client, not through run.
       await Promise.allSettled(
         names.map((queue) => sql.unsafe(s.unwatch, [queue, id])),
       );
