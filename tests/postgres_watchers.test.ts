@@ -205,7 +205,7 @@ describe("postgres watchers", () => {
     async () => {
       const { backend, queue } = await queueOf();
       const tx = await sql.reserve();
-      closers.push(async () => tx.release());
+      closers.push(() => Promise.resolve(tx.release()));
       await tx`BEGIN`;
       const [row] = await tx`SELECT jobline.watched(${queue.name}) AS w`;
       assert.equal(row!.w, false);
