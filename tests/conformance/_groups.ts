@@ -18,6 +18,27 @@ import { type Case, sleep, waitFor } from "./_context.ts";
 export const groupCases: Case[] = [
   {
     name:
+      "enqueueMany() keeps each job's group in a batch mixing jobs with and without one",
+    async run(ctx) {
+      const queue = ctx.queue();
+      const groups = ["g-1", undefined, "g-2", "g-1", undefined];
+      const ids = await queue.enqueueMany(groups.map((group, i) => ({
+        type: i % 2 === 0 ? "a" : "b",
+        data: i,
+        options: group === undefined ? {} : { group },
+      })));
+      const jobs = await Promise.all(ids.map((id) => queue.get(id)));
+      assert.deepEqual(jobs.map((j) => [j?.data, j?.group]), [
+        [0, "g-1"],
+        [1, undefined],
+        [2, "g-2"],
+        [3, "g-1"],
+        [4, undefined],
+      ]);
+    },
+  },
+  {
+    name:
       "groups of equal priority take turns: after 100 jobs of group A then 3 of group B, the three B jobs are among the first six claims",
     async run(ctx) {
       const queue = ctx.queue();

@@ -63,9 +63,9 @@ export const modelCases: Case[] = [
       const ids = await queue.enqueueMany([
         { type: "a", data: odd, options: { priority: 9, ttl: 60, key: "k" } },
         { type: "b", data: { odd }, options: { metadata: { odd } } },
-        { type: "a", data: null, options: { delay: 5_000, group: "g-1" } },
+        { type: "a", data: null, options: { delay: 5_000 } },
         { type: "c", data: [1, odd], options: { removeOnComplete: true } },
-        { type: "a", data: 1.5, options: { maxAttempts: 7, group: "g-2" } },
+        { type: "a", data: 1.5, options: { maxAttempts: 7 } },
       ]);
       const jobs = await Promise.all(ids.map((id) => queue.get(id)));
       const fields = jobs.map((j) => ({
@@ -76,7 +76,6 @@ export const modelCases: Case[] = [
         key: j?.key,
         metadata: j?.metadata,
         runAt: j?.runAt,
-        group: j?.group,
         maxAttempts: j?.maxAttempts,
       }));
       const plain = {
@@ -85,7 +84,6 @@ export const modelCases: Case[] = [
         key: undefined,
         metadata: {},
         runAt: clock.now,
-        group: undefined,
         maxAttempts: 3,
       };
       assert.deepEqual(fields, [
@@ -96,10 +94,9 @@ export const modelCases: Case[] = [
           type: "a",
           data: null,
           runAt: clock.now + 5_000,
-          group: "g-1",
         },
         { ...plain, type: "c", data: [1, odd] },
-        { ...plain, type: "a", data: 1.5, maxAttempts: 7, group: "g-2" },
+        { ...plain, type: "a", data: 1.5, maxAttempts: 7 },
       ]);
       // Each job keeps its own retention: only the fourth goes as it ends.
       clock.advance(5_000);
