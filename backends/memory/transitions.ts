@@ -363,6 +363,9 @@ function finish(
   rec.completedAt = now;
   unschedule(s, rec);
   unlease(s, rec);
+  // A finished job is claimed again only after a retry: its lease entry
+  // would be kept alive (and marked by every GC) for nothing till then.
+  rec.inLeases = null;
   releaseKey(s, rec);
   touch(rec, now);
 }
