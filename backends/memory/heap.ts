@@ -142,7 +142,8 @@ export function lease(s: State, rec: Rec): void {
     s.leases.update(entry);
     return;
   }
-  // A job's entry is made once and reused by its later claims.
+  // A job's entry is made once and reused by its later claims (until it
+  // finishes: transitions.ts drops it then).
   if (entry === null) rec.inLeases = { rec, at: until, i: -1 };
   else entry.at = until;
   s.leases.push(rec.inLeases!);

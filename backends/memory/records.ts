@@ -26,7 +26,10 @@ export interface Rec extends JobRecord {
   readyStamp: number;
   /** Its entry in the delayed heap, while pending and not yet due. */
   inDelayed: Entry | null;
-  /** Its entry in the lease heap (in it while processing: `i >= 0`). */
+  /**
+   * Its entry in the lease heap (in it while processing: `i >= 0`), kept
+   * for its next claim; null once it finishes.
+   */
   inLeases: Entry | null;
   /** Its entry in the TTL heap, while stored with a TTL. */
   inExpiry: Entry | null;
