@@ -164,6 +164,13 @@ for (const store of urlStores()) {
         async () => (await q.stats()).complete === ids.length,
         patiently,
       );
+      // A job is complete once its worker stored it, which may be before
+      // this process has read the worker's last lines.
+      await waitFor(
+        "every job's end line read",
+        () => new Set(spans(ws).map((s) => s.id)).size === ids.length,
+        patiently,
+      );
       const all = spans(ws);
       assert.equal(new Set(all.map((s) => s.id)).size, ids.length);
       const byGroup = Map.groupBy(all, (s) => s.group);
