@@ -10,16 +10,16 @@
  * `transitions_control.ts`; schedules in `transitions_schedule.ts`; the import
  * in `transitions_import.ts`; flows in `transitions_flows.ts`; limits in
  * `transitions_limits.ts`). The connection, migrations and closing are
- * in `db.ts`, the SQL in `sql.ts` (the migrations in `sql_migrations.ts`,
- * the claim function in `sql_claim.ts`, retention's columns and the
- * complete and clean functions in `sql_retention.ts`, fail and cancel in
- * `sql_fail.ts`, their shared pieces in `sql_finish.ts`, final updates in
+ * in `db.ts`, the SQL in `sql.ts` (the enqueue's insert in
+ * `sql_enqueue.ts`, the migrations in `sql_migrations.ts`, the claim
+ * function in `sql_claim.ts`, retention's columns and the complete and
+ * clean functions in `sql_retention.ts`, fail and cancel in `sql_fail.ts`,
+ * their shared pieces in `sql_finish.ts`, final updates in
  * `sql_final.ts`, schedules in `sql_schedule.ts`, the import in
  * `sql_import.ts`, flows in `sql_flows*.ts`), row mapping in
  * `records.ts`, notifications in `events.ts`, who watches a queue's
  * updates in `watchers.ts` (its SQL in `sql_watchers.ts`), URLs in
- * `url.ts`. It must
- * never end a client the user passed in.
+ * `url.ts`. It must never end a client the user passed in.
  *
  * @module
  */

@@ -13,7 +13,8 @@
  * sql_fail.ts: their
  * plans are pinned, and a job removed as it finishes is deleted after its
  * final row was read); their statements here notify from what the functions
- * return. The schedules' SQL is in sql_schedule.ts, the import's in
+ * return. The enqueue's insert is in sql_enqueue.ts, the schedules' in
+ * sql_schedule.ts, the import's in
  * sql_import.ts, the flows' (migration 6, SPEC §12) in sql_flows*.ts.
  *
  * Notification payloads are JSON arrays, first element a kind:
@@ -29,8 +30,7 @@
 
 import { claimCtes } from "./sql_claim.ts";
 import { notifyUpdates, rereadStatement, sweepFinal } from "./sql_final.ts";
-import { arrivalsOf } from "./sql_limits.ts";
-import { INSERT_COLUMNS } from "./records.ts";
+import { insertStatement } from "./sql_enqueue.ts";
 import { watchedGate } from "./sql_watchers.ts";
 
 export { notifyUpdates };
@@ -118,10 +118,11 @@ export interface Statements {
   /**
    * $1 queue, $2 channel, $3 true when every job has the keep rules $4..$7
    * (kca, kcc, kfa, kfc: the keep rules' ages and counts), $8..$23 the
-   * jobs column by column (records.ts, insertArgs and INSERT_COLUMNS: id,
-   * type, data, priority, max_attempts, run_at, created_at, ttl,
-   * expires_at, key, metadata, grp, then each job's keep rules, null when
-   * shared): inserts, skipping held keys; returns the created ids.
+   * jobs column by column (sql_enqueue.ts, INSERT_COLUMNS, as records.ts's
+   * insertArgs fills them: id, type, data, priority, max_attempts, run_at,
+   * created_at, ttl, expires_at, key, metadata, grp, then each job's keep
+   * rules, null when shared): inserts, skipping held keys; returns the
+   * created ids.
    */
   insert: string;
   /**
@@ -131,8 +132,8 @@ export interface Statements {
   insertAll: string;
   /**
    * As `insert`, for one job: its columns ($8..$23) are its values, not
-   * arrays (records.ts, insertArgs), and make one row without the
-   * functions that take a batch's columns apart.
+   * arrays, and make one row without the functions that take a batch's
+   * columns apart.
    */
   insertOne: string;
   /** As `insertAll`, for one job, as `insertOne` takes it. */
@@ -222,58 +223,6 @@ export function statements(schema: string): Statements {
       SELECT pg_notify(${channel}, json_build_array('c', id)::text)
         FROM expired
     )`;
-  /** A batch's jobs as rows, from its columns (records.ts, insertArgs). */
-  const columns = `ROWS FROM (${
-    INSERT_COLUMNS.map(([, type], c) =>
-      type === "text"
-        ? `json_array_elements_text($${c + 8}::text::json)`
-        : `unnest($${c + 8}::text::${type}[])`
-    ).join(",\n        ")
-  })
-        WITH ORDINALITY AS i(${
-    INSERT_COLUMNS.map(([name]) => name).join(", ")
-  }, ord)`;
-  /** One job as a row, from its values. */
-  const oneRow = `(VALUES (${
-    INSERT_COLUMNS.map(([, type], c) => `$${c + 8}::${type}`).join(", ")
-  }, 1))
-        AS i(${INSERT_COLUMNS.map(([name]) => name).join(", ")}, ord)`;
-  const insert = (keys: boolean, one: boolean) =>
-    `WITH ins AS (
-      INSERT INTO ${t} (queue, id, type, data, priority, max_attempts, run_at,
-        created_at, ttl, expires_at, key, held_key, metadata, status,
-        updated_at, keep_complete_age, keep_complete_count, keep_failed_age,
-        keep_failed_count, job_group)
-      SELECT $1, i.id, i.type, i.data, i.priority, i.max_attempts, i.run_at,
-        i.created_at, i.ttl, i.expires_at, i.key, i.key, i.metadata,
-        'pending', i.created_at,
-        CASE WHEN $3::boolean THEN $4::float8 ELSE i.kca END,
-        CASE WHEN $3::boolean THEN $5::int ELSE i.kcc END,
-        CASE WHEN $3::boolean THEN $6::float8 ELSE i.kfa END,
-        CASE WHEN $3::boolean THEN $7::int ELSE i.kfc END, i.grp
-      FROM ${one ? oneRow : columns}
-      ORDER BY i.ord
-      ${
-      keys
-        ? "ON CONFLICT (queue, held_key) WHERE held_key IS NOT NULL DO NOTHING"
-        : ""
-    }
-      RETURNING id, type, created_at, run_at, seq, queue, job_group,
-        priority, status
-    ),
-    arrived AS (${arrivalsOf(ident(schema), "ins")}),
-    notes AS (
-      SELECT pg_notify($2, json_build_array('e', type, created_at,
-        min(run_at), json_agg(id ORDER BY seq))::text)
-      FROM (SELECT *, (row_number() OVER (ORDER BY seq) - 1) / 200 AS chunk
-        FROM ins) x
-      GROUP BY type, created_at, chunk
-    )
-    ${
-      keys
-        ? "SELECT id, (SELECT count(*) FROM notes) AS n FROM ins"
-        : "SELECT (SELECT count(*) FROM ins)::int AS created, (SELECT count(*) FROM notes)::int AS n"
-    }`;
   return {
     lock: "SELECT pg_advisory_xact_lock(27243, hashtext($1))",
     version: `SELECT coalesce(max(version), 0)::int AS v FROM ${
@@ -281,10 +230,10 @@ export function statements(schema: string): Statements {
     }.migrations`,
     recordVersion: `INSERT INTO ${ident(schema)}.migrations (version) ` +
       "VALUES ($1)",
-    insert: insert(true, false),
-    insertAll: insert(false, false),
-    insertOne: insert(true, true),
-    insertOneAll: insert(false, true),
+    insert: insertStatement(fn, true, false),
+    insertAll: insertStatement(fn, false, false),
+    insertOne: insertStatement(fn, true, true),
+    insertOneAll: insertStatement(fn, false, true),
     dropExpiredHolders: `DELETE FROM ${t} j WHERE j.queue = $1
       AND j.held_key IN (SELECT json_array_elements_text($3::text::json))
       AND j.expires_at <= $2`,
