@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { BackendEvent, Topic } from "./backend/interface.ts";
+import type { BackendEvent, JobRecord, Topic } from "./backend/interface.ts";
 import { decodeClaimed, decodeJob, decodeUpdate } from "./codec.ts";
 import { prepareJob } from "./enqueue.ts";
 import { toJobError } from "./job_error.ts";
@@ -240,39 +240,35 @@ function claimCalls<J extends JobTypes, Tx>(
 ): Pick<Queue<J, Tx>, "claim" | "claimMany"> {
   const { name, clock, handle } = c;
   type Claimed = JobOf<J> & ClaimedJob;
-  async function claimMany(
+  /**
+   * The backend's claim of up to `limit` jobs, checked; not async, so that
+   * claim() reaches the backend without an await (the hottest call).
+   */
+  function records(
     limit: number,
-    options: ClaimOptions = {},
-  ): Promise<Claimed[]> {
+    options: ClaimOptions,
+  ): Promise<JobRecord[]> {
     const act = "claim jobs";
-    checkNumber(limit, act, "limit", { min: 1, integer: true, max: 10_000 });
-    const types = checkTypes(options.types, act);
-    const leaseMs = checkLeaseMs(options.leaseMs, act, c.leaseMs);
-    const records = await handle.call(
+    let types: readonly string[] | null, leaseMs: number;
+    try {
+      checkNumber(limit, act, "limit", { min: 1, integer: true, max: 10_000 });
+      types = checkTypes(options.types, act);
+      leaseMs = checkLeaseMs(options.leaseMs, act, c.leaseMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return handle.call(
       "claim",
       (b) => b.claim(name, { types, limit, leaseMs, now: clock() }),
     );
-    return records.map((r) => decodeClaimed(r) as Claimed);
   }
   return {
-    claim(options = {}) {
-      // claimMany(1) without its array and its await (the hottest call).
-      const act = "claim jobs";
-      let types: readonly string[] | null, leaseMs: number;
-      try {
-        types = checkTypes(options.types, act);
-        leaseMs = checkLeaseMs(options.leaseMs, act, c.leaseMs);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      return handle.call(
-        "claim",
-        (b) => b.claim(name, { types, limit: 1, leaseMs, now: clock() }),
-      ).then((records) =>
-        records.length === 0 ? null : decodeClaimed(records[0]!) as Claimed
-      );
-    },
-    claimMany,
+    claim: (options = {}) =>
+      records(1, options).then((r) =>
+        r.length === 0 ? null : decodeClaimed(r[0]!) as Claimed
+      ),
+    claimMany: async (limit, options = {}) =>
+      (await records(limit, options)).map((r) => decodeClaimed(r) as Claimed),
   };
 }
 
