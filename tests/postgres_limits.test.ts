@@ -58,6 +58,9 @@ describe("postgres limits and groups", () => {
     return { backend, queue, time };
   }
 
+  /** A client of the test's own, on one connection (the test ends it). */
+  const ownClient = () => postgres(server.url, { max: 1, onnotice: () => {} });
+
   /** Runs `fn` on a client whose statements' plans (analyzed) come back. */
   async function traced(
     fn: (sql: postgres.Sql, plans: PlanNode[]) => Promise<void>,
@@ -196,7 +199,7 @@ describe("postgres limits and groups", () => {
     SLOW,
     async () => {
       const { backend, queue, time } = open("ways");
-      const admin = postgres(server.url, { max: 1, onnotice: () => {} });
+      const admin = ownClient();
       await queue.setLimits({ groups: { concurrency: 1 } });
       const ids = await queue.enqueueMany(
         [0, 1, 2, 3, 4, 5, 6].map((i) => ({
@@ -252,7 +255,7 @@ describe("postgres limits and groups", () => {
     SLOW,
     async () => {
       const { backend, queue } = open("fold");
-      const admin = postgres(server.url, { max: 1, onnotice: () => {} });
+      const admin = ownClient();
       await queue.setLimits({ groups: { concurrency: 1 } });
       await fill(queue, 20, 5);
       const first = await queue.claimMany(20);
@@ -323,7 +326,7 @@ describe("postgres limits and groups", () => {
     SLOW,
     async () => {
       const { backend, queue } = open("bulk");
-      const admin = postgres(server.url, { max: 1, onnotice: () => {} });
+      const admin = ownClient();
       const arrivals = async () =>
         (await admin.unsafe(
           "SELECT count(*)::int AS n FROM bulk.arrivals",
@@ -346,7 +349,7 @@ describe("postgres limits and groups", () => {
     SLOW,
     async () => {
       const { backend, queue } = open("held");
-      const client = postgres(server.url, { max: 1, onnotice: () => {} });
+      const client = ownClient();
       await queue.enqueueMany([1, 2].map((i) => ({
         type: "t",
         data: i,
