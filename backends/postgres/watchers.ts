@@ -103,12 +103,17 @@ export function createWatcher(
     return added;
   }
 
-  /** Deletes the row once no listener watches (a row left behind expires). */
-  async function release(queue: string, w: Watched): Promise<void> {
-    if (w.count > 0 || w.held === null) return;
+  /** Its row no longer held (deleted, gone, or the watcher closing). */
+  function unheld(w: Watched): void {
     w.held = null;
     w.added = false;
     w.missing = false;
+  }
+
+  /** Deletes the row once no listener watches (a row left behind expires). */
+  async function release(queue: string, w: Watched): Promise<void> {
+    if (w.count > 0 || w.held === null) return;
+    unheld(w);
     w.chain = w.chain.then(() =>
       run(queue, () => sql.unsafe(s.unwatch, [queue, id]))
     ).then(() => {}, () => {});
@@ -135,8 +140,7 @@ export function createWatcher(
         if (kept.has(queue) || (w.held !== null && !w.added)) continue;
         if (w.count === 0 && !w.missing) {
           // Lingering and gone: nothing is missed; no row is needed.
-          w.held = null;
-          w.added = false;
+          unheld(w);
           continue;
         }
         // Updates may have gone unsent: put the row back, then resync.
@@ -182,7 +186,7 @@ export function createWatcher(
         if (stopped || closed) return;
         stopped = true;
         if (--w.count > 0) return;
-        if (lingerMs <= 0 || closed) return await release(queue, w);
+        if (lingerMs <= 0) return await release(queue, w);
         w.linger = setTimeout(() => {
           w.linger = undefined;
           void release(queue, w);
@@ -208,9 +212,7 @@ export function createWatcher(
       const names: string[] = [];
       for (const [queue, w] of entries) {
         if (w.held !== null || w.missing) names.push(queue);
-        w.held = null;
-        w.added = false;
-        w.missing = false;
+        unheld(w);
         w.count = 0;
       }
       await Promise.allSettled(
