@@ -61,6 +61,32 @@ describe("postgres limits and groups", () => {
   /** A client of the test's own, on one connection (the test ends it). */
   const ownClient = () => postgres(server.url, { max: 1, onnotice: () => {} });
 
+  /**
+   * Records every update of schema's lanes (a trigger); the function
+   * returned takes the updates recorded since its last call, each as
+   * `group:wake`, sorted.
+   */
+  async function laneWrites(
+    admin: postgres.Sql,
+    schema: string,
+  ): Promise<() => Promise<string[]>> {
+    await admin.unsafe(`
+      CREATE TABLE ${schema}.lane_writes (grp text, wake float8);
+      CREATE FUNCTION ${schema}.lane_written() RETURNS trigger
+      LANGUAGE plpgsql AS $w$ BEGIN
+        INSERT INTO ${schema}.lane_writes VALUES (NEW.grp, NEW.wake);
+        RETURN NULL;
+      END $w$;
+      CREATE TRIGGER lanes_written AFTER UPDATE ON ${schema}.lanes
+      FOR EACH ROW EXECUTE FUNCTION ${schema}.lane_written();`);
+    return async () => {
+      const rows = await admin.unsafe(
+        `DELETE FROM ${schema}.lane_writes RETURNING grp, wake`,
+      );
+      return rows.map((r) => `${r.grp}:${r.wake}`).sort();
+    };
+  }
+
   /** Runs `fn` on a client whose statements' plans (analyzed) come back. */
   async function traced(
     fn: (sql: postgres.Sql, plans: PlanNode[]) => Promise<void>,
@@ -260,21 +286,7 @@ describe("postgres limits and groups", () => {
       await fill(queue, 20, 5);
       const first = await queue.claimMany(20);
       assert.equal(new Set(first.map((j) => j.group)).size, 20);
-      await admin.unsafe(`
-        CREATE TABLE fold.lane_writes (grp text, wake float8);
-        CREATE FUNCTION fold.lane_written() RETURNS trigger
-        LANGUAGE plpgsql AS $w$ BEGIN
-          INSERT INTO fold.lane_writes VALUES (NEW.grp, NEW.wake);
-          RETURN NULL;
-        END $w$;
-        CREATE TRIGGER lanes_written AFTER UPDATE ON fold.lanes
-        FOR EACH ROW EXECUTE FUNCTION fold.lane_written();`);
-      const writes = async () => {
-        const rows = await admin.unsafe(
-          "DELETE FROM fold.lane_writes RETURNING grp, wake",
-        );
-        return rows.map((r) => `${r.grp}:${r.wake}`).sort();
-      };
+      const writes = await laneWrites(admin, "fold");
       // Every group's job stops: the next claim serves all 20 lanes, each
       // parked again (full) by the one write that serves it.
       for (const job of first) await queue.complete(job, null);
@@ -300,7 +312,9 @@ describe("postgres limits and groups", () => {
       await writes();
       // With as many lanes claimable as a claim asks for, the stops unpark
       // their lanes at once (one write each) and the claim serves the
-      // lanes that waited longest: none of those that just stopped.
+      // lanes that waited longest: none of those that just stopped. As
+      // claimable lanes are left beyond those it read, the lanes it fills
+      // stay claimable (migration 11): only their turns are written.
       for (const job of [...five, ...rest]) await queue.complete(job, null);
       const again = await queue.claimMany(5); // leaves 15 lanes unparked
       await writes();
@@ -311,11 +325,59 @@ describe("postgres limits and groups", () => {
       assert.ok(ten.every((j) => !stopped.has(j.group)), "longest waiting");
       assert.deepEqual(
         await writes(),
-        [
-          ...again.map((j) => `${j.group}:null`),
-          ...ten.map((j) => `${j.group}:Infinity`),
-        ].sort(),
+        [...again, ...ten].map((j) => `${j.group}:null`).sort(),
       );
+      await admin.end();
+      await backend.close();
+    },
+  );
+
+  test(
+    "a claim with more lanes claimable than it serves leaves the lanes it fills claimable, so their stops write nothing; a claim that reads a lane still full takes nothing from it and parks it",
+    SLOW,
+    async () => {
+      const { backend, queue } = open("lazy");
+      const admin = ownClient();
+      await queue.setLimits({ groups: { concurrency: 1 } });
+      await fill(queue, 30, 3);
+      const writes = await laneWrites(admin, "lazy");
+      const running = async () =>
+        (await admin.unsafe(
+          "SELECT job_group, count(*)::int AS n FROM lazy.jobs WHERE status = 'processing' GROUP BY job_group",
+        )).map((r) => r.n as number);
+      const at = (jobs: { group?: string | undefined }[], wake: string) =>
+        jobs.map((j) => `${j.group}:${wake}`).sort();
+      // 20 lanes are left beyond the 10 a claim serves: the lanes it fills
+      // keep their place in no queue but turn order, unparked.
+      const first = await queue.claimMany(10);
+      assert.equal(new Set(first.map((j) => j.group)).size, 10);
+      assert.deepEqual(await writes(), at(first, "null"));
+      // Their stops find them claimable: the next claim writes only the
+      // lanes it serves, the ten that waited longest.
+      for (const job of first) await queue.complete(job, null);
+      const second = await queue.claimMany(10);
+      const served = new Set(first.map((j) => j.group));
+      assert.ok(second.every((j) => !served.has(j.group)), "longest waiting");
+      assert.deepEqual(await writes(), at(second, "null"));
+      const third = await queue.claimMany(10);
+      assert.deepEqual(await writes(), at(third, "null"));
+      // Now 20 groups are full and their lanes claimable. A claim that
+      // may take all 30 reads every lane: it serves the 10 free groups,
+      // parks the full ones untouched, and, with no lane left beyond,
+      // parks those it fills as well.
+      const fourth = await queue.claimMany(30);
+      assert.deepEqual(
+        fourth.map((j) => j.group).sort(),
+        first.map((j) => j.group).sort(),
+      );
+      assert.deepEqual(
+        await writes(),
+        at([...first, ...second, ...third], "Infinity"),
+      );
+      const counts = await running();
+      assert.equal(counts.length, 30);
+      assert.ok(counts.every((n) => n === 1), `running: ${counts}`);
+      assert.equal((await queue.claimMany(30)).length, 0, "every slot full");
       await admin.end();
       await backend.close();
     },

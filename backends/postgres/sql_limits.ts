@@ -20,7 +20,11 @@
  * else the time until which it is parked (a delay, a group rate window;
  * 'infinity' for a full group concurrency, until one of its jobs stops:
  * from migration 9 on, the claim that folds the stop serves the lane as it
- * stands, and unparks it only if it does not serve it).
+ * stands, and unparks it only if it does not serve it; from migration 11
+ * on, a lane filled by a round with more claimable lanes than it may
+ * serve stays claimable, and the round that reads it still full parks it).
+ * A lane's group is counted whenever a round reads it, so a claimable
+ * lane never passes its group's limit.
  * Only claims (serialized per queue by its `turns` row) and setLimits
  * write lanes, so nothing else ever waits on them. Every other step that
  * makes a grouped job pending (enqueue, import, flows, release, retry,
@@ -241,6 +245,17 @@ export function foldMigration(s: string): string {
     roundFunction(s, 9),
     claimLimitedFunction(s, 9),
   ].join("\n");
+}
+
+/**
+ * Migration 11 (`s` the quoted schema): claim_round made again so that a
+ * round with more claimable lanes than it may serve leaves the lanes whose
+ * group it filled claimable instead of parking them (servedSteps in
+ * sql_limits_round.ts): in a drain over many groups a stop then finds
+ * its lane unparked and nothing is written to unpark it.
+ */
+export function lazyParkMigration(s: string): string {
+  return roundFunction(s, 11);
 }
 
 /**

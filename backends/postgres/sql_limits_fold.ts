@@ -10,11 +10,13 @@
  */
 
 /**
- * The migration that makes a limit function: 7 (limits and groups), or 9,
+ * The migration that makes a limit function: 7 (limits and groups); 9,
  * where a claim serves the lanes its group's stop unparks without writing
- * them unparked first (sql_limits.ts, foldMigration).
+ * them unparked first (sql_limits.ts, foldMigration); or 11, where a round
+ * with more claimable lanes than it may serve leaves the lanes it filled
+ * unparked (sql_limits.ts, lazyParkMigration).
  */
-export type LimitsVersion = 7 | 9;
+export type LimitsVersion = 7 | 9 | 11;
 
 /** `a` in the functions of migration 9 on, else `b`. */
 export function nine(v: LimitsVersion, a: string, b: string): string {

@@ -86,7 +86,9 @@ function lowerFunction(s: string): string {
  * dropped when its group has no pending job left.
  */
 export function roundFunction(s: string, v: LimitsVersion): string {
-  return `CREATE FUNCTION ${s}.claim_round(p_queue text, p_now float8,
+  return `${
+    v >= 11 ? "CREATE OR REPLACE" : "CREATE"
+  } FUNCTION ${s}.claim_round(p_queue text, p_now float8,
       p_lease_ms float8, p_prio integer, p_before bigint, p_max integer,
       p_turn bigint, p_types text[], p_out text[], p_skip text[],
       p_tnames text[], p_tleft integer[], p_gmax integer, p_grate jsonb,
@@ -108,14 +110,21 @@ export function roundFunction(s: string, v: LimitsVersion): string {
       v_lfts integer[];
       v_gone text[];
       v_n integer;
-      v_h ${s}.lane_head;
+      v_h ${s}.lane_head;${
+    v >= 11 ? "\n      v_last bigint;\n      v_plenty boolean := false;" : ""
+  }
     BEGIN
       o_skip := '{}';
       SELECT array_agg(ROW(c.grp, c.k, x.id, x.priority, x.type,
           coalesce(g.o_left, p_gmax - n.n, 2147483647),
-          coalesce(g.o_at, 'infinity'))::${s}.lane_head ORDER BY c.k)
-      INTO v_heads
-      FROM (SELECT l.grp, (row_number() OVER (ORDER BY l.turn))::integer AS k
+          coalesce(g.o_at, 'infinity'))::${s}.lane_head ORDER BY c.k)${
+    v >= 11
+      ? ", max(c.turn)\n      INTO v_heads, v_last"
+      : "\n      INTO v_heads"
+  }
+      FROM (SELECT l.grp, (row_number() OVER (ORDER BY l.turn))::integer AS k${
+    v >= 11 ? ", l.turn" : ""
+  }
         FROM ${nine(v, stoppedToo(unparked(s)), unparked(s))} l) c
       LEFT JOIN LATERAL (SELECT j.id, j.priority, j.type FROM ${s}.jobs j
         WHERE j.queue = p_queue AND j.job_group = c.grp
@@ -131,7 +140,7 @@ export function roundFunction(s: string, v: LimitsVersion): string {
             AND p_gmax IS NOT NULL LIMIT p_gmax) y) n ON true;
       IF v_heads IS NULL THEN
         RETURN;
-      END IF;
+      END IF;${v >= 11 ? plenty(s) : ""}
       -- Stop short of the first lane whose job would pass its type's limit.
       IF cardinality(p_tnames) > 0 THEN
         SELECT min(t.k) INTO v_cut FROM (SELECT h.k, h.type,
@@ -173,7 +182,7 @@ export function roundFunction(s: string, v: LimitsVersion): string {
       ${
     nine(v, "o_served := coalesce(v_grps, '{}');\n      ", "")
   }IF v_grps IS NOT NULL THEN
-        ${servedSteps(s)}
+        ${servedSteps(s, v)}
       END IF;
       FOREACH v_h IN ARRAY v_heads LOOP
         CONTINUE WHEN v_h.k >= v_cut OR v_h.priority >= p_prio;
@@ -185,6 +194,18 @@ export function roundFunction(s: string, v: LimitsVersion): string {
       END LOOP;
     END
     $round$;`;
+}
+
+/**
+ * Migration 11: whether the round read as many lanes as it may serve and
+ * another claimable lane of its priority comes after them (one probe of
+ * lanes_next): then the lanes it fills stay claimable (servedSteps).
+ */
+function plenty(s: string): string {
+  return `
+      v_plenty := cardinality(v_heads) >= p_max AND EXISTS (SELECT 1
+        FROM ${s}.lanes l WHERE l.queue = p_queue AND l.wake IS NULL
+          AND l.prio = p_prio AND l.turn > v_last AND l.grp <> ALL(p_skip));`;
 }
 
 /** The first `p_max` unparked lanes of priority `p_prio`, in turn order. */
@@ -216,8 +237,17 @@ function stoppedToo(lanes: string): string {
  * before, `v_lfts`): their claims in the groups' windows, their turns,
  * parked when full or out of their window (a wake for when it moves on),
  * dropped (under their locks, read again) when no job of theirs is left.
+ *
+ * From migration 11 on, a lane its job filled is parked only when no
+ * claimable lane of its priority is left beyond those the round read (so
+ * the next claim would read it again, likely still full). Otherwise other
+ * lanes come first in turn order, its job has most likely stopped by the time its turn comes
+ * round again, and parking it would cost two writes (parked here,
+ * unparked by the claim that folds the stop) for nothing: left claimable,
+ * a round that reads it while still full finds no slot left (`lft`),
+ * takes nothing from it and parks it then.
  */
-function servedSteps(s: string): string {
+function servedSteps(s: string, v: LimitsVersion): string {
   // A scalar subquery, probed per group: NOT EXISTS would become an
   // anti-join reading every pending grouped job.
   const noneLeft = (g: string) =>
@@ -232,7 +262,9 @@ function servedSteps(s: string): string {
             wake = CASE WHEN p_grate IS NOT NULL THEN (SELECT CASE
                 WHEN q.o_left <= 0 THEN q.o_at END
               FROM ${s}.group_left(p_queue, x.grp, p_now, p_gmax, p_grate) q)
-              WHEN x.lft <= 1 THEN 'infinity' END
+              WHEN x.lft <= 1${
+    v >= 11 ? " AND NOT v_plenty" : ""
+  } THEN 'infinity' END
           FROM unnest(v_grps, v_lfts) WITH ORDINALITY x(grp, lft, n)
           WHERE l.queue = p_queue AND l.grp = x.grp
           RETURNING l.wake

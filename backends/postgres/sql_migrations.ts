@@ -15,7 +15,11 @@ import { claimFunction, claimMigration } from "./sql_claim.ts";
 import { finalUpdatesTable } from "./sql_final.ts";
 import { cancelFlowFunction, settleFunction } from "./sql_flows.ts";
 import { flowsMigration } from "./sql_flows_schema.ts";
-import { foldMigration, limitsMigration } from "./sql_limits.ts";
+import {
+  foldMigration,
+  lazyParkMigration,
+  limitsMigration,
+} from "./sql_limits.ts";
 import { retainedMigration } from "./sql_retained.ts";
 import { finishFunctions, retentionTables } from "./sql_retention.ts";
 import { schedulesTable } from "./sql_schedule.ts";
@@ -115,6 +119,10 @@ export function migrations(schema: string): string[] {
     // 10: who watches a queue's updates, so that claims and completions
     // notify only then (sql_watchers.ts).
     watchersMigration(s),
+    // 11: a claim round with more claimable lanes than it may serve
+    // leaves the lanes it filled claimable, so a stop has none to unpark (sql_limits.ts,
+    // lazyParkMigration).
+    lazyParkMigration(s),
   ];
 }
 
