@@ -6,7 +6,9 @@
  *
  * In-process listeners hear a change synchronously after its commit; the
  * log row is written in the same transaction as the change, so another
- * process never sees an event of a change that did not happen. The tailer
+ * process never sees an event of a change that did not happen. A job's
+ * updates go in the log only while another backend object watches its
+ * queue (sql_watchers.ts, watchers.ts); wake-ups and cancels always do. The tailer
  * skips rows of its own origin (already delivered) and must never throw
  * into a timer.
  *
@@ -23,6 +25,7 @@ import { unrefTimer } from "../../src/backend/timers.ts";
 import type { Connection, Emitted, Tx } from "./db.ts";
 import { updateOf } from "./records.ts";
 import * as SQL from "./sql.ts";
+import { WATCHED } from "./sql_watchers.ts";
 
 /** The events of one backend object. */
 export interface Events {
@@ -34,6 +37,8 @@ export interface Events {
   deliver(events: Emitted): void;
   /** Adds a listener; the log is tailed while anyone listens. */
   listen(queue: string, topic: Topic, listener: Listener): () => Promise<void>;
+  /** Tells a queue's listeners to re-read (they may have missed events). */
+  resync(queue: string): void;
   /** Stops tailing the log. */
   stop(): void;
 }
@@ -64,9 +69,10 @@ export function createEvents(config: EventsConfig): Events {
     report,
   );
   return {
-    log: origin === null
-      ? null
-      : (tx, events) => tx.stmt(SQL.EVENTS_INSERT).run(origin, logText(events)),
+    log: origin === null ? null : (tx, events) => {
+      const text = logText(events, (queue) => watched(tx, queue, origin));
+      if (text !== null) tx.stmt(SQL.EVENTS_INSERT).run(origin, text);
+    },
     trim: origin === null ? null : createTrimmer(config.eventRetention),
     deliver: (events) => deliverRows(listeners, events),
     listen(queue, topic, listener) {
@@ -78,6 +84,7 @@ export function createEvents(config: EventsConfig): Events {
         return Promise.resolve();
       };
     },
+    resync: (queue) => listeners.deliver(queue, { kind: "resync" }),
     stop() {
       tailer?.stop();
     },
@@ -133,18 +140,38 @@ function deliverRows(listeners: Listeners, rows: Emitted): void {
 type EventRow = [number, number, string];
 
 /**
- * The text of a log row from a transaction's events (flat: queue, kind, job
- * id, payload as JSON text or null, ...). Payloads are embedded as they are.
+ * Whether a backend object other than `origin` watches the updates of
+ * `queue` (sql_watchers.ts), asked once per transaction and queue.
  */
-function logText(events: readonly (string | null)[]): string {
-  let text = "[";
-  for (let i = 0; i < events.length; i += 4) {
-    if (i > 0) text += ",";
-    text += `[${JSON.stringify(events[i])},"${events[i + 1]}",${
-      JSON.stringify(events[i + 2])
-    },${events[i + 3] ?? "null"}]`;
+function watched(tx: Tx, queue: string, origin: number): boolean {
+  const key = `watched:${queue}`;
+  let known = tx.memo.get(key) as boolean | undefined;
+  if (known === undefined) {
+    known = tx.stmt(WATCHED).get(queue, origin) !== undefined;
+    tx.memo.set(key, known);
   }
-  return `${text}]`;
+  return known;
+}
+
+/**
+ * The text of a log row from a transaction's events (flat: queue, kind, job
+ * id, payload as JSON text or null, ...), leaving out the updates of queues
+ * nobody else watches (`watched`); null when nothing is left. Payloads are
+ * embedded as they are.
+ */
+function logText(
+  events: readonly (string | null)[],
+  watched: (queue: string) => boolean,
+): string | null {
+  let text = "";
+  for (let i = 0; i < events.length; i += 4) {
+    const kind = events[i + 1];
+    if (kind === "u" && !watched(events[i]!)) continue;
+    text += `${text === "" ? "[" : ","}[${
+      JSON.stringify(events[i])
+    },"${kind}",${JSON.stringify(events[i + 2])},${events[i + 3] ?? "null"}]`;
+  }
+  return text === "" ? null : `${text}]`;
 }
 
 /** Decodes an event from its payload text; null for an unknown kind. */

@@ -10,7 +10,8 @@
  * transitions_control.ts,
  * retention.ts for clean, transitions_schedule.ts, transitions_import.ts,
  * transitions_flows.ts, limits.ts for setLimits and getLimits),
- * run through the database (db.ts); events travel through events.ts; the
+ * run through the database (db.ts); events travel through events.ts, and
+ * watchers.ts says which queues' updates other processes watch; the
  * options are checked in url.ts. Only db.ts imports `node:sqlite`; the main
  * entry loads this backend only when a `sqlite:` URL or this factory is
  * used.
@@ -71,6 +72,7 @@ import {
 } from "./transitions_flows.ts";
 import { checkLimits, getLimits, setLimits } from "./limits.ts";
 import { sqliteConfig } from "./url.ts";
+import { createWatcher, expireWatchers } from "./watchers.ts";
 
 /**
  * Options of {@linkcode sqliteBackend}: a `url` or a `path`, and tuning.
@@ -162,9 +164,14 @@ export function sqliteBackend(
       deleteExpired(tx, lastNow);
       for (const [queue, now] of lastNow) checkLimits(tx, queue, now);
       events.trim?.(tx);
+      if (file) expireWatchers(tx);
     },
     ...background,
   });
+  // Other processes read a queue's updates in the log only while watching.
+  const watcher = file
+    ? createWatcher(db, origin, (queue) => events.resync(queue))
+    : null;
   return {
     name: "sqlite",
     capabilities: {
@@ -181,21 +188,36 @@ export function sqliteBackend(
     ...scheduleCalls(db),
     ...flowCalls(db),
     ...limitCalls(db),
-    listen(queue, topic: Topic, listener: (event: BackendEvent) => void) {
+    async listen(
+      queue,
+      topic: Topic,
+      listener: (event: BackendEvent) => void,
+    ) {
+      db.connect();
+      const stop = events.listen(queue, topic, listener);
+      // A worker hears wake-ups and cancels, which are always logged;
+      // anyone else hears updates, logged only while the queue is watched
+      // (sql_watchers.ts): watch it before saying listening is in place.
+      if (topic === "worker" || watcher === null) return stop;
+      let unwatch: () => Promise<void>;
       try {
-        db.connect();
-        return Promise.resolve(events.listen(queue, topic, listener));
+        unwatch = await watcher.watch(queue);
       } catch (err) {
-        return Promise.reject(err);
+        await stop();
+        throw err;
       }
+      return async () => {
+        await stop();
+        await unwatch();
+      };
     },
-    close() {
+    async close() {
       try {
+        await watcher?.close();
         db.close();
       } finally {
         events.stop();
       }
-      return Promise.resolve();
     },
   };
 }

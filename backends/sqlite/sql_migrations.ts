@@ -16,9 +16,10 @@ import {
 import { FLOWS_MIGRATION } from "./sql_flows_schema.ts";
 import { LIMITS_MIGRATION } from "./sql_limits_schema.ts";
 import { RETENTION_MIGRATION } from "./sql_retention_schema.ts";
+import { WATCHERS_MIGRATION } from "./sql_watchers.ts";
 
 /** The schema version this release writes; older files are migrated up. */
-export const SCHEMA_VERSION = 9;
+export const SCHEMA_VERSION = 10;
 
 /**
  * Run once, outside a transaction, on every connection. A checkpoint under
@@ -75,7 +76,9 @@ export const META_SET =
  * type (sql_counts.ts), [8] replaces the two retention indexes of [3] with
  * one by status, keep age and finish time, and adds the removal gate
  * (sql_retention_schema.ts), [9] lets the enqueue, the claims and a turn's
- * completions keep the counts of their batches themselves (sql_counts.ts).
+ * completions keep the counts of their batches themselves (sql_counts.ts),
+ * [10] adds who watches a queue's updates, so that they are logged for other
+ * processes only then (sql_watchers.ts).
  */
 export const MIGRATIONS: Record<number, string> = {
   1: `
@@ -159,4 +162,5 @@ CREATE INDEX jobline_schedules_due
   7: LIMITS_MIGRATION + TALLIES_MIGRATION,
   8: RETENTION_MIGRATION,
   9: TALLIED_MIGRATION,
+  10: WATCHERS_MIGRATION,
 };
