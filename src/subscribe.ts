@@ -54,7 +54,10 @@ export interface SubscribeOptions {
  * `ifMissing: "throw"` asks for a {@linkcode JobNotFoundError}. So the last
  * update of a job that finished is always terminal; an iteration that ends
  * without one, and not by its signal or the queue's close, met a missing
- * job. The queue-wide form runs until the signal aborts or the queue closes.
+ * job. The queue-wide form runs until the signal aborts or the queue closes;
+ * it has no one job to re-read, so updates sent while the backend was
+ * reconnecting can be missed (code that needs every change follows the
+ * `resync` event of {@linkcode Queue.listen} and re-reads with `list()`).
  *
  * @example Printing a job's progress
  * ```ts

@@ -121,12 +121,12 @@ describe("sqlite watchers", () => {
     assert.deepEqual(f.logged("q"), ["u", "w"], "still logged");
     await b.close();
     assert.deepEqual(f.watchers("q"), []);
-    // Rows of processes that died: one refreshed 11 minutes ago, one now.
+    // Rows of processes that died: one refreshed 11 minutes ago, one 9.
     const db = new DatabaseSync(f.path);
     db.prepare("INSERT INTO jobline_watchers VALUES (?, ?, ?)")
       .run("q", 1, Date.now() - 660_000);
     db.prepare("INSERT INTO jobline_watchers VALUES (?, ?, ?)")
-      .run("q", 2, Date.now());
+      .run("q", 2, Date.now() - 540_000);
     db.close();
     await waitFor("the expiry", () => f.watchers("q").length === 1);
     assert.deepEqual(f.watchers("q"), [2]);
@@ -159,6 +159,8 @@ describe("sqlite watchers", () => {
     await stop();
     assert.deepEqual(f.watchers("q"), [], "no linger: gone at once");
     await watcher.close();
+    await watcher.watch("late");
+    assert.deepEqual(f.watchers("late"), [], "closed: no row outlives it");
     db.close();
   });
 });

@@ -40,7 +40,7 @@ export interface WatchRows {
 export interface Watcher {
   /**
    * Watches a queue (its row is added unless this backend watches it
-   * already); resolves once the row is in place.
+   * already); resolves once the row is in place. Once closing, adds none.
    *
    * @returns Stops this watch; the row goes a while after the queue's
    * last one.
@@ -161,6 +161,9 @@ export function createWatcher(
 
   return {
     async watch(queue) {
+      // The backend is closing: a row added now would outlive it (ten
+      // minutes of updates logged for no one); its listeners stop with it.
+      if (closed) return async () => {};
       let w = queues.get(queue);
       if (w === undefined) {
         w = {
