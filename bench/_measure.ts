@@ -148,6 +148,19 @@ async function latency(backend: Backend, n: number): Promise<[number, number]> {
   return p50p99(samples);
 }
 
+/**
+ * The median of some figures (the mean of the middle two for an even
+ * count): of per-round ratios, a figure that one lucky or unlucky round on
+ * a noisy machine cannot move, where the best of each variant can.
+ */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? sorted[mid]!
+    : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 /** The median and 99th percentile of latency samples in ms (sorts them). */
 export function p50p99(samples: number[]): [number, number] {
   samples.sort((a, b) => a - b);
