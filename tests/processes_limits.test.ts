@@ -143,13 +143,6 @@ for (const store of urlStores()) {
       const q = createQueue(store.url(), { name });
       queues.push(q);
       await q.setLimits({ groups: { concurrency: 1 } });
-      const ids = await q.enqueueMany(
-        Array.from({ length: 120 }, (_, i) => ({
-          type: "step",
-          data: i,
-          options: { group: `g${i % 12}` },
-        })),
-      );
       const ws = await Promise.all([1, 2, 3].map(async () => {
         const w = startFile(fixture, {
           cwd: root,
@@ -163,6 +156,17 @@ for (const store of urlStores()) {
         );
         return w;
       }));
+      // Enqueued once every worker is ready: a worker that started first
+      // could otherwise run all 120 (15 ms each, 4 at a time: under half a
+      // second) before a slow process had started, and the sharing checked
+      // below would fail (seen once in CI, on Redis under Node).
+      const ids = await q.enqueueMany(
+        Array.from({ length: 120 }, (_, i) => ({
+          type: "step",
+          data: i,
+          options: { group: `g${i % 12}` },
+        })),
+      );
       await waitFor(
         "every job complete",
         async () => (await q.stats()).complete === ids.length,
