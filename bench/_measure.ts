@@ -161,6 +161,37 @@ export function median(values: readonly number[]): number {
     : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** Two variants measured in alternating rounds. */
+export interface Pairs {
+  /** Each variant's best figure. */
+  best: [number, number];
+  /** Each round's two figures, run back to back. */
+  rounds: [number, number][];
+}
+
+/**
+ * Runs variants 0 and 1 in `n` rounds, alternating which goes first
+ * (ABBA), `between` after each round; keeps each one's best figure and
+ * every round's pair.
+ */
+export async function alternating(
+  n: number,
+  run: (variant: 0 | 1) => Promise<number>,
+  between?: () => Promise<void>,
+): Promise<Pairs> {
+  const pairs: Pairs = { best: [0, 0], rounds: [] };
+  for (let r = 0; r < n; r++) {
+    const round: [number, number] = [0, 0];
+    for (const i of r % 2 === 0 ? [0, 1] as const : [1, 0] as const) {
+      round[i] = await run(i);
+      pairs.best[i] = Math.max(pairs.best[i], round[i]);
+    }
+    pairs.rounds.push(round);
+    await between?.();
+  }
+  return pairs;
+}
+
 /** The median and 99th percentile of latency samples in ms (sorts them). */
 export function p50p99(samples: number[]): [number, number] {
   samples.sort((a, b) => a - b);

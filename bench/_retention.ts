@@ -13,7 +13,7 @@
 
 import type { QueueOptions } from "../mod.ts";
 import { type Subject, subjects } from "./_subjects.ts";
-import { drain, median } from "./_measure.ts";
+import { alternating, drain, median } from "./_measure.ts";
 
 /** Jobs per drain, by backend (times 3 unless quick). */
 const JOBS: Record<string, number> = {
@@ -66,21 +66,13 @@ export async function retentionTable(
     for (const s of backends.list) {
       if (only !== undefined && !only.includes(s.name)) continue;
       const jobs = JOBS[s.name]! * scale;
-      const bestOf = VARIANTS.map(() => 0);
-      // Each round's pair, default against false, back to back.
-      const ratios: number[] = [];
       for (const [, options] of VARIANTS) await once(s, jobs, options);
-      for (let r = 0; r < rounds; r++) {
-        const order = r % 2 === 0 ? [0, 1] : [1, 0];
-        const pair = [0, 0];
-        for (const i of order) {
-          const ran = await once(s, jobs, VARIANTS[i]![1]);
-          pair[i] = ran;
-          bestOf[i] = Math.max(bestOf[i]!, ran);
-        }
-        ratios.push(pair[0]! / pair[1]!);
-      }
-      const [withDefault, without] = bestOf as [number, number];
+      const pairs = await alternating(
+        rounds,
+        (i) => once(s, jobs, VARIANTS[i]![1]),
+      );
+      const [withDefault, without] = pairs.best;
+      const ratios = pairs.rounds.map(([d, f]) => d / f);
       const n = (v: number) => Math.round(v).toLocaleString("en-US");
       lines.push(
         `| ${s.name} | ${n(jobs)} | ${n(withDefault)} | ${n(without)} | ${
