@@ -125,7 +125,7 @@ for i = 0, n - 1 do
   if x[1] ~= 'processing' or x[2] ~= ARGV[o + 2] then
     out[i + 1] = 0
   else
-    local v = tostring(tonumber(x[5] or 1) + 1)
+    local v = num(tonumber(x[5] or 1) + 1)
     call('HSET', key, 's', 'complete', 'r', res, 'co', at, 'ua', at, 'v', v)
     add('ZREM', ACTIVE, id)
     if x[4] then release(id, x[4]) end

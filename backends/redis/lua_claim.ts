@@ -107,10 +107,10 @@ while need > 0 and #types > 0 do
       if expired(x[5]) then
         drop(id, x[1], x[2], x[6])
       else
-        local a = tostring(tonumber(x[9] or 0) + 1)
-        local v = tostring(tonumber(x[10] or 1) + 1)
+        local a = num(tonumber(x[9] or 0) + 1)
+        local v = num(tonumber(x[10] or 1) + 1)
         local n = #out + 1
-        call('HSET', key, 's', 'processing', 'a', a, 'sa', NOWS, 'lt', TOK..n,
+        call('HSET', key, 's', 'processing', 'a', a, 'sa', NOWS, 'lt', TOK..num(n),
           'lu', untilS, 'ua', NOWS, 'v', v, 'q', x[11])
         act[#act + 1] = untilS
         act[#act + 1] = id

@@ -30,7 +30,8 @@ export const ENQUEUE_JOBS: string = `local function enqueue(n, packed, keyOf)
   -- a job: its kp, group, x, then its id t p ra ea and createdAt
   local JOB = '([^\\n]*)\\n([^\\n]*)\\n('..string.rep('([^\\n]*)\\n', 5)..'[^\\n]*\\n([^\\n]*)\\n[^\\r]*)\\r'
   local JB = B..'j:'
-  -- ZADD arguments gathered per key (ids, ready jobs by type) and jobs per type
+  -- ZADD arguments gathered per key (ids, ready jobs by type) and jobs per
+  -- type; numbers as text ('%d': see num)
   local all, na, due, made = {}, 0, {}, {}
   local i = -1
   for kp, g, x, id, t, p, ra, ea, ca in string.gmatch(packed, JOB) do
@@ -60,7 +61,7 @@ export const ENQUEUE_JOBS: string = `local function enqueue(n, packed, keyOf)
           f[#f + 1] = 'kp'; f[#f + 1] = kp
         end
         if later or g then
-          f[#f + 1] = 'q'; f[#f + 1] = format('%.0f', q)
+          f[#f + 1] = 'q'; f[#f + 1] = format('%d', q)
         end
         if g then
           f[#f + 1] = 'g'; f[#f + 1] = g
@@ -76,19 +77,19 @@ export const ENQUEUE_JOBS: string = `local function enqueue(n, packed, keyOf)
         call('HSET', JB..id, unpack(f))
       end
       na = na + 2
-      all[na - 1] = 0
+      all[na - 1] = '0'
       all[na] = id
       if later then
         add('ZADD', DELAYED, ra, id)
       elseif g then
-        ready(id, t, format('%.0f', q), g)
+        ready(id, t, format('%d', q), g)
       else
         local l = due[t]
         if not l then
           l = {}
           due[t] = l
         end
-        l[#l + 1] = q
+        l[#l + 1] = format('%d', q)
         l[#l + 1] = id
       end
       made[t] = (made[t] or 0) + 1

@@ -75,7 +75,7 @@ local function lsettle(t, g, served)
   else
     old = call('ZSCORE', LN(t), g)
   end
-  local head = call('ZRANGE', GL(t, g), 0, 0, 'WITHSCORES')
+  local head = call('ZRANGE', GL(t, g), '0', '0', 'WITHSCORES')
   if #head == 0 then
     if not old then return end
     if pk then
@@ -92,7 +92,7 @@ local function lsettle(t, g, served)
     call('SADD', GT(g), t)
     call('INCR', GD)
   end
-  local place = string.format('%.0f', lscore(tonumber(head[2]), served or lserved(old and tonumber(old))))
+  local place = num(lscore(tonumber(head[2]), served or lserved(old and tonumber(old))))
   if pk then
     places[t] = place
     call('HSET', PK, g, lpacked(places))
@@ -150,7 +150,7 @@ export const LANES: string = `local function lpark(g, on, skip, at, open)
 end
 local function ltook(t, g, nq, turn, park)
   local place = nil
-  if nq then place = string.format('%.0f', lscore(tonumber(nq), turn)) end
+  if nq then place = num(lscore(tonumber(nq), turn)) end
   if not nq then
     call('ZREM', LN(t), g)
     call('SREM', GT(g), t)

@@ -47,7 +47,7 @@ local lwoke, lcache, lfull = false, {}, false
 -- frees a slot of f under limit max (nil: none); true if then under it
 local function lfree(f, max)
   if not max then return end
-  local n = call('HINCRBY', RUN, f, -1)
+  local n = call('HINCRBY', RUN, f, '-1')
   if n <= 0 then call('HDEL', RUN, f) end
   if n + 1 >= max then lfull = true end
   return n < max
@@ -154,7 +154,7 @@ export const LCLAIM: string =
       local c = nil
       local z = call('ZRANGE', LN(t), 0, 0, 'WITHSCORES')
       if #z > 0 then
-        local h = call('ZRANGE', GL(t, z[1]), 0, 1, 'WITHSCORES')
+        local h = call('ZRANGE', GL(t, z[1]), '0', '1', 'WITHSCORES')
         -- (never empty while open; should it be, it goes)
         if #h == 0 then ltook(t, z[1], nil, 0, false)
         else c = {t, z[1], tonumber(z[2]), h[2], h[4]} end
@@ -185,9 +185,9 @@ export const LCLAIM: string =
     if x[1] == 'pending' and expired(x[5]) then
       drop(id, x[1], x[2], x[6])
     elseif x[1] == 'pending' then
-      local a = tostring(tonumber(x[9] or 0) + 1)
-      local v = tostring(tonumber(x[10] or 1) + 1)
-      local tok = TOK..(#out + 1)
+      local a = num(tonumber(x[9] or 0) + 1)
+      local v = num(tonumber(x[10] or 1) + 1)
+      local tok = TOK..num(#out + 1)
       if on then
         call('HSET', J(id), 's', 'processing', 'a', a, 'sa', NOWS, 'lt', tok, 'lu', untilS,
           'ua', NOWS, 'v', v, 'q', x[11], 'lc', tok)
@@ -202,14 +202,14 @@ export const LCLAIM: string =
       out[#out + 1] = x
       need = need - 1
       if on then
-        if qc then qn = call('HINCRBY', RUN, '*', 1) end
+        if qc then qn = call('HINCRBY', RUN, '*', '1') end
         if qw then wadd(qw, turn) end
         local shut = false
         if tw[t] then
           wadd(tw[t], turn)
           shut = full(tw[t])
         end
-        if tc[t] and call('HINCRBY', RUN, 't'..t, 1) >= tc[t] then shut = true end
+        if tc[t] and call('HINCRBY', RUN, 't'..t, '1') >= tc[t] then shut = true end
         if shut then
           for i, o in ipairs(open) do if o == t then table.remove(open, i) break end end
         end
@@ -223,7 +223,7 @@ export const LCLAIM: string =
             park = true
           end
         end
-        if g and gc and call('HINCRBY', RUN, 'g'..g, 1) >= gc then park = true end
+        if g and gc and call('HINCRBY', RUN, 'g'..g, '1') >= gc then park = true end
       end
     end
     if g then ltook(t, g, best[5], turn, park) end

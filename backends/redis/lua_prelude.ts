@@ -69,6 +69,19 @@ local call = redis.call
 local enc = cjson.encode
 local function J(id) return B..'j:'..id end
 local function R(t) return B..'r:'..t end
+-- An integral number as text: '%d' formats an integer, where tostring and
+-- a number given to call() take the floating point path of printf (%.14g,
+-- %.17g), several times the cost; a call's attempts, versions and token
+-- numbers repeat, so each is formatted once per call.
+local nums = {}
+local function num(n)
+  local s = nums[n]
+  if not s then
+    s = string.format('%d', n)
+    nums[n] = s
+  end
+  return s
+end
 
 `,
   ],
@@ -140,7 +153,7 @@ end
   end
   bulk = {}
   for f, d in pairs(cnt) do
-    if d ~= 0 and call('HINCRBY', COUNTS, f, d) == 0 then call('HDEL', COUNTS, f) end
+    if d ~= 0 and call('HINCRBY', COUNTS, f, num(d)) == 0 then call('HDEL', COUNTS, f) end
   end
   cnt = {}
   if #ups > 0 then call(PUB, UCH, '['..table.concat(ups, ',')..']') end
