@@ -118,17 +118,19 @@ end
 `;
 
 /**
- * Helper "lanes" (needs ready). `lpark(g, true, t, place, open)` parks
- * every lane of group g (open: known not parked yet): out of
+ * Helper "lanes" (needs ready). `lpark(g, true, t, place, open, solo)`
+ * parks every lane of group g (open: known not parked yet): out of
  * `B ln:<type>`, its place kept in `B pk` (the lane of type t, already out,
- * at that place; t nil: none), so that a claim never reads it and a lane
- * the group gets meanwhile goes there too.
- * `lpark(g, false)` puts them back. `ltook(t, g, nq, turn, park)`, after a
- * claim took the first job of lane (t, g), which was open: the lane's new
- * place for its next job's ready score nq (nil: it emptied) at that turn,
- * parked with its group when park.
+ * at that place; t nil: none; solo: the group can have no lane of another
+ * type, so `B gt:<group>` need not be read), so that a claim never reads
+ * it and a lane the group gets meanwhile goes there too.
+ * `lpark(g, false)` puts them back. `ltook(t, g, nq, turn, park, solo)`,
+ * after a claim took the first job of lane (t, g), which was open: the
+ * lane's new place for its next job's ready score nq (nil: it emptied) at
+ * that turn, parked with its group when park; returns that place when the
+ * lane stays in `B ln:<t>`.
  */
-export const LANES: string = `local function lpark(g, on, skip, at, open)
+export const LANES: string = `local function lpark(g, on, skip, at, open, solo)
   if not on then
     local pk = call('HGET', PK, g)
     if not pk then return end
@@ -139,7 +141,9 @@ export const LANES: string = `local function lpark(g, on, skip, at, open)
   if not open and call('HEXISTS', PK, g) == 1 then return end
   local places = {}
   if skip and at then places[skip] = at end
-  for _, t in ipairs(call('SMEMBERS', GT(g))) do
+  local others = {}
+  if not solo then others = call('SMEMBERS', GT(g)) end
+  for _, t in ipairs(others) do
     local place = t ~= skip and call('ZSCORE', LN(t), g)
     if place then
       call('ZREM', LN(t), g)
@@ -148,7 +152,7 @@ export const LANES: string = `local function lpark(g, on, skip, at, open)
   end
   call('HSET', PK, g, lpacked(places))
 end
-local function ltook(t, g, nq, turn, park)
+local function ltook(t, g, nq, turn, park, solo)
   local place = nil
   if nq then place = num(lscore(tonumber(nq), turn)) end
   if not nq then
@@ -159,8 +163,9 @@ local function ltook(t, g, nq, turn, park)
     call('ZREM', LN(t), g)
   else
     call('ZADD', LN(t), place, g)
+    return place
   end
   -- the lane was open, so its group was not parked
-  if park then lpark(g, true, t, place, true) end
+  if park then lpark(g, true, t, place, true, solo) end
 end
 `;

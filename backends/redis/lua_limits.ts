@@ -146,18 +146,52 @@ export const LCLAIM: string =
     if ok then open[#open + 1] = t end
   end
   local qn = qc and tonumber(call('HGET', RUN, '*') or 0) or 0
+  -- per type, lanes read ahead from ln:<t> (ZRANGE of as many as the claim
+  -- may take): {z, next index, the last place read (nil: all were)}. They
+  -- stay the first lanes of ln:<t> while no lane goes back before the last
+  -- read (a lane served goes after every lane of its level: its turn is
+  -- the newest) and no lane read leaves but by a take; else read again.
+  local ahead = {}
+  local function lane(t)
+    local a = ahead[t]
+    if not a or (a[2] > #a[1] and a[3]) then
+      local z = call('ZRANGE', LN(t), '0', num(need - 1), 'WITHSCORES')
+      a = {z, 1, #z >= 2 * need and tonumber(z[#z]) or nil}
+      ahead[t] = a
+    end
+    return a[1][a[2]], a[1][a[2] + 1]
+  end
+  -- whether no type but t can have a lane (so no group has one of another
+  -- type): every lane holds pending jobs, counted (in cnt until done())
+  local kinds = nil
+  local function solo(t)
+    if not kinds then
+      kinds = {}
+      local c = call('HGETALL', COUNTS)
+      for i = 1, #c, 2 do
+        if string.sub(c[i], 1, 8) == 'pending:' and tonumber(c[i + 1]) > 0 then kinds[string.sub(c[i], 9)] = true end
+      end
+      for f, d in pairs(cnt) do
+        if d > 0 and string.sub(f, 1, 8) == 'pending:' then kinds[string.sub(f, 9)] = true end
+      end
+    end
+    for k in pairs(kinds) do if k ~= t then return false end end
+    return true
+  end
   while need > 0 and #open > 0 do
     if (qc and qn >= qc) or full(qw) then break end
-    -- per open type its best lane {t, g, place, q, next q}, then the best of those
+    -- per open type its best lane {t, g, place, q, next q, id}, then the best of those
     local best = nil
     for _, t in ipairs(open) do
       local c = nil
-      local z = call('ZRANGE', LN(t), 0, 0, 'WITHSCORES')
-      if #z > 0 then
-        local h = call('ZRANGE', GL(t, z[1]), '0', '1', 'WITHSCORES')
+      local lg, lp = lane(t)
+      if lg then
+        local h = call('ZRANGE', GL(t, lg), '0', '1', 'WITHSCORES')
         -- (never empty while open; should it be, it goes)
-        if #h == 0 then ltook(t, z[1], nil, 0, false)
-        else c = {t, z[1], tonumber(z[2]), h[2], h[4]} end
+        if #h == 0 then
+          ltook(t, lg, nil, 0, false)
+          ahead[t][2] = ahead[t][2] + 2
+        else c = {t, lg, tonumber(lp), h[2], h[4], h[1]} end
       end
       -- the head of r:<t> (false: empty) changes in this loop only as it is taken
       if rh[t] == nil then rh[t] = call('ZRANGE', R(t), 0, 0, 'WITHSCORES')[2] or false end
@@ -178,7 +212,9 @@ export const LCLAIM: string =
       id = call('ZPOPMIN', R(t))[1]
       rh[t], r0[t], r0d[t] = nil, turn, turn
     else
-      id = call('ZPOPMIN', GL(t, g))[1]
+      -- (ZREM: a ZPOPMIN would format the score again)
+      id = best[6]
+      call('ZREM', GL(t, g), id)
     end
     local x = call('HMGET', J(id), ${CLAIM_LIST})
     x[11] = best[4]
@@ -226,7 +262,15 @@ export const LCLAIM: string =
         if g and gc and call('HINCRBY', RUN, 'g'..g, '1') >= gc then park = true end
       end
     end
-    if g then ltook(t, g, best[5], turn, park) end
+    if g then
+      local a = ahead[t]
+      a[2] = a[2] + 2
+      local one = not park or solo(t)
+      local place = ltook(t, g, best[5], turn, park, one)
+      -- back before the last lane read, or other types' lanes parked
+      if place and (not a[3] or tonumber(place) <= a[3]) then ahead[t] = nil end
+      if not one then ahead = {} end
+    end
   end
   if turn > turn0 then call('SET', TURN, turn) end
   for t, n in pairs(r0d) do call('HSET', R0, t, n) end
