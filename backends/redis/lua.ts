@@ -12,7 +12,7 @@
  * | `B j:<id>` | hash | the job (short field names: the table in records.ts) |
  * | `B r:<type>` | zset | due pending jobs of a type, by (priority, sequence) |
  * | `B delayed` | zset | pending jobs by runAt |
- * | `B active` | zset | processing jobs by lease deadline |
+ * | `B active` | zset | processing jobs by lease deadline, and a pin (no job, scored +inf: see PIN in lua_prelude.ts) that keeps it a skiplist |
  * | `B expiry` | zset | jobs with a TTL, by expiresAt |
  * | `B ids` | zset | every job id (score 0, read by lex for list) |
  * | `B keys` | hash | idempotency key -> id of the pending/processing holder |

@@ -121,6 +121,10 @@ while need > 0 and #types > 0 do
       end
     end
   end
+  if #act > 0 then
+    act[#act + 1] = '+inf'
+    act[#act + 1] = PIN
+  end
   for i = 1, #act, 2000 do call('ZADD', ACTIVE, unpack(act, i, math.min(i + 1999, #act))) end
   for t, c in pairs(moved) do
     count('pending', t, -c)

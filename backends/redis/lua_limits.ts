@@ -272,6 +272,7 @@ export const LCLAIM: string =
       if not one then ahead = {} end
     end
   end
+  if #out > 0 then add('ZADD', ACTIVE, '+inf', PIN) end
   if turn > turn0 then call('SET', TURN, turn) end
   for t, n in pairs(r0d) do call('HSET', R0, t, n) end
   if on and #out < asked then

@@ -65,6 +65,12 @@ local KEYIDX, COUNTS, SEQ = B..'keys', B..'counts', B..'seq'
 local PAUSED = B..'paused'
 local DONE, RM = B..'done:', B..'removals'
 local UCH, WCH = B..'u', B..'w'
+-- The member of B active that is no job (scored +inf: no lease ends then,
+-- so recover never reads it). Longer than a listpack holds (64 bytes, and
+-- 128, by default), it keeps the set a skiplist: a listpack, which Redis
+-- uses for a set of up to 128 members, finds, adds and removes a member by
+-- reading every one, and the leases of a busy queue are about that many.
+local PIN = 'jobline: not a job; keeps this sorted set a skiplist, which a member over 128 bytes does (zset-max-listpack-value) so that a lease is found, added and removed in O(log n)'
 local call = redis.call
 local enc = cjson.encode
 local function J(id) return B..'j:'..id end
