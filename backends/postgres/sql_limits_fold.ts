@@ -14,9 +14,11 @@
  * where a claim serves the lanes its group's stop unparks without writing
  * them unparked first (sql_limits.ts, foldMigration); or 11, where a round
  * with more claimable lanes than it may serve leaves the lanes it filled
- * unparked (sql_limits.ts, lazyParkMigration).
+ * unparked (sql_limits.ts, lazyParkMigration); or 12, where a round that
+ * lowers a stopped lane's priority unparks it, so that the claim serves it
+ * at that priority (sql_limits.ts, lowerMigration).
  */
-export type LimitsVersion = 7 | 9 | 11;
+export type LimitsVersion = 7 | 9 | 11 | 12;
 
 /** `a` in the functions of migration 9 on, else `b`. */
 export function nine(v: LimitsVersion, a: string, b: string): string {

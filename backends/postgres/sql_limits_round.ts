@@ -42,16 +42,22 @@ function headType(s: string): string {
  * `lane_lower(queue, grp, now, prio, types, out)`: for a lane whose first
  * job has a lower priority than the lane: under the lane's lock, its
  * priority lowered to its first job's (read again), or lane_empty when it
- * has none. True when this claim must skip the lane.
+ * has none. True when this claim must skip the lane. From migration 12 on,
+ * when the claim's types (or the types it leaves out) hid a job of a higher
+ * priority, an arrival of that priority is logged too: the next claim's
+ * fold raises the lane back, where before it kept the priority one claim
+ * of some types saw.
  */
-function lowerFunction(s: string): string {
-  return `CREATE FUNCTION ${s}.lane_lower(p_queue text, p_grp text,
+export function lowerFunction(s: string, v: LimitsVersion = 7): string {
+  return `${
+    v >= 12 ? "CREATE OR REPLACE" : "CREATE"
+  } FUNCTION ${s}.lane_lower(p_queue text, p_grp text,
       p_now float8, p_prio integer, p_types text[], p_out text[])
       RETURNS boolean
     LANGUAGE plpgsql VOLATILE ${SETTINGS}
     AS $lower$
     DECLARE
-      v_p integer;
+      v_p integer;${v >= 12 ? "\n      v_all integer;" : ""}
     BEGIN
       PERFORM 1 FROM ${s}.lanes l WHERE l.queue = p_queue AND l.grp = p_grp
       FOR UPDATE SKIP LOCKED;
@@ -69,7 +75,20 @@ function lowerFunction(s: string): string {
       END IF;
       IF v_p < p_prio THEN
         UPDATE ${s}.lanes l SET prio = v_p
-        WHERE l.queue = p_queue AND l.grp = p_grp;
+        WHERE l.queue = p_queue AND l.grp = p_grp;${
+    v >= 12
+      ? `
+        IF p_types IS NOT NULL OR cardinality(p_out) > 0 THEN
+          SELECT max(j.priority) INTO v_all FROM ${s}.jobs j
+          WHERE j.queue = p_queue AND j.job_group = p_grp
+            AND j.status = 'pending' AND j.run_at <= p_now AND ${LIVE};
+          IF v_all > v_p THEN
+            INSERT INTO ${s}.arrivals (queue, grp, prio, run_at, seq)
+            VALUES (p_queue, p_grp, v_all, p_now, 0);
+          END IF;
+        END IF;`
+      : ""
+  }
       END IF;
       RETURN false;
     END
@@ -189,7 +208,18 @@ export function roundFunction(s: string, v: LimitsVersion): string {
         IF (CASE WHEN v_h.id IS NULL THEN ${s}.lane_empty(p_queue, v_h.grp, p_now)
           ELSE ${s}.lane_lower(p_queue, v_h.grp, p_now, p_prio, p_types, p_out)
           END) THEN
-          o_skip := o_skip || v_h.grp;
+          o_skip := o_skip || v_h.grp;${
+    v >= 12
+      ? `
+        ELSIF v_h.id IS NOT NULL AND v_h.grp = ANY(p_sg) THEN
+          -- a stopped lane (parked, read as if not) that was lowered: the
+          -- claim leaves it out of what it reads next (o_seen), so it is
+          -- unparked here for the claim to find it at its new priority
+          UPDATE ${s}.lanes l SET wake = NULL
+          WHERE l.queue = p_queue AND l.grp = v_h.grp
+            AND l.wake = 'infinity';`
+      : ""
+  }
         END IF;
       END LOOP;
     END

@@ -19,6 +19,7 @@ import {
   foldMigration,
   lazyParkMigration,
   limitsMigration,
+  lowerMigration,
 } from "./sql_limits.ts";
 import { retainedMigration } from "./sql_retained.ts";
 import { finishFunctions, retentionTables } from "./sql_retention.ts";
@@ -123,6 +124,10 @@ export function migrations(schema: string): string[] {
     // leaves the lanes it filled claimable, so a stop has none to unpark (sql_limits.ts,
     // lazyParkMigration).
     lazyParkMigration(s),
+    // 12: a claim round that lowers the priority of a stopped group's lane
+    // unparks it, so that the same claim can serve it (sql_limits.ts,
+    // lowerMigration).
+    lowerMigration(s),
   ];
 }
 

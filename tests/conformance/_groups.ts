@@ -101,6 +101,36 @@ export const groupCases: Case[] = [
   },
   {
     name:
+      "under a group limit, a group's next job of a lower priority is claimed as soon as its slot frees, and a claim of one type never holds back another type's job of higher priority",
+    async run(ctx) {
+      const queue = ctx.queue();
+      await queue.setLimits({ groups: { concurrency: 1 } });
+      await queue.enqueueMany([
+        { type: "a", data: "low", options: { group: "g", priority: 1 } },
+        { type: "a", data: "high", options: { group: "g", priority: 10 } },
+      ]);
+      const high = await queue.claim();
+      assert.equal(high?.data, "high");
+      assert.equal(await queue.claim(), null, "g is at its limit");
+      await queue.complete(high!, null);
+      assert.equal((await queue.claim())?.data, "low", "g's slot is free");
+
+      const other = ctx.queue();
+      await other.setLimits({ groups: { concurrency: 1 } });
+      await other.enqueueMany([
+        { type: "a", data: "a1", options: { group: "g", priority: 1 } },
+        { type: "a", data: "none", options: { priority: 1 } },
+        { type: "b", data: "b5", options: { group: "g", priority: 5 } },
+      ]);
+      // only type a: g's job of type b is not this claim's to take
+      const first = await other.claim({ types: ["a"] });
+      assert.ok(first?.data === "a1" || first?.data === "none");
+      await other.complete(first!, null);
+      assert.equal((await other.claim())?.data, "b5", "priority first");
+    },
+  },
+  {
+    name:
       "two workers never run more jobs at once than the queue, type and group limits allow, and every job completes",
     timeout: 60_000,
     async run(ctx) {
