@@ -36,6 +36,8 @@ export interface Lane extends Slot {
 export interface TypeLanes {
   lanes: Map<string, Lane>;
   heap: Heap<Lane>;
+  /** The last pop that asked for this type (Ready.pops). */
+  asked: number;
 }
 
 /** The due pending jobs of a queue. */
@@ -47,6 +49,8 @@ export interface Ready {
   parked: Set<string>;
   /** The last turn given. */
   turn: number;
+  /** Pops so far (which types a pop asked for: TypeLanes.asked). */
+  pops: number;
 }
 
 /** Between lanes: priority, then the turn, then enqueue order. */
@@ -68,14 +72,23 @@ const crossFirst = (a: Lane, b: Lane): boolean => {
 
 /** No due jobs. */
 export function newReady(): Ready {
-  return { byType: new Map(), byGroup: new Map(), parked: new Set(), turn: 0 };
+  return {
+    byType: new Map(),
+    byGroup: new Map(),
+    parked: new Set(),
+    turn: 0,
+    pops: 0,
+  };
 }
 
 /** Puts a due job in its lane. */
 export function addReady(r: Ready, rec: Rec): void {
   let t = r.byType.get(rec.type);
   if (t === undefined) {
-    r.byType.set(rec.type, t = { lanes: new Map(), heap: new Heap(laneFirst) });
+    r.byType.set(
+      rec.type,
+      t = { lanes: new Map(), heap: new Heap(laneFirst), asked: 0 },
+    );
   }
   const group = rec.group ?? "";
   let lane = t.lanes.get(group);
@@ -113,7 +126,10 @@ export function removeReady(r: Ready, rec: Rec): void {
 
 /**
  * Pops the best due job of the given types (the caller leaves out paused
- * and limited ones), giving its lane a turn.
+ * and limited ones), giving its lane a turn. The best lane's group gives
+ * its first job of those types, which may wait in its lane of another type
+ * (behind another group's lane there): then both lanes get the turn, the
+ * group's place in line being the best lane's.
  */
 export function popReady(
   r: Ready,
@@ -121,9 +137,11 @@ export function popReady(
 ): Rec | undefined {
   let best: Lane | undefined;
   let bestType: TypeLanes | undefined;
+  const pop = ++r.pops;
   for (const type of types) {
     const t = r.byType.get(type);
     if (t === undefined) continue;
+    t.asked = pop;
     let lane = t.heap.peek();
     // A parked lane leaves its heap when a claim meets it (lazily: a group
     // that frees its slot before then never leaves, nor comes back).
@@ -137,9 +155,23 @@ export function popReady(
     }
   }
   if (best === undefined) return undefined;
-  const rec = best.jobs.pop()!;
-  best.served = ++r.turn;
-  settle(r, bestType!, best);
+  let lane = best;
+  if (best.group !== "") {
+    for (const other of r.byGroup.get(best.group)!) {
+      if (
+        other !== lane && other.jobs.size > 0 &&
+        r.byType.get(other.type)!.asked === pop &&
+        (other.hp > lane.hp || (other.hp === lane.hp && other.hs < lane.hs))
+      ) lane = other;
+    }
+  }
+  const rec = lane.jobs.pop()!;
+  lane.served = ++r.turn;
+  settle(r, r.byType.get(lane.type)!, lane);
+  if (lane !== best) {
+    best.served = r.turn;
+    bestType!.heap.update(best);
+  }
   return rec;
 }
 

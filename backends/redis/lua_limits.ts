@@ -206,12 +206,30 @@ export const LCLAIM: string =
     if not best then break end
     local t, g = best[1], best[2]
     turn = turn + 1
-    local id, park = nil, false
+    local id, park, via = nil, false, nil
     if g == '' then
       g = nil
       id = call('ZPOPMIN', R(t))[1]
       rh[t], r0[t], r0d[t] = nil, turn, turn
     else
+      -- A group's jobs stay FIFO across types: its first job of the open
+      -- types may wait in its lane of another type, behind another group's
+      -- lane there. Then that lane serves (via: the best lane, which keeps
+      -- its job and takes the turn too, as the group's place in line).
+      if #open > 1 and not solo(t) then
+        for _, t2 in ipairs(call('SMEMBERS', GT(g))) do
+          local ok = false
+          for _, o in ipairs(open) do if o == t2 then ok = true end end
+          if ok and t2 ~= best[1] then
+            local h = call('ZRANGE', GL(t2, g), '0', '1', 'WITHSCORES')
+            if #h > 0 and tonumber(h[2]) < tonumber(best[4]) then
+              via = via or best
+              best = {t2, g, nil, h[2], h[4], h[1]}
+            end
+          end
+        end
+        t = best[1]
+      end
       -- (ZREM: a ZPOPMIN would format the score again)
       id = best[6]
       call('ZREM', GL(t, g), id)
@@ -262,7 +280,18 @@ export const LCLAIM: string =
         if g and gc and call('HINCRBY', RUN, 'g'..g, '1') >= gc then park = true end
       end
     end
-    if g then
+    if via then
+      -- the best lane, its first job unchanged, goes after the others
+      local vt = via[1]
+      local place = num(lscore(tonumber(via[4]), turn))
+      call('ZADD', LN(vt), place, g)
+      local a = ahead[vt]
+      a[2] = a[2] + 2
+      if not a[3] or tonumber(place) <= a[3] then ahead[vt] = nil end
+      ahead[t] = nil
+      ltook(t, g, best[5], turn, park, false)
+      if park then ahead = {} end
+    elseif g then
       local a = ahead[t]
       a[2] = a[2] + 2
       local one = not park or solo(t)

@@ -38,6 +38,11 @@ interface Candidate {
   seq: number;
   priority: number;
   turn: number;
+  /**
+   * The lane whose place in line this job's group used, when the job waits
+   * in the group's lane of another type (see groupFirst).
+   */
+  via?: Candidate;
 }
 
 /** A row of LANES_NEXT. */
@@ -92,6 +97,8 @@ export interface Claim {
   filled: string[];
   /** This claim met a lane of a full group (see walk). */
   met: boolean;
+  /** A lane was served out of its batch's order: write, then read again. */
+  stale?: boolean;
 }
 
 /** Where the claimed rows go, and the lease they get. */
@@ -157,6 +164,7 @@ function parkFilled(c: Claim): boolean {
 
 /** The best front of every type with room left; STALE: write first. */
 function next(c: Claim, want: number): Candidate | null | typeof STALE {
+  if (c.stale) return STALE;
   let best: Candidate | null = null;
   for (const [type, t] of c.types) {
     if (t.left <= 0) continue;
@@ -168,7 +176,40 @@ function next(c: Claim, want: number): Candidate | null | typeof STALE {
     if (g === STALE) return STALE;
     if (g !== null && (best === null || first(g, best))) best = g;
   }
-  return best;
+  return best === null ? null : groupFirst(c, best);
+}
+
+/**
+ * A group's jobs stay FIFO across types: its first job of the types with
+ * room left may wait in its lane of another type, behind another group's
+ * lane there (a type's batch shows only its best lanes). Then that job
+ * goes, by way of the best lane, which keeps its job and takes the turn
+ * too, as the group's place in line.
+ */
+function groupFirst(c: Claim, best: Candidate): Candidate {
+  if (best.group === null) return best;
+  let open = 0;
+  for (const t of c.types.values()) if (t.left > 0) open++;
+  if (open < 2) return best;
+  const chosen = JSON.stringify(c.chosen);
+  let found = best;
+  for (const [type, t] of c.types) {
+    if (t.left <= 0 || type === best.type) continue;
+    const row = c.tx.stmt(SQL.GROUP_FIRST).get(
+      c.queue,
+      c.now,
+      best.group,
+      type,
+      chosen,
+    );
+    if (row === undefined) continue;
+    const [seq, priority] = [row[0] as number, row[1] as number];
+    if (
+      priority > found.priority ||
+      (priority === found.priority && seq < found.seq)
+    ) found = { ...best, type, seq, priority, via: best };
+  }
+  return found;
 }
 
 /**
@@ -289,7 +330,13 @@ function serve(c: Claim, best: Candidate): void {
     if (c.grouped) c.turns.set(best.type, c.turn);
     return;
   }
-  t.l++;
+  if (best.via === undefined) t.l++;
+  else {
+    // the job's lane was not its batch's front: every batch is read again
+    c.types.get(best.via.type)!.l++;
+    c.served.push([best.group, best.via.type, c.turn]);
+    c.stale = true;
+  }
   c.served.push([best.group, best.type, c.turn]);
   const g = c.groups.get(best.group)!;
   g.left--;
@@ -344,4 +391,5 @@ function write(c: Claim, lease: Lease, rows: Row[]): void {
     t.lanes = null;
     t.again = -Infinity;
   }
+  c.stale = false;
 }

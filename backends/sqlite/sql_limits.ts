@@ -115,6 +115,17 @@ export const UNGROUPED_NEXT = `SELECT seq, priority FROM jobline_jobs
   ORDER BY priority DESC, seq LIMIT CAST(?4 AS INTEGER)`;
 
 /**
+ * ?1 queue, ?2 now, ?3 group, ?4 type, ?5 seqs chosen and not written yet
+ * as JSON: the group's first live due job of that type but those, as seq
+ * and priority.
+ */
+export const GROUP_FIRST = `SELECT seq, priority FROM jobline_jobs
+  WHERE queue = ?1 AND state = 0 AND job_group = ?3 AND ${grouped()}
+    AND type = ?4 AND ${LIVE}
+    AND seq NOT IN (SELECT value FROM json_each(?5))
+  ORDER BY priority DESC, seq LIMIT 1`;
+
+/**
  * ?1 queue, ?2 lanes found empty as JSON (`[[group, type], ...]`): drops
  * them.
  */

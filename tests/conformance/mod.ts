@@ -43,6 +43,7 @@ import { flowCases } from "./_flows.ts";
 import { flowFailureCases } from "./_flows_failure.ts";
 import { limitCases } from "./_limits.ts";
 import { groupCases } from "./_groups.ts";
+import { groupPropertyCases } from "./_groups_property.ts";
 import { stopCases } from "./_stop.ts";
 import { timeoutCases } from "./_timeout.ts";
 import { tokenCases } from "./_tokens.ts";
@@ -125,6 +126,7 @@ function allCases(): Case[] {
     ...flowFailureCases,
     ...limitCases,
     ...groupCases,
+    ...groupPropertyCases,
     ...workerCases,
     ...stopCases,
     ...timeoutCases,
