@@ -98,9 +98,11 @@ end
  * need, untilS, TOK, out)` is the claim when limits are set or a job with
  * a group waits (CLAIM in lua.ts decides with one EXISTS): job by job, the
  * best lane of each open type (a type at its limit is closed), the best of
- * those (between lanes of one group, by ready score: a group stays FIFO
- * across types), its first job claimed as CLAIM does and counted; a group
- * that fills is parked. A claim cut short by a rate publishes a wake for
+ * those (between lanes of one group, by ready score), then its group's
+ * first job of the open types (a group stays FIFO across types: that job
+ * may wait in the group's lane of another type, behind another group's
+ * lane there), claimed as CLAIM does and counted; a group that fills is
+ * parked. A claim cut short by a rate publishes a wake for
  * when the soonest window (the queue's, a type's, a parked group's) lets
  * one through.
  */

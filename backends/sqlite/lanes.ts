@@ -7,7 +7,9 @@
  * first due job and its group's running count (LANES_NEXT), and a batch of
  * the first due jobs without a group (UNGROUPED_NEXT); then it chooses one
  * job at a time, the best of every type's front (priority, then turn, then
- * enqueue order, as the memory backend's lanes do), in memory. What it
+ * enqueue order, as the memory backend's lanes do), in memory, and when
+ * that is a group's and other types are open, the group's first job of
+ * them (GROUP_FIRST: a group stays FIFO across types). What it
  * chose is written back in a few statements per batch, whatever its size:
  * the jobs claimed (CLAIM_LIST), the lanes served with their new turns,
  * the groups parked, the lanes found empty. A batch is read again (after
