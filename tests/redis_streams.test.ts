@@ -15,6 +15,7 @@ import { testBackend } from "./conformance/mod.ts";
 import { flowCases } from "./conformance/_flows.ts";
 import { flowFailureCases } from "./conformance/_flows_failure.ts";
 import { limitCases } from "./conformance/_limits.ts";
+import { groupPropertyCases } from "./conformance/_groups_property.ts";
 import { groupCases } from "./conformance/_groups.ts";
 import {
   type RedisCluster,
@@ -50,7 +51,9 @@ const NO_FLOWS = "this backend stores no flows (capabilities.flows is false)";
 for (const c of [...flowCases, ...flowFailureCases]) skip[c.name] = NO_FLOWS;
 const NO_LIMITS =
   "this backend has no limits or groups (capabilities.limits is false)";
-for (const c of [...limitCases, ...groupCases]) skip[c.name] = NO_LIMITS;
+for (const c of [...limitCases, ...groupCases, ...groupPropertyCases]) {
+  skip[c.name] = NO_LIMITS;
+}
 
 testBackend({
   name: "redis-streams",
