@@ -56,11 +56,7 @@ import {
   SETTINGS,
 } from "./sql_limits_claim.ts";
 import { type LimitsVersion, nine, unparkFull } from "./sql_limits_fold.ts";
-import {
-  lowerFunction,
-  roundFunction,
-  roundFunctions,
-} from "./sql_limits_round.ts";
+import { roundFunction, roundFunctions } from "./sql_limits_round.ts";
 
 /** Migration 7 (`s` the quoted schema): limits and groups. */
 export function limitsMigration(s: string): string {
@@ -268,14 +264,10 @@ export function lazyParkMigration(s: string): string {
  * to its next job's priority (a group's first jobs of a higher priority
  * were all served), is unparked at once. Before, the claim left it out of
  * the rest of its rounds and unparked it only at its end, so a claim with
- * that job due could return nothing. And lane_lower made again: a claim of
- * some types that lowers a lane below a job of another type logs an
- * arrival at that job's priority, which the next claim folds, raising the
- * lane back; before, the lane kept the lower priority and that job waited
- * behind jobs of lower priority.
+ * that job due could return nothing.
  */
 export function lowerMigration(s: string): string {
-  return [roundFunction(s, 12), lowerFunction(s, 12)].join("\n");
+  return roundFunction(s, 12);
 }
 
 /**

@@ -42,22 +42,16 @@ function headType(s: string): string {
  * `lane_lower(queue, grp, now, prio, types, out)`: for a lane whose first
  * job has a lower priority than the lane: under the lane's lock, its
  * priority lowered to its first job's (read again), or lane_empty when it
- * has none. True when this claim must skip the lane. From migration 12 on,
- * when the claim's types (or the types it leaves out) hid a job of a higher
- * priority, an arrival of that priority is logged too: the next claim's
- * fold raises the lane back, where before it kept the priority one claim
- * of some types saw.
+ * has none. True when this claim must skip the lane.
  */
-export function lowerFunction(s: string, v: LimitsVersion = 7): string {
-  return `${
-    v >= 12 ? "CREATE OR REPLACE" : "CREATE"
-  } FUNCTION ${s}.lane_lower(p_queue text, p_grp text,
+function lowerFunction(s: string): string {
+  return `CREATE FUNCTION ${s}.lane_lower(p_queue text, p_grp text,
       p_now float8, p_prio integer, p_types text[], p_out text[])
       RETURNS boolean
     LANGUAGE plpgsql VOLATILE ${SETTINGS}
     AS $lower$
     DECLARE
-      v_p integer;${v >= 12 ? "\n      v_all integer;" : ""}
+      v_p integer;
     BEGIN
       PERFORM 1 FROM ${s}.lanes l WHERE l.queue = p_queue AND l.grp = p_grp
       FOR UPDATE SKIP LOCKED;
@@ -75,20 +69,7 @@ export function lowerFunction(s: string, v: LimitsVersion = 7): string {
       END IF;
       IF v_p < p_prio THEN
         UPDATE ${s}.lanes l SET prio = v_p
-        WHERE l.queue = p_queue AND l.grp = p_grp;${
-    v >= 12
-      ? `
-        IF p_types IS NOT NULL OR cardinality(p_out) > 0 THEN
-          SELECT max(j.priority) INTO v_all FROM ${s}.jobs j
-          WHERE j.queue = p_queue AND j.job_group = p_grp
-            AND j.status = 'pending' AND j.run_at <= p_now AND ${LIVE};
-          IF v_all > v_p THEN
-            INSERT INTO ${s}.arrivals (queue, grp, prio, run_at, seq)
-            VALUES (p_queue, p_grp, v_all, p_now, 0);
-          END IF;
-        END IF;`
-      : ""
-  }
+        WHERE l.queue = p_queue AND l.grp = p_grp;
       END IF;
       RETURN false;
     END

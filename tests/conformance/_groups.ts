@@ -14,6 +14,13 @@ import { ValidationError } from "../../src/errors.ts";
 import { createWorker } from "../../src/worker/mod.ts";
 import { type Case, sleep, waitFor } from "./_context.ts";
 
+/**
+ * The case of a claim of some types before a claim of every type, by name:
+ * the PostgreSQL backend skips it (see its README section).
+ */
+export const SOME_TYPES_CASE =
+  "a claim of one type does not hold back a group's job of another type and a higher priority from the claims after it";
+
 /** The group cases. */
 export const groupCases: Case[] = [
   {
@@ -101,7 +108,7 @@ export const groupCases: Case[] = [
   },
   {
     name:
-      "under a group limit, a group's next job of a lower priority is claimed as soon as its slot frees, and a claim of one type never holds back another type's job of higher priority",
+      "under a group limit, a group's next job of a lower priority is claimed as soon as its slot frees",
     async run(ctx) {
       const queue = ctx.queue();
       await queue.setLimits({ groups: { concurrency: 1 } });
@@ -114,7 +121,11 @@ export const groupCases: Case[] = [
       assert.equal(await queue.claim(), null, "g is at its limit");
       await queue.complete(high!, null);
       assert.equal((await queue.claim())?.data, "low", "g's slot is free");
-
+    },
+  },
+  {
+    name: SOME_TYPES_CASE,
+    async run(ctx) {
       const other = ctx.queue();
       await other.setLimits({ groups: { concurrency: 1 } });
       await other.enqueueMany([

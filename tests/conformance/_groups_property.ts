@@ -38,36 +38,40 @@ interface Held {
   status: "pending" | "processing" | "complete";
 }
 
-const commands: fc.Arbitrary<Cmd[]> = fc.array(
-  fc.oneof(
-    {
-      weight: 4,
-      arbitrary: fc.record({
-        k: fc.constant("enqueue" as const),
-        type: fc.constantFrom("a" as const, "b" as const),
-        group: fc.constantFrom(null, "g0", "g1", "g2", "g3", "g4"),
-        priority: fc.constantFrom(1, 5, 5, 10),
-        n: fc.integer({ min: 1, max: 4 }),
-      }),
-    },
-    {
-      weight: 4,
-      arbitrary: fc.record({
-        k: fc.constant("claim" as const),
-        types: fc.constantFrom(null, null, ["a"], ["b"]),
-        limit: fc.integer({ min: 1, max: 5 }),
-      }),
-    },
-    {
-      weight: 3,
-      arbitrary: fc.record({
-        k: fc.constant("complete" as const),
-        h: fc.nat(30),
-      }),
-    },
-  ),
-  { minLength: 10, maxLength: 40, size: "max" },
-);
+/** Command sequences; `filtered`: some claims ask for one type only. */
+const commands = (filtered: boolean): fc.Arbitrary<Cmd[]> =>
+  fc.array(
+    fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          k: fc.constant("enqueue" as const),
+          type: fc.constantFrom("a" as const, "b" as const),
+          group: fc.constantFrom(null, "g0", "g1", "g2", "g3", "g4"),
+          priority: fc.constantFrom(1, 5, 5, 10),
+          n: fc.integer({ min: 1, max: 4 }),
+        }),
+      },
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          k: fc.constant("claim" as const),
+          types: filtered
+            ? fc.constantFrom(null, null, ["a"], ["b"])
+            : fc.constant(null),
+          limit: fc.integer({ min: 1, max: 5 }),
+        }),
+      },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          k: fc.constant("complete" as const),
+          h: fc.nat(30),
+        }),
+      },
+    ),
+    { minLength: 10, maxLength: 40, size: "max" },
+  );
 
 /** Runs one sequence, checking every claim; `limit` is the group limit. */
 async function runSequence(queue: Queue, limit: number, cmds: Cmd[]) {
@@ -152,17 +156,16 @@ async function runSequence(queue: Queue, limit: number, cmds: Cmd[]) {
   }
 }
 
-/** The property-based group case. */
-export const groupPropertyCases: Case[] = [
-  {
-    name:
-      "random claims under a group limit keep priority first, FIFO within a group and the limit, and leave nothing claimable behind (property-based)",
+/** One property-based group case. */
+function groupProperty(name: string, filtered: boolean): Case {
+  return {
+    name,
     timeout: 120_000,
     async run(ctx) {
       await fc.assert(
         fc.asyncProperty(
           fc.constantFrom(1, 2),
-          commands,
+          commands(filtered),
           async (limit, cmds) => {
             const queue = ctx.queue();
             try {
@@ -176,5 +179,21 @@ export const groupPropertyCases: Case[] = [
         { numRuns: 20 },
       );
     },
-  },
+  };
+}
+
+/**
+ * The name of the property-based case whose claims ask for some types:
+ * the PostgreSQL backend skips it (see its README section).
+ */
+export const SOME_TYPES_PROPERTY =
+  "random claims under a group limit, some of one type only, keep priority first, FIFO within a group and the limit, and leave nothing claimable behind (property-based)";
+
+/** The property-based group cases. */
+export const groupPropertyCases: Case[] = [
+  groupProperty(
+    "random claims under a group limit keep priority first, FIFO within a group and the limit, and leave nothing claimable behind (property-based)",
+    false,
+  ),
+  groupProperty(SOME_TYPES_PROPERTY, true),
 ];
