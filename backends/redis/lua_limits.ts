@@ -163,6 +163,13 @@ export const LCLAIM: string =
     end
     return a[1][a[2]], a[1][a[2] + 1]
   end
+  -- past lane(t)'s lane, which left ln:<t> or went back to place (nil: it
+  -- left); read again if that is before the last place read
+  local function passed(t, place)
+    local a = ahead[t]
+    a[2] = a[2] + 2
+    if place and (not a[3] or tonumber(place) <= a[3]) then ahead[t] = nil end
+  end
   -- whether no type but t can have a lane (so no group has one of another
   -- type): every lane holds pending jobs, counted (in cnt until done())
   local kinds = nil
@@ -192,7 +199,7 @@ export const LCLAIM: string =
         -- (never empty while open; should it be, it goes)
         if #h == 0 then
           ltook(t, lg, nil, 0, false)
-          ahead[t][2] = ahead[t][2] + 2
+          passed(t, nil)
         else c = {t, lg, tonumber(lp), h[2], h[4], h[1]} end
       end
       -- the head of r:<t> (false: empty) changes in this loop only as it is taken
@@ -287,19 +294,14 @@ export const LCLAIM: string =
       local vt = via[1]
       local place = num(lscore(tonumber(via[4]), turn))
       call('ZADD', LN(vt), place, g)
-      local a = ahead[vt]
-      a[2] = a[2] + 2
-      if not a[3] or tonumber(place) <= a[3] then ahead[vt] = nil end
+      passed(vt, place)
       ahead[t] = nil
       ltook(t, g, best[5], turn, park, false)
       if park then ahead = {} end
     elseif g then
-      local a = ahead[t]
-      a[2] = a[2] + 2
       local one = not park or solo(t)
-      local place = ltook(t, g, best[5], turn, park, one)
-      -- back before the last lane read, or other types' lanes parked
-      if place and (not a[3] or tonumber(place) <= a[3]) then ahead[t] = nil end
+      passed(t, ltook(t, g, best[5], turn, park, one))
+      -- other types' lanes parked
       if not one then ahead = {} end
     end
   end

@@ -190,13 +190,11 @@ function next(c: Claim, want: number): Candidate | null | typeof STALE {
  */
 function groupFirst(c: Claim, best: Candidate): Candidate {
   if (best.group === null) return best;
-  let open = 0;
-  for (const t of c.types.values()) if (t.left > 0) open++;
-  if (open < 2) return best;
-  const chosen = JSON.stringify(c.chosen);
+  let chosen: string | undefined;
   let found = best;
   for (const [type, t] of c.types) {
     if (t.left <= 0 || type === best.type) continue;
+    chosen ??= JSON.stringify(c.chosen);
     const row = c.tx.stmt(SQL.GROUP_FIRST).get(
       c.queue,
       c.now,
