@@ -7,34 +7,19 @@
  * loopback port for this file and stopped after it.
  */
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createClient } from "redis";
 import { redisBackend } from "../backends/redis/mod.ts";
 import { createQueue, type Queue } from "../mod.ts";
 import type { FlowLink } from "../src/backend/interface_flows.ts";
 import type { FlowNode } from "../src/flow_types.ts";
 import type { QueueOptions } from "../src/queue_types.ts";
-import { type RedisServer, startRedis } from "./_support/redis_server.ts";
+import { redisFixture } from "./_support/redis_fixture.ts";
 
 const PREFIX = "fl";
 
-let s: RedisServer;
-let client: ReturnType<typeof createClient>;
-let backend: ReturnType<typeof redisBackend>;
+const redis = redisFixture((url) => redisBackend({ url, prefix: PREFIX }));
 let n = 0;
-before(async () => {
-  s = await startRedis();
-  client = createClient({ url: s.url });
-  client.on("error", () => {});
-  await client.connect();
-  backend = redisBackend({ url: s.url, prefix: PREFIX });
-});
-after(async () => {
-  await backend?.close();
-  await client?.close();
-  await s?.destroy();
-});
 
 /** A queue of its own, and its raw keys. */
 function setup(options: Partial<QueueOptions> = {}): {
@@ -42,11 +27,11 @@ function setup(options: Partial<QueueOptions> = {}): {
   key: (name: string) => string;
 } {
   const name = `f${++n}`;
-  const queue = createQueue({ ...options, backend, name });
+  const queue = createQueue({ ...options, backend: redis.backend, name });
   return { queue, key: (k) => `${PREFIX}:{${name}}:${k}` };
 }
 
-const cmd = (...args: string[]): Promise<unknown> => client.sendCommand(args);
+const cmd = redis.cmd;
 
 /** How many keys of a flow are stored (0, 1 or 2). */
 async function flowKeys(
@@ -191,7 +176,7 @@ describe("redis flows", () => {
       jobs.push(job(id, "child", link(id, { root: "root" })));
       root.children.push(id);
     }
-    await backend.enqueueFlow(queue.name, { id: "big", jobs }, { now });
+    await redis.backend.enqueueFlow(queue.name, { id: "big", jobs }, { now });
     assert.equal((await queue.stats()).waiting, 10_000);
     const claimed = await queue.claim();
     await cmd("CONFIG", "SET", "slowlog-log-slower-than", "0");

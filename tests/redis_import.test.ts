@@ -14,9 +14,8 @@
  * @module
  */
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createClient } from "redis";
 import { redisBackend } from "../backends/redis/mod.ts";
 import { hashOf } from "../backends/redis/records.ts";
 import type {
@@ -25,7 +24,7 @@ import type {
   JobRecord,
 } from "../src/backend/interface.ts";
 import { ValidationError } from "../src/errors.ts";
-import { type RedisServer, startRedis } from "./_support/redis_server.ts";
+import { redisFixture } from "./_support/redis_fixture.ts";
 import { sleep, waitFor } from "./_support/time.ts";
 import { importedJob } from "./_support/import_records.ts";
 
@@ -34,23 +33,8 @@ const T = Date.parse("2026-05-01T12:00:00.000Z");
 const HOUR = 3_600_000;
 const kept = { age: null, count: null };
 
-let server: RedisServer;
-let client: ReturnType<typeof createClient>;
-let backend: Backend & BackendImport;
+const redis = redisFixture((url) => open(url));
 let n = 0;
-
-before(async () => {
-  server = await startRedis();
-  client = createClient({ url: server.url });
-  client.on("error", () => {});
-  await client.connect();
-  backend = open(server.url);
-});
-after(async () => {
-  await backend?.close();
-  await client?.close();
-  await server?.destroy();
-});
 
 /** A Redis backend, typed with the import it has. */
 const open = (url: string): Backend & BackendImport =>
@@ -62,7 +46,7 @@ function fresh(): { q: string; key: (name: string) => string } {
   return { q, key: (k) => `${PREFIX}:{${q}}:${k}` };
 }
 
-const cmd = (...args: string[]): Promise<unknown> => client.sendCommand(args);
+const cmd = redis.cmd;
 
 /** A sorted set as [member, score] pairs, lowest score first. */
 async function zset(key: string): Promise<[string, number][]> {
@@ -197,13 +181,13 @@ async function roundTrip(b: Backend & BackendImport, q: string): Promise<void> {
 
 describe("redis importJobs", () => {
   test("stores jobs of every status as they are, field for field, in claim order, once", async () => {
-    await roundTrip(backend, fresh().q);
+    await roundTrip(redis.backend, fresh().q);
   });
 
   test("keeps the counts hash and every index as enqueue and the finishing scripts do", async () => {
     const { q, key } = fresh();
     const now = T;
-    await backend.importJobs(q, jobs, { now });
+    await redis.backend.importJobs(q, jobs, { now });
     assert.deepEqual(hashOf(await cmd("HGETALL", key("counts"))), {
       "pending:t": "3",
       "pending:other": "1",
@@ -236,10 +220,9 @@ describe("redis importJobs", () => {
   test("a pending job whose key is held is not stored, and an imported one holds its key", async () => {
     const { q } = fresh();
     const now = T;
-    const [holder] = await backend.enqueue(q, [job("live", { key: "k" })], {
-      now,
-    });
-    const outcomes = await backend.importJobs(q, [
+    const live = [job("live", { key: "k" })];
+    const [holder] = await redis.backend.enqueue(q, live, { now });
+    const outcomes = await redis.backend.importJobs(q, [
       job("p-1", { key: "k" }),
       job("c-1", { key: "k", status: "complete", completedAt: T - 1 }),
       job("p-2", { key: "k2" }),
@@ -256,12 +239,12 @@ describe("redis importJobs", () => {
       "created",
     ], "an expired holder holds nothing");
     assert.equal(holder!.created, true);
-    assert.equal(await backend.get(q, "p-1", { now }), null);
+    assert.equal(await redis.backend.get(q, "p-1", { now }), null);
     assert.deepEqual(
-      await backend.enqueue(q, [job("new", { key: "k2" })], { now }),
+      await redis.backend.enqueue(q, [job("new", { key: "k2" })], { now }),
       [{ id: "p-2", created: false }],
     );
-    assert.equal((await backend.stats(q, { now })).pending, 3);
+    assert.equal((await redis.backend.stats(q, { now })).pending, 3);
   });
 
   test("finished jobs are removed by their keep rule from their finish time", async () => {
@@ -273,7 +256,7 @@ describe("redis importJobs", () => {
     });
     const done = { status: "complete" as const, completedAt: T - 1_000 };
     assert.deepEqual(
-      await backend.importJobs(q, [
+      await redis.backend.importJobs(q, [
         job("past", { ...done, keep: aged(500) }),
         job("soon", { ...done, keep: aged(2_000) }),
         job("kept", { ...done }),
@@ -281,7 +264,7 @@ describe("redis importJobs", () => {
       ["created", "created", "created"],
     );
     const left = async () =>
-      (await backend.list(q, {
+      (await redis.backend.list(q, {
         status: null,
         type: null,
         limit: 10,
@@ -289,15 +272,15 @@ describe("redis importJobs", () => {
         now,
       })).map((j) => j.id);
     const finishOne = async (id: string) => {
-      await backend.enqueue(q, [job(id, { runAt: now })], { now });
-      const [claimed] = await backend.claim(q, {
+      await redis.backend.enqueue(q, [job(id, { runAt: now })], { now });
+      const [claimed] = await redis.backend.claim(q, {
         types: null,
         limit: 1,
         leaseMs: 1_000,
         now,
       });
       const ref = { id: claimed!.id, token: claimed!.lease!.token };
-      await backend.complete(q, ref, "null", { now });
+      await redis.backend.complete(q, ref, "null", { now });
     };
     assert.deepEqual(await left(), ["kept", "soon"], "past: swept at once");
     now = T + 500;
@@ -306,14 +289,14 @@ describe("redis importJobs", () => {
     now = T + 1_000; // completedAt + 2 s: "soon" is due
     await finishOne("r2");
     assert.deepEqual(await left(), ["kept", "r1", "r2"]);
-    assert.equal((await backend.stats(q, { now })).complete, 3);
+    assert.equal((await redis.backend.stats(q, { now })).complete, 3);
   });
 
   test("a processing job is refused with a ValidationError and nothing is written", async () => {
     const { q, key } = fresh();
     const now = T;
     await assert.rejects(
-      backend.importJobs(q, [
+      redis.backend.importJobs(q, [
         job("fine"),
         job("busy", {
           status: "processing",
@@ -324,10 +307,9 @@ describe("redis importJobs", () => {
       ], { now }),
       ValidationError,
     );
-    assert.equal(await backend.get(q, "fine", { now }), null);
+    assert.equal(await redis.backend.get(q, "fine", { now }), null);
     assert.equal(await cmd("EXISTS", key("seq"), key("ids")), 0);
-    assert.deepEqual(await backend.importJobs(q, [job("fine")], { now }), [
-      "created",
-    ]);
+    const again = await redis.backend.importJobs(q, [job("fine")], { now });
+    assert.deepEqual(again, ["created"]);
   });
 });

@@ -8,34 +8,19 @@
  * after it; time moves on each queue's clock.
  */
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createClient } from "redis";
 import { redisBackend } from "../backends/redis/mod.ts";
 import { createQueue, type Queue } from "../mod.ts";
 import { fakeClock } from "./conformance/_context.ts";
-import { type RedisServer, startRedis } from "./_support/redis_server.ts";
+import { redisFixture } from "./_support/redis_fixture.ts";
 
 const PREFIX = "lease";
 
-let s: RedisServer;
-let client: ReturnType<typeof createClient>;
-let backend: ReturnType<typeof redisBackend>;
+const redis = redisFixture((url) => redisBackend({ url, prefix: PREFIX }));
 let n = 0;
-before(async () => {
-  s = await startRedis();
-  client = createClient({ url: s.url });
-  client.on("error", () => {});
-  await client.connect();
-  backend = redisBackend({ url: s.url, prefix: PREFIX });
-});
-after(async () => {
-  await backend?.close();
-  await client?.close();
-  await s?.destroy();
-});
 
-const cmd = (...args: string[]): Promise<unknown> => client.sendCommand(args);
+const cmd = redis.cmd;
 
 /** A queue of its own on a fake clock, and its lease index's key. */
 function setup(): {
@@ -45,7 +30,11 @@ function setup(): {
 } {
   const name = `l${++n}`;
   const clock = fakeClock();
-  const queue = createQueue({ backend, name, clock: clock.clock });
+  const queue = createQueue({
+    backend: redis.backend,
+    name,
+    clock: clock.clock,
+  });
   return { queue, active: `${PREFIX}:{${name}}:active`, clock };
 }
 

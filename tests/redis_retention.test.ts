@@ -10,34 +10,19 @@
  * queue's clock.
  */
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createClient } from "redis";
 import { redisBackend } from "../backends/redis/mod.ts";
 import { createQueue, type Queue } from "../mod.ts";
 import type { QueueOptions } from "../src/queue_types.ts";
 import { fakeClock } from "./conformance/_context.ts";
-import { type RedisServer, startRedis } from "./_support/redis_server.ts";
+import { redisFixture } from "./_support/redis_fixture.ts";
 
 const PREFIX = "ret";
 const DAY = 86_400_000;
 
-let s: RedisServer;
-let client: ReturnType<typeof createClient>;
-let backend: ReturnType<typeof redisBackend>;
+const redis = redisFixture((url) => redisBackend({ url, prefix: PREFIX }));
 let n = 0;
-before(async () => {
-  s = await startRedis();
-  client = createClient({ url: s.url });
-  client.on("error", () => {});
-  await client.connect();
-  backend = redisBackend({ url: s.url, prefix: PREFIX });
-});
-after(async () => {
-  await backend?.close();
-  await client?.close();
-  await s?.destroy();
-});
 
 /** A queue of its own, and its raw keys. */
 function setup(options: Partial<QueueOptions> = {}): {
@@ -45,11 +30,11 @@ function setup(options: Partial<QueueOptions> = {}): {
   key: (name: string) => string;
 } {
   const name = `r${++n}`;
-  const queue = createQueue({ ...options, backend, name });
+  const queue = createQueue({ ...options, backend: redis.backend, name });
   return { queue, key: (k) => `${PREFIX}:{${name}}:${k}` };
 }
 
-const cmd = (...args: string[]): Promise<unknown> => client.sendCommand(args);
+const cmd = redis.cmd;
 
 /** Whether `id` is a member of the sorted set `key`. */
 async function indexed(key: string, id: string): Promise<boolean> {
@@ -66,7 +51,7 @@ describe("redis retention", () => {
       await cmd("HDEL", key(`j:${old}`), "kp");
       const kept = { age: null, count: null };
       assert.deepEqual(
-        (await backend.get(queue.name, old, { now: clock.now }))?.keep,
+        (await redis.backend.get(queue.name, old, { now: clock.now }))?.keep,
         {
           complete: kept,
           failed: kept,

@@ -8,33 +8,20 @@
  * after it.
  */
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createClient } from "redis";
 import { redisStreamsBackend } from "../backends/redis_streams/mod.ts";
 import type { JobRecord } from "../src/backend/interface.ts";
 import { createQueue, memoryBackend, migrate } from "../mod.ts";
 import { fakeClock } from "./conformance/_context.ts";
-import { type RedisServer, startRedis } from "./_support/redis_server.ts";
+import { redisFixture } from "./_support/redis_fixture.ts";
 
-let s: RedisServer;
-let client: ReturnType<typeof createClient>;
-let backend: ReturnType<typeof redisStreamsBackend>;
+const redis = redisFixture((url) =>
+  redisStreamsBackend({ url, checkKeys: true })
+);
 let n = 0;
-before(async () => {
-  s = await startRedis();
-  client = createClient({ url: s.url });
-  client.on("error", () => {});
-  await client.connect();
-  backend = redisStreamsBackend({ url: s.url, checkKeys: true });
-});
-after(async () => {
-  await backend?.close();
-  await client?.close();
-  await s?.destroy();
-});
 
-const cmd = (...args: string[]): Promise<unknown> => client.sendCommand(args);
+const cmd = redis.cmd;
 
 /** When the jobs below were made: before any test's `now`, so they are due. */
 const MADE = Date.now();
@@ -94,7 +81,7 @@ describe("redis streams: import", () => {
       }),
       job({ id: "01J0000000000000000000000E", key: "k-1" }),
     ];
-    const outcomes = await backend.importJobs(name, jobs, { now });
+    const outcomes = await redis.backend.importJobs(name, jobs, { now });
     assert.deepEqual(outcomes, [
       "created",
       "created",
@@ -103,13 +90,13 @@ describe("redis streams: import", () => {
       "key-held",
     ]);
     assert.deepEqual(
-      await backend.importJobs(name, jobs.slice(0, 4), { now }),
+      await redis.backend.importJobs(name, jobs.slice(0, 4), { now }),
       ["exists", "exists", "exists", "exists"],
     );
     for (const j of jobs.slice(0, 4)) {
-      assert.deepEqual(await backend.get(name, j.id, { now }), j);
+      assert.deepEqual(await redis.backend.get(name, j.id, { now }), j);
     }
-    const queue = createQueue({ backend, name });
+    const queue = createQueue({ backend: redis.backend, name });
     try {
       const claimed = await queue.claimMany(10);
       assert.deepEqual(claimed.map((j) => [j.id, j.attempt]), [
@@ -126,7 +113,7 @@ describe("redis streams: import", () => {
   test("migrate() moves a queue out of it with every field kept", async () => {
     const clock = fakeClock();
     const from = createQueue({
-      backend,
+      backend: redis.backend,
       name: `mig${++n}`,
       clock: clock.clock,
     });
@@ -161,7 +148,7 @@ describe("redis streams: import", () => {
     const clock = fakeClock();
     const name = `ack${++n}`;
     const queue = createQueue({
-      backend,
+      backend: redis.backend,
       name,
       clock: clock.clock,
       maxAttempts: 1,

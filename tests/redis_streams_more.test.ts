@@ -10,38 +10,25 @@
  * clock.
  */
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createClient } from "redis";
 import { redisStreamsBackend } from "../backends/redis_streams/mod.ts";
 import { scriptSource } from "../backends/redis_streams/lua_prelude.ts";
 import { createQueue, type Queue, ValidationError } from "../mod.ts";
 import type { QueueOptions } from "../src/queue_types.ts";
 import { fakeClock } from "./conformance/_context.ts";
-import { type RedisServer, startRedis } from "./_support/redis_server.ts";
+import { redisFixture } from "./_support/redis_fixture.ts";
 
 const PREFIX = "rst";
 
-let s: RedisServer;
-let client: ReturnType<typeof createClient>;
-let backend: ReturnType<typeof redisStreamsBackend>;
-let n = 0;
-before(async () => {
-  s = await startRedis();
-  client = createClient({ url: s.url });
-  client.on("error", () => {});
-  await client.connect();
-  backend = redisStreamsBackend({
-    url: s.url,
+const redis = redisFixture((url) =>
+  redisStreamsBackend({
+    url,
     prefix: PREFIX,
     checkKeys: true,
-  });
-});
-after(async () => {
-  await backend?.close();
-  await client?.close();
-  await s?.destroy();
-});
+  })
+);
+let n = 0;
 
 /** A queue of its own, and its raw keys. */
 function setup(options: Partial<QueueOptions> = {}): {
@@ -50,11 +37,11 @@ function setup(options: Partial<QueueOptions> = {}): {
   key: (name: string) => string;
 } {
   const name = `s${++n}`;
-  const queue = createQueue({ ...options, backend, name });
+  const queue = createQueue({ ...options, backend: redis.backend, name });
   return { queue, name, key: (k) => `${PREFIX}:{${name}}:rs:${k}` };
 }
 
-const cmd = (...args: string[]): Promise<unknown> => client.sendCommand(args);
+const cmd = redis.cmd;
 
 /** A stream's consumer group as XINFO GROUPS tells it. */
 async function group(stream: string): Promise<Record<string, unknown>> {
@@ -166,7 +153,7 @@ describe("redis streams: replay and trim", () => {
       await queue.complete(job, null);
       await queue.remove(job.id);
     }
-    const all = await backend.replay(name, "t");
+    const all = await redis.backend.replay(name, "t");
     assert.deepEqual(all.map((e) => [e.jobId, e.data]), [
       [ids[0], { i: 0 }],
       [ids[1], { i: 1 }],
@@ -175,22 +162,28 @@ describe("redis streams: replay and trim", () => {
     ]);
     assert.deepEqual(all.map((e) => e.at), [start, start, start, start + 15]);
     assert.ok(all.every((e) => e.type === "t"));
-    const page = await backend.replay(name, "t", { after: all[1]!.id });
+    const page = await redis.backend.replay(name, "t", { after: all[1]!.id });
     assert.deepEqual(page.map((e) => e.jobId), [ids[2], late]);
-    const recent = await backend.replay(name, "t", { from: start + 1 });
+    const recent = await redis.backend.replay(name, "t", { from: start + 1 });
     assert.deepEqual(recent.map((e) => e.jobId), [late]);
-    assert.equal((await backend.replay(name, "t", { count: 1 })).length, 1);
-    assert.deepEqual(await backend.replay(name, "nothing"), []);
+    assert.equal(
+      (await redis.backend.replay(name, "t", { count: 1 })).length,
+      1,
+    );
+    assert.deepEqual(await redis.backend.replay(name, "nothing"), []);
     for (
       const bad of [{ count: 0 }, { from: -1 }, { after: "x" }, { count: 1.5 }]
     ) {
-      await assert.rejects(backend.replay(name, "t", bad), ValidationError);
+      await assert.rejects(
+        redis.backend.replay(name, "t", bad),
+        ValidationError,
+      );
     }
   });
 
   test("the trim length bounds a stream's history but never drops an entry still to be delivered", async () => {
     const trimmed = redisStreamsBackend({
-      url: s.url,
+      url: redis.server.url,
       prefix: PREFIX,
       trimLength: 10,
       checkKeys: true,
@@ -237,7 +230,7 @@ describe("redis streams: keys and URLs", () => {
   });
 
   test("createQueue() takes redis+streams:// URLs, and a bad one is a ValidationError at once", async () => {
-    const url = s.url.replace("redis://", "redis+streams://");
+    const url = redis.server.url.replace("redis://", "redis+streams://");
     const queue = createQueue(url, { name: `url${++n}` });
     try {
       const id = await queue.enqueue("t", null);
@@ -263,7 +256,7 @@ describe("redis streams: keys and URLs", () => {
 
   test("flows, limits and groups are refused with a ValidationError, storing nothing", async () => {
     const { queue } = setup();
-    assert.equal(backend.capabilities.flows, false);
+    assert.equal(redis.backend.capabilities.flows, false);
     await assert.rejects(
       () =>
         queue.enqueueFlow([
