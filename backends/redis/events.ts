@@ -45,6 +45,11 @@ export interface RedisEvents {
   claimed(namespace: string, id: string, version: number): void;
   /** Notes that this process no longer holds a lease on a job. */
   settled(namespace: string, id: string): void;
+  /**
+   * Wakes this backend's own workers of a queue at `at` (epoch ms), without
+   * waiting for the wake-up that comes by pub/sub (see mod.ts's enqueue).
+   */
+  wake(queue: string, at: number): void;
 }
 
 /** One channel's subscription, shared by its listeners in this backend. */
@@ -117,6 +122,7 @@ export function redisEvents(
   return {
     claimed: fences.claimed,
     settled: fences.settled,
+    wake: (queue, at) => listeners.deliver(queue, { kind: "wake", at }),
 
     async listen(queue, topic, listener) {
       const channel = channelOf(topic);

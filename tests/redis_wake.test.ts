@@ -1,0 +1,113 @@
+/**
+ * The Redis backend wakes its own workers as it sends an enqueue: a
+ * worker that shares the backend object hears the wake-up before the
+ * enqueue's reply (its claim then goes out on the same connection behind
+ * the enqueue, one round trip in all), and again when the pub/sub wake-up
+ * comes, as workers of other processes do. Against a redis-server started
+ * for this file on a free loopback port and stopped after it.
+ */
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { redisBackend } from "../backends/redis/mod.ts";
+import { createQueue, createWorker } from "../mod.ts";
+import type { BackendEvent } from "../src/backend/interface.ts";
+import { fakeClock } from "./conformance/_context.ts";
+import { redisFixture } from "./_support/redis_fixture.ts";
+import { sleep, waitFor } from "./_support/time.ts";
+
+const redis = redisFixture((url) => redisBackend({ url, prefix: "wake" }));
+
+let n = 0;
+
+/** A queue of its own on a fake clock, and what its workers hear. */
+async function setup() {
+  const name = `w${++n}`;
+  const clock = fakeClock();
+  const queue = createQueue({
+    backend: redis.backend,
+    name,
+    clock: clock.clock,
+  });
+  const heard: { event: BackendEvent; replied: boolean }[] = [];
+  let replied = false;
+  const stop = await redis.backend.listen(
+    name,
+    "worker",
+    (event) => heard.push({ event, replied }),
+  );
+  return {
+    name,
+    queue,
+    clock,
+    heard,
+    stop,
+    /** Marks the enqueue's reply as come; what is heard after says so. */
+    reply: () => void (replied = true),
+  };
+}
+
+describe("redis: an enqueue wakes the backend's own workers", () => {
+  test("the wake-up is heard before the enqueue's reply, then the pub/sub one", async () => {
+    const s = await setup();
+    try {
+      await s.queue.enqueue("t", 1);
+      s.reply();
+      await waitFor("the pub/sub wake-up", () => s.heard.length >= 2);
+      const at = s.clock.now;
+      assert.deepEqual(s.heard.map((h) => h.event), [
+        { kind: "wake", at }, // as the enqueue went out
+        { kind: "wake", at }, // by pub/sub, before or after the reply
+      ]);
+      assert.equal(s.heard[0]!.replied, false);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test("it is for the earliest run time of the batch, and only for its queue", async () => {
+    const s = await setup();
+    const other = await setup();
+    try {
+      await s.queue.enqueueMany([
+        { type: "t", data: 1, options: { delay: 5_000 } },
+        { type: "t", data: 2, options: { delay: 1_000 } },
+      ]);
+      s.reply();
+      await waitFor("the pub/sub wake-up", () => s.heard.length >= 2);
+      const at = s.clock.now + 1_000;
+      assert.deepEqual(s.heard.map((h) => h.event), [
+        { kind: "wake", at },
+        { kind: "wake", at },
+      ]);
+      assert.equal(s.heard[0]!.replied, false);
+      assert.deepEqual(other.heard, []);
+      // a batch of none sends nothing and wakes no one
+      await s.queue.enqueueMany([]);
+      assert.equal(s.heard.length, 2);
+    } finally {
+      await s.stop();
+      await other.stop();
+    }
+  });
+
+  test("an idle worker on the same backend runs a job enqueued while it waits", async () => {
+    const s = await setup();
+    await s.stop();
+    const ran: unknown[] = [];
+    // a poll interval far beyond the test: only a wake-up can start the job
+    const worker = createWorker(s.queue, {
+      t: (job) => void ran.push(job.data),
+    }, {
+      pollInterval: 600_000,
+    });
+    try {
+      await sleep(50); // its first claim found none: it waits
+      await s.queue.enqueue("t", "x");
+      await waitFor("the job to run", () => ran.length === 1);
+      assert.deepEqual(ran, ["x"]);
+    } finally {
+      await worker.stop();
+    }
+  });
+});
