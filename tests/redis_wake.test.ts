@@ -1,37 +1,47 @@
 /**
- * The Redis backend wakes its own workers as it sends an enqueue: a
- * worker that shares the backend object hears the wake-up before the
- * enqueue's reply (its claim then goes out on the same connection behind
- * the enqueue, one round trip in all), and again when the pub/sub wake-up
- * comes, as workers of other processes do. Against a redis-server started
- * for this file on a free loopback port and stopped after it.
+ * The Redis backends (sorted sets and streams) wake their own workers as
+ * they send an enqueue: a worker that shares the backend object hears the
+ * wake-up before the enqueue's reply (its claim then goes out on the same
+ * connection behind the enqueue, one round trip in all), and again when
+ * the pub/sub wake-up comes, as workers of other processes do. Against a
+ * redis-server started for this file on a free loopback port and stopped
+ * after it.
  */
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { redisBackend } from "../backends/redis/mod.ts";
+import { redisStreamsBackend } from "../backends/redis_streams/mod.ts";
 import { createQueue, createWorker } from "../mod.ts";
-import type { BackendEvent } from "../src/backend/interface.ts";
+import type { Backend, BackendEvent } from "../src/backend/interface.ts";
 import { fakeClock } from "./conformance/_context.ts";
 import { redisFixture } from "./_support/redis_fixture.ts";
 import { sleep, waitFor } from "./_support/time.ts";
 
-const redis = redisFixture((url) => redisBackend({ url, prefix: "wake" }));
+const redis = redisFixture((url) => {
+  const both: Record<string, Backend> = {
+    redis: redisBackend({ url, prefix: "wake" }),
+    "redis-streams": redisStreamsBackend({ url, prefix: "wakes" }),
+  };
+  return {
+    both,
+    close: async () => {
+      for (const b of Object.values(both)) await b.close();
+    },
+  };
+});
 
 let n = 0;
 
 /** A queue of its own on a fake clock, and what its workers hear. */
-async function setup() {
+async function setup(kind: string) {
   const name = `w${++n}`;
   const clock = fakeClock();
-  const queue = createQueue({
-    backend: redis.backend,
-    name,
-    clock: clock.clock,
-  });
+  const backend = redis.backend.both[kind]!;
+  const queue = createQueue({ backend, name, clock: clock.clock });
   const heard: { event: BackendEvent; replied: boolean }[] = [];
   let replied = false;
-  const stop = await redis.backend.listen(
+  const stop = await backend.listen(
     name,
     "worker",
     (event) => heard.push({ event, replied }),
@@ -47,67 +57,69 @@ async function setup() {
   };
 }
 
-describe("redis: an enqueue wakes the backend's own workers", () => {
-  test("the wake-up is heard before the enqueue's reply, then the pub/sub one", async () => {
-    const s = await setup();
-    try {
-      await s.queue.enqueue("t", 1);
-      s.reply();
-      await waitFor("the pub/sub wake-up", () => s.heard.length >= 2);
-      const at = s.clock.now;
-      assert.deepEqual(s.heard.map((h) => h.event), [
-        { kind: "wake", at }, // as the enqueue went out
-        { kind: "wake", at }, // by pub/sub, before or after the reply
-      ]);
-      assert.equal(s.heard[0]!.replied, false);
-    } finally {
-      await s.stop();
-    }
-  });
-
-  test("it is for the earliest run time of the batch, and only for its queue", async () => {
-    const s = await setup();
-    const other = await setup();
-    try {
-      await s.queue.enqueueMany([
-        { type: "t", data: 1, options: { delay: 5_000 } },
-        { type: "t", data: 2, options: { delay: 1_000 } },
-      ]);
-      s.reply();
-      await waitFor("the pub/sub wake-up", () => s.heard.length >= 2);
-      const at = s.clock.now + 1_000;
-      assert.deepEqual(s.heard.map((h) => h.event), [
-        { kind: "wake", at },
-        { kind: "wake", at },
-      ]);
-      assert.equal(s.heard[0]!.replied, false);
-      assert.deepEqual(other.heard, []);
-      // a batch of none sends nothing and wakes no one
-      await s.queue.enqueueMany([]);
-      assert.equal(s.heard.length, 2);
-    } finally {
-      await s.stop();
-      await other.stop();
-    }
-  });
-
-  test("an idle worker on the same backend runs a job enqueued while it waits", async () => {
-    const s = await setup();
-    await s.stop();
-    const ran: unknown[] = [];
-    // a poll interval far beyond the test: only a wake-up can start the job
-    const worker = createWorker(s.queue, {
-      t: (job) => void ran.push(job.data),
-    }, {
-      pollInterval: 600_000,
+for (const kind of ["redis", "redis-streams"]) {
+  describe(`${kind}: an enqueue wakes the backend's own workers`, () => {
+    test("the wake-up is heard before the enqueue's reply, then the pub/sub one", async () => {
+      const s = await setup(kind);
+      try {
+        await s.queue.enqueue("t", 1);
+        s.reply();
+        await waitFor("the pub/sub wake-up", () => s.heard.length >= 2);
+        const at = s.clock.now;
+        assert.deepEqual(s.heard.map((h) => h.event), [
+          { kind: "wake", at }, // as the enqueue went out
+          { kind: "wake", at }, // by pub/sub, before or after the reply
+        ]);
+        assert.equal(s.heard[0]!.replied, false);
+      } finally {
+        await s.stop();
+      }
     });
-    try {
-      await sleep(50); // its first claim found none: it waits
-      await s.queue.enqueue("t", "x");
-      await waitFor("the job to run", () => ran.length === 1);
-      assert.deepEqual(ran, ["x"]);
-    } finally {
-      await worker.stop();
-    }
+
+    test("it is for the earliest run time of the batch, and only for its queue", async () => {
+      const s = await setup(kind);
+      const other = await setup(kind);
+      try {
+        await s.queue.enqueueMany([
+          { type: "t", data: 1, options: { delay: 5_000 } },
+          { type: "t", data: 2, options: { delay: 1_000 } },
+        ]);
+        s.reply();
+        await waitFor("the pub/sub wake-up", () => s.heard.length >= 2);
+        const at = s.clock.now + 1_000;
+        assert.deepEqual(s.heard.map((h) => h.event), [
+          { kind: "wake", at },
+          { kind: "wake", at },
+        ]);
+        assert.equal(s.heard[0]!.replied, false);
+        assert.deepEqual(other.heard, []);
+        // a batch of none sends nothing and wakes no one
+        await s.queue.enqueueMany([]);
+        assert.equal(s.heard.length, 2);
+      } finally {
+        await s.stop();
+        await other.stop();
+      }
+    });
+
+    test("an idle worker on the same backend runs a job enqueued while it waits", async () => {
+      const s = await setup(kind);
+      await s.stop();
+      const ran: unknown[] = [];
+      // a poll interval far beyond the test: only a wake-up can start the job
+      const worker = createWorker(s.queue, {
+        t: (job) => void ran.push(job.data),
+      }, {
+        pollInterval: 600_000,
+      });
+      try {
+        await sleep(50); // its first claim found none: it waits
+        await s.queue.enqueue("t", "x");
+        await waitFor("the job to run", () => ran.length === 1);
+        assert.deepEqual(ran, ["x"]);
+      } finally {
+        await worker.stop();
+      }
+    });
   });
-});
+}

@@ -1,7 +1,8 @@
 /**
  * Events of the Redis backend: the pub/sub subscriptions behind the kit's
- * listener registry, and the fences that keep a stale cancel from aborting
- * a newer lease.
+ * listener registry, the fences that keep a stale cancel from aborting a
+ * newer lease, and the wake-up an enqueue gives the backend's own workers
+ * as it is sent (wakeOwn).
  *
  * Each queue has two channels. The update channel (`<ns>u`) carries every
  * update of the queue; "queue" listeners get them all and `{ job }`
@@ -20,6 +21,7 @@
 
 import type {
   BackendEvent,
+  NewJobRecord,
   Topic,
   UpdateRecord,
 } from "../../src/backend/interface.ts";
@@ -272,4 +274,25 @@ function signalOf(message: string): [BackendEvent, number] | null {
   const jobId = message.slice(1, space < 0 ? undefined : space);
   const version = space < 0 ? Infinity : Number(message.slice(space + 1));
   return [{ kind: "cancel", jobId }, version];
+}
+
+/**
+ * After an enqueue was sent (or queued behind the awaits its call makes
+ * first, fewer than a worker's claim makes before its own send): this
+ * backend's own idle workers of the queue claim at once. Their claim goes
+ * out on the same connection after the enqueue, so the server runs it
+ * after the enqueue: a worker in the same process starts the job one round
+ * trip after the enqueue was sent, not two (the pub/sub wake-up, then the
+ * claim). Workers elsewhere still wake by pub/sub; a claim that finds the
+ * job gone (an enqueue that failed, another worker first) finds nothing.
+ */
+export function wakeOwn(
+  events: RedisEvents,
+  queue: string,
+  jobs: readonly NewJobRecord[],
+): void {
+  if (jobs.length === 0) return;
+  let at = Infinity;
+  for (const job of jobs) if (job.runAt < at) at = job.runAt;
+  events.wake(queue, at);
 }

@@ -22,14 +22,13 @@ import type {
   Backend,
   BackendImport,
   BackendSchedules,
-  NewJobRecord,
 } from "../../src/backend/interface.ts";
 import type { BackendFlows } from "../../src/backend/interface_flows.ts";
 import type { BackendLimits } from "../../src/backend/interface_limits.ts";
 import { backendClosed } from "../../src/backend/closed.ts";
 import { toBackendError } from "../../src/errors.ts";
 import { type RedisBackendOptions, setupOf } from "./options.ts";
-import { type RedisEvents, redisEvents } from "./events.ts";
+import { redisEvents, wakeOwn } from "./events.ts";
 import {
   cancelJob,
   claimJobs,
@@ -189,25 +188,4 @@ function scheduleCalls(s: Scripts): BackendSchedules & BackendImport {
     fireSchedule: (queue, fire, { now }) => fireSchedule(s, queue, fire, now),
     importJobs: (queue, jobs, { now }) => importJobs(s, queue, jobs, now),
   };
-}
-
-/**
- * After an enqueue was sent: this backend's own idle workers of the queue
- * claim at once. The enqueue's command is already on the connection (the
- * script call sends it before its first await), and their claim goes out
- * on the same connection after it, so the server runs it after the
- * enqueue: a worker in the same process starts the job one round trip
- * after the enqueue was sent, not two (the pub/sub wake-up, then the
- * claim). Workers elsewhere still wake by pub/sub; a claim that finds the
- * job gone (an enqueue that failed, another worker first) finds nothing.
- */
-function wakeOwn(
-  events: RedisEvents,
-  queue: string,
-  jobs: readonly NewJobRecord[],
-): void {
-  if (jobs.length === 0) return;
-  let at = Infinity;
-  for (const job of jobs) if (job.runAt < at) at = job.runAt;
-  events.wake(queue, at);
 }

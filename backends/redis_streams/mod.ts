@@ -36,7 +36,7 @@ import type {
 } from "../../src/backend/interface.ts";
 import { backendClosed } from "../../src/backend/closed.ts";
 import { toBackendError } from "../../src/errors.ts";
-import { redisEvents } from "./events.ts";
+import { redisEvents, wakeOwn } from "./events.ts";
 import { type RedisStreamsBackendOptions, setupOf } from "./options.ts";
 import {
   type ReplayOptions,
@@ -168,14 +168,18 @@ export function redisStreamsBackend(
     ...noFlows("redis-streams"),
     ...noLimits("redis-streams"),
 
-    enqueue: (queue, jobs, { now }) =>
-      jobs.some((j) => j.group !== undefined)
-        ? Promise.reject(
+    enqueue: (queue, jobs, { now }) => {
+      if (jobs.some((j) => j.group !== undefined)) {
+        return Promise.reject(
           new ValidationError(
             "Cannot enqueue job with a 'group' as the redis-streams backend has no groups",
           ),
-        )
-        : enqueueJobs(p, queue, jobs, now),
+        );
+      }
+      const stored = enqueueJobs(p, queue, jobs, now);
+      wakeOwn(events, queue, jobs);
+      return stored;
+    },
     claim: (queue, request) => claimJobs(p, queue, request),
     heartbeat: (queue, lease, { leaseMs, now }) =>
       extendLease(p, queue, lease, now + leaseMs, now),
