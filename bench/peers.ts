@@ -16,7 +16,8 @@
  * `--drains-only`, no claim costs; `--backends=` as for retention);
  * `--only=memory` only the memory row (claim+complete against a bare
  * binary heap); `--only=sqlite` only the SQLite table (a drain and
- * enqueueMany against Deno KV's own queue).
+ * enqueueMany against Deno KV's own queue); `--only=redis` only the Redis
+ * table (jobline's two Redis backends against BullMQ).
  */
 
 import { type Figures, type Sizes, table } from "./_measure.ts";
@@ -177,6 +178,7 @@ for (const c of comparisons) {
 console.log(
   "\nratio: how many times better jobline is (higher is better; for latency, peer/jobline).",
 );
+if (Deno.args.includes("--only=redis")) Deno.exit(0);
 
 if (!Deno.args.includes("--no-postgres")) {
   console.log(
