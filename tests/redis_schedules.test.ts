@@ -1,10 +1,9 @@
 /**
  * Schedules on Redis beyond the conformance suite: they and their next
  * occurrences survive a restart of a server with appendonly yes (killed,
- * then started on its files); fireSchedule's compare-and-set and its
- * enqueue (a held key makes no job, a past occurrence is due at once, the
- * wake goes out); listSchedules({ dueBy }) reads the due index soonest
- * first; and a queue's schedule keys share its hash tag. One redis-server
+ * then started on its files); listSchedules({ dueBy }) reads the due index
+ * soonest first; and a queue's schedule keys share its hash tag
+ * (fireSchedule's compare-and-set is a conformance case). One redis-server
  * per test that needs its own, on free loopback ports.
  *
  * @module
@@ -14,39 +13,15 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { redisBackend } from "../backends/redis/mod.ts";
-import type {
-  Backend,
-  BackendSchedules,
-  NewJobRecord,
-} from "../src/backend/interface.ts";
+import type { Backend, BackendSchedules } from "../src/backend/interface.ts";
 import { createQueue } from "../src/queue.ts";
 import { startRedis } from "./_support/redis_server.ts";
-import { waitFor } from "./_support/time.ts";
 
 const T = Date.parse("2026-06-01T10:15:00.000Z");
 
 /** A Redis backend, typed with the schedule calls it has. */
 const open = (url: string): Backend & BackendSchedules =>
   redisBackend({ url, prefix: "sch" }) as Backend & BackendSchedules;
-
-/** A new job record as the queue layer would hand it over. */
-function newJob(id: string, key: string | null, runAt: number): NewJobRecord {
-  const kept = { age: null, count: null };
-  return {
-    id,
-    type: "tick",
-    data: "1",
-    priority: 50,
-    maxAttempts: 3,
-    runAt,
-    createdAt: runAt,
-    ttl: null,
-    expiresAt: null,
-    key,
-    metadata: "{}",
-    keep: { complete: kept, failed: kept },
-  };
-}
 
 describe("redis schedules", () => {
   test("schedules and their next occurrences survive a restart of a server with appendonly yes", async () => {
@@ -105,105 +80,6 @@ describe("redis schedules", () => {
       await again.close();
       await second.close();
     } finally {
-      await server.destroy();
-    }
-  });
-
-  test("fireSchedule() is a compare-and-set on the version, and enqueues as enqueue() does", async () => {
-    const server = await startRedis();
-    const backend = open(server.url);
-    try {
-      const now = T;
-      const put = await backend.putSchedule("q", {
-        name: "s",
-        definition: '{"a":"b c"}',
-        nextRunAt: now,
-      }, { now });
-      assert.deepEqual(put, {
-        name: "s",
-        definition: '{"a":"b c"}',
-        nextRunAt: now,
-        version: 1,
-      });
-      const same = await backend.putSchedule("q", {
-        name: "s",
-        definition: '{"a":"b c"}',
-        nextRunAt: now + 5,
-      }, { now });
-      assert.deepEqual(same, put, "the same definition: left as it is");
-      const heard: string[] = [];
-      const stop = await backend.listen("q", "worker", (e) => {
-        if (e.kind === "wake") heard.push(`wake ${e.at}`);
-      });
-      const [held] = await backend.enqueue("q", [newJob("a", "k", now)], {
-        now,
-      });
-      const fire = { name: "s", version: 1, nextRunAt: now + 1_000 };
-      assert.deepEqual(
-        await backend.fireSchedule("q", {
-          ...fire,
-          job: newJob("b", "k", now),
-        }, { now }),
-        { id: held!.id, created: false },
-        "the key is held: no job",
-      );
-      assert.equal(
-        await backend.fireSchedule("q", {
-          ...fire,
-          job: newJob("c", null, now),
-        }, { now }),
-        null,
-        "version 1 was fired already",
-      );
-      const late = now - 500; // an occurrence in the past: due at once
-      assert.deepEqual(
-        await backend.fireSchedule("q", {
-          name: "s",
-          version: 2,
-          nextRunAt: now + 2_000,
-          job: newJob("d", null, late),
-        }, { now }),
-        { id: "d", created: true },
-      );
-      assert.deepEqual(await backend.listSchedules("q", { dueBy: null, now }), [
-        {
-          name: "s",
-          definition: '{"a":"b c"}',
-          nextRunAt: now + 2_000,
-          version: 3,
-        },
-      ]);
-      assert.deepEqual(
-        (await backend.get("q", "d", { now }))?.runAt,
-        late,
-        "stored as enqueue stores it",
-      );
-      const claimed = await backend.claim("q", {
-        types: null,
-        limit: 10,
-        leaseMs: 1_000,
-        now,
-      });
-      assert.deepEqual(claimed.map((j) => j.id), ["a", "d"]);
-      await waitFor("the wakes", () => heard.length === 3);
-      // the enqueue's own (as it is sent, redis_wake.test.ts) and by
-      // pub/sub, then the fire's by pub/sub
-      assert.deepEqual(heard, [`wake ${now}`, `wake ${now}`, `wake ${late}`]);
-      assert.equal(await backend.removeSchedule("q", "s", { now }), true);
-      assert.equal(await backend.removeSchedule("q", "s", { now }), false);
-      assert.equal(
-        await backend.fireSchedule("q", {
-          name: "s",
-          version: 3,
-          nextRunAt: now,
-          job: newJob("e", null, now),
-        }, { now }),
-        null,
-        "a removed schedule fires no more",
-      );
-      await stop();
-    } finally {
-      await backend.close();
       await server.destroy();
     }
   });

@@ -2,10 +2,9 @@
  * Schedules on SQLite beyond the conformance suite: they and their next
  * occurrences survive closing and reopening the file; a file of schema 3
  * (before schedules) is migrated up with its jobs kept; two backend objects
- * on one file (as two processes) fire an occurrence once; fireSchedule's
- * compare-and-set and its enqueue (a held key makes no job); and the
+ * on one file (as two processes) fire an occurrence once; and the
  * schedule statements read the primary key or the due index, never the
- * whole table.
+ * whole table (fireSchedule's compare-and-set is a conformance case).
  *
  * @module
  */
@@ -33,11 +32,7 @@ import {
   PUT_SCHEDULE,
   REMOVE_SCHEDULE,
 } from "../backends/sqlite/sql_schedule.ts";
-import type {
-  Backend,
-  BackendSchedules,
-  NewJobRecord,
-} from "../src/backend/interface.ts";
+import type { Backend, BackendSchedules } from "../src/backend/interface.ts";
 import { createQueue } from "../src/queue.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "jobline-sqlite-schedules-"));
@@ -62,25 +57,6 @@ function schemaVersion(path: string): string {
   } finally {
     db.close();
   }
-}
-
-/** A new job record as the queue layer would hand it over. */
-function newJob(id: string, key: string | null, runAt: number): NewJobRecord {
-  const kept = { age: null, count: null };
-  return {
-    id,
-    type: "tick",
-    data: "1",
-    priority: 50,
-    maxAttempts: 3,
-    runAt,
-    createdAt: runAt,
-    ttl: null,
-    expiresAt: null,
-    key,
-    metadata: "{}",
-    keep: { complete: kept, failed: kept },
-  };
 }
 
 describe("sqlite schedules", () => {
@@ -171,89 +147,6 @@ describe("sqlite schedules", () => {
     );
     for (const q of queues) await q.close();
     for (const b of backends) await b.close();
-  });
-
-  test("fireSchedule() is a compare-and-set on the version, and enqueues as enqueue() does", async () => {
-    const backend = open({ path: freshFile() });
-    const now = T;
-    const put = await backend.putSchedule("q", {
-      name: "s",
-      definition: "{}",
-      nextRunAt: now,
-    }, { now });
-    assert.deepEqual(put, {
-      name: "s",
-      definition: "{}",
-      nextRunAt: now,
-      version: 1,
-    });
-    const same = await backend.putSchedule("q", {
-      name: "s",
-      definition: "{}",
-      nextRunAt: now + 5,
-    }, { now });
-    assert.deepEqual(same, put, "the same definition: left as it is");
-    const heard: string[] = [];
-    const stop = await backend.listen("q", "worker", (e) => {
-      if (e.kind === "wake") heard.push(`wake ${e.at}`);
-    });
-    const [held] = await backend.enqueue("q", [newJob("a", "k", now)], {
-      now,
-    });
-    const fire = { name: "s", version: 1, nextRunAt: now + 1_000 };
-    assert.deepEqual(
-      await backend.fireSchedule("q", { ...fire, job: newJob("b", "k", now) }, {
-        now,
-      }),
-      { id: held!.id, created: false },
-      "the key is held: no job",
-    );
-    assert.equal(
-      await backend.fireSchedule(
-        "q",
-        { ...fire, job: newJob("c", null, now) },
-        {
-          now,
-        },
-      ),
-      null,
-      "version 1 was fired already",
-    );
-    const late = now - 500; // an occurrence in the past: due at once
-    assert.deepEqual(
-      await backend.fireSchedule("q", {
-        name: "s",
-        version: 2,
-        nextRunAt: now + 2_000,
-        job: newJob("d", null, late),
-      }, { now }),
-      { id: "d", created: true },
-    );
-    assert.deepEqual(await backend.listSchedules("q", { dueBy: null, now }), [
-      { name: "s", definition: "{}", nextRunAt: now + 2_000, version: 3 },
-    ]);
-    const claimed = await backend.claim("q", {
-      types: null,
-      limit: 10,
-      leaseMs: 1_000,
-      now,
-    });
-    assert.deepEqual(claimed.map((j) => j.id), ["a", "d"]);
-    assert.deepEqual(heard, [`wake ${now}`, `wake ${late}`]);
-    assert.equal(await backend.removeSchedule("q", "s", { now }), true);
-    assert.equal(await backend.removeSchedule("q", "s", { now }), false);
-    assert.equal(
-      await backend.fireSchedule("q", {
-        name: "s",
-        version: 3,
-        nextRunAt: now,
-        job: newJob("e", null, now),
-      }, { now }),
-      null,
-      "a removed schedule fires no more",
-    );
-    await stop();
-    await backend.close();
   });
 
   test("listSchedules({ dueBy }) returns the due ones soonest first", async () => {

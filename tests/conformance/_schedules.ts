@@ -2,18 +2,39 @@
  * §8 schedules: cron (in a time zone, across daylight-saving changes) and
  * `every`; exactly one job per occurrence however many queue handles and
  * workers race; missed occurrences collapse into one; replace by name,
- * unschedule, `nextRunAt`; bad input is a ValidationError. Time moves on
- * the queue's clock.
+ * unschedule, `nextRunAt`; bad input is a ValidationError; the backend's
+ * fireSchedule is a compare-and-set on the version that enqueues as
+ * enqueue does. Time moves on the queue's clock.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
+import type { NewJobRecord } from "../../src/backend/interface.ts";
 import { ValidationError } from "../../src/errors.ts";
 import { createWorker } from "../../src/worker/mod.ts";
-import { type Case, waitFor } from "./_context.ts";
+import { type Case, uniqueName, waitFor } from "./_context.ts";
 
 const at = (iso: string): number => Date.parse(iso);
+
+/** A new job record as the queue layer would hand it to the backend. */
+function newJob(id: string, key: string | null, runAt: number): NewJobRecord {
+  const kept = { age: null, count: null };
+  return {
+    id,
+    type: "tick",
+    data: "1",
+    priority: 50,
+    maxAttempts: 3,
+    runAt,
+    createdAt: runAt,
+    ttl: null,
+    expiresAt: null,
+    key,
+    metadata: "{}",
+    keep: { complete: kept, failed: kept },
+  };
+}
 
 /** The schedule cases. */
 export const scheduleCases: Case[] = [
@@ -285,6 +306,98 @@ export const scheduleCases: Case[] = [
         );
       }
       assert.deepEqual(await queue.schedules(), [], "nothing stored");
+    },
+  },
+  {
+    name:
+      "fireSchedule() is a compare-and-set on the version, and enqueues as enqueue() does",
+    async run(ctx) {
+      const { backend } = ctx;
+      const q = uniqueName();
+      const now = Date.now();
+      const put = await backend.putSchedule(q, {
+        name: "s",
+        definition: "{}",
+        nextRunAt: now,
+      }, { now });
+      assert.deepEqual(put, {
+        name: "s",
+        definition: "{}",
+        nextRunAt: now,
+        version: 1,
+      });
+      assert.deepEqual(
+        await backend.putSchedule(q, {
+          name: "s",
+          definition: "{}",
+          nextRunAt: now + 5,
+        }, { now }),
+        put,
+        "the same definition: left as it is",
+      );
+      const heard = new Set<number>();
+      const stop = await backend.listen(q, "worker", (e) => {
+        if (e.kind === "wake") heard.add(e.at);
+      });
+      ctx.defer(stop);
+      const [held] = await backend.enqueue(q, [newJob("a", "k", now)], { now });
+      const fire = { name: "s", version: 1, nextRunAt: now + 1_000 };
+      assert.deepEqual(
+        await backend.fireSchedule(q, { ...fire, job: newJob("b", "k", now) }, {
+          now,
+        }),
+        { id: held!.id, created: false },
+        "the key is held: no job",
+      );
+      assert.equal(
+        await backend.fireSchedule(
+          q,
+          { ...fire, job: newJob("c", null, now) },
+          {
+            now,
+          },
+        ),
+        null,
+        "version 1 was fired already",
+      );
+      const late = now - 500; // an occurrence in the past: due at once
+      assert.deepEqual(
+        await backend.fireSchedule(q, {
+          name: "s",
+          version: 2,
+          nextRunAt: now + 2_000,
+          job: newJob("d", null, late),
+        }, { now }),
+        { id: "d", created: true },
+      );
+      assert.deepEqual(await backend.listSchedules(q, { dueBy: null, now }), [
+        { name: "s", definition: "{}", nextRunAt: now + 2_000, version: 3 },
+      ]);
+      const claimed = await backend.claim(q, {
+        types: null,
+        limit: 10,
+        leaseMs: 1_000,
+        now,
+      });
+      assert.deepEqual(claimed.map((j) => j.id), ["a", "d"]);
+      if (backend.capabilities.wakeups) {
+        // the enqueue's wake-up and the fire's (some backends also wake
+        // their own workers as they send, so a time may be heard twice)
+        await waitFor("both wake-ups", () => heard.size >= 2);
+        assert.deepEqual([...heard], [now, late]);
+      }
+      assert.equal(await backend.removeSchedule(q, "s", { now }), true);
+      assert.equal(await backend.removeSchedule(q, "s", { now }), false);
+      assert.equal(
+        await backend.fireSchedule(q, {
+          name: "s",
+          version: 3,
+          nextRunAt: now,
+          job: newJob("e", null, now),
+        }, { now }),
+        null,
+        "a removed schedule fires no more",
+      );
     },
   },
 ];
