@@ -14,7 +14,7 @@ import { redisBackend } from "../backends/redis/mod.ts";
 import { redisStreamsBackend } from "../backends/redis_streams/mod.ts";
 import { createQueue, createWorker } from "../mod.ts";
 import type { Backend, BackendEvent } from "../src/backend/interface.ts";
-import { fakeClock } from "./conformance/_context.ts";
+import { fakeClock, wrapClaim } from "./conformance/_context.ts";
 import { redisFixture } from "./_support/redis_fixture.ts";
 import { sleep, waitFor } from "./_support/time.ts";
 
@@ -94,7 +94,8 @@ for (const kind of ["redis", "redis-streams"]) {
         assert.equal(s.heard[0]!.replied, false);
         assert.deepEqual(other.heard, []);
         // a batch of none sends nothing and wakes no one
-        await s.queue.enqueueMany([]);
+        const backend = redis.backend.both[kind]!;
+        await backend.enqueue(s.name, [], { now: s.clock.now });
         assert.equal(s.heard.length, 2);
       } finally {
         await s.stop();
@@ -102,23 +103,37 @@ for (const kind of ["redis", "redis-streams"]) {
       }
     });
 
-    test("an idle worker on the same backend runs a job enqueued while it waits", async () => {
-      const s = await setup(kind);
-      await s.stop();
-      const ran: unknown[] = [];
-      // a poll interval far beyond the test: only a wake-up can start the job
-      const worker = createWorker(s.queue, {
-        t: (job) => void ran.push(job.data),
-      }, {
-        pollInterval: 600_000,
+    test("an idle worker's first claim after the enqueue finds the job, on a backend just made", async () => {
+      // a fresh backend object: its first enqueue goes out before the
+      // claim its wake-up sets off, as every later one does
+      const url = redis.server.url;
+      const fresh = kind === "redis"
+        ? redisBackend({ url, prefix: "wake1" })
+        : redisStreamsBackend({ url, prefix: "wakes1" });
+      let enqueued = false;
+      const after: number[] = [];
+      const backend = wrapClaim(fresh, async (inner, ...args) => {
+        const claimed = await inner.claim(...args);
+        if (enqueued) after.push(claimed.length);
+        return claimed;
       });
+      const queue = createQueue({ backend, name: `w${++n}` });
+      const ran: unknown[] = [];
+      // a poll interval far beyond the test: only a wake-up starts the job
+      const worker = createWorker(queue, {
+        t: (job) => void ran.push(job.data),
+      }, { concurrency: 4, pollInterval: 600_000 });
       try {
         await sleep(50); // its first claim found none: it waits
-        await s.queue.enqueue("t", "x");
+        enqueued = true;
+        await queue.enqueue("t", "x");
         await waitFor("the job to run", () => ran.length === 1);
         assert.deepEqual(ran, ["x"]);
+        assert.equal(after[0], 1, "the first claim after the enqueue took it");
       } finally {
         await worker.stop();
+        await queue.close();
+        await fresh.close();
       }
     });
   });

@@ -278,13 +278,16 @@ function signalOf(message: string): [BackendEvent, number] | null {
 
 /**
  * After an enqueue was sent (or queued behind the awaits its call makes
- * first, fewer than a worker's claim makes before its own send): this
+ * first, no more than a worker's claim makes before its own send): this
  * backend's own idle workers of the queue claim at once. Their claim goes
  * out on the same connection after the enqueue, so the server runs it
  * after the enqueue: a worker in the same process starts the job one round
  * trip after the enqueue was sent, not two (the pub/sub wake-up, then the
  * claim). Workers elsewhere still wake by pub/sub; a claim that finds the
- * job gone (an enqueue that failed, another worker first) finds nothing.
+ * job gone (an enqueue that failed or stored nothing, another worker
+ * first) finds nothing. The cost: such a worker hears the pub/sub wake-up
+ * too, so one with more free slots than jobs came makes one more claim,
+ * which finds nothing.
  */
 export function wakeOwn(
   events: RedisEvents,

@@ -120,7 +120,7 @@ export function redisBackend(
 
     enqueue: (queue, jobs, { now }) => {
       const stored = enqueueJobs(s, queue, jobs, now);
-      wakeOwn(events, queue, jobs);
+      if (!closed) wakeOwn(events, queue, jobs);
       return stored;
     },
     claim: (queue, request) => claimJobs(s, queue, request),

@@ -177,7 +177,7 @@ export function redisStreamsBackend(
         );
       }
       const stored = enqueueJobs(p, queue, jobs, now);
-      wakeOwn(events, queue, jobs);
+      if (!closed) wakeOwn(events, queue, jobs);
       return stored;
     },
     claim: (queue, request) => claimJobs(p, queue, request),

@@ -75,15 +75,21 @@ export function createRunner(setup: RunnerSetup): Runner {
     publish: conn.cluster ? "SPUBLISH" : "PUBLISH",
     checkKeys,
   });
-  const shas = new Map<ScriptName, string>();
+  // Every script's SHA-1, made together on first use: once made, a call
+  // reaches its send after the same awaits whatever the script (an enqueue
+  // goes out before the claim its own wake-up sets off: mod.ts).
+  let shas: Record<string, string> | undefined;
+  let hashing: Promise<Record<string, string>> | undefined;
 
   async function shaOf(name: ScriptName): Promise<string> {
-    let sha = shas.get(name);
-    if (sha === undefined) {
-      sha = await sha1(texts[name].source);
-      shas.set(name, sha);
-    }
-    return sha;
+    shas ??= await (hashing ??= hashAll());
+    return shas[name]!;
+  }
+
+  async function hashAll(): Promise<Record<string, string>> {
+    const names = Object.keys(texts) as ScriptName[];
+    const all = await Promise.all(names.map((n) => sha1(texts[n].source)));
+    return Object.fromEntries(names.map((n, i) => [n, all[i]!]));
   }
 
   async function send(

@@ -93,7 +93,8 @@ export interface Backend<Tx = never>
    * Stores jobs, all or none. A job whose key is held by a live pending or
    * processing job is not stored; its outcome names the holder. A key that
    * appears twice in one batch is held by the first. Publishes a "pending"
-   * update per created job and one `wake` for the batch.
+   * update per created job and one `wake` for the batch (the Redis backends
+   * also wake their own workers as they send the batch, so these hear two).
    *
    * @param queue The queue's name.
    * @param jobs The jobs, in enqueue order.
