@@ -16,11 +16,8 @@ import { postgresBackend } from "../backends/postgres/mod.ts";
 import { ident } from "../backends/postgres/sql.ts";
 import { bootstrap, migrations } from "../backends/postgres/sql_migrations.ts";
 import { scheduleStatements } from "../backends/postgres/sql_schedule.ts";
-import type {
-  Backend,
-  BackendSchedules,
-  NewJobRecord,
-} from "../src/backend/interface.ts";
+import type { Backend, BackendSchedules } from "../src/backend/interface.ts";
+import { newJob } from "./conformance/_context.ts";
 import {
   type PostgresServer,
   startPostgres,
@@ -32,25 +29,6 @@ const T = Date.parse("2026-06-01T10:15:00.000Z");
 
 let seq = 0;
 const fresh = () => `pgsched_${Date.now().toString(36)}_${++seq}`;
-
-/** A new job record as the queue layer would hand it over. */
-function newJob(id: string, key: string | null, runAt: number): NewJobRecord {
-  const kept = { age: null, count: null };
-  return {
-    id,
-    type: "tick",
-    data: "1",
-    priority: 50,
-    maxAttempts: 3,
-    runAt,
-    createdAt: runAt,
-    ttl: null,
-    expiresAt: null,
-    key,
-    metadata: "{}",
-    keep: { complete: kept, failed: kept },
-  };
-}
 
 describe("postgres schedules", () => {
   let server: PostgresServer;

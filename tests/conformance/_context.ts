@@ -1,12 +1,13 @@
 /**
  * What every conformance case gets: the backend under test, a factory of
- * queues on it (each with a fresh random name), a fake clock, and cleanup.
+ * queues on it (each with a fresh random name), a fake clock, cleanup, and
+ * new job records for calling a backend directly.
  * Private to the suite; it must import only project files and built-ins.
  *
  * @module
  */
 
-import type { Backend } from "../../src/backend/interface.ts";
+import type { Backend, NewJobRecord } from "../../src/backend/interface.ts";
 import { createQueue } from "../../src/queue.ts";
 import { createWorker } from "../../src/worker/mod.ts";
 import type { Queue, QueueOptions } from "../../src/queue_types.ts";
@@ -48,6 +49,33 @@ export interface Case {
   timeout?: number;
   /** The case body; throws (assert) on failure. */
   run(ctx: CaseContext): Promise<void>;
+}
+
+/**
+ * A new job record as the queue layer would hand it to the backend: type
+ * "tick", data 1, run and made at `runAt`, no TTL, the default keep rules
+ * unset. For cases (and backend tests) that call a backend directly.
+ */
+export function newJob(
+  id: string,
+  key: string | null,
+  runAt: number,
+): NewJobRecord {
+  const kept = { age: null, count: null };
+  return {
+    id,
+    type: "tick",
+    data: "1",
+    priority: 50,
+    maxAttempts: 3,
+    runAt,
+    createdAt: runAt,
+    ttl: null,
+    expiresAt: null,
+    key,
+    metadata: "{}",
+    keep: { complete: kept, failed: kept },
+  };
 }
 
 /** A queue name nobody else uses. */

@@ -10,31 +10,11 @@
  */
 
 import assert from "node:assert/strict";
-import type { NewJobRecord } from "../../src/backend/interface.ts";
 import { ValidationError } from "../../src/errors.ts";
 import { createWorker } from "../../src/worker/mod.ts";
-import { type Case, sleep, uniqueName, waitFor } from "./_context.ts";
+import { type Case, newJob, sleep, uniqueName, waitFor } from "./_context.ts";
 
 const at = (iso: string): number => Date.parse(iso);
-
-/** A new job record as the queue layer would hand it to the backend. */
-function newJob(id: string, key: string | null, runAt: number): NewJobRecord {
-  const kept = { age: null, count: null };
-  return {
-    id,
-    type: "tick",
-    data: "1",
-    priority: 50,
-    maxAttempts: 3,
-    runAt,
-    createdAt: runAt,
-    ttl: null,
-    expiresAt: null,
-    key,
-    metadata: "{}",
-    keep: { complete: kept, failed: kept },
-  };
-}
 
 /** The schedule cases. */
 export const scheduleCases: Case[] = [
