@@ -2,7 +2,7 @@
  * Events of the Redis backend: the pub/sub subscriptions behind the kit's
  * listener registry, the fences that keep a stale cancel from aborting a
  * newer lease, and the wake-up an enqueue gives the backend's own workers
- * as it is sent (wakeOwn).
+ * as it is sent (enqueued).
  *
  * Each queue has two channels. The update channel (`<ns>u`) carries every
  * update of the queue; "queue" listeners get them all and `{ job }`
@@ -48,10 +48,20 @@ export interface RedisEvents {
   /** Notes that this process no longer holds a lease on a job. */
   settled(namespace: string, id: string): void;
   /**
-   * Wakes this backend's own workers of a queue at `at` (epoch ms), without
-   * waiting for the wake-up that comes by pub/sub (see mod.ts's enqueue).
+   * After an enqueue of `jobs` was sent (or queued behind the awaits its
+   * call makes first, no more than a worker's claim makes before its own
+   * send): wakes this backend's own workers of the queue at the earliest
+   * run time, without waiting for the pub/sub wake-up. Their claim goes out
+   * on the same connection after the enqueue, so the server runs it after
+   * the enqueue: a worker in the same process starts the job one round trip
+   * after the enqueue was sent, not two (the pub/sub wake-up, then the
+   * claim). Workers elsewhere still wake by pub/sub; a claim that finds the
+   * job gone (an enqueue that failed or stored nothing, another worker
+   * first) finds nothing. The cost: such a worker hears the pub/sub wake-up
+   * too, so one with more free slots than jobs came makes one more claim,
+   * which finds nothing.
    */
-  wake(queue: string, at: number): void;
+  enqueued(queue: string, jobs: readonly NewJobRecord[]): void;
 }
 
 /** One channel's subscription, shared by its listeners in this backend. */
@@ -124,7 +134,12 @@ export function redisEvents(
   return {
     claimed: fences.claimed,
     settled: fences.settled,
-    wake: (queue, at) => listeners.deliver(queue, { kind: "wake", at }),
+    enqueued(queue, jobs) {
+      if (jobs.length === 0) return;
+      let at = Infinity;
+      for (const job of jobs) if (job.runAt < at) at = job.runAt;
+      listeners.deliver(queue, { kind: "wake", at });
+    },
 
     async listen(queue, topic, listener) {
       const channel = channelOf(topic);
@@ -274,28 +289,4 @@ function signalOf(message: string): [BackendEvent, number] | null {
   const jobId = message.slice(1, space < 0 ? undefined : space);
   const version = space < 0 ? Infinity : Number(message.slice(space + 1));
   return [{ kind: "cancel", jobId }, version];
-}
-
-/**
- * After an enqueue was sent (or queued behind the awaits its call makes
- * first, no more than a worker's claim makes before its own send): this
- * backend's own idle workers of the queue claim at once. Their claim goes
- * out on the same connection after the enqueue, so the server runs it
- * after the enqueue: a worker in the same process starts the job one round
- * trip after the enqueue was sent, not two (the pub/sub wake-up, then the
- * claim). Workers elsewhere still wake by pub/sub; a claim that finds the
- * job gone (an enqueue that failed or stored nothing, another worker
- * first) finds nothing. The cost: such a worker hears the pub/sub wake-up
- * too, so one with more free slots than jobs came makes one more claim,
- * which finds nothing.
- */
-export function wakeOwn(
-  events: RedisEvents,
-  queue: string,
-  jobs: readonly NewJobRecord[],
-): void {
-  if (jobs.length === 0) return;
-  let at = Infinity;
-  for (const job of jobs) if (job.runAt < at) at = job.runAt;
-  events.wake(queue, at);
 }

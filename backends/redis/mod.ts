@@ -28,7 +28,7 @@ import type { BackendLimits } from "../../src/backend/interface_limits.ts";
 import { backendClosed } from "../../src/backend/closed.ts";
 import { toBackendError } from "../../src/errors.ts";
 import { type RedisBackendOptions, setupOf } from "./options.ts";
-import { redisEvents, wakeOwn } from "./events.ts";
+import { redisEvents } from "./events.ts";
 import {
   cancelJob,
   claimJobs,
@@ -120,7 +120,7 @@ export function redisBackend(
 
     enqueue: (queue, jobs, { now }) => {
       const stored = enqueueJobs(s, queue, jobs, now);
-      if (!closed) wakeOwn(events, queue, jobs);
+      if (!closed) events.enqueued(queue, jobs);
       return stored;
     },
     claim: (queue, request) => claimJobs(s, queue, request),

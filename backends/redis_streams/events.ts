@@ -12,4 +12,4 @@
  * @module
  */
 
-export { type RedisEvents, redisEvents, wakeOwn } from "../redis/events.ts";
+export { type RedisEvents, redisEvents } from "../redis/events.ts";

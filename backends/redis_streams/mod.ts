@@ -36,7 +36,7 @@ import type {
 } from "../../src/backend/interface.ts";
 import { backendClosed } from "../../src/backend/closed.ts";
 import { toBackendError } from "../../src/errors.ts";
-import { redisEvents, wakeOwn } from "./events.ts";
+import { redisEvents } from "./events.ts";
 import { type RedisStreamsBackendOptions, setupOf } from "./options.ts";
 import {
   type ReplayOptions,
@@ -177,7 +177,7 @@ export function redisStreamsBackend(
         );
       }
       const stored = enqueueJobs(p, queue, jobs, now);
-      if (!closed) wakeOwn(events, queue, jobs);
+      if (!closed) events.enqueued(queue, jobs);
       return stored;
     },
     claim: (queue, request) => claimJobs(p, queue, request),
