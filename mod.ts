@@ -126,6 +126,7 @@ export type {
   NewFlowJobRecord,
   ParentResult,
 } from "./src/backend/interface_flows.ts";
+export type { BackendHandOff } from "./src/backend/interface_handoff.ts";
 export type { BackendLimits } from "./src/backend/interface_limits.ts";
 export type {
   BackendCapabilities,

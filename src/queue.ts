@@ -9,9 +9,15 @@
  * @module
  */
 
-import type { BackendEvent, JobRecord, Topic } from "./backend/interface.ts";
+import type {
+  BackendEvent,
+  JobRecord,
+  NewJobRecord,
+  Topic,
+} from "./backend/interface.ts";
 import { decodeClaimed, decodeJob, decodeUpdate } from "./codec.ts";
 import { prepareJob } from "./enqueue.ts";
+import { acceptOffers, enqueueHandingOff, type Taker } from "./handoff.ts";
 import { toJobError } from "./job_error.ts";
 import { type BackendHandle, createBackendHandle } from "./queue_handle.ts";
 import { checkQueueOptions, type QueueSettings } from "./queue_options.ts";
@@ -48,6 +54,8 @@ import { limitCalls } from "./limits.ts";
 /** What the queue's operations share: its settings and its backend handle. */
 interface Context<Tx> extends QueueSettings<Tx> {
   handle: BackendHandle<Tx>;
+  /** The workers of this process that offer to take new jobs (handoff.ts). */
+  takers: Set<Taker>;
 }
 
 /** Each queue's context, for the library's own modules (migrate.ts). */
@@ -112,7 +120,8 @@ export function createQueue<J extends JobTypes = JobTypes, Tx = never>(
       ? { backend: settings.backend }
       : { url: typeof target === "string" ? target : "memory:" },
   );
-  const c: Context<Tx> = { ...settings, handle };
+  const takers = new Set<Taker>();
+  const c: Context<Tx> = { ...settings, handle, takers };
   const queue: Queue<J, Tx> = {
     name: c.name,
     leaseMs: c.leaseMs,
@@ -136,6 +145,7 @@ export function createQueue<J extends JobTypes = JobTypes, Tx = never>(
     },
   };
   contexts.set(queue, c as Context<unknown>);
+  acceptOffers(queue, takers);
   return queue;
 }
 
@@ -143,15 +153,28 @@ export function createQueue<J extends JobTypes = JobTypes, Tx = never>(
 function enqueueCalls<J extends JobTypes, Tx>(
   c: Context<Tx>,
 ): Pick<Queue<J, Tx>, "enqueue" | "enqueueMany"> {
-  const { name, clock, handle } = c;
+  const { name, clock, handle, takers } = c;
+  /**
+   * Stores a batch: in the caller's transaction, or handing the new jobs to
+   * an idle worker of this process where the backend can (handoff.ts).
+   */
+  const store = (
+    records: readonly NewJobRecord[],
+    options: { tx?: Tx } | undefined,
+    now: number,
+  ) =>
+    handle.call(
+      "enqueue",
+      (b) =>
+        options?.tx !== undefined
+          ? b.enqueue(name, records, { now, tx: options.tx })
+          : enqueueHandingOff(b, name, records, now, takers),
+    );
   return {
     async enqueue(type, data, options) {
       const now = clock();
       const record = prepareJob(type, data, options, now, c.defaults);
-      const [outcome] = await handle.call(
-        "enqueue",
-        (b) => b.enqueue(name, [record], withTx(options, now)),
-      );
+      const [outcome] = await store([record], options, now);
       return outcome!.id;
     },
     async enqueueMany(items, options) {
@@ -166,10 +189,7 @@ function enqueueCalls<J extends JobTypes, Tx>(
         }
         return prepareJob(item.type, item.data, item.options, now, c.defaults);
       });
-      const outcomes = await handle.call(
-        "enqueue",
-        (b) => b.enqueue(name, records, withTx(options, now)),
-      );
+      const outcomes = await store(records, options, now);
       return outcomes.map((o) => o.id);
     },
   };
@@ -366,14 +386,4 @@ async function listen<Tx>(
     forward,
     () => listener({ kind: "closed" }),
   );
-}
-
-/** The enqueue request's options: the time, and the caller's transaction if any. */
-function withTx<Tx>(
-  options: { tx?: Tx } | undefined,
-  now: number,
-): { now: number; tx?: Tx } {
-  const out: { now: number; tx?: Tx } = { now };
-  if (options?.tx !== undefined) out.tx = options.tx;
-  return out;
 }

@@ -17,6 +17,7 @@ import { flowFailureCases } from "./conformance/_flows_failure.ts";
 import { limitCases } from "./conformance/_limits.ts";
 import { groupPropertyCases } from "./conformance/_groups_property.ts";
 import { groupCases } from "./conformance/_groups.ts";
+import { handOffCases } from "./conformance/_handoff.ts";
 import {
   type RedisCluster,
   type RedisServer,
@@ -53,6 +54,10 @@ const NO_LIMITS =
   "this backend has no limits or groups (capabilities.limits is false)";
 for (const c of [...limitCases, ...groupCases, ...groupPropertyCases]) {
   skip[c.name] = NO_LIMITS;
+}
+for (const c of handOffCases) {
+  skip[c.name] =
+    "no enqueueClaim: an enqueue wakes the process's workers as it is sent";
 }
 
 testBackend({

@@ -182,7 +182,14 @@ function leaseCalls(state: (queue: string) => State): LeaseCalls {
 
 type JobCalls = Pick<
   Backend,
-  "enqueue" | "cancel" | "retry" | "remove" | "get" | "list" | "stats"
+  | "enqueue"
+  | "enqueueClaim"
+  | "cancel"
+  | "retry"
+  | "remove"
+  | "get"
+  | "list"
+  | "stats"
 >;
 
 /** The calls a queue makes on jobs: enqueue, manage, read. */
@@ -190,6 +197,11 @@ function jobCalls(state: (queue: string) => State): JobCalls {
   return {
     enqueue(queue, jobs, { now }) {
       return Promise.resolve(enqueueJobs(state(queue), jobs, now));
+    },
+    enqueueClaim(queue, jobs, request) {
+      const st = state(queue);
+      const outcomes = enqueueJobs(st, jobs, request.now);
+      return Promise.resolve({ outcomes, claimed: claimJobs(st, request) });
     },
     cancel(queue, id, { reason, now }) {
       try {

@@ -333,6 +333,8 @@ function adapter(
         return t.enqueue(client, queue, jobs, now);
       });
     },
+    enqueueClaim: (queue, jobs, req) =>
+      run("enqueue", queue, req.now, () => t.enqueueClaim(queue, jobs, req)),
     claim: (queue, req) =>
       run("claim", queue, req.now, () => t.claim(queue, req)),
     heartbeat: (queue, ref, o) =>

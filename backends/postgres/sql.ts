@@ -28,9 +28,9 @@
  * @module
  */
 
-import { claimCtes } from "./sql_claim.ts";
+import { claimStatement, expireStatement } from "./sql_claim.ts";
 import { notifyUpdates, rereadStatement, sweepFinal } from "./sql_final.ts";
-import { insertStatement } from "./sql_enqueue.ts";
+import { afterInsert, insertStatement } from "./sql_enqueue.ts";
 import { watchedGate } from "./sql_watchers.ts";
 
 export { notifyUpdates };
@@ -138,6 +138,13 @@ export interface Statements {
   insertOne: string;
   /** As `insertAll`, for one job, as `insertOne` takes it. */
   insertOneAll: string;
+  /**
+   * As `insertAll`, then, seeing the new jobs, as `claim` with $24 now,
+   * $25 types, $26 limit, $27 lease ms; returns as `claim` (the hand-off).
+   */
+  insertClaim: string;
+  /** As `insertClaim`, for one job, as `insertOne` takes it. */
+  insertOneClaim: string;
   /** $1 queue, $2 now, $3 keys (JSON): deletes expired holders of them. */
   dropExpiredHolders: string;
   /** $1 queue, $2 keys (JSON): who holds these keys. */
@@ -215,14 +222,6 @@ export function statements(schema: string): Statements {
   const fn = ident(schema);
   const live = "(j.expires_at IS NULL OR j.expires_at > $NOW)";
   const liveAt = (now: string) => live.replace("$NOW", now);
-  /** The notifications of the leases that `claim_jobs` expired. */
-  const expiredNotes = (channel: string) =>
-    `expired_notes AS (
-      ${notifyUpdates("expired", channel)}
-      UNION ALL
-      SELECT pg_notify(${channel}, json_build_array('c', id)::text)
-        FROM expired
-    )`;
   return {
     lock: "SELECT pg_advisory_xact_lock(27243, hashtext($1))",
     version: `SELECT coalesce(max(version), 0)::int AS v FROM ${
@@ -240,21 +239,14 @@ export function statements(schema: string): Statements {
     holders: `SELECT held_key AS heldkey, id FROM ${t}
       WHERE queue = $1
         AND held_key IN (SELECT json_array_elements_text($2::text::json))`,
-    claim: `WITH ${claimCtes(ident(schema), "$2", true)},
-    ${expiredNotes("$3")},
-    notes AS (${
-      notifyUpdates("claimed", "$3", watchedGate(fn, "claimed", "$1"))
-    })
-    SELECT ${COLS}, e.expired, e.notes FROM
-      (SELECT (SELECT count(*) FROM expired)::int AS expired,
-        (SELECT count(*) FROM expired_notes)::int
-          + (SELECT count(*) FROM notes)::int AS notes) e
-      LEFT JOIN claimed j ON true
-    ORDER BY j.ord, j.priority DESC, j.seq`,
-    expire: `WITH ${claimCtes(ident(schema), "$2", false)},
-    ${expiredNotes("$3")}
-      SELECT (SELECT count(*) FROM expired)::int AS expired,
-        (SELECT count(*) FROM expired_notes)::int AS notes`,
+    claim: claimStatement(fn, COLS, {
+      now: "$2",
+      channel: "$3",
+      request: "$4::text, $5::int, $6::float8",
+    }),
+    insertClaim: claimStatement(fn, COLS, afterInsert(fn, false)),
+    insertOneClaim: claimStatement(fn, COLS, afterInsert(fn, true)),
+    expire: expireStatement(fn),
     heartbeat: `UPDATE ${t} SET lease_until = $4 + $5::float8
       WHERE queue = $1 AND id = $2 AND status = 'processing'
         AND lease_token = $3

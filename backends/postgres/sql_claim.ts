@@ -11,8 +11,9 @@
  * `claim_limited` (sql_limits.ts; the plain path pays three probes of
  * small tables) and a lease that runs out is reported to its limits, and
  * migration 8 so that retention reads its one index (sql_retained.ts).
- * sql.ts calls it
- * from its claim and expire statements, which notify and shape the result.
+ * The claim and expire statements that call it (and notify and shape the
+ * result) are here too, built for sql.ts; a claim may follow an insert in
+ * one statement (the hand-off: sql_enqueue.ts, afterInsert).
  * This file holds SQL text only and runs nothing. To change the claim, add a
  * migration that replaces the function; never edit an old one.
  *
@@ -37,7 +38,9 @@
  * @module
  */
 
+import { notifyUpdates } from "./sql_final.ts";
 import { stoppedStep } from "./sql_limits.ts";
+import { watchedGate } from "./sql_watchers.ts";
 import { type FinishVersion, retainAtNow } from "./sql_finish.ts";
 import { settleAll } from "./sql_retention.ts";
 
@@ -237,17 +240,82 @@ export function claimFunction(s: string, v: FinishVersion): string {
  * CTEs over `claim_jobs` in schema `s` (quoted): `changed` (its rows),
  * `expired` and `claimed` (the jobs it changed, as rows of the table;
  * `ord`, the claim order, when claim_limited chose it: it returns them
- * with `lapsed` null, else they go best first). $1
- * queue, `now`, $3 the channel; for a claim $4 types, $5 limit and $6
- * lease ms, else leases only.
+ * with `lapsed` null, else they go best first). $1 queue, `now`, `channel`;
+ * `request` the types, limit and lease ms of a claim, or null to expire
+ * leases only.
  */
-export function claimCtes(s: string, now: string, claim: boolean): string {
-  const rest = claim ? "$4::text, $5::int, $6::float8" : "NULL, 0, 0";
-  // $3 is the channel of both statements (migration 6's signature).
+export function claimCtes(
+  s: string,
+  now: string,
+  channel: string,
+  request: string | null,
+): string {
+  const rest = request ?? "NULL, 0, 0";
   return `changed AS (SELECT lapsed, job, ord
-      FROM ${s}.claim_jobs($1, ${now}::float8, ${rest}, $3::text)
+      FROM ${s}.claim_jobs($1, ${now}::float8, ${rest}, ${channel}::text)
         WITH ORDINALITY AS c(lapsed, job, ord)),
     expired AS (SELECT (job).* FROM changed WHERE lapsed),
     claimed AS (SELECT (job).*, CASE WHEN lapsed IS NULL THEN ord END AS ord
       FROM changed WHERE lapsed IS NOT TRUE)`;
+}
+
+/**
+ * Where a claim statement takes its arguments: `now`, `channel` and the
+ * `request` (types, limit, lease ms), after the CTEs `before` (an
+ * insert's, whose `enqueued` notifications then count in `notes`).
+ */
+export interface ClaimAfter {
+  before?: string;
+  now: string;
+  channel: string;
+  request: string;
+}
+
+/** The notifications of the leases that `claim_jobs` expired. */
+function expiredNotes(channel: string): string {
+  return `expired_notes AS (
+      ${notifyUpdates("expired", channel)}
+      UNION ALL
+      SELECT pg_notify(${channel}, json_build_array('c', id)::text)
+        FROM expired
+    )`;
+}
+
+/**
+ * The claim statement of schema `s` (quoted), returning `cols` of each
+ * claimed job (prefix `j.`) with the `expired` and `notes` counts; one
+ * placeholder row with a null id when nothing was claimed. $1 is the queue.
+ */
+export function claimStatement(
+  s: string,
+  cols: string,
+  { before, now, channel, request }: ClaimAfter,
+): string {
+  return `WITH ${before === undefined ? "" : `${before},`}
+    ${claimCtes(s, now, channel, request)},
+    ${expiredNotes(channel)},
+    notes AS (${
+    notifyUpdates("claimed", channel, watchedGate(s, "claimed", "$1"))
+  })
+    SELECT ${cols}, e.expired, e.notes FROM
+      (SELECT (SELECT count(*) FROM expired)::int AS expired,
+        (SELECT count(*) FROM expired_notes)::int
+          + (SELECT count(*) FROM notes)::int${
+    before === undefined ? "" : `
+          + (SELECT count(*) FROM enqueued)::int`
+  } AS notes) e
+      LEFT JOIN claimed j ON true
+    ORDER BY j.ord, j.priority DESC, j.seq`;
+}
+
+/**
+ * The statement of schema `s` (quoted) that only expires the leases that
+ * ran out: $1 queue, $2 now, $3 channel; returns the `expired` and
+ * `notes` counts.
+ */
+export function expireStatement(s: string): string {
+  return `WITH ${claimCtes(s, "$2", "$3", null)},
+    ${expiredNotes("$3")}
+      SELECT (SELECT count(*) FROM expired)::int AS expired,
+        (SELECT count(*) FROM expired_notes)::int AS notes`;
 }

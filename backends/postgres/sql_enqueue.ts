@@ -2,8 +2,9 @@
  * The enqueue's insert in the PostgreSQL backend, as SQL text: the columns
  * a batch of new jobs travels in (records.ts, insertArgs, fills them) and
  * the statement that inserts them, notifies the workers and adds the
- * arrivals of groups (sql_limits.ts). Holds SQL text only; sql.ts names
- * the four forms in its Statements.
+ * arrivals of groups (sql_limits.ts), as CTEs that a claim may follow in
+ * the same statement (the hand-off, src/handoff.ts). Holds SQL text only;
+ * sql.ts names the six forms in its Statements.
  *
  * A batch goes column by column: `ROWS FROM` over one function per column
  * (`json_array_elements_text` for text, `unnest` of an array literal for
@@ -15,6 +16,7 @@
  * @module
  */
 
+import type { ClaimAfter } from "./sql_claim.ts";
 import { arrivalsOf } from "./sql_limits.ts";
 
 /**
@@ -61,16 +63,13 @@ const ONE_ROW = `(VALUES (${
         AS i(${NAMES})`;
 
 /**
- * The insert of schema `s` (quoted): with `keys`, skipping held keys and
- * returning the created ids, else returning the `created` count; `one`
- * takes one job's values rather than a batch's columns.
+ * The insert of schema `s` (quoted) as CTEs: `ins` (with `keys`, skipping
+ * held keys), `arrived` (the arrivals of its groups) and `enqueued` (its
+ * notifications); `one` takes one job's values rather than a batch's
+ * columns. Only `ins` runs unless the statement reads the others.
  */
-export function insertStatement(
-  s: string,
-  keys: boolean,
-  one: boolean,
-): string {
-  return `WITH ins AS (
+export function insertCtes(s: string, keys: boolean, one: boolean): string {
+  return `ins AS (
       INSERT INTO ${s}.jobs (queue, id, type, data, priority, max_attempts,
         run_at, created_at, ttl, expires_at, key, held_key, metadata, status,
         updated_at, keep_complete_age, keep_complete_count, keep_failed_age,
@@ -92,17 +91,49 @@ export function insertStatement(
       RETURNING id, type, created_at, run_at, seq, queue, job_group,
         priority, status
     ),
-    arrived AS (${arrivalsOf(s, "ins")}),
-    notes AS (
+    arrived AS (${arrivalsOf(s, "ins")} RETURNING 1),
+    enqueued AS (
       SELECT pg_notify($2, json_build_array('e', type, created_at,
         min(run_at), json_agg(id ORDER BY seq))::text)
       FROM (SELECT *, (row_number() OVER (ORDER BY seq) - 1) / 200 AS chunk
         FROM ins) x
       GROUP BY type, created_at, chunk
-    )
+    )`;
+}
+
+/**
+ * The insert of schema `s` (quoted): with `keys`, skipping held keys and
+ * returning the created ids, else returning the `created` count; `one`
+ * takes one job's values rather than a batch's columns.
+ */
+export function insertStatement(
+  s: string,
+  keys: boolean,
+  one: boolean,
+): string {
+  return `WITH ${insertCtes(s, keys, one)}
     ${
     keys
-      ? "SELECT id, (SELECT count(*) FROM notes) AS n FROM ins"
-      : "SELECT (SELECT count(*) FROM ins)::int AS created, (SELECT count(*) FROM notes)::int AS n"
+      ? "SELECT id, (SELECT count(*) FROM enqueued) AS n FROM ins"
+      : "SELECT (SELECT count(*) FROM ins)::int AS created, (SELECT count(*) FROM enqueued)::int AS n"
   }`;
+}
+
+/**
+ * What a claim after the insert of schema `s` (no keys; `one` job or a
+ * batch) in the same statement is made of: the insert's CTEs, and the
+ * claim's now ($24), channel ($2) and request ($25 types, $26 limit, $27
+ * lease ms). The limit is read only once the insert and its arrivals are
+ * done, so the claim runs after them and sees the new jobs (a volatile
+ * function's queries see what its calling statement changed before the
+ * call).
+ */
+export function afterInsert(s: string, one: boolean): ClaimAfter {
+  return {
+    before: insertCtes(s, false, one),
+    now: "$24",
+    channel: "$2",
+    request: `$25::text, CASE WHEN (SELECT count(*) FROM ins)
+        + (SELECT count(*) FROM arrived) >= 0 THEN $26::int END, $27::float8`,
+  };
 }

@@ -13,16 +13,18 @@ import { batcher } from "../../src/backend/batch.ts";
 import type {
   Backend,
   ClaimRequest,
-  EnqueueOutcome,
   JobRecord,
   LeaseRef,
-  NewJobRecord,
   UpdateRecord,
 } from "../../src/backend/interface.ts";
-import { BackendError, LeaseLostError } from "../../src/errors.ts";
+import { LeaseLostError } from "../../src/errors.ts";
 import type { Sql } from "./db.ts";
-import { insertArgs, toRecord, toStats, toUpdate } from "./records.ts";
+import { toRecord, toStats, toUpdate } from "./records.ts";
 import type { Statements } from "./sql.ts";
+import {
+  type EnqueueTransitions,
+  enqueueTransitions,
+} from "./transitions_enqueue.ts";
 
 /** The transitions of a job under a lease: claim it, then hold or end it. */
 type LeaseTransitions = Pick<
@@ -43,16 +45,12 @@ type JobTransitions =
 
 /**
  * The transitions, with the arguments of the Backend methods of the same
- * name; enqueue also takes the client or transaction to insert with.
+ * name (the enqueues: transitions_enqueue.ts).
  */
-export type Transitions = LeaseTransitions & JobTransitions & {
-  enqueue(
-    db: Sql,
-    queue: string,
-    jobs: readonly NewJobRecord[],
-    now: number,
-  ): Promise<EnqueueOutcome[]>;
-};
+export type Transitions =
+  & LeaseTransitions
+  & JobTransitions
+  & EnqueueTransitions;
 
 /** One completion, as the complete statement reads it. */
 interface Completion {
@@ -86,7 +84,7 @@ export function createTransitions(
 ): Transitions {
   const c: Context = { sql, s, channel };
   return {
-    enqueue: (db, queue, jobs, now) => enqueue(c, db, queue, jobs, now),
+    ...enqueueTransitions(sql, s, channel),
     ...leaseTransitions(c),
     ...jobTransitions(c),
   };
@@ -306,59 +304,3 @@ function jobTransitions({ sql, s, channel }: Context): JobTransitions {
  * A batch without keys is plain inserts; with keys, each job either takes
  * its key or names the live job that holds it.
  */
-async function enqueue(
-  { s, channel }: Context,
-  db: Sql,
-  queue: string,
-  jobs: readonly NewJobRecord[],
-  now: number,
-): Promise<EnqueueOutcome[]> {
-  const keys = [...new Set(jobs.flatMap((j) => j.key === null ? [] : [j.key]))];
-  if (keys.length === 0) {
-    // No key can conflict: plain inserts, and only a count comes back.
-    await db.unsafe(
-      jobs.length === 1 ? s.insertOneAll : s.insertAll,
-      [queue, channel(queue), ...insertArgs(jobs)],
-      prepare,
-    );
-    return jobs.map((job) => ({ id: job.id, created: true }));
-  }
-  await db.unsafe(s.dropExpiredHolders, [
-    queue,
-    now,
-    JSON.stringify(keys),
-  ], prepare);
-  const outcomes: (EnqueueOutcome | undefined)[] = jobs.map(() => undefined);
-  let todo = jobs.map((job, i) => ({ job, i }));
-  for (let round = 0; todo.length > 0; round++) {
-    const rows = await db.unsafe(todo.length === 1 ? s.insertOne : s.insert, [
-      queue,
-      channel(queue),
-      ...insertArgs(todo.map((t) => t.job)),
-    ], prepare);
-    const created = new Set(rows.map((r) => r.id as string));
-    const left = todo.filter((t) => !created.has(t.job.id));
-    for (const t of todo) {
-      if (created.has(t.job.id)) {
-        outcomes[t.i] = { id: t.job.id, created: true };
-      }
-    }
-    if (left.length === 0) break;
-    const holders = new Map<string, string>();
-    for (
-      const r of await db.unsafe(s.holders, [
-        queue,
-        JSON.stringify([...new Set(left.map((t) => t.job.key!))]),
-      ], prepare)
-    ) holders.set(r.heldkey as string, r.id as string);
-    todo = [];
-    for (const t of left) {
-      const holder = holders.get(t.job.key!);
-      if (holder !== undefined) {
-        outcomes[t.i] = { id: holder, created: false };
-      } else if (round < 5) todo.push(t); // the holder finished meanwhile
-      else throw new BackendError("postgres enqueue: key contention");
-    }
-  }
-  return outcomes as EnqueueOutcome[];
-}

@@ -276,7 +276,14 @@ function leaseCalls(db: Db): LeaseCalls {
 
 type JobCalls = Pick<
   Backend,
-  "enqueue" | "cancel" | "retry" | "remove" | "get" | "list" | "stats"
+  | "enqueue"
+  | "enqueueClaim"
+  | "cancel"
+  | "retry"
+  | "remove"
+  | "get"
+  | "list"
+  | "stats"
 >;
 
 /** The calls a queue makes on jobs: enqueue, manage, read. */
@@ -284,6 +291,13 @@ function jobCalls(db: Db): JobCalls {
   return {
     enqueue(queue, jobs: readonly NewJobRecord[], { now }) {
       return db.write(queue, now, (tx) => enqueueJobs(tx, queue, jobs, now));
+    },
+    enqueueClaim(queue, jobs, request) {
+      const token = `${crypto.randomUUID()}.`;
+      return db.write(queue, request.now, (tx) => ({
+        outcomes: enqueueJobs(tx, queue, jobs, request.now),
+        claimed: claimJobs(tx, queue, request, token),
+      }));
     },
     cancel(queue, id, { reason, now }) {
       return db.write(

@@ -29,6 +29,7 @@ import type {
   Topic,
 } from "./records.ts";
 import type { BackendFlows } from "./interface_flows.ts";
+import type { BackendHandOff } from "./interface_handoff.ts";
 import type { BackendLimits } from "./interface_limits.ts";
 
 export type {
@@ -83,7 +84,12 @@ export type {
  * ```
  */
 export interface Backend<Tx = never>
-  extends BackendSchedules, BackendImport, BackendFlows, BackendLimits {
+  extends
+    BackendSchedules,
+    BackendImport,
+    BackendFlows,
+    BackendLimits,
+    BackendHandOff {
   /** A short name: "memory", "sqlite", "redis", "postgres". */
   readonly name: string;
   /** What this backend can do. */
@@ -94,7 +100,9 @@ export interface Backend<Tx = never>
    * processing job is not stored; its outcome names the holder. A key that
    * appears twice in one batch is held by the first. Publishes a "pending"
    * update per created job and one `wake` for the batch (the Redis backends
-   * also wake their own workers as they send the batch, so these hear two).
+   * also wake their own workers as they send the batch, so these hear two;
+   * see also `enqueueClaim`, which the queue uses instead when a worker of
+   * the process has room).
    *
    * @param queue The queue's name.
    * @param jobs The jobs, in enqueue order.

@@ -51,6 +51,7 @@ export type {
   NewFlowJobRecord,
   ParentResult,
 } from "./interface_flows.ts";
+export type { BackendHandOff } from "./interface_handoff.ts";
 export type { BackendLimits, Limits } from "./interface_limits.ts";
 export type {
   BackendCapabilities,

@@ -4,8 +4,9 @@
  * after a failed backend call, and pauses and resumes when told. The parts
  * hold their own state: the claim sizing and pace (ahead.ts), the leases
  * (leases.ts), one job's run (run.ts), the slots (slots.ts), the wake-ups
- * (wake.ts), the events (events.ts), the stop and signals (shutdown.ts), and
- * the looks for due schedules (schedules.ts);
+ * (wake.ts), the events (events.ts), the stop and signals (shutdown.ts),
+ * the looks for due schedules (schedules.ts), and the hand-offs that
+ * enqueues make to it (handoff.ts);
  * options.ts checks the options. Nothing it does in the background may
  * become an unhandled rejection.
  *
@@ -13,6 +14,7 @@
  */
 
 import { QueueClosedError } from "../errors.ts";
+import { offerToTake } from "../handoff.ts";
 import type { JobTypes, Queue, QueueEvent } from "../queue_types.ts";
 import type { ClaimedJob } from "../types.ts";
 import { checkNumber } from "../validate.ts";
@@ -26,6 +28,7 @@ import { startScheduleTimer } from "./schedules.ts";
 import { createSlots, type Slots } from "./slots.ts";
 import type { Handler, Handlers, Worker, WorkerOptions } from "./types.ts";
 import { createWakeups, type Wakeups } from "./wake.ts";
+import { handOff } from "./handoff.ts";
 
 /** The queue calls a worker makes. */
 type WorkerQueue = Pick<
@@ -58,7 +61,7 @@ interface Core {
   paused: boolean;
   /** The queue closed under the worker: the loop ends. */
   closedUnder: boolean;
-  /** Claim calls under way, and the jobs they ask for. */
+  /** Claim calls (and hand-offs) under way, and the jobs they ask for. */
   claims: number;
   claimingFor: number;
   /** The last claim came back full: there may be more. */
@@ -68,6 +71,8 @@ interface Core {
   pausedUntil: number;
   /** Ends the worker's listening for wake-ups and cancels, once started. */
   unlisten: (() => Promise<void>) | undefined;
+  /** Claims and hand-offs under way: the loop ends after them. */
+  inFlight: Set<Promise<void>>;
   /** What running a job needs: one object for every job of the worker. */
   run: RunOptions;
   /** The job's outcome is stored (or it was lost): see settle(). */
@@ -197,6 +202,7 @@ function createCore(
     failures: 0,
     pausedUntil: 0,
     unlisten: undefined,
+    inFlight: new Set(),
     run: undefined as unknown as RunOptions, // set just below: it needs w
     settle: (job) => settle(w, job),
     abandon: (entry, reason) => void abandonJob(entry, reason, w.run),
@@ -317,6 +323,11 @@ async function claim(w: Core, want: number): Promise<void> {
     w.claims--;
     w.claimingFor -= want;
   }
+  claimed(w, want, jobs);
+}
+
+/** A claim for `want` jobs brought `jobs`: hold them, and look again if full. */
+function claimed(w: Core, want: number, jobs: ClaimedJob[]): void {
   w.maybeMore = jobs.length === want;
   hold(w, jobs);
   if (w.maybeMore) w.wakeups.requested = true;
@@ -325,7 +336,17 @@ async function claim(w: Core, want: number): Promise<void> {
 
 /** The claim loop: listens for wake-ups, claims while there is room, idles. */
 async function loop(w: Core): Promise<void> {
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = w.inFlight;
+  const withdraw = offerToTake(
+    w.queue,
+    (types) =>
+      handOff(
+        w,
+        types,
+        () => wanted(w),
+        (want, jobs) => claimed(w, want, jobs),
+      ),
+  );
   while (!w.stopping && !w.closedUnder) {
     const pause = w.pausedUntil - performance.now();
     if (pause > 0) {
@@ -358,6 +379,7 @@ async function loop(w: Core): Promise<void> {
       w.claims < w.settings.maxClaims;
     await w.wakeups.idle(room, w.stopping || w.closedUnder);
   }
-  await Promise.all(inFlight);
+  withdraw();
+  while (inFlight.size > 0) await Promise.all(inFlight);
   w.wakeups.stop();
 }

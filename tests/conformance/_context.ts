@@ -157,8 +157,9 @@ export async function total(queue: Queue): Promise<number> {
 
 /**
  * Wraps a backend so `claim` goes through `claim(inner, queue, request)`;
- * every other member is the backend's own. Works for classes and plain
- * objects alike.
+ * `enqueueClaim` is hidden, so that every claim does (an enqueue hands no
+ * job to a worker of the process: it wakes it); every other member is the
+ * backend's own. Works for classes and plain objects alike.
  */
 export function wrapClaim(
   backend: Backend,
@@ -173,6 +174,7 @@ export function wrapClaim(
         return (...args: Parameters<Backend["claim"]>) =>
           claim(target, ...args);
       }
+      if (prop === "enqueueClaim") return undefined;
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;
     },

@@ -44,6 +44,7 @@ import { flowFailureCases } from "./_flows_failure.ts";
 import { limitCases } from "./_limits.ts";
 import { groupCases } from "./_groups.ts";
 import { groupPropertyCases } from "./_groups_property.ts";
+import { handOffCases } from "./_handoff.ts";
 import { stopCases } from "./_stop.ts";
 import { timeoutCases } from "./_timeout.ts";
 import { tokenCases } from "./_tokens.ts";
@@ -131,6 +132,7 @@ function allCases(): Case[] {
     ...stopCases,
     ...timeoutCases,
     ...prefetchCases,
+    ...handOffCases,
     ...inputCases,
     ...modelCases,
     ...propertyCases,

@@ -1,0 +1,162 @@
+/**
+ * The hand-off between an enqueue and the workers of its process
+ * (src/handoff.ts, src/worker/handoff.ts): who is offered the jobs (a
+ * running worker with room that handles their types, the workers in
+ * turns), and what a hand-off that fails or is still under way does to
+ * the worker (it claims again; stop() waits for it and gives its jobs
+ * back). On a memory backend whose enqueueClaim a test may hold or fail;
+ * the backend's own rules are the conformance suite's (_handoff.ts).
+ *
+ * @module
+ */
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { memoryBackend } from "../backends/memory/mod.ts";
+import type { Backend } from "../src/backend/interface.ts";
+import { createQueue } from "../src/queue.ts";
+import { createWorker } from "../src/worker/mod.ts";
+import { sleep, waitFor } from "./_support/time.ts";
+
+type EnqueueClaim = NonNullable<Backend["enqueueClaim"]>;
+
+/**
+ * A memory backend whose enqueueClaim goes through `through(inner, ...)`,
+ * and that counts the calls of enqueue and enqueueClaim.
+ */
+function wrapped(
+  through: (
+    inner: EnqueueClaim,
+    ...args: Parameters<EnqueueClaim>
+  ) => ReturnType<EnqueueClaim> = (inner, ...args) => inner(...args),
+): { backend: Backend; calls: { enqueue: number; enqueueClaim: number } } {
+  const inner = memoryBackend();
+  const calls = { enqueue: 0, enqueueClaim: 0 };
+  const own = inner.enqueueClaim!.bind(inner);
+  const backend: Backend = {
+    ...inner,
+    enqueue(...args) {
+      calls.enqueue++;
+      return inner.enqueue(...args);
+    },
+    enqueueClaim(...args) {
+      calls.enqueueClaim++;
+      return through(own, ...args);
+    },
+  };
+  return { backend, calls };
+}
+
+/** Lets the workers finish what an enqueue set off and go idle. */
+const settle = () => sleep(50);
+
+describe("hand-off", () => {
+  test("only a running worker with room that handles the jobs' types is offered them", async () => {
+    const { backend, calls } = wrapped();
+    await using queue = createQueue({ backend });
+    let release = () => {};
+    const worker = createWorker(queue, {
+      slow: () => new Promise<void>((resolve) => (release = resolve)),
+    }, { pollInterval: 60_000, concurrency: 1, prefetch: 0 });
+    try {
+      await settle();
+      await queue.enqueue("other", null);
+      assert.deepEqual(calls, { enqueue: 1, enqueueClaim: 0 }, "other type");
+      await settle(); // the claim its wake-up set off is over
+      await queue.enqueue("slow", null);
+      assert.deepEqual(calls, { enqueue: 1, enqueueClaim: 1 }, "offered");
+      await waitFor("the job to run", () => worker.running === 1);
+      await queue.enqueue("slow", null);
+      assert.deepEqual(calls, { enqueue: 2, enqueueClaim: 1 }, "no room");
+      release();
+      await waitFor("the second job to run", () => worker.running === 1);
+      await worker.pause();
+      release();
+      await waitFor("the worker to idle", () => worker.running === 0);
+      await queue.enqueue("slow", null);
+      assert.deepEqual(calls, { enqueue: 3, enqueueClaim: 1 }, "paused");
+    } finally {
+      release();
+      await worker.stop({ timeout: 1_000 });
+    }
+  });
+
+  test("the workers of a process take turns at the enqueues", async () => {
+    const { backend } = wrapped();
+    await using queue = createQueue({ backend });
+    const ran: string[] = [];
+    const workers = ["a", "b"].map((name) =>
+      createWorker(queue, {
+        t: () => void ran.push(name),
+      }, { pollInterval: 60_000, concurrency: 1 })
+    );
+    try {
+      await settle();
+      for (let i = 1; i <= 4; i++) {
+        await queue.enqueue("t", i);
+        await waitFor("the job to run", () => ran.length === i);
+        await settle();
+      }
+      assert.deepEqual(ran, ["a", "b", "a", "b"]);
+    } finally {
+      for (const worker of workers) await worker.stop({ timeout: 1_000 });
+    }
+  });
+
+  test("a failed hand-off leaves the worker free: the enqueue rejects, and the next job runs", async () => {
+    let fail = true;
+    const { backend } = wrapped((inner, ...args) => {
+      if (!fail) return inner(...args);
+      fail = false;
+      return Promise.reject(new Error("connection lost"));
+    });
+    await using queue = createQueue({ backend });
+    const ran: unknown[] = [];
+    const worker = createWorker(queue, {
+      t: (job) => void ran.push(job.data),
+    }, { pollInterval: 60_000, concurrency: 1, prefetch: 0 });
+    try {
+      await settle();
+      await assert.rejects(queue.enqueue("t", "lost"), /connection lost/);
+      await settle();
+      await queue.enqueue("t", "next");
+      await waitFor("the next job to run", () => ran.length === 1);
+      assert.deepEqual(ran, ["next"]);
+    } finally {
+      await worker.stop({ timeout: 1_000 });
+    }
+  });
+
+  test("stop() waits for a hand-off under way and gives its jobs back unstarted", async () => {
+    let reply = () => {};
+    const { backend } = wrapped(async (inner, ...args) => {
+      const done = await inner(...args);
+      await new Promise<void>((resolve) => (reply = resolve));
+      return done;
+    });
+    await using queue = createQueue({ backend });
+    let runs = 0;
+    const worker = createWorker(queue, { t: () => void runs++ }, {
+      pollInterval: 60_000,
+    });
+    await settle();
+    const enqueued = queue.enqueue("t", null);
+    await waitFor(
+      "the enqueue's claim",
+      async () => (await queue.stats()).processing === 1,
+    );
+    let stopped = false;
+    const stopping = worker.stop({ timeout: 1_000 }).then(() => {
+      stopped = true;
+    });
+    await settle();
+    assert.equal(stopped, false, "stop() waits for the hand-off");
+    reply();
+    const id = await enqueued;
+    await stopping;
+    const job = await queue.get(id);
+    assert.equal(job?.status, "pending");
+    assert.equal(job?.attempt, 0, "its attempt is not counted");
+    assert.equal(runs, 0);
+  });
+});
