@@ -17,7 +17,8 @@
  * `--only=memory` only the memory row (claim+complete against a bare
  * binary heap); `--only=sqlite` only the SQLite table (a drain and
  * enqueueMany against Deno KV's own queue); `--only=redis` only the Redis
- * table (jobline's two Redis backends against BullMQ).
+ * table (jobline's two Redis backends against BullMQ); `--only=postgres`
+ * only the PostgreSQL table (against graphile-worker and pg-boss).
  */
 
 import { type Figures, type Sizes, table } from "./_measure.ts";
@@ -160,6 +161,11 @@ if (Deno.args.includes("--only=limits")) {
 
 if (Deno.args.includes("--only=flows")) {
   console.log(await flowsTable({ rounds: Math.max(rounds, 3) }));
+  Deno.exit(0);
+}
+
+if (Deno.args.includes("--only=postgres")) {
+  console.log(peerTable(await postgresPeerRows({ quick })));
   Deno.exit(0);
 }
 
