@@ -1,6 +1,6 @@
 /**
- * The hand-off of new jobs to an idle worker of the same process. Where the
- * backend can join an enqueue and a claim in one atomic step
+ * The hand-off of new jobs to an idle worker made on the same queue object.
+ * Where the backend can join an enqueue and a claim in one atomic step
  * (`Backend.enqueueClaim`: memory, SQLite and PostgreSQL), an enqueue claims
  * for a worker of the queue that has free slots, and the worker gets the
  * jobs with the enqueue's reply, where it would otherwise wait for the

@@ -55,8 +55,12 @@ describe("hand-off", () => {
     const { backend, calls } = wrapped();
     await using queue = createQueue({ backend });
     let release = () => {};
+    let starts = 0;
     const worker = createWorker(queue, {
-      slow: () => new Promise<void>((resolve) => (release = resolve)),
+      slow: () => {
+        starts++;
+        return new Promise<void>((resolve) => (release = resolve));
+      },
     }, { pollInterval: 60_000, concurrency: 1, prefetch: 0 });
     try {
       await settle();
@@ -69,7 +73,7 @@ describe("hand-off", () => {
       await queue.enqueue("slow", null);
       assert.deepEqual(calls, { enqueue: 2, enqueueClaim: 1 }, "no room");
       release();
-      await waitFor("the second job to run", () => worker.running === 1);
+      await waitFor("the second job to run", () => starts === 2);
       await worker.pause();
       release();
       await waitFor("the worker to idle", () => worker.running === 0);

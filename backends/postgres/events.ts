@@ -19,6 +19,8 @@ import type { JobError, JobStatus } from "../../src/types.ts";
 
 /** How an update payload starts, up to the job id. */
 const UPDATE_PREFIX = '["u","';
+/** How many handed-off jobs (`handedOff`) are remembered at most. */
+const MAX_HANDED = 10_000;
 /** How a pack of updates starts. */
 const PACK_PREFIX = '["p",';
 
@@ -51,6 +53,8 @@ interface Channel {
   /** Serialises deliveries that wait for a re-read, so order is kept. */
   chain: Promise<void>;
   waiting: number;
+  /** The backend's handed-off jobs (`handedOff`), as `queue \0 id`. */
+  handed: Set<string>;
 }
 
 /** The events of one backend. */
@@ -64,6 +68,18 @@ export interface Events {
   ): Promise<() => Promise<void>>;
   /** Tells the listeners of a queue to re-read: events may have been lost. */
   resync(queue: string): void;
+  /**
+   * The jobs of `batch` that this backend's enqueue claimed as it stored
+   * them (the hand-off: `claimed` may hold older jobs too): the batch's
+   * notification, if it names only such jobs,
+   * wakes no worker of this process (one would claim and find nothing).
+   * It may come before this is called: then it wakes them as before.
+   */
+  handedOff(
+    queue: string,
+    batch: readonly { id: string }[],
+    claimed: readonly { id: string }[],
+  ): void;
   /** Stops every LISTEN this backend started. */
   close(): Promise<void>;
 }
@@ -161,12 +177,16 @@ function handle(ch: Channel, m: unknown[]): void {
         number,
         string[],
       ];
+      let handed = ids.length > 0;
+      for (const id of ids) {
+        if (!ch.handed.delete(`${queue}\0${id}`)) handed = false;
+      }
       inOrder(ch, () => {
         for (const id of ids) {
           if (!listeners.wants(queue, "update", id)) continue;
           publish(ch, enqueuedOf(id, type, at));
         }
-        listeners.deliver(queue, { kind: "wake", at: wakeAt });
+        if (!handed) listeners.deliver(queue, { kind: "wake", at: wakeAt });
       });
       return;
     }
@@ -216,6 +236,7 @@ function onListen(ch: Channel): void {
 export function createEvents(client: ListenClient, reread: Reread): Events {
   const listeners = createListeners();
   const channels = new Map<string, Channel>();
+  const handed = new Set<string>();
 
   function open(queue: string, name: string): Channel {
     const ch: Channel = {
@@ -227,6 +248,7 @@ export function createEvents(client: ListenClient, reread: Reread): Events {
       listens: 0,
       chain: Promise.resolve(),
       waiting: 0,
+      handed,
     };
     ch.ready = client.listen(name, (payload) => {
       try {
@@ -279,6 +301,22 @@ export function createEvents(client: ListenClient, reread: Reread): Events {
     resync(queue) {
       const ch = channels.get(queue);
       if (ch !== undefined) inOrder(ch, () => onResync(ch));
+    },
+
+    handedOff(queue, batch, claimed) {
+      if (!channels.has(queue)) return; // no notification will be heard
+      const ids = new Set(batch.map((job) => job.id));
+      for (const { id } of claimed) {
+        if (ids.has(id)) handed.add(`${queue}\0${id}`);
+      }
+      // Those whose notification came first are never taken out: keep the
+      // newest half once there are many.
+      if (handed.size > MAX_HANDED) {
+        for (const key of handed) {
+          handed.delete(key);
+          if (handed.size <= MAX_HANDED / 2) break;
+        }
+      }
     },
 
     async close() {

@@ -334,7 +334,8 @@ function adapter(
       });
     },
     enqueueClaim: (queue, jobs, req) =>
-      run("enqueue", queue, req.now, () => t.enqueueClaim(queue, jobs, req)),
+      run("enqueue", queue, req.now, () => t.enqueueClaim(queue, jobs, req))
+        .then((done) => (events.handedOff(queue, jobs, done.claimed), done)),
     claim: (queue, req) =>
       run("claim", queue, req.now, () => t.claim(queue, req)),
     heartbeat: (queue, ref, o) =>

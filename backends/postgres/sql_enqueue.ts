@@ -123,10 +123,11 @@ export function insertStatement(
  * What a claim after the insert of schema `s` (no keys; `one` job or a
  * batch) in the same statement is made of: the insert's CTEs, and the
  * claim's now ($24), channel ($2) and request ($25 types, $26 limit, $27
- * lease ms). The limit is read only once the insert and its arrivals are
- * done, so the claim runs after them and sees the new jobs (a volatile
- * function's queries see what its calling statement changed before the
- * call).
+ * lease ms). The limit is read only once the insert, its arrivals and its
+ * notifications are done, so the claim runs after them: it sees the new
+ * jobs (a volatile function's queries see what its calling statement
+ * changed before the call), and a job's "pending" update is sent before
+ * its "processing" one.
  */
 export function afterInsert(s: string, one: boolean): ClaimAfter {
   return {
@@ -134,6 +135,7 @@ export function afterInsert(s: string, one: boolean): ClaimAfter {
     now: "$24",
     channel: "$2",
     request: `$25::text, CASE WHEN (SELECT count(*) FROM ins)
-        + (SELECT count(*) FROM arrived) >= 0 THEN $26::int END, $27::float8`,
+        + (SELECT count(*) FROM arrived) + (SELECT count(*) FROM enqueued) >= 0
+        THEN $26::int END, $27::float8`,
   };
 }

@@ -298,9 +298,3 @@ function jobTransitions({ sql, s, channel }: Context): JobTransitions {
     },
   };
 }
-
-/**
- * Inserts jobs with `db` (the backend's client or the caller's transaction).
- * A batch without keys is plain inserts; with keys, each job either takes
- * its key or names the live job that holds it.
- */

@@ -56,9 +56,11 @@ export function enqueueTransitions(
 }
 
 /**
- * An enqueue and then a claim in one statement (the hand-off): a batch
+ * An enqueue and then a claim in one statement (the hand-off). A batch
  * with a key goes as a plain enqueue (its rounds take several statements),
- * claiming nothing.
+ * claiming nothing; so does a batch whose statement the server refused
+ * (nothing of it was stored: a lock or statement timeout of the claim's
+ * part must not fail the enqueue).
  */
 async function enqueueClaim(
   c: Context,
@@ -66,22 +68,34 @@ async function enqueueClaim(
   jobs: readonly NewJobRecord[],
   { types, limit, leaseMs, now }: ClaimRequest,
 ): Promise<{ outcomes: EnqueueOutcome[]; claimed: JobRecord[] }> {
-  if (jobs.some((job) => job.key !== null)) {
-    return { outcomes: await enqueue(c, c.sql, queue, jobs, now), claimed: [] };
+  const alone = async () => ({
+    outcomes: await enqueue(c, c.sql, queue, jobs, now),
+    claimed: [],
+  });
+  if (jobs.length === 0 || jobs.some((job) => job.key !== null)) {
+    return await alone();
   }
-  const rows = await c.sql.unsafe(
-    jobs.length === 1 ? c.s.insertOneClaim : c.s.insertClaim,
-    [
-      queue,
-      c.channel(queue),
-      ...insertArgs(jobs),
-      now,
-      types === null ? null : JSON.stringify(types),
-      limit,
-      leaseMs,
-    ],
-    prepare,
-  );
+  let rows;
+  try {
+    rows = await c.sql.unsafe(
+      jobs.length === 1 ? c.s.insertOneClaim : c.s.insertClaim,
+      [
+        queue,
+        c.channel(queue),
+        ...insertArgs(jobs),
+        now,
+        types === null ? null : JSON.stringify(types),
+        limit,
+        leaseMs,
+      ],
+      prepare,
+    );
+  } catch (err) {
+    // The server refused the statement (an ERROR, not a lost connection):
+    // its transaction stored nothing, so the batch goes again, alone.
+    if ((err as { severity?: string }).severity !== "ERROR") throw err;
+    return await alone();
+  }
   const claimed: JobRecord[] = [];
   for (const r of rows) if (r.id !== null) claimed.push(toRecord(r));
   return {
@@ -90,6 +104,11 @@ async function enqueueClaim(
   };
 }
 
+/**
+ * Inserts jobs with `db` (the backend's client or the caller's transaction).
+ * A batch without keys is plain inserts; with keys, each job either takes
+ * its key or names the live job that holds it.
+ */
 async function enqueue(
   { s, channel }: Context,
   db: Sql,

@@ -101,8 +101,8 @@ export interface Backend<Tx = never>
    * appears twice in one batch is held by the first. Publishes a "pending"
    * update per created job and one `wake` for the batch (the Redis backends
    * also wake their own workers as they send the batch, so these hear two;
-   * see also `enqueueClaim`, which the queue uses instead when a worker of
-   * the process has room).
+   * see also `enqueueClaim`, which the queue uses instead when a worker
+   * made on the same queue object has room).
    *
    * @param queue The queue's name.
    * @param jobs The jobs, in enqueue order.

@@ -1,7 +1,7 @@
 /**
  * The optional enqueue-and-claim a backend may offer (`enqueueClaim`): it
  * stores a batch and then, in the same atomic step, claims for a worker
- * of the same process that waits with free slots. The queue layer uses
+ * made on the same queue object that has free slots. The queue layer uses
  * it to hand new jobs to such a worker with the enqueue's reply (see
  * src/handoff.ts); a backend without it leaves the worker to its wake-up.
  *

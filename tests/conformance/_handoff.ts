@@ -140,6 +140,7 @@ export const handOffCases: Case[] = [
       enqueueClaimOf(ctx);
       const found: string[] = [];
       let claims = 0;
+      let claiming = 0;
       const inner = ctx.backend;
       // Counts the worker's own claims and what they find; the enqueue's
       // claim (enqueueClaim) is the backend's own, untouched.
@@ -147,10 +148,15 @@ export const handOffCases: Case[] = [
         get(target, prop) {
           if (prop === "claim") {
             return async (...args: Parameters<Backend["claim"]>) => {
-              const jobs = await target.claim(...args);
-              found.push(...ids(jobs));
-              claims++;
-              return jobs;
+              claiming++;
+              try {
+                const jobs = await target.claim(...args);
+                found.push(...ids(jobs));
+                return jobs;
+              } finally {
+                claiming--;
+                claims++;
+              }
             };
           }
           const value = Reflect.get(target, prop, target);
@@ -163,14 +169,20 @@ export const handOffCases: Case[] = [
         t: (job) => void started.push(job.id),
       }, { pollInterval: 60_000, concurrency: 2 });
       ctx.defer(() => worker.stop({ timeout: 1_000 }));
+      // Idle: the worker's claims (its first, and those the enqueues'
+      // wake-ups set off) are over, however slow the store.
+      const idle = async () => {
+        await sleep(100);
+        await waitFor("the worker's claims to end", () => claiming === 0);
+      };
       await waitFor("the worker's first claim", () => claims > 0);
-      await sleep(100); // idle now
+      await idle();
       const a = await queue.enqueue("t", 1);
       await waitFor(
         "the first job to complete",
         async () => (await queue.stats()).complete === 1,
       );
-      await sleep(100); // idle again: the enqueue's wake-up found nothing
+      await idle();
       const [b, c] = await queue.enqueueMany([
         { type: "t", data: 2 },
         { type: "t", data: 3 },

@@ -1,0 +1,115 @@
+/**
+ * The hand-off on PostgreSQL, on a throwaway server: what only its joined
+ * statement shows. A handed-off job's "pending" update goes out before its
+ * "processing" one; an enqueue in the caller's transaction is never handed
+ * off; and when the server refuses the joined statement, the batch is
+ * stored alone. The rules every backend keeps are the conformance suite's
+ * (tests/conformance/_handoff.ts).
+ */
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { createQueue, createWorker, type Queue } from "../mod.ts";
+import { postgresBackend } from "../backends/postgres/mod.ts";
+import type { Backend, BackendEvent } from "../src/backend/interface.ts";
+import {
+  type PostgresServer,
+  startPostgres,
+} from "./_support/postgres_server.ts";
+import { sleep, waitFor } from "./_support/time.ts";
+
+let seq = 0;
+const fresh = () => `pghand_${Date.now().toString(36)}_${++seq}`;
+
+describe("postgres hand-off", () => {
+  let server: PostgresServer;
+  const closers: (() => Promise<unknown>)[] = [];
+
+  before(async () => {
+    server = await startPostgres();
+  });
+
+  after(async () => {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    server?.destroy();
+  });
+
+  /** A backend on its own schema, and how often its enqueueClaim ran. */
+  function backend(): { b: Backend; schema: string; handOffs: () => number } {
+    const schema = fresh();
+    const b = postgresBackend({ url: server.url, schema });
+    closers.push(() => b.close());
+    let calls = 0;
+    const own = b.enqueueClaim!.bind(b);
+    b.enqueueClaim = (...args) => (calls++, own(...args));
+    return { b, schema, handOffs: () => calls };
+  }
+
+  /** A queue on `b` with an idle worker of type "t" that completes at once. */
+  async function idleWorker(b: Backend): Promise<Queue> {
+    const queue = createQueue({ backend: b, name: fresh() });
+    closers.push(() => queue.close());
+    const worker = createWorker(queue, { t: () => "done" }, {
+      pollInterval: 60_000,
+    });
+    closers.push(() => worker.stop({ timeout: 1_000 }));
+    worker.on("error", () => {}); // claims that the test makes fail
+    await queue.stats(); // migrated
+    await sleep(200); // the worker's first claim is over
+    return queue;
+  }
+
+  test("a handed-off job's 'pending' update goes out before its 'processing' one", async () => {
+    const { b, handOffs } = backend();
+    const queue = await idleWorker(b);
+    const seen: string[] = [];
+    const stop = await b.listen(queue.name, "queue", (e: BackendEvent) => {
+      if (e.kind === "update") seen.push(e.update.status);
+    });
+    closers.push(stop);
+    await queue.enqueue("t", null);
+    assert.equal(handOffs(), 1);
+    await waitFor("the job's updates", () => seen.includes("complete"));
+    assert.deepEqual(seen, ["pending", "processing", "complete"]);
+  });
+
+  test("an enqueue in the caller's transaction is not handed off: the job runs once it commits", async () => {
+    const { b, schema, handOffs } = backend();
+    const queue = await idleWorker(b);
+    const sql = postgres(server.url, { max: 1, onnotice: () => {} });
+    closers.push(() => sql.end());
+    const id = await sql.begin((tx) =>
+      queue.enqueue("t", null, { tx: tx as never })
+    );
+    assert.equal(handOffs(), 0);
+    await waitFor(
+      "the job to complete",
+      async () => (await queue.get(id))?.status === "complete",
+    );
+    const [row] = await sql.unsafe(
+      `SELECT count(*)::int AS n FROM "${schema}".jobs`,
+    );
+    assert.equal(row!.n, 1);
+  });
+
+  test("when the server refuses the joined statement, the batch is stored alone", async () => {
+    const { b, schema, handOffs } = backend();
+    const queue = await idleWorker(b);
+    const sql = postgres(server.url, { max: 1, onnotice: () => {} });
+    closers.push(() => sql.end());
+    // Every claim now fails on the server, the hand-off's as the worker's.
+    await sql.unsafe(`ALTER FUNCTION "${schema}".claim_jobs(text, float8,
+      text, integer, float8, text) RENAME TO claim_jobs_away`);
+    const ids = await queue.enqueueMany([
+      { type: "t", data: 1 },
+      { type: "t", data: 2 },
+    ]);
+    assert.equal(handOffs(), 1);
+    for (const id of ids) {
+      assert.equal((await queue.get(id))?.status, "pending");
+    }
+    await sql.unsafe(`ALTER FUNCTION "${schema}".claim_jobs_away(text, float8,
+      text, integer, float8, text) RENAME TO claim_jobs`);
+  });
+});
