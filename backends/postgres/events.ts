@@ -16,11 +16,10 @@ import {
   type Listeners,
 } from "../../src/backend/listeners.ts";
 import type { JobError, JobStatus } from "../../src/types.ts";
+import { createHandOffs, type HandOffs } from "./handoffs.ts";
 
 /** How an update payload starts, up to the job id. */
 const UPDATE_PREFIX = '["u","';
-/** How many handed-off jobs (`handedOff`) are remembered at most. */
-const MAX_HANDED = 10_000;
 /** How a pack of updates starts. */
 const PACK_PREFIX = '["p",';
 
@@ -53,8 +52,8 @@ interface Channel {
   /** Serialises deliveries that wait for a re-read, so order is kept. */
   chain: Promise<void>;
   waiting: number;
-  /** The backend's handed-off jobs (`handedOff`), as `queue \0 id`. */
-  handed: Set<string>;
+  /** The backend's hand-offs: which notifications wake no worker. */
+  handOffs: HandOffs;
 }
 
 /** The events of one backend. */
@@ -69,17 +68,15 @@ export interface Events {
   /** Tells the listeners of a queue to re-read: events may have been lost. */
   resync(queue: string): void;
   /**
-   * The jobs of `batch` that this backend's enqueue claimed as it stored
-   * them (the hand-off: `claimed` may hold older jobs too): the batch's
-   * notification, if it names only such jobs,
-   * wakes no worker of this process (one would claim and find nothing).
-   * It may come before this is called: then it wakes them as before.
+   * Sends a hand-off statement for `batch` (`send`, handoffs.ts): the
+   * batch's notification wakes no worker of this process for the jobs it
+   * claimed.
    */
-  handedOff(
+  handing<T extends { claimed: readonly { id: string }[] }>(
     queue: string,
     batch: readonly { id: string }[],
-    claimed: readonly { id: string }[],
-  ): void;
+    send: () => Promise<T>,
+  ): Promise<T>;
   /** Stops every LISTEN this backend started. */
   close(): Promise<void>;
 }
@@ -177,16 +174,13 @@ function handle(ch: Channel, m: unknown[]): void {
         number,
         string[],
       ];
-      let handed = ids.length > 0;
-      for (const id of ids) {
-        if (!ch.handed.delete(`${queue}\0${id}`)) handed = false;
-      }
+      const wake = () => listeners.deliver(queue, { kind: "wake", at: wakeAt });
       inOrder(ch, () => {
         for (const id of ids) {
           if (!listeners.wants(queue, "update", id)) continue;
           publish(ch, enqueuedOf(id, type, at));
         }
-        if (!handed) listeners.deliver(queue, { kind: "wake", at: wakeAt });
+        ch.handOffs.enqueued(queue, ids, wake);
       });
       return;
     }
@@ -236,7 +230,7 @@ function onListen(ch: Channel): void {
 export function createEvents(client: ListenClient, reread: Reread): Events {
   const listeners = createListeners();
   const channels = new Map<string, Channel>();
-  const handed = new Set<string>();
+  const handOffs = createHandOffs();
 
   function open(queue: string, name: string): Channel {
     const ch: Channel = {
@@ -248,7 +242,7 @@ export function createEvents(client: ListenClient, reread: Reread): Events {
       listens: 0,
       chain: Promise.resolve(),
       waiting: 0,
-      handed,
+      handOffs,
     };
     ch.ready = client.listen(name, (payload) => {
       try {
@@ -303,19 +297,17 @@ export function createEvents(client: ListenClient, reread: Reread): Events {
       if (ch !== undefined) inOrder(ch, () => onResync(ch));
     },
 
-    handedOff(queue, batch, claimed) {
-      if (!channels.has(queue)) return; // no notification will be heard
-      const ids = new Set(batch.map((job) => job.id));
-      for (const { id } of claimed) {
-        if (ids.has(id)) handed.add(`${queue}\0${id}`);
-      }
-      // Those whose notification came first are never taken out: keep the
-      // newest half once there are many.
-      if (handed.size > MAX_HANDED) {
-        for (const key of handed) {
-          handed.delete(key);
-          if (handed.size <= MAX_HANDED / 2) break;
-        }
+    async handing(queue, batch, send) {
+      // No LISTEN: no notification will come to wait for.
+      if (!channels.has(queue)) return await send();
+      const answered = handOffs.sending(queue, batch.map((job) => job.id));
+      let claimed: string[] = [];
+      try {
+        const done = await send();
+        claimed = done.claimed.map((job) => job.id);
+        return done;
+      } finally {
+        answered(claimed);
       }
     },
 

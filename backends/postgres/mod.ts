@@ -333,9 +333,11 @@ function adapter(
         return t.enqueue(client, queue, jobs, now);
       });
     },
-    enqueueClaim: (queue, jobs, req) =>
-      run("enqueue", queue, req.now, () => t.enqueueClaim(queue, jobs, req))
-        .then((done) => (events.handedOff(queue, jobs, done.claimed), done)),
+    enqueueClaim(queue, jobs, r) {
+      const claim = () => t.enqueueClaim(queue, jobs, r);
+      const send = () => run("enqueue", queue, r.now, claim);
+      return events.handing(queue, jobs, send);
+    },
     claim: (queue, req) =>
       run("claim", queue, req.now, () => t.claim(queue, req)),
     heartbeat: (queue, ref, o) =>
