@@ -10,9 +10,13 @@
  * @module
  */
 
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { memoryBackend } from "../backends/memory/mod.ts";
+import { sqliteBackend } from "../backends/sqlite/mod.ts";
 import type { Backend } from "../src/backend/interface.ts";
 import { createQueue } from "../src/queue.ts";
 import { createWorker } from "../src/worker/mod.ts";
@@ -130,6 +134,116 @@ describe("hand-off", () => {
       await worker.stop({ timeout: 1_000 });
     }
   });
+
+  test("claimed jobs that cannot be read are reported; the enqueue resolves and the worker runs the next job", async () => {
+    let broken = true;
+    const { backend } = wrapped(async (inner, ...args) => {
+      const done = await inner(...args);
+      if (!broken) return done;
+      broken = false;
+      return {
+        ...done,
+        claimed: done.claimed.map((job) => ({ ...job, data: "{broken" })),
+      };
+    });
+    await using queue = createQueue({ backend });
+    const errors: unknown[] = [];
+    const ran: unknown[] = [];
+    const worker = createWorker(queue, {
+      t: (job) => void ran.push(job.data),
+    }, { pollInterval: 60_000, concurrency: 1, prefetch: 0 });
+    worker.on("error", (err) => void errors.push(err));
+    try {
+      await settle();
+      const id = await queue.enqueue("t", "unread");
+      assert.equal(errors.length, 1, "the worker reported it");
+      assert.ok(errors[0] instanceof SyntaxError);
+      assert.equal((await queue.get(id))?.status, "processing");
+      await settle();
+      await queue.enqueue("t", "next");
+      await waitFor("the next job to run", () => ran.length === 1);
+      assert.deepEqual(ran, ["next"]);
+    } finally {
+      await worker.stop({ timeout: 1_000 });
+    }
+  });
+
+  test("a worker that backs off after a failed claim is offered nothing", async () => {
+    const inner = wrapped();
+    let fail = true;
+    const backend: Backend = {
+      ...inner.backend,
+      claim(...args) {
+        if (!fail) return inner.backend.claim(...args);
+        fail = false;
+        return Promise.reject(new Error("store down"));
+      },
+    };
+    await using queue = createQueue({ backend });
+    const errors: unknown[] = [];
+    const worker = createWorker(queue, { t: () => null }, {
+      pollInterval: 60_000,
+    });
+    worker.on("error", (err) => void errors.push(err));
+    try {
+      await waitFor("the failed claim", () => errors.length === 1);
+      const id = await queue.enqueue("t", null);
+      assert.deepEqual(inner.calls, { enqueue: 1, enqueueClaim: 0 });
+      await waitFor(
+        "the job to run after the backoff",
+        async () => (await queue.get(id))?.status === "complete",
+      );
+    } finally {
+      await worker.stop({ timeout: 1_000 });
+    }
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), "jobline-handoff-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const stores: [string, () => Backend][] = [
+    ["memory", () => memoryBackend()],
+    ["sqlite", () => sqliteBackend({ path: join(dir, "wake.db") })],
+  ];
+  for (const [name, make] of stores) {
+    test(`${name}: a hand-off wakes no worker for the jobs it took, so no empty claim follows it`, async () => {
+      const inner = make();
+      let claims = 0;
+      const backend: Backend = {
+        ...inner,
+        claim(...args) {
+          claims++;
+          return inner.claim(...args);
+        },
+      };
+      await using queue = createQueue({ backend });
+      let done = 0;
+      const worker = createWorker(queue, { t: () => void done++ }, {
+        pollInterval: 60_000,
+        concurrency: 4, // more free slots than a job: a wake-up would claim
+      });
+      try {
+        await waitFor("the worker's first claim", () => claims > 0);
+        await settle();
+        const before = claims;
+        for (let i = 1; i <= 10; i++) {
+          await queue.enqueue("t", i);
+          await waitFor("the job to run", () => done === i);
+          await settle();
+        }
+        assert.equal(claims - before, 0);
+        // A batch the claim leaves jobs of (none of type "u" is handled)
+        // still wakes: the worker's claim follows.
+        await queue.enqueueMany([
+          { type: "t", data: "x" },
+          { type: "u", data: "y" },
+        ]);
+        await waitFor("a claim after the wake-up", () => claims > before);
+      } finally {
+        await worker.stop({ timeout: 1_000 });
+        await inner.close();
+      }
+    });
+  }
 
   test("stop() waits for a hand-off under way and gives its jobs back unstarted", async () => {
     let reply = () => {};

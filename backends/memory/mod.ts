@@ -20,6 +20,7 @@ import {
   cancelJob,
   claimJobs,
   completeJob,
+  enqueueClaimJobs,
   enqueueJobs,
   extendLease,
   failJob,
@@ -199,9 +200,7 @@ function jobCalls(state: (queue: string) => State): JobCalls {
       return Promise.resolve(enqueueJobs(state(queue), jobs, now));
     },
     enqueueClaim(queue, jobs, request) {
-      const st = state(queue);
-      const outcomes = enqueueJobs(st, jobs, request.now);
-      return Promise.resolve({ outcomes, claimed: claimJobs(st, request) });
+      return Promise.resolve(enqueueClaimJobs(state(queue), jobs, request));
     },
     cancel(queue, id, { reason, now }) {
       try {

@@ -40,11 +40,36 @@ import { retryFlowJob, settled, unfinished } from "./transitions_flows.ts";
 import { newRec, type Rec, toRecord } from "./records.ts";
 import { randomToken } from "./tokens.ts";
 
-/** Stores new jobs (skipping those whose key is held); one wake for all. */
+/**
+ * Stores new jobs (skipping those whose key is held), then claims as
+ * claimJobs does with `request` (the hand-off, src/handoff.ts): one wake,
+ * for the new jobs left pending, if any.
+ */
+export function enqueueClaimJobs(
+  s: State,
+  jobs: readonly NewJobRecord[],
+  request: ClaimRequest,
+): { outcomes: EnqueueOutcome[]; claimed: JobRecord[] } {
+  const outcomes = enqueueJobs(s, jobs, request.now, false);
+  const claimed = claimJobs(s, request);
+  let wakeAt = Infinity;
+  for (const o of outcomes) {
+    const rec = o.created ? s.jobs.get(o.id) : undefined;
+    if (rec?.status === "pending") wakeAt = Math.min(wakeAt, rec.runAt);
+  }
+  if (wakeAt !== Infinity) wake(s, wakeAt);
+  return { outcomes, claimed };
+}
+
+/**
+ * Stores new jobs (skipping those whose key is held); one wake for all,
+ * unless `wakeUp` is false.
+ */
 export function enqueueJobs(
   s: State,
   jobs: readonly NewJobRecord[],
   now: number,
+  wakeUp = true,
 ): EnqueueOutcome[] {
   const outcomes: EnqueueOutcome[] = [];
   const created: Rec[] = [];
@@ -64,7 +89,7 @@ export function enqueueJobs(
     outcomes.push({ id: rec.id, created: true });
   }
   for (const rec of created) publish(s, rec);
-  if (created.length > 0) wake(s, wakeAt);
+  if (wakeUp && created.length > 0) wake(s, wakeAt);
   return outcomes;
 }
 

@@ -35,7 +35,7 @@ import type { BackendLimits } from "../../src/backend/interface_limits.ts";
 import type { QueueStats } from "../../src/types.ts";
 import { type Db, openDb } from "./db.ts";
 import { createEvents } from "./events.ts";
-import { enqueueJobs } from "./transitions_enqueue.ts";
+import { enqueueClaimJobs, enqueueJobs } from "./transitions_enqueue.ts";
 import {
   cancelJob,
   deleteExpired,
@@ -294,10 +294,11 @@ function jobCalls(db: Db): JobCalls {
     },
     enqueueClaim(queue, jobs, request) {
       const token = `${crypto.randomUUID()}.`;
-      return db.write(queue, request.now, (tx) => ({
-        outcomes: enqueueJobs(tx, queue, jobs, request.now),
-        claimed: claimJobs(tx, queue, request, token),
-      }));
+      return db.write(
+        queue,
+        request.now,
+        (tx) => enqueueClaimJobs(tx, queue, jobs, request, token),
+      );
     },
     cancel(queue, id, { reason, now }) {
       return db.write(

@@ -7,16 +7,20 @@
  * due with a group gets its lane after its chunk (no insert touches lanes,
  * so the order is the same as one by one), and the counts of each chunk's
  * jobs go in one write per type (tallies.ts). Events go out in the batch's
- * order, with one wake for all.
+ * order, with one wake for all. The hand-off stores and then claims in the
+ * same transaction, and wakes only for new jobs it left pending.
  *
  * @module
  */
 
 import type {
+  ClaimRequest,
   EnqueueOutcome,
+  JobRecord,
   NewJobRecord,
 } from "../../src/backend/interface.ts";
 import type { Param, Tx } from "./db.ts";
+import { claimJobs } from "./transitions_claim.ts";
 import { laneFor } from "./limits.ts";
 import { pendingPayload } from "./records.ts";
 import * as SQL from "./sql.ts";
@@ -34,12 +38,41 @@ const CHUNK = 256;
 /** The statement text of each chunk size, made once. */
 const inserts: string[] = [];
 
-/** Stores new jobs (skipping those whose key is held); one wake for all. */
+/**
+ * Stores new jobs (skipping those whose key is held), then claims as
+ * claimJobs does with `request` (the hand-off, src/handoff.ts): one wake,
+ * for the new jobs left pending, if any.
+ */
+export function enqueueClaimJobs(
+  tx: Tx,
+  queue: string,
+  jobs: readonly NewJobRecord[],
+  request: ClaimRequest,
+  token: string,
+): { outcomes: EnqueueOutcome[]; claimed: JobRecord[] } {
+  const outcomes = enqueueJobs(tx, queue, jobs, request.now, false);
+  const claimed = claimJobs(tx, queue, request, token);
+  const taken = new Set(claimed.map((job) => job.id));
+  let wakeAt = Infinity;
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i]!;
+    if (!outcomes[i]!.created || taken.has(job.id)) continue;
+    if (job.runAt < wakeAt) wakeAt = job.runAt;
+  }
+  if (wakeAt !== Infinity) tx.emit(queue, "w", null, String(wakeAt));
+  return { outcomes, claimed };
+}
+
+/**
+ * Stores new jobs (skipping those whose key is held); one wake for all,
+ * unless `wake` is false.
+ */
 export function enqueueJobs(
   tx: Tx,
   queue: string,
   jobs: readonly NewJobRecord[],
   now: number,
+  wake = true,
 ): EnqueueOutcome[] {
   const outcomes: EnqueueOutcome[] = new Array(jobs.length);
   for (let from = 0; from < jobs.length;) {
@@ -55,7 +88,9 @@ export function enqueueJobs(
     if (job.runAt < wakeAt) wakeAt = job.runAt;
     tx.emit(queue, "u", job.id, pendingPayload(job.type, job.createdAt));
   }
-  if (wakeAt !== Infinity) tx.emit(queue, "w", null, String(wakeAt));
+  if (wake && wakeAt !== Infinity) {
+    tx.emit(queue, "w", null, String(wakeAt));
+  }
   return outcomes;
 }
 

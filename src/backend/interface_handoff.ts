@@ -33,7 +33,9 @@ export interface BackendHandOff {
    * jobs: the claim's own rules hold (order, pause, limits, groups), so it
    * may take other jobs than the new ones, or none. Both happen or
    * neither. A backend may claim nothing when the batch could not join a
-   * claim (PostgreSQL: a job with a key).
+   * claim (PostgreSQL: a job with a key). The batch's `wake` need only be
+   * for the new jobs left pending: the worker that took the others would
+   * claim again for nothing.
    *
    * @returns The enqueue's outcomes, in order, and the claimed jobs, best
    *   first.
