@@ -174,21 +174,23 @@ describe("hand-off", () => {
     const backend: Backend = {
       ...inner.backend,
       claim(...args) {
-        if (!fail) return inner.backend.claim(...args);
-        fail = false;
-        return Promise.reject(new Error("store down"));
+        if (fail) return Promise.reject(new Error("store down"));
+        return inner.backend.claim(...args);
       },
     };
     await using queue = createQueue({ backend });
     const errors: unknown[] = [];
+    // One claim at a time: the worker is always claiming or backing off.
     const worker = createWorker(queue, { t: () => null }, {
       pollInterval: 60_000,
+      prefetch: 0,
     });
     worker.on("error", (err) => void errors.push(err));
     try {
-      await waitFor("the failed claim", () => errors.length === 1);
+      await waitFor("a failed claim", () => errors.length > 0);
       const id = await queue.enqueue("t", null);
       assert.deepEqual(inner.calls, { enqueue: 1, enqueueClaim: 0 });
+      fail = false;
       await waitFor(
         "the job to run after the backoff",
         async () => (await queue.get(id))?.status === "complete",
@@ -208,11 +210,17 @@ describe("hand-off", () => {
     test(`${name}: a hand-off wakes no worker for the jobs it took, so no empty claim follows it`, async () => {
       const inner = make();
       let claims = 0;
+      let claiming = 0;
       const backend: Backend = {
         ...inner,
-        claim(...args) {
+        async claim(...args) {
           claims++;
-          return inner.claim(...args);
+          claiming++;
+          try {
+            return await inner.claim(...args);
+          } finally {
+            claiming--;
+          }
         },
       };
       await using queue = createQueue({ backend });
@@ -224,6 +232,7 @@ describe("hand-off", () => {
       try {
         await waitFor("the worker's first claim", () => claims > 0);
         await settle();
+        await waitFor("the worker's claims to end", () => claiming === 0);
         const before = claims;
         for (let i = 1; i <= 10; i++) {
           await queue.enqueue("t", i);

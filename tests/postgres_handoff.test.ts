@@ -1,7 +1,7 @@
 /**
  * The hand-off on PostgreSQL, on a throwaway server: what only its joined
  * statement shows. A handed-off job's "pending" update goes out before its
- * "processing" one; its notification wakes no worker of the process; an
+ * "processing" one; its notification wakes no worker of the backend; an
  * enqueue in the caller's transaction is never handed off; and when the
  * server refuses the joined statement, the batch is stored alone. The rules every backend keeps are the conformance suite's
  * (tests/conformance/_handoff.ts).
@@ -35,19 +35,46 @@ describe("postgres hand-off", () => {
     server?.destroy();
   });
 
-  /** A backend on its own schema, and how often its enqueueClaim ran. */
-  function backend(): { b: Backend; schema: string; handOffs: () => number } {
+  /**
+   * A backend on its own schema, how often its enqueueClaim ran, and how
+   * many of its claims are under way.
+   */
+  function backend(): {
+    b: Backend;
+    schema: string;
+    handOffs: () => number;
+    claiming: () => number;
+  } {
     const schema = fresh();
     const b = postgresBackend({ url: server.url, schema });
     closers.push(() => b.close());
     let calls = 0;
+    let claiming = 0;
     const own = b.enqueueClaim!.bind(b);
     b.enqueueClaim = (...args) => (calls++, own(...args));
-    return { b, schema, handOffs: () => calls };
+    const claim = b.claim.bind(b);
+    b.claim = async (...args) => {
+      claiming++;
+      try {
+        return await claim(...args);
+      } finally {
+        claiming--;
+      }
+    };
+    return { b, schema, handOffs: () => calls, claiming: () => claiming };
+  }
+
+  /** Waits until the worker's claims on `b` are over: it idles. */
+  async function idle(claiming: () => number): Promise<void> {
+    await sleep(100);
+    await waitFor("the worker's claims to end", () => claiming() === 0);
   }
 
   /** A queue on `b` with an idle worker of type "t" that completes at once. */
-  async function idleWorker(b: Backend): Promise<Queue> {
+  async function idleWorker(
+    b: Backend,
+    claiming: () => number,
+  ): Promise<Queue> {
     const queue = createQueue({ backend: b, name: fresh() });
     closers.push(() => queue.close());
     const worker = createWorker(queue, { t: () => "done" }, {
@@ -56,13 +83,13 @@ describe("postgres hand-off", () => {
     closers.push(() => worker.stop({ timeout: 1_000 }));
     worker.on("error", () => {}); // claims that the test makes fail
     await queue.stats(); // migrated
-    await sleep(200); // the worker's first claim is over
+    await idle(claiming);
     return queue;
   }
 
   test("a handed-off job's 'pending' update goes out before its 'processing' one", async () => {
-    const { b, handOffs } = backend();
-    const queue = await idleWorker(b);
+    const { b, handOffs, claiming } = backend();
+    const queue = await idleWorker(b, claiming);
     const seen: string[] = [];
     const stop = await b.listen(queue.name, "queue", (e: BackendEvent) => {
       if (e.kind === "update") seen.push(e.update.status);
@@ -74,8 +101,8 @@ describe("postgres hand-off", () => {
     assert.deepEqual(seen, ["pending", "processing", "complete"]);
   });
 
-  test("the notification of a handed-off job wakes no worker of the process: no empty claim follows each hand-off", async () => {
-    const { b, handOffs } = backend();
+  test("the notification of a handed-off job wakes no worker of the backend: no empty claim follows each hand-off", async () => {
+    const { b, handOffs, claiming } = backend();
     let claims = 0;
     const own = b.claim.bind(b);
     b.claim = (...args) => (claims++, own(...args));
@@ -87,7 +114,7 @@ describe("postgres hand-off", () => {
     });
     closers.push(() => worker.stop({ timeout: 1_000 }));
     await waitFor("the worker's first claim", () => claims > 0);
-    await sleep(200);
+    await idle(claiming);
     const before = claims;
     for (let i = 1; i <= 20; i++) {
       const id = await queue.enqueue("t", i);
@@ -95,7 +122,7 @@ describe("postgres hand-off", () => {
         "the job to complete",
         async () => (await queue.get(id))?.status === "complete",
       );
-      await sleep(20); // a notification heard first still wakes: let it
+      await sleep(20); // a wake-up, were there one, claims meanwhile
     }
     // A hand-off is taken when the worker has no claim in the way (most
     // times here); an enqueue not handed off costs the claim of its job.
@@ -107,8 +134,8 @@ describe("postgres hand-off", () => {
   });
 
   test("an enqueue in the caller's transaction is not handed off: the job runs once it commits", async () => {
-    const { b, schema, handOffs } = backend();
-    const queue = await idleWorker(b);
+    const { b, schema, handOffs, claiming } = backend();
+    const queue = await idleWorker(b, claiming);
     const sql = postgres(server.url, { max: 1, onnotice: () => {} });
     closers.push(() => sql.end());
     const id = await sql.begin((tx) =>
@@ -126,8 +153,8 @@ describe("postgres hand-off", () => {
   });
 
   test("when the server refuses the joined statement, the batch is stored alone", async () => {
-    const { b, schema, handOffs } = backend();
-    const queue = await idleWorker(b);
+    const { b, schema, handOffs, claiming } = backend();
+    const queue = await idleWorker(b, claiming);
     const sql = postgres(server.url, { max: 1, onnotice: () => {} });
     closers.push(() => sql.end());
     // Every claim now fails on the server, the hand-off's as the worker's.

@@ -69,12 +69,12 @@ export interface Events {
   resync(queue: string): void;
   /**
    * Sends a hand-off statement for `batch` (`send`, handoffs.ts): the
-   * batch's notification wakes no worker of this process for the jobs it
-   * claimed.
+   * batch's notification wakes no worker of this backend object for the
+   * jobs it claimed.
    */
   handing<T extends { claimed: readonly { id: string }[] }>(
     queue: string,
-    batch: readonly { id: string }[],
+    batch: readonly { id: string; key: string | null }[],
     send: () => Promise<T>,
   ): Promise<T>;
   /** Stops every LISTEN this backend started. */
@@ -298,8 +298,11 @@ export function createEvents(client: ListenClient, reread: Reread): Events {
     },
 
     async handing(queue, batch, send) {
-      // No LISTEN: no notification will come to wait for.
-      if (!channels.has(queue)) return await send();
+      // No LISTEN: no notification will come to wait for. A batch with a
+      // key is stored alone, claiming nothing (transitions_enqueue.ts).
+      if (!channels.has(queue) || batch.some((job) => job.key !== null)) {
+        return await send();
+      }
       const answered = handOffs.sending(queue, batch.map((job) => job.id));
       let claimed: string[] = [];
       try {

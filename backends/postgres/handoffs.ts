@@ -1,7 +1,7 @@
 /**
  * Which enqueue notifications of the PostgreSQL backend wake no worker of
- * this process: those that name only jobs this backend's own enqueue
- * claimed as it stored them (the hand-off, src/handoff.ts). A worker woken
+ * this backend object: those that name only jobs its own enqueue claimed
+ * as it stored them (the hand-off, src/handoff.ts). A worker woken
  * by one would claim and find nothing. The notification and the enqueue's
  * reply come on different connections, in either order: one that comes
  * while the statement is still on its way waits for its reply, and then
@@ -65,6 +65,12 @@ export function createHandOffs(): HandOffs {
       }
       return (claimed) => {
         sent.claimed = new Set(claimed);
+        // A job not claimed wakes whether remembered or not: forget it now
+        // (its notification may never come: a held key stores no job).
+        for (const id of ids) {
+          const k = key(queue, id);
+          if (!sent.claimed.has(id) && jobs.get(k) === sent) jobs.delete(k);
+        }
         for (const w of sent.waiting) if (--w.open === 0) decide(w);
         sent.waiting = [];
       };

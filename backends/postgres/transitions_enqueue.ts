@@ -72,9 +72,8 @@ async function enqueueClaim(
     outcomes: await enqueue(c, c.sql, queue, jobs, now),
     claimed: [],
   });
-  if (jobs.length === 0 || jobs.some((job) => job.key !== null)) {
-    return await alone();
-  }
+  if (jobs.length === 0) return { outcomes: [], claimed: [] };
+  if (jobs.some((job) => job.key !== null)) return await alone();
   let rows;
   try {
     rows = await c.sql.unsafe(

@@ -31,11 +31,12 @@ export interface BackendHandOff {
    * Optional. Stores `jobs` as `enqueue` does (with no transaction of the
    * caller's), then claims as `claim` does with `request`, seeing the new
    * jobs: the claim's own rules hold (order, pause, limits, groups), so it
-   * may take other jobs than the new ones, or none. Both happen or
-   * neither. A backend may claim nothing when the batch could not join a
-   * claim (PostgreSQL: a job with a key). The batch's `wake` need only be
-   * for the new jobs left pending: the worker that took the others would
-   * claim again for nothing.
+   * may take other jobs than the new ones, or none. A claim that is made
+   * is made with the enqueue, in the same atomic step; a backend may
+   * instead store the batch alone and claim nothing (PostgreSQL: a batch
+   * with a key, or one whose joined statement the server refused). The
+   * batch's `wake` need only be for the new jobs left pending: the worker
+   * that took the others would claim again for nothing.
    *
    * @returns The enqueue's outcomes, in order, and the claimed jobs, best
    *   first.
