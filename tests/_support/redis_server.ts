@@ -106,7 +106,9 @@ async function end(child: Child, signal: "SIGTERM" | "SIGKILL"): Promise<void> {
 }
 
 /**
- * Starts a fresh redis-server.
+ * Starts a fresh redis-server. A server that exits as it starts (another
+ * one took its port first, or a cluster node's bus port, port + 10000) is
+ * started again on another port, up to five times.
  *
  * @param config Extra settings (`--name value`), such as
  *   `{ appendonly: "yes", appendfsync: "always" }`.
@@ -116,7 +118,34 @@ export async function startRedis(
   dir?: string,
 ): Promise<RedisServer> {
   const home = dir ?? mkdtempSync(join(tmpdir(), "jobline-redis-"));
-  const port = await freePort();
+  for (let attempt = 1;; attempt++) {
+    const server = serverOn(await freePort(), home, config, dir === undefined);
+    try {
+      await server.start();
+      return server;
+    } catch (err) {
+      await server.kill();
+      const exited = err instanceof Error && err.message === EXITED;
+      if (exited && attempt < 5) continue;
+      await server.destroy();
+      throw err;
+    }
+  }
+}
+
+/** What start() throws when the server exits before it answers. */
+const EXITED = "redis-server exited";
+
+/**
+ * A redis-server on `port` with its files in `home` (removed by destroy()
+ * when `owned`), not started.
+ */
+function serverOn(
+  port: number,
+  home: string,
+  config: Record<string, string>,
+  owned: boolean,
+): RedisServer {
   const settings: Record<string, string> = {
     port: String(port),
     bind: "127.0.0.1",
@@ -142,7 +171,7 @@ export async function startRedis(
       const c = launch(args, home);
       child = c;
       await waitFor(`redis-server on port ${port}`, async () => {
-        if (c.done) throw new Error("redis-server exited");
+        if (c.done) throw new Error(EXITED);
         const out = await cli(["-p", String(port), "ping"], 2_000)
           .catch(() => "");
         return out.trim() === "PONG";
@@ -162,15 +191,9 @@ export async function startRedis(
     },
     async destroy() {
       await server.kill();
-      if (dir === undefined) rmSync(home, { recursive: true, force: true });
+      if (owned) rmSync(home, { recursive: true, force: true });
     },
   };
-  try {
-    await server.start();
-  } catch (err) {
-    await server.destroy();
-    throw err;
-  }
   return server;
 }
 
