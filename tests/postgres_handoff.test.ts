@@ -3,37 +3,26 @@
  * statement shows. A handed-off job's "pending" update goes out before its
  * "processing" one; its notification wakes no worker of the backend; an
  * enqueue in the caller's transaction is never handed off; and when the
- * server refuses the joined statement, the batch is stored alone. The rules every backend keeps are the conformance suite's
+ * server refuses the joined statement, the batch is stored alone. The
+ * rules every backend keeps are the conformance suite's
  * (tests/conformance/_handoff.ts).
  */
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { createQueue, createWorker, type Queue } from "../mod.ts";
 import { postgresBackend } from "../backends/postgres/mod.ts";
 import type { Backend, BackendEvent } from "../src/backend/interface.ts";
-import {
-  type PostgresServer,
-  startPostgres,
-} from "./_support/postgres_server.ts";
+import { postgresFixture } from "./_support/postgres_fixture.ts";
 import { sleep, waitFor } from "./_support/time.ts";
 
 let seq = 0;
 const fresh = () => `pghand_${Date.now().toString(36)}_${++seq}`;
 
 describe("postgres hand-off", () => {
-  let server: PostgresServer;
-  const closers: (() => Promise<unknown>)[] = [];
-
-  before(async () => {
-    server = await startPostgres();
-  });
-
-  after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
-    server?.destroy();
-  });
+  const pg = postgresFixture();
+  const closers = pg.closers;
 
   /**
    * A backend on its own schema, how often its enqueueClaim ran, and how
@@ -46,7 +35,7 @@ describe("postgres hand-off", () => {
     claiming: () => number;
   } {
     const schema = fresh();
-    const b = postgresBackend({ url: server.url, schema });
+    const b = postgresBackend({ url: pg.server.url, schema });
     closers.push(() => b.close());
     let calls = 0;
     let claiming = 0;
@@ -136,7 +125,7 @@ describe("postgres hand-off", () => {
   test("an enqueue in the caller's transaction is not handed off: the job runs once it commits", async () => {
     const { b, schema, handOffs, claiming } = backend();
     const queue = await idleWorker(b, claiming);
-    const sql = postgres(server.url, { max: 1, onnotice: () => {} });
+    const sql = postgres(pg.server.url, { max: 1, onnotice: () => {} });
     closers.push(() => sql.end());
     const id = await sql.begin((tx) =>
       queue.enqueue("t", null, { tx: tx as never })
@@ -155,7 +144,7 @@ describe("postgres hand-off", () => {
   test("when the server refuses the joined statement, the batch is stored alone", async () => {
     const { b, schema, handOffs, claiming } = backend();
     const queue = await idleWorker(b, claiming);
-    const sql = postgres(server.url, { max: 1, onnotice: () => {} });
+    const sql = postgres(pg.server.url, { max: 1, onnotice: () => {} });
     closers.push(() => sql.end());
     // Every claim now fails on the server, the hand-off's as the worker's.
     await sql.unsafe(`ALTER FUNCTION "${schema}".claim_jobs(text, float8,

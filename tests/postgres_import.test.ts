@@ -9,7 +9,7 @@
  * processing job is refused and nothing is written.
  */
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { postgresBackend } from "../backends/postgres/mod.ts";
 import type {
@@ -18,10 +18,7 @@ import type {
   JobRecord,
 } from "../src/backend/interface.ts";
 import { ValidationError } from "../src/errors.ts";
-import {
-  type PostgresServer,
-  startPostgres,
-} from "./_support/postgres_server.ts";
+import { postgresFixture } from "./_support/postgres_fixture.ts";
 import { importedJob } from "./_support/import_records.ts";
 
 /** Bun's default per-test limit is 5 s; these start a server. */
@@ -93,21 +90,12 @@ const jobs: JobRecord[] = [
 ];
 
 describe("postgres importJobs", () => {
-  let server: PostgresServer;
-  const closers: (() => Promise<unknown>)[] = [];
-
-  before(async () => {
-    server = await startPostgres();
-  });
-
-  after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
-    server?.destroy();
-  });
+  const pg = postgresFixture();
+  const closers = pg.closers;
 
   /** A backend of the test's server, typed with the import it has. */
   function open(): Backend & BackendImport {
-    const b = postgresBackend({ url: server.url, poolSize: 2 });
+    const b = postgresBackend({ url: pg.server.url, poolSize: 2 });
     closers.push(() => b.close());
     return b as Backend & BackendImport;
   }

@@ -8,7 +8,7 @@
  * subscribers the final update. Time moves on the queue's clock.
  */
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import {
@@ -20,10 +20,7 @@ import {
 } from "../mod.ts";
 import { postgresBackend } from "../backends/postgres/mod.ts";
 import { bootstrap, migrations } from "../backends/postgres/sql_migrations.ts";
-import {
-  type PostgresServer,
-  startPostgres,
-} from "./_support/postgres_server.ts";
+import { postgresFixture } from "./_support/postgres_fixture.ts";
 import { waitFor } from "./_support/time.ts";
 import { completeOne } from "./conformance/_retention.ts";
 
@@ -36,20 +33,11 @@ let seq = 0;
 const fresh = () => `pgret_${Date.now().toString(36)}_${++seq}`;
 
 describe("postgres retention", () => {
-  let server: PostgresServer;
-  const closers: (() => Promise<unknown>)[] = [];
-
-  before(async () => {
-    server = await startPostgres();
-  });
-
-  after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
-    server?.destroy();
-  });
+  const pg = postgresFixture();
+  const closers = pg.closers;
 
   function client(): postgres.Sql {
-    const sql = postgres(server.url, { onnotice: () => {} });
+    const sql = postgres(pg.server.url, { onnotice: () => {} });
     closers.push(() => sql.end({ timeout: 1 }));
     return sql;
   }
@@ -61,7 +49,7 @@ describe("postgres retention", () => {
   ): { queue: Queue; clock: { now: number } } {
     const clock = { now: T0 };
     const q = createQueue({
-      backend: postgresBackend({ url: server.url, schema }),
+      backend: postgresBackend({ url: pg.server.url, schema }),
       name: fresh(),
       clock: () => clock.now,
       ...options,
@@ -115,7 +103,7 @@ describe("postgres retention", () => {
       assert.equal(claimed?.id, "01OLD0000000000000000000B1");
 
       const clock = { now: T0 };
-      const backend = postgresBackend({ url: server.url, schema });
+      const backend = postgresBackend({ url: pg.server.url, schema });
       const q = createQueue({
         backend,
         name: "v3",

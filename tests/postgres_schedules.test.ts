@@ -8,7 +8,7 @@
  * Time moves on the queue's clock.
  */
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { createQueue } from "../mod.ts";
@@ -18,10 +18,7 @@ import { bootstrap, migrations } from "../backends/postgres/sql_migrations.ts";
 import { scheduleStatements } from "../backends/postgres/sql_schedule.ts";
 import type { Backend, BackendSchedules } from "../src/backend/interface.ts";
 import { newJob } from "./conformance/_context.ts";
-import {
-  type PostgresServer,
-  startPostgres,
-} from "./_support/postgres_server.ts";
+import { postgresFixture } from "./_support/postgres_fixture.ts";
 
 /** Bun's default per-test limit is 5 s; these start a server. */
 const SLOW = { timeout: 60_000 };
@@ -31,27 +28,18 @@ let seq = 0;
 const fresh = () => `pgsched_${Date.now().toString(36)}_${++seq}`;
 
 describe("postgres schedules", () => {
-  let server: PostgresServer;
-  const closers: (() => Promise<unknown>)[] = [];
-
-  before(async () => {
-    server = await startPostgres();
-  });
-
-  after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
-    server?.destroy();
-  });
+  const pg = postgresFixture();
+  const closers = pg.closers;
 
   /** A backend of the test's server, typed with the schedule calls it has. */
   function open(schema = "jobline"): Backend & BackendSchedules {
-    const b = postgresBackend({ url: server.url, schema, poolSize: 2 });
+    const b = postgresBackend({ url: pg.server.url, schema, poolSize: 2 });
     closers.push(() => b.close());
     return b as Backend & BackendSchedules;
   }
 
   function client(): postgres.Sql {
-    const sql = postgres(server.url, { onnotice: () => {} });
+    const sql = postgres(pg.server.url, { onnotice: () => {} });
     closers.push(() => sql.end({ timeout: 1 }));
     return sql;
   }
@@ -78,8 +66,8 @@ describe("postgres schedules", () => {
       await queue.close();
       await first.close();
 
-      server.stop();
-      server.start();
+      pg.server.stop();
+      pg.server.start();
 
       const second = open();
       const again = createQueue({ backend: second, name, clock: () => now });
