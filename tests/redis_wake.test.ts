@@ -111,10 +111,13 @@ for (const kind of ["redis", "redis-streams"]) {
         ? redisBackend({ url, prefix: "wake1" })
         : redisStreamsBackend({ url, prefix: "wakes1" });
       let enqueued = false;
+      let claims = 0;
       const after: number[] = [];
       const backend = wrapClaim(fresh, async (inner, ...args) => {
+        const sent = enqueued;
         const claimed = await inner.claim(...args);
-        if (enqueued) after.push(claimed.length);
+        claims++;
+        if (sent) after.push(claimed.length);
         return claimed;
       });
       const queue = createQueue({ backend, name: `w${++n}` });
@@ -124,7 +127,9 @@ for (const kind of ["redis", "redis-streams"]) {
         t: (job) => void ran.push(job.data),
       }, { concurrency: 4, pollInterval: 600_000 });
       try {
-        await sleep(50); // its first claim found none: it waits
+        // its first claim (slow on a backend just made) found none: it waits
+        await waitFor("the worker's first claim", () => claims > 0);
+        await sleep(50);
         enqueued = true;
         await queue.enqueue("t", "x");
         await waitFor("the job to run", () => ran.length === 1);
