@@ -12,7 +12,9 @@
  * with a sequential scan once the table was large. Both read the plans of
  * the claims the backend runs, as auto_explain logs them to the client. The
  * third does the same for complete and its retention steps (issue 11),
- * planned while the table was small.
+ * planned while the table was small. The fourth does it for a claim under
+ * a group limit (issue 12): planned while its queue had a lane or two, a
+ * claim over a thousand lanes must still read only the lanes it serves.
  */
 
 import { after, before, describe, test } from "node:test";
@@ -37,6 +39,9 @@ interface PlanNode {
   "Index Name"?: string;
   "Index Cond"?: string;
   "Parent Relationship"?: string;
+  "Actual Rows"?: number;
+  "Actual Loops"?: number;
+  "Rows Removed by Filter"?: number;
   Plans?: PlanNode[];
 }
 
@@ -136,6 +141,30 @@ function assertFinishIndexed(plans: PlanNode[]): void {
   );
 }
 
+/**
+ * Asserts that no step of `plans` (run with ANALYZE) read more lanes,
+ * kept or filtered out, over all its loops, than `most`: each lane is
+ * found by its group or read in turn order up to the claim's limit, never
+ * every lane of the queue.
+ */
+function assertLanesRead(plans: PlanNode[], most: number): void {
+  const lanes = plans.flatMap(nodes).filter((n) =>
+    n["Relation Name"] === "lanes" && n["Node Type"] !== "ModifyTable"
+  );
+  assert.ok(lanes.length > 0, "the claim read lanes");
+  for (const n of lanes) {
+    const read =
+      ((n["Actual Rows"] ?? 0) + (n["Rows Removed by Filter"] ?? 0)) *
+      (n["Actual Loops"] ?? 1);
+    assert.ok(
+      read <= most,
+      `${n["Node Type"]} using ${n["Index Name"]} (${
+        n["Index Cond"] ?? ""
+      }) read ${read} lanes`,
+    );
+  }
+}
+
 describe("postgres claim plan", () => {
   let server: PostgresServer;
 
@@ -150,6 +179,7 @@ describe("postgres claim plan", () => {
   /** Runs `fn` on a client whose every statement's plan comes back. */
   async function traced(
     fn: (sql: postgres.Sql, plans: PlanNode[]) => Promise<void>,
+    analyze = false,
   ): Promise<PlanNode[]> {
     const plans: PlanNode[] = [];
     const sql = postgres(server.url, {
@@ -160,6 +190,7 @@ describe("postgres claim plan", () => {
         "auto_explain.log_nested_statements": "on",
         "auto_explain.log_level": "notice",
         "auto_explain.log_format": "json",
+        "auto_explain.log_analyze": analyze ? "on" : "off",
       },
       onnotice: (notice) => {
         const text = String(notice.message);
@@ -298,6 +329,45 @@ describe("postgres claim plan", () => {
       assert.equal(left, 5);
       assertFinishIndexed(last);
       assertFinishIndexed(one);
+    },
+  );
+
+  test(
+    "a grouped claim planned while its queue had a lane or two reads only the lanes it serves once it has a thousand",
+    SLOW,
+    async () => {
+      let claimed = 0;
+      let last: PlanNode[] = [];
+      await traced(async (sql, plans) => {
+        const backend = postgresBackend({ sql, schema: "plan_groups" });
+        const queue = createQueue({ backend, name: "groups" });
+        await queue.setLimits({ groups: { concurrency: 1 } });
+        // Claims over one or two lanes: plans for a tiny lanes table, which
+        // the claim functions keep for the session (generic plans).
+        for (let i = 0; i < 8; i++) {
+          await queue.enqueue("noop", {}, { group: `g${i % 2}` });
+          await queue.complete((await queue.claim())!, null);
+        }
+        for (let i = 0; i < 10_000; i += 5_000) {
+          await queue.enqueueMany(
+            Array.from({ length: 5_000 }, (_, j) => ({
+              type: "noop",
+              data: {},
+              options: { group: `g${(i + j) % 1_000}` },
+            })),
+          );
+        }
+        // A round that serves lanes, parks full ones and drops none left.
+        const first = await queue.claimMany(150);
+        await Promise.all(first.map((job) => queue.complete(job, null)));
+        plans.length = 0;
+        claimed = (await queue.claimMany(150)).length;
+        last = [...plans];
+        await backend.close();
+      }, true);
+      assert.equal(claimed, 150);
+      // 150 lanes served of 1,000: each step reads at most those 150.
+      assertLanesRead(last, 150);
     },
   );
 });

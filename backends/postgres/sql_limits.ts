@@ -271,6 +271,24 @@ export function lowerMigration(s: string): string {
 }
 
 /**
+ * Migration 13 (`s` the quoted schema): an index of the lanes parked for
+ * a full group (`lanes_full`), and lanes_refresh and claim_limited made
+ * again to read those lanes through it, and only when the queue has one.
+ * In a drain over many groups (migration 11 leaves most lanes claimable)
+ * a claim found none of the 150 or so lanes it probed for its stopped
+ * groups parked: about a twentieth of the claim's time.
+ */
+export function fullLanesMigration(s: string): string {
+  return [
+    `CREATE INDEX lanes_full ON ${s}.lanes (queue, grp)
+      WHERE wake = 'infinity';`,
+    refreshFunction(s, 13),
+    claimLimitedFunction(s, 13),
+    roundFunction(s, 13),
+  ].join("\n");
+}
+
+/**
  * `lanes_refresh(queue, now)`: folds the queue's arrivals into its lanes
  * (a new lane never served; a lane parked by a full group, or for later
  * than a job that arrived due, unparked) and unparks the lanes whose
@@ -281,7 +299,9 @@ export function lowerMigration(s: string): string {
  * are: it returns those groups, for the claim to serve or unpark.
  */
 function refreshFunction(s: string, v: LimitsVersion): string {
-  return `CREATE FUNCTION ${s}.lanes_refresh(p_queue text, p_now float8${
+  return `${
+    v >= 13 ? "CREATE OR REPLACE" : "CREATE"
+  } FUNCTION ${s}.lanes_refresh(p_queue text, p_now float8${
     nine(v, ",\n      p_limit integer", "")
   })
       RETURNS ${nine(v, "text[]", "void")}
@@ -317,7 +337,7 @@ function refreshFunction(s: string, v: LimitsVersion): string {
       IF v_stopped IS NOT NULL AND (SELECT count(*) FROM (SELECT 1
           FROM ${s}.lanes l WHERE l.queue = p_queue AND l.wake IS NULL
           LIMIT p_limit) x) >= p_limit THEN
-        ${unparkFull(s, "unnest(v_stopped) g(grp)", "")}
+        ${unparkFull(s, "unnest(v_stopped) g(grp)", "", v)}
         v_stopped := NULL;
       END IF;`,
       unparkFull(s, "g", "g.prio IS NULL AND "),

@@ -160,7 +160,9 @@ export function claimLimitedFunction(
       IF p_types IS NOT NULL THEN
         v_types := ARRAY(SELECT json_array_elements_text(p_types::json));
       END IF;
-      ${nine(v, stoppedLanes(s), `PERFORM ${s}.lanes_refresh(p_queue, p_now);`)}
+      ${
+    nine(v, stoppedLanes(s, v), `PERFORM ${s}.lanes_refresh(p_queue, p_now);`)
+  }
       SELECT m.limits::jsonb INTO v_l FROM ${s}.limits m
       WHERE m.queue = p_queue;
       IF v_l IS NOT NULL THEN
@@ -248,7 +250,7 @@ export function claimLimitedFunction(
         END LOOP;
       END LOOP;
       ${
-    nine(v, unparkUnserved(s), "")
+    nine(v, unparkUnserved(s, v), "")
   }UPDATE ${s}.turns t SET turn = v_turn, none_turn = v_none
       WHERE t.queue = p_queue;
       IF v_n < p_limit AND v_l IS NOT NULL THEN

@@ -16,9 +16,12 @@
  * with more claimable lanes than it may serve leaves the lanes it filled
  * unparked (sql_limits.ts, lazyParkMigration); or 12, where a round that
  * lowers a stopped lane's priority unparks it, so that the claim serves it
- * at that priority (sql_limits.ts, lowerMigration).
+ * at that priority (sql_limits.ts, lowerMigration); or 13, where the
+ * lanes parked for a full group are found through an index of their own
+ * (lanes_full), so a claim that finds none parked reads no lane for them
+ * (sql_limits.ts, fullLanesMigration).
  */
-export type LimitsVersion = 7 | 9 | 11 | 12;
+export type LimitsVersion = 7 | 9 | 11 | 12 | 13;
 
 /** `a` in the functions of migration 9 on, else `b`. */
 export function nine(v: LimitsVersion, a: string, b: string): string {
@@ -29,14 +32,42 @@ export function nine(v: LimitsVersion, a: string, b: string): string {
  * The statement that unparks the lanes, parked for a full group, of the
  * groups of `from` (a row source `g` with `grp`) that pass `where`: each
  * found by a primary-key probe of its own (LATERAL, kept apart by OFFSET
- * 0), so that no statement reads every lane of the queue.
+ * 0), so that no statement reads every lane of the queue. From migration
+ * 13 on, only when the queue has a lane parked for a full group (one probe
+ * of lanes_full), and each probe reads lanes_full, which holds only those.
  */
-export function unparkFull(s: string, from: string, where: string): string {
+export function unparkFull(
+  s: string,
+  from: string,
+  where: string,
+  v: LimitsVersion = 9,
+): string {
+  if (v >= 13) {
+    return `IF ${anyFull(s)} THEN
+        UPDATE ${s}.lanes l SET wake = NULL
+        WHERE l.ctid = ANY(ARRAY(SELECT x.at FROM ${from}
+          CROSS JOIN LATERAL (SELECT o.ctid AS at FROM ${s}.lanes o
+            WHERE o.queue = p_queue AND o.grp = g.grp
+              AND o.wake = 'infinity' OFFSET 0) x${
+      where === "" ? "" : `
+          WHERE ${where.replace(/ AND $/, "")}`
+    }));
+      END IF;`;
+  }
   return `UPDATE ${s}.lanes l SET wake = NULL
       WHERE l.ctid = ANY(ARRAY(SELECT x.at FROM ${from}
         CROSS JOIN LATERAL (SELECT o.ctid AS at, o.wake FROM ${s}.lanes o
           WHERE o.queue = p_queue AND o.grp = g.grp OFFSET 0) x
         WHERE ${where}x.wake = 'infinity'));`;
+}
+
+/**
+ * Whether the queue has a lane parked for a full group (migration 13: one
+ * probe of lanes_full).
+ */
+function anyFull(s: string): string {
+  return `EXISTS (SELECT 1 FROM ${s}.lanes o
+          WHERE o.queue = p_queue AND o.wake = 'infinity')`;
 }
 
 /** The variables of migration 9's claim_limited that the fragments use. */
@@ -74,7 +105,17 @@ export function bestLane9(s: string): string {
  * Otherwise (the claim will likely be served by lanes already claimable)
  * lanes_refresh unparks them at once, as migration 7 did.
  */
-export function stoppedLanes(s: string): string {
+export function stoppedLanes(s: string, v: LimitsVersion = 9): string {
+  if (v >= 13) {
+    return `v_stopped := ${s}.lanes_refresh(p_queue, p_now, p_limit);
+      IF cardinality(v_stopped) > 0 AND ${anyFull(s)} THEN
+        SELECT array_agg(l.grp), array_agg(l.prio), array_agg(l.turn)
+        INTO v_sg, v_sp, v_st FROM unnest(v_stopped) g
+        CROSS JOIN LATERAL (SELECT o.grp, o.prio, o.turn
+          FROM ${s}.lanes o WHERE o.queue = p_queue AND o.grp = g
+            AND o.wake = 'infinity' OFFSET 0) l;
+      END IF;`;
+  }
   return `v_stopped := ${s}.lanes_refresh(p_queue, p_now, p_limit);
       IF cardinality(v_stopped) > 0 THEN
         SELECT array_agg(l.grp), array_agg(l.prio), array_agg(l.turn)
@@ -102,7 +143,7 @@ export const SERVED_9 = `
           END IF;`;
 
 /** At the end of a claim (migration 9): the stopped lanes it did not serve unparked. */
-export function unparkUnserved(s: string): string {
+export function unparkUnserved(s: string, v: LimitsVersion = 9): string {
   return `IF cardinality(v_stopped) > 0 THEN
         ${
     unparkFull(
@@ -110,6 +151,7 @@ export function unparkUnserved(s: string): string {
       `(SELECT g AS grp FROM unnest(v_stopped) g
           EXCEPT SELECT g FROM unnest(v_served) g) g`,
       "",
+      v,
     )
   }
       END IF;

@@ -17,6 +17,7 @@ import { cancelFlowFunction, settleFunction } from "./sql_flows.ts";
 import { flowsMigration } from "./sql_flows_schema.ts";
 import {
   foldMigration,
+  fullLanesMigration,
   lazyParkMigration,
   limitsMigration,
   lowerMigration,
@@ -128,6 +129,9 @@ export function migrations(schema: string): string[] {
     // unparks it, so that the same claim can serve it (sql_limits.ts,
     // lowerMigration).
     lowerMigration(s),
+    // 13: an index of the lanes parked for a full group, read by the
+    // claim only when the queue has one (sql_limits.ts, fullLanesMigration).
+    fullLanesMigration(s),
   ];
 }
 
