@@ -5,8 +5,9 @@
  * for a worker of the queue that has free slots, and the worker gets the
  * jobs with the enqueue's reply, where it would otherwise wait for the
  * wake-up and then its own claim (on PostgreSQL a second round trip and a
- * second commit). Workers offer to take here (src/worker/handoff.ts); the
- * queue's enqueue asks here. The claim is the backend's own, so order,
+ * second commit). Workers offer to take through the queue
+ * (`offerToTake` in src/queue.ts, with src/worker/handoff.ts); the queue's
+ * enqueue asks here. The claim is the backend's own, so order,
  * pause, limits and groups hold as in any claim.
  *
  * @module
@@ -42,28 +43,6 @@ export interface HandOff {
  * or handles none of those types.
  */
 export type Taker = (types: readonly string[]) => HandOff | undefined;
-
-/** The offers of each queue that createQueue made. */
-const offers = new WeakMap<object, Set<Taker>>();
-
-/**
- * Makes `takers` the set of offers to `queue` (createQueue calls it once,
- * as it makes the queue, and its enqueues read the set).
- */
-export function acceptOffers(queue: object, takers: Set<Taker>): void {
-  offers.set(queue, takers);
-}
-
-/**
- * Offers `taker` to the queue's enqueues, until the returned function is
- * called. A queue that createQueue did not make gets no offer.
- */
-export function offerToTake(queue: object, taker: Taker): () => void {
-  const takers = offers.get(queue);
-  if (takers === undefined) return () => {};
-  takers.add(taker);
-  return () => void takers.delete(taker);
-}
 
 /**
  * Stores `jobs` as `backend.enqueue` would (no transaction of the

@@ -17,7 +17,7 @@ import type {
 } from "./backend/interface.ts";
 import { decodeClaimed, decodeJob, decodeUpdate } from "./codec.ts";
 import { prepareJob } from "./enqueue.ts";
-import { acceptOffers, enqueueHandingOff, type Taker } from "./handoff.ts";
+import { enqueueHandingOff, type Taker } from "./handoff.ts";
 import { toJobError } from "./job_error.ts";
 import { type BackendHandle, createBackendHandle } from "./queue_handle.ts";
 import { checkQueueOptions, type QueueSettings } from "./queue_options.ts";
@@ -54,7 +54,10 @@ import { limitCalls } from "./limits.ts";
 /** What the queue's operations share: its settings and its backend handle. */
 interface Context<Tx> extends QueueSettings<Tx> {
   handle: BackendHandle<Tx>;
-  /** The workers of this process that offer to take new jobs (handoff.ts). */
+  /**
+   * The offers to take new jobs of the workers made on this queue object
+   * (offerToTake, handoff.ts).
+   */
   takers: Set<Taker>;
 }
 
@@ -76,6 +79,18 @@ export function queueInternals(
     throw new TypeError("Cannot use a queue that createQueue did not make");
   }
   return c;
+}
+
+/**
+ * Offers `taker` to the enqueues of `queue` (handoff.ts), until the
+ * returned function is called. A queue that createQueue did not make gets
+ * no offer.
+ */
+export function offerToTake(queue: object, taker: Taker): () => void {
+  const takers = contexts.get(queue)?.takers;
+  if (takers === undefined) return () => {};
+  takers.add(taker);
+  return () => void takers.delete(taker);
 }
 
 /**
@@ -145,7 +160,6 @@ export function createQueue<J extends JobTypes = JobTypes, Tx = never>(
     },
   };
   contexts.set(queue, c as Context<unknown>);
-  acceptOffers(queue, takers);
   return queue;
 }
 
