@@ -83,12 +83,13 @@ export function queueInternals(
 
 /**
  * Offers `taker` to the enqueues of `queue` (handoff.ts), until the
- * returned function is called. A queue that createQueue did not make gets
- * no offer.
+ * returned function is called. A queue that createQueue did not make, or
+ * made with `handOff: false`, gets no offer.
  */
 export function offerToTake(queue: object, taker: Taker): () => void {
-  const takers = contexts.get(queue)?.takers;
-  if (takers === undefined) return () => {};
+  const c = contexts.get(queue);
+  if (c === undefined || !c.handOff) return () => {};
+  const takers = c.takers;
   takers.add(taker);
   return () => void takers.delete(taker);
 }
@@ -170,7 +171,8 @@ function enqueueCalls<J extends JobTypes, Tx>(
   const { name, clock, handle, takers } = c;
   /**
    * Stores a batch: in the caller's transaction, or handing the new jobs to
-   * an idle worker of this process where the backend can (handoff.ts).
+   * an idle worker made on this queue object where the backend can
+   * (handoff.ts; with `handOff: false` no worker offers to take them).
    */
   const store = (
     records: readonly NewJobRecord[],

@@ -36,6 +36,8 @@ export interface QueueSettings<Tx> {
   backoff: BackoffFn;
   /** The backend object given (its owner's to close); undefined for a URL. */
   backend: Backend<Tx> | undefined;
+  /** Whether enqueues hand their jobs to idle workers (handoff.ts). */
+  handOff: boolean;
 }
 
 /**
@@ -78,6 +80,7 @@ export function checkQueueOptions<Tx>(
     maxPayloadBytes = MiB,
     clock = Date.now,
     backend,
+    handOff = true,
   } = opts;
   checkName(name, action, "name");
   checkNumber(maxAttempts, action, "maxAttempts", {
@@ -96,6 +99,9 @@ export function checkQueueOptions<Tx>(
   }
   if (typeof clock !== "function") {
     throw invalid(action, "clock", "a function", clock);
+  }
+  if (typeof handOff !== "boolean") {
+    throw invalid(action, "handOff", "a boolean", handOff);
   }
   if (
     backend !== undefined &&
@@ -116,5 +122,6 @@ export function checkQueueOptions<Tx>(
     },
     backoff: backoffFunction(opts.backoff as BackoffOptions | undefined),
     backend,
+    handOff,
   };
 }

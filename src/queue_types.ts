@@ -108,6 +108,16 @@ export interface QueueOptions<Tx = never> {
    */
   removeOnFail?: RemoveOption;
   /**
+   * Whether `enqueue` and `enqueueMany` hand their jobs to an idle worker
+   * made on this queue object: on memory, SQLite and PostgreSQL the backend
+   * stores the jobs and claims for that worker in one atomic step, so the
+   * job starts with the enqueue's reply. That reply then waits for the claim
+   * too (on PostgreSQL about a millisecond more); `false` keeps it a plain
+   * insert, and the worker wakes and claims as its own workers elsewhere do.
+   * @default {true}
+   */
+  handOff?: boolean;
+  /**
    * The clock, in epoch ms: for tests that move time.
    * @default {Date.now}
    */

@@ -89,6 +89,41 @@ describe("hand-off", () => {
     }
   });
 
+  test("with handOff: false an enqueue is a plain one, and the idle worker claims the job itself", async () => {
+    const { backend, calls } = wrapped();
+    await using queue = createQueue({ backend, handOff: false });
+    const ran: unknown[] = [];
+    let claims = 0;
+    const claim = backend.claim.bind(backend);
+    backend.claim = (...args) => (claims++, claim(...args));
+    const worker = createWorker(
+      queue,
+      { t: (job) => void ran.push(job.data) },
+      {
+        pollInterval: 60_000,
+      },
+    );
+    try {
+      await settle();
+      const before = claims;
+      await queue.enqueueMany([{ type: "t", data: 1 }, { type: "t", data: 2 }]);
+      await queue.enqueue("t", 3);
+      await waitFor("the jobs to run", () => ran.length === 3);
+      assert.deepEqual(calls, { enqueue: 2, enqueueClaim: 0 });
+      assert.ok(claims > before, "the worker's own claims took them");
+    } finally {
+      await worker.stop({ timeout: 1_000 });
+    }
+  });
+
+  test("handOff must be a boolean", () => {
+    assert.throws(
+      () => createQueue({ handOff: "no" as unknown as boolean }),
+      (err: Error) =>
+        err.name === "ValidationError" && /handOff/.test(err.message),
+    );
+  });
+
   test("the workers of a process take turns at the enqueues", async () => {
     const { backend } = wrapped();
     await using queue = createQueue({ backend });
