@@ -12,9 +12,10 @@
  * with a sequential scan once the table was large. Both read the plans of
  * the claims the backend runs, as auto_explain logs them to the client. The
  * third does the same for complete and its retention steps (issue 11),
- * planned while the table was small. The fourth does it for a claim under
- * a group limit (issue 12): planned while its queue had a lane or two, a
- * claim over a thousand lanes must still read only the lanes it serves.
+ * planned while the table was small. The fourth does it for claims under
+ * a group limit (issue 12): planned while their queue had a lane or two,
+ * claims over a thousand lanes that serve, drop, park and unpark lanes
+ * must still read only the lanes they name, never every lane.
  */
 
 import { after, before, describe, test } from "node:test";
@@ -42,6 +43,7 @@ interface PlanNode {
   "Actual Rows"?: number;
   "Actual Loops"?: number;
   "Rows Removed by Filter"?: number;
+  "TID Cond"?: string;
   Plans?: PlanNode[];
 }
 
@@ -158,9 +160,9 @@ function assertLanesRead(plans: PlanNode[], most: number): void {
       (n["Actual Loops"] ?? 1);
     assert.ok(
       read <= most,
-      `${n["Node Type"]} using ${n["Index Name"]} (${
-        n["Index Cond"] ?? ""
-      }) read ${read} lanes`,
+      `${n["Node Type"]}${
+        n["Index Name"] ? ` using ${n["Index Name"]}` : ""
+      } (${n["Index Cond"] ?? n["TID Cond"] ?? ""}) read ${read} lanes`,
     );
   }
 }
@@ -333,11 +335,11 @@ describe("postgres claim plan", () => {
   );
 
   test(
-    "a grouped claim planned while its queue had a lane or two reads only the lanes it serves once it has a thousand",
+    "grouped claims planned while their queue had a lane or two read only the lanes they name once it has a thousand: serving, dropping, parking and unparking",
     SLOW,
     async () => {
-      let claimed = 0;
-      let last: PlanNode[] = [];
+      const got: number[] = [];
+      const read: PlanNode[] = [];
       await traced(async (sql, plans) => {
         const backend = postgresBackend({ sql, schema: "plan_groups" });
         const queue = createQueue({ backend, name: "groups" });
@@ -348,26 +350,47 @@ describe("postgres claim plan", () => {
           await queue.enqueue("noop", {}, { group: `g${i % 2}` });
           await queue.complete((await queue.claim())!, null);
         }
-        for (let i = 0; i < 10_000; i += 5_000) {
-          await queue.enqueueMany(
-            Array.from({ length: 5_000 }, (_, j) => ({
-              type: "noop",
-              data: {},
-              options: { group: `g${(i + j) % 1_000}` },
-            })),
-          );
-        }
-        // A round that serves lanes, parks full ones and drops none left.
-        const first = await queue.claimMany(150);
-        await Promise.all(first.map((job) => queue.complete(job, null)));
-        plans.length = 0;
-        claimed = (await queue.claimMany(150)).length;
-        last = [...plans];
+        // 1,000 groups, in this order of turns: g0..g99 hold one job, the
+        // others ten.
+        const jobs = (from: number, to: number) =>
+          Array.from({ length: to - from }, (_, j) => ({
+            type: "noop",
+            data: {},
+            options: { group: `g${from + j}` },
+          }));
+        await queue.enqueueMany(jobs(0, 1_000));
+        for (let i = 0; i < 9; i++) await queue.enqueueMany(jobs(100, 1_000));
+        // What autovacuum would see now: a thousand lanes, every one
+        // claimable (the claim then plans its statements again).
+        await sql.unsafe("ANALYZE plan_groups.lanes");
+        /** Claims `n` jobs, keeping the plans of its statements. */
+        const traceClaim = async (n: number) => {
+          plans.length = 0;
+          const claimed = await queue.claimMany(n);
+          got.push(claimed.length);
+          read.push(...plans);
+          return claimed;
+        };
+        // Serves g0..g149 and drops the lanes of g0..g99, left empty.
+        await traceClaim(150);
+        // Every group left is full after this one (not traced: it reads as
+        // many lanes as it may serve, 850).
+        const running = await queue.claimMany(1_000);
+        got.push(running.length);
+        // Finds every lane full: parks them, 150 a round.
+        await traceClaim(150);
+        // 300 groups stop: the next claim serves 150 of their parked lanes
+        // as they stand and unparks the other 150.
+        const stopping = running.filter((job) =>
+          Number(job.group!.slice(1)) < 400
+        );
+        for (const job of stopping) await queue.complete(job, null);
+        await traceClaim(150);
         await backend.close();
       }, true);
-      assert.equal(claimed, 150);
-      // 150 lanes served of 1,000: each step reads at most those 150.
-      assertLanesRead(last, 150);
+      assert.deepEqual(got, [150, 850, 0, 150]);
+      // No step reads half the lanes of the queue.
+      assertLanesRead(read, 500);
     },
   );
 });

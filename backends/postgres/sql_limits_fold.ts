@@ -17,9 +17,11 @@
  * unparked (sql_limits.ts, lazyParkMigration); or 12, where a round that
  * lowers a stopped lane's priority unparks it, so that the claim serves it
  * at that priority (sql_limits.ts, lowerMigration); or 13, where the
- * lanes parked for a full group are found through an index of their own
- * (lanes_full), so a claim that finds none parked reads no lane for them
- * (sql_limits.ts, fullLanesMigration).
+ * claim's statements over arrays of groups probe each lane by its key
+ * (claim_round), the lanes parked for a full group are found through an
+ * index of their own (lanes_full), so a claim that finds none parked reads
+ * no lane for them, and lanes_refresh counts the claimable lanes in turn
+ * order (sql_limits.ts, fullLanesMigration).
  */
 export type LimitsVersion = 7 | 9 | 11 | 12 | 13;
 
@@ -33,8 +35,9 @@ export function nine(v: LimitsVersion, a: string, b: string): string {
  * groups of `from` (a row source `g` with `grp`) that pass `where`: each
  * found by a primary-key probe of its own (LATERAL, kept apart by OFFSET
  * 0), so that no statement reads every lane of the queue. From migration
- * 13 on, only when the queue has a lane parked for a full group (one probe
- * of lanes_full), and each probe reads lanes_full, which holds only those.
+ * 13 on (where no caller passes a `where`), only when the queue has a lane
+ * parked for a full group (one probe of lanes_full), and each probe reads
+ * lanes_full, which holds only those.
  */
 export function unparkFull(
   s: string,
@@ -43,16 +46,14 @@ export function unparkFull(
   v: LimitsVersion = 9,
 ): string {
   if (v >= 13) {
+    if (where !== "") throw new Error("unparkFull: no `where` from v13 on");
     return `IF ${anyFull(s)} THEN
-        UPDATE ${s}.lanes l SET wake = NULL
-        WHERE l.ctid = ANY(ARRAY(SELECT x.at FROM ${from}
-          CROSS JOIN LATERAL (SELECT o.ctid AS at FROM ${s}.lanes o
-            WHERE o.queue = p_queue AND o.grp = g.grp
-              AND o.wake = 'infinity' OFFSET 0) x${
-      where === "" ? "" : `
-          WHERE ${where.replace(/ AND $/, "")}`
-    }));
-      END IF;`;
+          UPDATE ${s}.lanes l SET wake = NULL
+          WHERE l.ctid = ANY(ARRAY(SELECT x.tid FROM ${from}
+            CROSS JOIN LATERAL (SELECT o.ctid AS tid FROM ${s}.lanes o
+              WHERE o.queue = p_queue AND o.grp = g.grp
+                AND o.wake = 'infinity' OFFSET 0) x));
+        END IF;`;
   }
   return `UPDATE ${s}.lanes l SET wake = NULL
       WHERE l.ctid = ANY(ARRAY(SELECT x.at FROM ${from}
@@ -103,7 +104,9 @@ export function bestLane9(s: string): string {
  * turn) into v_sg, v_sp, v_st, and the claim serves them as if unparked,
  * with one write each, and unparks at its end those it did not serve.
  * Otherwise (the claim will likely be served by lanes already claimable)
- * lanes_refresh unparks them at once, as migration 7 did.
+ * lanes_refresh unparks them at once, as migration 7 did. From migration
+ * 13 on, the stopped lanes are read only when some lane is parked full,
+ * each through lanes_full.
  */
 export function stoppedLanes(s: string, v: LimitsVersion = 9): string {
   if (v >= 13) {

@@ -215,11 +215,12 @@ function parkFull(s: string): string {
 /**
  * The lanes the round read at their group's limit, parked (migration 13):
  * each found by a primary-key probe of its own. The join of migration 7
- * was planned (generic plan, both sides estimated at a row) as every lane
- * of the queue read once per head: 23 ms with 1,000 lanes and 150 heads.
+ * could be planned (generic plan, both sides estimated at a row) as every
+ * lane of the queue read once per head: 23 ms with 1,000 lanes and 150
+ * heads, seen in a session whose plans were made on a small table.
  */
 function parkFull13(s: string): string {
-  return `UPDATE ${s}.lanes l SET wake = x.at FROM (SELECT o.at AS tid, h.at
+  return `UPDATE ${s}.lanes l SET wake = x.at FROM (SELECT o.tid, h.at
         FROM unnest(v_heads) h ${byLane(s, "h.grp")}
         WHERE h.k < v_cut AND h.id IS NOT NULL AND h.priority >= p_prio
           AND h.lft <= 0) x
@@ -228,12 +229,12 @@ function parkFull13(s: string): string {
 
 /**
  * The LATERAL probe that finds the lane of group `grp` (a column of the
- * row before it) by its primary key, as `o.at` (its ctid): kept apart by
+ * row before it) by its primary key, as `o.tid` (its ctid): kept apart by
  * OFFSET 0, so that a statement over an array of groups reads their lanes
  * only, whatever the planner estimates (migration 13).
  */
 function byLane(s: string, grp: string): string {
-  return `CROSS JOIN LATERAL (SELECT o.ctid AS at FROM ${s}.lanes o
+  return `CROSS JOIN LATERAL (SELECT o.ctid AS tid FROM ${s}.lanes o
           WHERE o.queue = p_queue AND o.grp = ${grp} OFFSET 0) o`;
 }
 
@@ -308,7 +309,7 @@ function servedSteps(s: string, v: LimitsVersion): string {
   } THEN 'infinity' END
           FROM ${
     v >= 13
-      ? `(SELECT o.at AS tid, y.grp, y.lft, y.n
+      ? `(SELECT o.tid, y.grp, y.lft, y.n
             FROM unnest(v_grps, v_lfts) WITH ORDINALITY y(grp, lft, n)
             ${byLane(s, "y.grp")}) x
           WHERE l.ctid = x.tid`
@@ -339,14 +340,15 @@ function servedSteps(s: string, v: LimitsVersion): string {
  * The lanes of the groups `v_gone` (no pending job left when read)
  * dropped under their locks if still so (migration 13): each lane locked,
  * then deleted, by a primary-key probe of its own, where migration 7's
- * `grp = ANY(v_gone)` was planned as a read of every lane of the queue.
+ * `grp = ANY(v_gone)` could be planned as a read of every lane of the
+ * queue.
  */
 function dropGone13(s: string, noneLeft: string): string {
   return `v_gone := ARRAY(SELECT o.grp FROM unnest(v_gone) g(grp)
             CROSS JOIN LATERAL (SELECT o.grp FROM ${s}.lanes o
               WHERE o.queue = p_queue AND o.grp = g.grp
               FOR UPDATE SKIP LOCKED) o);
-          DELETE FROM ${s}.lanes l WHERE l.ctid = ANY(ARRAY(SELECT o.at
+          DELETE FROM ${s}.lanes l WHERE l.ctid = ANY(ARRAY(SELECT o.tid
             FROM unnest(v_gone) g(grp) ${byLane(s, "g.grp")}))
             AND ${noneLeft};`;
 }

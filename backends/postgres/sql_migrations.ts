@@ -129,8 +129,10 @@ export function migrations(schema: string): string[] {
     // unparks it, so that the same claim can serve it (sql_limits.ts,
     // lowerMigration).
     lowerMigration(s),
-    // 13: an index of the lanes parked for a full group, read by the
-    // claim only when the queue has one (sql_limits.ts, fullLanesMigration).
+    // 13: the claim reads the lanes of the groups it names by key
+    // (claim_round), the lanes parked for a full group through an index of
+    // their own and only when the queue has one, and counts the claimable
+    // lanes in turn order (sql_limits.ts, fullLanesMigration).
     fullLanesMigration(s),
   ];
 }
