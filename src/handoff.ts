@@ -6,7 +6,7 @@
  * jobs with the enqueue's reply, where it would otherwise wait for the
  * wake-up and then its own claim (on PostgreSQL a second round trip and a
  * second commit). Workers offer to take through the queue
- * (`offerToTake` in src/queue.ts, with src/worker/handoff.ts); the queue's
+ * (`offerToTake` in src/queue_context.ts, with src/worker/handoff.ts); the queue's
  * enqueue asks here. The claim is the backend's own, so order,
  * pause, limits and groups hold as in any claim.
  *

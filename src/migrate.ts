@@ -13,7 +13,7 @@
 
 import type { Backend, ImportOutcome, JobRecord } from "./backend/interface.ts";
 import { ValidationError } from "./errors.ts";
-import { queueInternals } from "./queue.ts";
+import { queueInternals } from "./queue_context.ts";
 import type { Queue } from "./queue_types.ts";
 import type { JobStatus } from "./types.ts";
 import { checkStatus } from "./validate.ts";

@@ -18,9 +18,10 @@ import type {
 import { decodeClaimed, decodeJob, decodeUpdate } from "./codec.ts";
 import { prepareJob } from "./enqueue.ts";
 import { enqueueHandingOff, type Taker } from "./handoff.ts";
+import { type Context, keepContext } from "./queue_context.ts";
 import { toJobError } from "./job_error.ts";
-import { type BackendHandle, createBackendHandle } from "./queue_handle.ts";
-import { checkQueueOptions, type QueueSettings } from "./queue_options.ts";
+import { createBackendHandle } from "./queue_handle.ts";
+import { checkQueueOptions } from "./queue_options.ts";
 import type {
   ClaimOptions,
   EnqueueItem,
@@ -50,49 +51,6 @@ import { controlCalls } from "./queue_control.ts";
 import { scheduleCalls } from "./schedule.ts";
 import { flowCalls } from "./flows.ts";
 import { limitCalls } from "./limits.ts";
-
-/** What the queue's operations share: its settings and its backend handle. */
-interface Context<Tx> extends QueueSettings<Tx> {
-  handle: BackendHandle<Tx>;
-  /**
-   * The offers to take new jobs of the workers made on this queue object
-   * (offerToTake, handoff.ts).
-   */
-  takers: Set<Taker>;
-}
-
-/** Each queue's context, for the library's own modules (migrate.ts). */
-const contexts = new WeakMap<object, Context<unknown>>();
-
-/**
- * The name, clock and backend handle of a queue made by createQueue, for
- * library modules that work below the Queue interface (moving jobs as they
- * are); not exported from the package.
- *
- * @throws {TypeError} for an object createQueue did not make.
- */
-export function queueInternals(
-  queue: object,
-): Pick<Context<unknown>, "name" | "clock" | "handle"> {
-  const c = contexts.get(queue);
-  if (c === undefined) {
-    throw new TypeError("Cannot use a queue that createQueue did not make");
-  }
-  return c;
-}
-
-/**
- * Offers `taker` to the enqueues of `queue` (handoff.ts), until the
- * returned function is called. A queue that createQueue did not make, or
- * made with `handOff: false`, gets no offer.
- */
-export function offerToTake(queue: object, taker: Taker): () => void {
-  const c = contexts.get(queue);
-  if (c === undefined || !c.handOff) return () => {};
-  const takers = c.takers;
-  takers.add(taker);
-  return () => void takers.delete(taker);
-}
 
 /**
  * Makes a queue. With no argument it runs on the embedded memory backend;
@@ -160,7 +118,7 @@ export function createQueue<J extends JobTypes = JobTypes, Tx = never>(
       return queue.close();
     },
   };
-  contexts.set(queue, c as Context<unknown>);
+  keepContext(queue, c as Context<unknown>);
   return queue;
 }
 

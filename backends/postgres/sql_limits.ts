@@ -43,20 +43,19 @@
  * only with SKIP LOCKED; setLimits the same rows in the same order. Flow
  * steps (jobs, dependents, flow rows) only append arrivals. The claim's
  * own functions (and the rate windows') are in sql_limits_claim.ts, its
- * rounds over the lanes in sql_limits_round.ts.
+ * rounds over the lanes in sql_limits_round.ts, lanes_refresh and the
+ * later migrations that make them again in sql_limits_migrations.ts.
  *
  * @module
  */
 
 import {
-  claimLimitedFunction,
   claimLimitedFunctions,
-  NEVER,
   rateFunctions,
   SETTINGS,
 } from "./sql_limits_claim.ts";
-import { type LimitsVersion, nine, unparkFull } from "./sql_limits_fold.ts";
-import { roundFunction, roundFunctions } from "./sql_limits_round.ts";
+import { refreshFunction } from "./sql_limits_migrations.ts";
+import { roundFunctions } from "./sql_limits_round.ts";
 
 /** Migration 7 (`s` the quoted schema): limits and groups. */
 export function limitsMigration(s: string): string {
@@ -221,147 +220,6 @@ function stoppedFunction(s: string): string {
       END IF;
     END
     $stopped$;`;
-}
-
-/**
- * Migration 9 (`s` the quoted schema): a claim serves the lanes that a
- * stop of their group's job unparks without writing them unparked first
- * (then parked again, when full, by the round that serves them: one write
- * of the lane a job instead of two), and unparks at its end only those it
- * did not serve; `lanes_wake` leaves out the lanes parked for a full
- * group (read by their group, never by time), so parking one writes one
- * index entry less.
- */
-export function foldMigration(s: string): string {
-  return [
-    `DROP INDEX ${s}.lanes_wake;
-    CREATE INDEX lanes_wake ON ${s}.lanes (queue, wake)
-      WHERE wake < 'infinity';
-    DROP FUNCTION ${s}.lanes_refresh(text, float8);
-    DROP FUNCTION ${s}.claim_round(text, float8, float8, integer, bigint,
-      integer, bigint, text[], text[], text[], text[], integer[], integer,
-      jsonb, text);`,
-    refreshFunction(s, 9),
-    roundFunction(s, 9),
-    claimLimitedFunction(s, 9),
-  ].join("\n");
-}
-
-/**
- * Migration 11 (`s` the quoted schema): claim_round made again so that a
- * round with more claimable lanes than it may serve leaves the lanes whose
- * group it filled claimable instead of parking them (servedSteps in
- * sql_limits_round.ts): in a drain over many groups a stop then finds
- * its lane unparked and nothing is written to unpark it.
- */
-export function lazyParkMigration(s: string): string {
-  return roundFunction(s, 11);
-}
-
-/**
- * Migration 12 (`s` the quoted schema): claim_round made again so that a
- * lane of a group whose job just stopped, read as if unparked, and lowered
- * to its next job's priority (a group's first jobs of a higher priority
- * were all served), is unparked at once. Before, the claim left it out of
- * the rest of its rounds and unparked it only at its end, so a claim with
- * that job due could return nothing.
- */
-export function lowerMigration(s: string): string {
-  return roundFunction(s, 12);
-}
-
-/**
- * Migration 13 (`s` the quoted schema): the claim reads the lanes of the
- * groups it names by key, never every lane of the queue, whatever its
- * generic plans make of the statistics. claim_round's steps over the lanes
- * a round read (parking those found full, the turns of those served, the
- * lock and delete of those left empty) probe each lane by its primary key,
- * where a join on `grp` could be planned as a read of every lane of the
- * queue (per round; seen once per lane read: 23 ms of a 52 ms claim with
- * 150 of 1,000 lanes). The lanes parked for a full group get an index of
- * their own (`lanes_full`; one more index entry a park), through which
- * lanes_refresh and claim_limited read them, and only when the queue has
- * one. lanes_refresh counts the claimable lanes in turn order
- * (`lanes_next`), where statistics that say every lane is claimable could
- * make that count a read of every lane.
- */
-export function fullLanesMigration(s: string): string {
-  return [
-    `CREATE INDEX lanes_full ON ${s}.lanes (queue, grp)
-      WHERE wake = 'infinity';`,
-    refreshFunction(s, 13),
-    roundFunction(s, 13),
-    claimLimitedFunction(s, 13),
-  ].join("\n");
-}
-
-/**
- * `lanes_refresh(queue, now)`: folds the queue's arrivals into its lanes
- * (a new lane never served; a lane parked by a full group, or for later
- * than a job that arrived due, unparked) and unparks the lanes whose
- * time has come. It deletes the arrivals folded but those an enqueue
- * holds (arrivalsOf): folding one again is harmless. From migration 9 on
- * (`lanes_refresh(queue, now, limit)`), while fewer than `limit` lanes are
- * claimable the lanes of groups that just had a job stop stay as they
- * are: it returns those groups, for the claim to serve or unpark.
- */
-function refreshFunction(s: string, v: LimitsVersion): string {
-  return `${
-    v >= 13 ? "CREATE OR REPLACE" : "CREATE"
-  } FUNCTION ${s}.lanes_refresh(p_queue text, p_now float8${
-    nine(v, ",\n      p_limit integer", "")
-  })
-      RETURNS ${nine(v, "text[]", "void")}
-    LANGUAGE plpgsql VOLATILE ${SETTINGS}
-    AS $refresh$
-    ${nine(v, "DECLARE\n      v_stopped text[];\n    ", "")}BEGIN
-      WITH a AS (
-        SELECT x.grp, x.prio, x.run_at, x.seq FROM ${s}.arrivals x
-        WHERE x.queue = p_queue
-      ), gone AS (
-        DELETE FROM ${s}.arrivals x WHERE x.ctid = ANY(ARRAY(
-          SELECT y.ctid FROM ${s}.arrivals y WHERE y.queue = p_queue
-          FOR UPDATE SKIP LOCKED))
-      ), g AS MATERIALIZED (
-        SELECT a.grp, max(a.prio) AS prio, min(a.run_at) AS due,
-          min(a.seq) AS seq
-        FROM a GROUP BY a.grp
-      ), laned AS (
-        INSERT INTO ${s}.lanes AS l (queue, grp, prio, turn, wake)
-        SELECT p_queue, g.grp, g.prio, g.seq - ${NEVER},
-          CASE WHEN g.due > p_now THEN g.due END
-        FROM g WHERE g.prio IS NOT NULL
-        ON CONFLICT (queue, grp) DO UPDATE SET
-          prio = greatest(l.prio, excluded.prio),
-          wake = CASE WHEN l.wake IS NULL OR excluded.wake IS NULL
-            OR l.wake = 'infinity' THEN NULL
-            ELSE least(l.wake, excluded.wake) END
-      )
-      ${
-    nine(
-      v,
-      `SELECT array_agg(g.grp) INTO v_stopped FROM g WHERE g.prio IS NULL;
-      IF v_stopped IS NOT NULL AND (SELECT count(*) FROM (SELECT 1
-          FROM ${s}.lanes l WHERE l.queue = p_queue AND l.wake IS NULL${
-        v >= 13 ? "\n          ORDER BY l.prio DESC, l.turn" : ""
-      }
-          LIMIT p_limit) x) >= p_limit THEN
-        ${unparkFull(s, "unnest(v_stopped) g(grp)", "", v)}
-        v_stopped := NULL;
-      END IF;`,
-      unparkFull(s, "g", "g.prio IS NULL AND "),
-    )
-  }
-      UPDATE ${s}.lanes l SET wake = NULL
-      WHERE l.queue = p_queue AND l.wake <= p_now${
-    nine(
-      v,
-      " AND l.wake < 'infinity';\n      RETURN coalesce(v_stopped, '{}');",
-      ";",
-    )
-  }
-    END
-    $refresh$;`;
 }
 
 /**

@@ -1,10 +1,10 @@
 /**
  * Migration 9's parts of the limited claim (SPEC §7.4), as SQL text: the
  * version switch of the limit functions, and the fragments with which
- * claim_limited (sql_limits_claim.ts) and lanes_refresh (sql_limits.ts)
+ * claim_limited (sql_limits_claim.ts) and lanes_refresh (sql_limits_migrations.ts)
  * serve the lanes of groups whose job just stopped as they stand, instead
  * of writing them unparked first. Holds SQL text only and runs nothing;
- * sql_limits.ts (foldMigration) assembles the migration.
+ * sql_limits_migrations.ts (foldMigration) assembles the migration.
  *
  * @module
  */
@@ -12,16 +12,16 @@
 /**
  * The migration that makes a limit function: 7 (limits and groups); 9,
  * where a claim serves the lanes its group's stop unparks without writing
- * them unparked first (sql_limits.ts, foldMigration); or 11, where a round
+ * them unparked first (sql_limits_migrations.ts, foldMigration); or 11, where a round
  * with more claimable lanes than it may serve leaves the lanes it filled
- * unparked (sql_limits.ts, lazyParkMigration); or 12, where a round that
+ * unparked (sql_limits_migrations.ts, lazyParkMigration); or 12, where a round that
  * lowers a stopped lane's priority unparks it, so that the claim serves it
- * at that priority (sql_limits.ts, lowerMigration); or 13, where the
+ * at that priority (sql_limits_migrations.ts, lowerMigration); or 13, where the
  * claim's statements over arrays of groups probe each lane by its key
  * (claim_round), the lanes parked for a full group are found through an
  * index of their own (lanes_full), so a claim that finds none parked reads
  * no lane for them, and lanes_refresh counts the claimable lanes in turn
- * order (sql_limits.ts, fullLanesMigration).
+ * order (sql_limits_migrations.ts, fullLanesMigration).
  */
 export type LimitsVersion = 7 | 9 | 11 | 12 | 13;
 

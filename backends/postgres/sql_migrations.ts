@@ -4,7 +4,8 @@
  * (db.ts), and the statements that create the schema and its migration
  * table (`bootstrap`). Each migration is assembled from the files that own
  * its parts: sql_claim.ts, sql_retention.ts, sql_schedule.ts, sql_final.ts,
- * sql_flows_schema.ts, sql_flows.ts, sql_limits.ts, sql_retained.ts,
+ * sql_flows_schema.ts, sql_flows.ts, sql_limits.ts,
+ * sql_limits_migrations.ts, sql_retained.ts,
  * sql_watchers.ts. Owns no connection and runs nothing.
  *
  * @module
@@ -15,13 +16,13 @@ import { claimFunction, claimMigration } from "./sql_claim.ts";
 import { finalUpdatesTable } from "./sql_final.ts";
 import { cancelFlowFunction, settleFunction } from "./sql_flows.ts";
 import { flowsMigration } from "./sql_flows_schema.ts";
+import { limitsMigration } from "./sql_limits.ts";
 import {
   foldMigration,
   fullLanesMigration,
   lazyParkMigration,
-  limitsMigration,
   lowerMigration,
-} from "./sql_limits.ts";
+} from "./sql_limits_migrations.ts";
 import { retainedMigration } from "./sql_retained.ts";
 import { finishFunctions, retentionTables } from "./sql_retention.ts";
 import { schedulesTable } from "./sql_schedule.ts";
@@ -116,23 +117,23 @@ export function migrations(schema: string): string[] {
     ].join("\n"),
     // 9: a claim serves the lanes a stop unparks without writing them
     // unparked first, and lanes_wake leaves out full groups' lanes
-    // (sql_limits.ts, foldMigration).
+    // (sql_limits_migrations.ts, foldMigration).
     foldMigration(s),
     // 10: who watches a queue's updates, so that claims and completions
     // notify only then (sql_watchers.ts).
     watchersMigration(s),
     // 11: a claim round with more claimable lanes than it may serve
-    // leaves the lanes it filled claimable, so a stop has none to unpark (sql_limits.ts,
+    // leaves the lanes it filled claimable, so a stop has none to unpark (sql_limits_migrations.ts,
     // lazyParkMigration).
     lazyParkMigration(s),
     // 12: a claim round that lowers the priority of a stopped group's lane
-    // unparks it, so that the same claim can serve it (sql_limits.ts,
+    // unparks it, so that the same claim can serve it (sql_limits_migrations.ts,
     // lowerMigration).
     lowerMigration(s),
     // 13: the claim reads the lanes of the groups it names by key
     // (claim_round), the lanes parked for a full group through an index of
     // their own and only when the queue has one, and counts the claimable
-    // lanes in turn order (sql_limits.ts, fullLanesMigration).
+    // lanes in turn order (sql_limits_migrations.ts, fullLanesMigration).
     fullLanesMigration(s),
   ];
 }

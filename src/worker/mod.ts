@@ -14,7 +14,7 @@
  */
 
 import { QueueClosedError } from "../errors.ts";
-import { offerToTake } from "../queue.ts";
+import { offerToTake } from "../queue_context.ts";
 import type { JobTypes, Queue, QueueEvent } from "../queue_types.ts";
 import type { ClaimedJob } from "../types.ts";
 import { checkNumber } from "../validate.ts";

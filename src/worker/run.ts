@@ -18,7 +18,7 @@ import {
   ValidationError,
 } from "../errors.ts";
 import { parentsOf } from "../flows.ts";
-import { queueInternals } from "../queue.ts";
+import { queueInternals } from "../queue_context.ts";
 import type { Queue } from "../queue_types.ts";
 import { longTimeout } from "../timers.ts";
 import { checkNumber } from "../validate.ts";
