@@ -5,10 +5,11 @@
  * for a worker of the queue that has free slots, and the worker gets the
  * jobs with the enqueue's reply, where it would otherwise wait for the
  * wake-up and then its own claim (on PostgreSQL a second round trip and a
- * second commit). Workers offer to take through the queue
- * (`offerToTake` in src/queue_context.ts, with src/worker/handoff.ts); the queue's
- * enqueue asks here. The claim is the backend's own, so order,
- * pause, limits and groups hold as in any claim.
+ * second commit). Workers offer to take through the queue's context
+ * (`offerToTake` in src/queue_context.ts, from the worker's loop and
+ * src/worker/handoff.ts); the queue's enqueue asks here. The claim is the
+ * backend's own, so order, pause, limits and groups hold as in any claim.
+ * A queue made with `handOff: false` takes no offer.
  *
  * @module
  */
