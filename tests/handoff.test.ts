@@ -19,6 +19,7 @@ import { memoryBackend } from "../backends/memory/mod.ts";
 import { sqliteBackend } from "../backends/sqlite/mod.ts";
 import type { Backend } from "../src/backend/interface.ts";
 import { createQueue } from "../src/queue.ts";
+import type { Queue } from "../src/queue_types.ts";
 import { createWorker } from "../src/worker/mod.ts";
 import { sleep, waitFor } from "./_support/time.ts";
 
@@ -53,6 +54,23 @@ function wrapped(
 
 /** Lets the workers finish what an enqueue set off and go idle. */
 const settle = () => sleep(50);
+
+/** A worker of one slot, never polling, that records the data it runs. */
+function oneSlot(queue: Queue) {
+  const ran: unknown[] = [];
+  const worker = createWorker(queue, {
+    t: (job) => void ran.push(job.data),
+  }, { pollInterval: 60_000, concurrency: 1, prefetch: 0 });
+  return { ran, worker };
+}
+
+/** The worker is free again: the next job enqueued runs, and only it. */
+async function runsNext(queue: Queue, ran: unknown[]): Promise<void> {
+  await settle();
+  await queue.enqueue("t", "next");
+  await waitFor("the next job to run", () => ran.length === 1);
+  assert.deepEqual(ran, ["next"]);
+}
 
 describe("hand-off", () => {
   test("only a running worker with room that handles the jobs' types is offered them", async () => {
@@ -154,17 +172,11 @@ describe("hand-off", () => {
       return Promise.reject(new Error("connection lost"));
     });
     await using queue = createQueue({ backend });
-    const ran: unknown[] = [];
-    const worker = createWorker(queue, {
-      t: (job) => void ran.push(job.data),
-    }, { pollInterval: 60_000, concurrency: 1, prefetch: 0 });
+    const { ran, worker } = oneSlot(queue);
     try {
       await settle();
       await assert.rejects(queue.enqueue("t", "lost"), /connection lost/);
-      await settle();
-      await queue.enqueue("t", "next");
-      await waitFor("the next job to run", () => ran.length === 1);
-      assert.deepEqual(ran, ["next"]);
+      await runsNext(queue, ran);
     } finally {
       await worker.stop({ timeout: 1_000 });
     }
@@ -183,10 +195,7 @@ describe("hand-off", () => {
     });
     await using queue = createQueue({ backend });
     const errors: unknown[] = [];
-    const ran: unknown[] = [];
-    const worker = createWorker(queue, {
-      t: (job) => void ran.push(job.data),
-    }, { pollInterval: 60_000, concurrency: 1, prefetch: 0 });
+    const { ran, worker } = oneSlot(queue);
     worker.on("error", (err) => void errors.push(err));
     try {
       await settle();
@@ -194,10 +203,7 @@ describe("hand-off", () => {
       assert.equal(errors.length, 1, "the worker reported it");
       assert.ok(errors[0] instanceof SyntaxError);
       assert.equal((await queue.get(id))?.status, "processing");
-      await settle();
-      await queue.enqueue("t", "next");
-      await waitFor("the next job to run", () => ran.length === 1);
-      assert.deepEqual(ran, ["next"]);
+      await runsNext(queue, ran);
     } finally {
       await worker.stop({ timeout: 1_000 });
     }
