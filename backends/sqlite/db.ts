@@ -11,6 +11,7 @@
  * (LeaseLostError) has written nothing, and when a statement fails the
  * transaction is rolled back and each transition runs again alone. Events
  * are logged in the same transaction and delivered only after the commit.
+ * Each commit nudges the file's checkpoint thread (checkpoints.ts).
  *
  * @module
  */
@@ -19,6 +20,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
 import { backendClosed } from "../../src/backend/closed.ts";
 import { unrefTimer } from "../../src/backend/timers.ts";
+import { backgroundCheckpoints } from "./checkpoints.ts";
 import {
   BackendError,
   JoblineError,
@@ -164,8 +166,11 @@ export interface Db {
   write<T>(queue: string, now: number, op: (tx: Tx) => T): Promise<T>;
   /** Runs a read after the writes asked for before it. */
   read<T>(run: (c: Connection) => T): Promise<T>;
-  /** Runs the waiting writes, then closes the file; later calls fail. */
-  close(): void;
+  /**
+   * Runs the waiting writes, then closes the file; later calls fail.
+   * Resolves once the checkpoint thread, if one started, closed its own.
+   */
+  close(): Promise<void>;
 }
 
 interface Op {
@@ -189,6 +194,8 @@ interface Writes {
   readonly connect: () => Connection;
   readonly hooks: DbHooks;
   readonly flush: () => void;
+  /** After each commit. */
+  readonly committed: () => void;
 }
 
 /** Makes the database of a backend object; nothing is opened yet. */
@@ -196,6 +203,9 @@ export function openDb(config: SqliteConfig, hooks: DbHooks): Db {
   const lastNow = new Map<string, number>();
   let closed = false;
   let housekeeping: ReturnType<typeof setInterval> | undefined;
+  const checkpoints = config.path === ":memory:"
+    ? null
+    : backgroundCheckpoints(config, hooks.report);
 
   function connect(): Connection {
     if (closed) throw backendClosed("sqlite");
@@ -223,6 +233,7 @@ export function openDb(config: SqliteConfig, hooks: DbHooks): Db {
     connect,
     hooks,
     flush: () => flush(w),
+    committed: checkpoints === null ? () => {} : checkpoints.committed,
   };
 
   function housekeep(): void {
@@ -250,7 +261,7 @@ export function openDb(config: SqliteConfig, hooks: DbHooks): Db {
       }
     },
     close() {
-      if (closed) return;
+      if (closed) return checkpoints?.close() ?? Promise.resolve();
       try {
         flush(w);
       } finally {
@@ -261,6 +272,7 @@ export function openDb(config: SqliteConfig, hooks: DbHooks): Db {
         } catch { /* closing is best effort */ }
         w.conn = undefined;
       }
+      return checkpoints?.close() ?? Promise.resolve();
     },
   };
 }
@@ -351,6 +363,7 @@ function attempt(w: Writes, ops: Op[], outcomes: Outcome[]): boolean {
   const { log } = w.hooks;
   if (log !== null && w.emitted.length > 0) log(w.tx, w.emitted);
   w.conn!.db.exec("COMMIT");
+  w.committed();
   return true;
 }
 

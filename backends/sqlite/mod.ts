@@ -214,7 +214,7 @@ export function sqliteBackend(
     async close() {
       try {
         await watcher?.close();
-        db.close();
+        await db.close();
       } finally {
         events.stop();
       }
