@@ -11,7 +11,13 @@
 
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -32,6 +38,8 @@ let files = 0;
 const freshFile = () => join(dir, `${++files}.db`);
 
 const config = (path: string) => ({ ...SQLITE_DEFAULTS, path });
+/** A thread's first checkpoint copies and syncs megabytes: on a busy machine, a while. */
+const WAIT = { timeout: 30_000 };
 const bytes = (path: string) => statSync(path).size;
 
 /** A WAL file whose log holds `rows` rows of 1 KB, none checkpointed. */
@@ -76,7 +84,7 @@ describe("sqlite checkpoints in a thread", () => {
 
       cp.committed();
       assert.equal(cp.started, true);
-      await waitFor("a checkpoint by the thread", () => cp.done >= 1);
+      await waitFor("a checkpoint by the thread", () => cp.done >= 1, WAIT);
       // The rows reached the database file, not only the log.
       assert.ok(bytes(path) > 6_000_000, `file: ${bytes(path)} bytes`);
       assert.deepEqual(reports, []);
@@ -84,6 +92,9 @@ describe("sqlite checkpoints in a thread", () => {
       await cp.close();
       db.close();
     }
+    // SQLite deletes the log as the last connection closes: the thread's
+    // was closed before.
+    assert.equal(existsSync(`${path}-wal`), false);
     const done = cp.done;
     cp.committed(); // after close: nothing more
     await sleep(NUDGE_MS);
@@ -100,7 +111,7 @@ describe("sqlite checkpoints in a thread", () => {
     try {
       cp.committed();
       assert.equal(cp.started, true);
-      await waitFor("the failure", () => reports.length > 0);
+      await waitFor("the failure", () => reports.length > 0, WAIT);
       await commits(cp, 3);
       assert.equal(reports.length, 1);
       assert.ok(reports[0] instanceof BackendError);
@@ -137,6 +148,7 @@ describe("sqlite checkpoints in a thread", () => {
           await sleep(NUDGE_MS + 5);
           return bytes(path) > 8_000_000;
         },
+        WAIT,
       );
       assert.ok((await queue.stats()).pending > 8_000);
     } finally {

@@ -6,23 +6,28 @@
  * Without it, the commit that pushes the log past `wal_autocheckpoint`
  * (10,000 pages) runs the checkpoint itself, in the backend's thread: it
  * writes back every page changed since the last one and syncs the file,
- * and here that blocked every caller of the process for 100–200 ms, once
+ * and here that blocked every caller of the process for 121–240 ms, once
  * every few thousand jobs. With it, that commit finds the log copied
  * already, and its own checkpoint copies and syncs only the pages of the
  * last moments. `wal_autocheckpoint` stays set as the safety net: if the
- * thread cannot start, fails or falls behind, checkpoints happen as before.
+ * thread cannot start or fails, checkpoints happen as before (a commit's
+ * own is skipped only while the thread is in the middle of one).
  *
  * The thread starts only once the log file has grown past START_BYTES (a
- * backend that writes little never starts one), is nudged at most every
- * NUDGE_MS while commits come, one checkpoint at a time, and is stopped
- * with the backend. A PASSIVE checkpoint never blocks a writer or a
- * reader, and the log is synced before it is copied, so durability is what
- * `synchronous` says either way.
+ * backend that writes little never starts one; on Deno, only with read
+ * access to it granted: never a permission prompt), is nudged at most
+ * every NUDGE_MS while commits come, one checkpoint at a time, and is
+ * stopped with the backend. A PASSIVE checkpoint never blocks a writer or
+ * a reader, and the log is synced before it is copied, so durability is
+ * what `synchronous` says either way. A busy or locked file is tried again
+ * at the next nudge; any other failure is reported once, and checkpoints
+ * stay with the backend's own thread.
  *
  * @module
  */
 
 import { statSync } from "node:fs";
+import { resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import { BackendError } from "../../src/errors.ts";
 import type { SqliteConfig } from "./url.ts";
@@ -42,22 +47,27 @@ const BUSY = 0, DONE = 1, FAILED = 2;
  * PASSIVE checkpoint per message. It tells how that went in the shared
  * state (BUSY cleared after each, DONE counted, FAILED set), not by a
  * reply: a busy event loop (Deno's) took up to seconds to deliver one,
- * and the backend nudged nothing meanwhile. A failure also goes as a
- * message, the error's text; "close" closes the file and says so, and the
- * backend ends the thread.
+ * and the backend nudged nothing meanwhile. A busy or locked file (opening
+ * or checkpointing) waits for the next nudge; another failure also goes
+ * as a message, the error's text. "close" closes the file and says so,
+ * and the backend ends the thread.
  */
 const SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { DatabaseSync } = require("node:sqlite");
 const state = new Int32Array(workerData.state);
-let db, checkpoint, opening;
-try {
-  db = new DatabaseSync(workerData.path);
-  db.exec("PRAGMA busy_timeout = " + workerData.busyTimeout +
-    "; PRAGMA synchronous = " + workerData.synchronous);
-  checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
-} catch (err) {
-  opening = String(err && err.message || err);
+let db, checkpoint;
+function open() {
+  try {
+    db = new DatabaseSync(workerData.path);
+    db.exec("PRAGMA busy_timeout = " + workerData.busyTimeout +
+      "; PRAGMA synchronous = " + workerData.synchronous);
+    checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+  } catch (err) {
+    try { if (db) db.close(); } catch {}
+    db = undefined;
+    throw err;
+  }
 }
 parentPort.on("message", (message) => {
   if (message === "close") {
@@ -66,12 +76,15 @@ parentPort.on("message", (message) => {
     return;
   }
   try {
-    if (!checkpoint) throw new Error(opening);
+    if (!checkpoint) open();
     checkpoint.get();
     Atomics.add(state, ${DONE}, 1);
   } catch (err) {
-    Atomics.store(state, ${FAILED}, 1);
-    parentPort.postMessage(String(err && err.message || err));
+    const text = String(err && err.message || err);
+    if (!/busy|locked/i.test(text)) {
+      Atomics.store(state, ${FAILED}, 1);
+      parentPort.postMessage(text);
+    }
   } finally {
     Atomics.store(state, ${BUSY}, 0);
   }
@@ -82,7 +95,10 @@ parentPort.on("message", (message) => {
 export interface Checkpoints {
   /** After each commit: nudges the thread (started first if due). */
   committed(): void;
-  /** Stops the thread; resolves once it closed its connection. */
+  /**
+   * Stops the thread; resolves once it closed its connection and ended
+   * (or, stuck in a checkpoint for 5 s, was ended).
+   */
   close(): Promise<void>;
   /** Whether the thread was started (tests read it). */
   readonly started: boolean;
@@ -90,12 +106,18 @@ export interface Checkpoints {
   readonly done: number;
 }
 
-/** Checkpoints of `config.path` in a thread; failures go to `report`. */
+/**
+ * Checkpoints of `config.path` in a thread; failures go to `report`, once
+ * (it must not leave one out as a repeat of another task's).
+ */
 export function backgroundCheckpoints(
   config: SqliteConfig,
   report: (err: unknown) => void,
 ): Checkpoints {
+  const path = resolve(config.path);
   let worker: Worker | undefined;
+  /** The end of a thread stopped after a failure. */
+  let ended: Promise<unknown> = Promise.resolve();
   let started = false;
   let off = false;
   let nextAt = 0;
@@ -118,8 +140,13 @@ export function backgroundCheckpoints(
     try {
       w = new Worker(SOURCE, {
         eval: true,
+        // Node 22 would warn again that node:sqlite is experimental (Deno
+        // refuses flags here).
+        ...(DENO === undefined
+          ? { execArgv: ["--disable-warning=ExperimentalWarning"] }
+          : {}),
         workerData: {
-          path: config.path,
+          path,
           busyTimeout: config.busyTimeout,
           synchronous: config.synchronous.toUpperCase(),
           state: state.buffer,
@@ -138,12 +165,15 @@ export function backgroundCheckpoints(
       off = true;
       if (worker === w) worker = undefined;
       fail(err);
-      void w.terminate().catch(() => {});
+      ended = w.terminate().catch(() => {});
     };
     w.on("message", (message: unknown) => {
       if (message !== "closed") stop(new Error(String(message)));
     });
     w.on("error", stop);
+    w.on("exit", (code: number) => {
+      if (closing === undefined) stop(new Error(`the thread exited (${code})`));
+    });
     return w;
   }
 
@@ -163,7 +193,7 @@ export function backgroundCheckpoints(
       if (now < nextAt) return;
       nextAt = now + NUDGE_MS;
       if (worker === undefined) {
-        if (walBytes(config.path) < START_BYTES) return;
+        if (walBytes(path) < START_BYTES) return;
         worker = start();
         if (worker === undefined) return;
       }
@@ -174,7 +204,7 @@ export function backgroundCheckpoints(
       if (closing !== undefined) return closing;
       const w = worker;
       worker = undefined;
-      if (w === undefined) return closing = Promise.resolve();
+      if (w === undefined) return closing = ended.then(() => {});
       closing = new Promise<void>((resolve) => {
         const end = () => {
           clearTimeout(timer);
@@ -196,10 +226,28 @@ export function backgroundCheckpoints(
   };
 }
 
-/** The size of the file's write-ahead log, 0 when there is none. */
+/** Deno's permissions, where there are any. */
+const DENO = (globalThis as {
+  Deno?: {
+    permissions?: {
+      querySync?: (d: { name: "read"; path: string }) => { state: string };
+    };
+  };
+}).Deno;
+
+/**
+ * The size of the file's write-ahead log: 0 when there is none, or when
+ * Deno has not granted reading it (asking would prompt in a commit).
+ */
 function walBytes(path: string): number {
+  const wal = `${path}-wal`;
   try {
-    return statSync(`${path}-wal`).size;
+    if (
+      DENO !== undefined &&
+      DENO.permissions?.querySync?.({ name: "read", path: wal }).state !==
+        "granted"
+    ) return 0;
+    return statSync(wal).size;
   } catch {
     return 0;
   }

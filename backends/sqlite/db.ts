@@ -156,6 +156,8 @@ export interface DbHooks {
   /** Hear each housekeeping run that failed, or succeeded. */
   report(err: unknown): void;
   recovered(): void;
+  /** Hear a failure that happens once (the checkpoint thread's). */
+  alert(err: unknown): void;
 }
 
 /** The database of one backend object, opened on first use. */
@@ -205,7 +207,9 @@ export function openDb(config: SqliteConfig, hooks: DbHooks): Db {
   let housekeeping: ReturnType<typeof setInterval> | undefined;
   const checkpoints = config.path === ":memory:"
     ? null
-    : backgroundCheckpoints(config, hooks.report);
+    : backgroundCheckpoints(config, hooks.alert);
+  /** Set as closing starts: its last writes start no checkpoint thread. */
+  let closing = false;
 
   function connect(): Connection {
     if (closed) throw backendClosed("sqlite");
@@ -233,7 +237,15 @@ export function openDb(config: SqliteConfig, hooks: DbHooks): Db {
     connect,
     hooks,
     flush: () => flush(w),
-    committed: checkpoints === null ? () => {} : checkpoints.committed,
+    committed() {
+      if (closing || checkpoints === null) return;
+      // After the commit: nothing here may fail what was committed.
+      try {
+        checkpoints.committed();
+      } catch (err) {
+        hooks.alert(err);
+      }
+    },
   };
 
   function housekeep(): void {
@@ -262,6 +274,7 @@ export function openDb(config: SqliteConfig, hooks: DbHooks): Db {
     },
     close() {
       if (closed) return checkpoints?.close() ?? Promise.resolve();
+      closing = true;
       try {
         flush(w);
       } finally {

@@ -403,11 +403,13 @@ function limitCalls(db: Db): BackendLimits {
 /**
  * A background failure (housekeeping, tailing) is reported once, until a
  * run succeeds again; a busy file is not a failure (the next run tries
- * again).
+ * again). One that happens once (the checkpoint thread's) is reported as
+ * it comes (`alert`).
  */
 function backgroundReport(): {
   report(err: unknown): void;
   recovered(): void;
+  alert(err: unknown): void;
 } {
   let failing = false;
   return {
@@ -418,6 +420,9 @@ function backgroundReport(): {
     },
     recovered() {
       failing = false;
+    },
+    alert(err) {
+      console.error("jobline: sqlite backend background task failed:", err);
     },
   };
 }
