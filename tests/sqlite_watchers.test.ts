@@ -142,6 +142,7 @@ describe("sqlite watchers", () => {
       housekeep: () => {},
       report: () => {},
       recovered: () => {},
+      alert: () => {},
     });
     const lost: string[] = [];
     const watcher = createWatcher(db, 7, (q) => void lost.push(q), {
