@@ -6,7 +6,7 @@
  * Without it, the commit that pushes the log past `wal_autocheckpoint`
  * (10,000 pages) runs the checkpoint itself, in the backend's thread: it
  * writes back every page changed since the last one and syncs the file,
- * and here that blocked every caller of the process for 121–240 ms, once
+ * and here that blocked every caller of the process for 107–240 ms, once
  * every few thousand jobs. With it, that commit finds the log copied
  * already, and its own checkpoint copies and syncs only the pages of the
  * last moments. `wal_autocheckpoint` stays set as the safety net: if the
