@@ -30,7 +30,7 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import { BackendError } from "../../src/errors.ts";
-import type { SqliteConfig } from "./url.ts";
+import { readGranted, type SqliteConfig } from "./url.ts";
 
 /** The log file size (bytes) from which checkpoints move to the thread. */
 export const START_BYTES = 4 * 1024 * 1024;
@@ -142,7 +142,7 @@ export function backgroundCheckpoints(
         eval: true,
         // Node 22 would warn again that node:sqlite is experimental (Deno
         // refuses flags here).
-        ...(DENO === undefined
+        ...(!("Deno" in globalThis)
           ? { execArgv: ["--disable-warning=ExperimentalWarning"] }
           : {}),
         workerData: {
@@ -226,15 +226,6 @@ export function backgroundCheckpoints(
   };
 }
 
-/** Deno's permissions, where there are any. */
-const DENO = (globalThis as {
-  Deno?: {
-    permissions?: {
-      querySync?: (d: { name: "read"; path: string }) => { state: string };
-    };
-  };
-}).Deno;
-
 /**
  * The size of the file's write-ahead log: 0 when there is none, or when
  * Deno has not granted reading it (asking would prompt in a commit).
@@ -242,12 +233,7 @@ const DENO = (globalThis as {
 function walBytes(path: string): number {
   const wal = `${path}-wal`;
   try {
-    if (
-      DENO !== undefined &&
-      DENO.permissions?.querySync?.({ name: "read", path: wal }).state !==
-        "granted"
-    ) return 0;
-    return statSync(wal).size;
+    return readGranted(wal) ? statSync(wal).size : 0;
   } catch {
     return 0;
   }

@@ -208,8 +208,6 @@ export function openDb(config: SqliteConfig, hooks: DbHooks): Db {
   const checkpoints = config.path === ":memory:"
     ? null
     : backgroundCheckpoints(config, hooks.alert);
-  /** Set as closing starts: its last writes start no checkpoint thread. */
-  let closing = false;
 
   function connect(): Connection {
     if (closed) throw backendClosed("sqlite");
@@ -238,7 +236,7 @@ export function openDb(config: SqliteConfig, hooks: DbHooks): Db {
     hooks,
     flush: () => flush(w),
     committed() {
-      if (closing || checkpoints === null) return;
+      if (checkpoints === null) return;
       // After the commit: nothing here may fail what was committed.
       try {
         checkpoints.committed();
@@ -273,8 +271,9 @@ export function openDb(config: SqliteConfig, hooks: DbHooks): Db {
       }
     },
     close() {
-      if (closed) return checkpoints?.close() ?? Promise.resolve();
-      closing = true;
+      // Stopped first: the last writes below then start no thread.
+      const stopped = checkpoints?.close() ?? Promise.resolve();
+      if (closed) return stopped;
       try {
         flush(w);
       } finally {
@@ -285,7 +284,7 @@ export function openDb(config: SqliteConfig, hooks: DbHooks): Db {
         } catch { /* closing is best effort */ }
         w.conn = undefined;
       }
-      return checkpoints?.close() ?? Promise.resolve();
+      return stopped;
     },
   };
 }

@@ -412,18 +412,19 @@ function backgroundReport(): {
   alert(err: unknown): void;
 } {
   let failing = false;
+  const alert = (err: unknown) => {
+    console.error("jobline: sqlite backend background task failed:", err);
+  };
   return {
     report(err) {
       if (failing || /locked|busy/i.test(String(err))) return;
       failing = true;
-      console.error("jobline: sqlite backend background task failed:", err);
+      alert(err);
     },
     recovered() {
       failing = false;
     },
-    alert(err) {
-      console.error("jobline: sqlite backend background task failed:", err);
-    },
+    alert,
   };
 }
 

@@ -214,6 +214,17 @@ interface RuntimeGlobals {
 }
 
 /**
+ * Whether this process may read `path` without a permission prompt:
+ * always outside Deno; on Deno, only with read access already granted
+ * (asking would block the caller on a prompt).
+ */
+export function readGranted(path: string): boolean {
+  const deno = (globalThis as RuntimeGlobals).Deno;
+  return deno === undefined ||
+    deno.permissions?.querySync?.({ name: "read", path }).state === "granted";
+}
+
+/**
  * Whether `path` is an existing directory, asked synchronously through
  * `process.getBuiltinModule("node:fs")` (Node, Bun and Deno have it), so
  * that createQueue can refuse it at once without this module importing a
@@ -224,12 +235,7 @@ interface RuntimeGlobals {
 function isDirectory(path: string): boolean {
   const g = globalThis as RuntimeGlobals;
   try {
-    const deno = g.Deno;
-    if (
-      deno !== undefined &&
-      deno.permissions?.querySync?.({ name: "read", path }).state !==
-        "granted"
-    ) return false;
+    if (!readGranted(path)) return false;
     const fs = g.process?.getBuiltinModule?.("node:fs") as SyncFs | undefined;
     return fs?.statSync(path, { throwIfNoEntry: false })?.isDirectory() ===
       true;
