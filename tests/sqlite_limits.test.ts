@@ -25,6 +25,8 @@ import * as SQL from "../backends/sqlite/sql.ts";
 import * as CLAIM from "../backends/sqlite/sql_claim.ts";
 import * as LIMITS from "../backends/sqlite/sql_limits.ts";
 import { createQueue } from "../src/queue.ts";
+import { createWorker } from "../src/worker/mod.ts";
+import { waitFor } from "./_support/time.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "jobline-sqlite-limits-"));
 let files = 0;
@@ -187,6 +189,43 @@ describe("sqlite limits and groups", () => {
     await queue.complete(next[0]!, null);
     await queue.complete(first[1]!, null);
     assert.deepEqual((await queue.claimMany(5)).map((j) => j.data), [5]);
+    await queue.close();
+    await backend.close();
+  });
+
+  test("a worker waiting on a full group starts when housekeeping frees it (the running job's time to live ran out)", async () => {
+    const path = freshFile();
+    const time = clock();
+    const backend = sqliteBackend({ path, housekeepingInterval: 20 });
+    const queue = createQueue({ backend, name: "q", clock: time.now });
+    await queue.setLimits({ groups: { concurrency: 1 } });
+    await queue.enqueue("t", "expires", { group: "a", ttl: 1 });
+    await queue.enqueue("t", "next", { group: "a" });
+    const held = await queue.claim({ leaseMs: 3_600_000 });
+    assert.equal(held?.data, "expires");
+    const started: unknown[] = [];
+    const worker = createWorker(queue, {
+      t: (job) => void started.push(job.data),
+    }, { pollInterval: 60_000 });
+    // The claim above got what it asked for and left a's lane claimable; the
+    // worker's first claim finds a full, parks its lane, and waits.
+    const parked = () =>
+      read(
+        path,
+        (db) =>
+          db.prepare("SELECT 1 FROM jobline_lanes WHERE hold IS NOT NULL")
+            .all().length,
+      );
+    await waitFor("a's lane parked", () => parked() === 1);
+    assert.deepEqual(started, []);
+    time.advance(2_000);
+    // A write that wakes no worker tells housekeeping the queue's time; it
+    // deletes the expired job, frees a's lane, and so wakes the worker
+    // (not its poll interval, a minute away).
+    await queue.heartbeat(held!);
+    await waitFor("the next job of a started", () => started.length === 1);
+    assert.deepEqual(started, ["next"]);
+    await worker.stop();
     await queue.close();
     await backend.close();
   });

@@ -204,14 +204,18 @@ function freed(result: unknown): boolean {
 /**
  * Housekeeping of a queue with limits: groups parked as full that no
  * longer are (a running job deleted by its time to live) are claimable
- * again, and the claim log drops what left its window.
+ * again, and wake workers as a stop that frees them does (a job's stop in
+ * the same transaction leaves that to this check: it finds the lane freed
+ * already), and the claim log drops what left its window.
  */
 export function checkLimits(tx: Tx, queue: string, now: number): void {
   const row = tx.stmt(SQL.LIMITS_GET).get(queue);
   if (row === undefined) return;
   const limits = limitsOf(row[0])!;
   const max = limits.groups?.concurrency;
-  if (max !== undefined) tx.stmt(SQL.HOLDS_FREED).run(queue, max);
+  if (max !== undefined && freed(tx.stmt(SQL.HOLDS_FREED).run(queue, max))) {
+    tx.emit(queue, "w", null, String(now));
+  }
   if (anyRate(limits)) tx.stmt(SQL.CLAIMS_TRIM).run(queue, now);
 }
 
