@@ -20,6 +20,7 @@
 import { isCluster, type RedisLike } from "./driver.ts";
 import { type ScriptName, scriptSources } from "./lua.ts";
 import { functionLibrary, type Library } from "./lua_library.ts";
+import { sha1 } from "./sha1.ts";
 
 /** Runs the scripts on one connection's client. */
 export interface ScriptRunner {
@@ -41,16 +42,6 @@ export function sendTo(
   return isCluster(client)
     ? client.sendCommand(key, false, args)
     : client.sendCommand(args);
-}
-
-async function sha1(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    "SHA-1",
-    new TextEncoder().encode(text),
-  );
-  return [...new Uint8Array(digest)]
-    .map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
 }
 
 /** The scripts' text, their SHA-1s and the library, made once. */

@@ -13,6 +13,7 @@
 import { backendClosed } from "../../src/backend/closed.ts";
 import { toBackendError } from "../../src/errors.ts";
 import type { Connection } from "../redis/connection.ts";
+import { sha1 } from "../redis/sha1.ts";
 import { type ScriptName, scriptTexts } from "./lua.ts";
 
 /** What a transition gives a script call. */
@@ -51,16 +52,6 @@ export interface RunnerSetup {
   checkKeys: boolean;
   /** True once the backend is closed. */
   isClosed: () => boolean;
-}
-
-async function sha1(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    "SHA-1",
-    new TextEncoder().encode(text),
-  );
-  return [...new Uint8Array(digest)]
-    .map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
 }
 
 function isNoScript(err: unknown): boolean {
