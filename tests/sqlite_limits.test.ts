@@ -4,7 +4,10 @@
  * claim reads through an index; a group's slot held by a job whose lease
  * ran out frees with the lease, with nothing left parked; a claim in
  * the same transaction as stops sees the groups they freed; after a claim
- * met full groups, the next claims park the groups they fill; limits and
+ * met full groups, the next claims park the groups they fill; a group freed
+ * by housekeeping (a running job's time to live ran out, or beside a stop
+ * in one transaction) wakes a waiting worker, so a worker that never polls
+ * finishes a grouped drain; limits and
  * parked groups live in the file across reopening; jobs of a group that
  * become due after their enqueue (delayed, retried, released, rescheduled,
  * a flow's dependents, imported) get their lane; and the cost of a claim
@@ -226,6 +229,34 @@ describe("sqlite limits and groups", () => {
     await waitFor("the next job of a started", () => started.length === 1);
     assert.deepEqual(started, ["next"]);
     await worker.stop();
+    await queue.close();
+    await backend.close();
+  });
+
+  test("a worker that never polls finishes a grouped drain while housekeeping runs beside it: every group freed wakes it", async () => {
+    const path = freshFile();
+    // Housekeeping every millisecond lands in most of the drain's write
+    // transactions, after the stops in them: before it woke workers, the
+    // lanes it freed there woke none, and this drain waited a minute.
+    const backend = sqliteBackend({ path, housekeepingInterval: 1 });
+    const queue = createQueue({ backend, name: "q" });
+    await queue.setLimits({ groups: { concurrency: 1 } });
+    const jobs = 3_000;
+    await queue.enqueueMany(Array.from({ length: jobs }, (_, i) => ({
+      type: "t",
+      data: i,
+      options: { group: `g${i % 30}` },
+    })));
+    let done = 0;
+    const worker = createWorker(queue, { t: () => void done++ }, {
+      concurrency: 10,
+      pollInterval: 60_000,
+    });
+    await waitFor("every job to run", () => done === jobs, {
+      timeout: 20_000,
+    });
+    await worker.stop();
+    assert.equal((await queue.stats()).complete, jobs);
     await queue.close();
     await backend.close();
   });
