@@ -7,12 +7,11 @@
  * met full groups, the next claims park the groups they fill; a group freed
  * by housekeeping (a running job's time to live ran out, or beside a stop
  * in one transaction) wakes a waiting worker, so a worker that never polls
- * finishes a grouped drain; limits and
- * parked groups live in the file across reopening; jobs of a group that
- * become due after their enqueue (delayed, retried, released, rescheduled,
- * a flow's dependents, imported) get their lane; and the cost of a claim
- * with 1,000 against 100,000 pending jobs in 10,000 groups (printed, not
- * asserted).
+ * finishes a grouped drain; limits and parked groups live in the file
+ * across reopening; jobs of a group that become due after their enqueue
+ * (delayed, retried, released, rescheduled, a flow's dependents, imported)
+ * get their lane; and the cost of a claim with 1,000 against 100,000
+ * pending jobs in 10,000 groups (printed, not asserted).
  *
  * @module
  */
