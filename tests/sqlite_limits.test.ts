@@ -28,7 +28,8 @@ import * as CLAIM from "../backends/sqlite/sql_claim.ts";
 import * as LIMITS from "../backends/sqlite/sql_limits.ts";
 import { createQueue } from "../src/queue.ts";
 import { createWorker } from "../src/worker/mod.ts";
-import { waitFor } from "./_support/time.ts";
+import { sleep, waitFor } from "./_support/time.ts";
+import type { Limits } from "../src/limits_types.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "jobline-sqlite-limits-"));
 let files = 0;
@@ -195,42 +196,47 @@ describe("sqlite limits and groups", () => {
     await backend.close();
   });
 
-  test("a worker waiting on a full group starts when housekeeping frees it (the running job's time to live ran out)", async () => {
-    const path = freshFile();
-    const time = clock();
-    const backend = sqliteBackend({ path, housekeepingInterval: 20 });
-    const queue = createQueue({ backend, name: "q", clock: time.now });
-    await queue.setLimits({ groups: { concurrency: 1 } });
-    await queue.enqueue("t", "expires", { group: "a", ttl: 1 });
-    await queue.enqueue("t", "next", { group: "a" });
-    const held = await queue.claim({ leaseMs: 3_600_000 });
-    assert.equal(held?.data, "expires");
-    const started: unknown[] = [];
-    const worker = createWorker(queue, {
-      t: (job) => void started.push(job.data),
-    }, { pollInterval: 60_000 });
-    // The claim above got what it asked for and left a's lane claimable; the
-    // worker's first claim finds a full, parks its lane, and waits.
-    const parked = () =>
-      read(
-        path,
-        (db) =>
-          db.prepare("SELECT 1 FROM jobline_lanes WHERE hold IS NOT NULL")
-            .all().length,
-      );
-    await waitFor("a's lane parked", () => parked() === 1);
-    assert.deepEqual(started, []);
-    time.advance(2_000);
-    // A write that wakes no worker tells housekeeping the queue's time; it
-    // deletes the expired job, frees a's lane, and so wakes the worker
-    // (not its poll interval, a minute away).
-    await queue.heartbeat(held!);
-    await waitFor("the next job of a started", () => started.length === 1);
-    assert.deepEqual(started, ["next"]);
-    await worker.stop();
-    await queue.close();
-    await backend.close();
-  });
+  const expiring: [string, Limits, { group?: string }][] = [
+    ["group", { groups: { concurrency: 1 } }, { group: "a" }],
+    ["queue", { concurrency: 1 }, {}],
+    ["type", { types: { t: { concurrency: 1 } } }, {}],
+  ];
+  for (const [scope, limits, options] of expiring) {
+    test(`a worker waiting on a full ${scope} limit starts when housekeeping deletes the running job whose time to live ran out`, async () => {
+      const path = freshFile();
+      const time = clock();
+      const backend = sqliteBackend({ path, housekeepingInterval: 20 });
+      const queue = createQueue({ backend, name: "q", clock: time.now });
+      const started: unknown[] = [];
+      try {
+        await queue.setLimits(limits);
+        await queue.enqueue("t", "expires", { ...options, ttl: 1 });
+        await queue.enqueue("t", "next", options);
+        const held = await queue.claim({ leaseMs: 3_600_000 });
+        assert.equal(held?.data, "expires");
+        const waiting = createWorker(queue, {
+          t: (job) => void started.push(job.data),
+        }, { pollInterval: 60_000 });
+        try {
+          // Its first claim finds the limit full; then it waits.
+          await sleep(200);
+          assert.deepEqual(started, []);
+          time.advance(2_000);
+          // A write that wakes no worker nor touches the job tells
+          // housekeeping the queue's time: it deletes the expired job, which
+          // frees the slot and wakes the worker (its poll is a minute away).
+          assert.equal(await queue.remove("no-such-job"), false);
+          await waitFor("the next job started", () => started.length === 1);
+          assert.deepEqual(started, ["next"]);
+        } finally {
+          await waiting.stop();
+        }
+      } finally {
+        await queue.close();
+        await backend.close();
+      }
+    });
+  }
 
   test("a worker that never polls finishes a grouped drain while housekeeping runs beside it: every group freed wakes it", async () => {
     const path = freshFile();
@@ -251,13 +257,17 @@ describe("sqlite limits and groups", () => {
       concurrency: 10,
       pollInterval: 60_000,
     });
-    await waitFor("every job to run", () => done === jobs, {
-      timeout: 20_000,
-    });
-    await worker.stop();
-    assert.equal((await queue.stats()).complete, jobs);
-    await queue.close();
-    await backend.close();
+    try {
+      await waitFor("every job to run", () => done === jobs, {
+        timeout: 20_000,
+      });
+      await worker.stop();
+      assert.equal((await queue.stats()).complete, jobs);
+    } finally {
+      await worker.stop();
+      await queue.close();
+      await backend.close();
+    }
   });
 
   test("limits, claim windows and parked groups live in the file across reopening", async () => {

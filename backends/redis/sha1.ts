@@ -1,8 +1,8 @@
 /**
  * The SHA-1 of a Lua script's text, in lowercase hex: the name `EVALSHA`
- * and `SCRIPT LOAD` give a script, for the Redis and Redis Streams
- * backends' script runners. Web Crypto only, so it runs unchanged on Deno,
- * Node and Bun.
+ * calls a script by (the one `EVAL` caches it under), for the Redis and
+ * Redis Streams backends' script runners. Web Crypto only, so it runs
+ * unchanged on Deno, Node and Bun.
  *
  * @module
  */

@@ -2,7 +2,8 @@
  * Limits in the SQLite backend (SPEC §7.3): storing and reading a queue's
  * limits, the rate windows of the claim log (sql_limits_schema.ts), the
  * step a transition ends with when it takes a job out of "processing"
- * (`stopped`), and housekeeping's check of parked groups. The claim that
+ * (`stopped`; `dropExpired` for jobs deleted by their time to live), and
+ * housekeeping's check of parked groups. The claim that
  * enforces them is transitions_limits.ts.
  *
  * Nothing here keeps a count: running jobs are read from the job counts
@@ -18,7 +19,7 @@
  */
 
 import type { Limits, RateLimit } from "../../src/limits_types.ts";
-import type { Connection, Tx } from "./db.ts";
+import type { Connection, Param, Tx } from "./db.ts";
 import type { Row } from "./records.ts";
 import * as SQL from "./sql_limits.ts";
 
@@ -149,6 +150,25 @@ export function stopped(
     (limits.concurrency !== undefined &&
       running(tx, queue) + 1 >= limits.concurrency);
   if (full) tx.emit(queue, "w", null, String(now));
+}
+
+/**
+ * Runs a statement that deletes expired jobs (`sql`, bound to `params`,
+ * returning EXPIRED of each: DELETE_EXPIRED, DROP_EXPIRED_HOLDER...): a
+ * job it deleted while processing leaves "processing" there, so it stops
+ * as a finished one does (`stopped`), freeing its group's slot and waking
+ * workers a full limit held back.
+ */
+export function dropExpired(
+  tx: Tx,
+  queue: string,
+  now: number,
+  sql: string,
+  ...params: Param[]
+): void {
+  for (const [processing, type, group] of tx.stmt(sql).all(...params)) {
+    if (processing === 1) stopped(tx, queue, [type, group], 0, now);
+  }
 }
 
 /** Groups whose parked lanes a transaction is to free (see freeStopped). */

@@ -114,9 +114,19 @@ export const PAYLOAD =
 
 export const LIVE = "(expires_at IS NULL OR expires_at > ?2)";
 
-/** ?1 = queue, ?2 = now, ?3 = key: frees a key held by an expired job. */
+/**
+ * What a statement deleting expired jobs returns of each: whether it was
+ * processing (1 or 0), its type and group, for the limits it counted in.
+ */
+export const EXPIRED = "state = 2, type, job_group";
+
+/**
+ * ?1 = queue, ?2 = now, ?3 = key: frees a key held by an expired job;
+ * returns it as EXPIRED (see dropExpired, limits.ts).
+ */
 export const DROP_EXPIRED_HOLDER = `DELETE FROM jobline_jobs
-  WHERE queue = ?1 AND key_held = ?3 AND expires_at <= ?2`;
+  WHERE queue = ?1 AND key_held = ?3 AND expires_at <= ?2
+  RETURNING ${EXPIRED}`;
 
 /** The values insertJobs binds per job, in order (see insertJobs). */
 export const INSERT_JOB_VALUES = 20;
@@ -311,7 +321,8 @@ RETURNING ${PAYLOAD}, ${RETAIN("failed")}, ${FLOW_TAIL}, ${LIMITS_TAIL}`;
 /** ?1 queue, ?2 now, ?3 id: frees the job's key if an expired job holds it. */
 export const DROP_EXPIRED_HOLDER_OF = `DELETE FROM jobline_jobs
   WHERE queue = ?1 AND expires_at <= ?2 AND key_held = (
-    SELECT key FROM jobline_jobs WHERE queue = ?1 AND id = ?3)`;
+    SELECT key FROM jobline_jobs WHERE queue = ?1 AND id = ?3)
+  RETURNING ${EXPIRED}`;
 
 /**
  * ?1 queue, ?2 now, ?3 id: failed or cancelled back to pending (out of
@@ -352,11 +363,15 @@ export const LIST = `SELECT ${RECORD} FROM jobline_jobs
     AND (?5 IS NULL OR status = ?5) AND (?6 IS NULL OR type = ?6)
   ORDER BY id LIMIT ?4`;
 
-/** ?1 queue, ?2 now, ?3 limit: deletes a bounded batch of expired jobs. */
+/**
+ * ?1 queue, ?2 now, ?3 limit: deletes a bounded batch of expired jobs;
+ * returns them as EXPIRED.
+ */
 export const DELETE_EXPIRED = `DELETE FROM jobline_jobs WHERE seq IN (
   SELECT seq FROM jobline_jobs
   WHERE queue = ?1 AND expires_at IS NOT NULL AND expires_at <= ?2
-  LIMIT ?3)`;
+  LIMIT ?3)
+  RETURNING ${EXPIRED}`;
 
 /** The newest event id (0 when none). */
 export const EVENTS_MAX =

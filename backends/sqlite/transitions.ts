@@ -21,7 +21,7 @@ import { LeaseLostError } from "../../src/errors.ts";
 import type { JobError, QueueStats } from "../../src/types.ts";
 import type { Connection, Tx } from "./db.ts";
 import { retain } from "./retention.ts";
-import { stopped } from "./limits.ts";
+import { dropExpired, stopped } from "./limits.ts";
 import { LIMITED } from "./transitions_claim.ts";
 import { finishedInFlow, retryFlowJob } from "./transitions_flows.ts";
 import { type Row, statsOf, toRecord } from "./records.ts";
@@ -269,7 +269,7 @@ export function retryJob(
   id: string,
   now: number,
 ): boolean {
-  tx.stmt(SQL.DROP_EXPIRED_HOLDER_OF).run(queue, now, id);
+  dropExpired(tx, queue, now, SQL.DROP_EXPIRED_HOLDER_OF, queue, now, id);
   const row = tx.stmt(SQL.RETRY).get(queue, now, id) as Payload;
   if (row === undefined) return retryFlowJob(tx, queue, id, now);
   tx.emit(queue, "u", id, row[0]);
@@ -343,6 +343,6 @@ export function deleteExpired(
   lastNow: ReadonlyMap<string, number>,
 ): void {
   for (const [queue, now] of lastNow) {
-    tx.stmt(SQL.DELETE_EXPIRED).run(queue, now, EXPIRED_BATCH);
+    dropExpired(tx, queue, now, SQL.DELETE_EXPIRED, queue, now, EXPIRED_BATCH);
   }
 }

@@ -21,7 +21,7 @@ import type {
 } from "../../src/backend/interface.ts";
 import type { Param, Tx } from "./db.ts";
 import { claimJobs } from "./transitions_claim.ts";
-import { laneFor } from "./limits.ts";
+import { dropExpired, laneFor } from "./limits.ts";
 import { pendingPayload } from "./records.ts";
 import * as SQL from "./sql.ts";
 import { TALLY_ENQUEUED } from "./sql_counts.ts";
@@ -111,7 +111,7 @@ function insertChunk(
     const job = jobs[i]!;
     // An expired job frees its key first (a job just stored never is).
     if (job.key !== null) {
-      tx.stmt(SQL.DROP_EXPIRED_HOLDER).run(queue, now, job.key);
+      dropExpired(tx, queue, now, SQL.DROP_EXPIRED_HOLDER, queue, now, job.key);
     }
     const due = job.runAt <= now;
     if (due && job.group !== undefined) lanes = true;

@@ -13,7 +13,7 @@
 import type { ImportOutcome, JobRecord } from "../../src/backend/interface.ts";
 import { ValidationError } from "../../src/errors.ts";
 import type { Tx } from "./db.ts";
-import { laneFor } from "./limits.ts";
+import { dropExpired, laneFor } from "./limits.ts";
 import { sweep } from "./retention.ts";
 import { DROP_EXPIRED_HOLDER } from "./sql.ts";
 import { ID_TAKEN, IMPORT_JOB } from "./sql_import.ts";
@@ -37,7 +37,7 @@ export function importJobs(
   const outcomes = jobs.map((job): ImportOutcome => {
     const pending = job.status === "pending";
     if (pending && job.key !== null) {
-      tx.stmt(DROP_EXPIRED_HOLDER).run(queue, now, job.key);
+      dropExpired(tx, queue, now, DROP_EXPIRED_HOLDER, queue, now, job.key);
     }
     const row = insert(tx, queue, job, now);
     if (row === undefined) {
