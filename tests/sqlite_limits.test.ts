@@ -4,10 +4,11 @@
  * claim reads through an index; a group's slot held by a job whose lease
  * ran out frees with the lease, with nothing left parked; a claim in
  * the same transaction as stops sees the groups they freed; after a claim
- * met full groups, the next claims park the groups they fill; a group freed
- * by housekeeping (a running job's time to live ran out, or beside a stop
- * in one transaction) wakes a waiting worker, so a worker that never polls
- * finishes a grouped drain; limits and parked groups live in the file
+ * met full groups, the next claims park the groups they fill; a running
+ * job deleted by its time to live frees its group, queue or type slot and
+ * wakes a waiting worker, and so does a group freed by housekeeping beside
+ * a stop in one transaction, so a worker that never polls finishes a
+ * grouped drain; limits and parked groups live in the file
  * across reopening; jobs of a group that become due after their enqueue
  * (delayed, retried, released, rescheduled, a flow's dependents, imported)
  * get their lane; and the cost of a claim with 1,000 against 100,000
