@@ -35,7 +35,7 @@ import {
   unschedule,
 } from "./heap.ts";
 import { retain } from "./retention.ts";
-import { unparkDue, wakeForRate } from "./transitions_limits.ts";
+import { unparkDue, wakeForLimits } from "./transitions_limits.ts";
 import { retryFlowJob, settled, unfinished } from "./transitions_flows.ts";
 import { newRec, type Rec, toRecord } from "./records.ts";
 import { randomToken } from "./tokens.ts";
@@ -120,7 +120,7 @@ export function claimJobs(
     publish(s, rec);
     out.push(toRecord(rec));
   }
-  if (out.length < limit && s.limits.on) wakeForRate(s, types, now);
+  if (out.length < limit && s.limits.on) wakeForLimits(s, types, now);
   return out;
 }
 

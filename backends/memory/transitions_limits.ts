@@ -7,7 +7,8 @@
  * limit has its lanes parked (lanes.ts) until a slot frees or its window
  * moves on, so a claim never looks at it. When a full concurrency limit
  * frees, workers are woken at once; when a rate limit holds a claim back,
- * they are woken for when its window lets one through. While no limit is
+ * they are woken for when its window lets one through, and when a full
+ * concurrency limit does, for when the soonest time to live runs out. While no limit is
  * set, nothing is counted.
  *
  * @module
@@ -176,20 +177,27 @@ function windowOf(
 }
 
 /**
- * After a claim a rate limit may have cut short: a wake for when the
- * soonest window that held it back lets a claim through.
+ * After a claim a limit may have cut short: a wake for when the soonest
+ * window that held it back lets a claim through, and, while a concurrency
+ * limit is full, for when the soonest time to live runs out (a running
+ * job's frees its slot with no call to announce it; a pending job's wakes
+ * workers once for nothing).
  */
-export function wakeForRate(
+export function wakeForLimits(
   s: State,
   types: readonly string[] | null,
   now: number,
 ): void {
   let at = nextUnpark(s) || Infinity;
   const q = queueUntil(s, now);
+  let full = q === Infinity || s.ready.parked.size > 0;
   if (q > 0) at = Math.min(at, q);
   for (const t of types ?? s.ready.byType.keys()) {
     const u = typeUntil(s, t, now);
+    if (u === Infinity) full = true;
     if (u > 0) at = Math.min(at, u);
   }
+  const expiry = full ? s.expiry.peek()?.at : undefined;
+  if (expiry !== undefined && expiry > now) at = Math.min(at, expiry);
   if (at !== Infinity) wake(s, at);
 }
