@@ -4,9 +4,10 @@
  * plain path reads one key more, a claim among 10,000 groups sends what it
  * sends among 10, parked groups are never read), the counts of running jobs
  * after every way out of "processing", limits across a restart, every key
- * in the queue's hash slot, and the claim cost with 1,000 and 100,000
- * pending jobs in 10,000 groups (printed, not asserted). Each test starts
- * its own redis-server on a free loopback port.
+ * in the queue's hash slot, a worker waiting on a full limit woken when
+ * the running job's time to live runs out, and the claim cost with 1,000
+ * and 100,000 pending jobs in 10,000 groups (printed, not asserted). Each
+ * test starts its own redis-server on a free loopback port.
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
@@ -14,7 +15,8 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { redisBackend } from "../backends/redis/mod.ts";
-import { createQueue, type Queue } from "../mod.ts";
+import { createQueue, createWorker, type Queue } from "../mod.ts";
+import type { Limits } from "../src/limits_types.ts";
 import { type RedisServer, startRedis } from "./_support/redis_server.ts";
 import { sleep, waitFor } from "./_support/time.ts";
 
@@ -216,6 +218,46 @@ describe("redis limits and groups", () => {
       await q.close();
     }
   });
+
+  const expiring: [string, Limits, { group?: string }][] = [
+    ["group", { groups: { concurrency: 1 } }, { group: "a" }],
+    ["queue", { concurrency: 1 }, {}],
+    ["type", { types: { t: { concurrency: 1 } } }, {}],
+  ];
+  for (const [scope, limits, options] of expiring) {
+    test(`a worker waiting on a full ${scope} limit starts when the running job's time to live runs out`, async () => {
+      const s = await server();
+      const backend = redisBackend({ url: s.url });
+      const queue = createQueue({ backend, name: `ttl-${scope}` });
+      const started: unknown[] = [];
+      try {
+        await queue.setLimits(limits);
+        await queue.enqueue("t", "expires", { ...options, ttl: 0.4 });
+        await queue.enqueue("t", "next", options);
+        const held = await queue.claim({ leaseMs: 3_600_000 });
+        assert.equal(held?.data, "expires");
+        const worker = createWorker(queue, {
+          t: (job) => void started.push(job.data),
+        }, { pollInterval: 60_000 });
+        try {
+          // Its first claim finds the limit full and publishes a wake for
+          // the soonest time to live: the slot's job, 0.4 s after enqueue.
+          await sleep(100);
+          assert.deepEqual(started, []);
+          await waitFor("the next job started", () => started.length === 1, {
+            timeout: 3_000,
+          });
+          assert.deepEqual(started, ["next"]);
+          assert.equal(await queue.get(held!.id), null, "the expired job");
+        } finally {
+          await worker.stop();
+        }
+      } finally {
+        await queue.close();
+        await backend.close();
+      }
+    });
+  }
 
   test("every key a queue's scripts make is in the queue's hash slot", async () => {
     const s = await server();

@@ -104,7 +104,9 @@ end
  * lane there), claimed as CLAIM does and counted; a group that fills is
  * parked. A claim cut short by a rate publishes a wake for
  * when the soonest window (the queue's, a type's, a parked group's) lets
- * one through.
+ * one through; one cut short while a concurrency limit is full (or a
+ * group parked), also for the soonest time to live (a running job's frees
+ * its slot then; a pending job's wakes workers once for nothing).
  */
 export const LCLAIM: string =
   `local function lclaim(types, need, untilS, TOK, out)
@@ -311,6 +313,16 @@ export const LCLAIM: string =
   if on and #out < asked then
     local z = call('ZRANGE', PT, 0, 0, 'WITHSCORES')
     if #z > 0 and (not soon or tonumber(z[2]) < soon) then soon = tonumber(z[2]) end
+    -- a full concurrency limit frees when a running job's time to live
+    -- runs out, which nothing announces: a wake for the soonest expiry
+    local capped = (qc and qn >= qc) or call('HLEN', PK) > 0
+    for _, t in ipairs(types) do
+      if tc[t] and tonumber(call('HGET', RUN, 't'..t) or 0) >= tc[t] then capped = true end
+    end
+    if capped then
+      local e = call('ZRANGE', EXPIRY, 0, 0, 'WITHSCORES')
+      if #e > 0 and (not soon or tonumber(e[2]) < soon) then soon = tonumber(e[2]) end
+    end
     if soon then call(PUB, WCH, 'w'..string.format('%.0f', soon)) end
   end
 end
