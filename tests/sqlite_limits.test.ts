@@ -31,6 +31,7 @@ import { createQueue } from "../src/queue.ts";
 import { createWorker } from "../src/worker/mod.ts";
 import { sleep, waitFor } from "./_support/time.ts";
 import type { Limits } from "../src/limits_types.ts";
+import type { Backend, ClaimRequest } from "../src/backend/interface.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "jobline-sqlite-limits-"));
 let files = 0;
@@ -197,35 +198,52 @@ describe("sqlite limits and groups", () => {
     await backend.close();
   });
 
-  const expiring: [string, Limits, { group?: string }][] = [
-    ["group", { groups: { concurrency: 1 } }, { group: "a" }],
-    ["queue", { concurrency: 1 }, {}],
-    ["type", { types: { t: { concurrency: 1 } } }, {}],
+  const expiring: [string, Limits, { group?: string }, number][] = [
+    ["group", { groups: { concurrency: 1 } }, { group: "a" }, 1],
+    ["queue", { concurrency: 1 }, {}, 1],
+    ["type", { types: { t: { concurrency: 1 } } }, {}, 1],
+    ["queue", { concurrency: 2 }, {}, 2],
+    ["type", { types: { t: { concurrency: 2 } } }, {}, 2],
   ];
-  for (const [scope, limits, options] of expiring) {
-    test(`a worker waiting on a full ${scope} limit starts when housekeeping deletes the running job whose time to live ran out`, async () => {
+  for (const [scope, limits, options, n] of expiring) {
+    test(`a worker waiting on a full ${scope} limit of ${n} starts when housekeeping deletes the running jobs whose time to live ran out`, async () => {
       const path = freshFile();
       const time = clock();
-      const backend = sqliteBackend({ path, housekeepingInterval: 20 });
+      const inner = sqliteBackend({ path, housekeepingInterval: 20 });
+      // The worker's claims, counted: a claim finds the limit full.
+      let claims = 0;
+      const backend: Backend = Object.create(inner, {
+        claim: {
+          value: (queue: string, request: ClaimRequest) => (
+            claims++, inner.claim(queue, request)
+          ),
+        },
+      });
       const queue = createQueue({ backend, name: "q", clock: time.now });
       const started: unknown[] = [];
       try {
         await queue.setLimits(limits);
-        await queue.enqueue("t", "expires", { ...options, ttl: 1 });
+        await queue.enqueueMany(Array.from({ length: n }, () => ({
+          type: "t",
+          data: "expires",
+          options: { ...options, ttl: 1 },
+        })));
         await queue.enqueue("t", "next", options);
-        const held = await queue.claim({ leaseMs: 3_600_000 });
-        assert.equal(held?.data, "expires");
+        const held = await queue.claimMany(n, { leaseMs: 3_600_000 });
+        assert.equal(held.length, n);
+        const before = claims;
         const waiting = createWorker(queue, {
           t: (job) => void started.push(job.data),
         }, { pollInterval: 60_000 });
         try {
-          // Its first claim finds the limit full; then it waits.
-          await sleep(200);
-          assert.deepEqual(started, []);
+          await waitFor("the worker's first claim", () => claims > before);
+          await sleep(50);
+          assert.deepEqual(started, [], "the limit is full");
           time.advance(2_000);
-          // A write that wakes no worker nor touches the job tells
-          // housekeeping the queue's time: it deletes the expired job, which
-          // frees the slot and wakes the worker (its poll is a minute away).
+          // A write that wakes no worker nor touches the jobs tells
+          // housekeeping the queue's time: it deletes the expired jobs in one
+          // statement, which frees the slots and wakes the worker (its poll
+          // is a minute away).
           assert.equal(await queue.remove("no-such-job"), false);
           await waitFor("the next job started", () => started.length === 1);
           assert.deepEqual(started, ["next"]);
@@ -234,7 +252,7 @@ describe("sqlite limits and groups", () => {
         }
       } finally {
         await queue.close();
-        await backend.close();
+        await inner.close();
       }
     });
   }

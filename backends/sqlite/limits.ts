@@ -145,11 +145,39 @@ export function stopped(
   if (groupMax !== undefined && row[at + 3] !== 0) {
     stopping(tx, queue, group!, groupMax, now);
   }
+  if (typeMax === undefined && limits.concurrency === undefined) return;
+  const s = counted(tx, queue, type);
+  if (s.woke) return;
+  // The running counts already leave out every job this transaction
+  // stopped before this one, and a statement that stops a batch (completions,
+  // expired jobs) every job of it: counted with them, was the limit full?
   const full = (typeMax !== undefined &&
-    runningType(tx, queue, type) + 1 >= typeMax) ||
+    runningType(tx, queue, type) + s.types.get(type)! >= typeMax) ||
     (limits.concurrency !== undefined &&
-      running(tx, queue) + 1 >= limits.concurrency);
-  if (full) tx.emit(queue, "w", null, String(now));
+      running(tx, queue) + s.all >= limits.concurrency);
+  if (full) {
+    s.woke = true;
+    tx.emit(queue, "w", null, String(now));
+  }
+}
+
+/** A queue's jobs that left "processing" in a transaction, and whether it woke workers. */
+interface Stops {
+  all: number;
+  types: Map<string, number>;
+  woke: boolean;
+}
+
+/** Counts a stop of a job of `type` in this transaction. */
+function counted(tx: Tx, queue: string, type: string): Stops {
+  const key = `stops ${queue}`;
+  let s = tx.memo.get(key) as Stops | undefined;
+  if (s === undefined) {
+    tx.memo.set(key, s = { all: 0, types: new Map(), woke: false });
+  }
+  s.all++;
+  s.types.set(type, (s.types.get(type) ?? 0) + 1);
+  return s;
 }
 
 /**

@@ -2,15 +2,16 @@
  * §7.4 Groups and fairness, and §7.3 limits under real workers: groups of
  * equal priority take turns, FIFO within a group, priority first; two
  * workers never run more jobs at once than a queue, type or group limit
- * allows; a worker waiting on a full limit starts as soon as a slot frees,
- * and one held back by a rate starts when the window moves on, without
- * waiting for its poll interval.
+ * allows; a worker waiting on a full limit starts as soon as a slot frees
+ * (jobs that complete together included), and one held back by a rate
+ * starts when the window moves on, without waiting for its poll interval.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import { ValidationError } from "../../src/errors.ts";
+import type { Limits } from "../../src/limits_types.ts";
 import { createWorker } from "../../src/worker/mod.ts";
 import { type Case, sleep, waitFor } from "./_context.ts";
 
@@ -219,6 +220,41 @@ export const groupCases: Case[] = [
       await waitFor("all three, one per window", () => done.length === 4, {
         timeout: 5_000,
       });
+    },
+  },
+  {
+    name:
+      "jobs that complete together wake a worker waiting on the queue, type or group limit they filled",
+    async run(ctx) {
+      const poll = ctx.backend.capabilities.wakeups ? 30_000 : 250;
+      const all: Limits[] = [
+        { concurrency: 2 },
+        { types: { t: { concurrency: 2 } } },
+        { groups: { concurrency: 2 } },
+      ];
+      for (const limits of all) {
+        const queue = ctx.queue();
+        await queue.setLimits(limits);
+        const options = limits.groups === undefined ? {} : { group: "a" };
+        await queue.enqueueMany(
+          [1, 2, 3].map((i) => ({ type: "t", data: i, options })),
+        );
+        const held = await queue.claimMany(2);
+        assert.equal(held.length, 2);
+        const done: unknown[] = [];
+        const worker = createWorker(queue, {
+          t: (job) => void done.push(job.data),
+        }, { pollInterval: poll });
+        ctx.defer(() => worker.stop({ timeout: 1_000 }));
+        await sleep(150);
+        assert.deepEqual(done, [], "the limit is full");
+        // Asked for in one turn: a backend may stop both in one statement.
+        await Promise.all(held.map((job) => queue.complete(job, null)));
+        await waitFor("the worker to start", () => done.length === 1, {
+          timeout: 3_000,
+        });
+        assert.deepEqual(done, [3]);
+      }
     },
   },
 ];
