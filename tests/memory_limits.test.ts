@@ -3,7 +3,8 @@
  * backends/memory/transitions_limits.ts): a worker waiting on a full group,
  * queue or type concurrency limit starts when the running job that fills
  * it reaches the end of its time to live, which no call announces, without
- * waiting for its poll interval.
+ * waiting for its poll interval; the expiry of jobs that do not run wakes
+ * no one.
  *
  * @module
  */
@@ -11,6 +12,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { memoryBackend } from "../backends/memory/mod.ts";
+import type { Backend, ClaimRequest } from "../src/backend/interface.ts";
 import type { Limits } from "../src/limits_types.ts";
 import { createQueue } from "../src/queue.ts";
 import { createWorker } from "../src/worker/mod.ts";
@@ -55,4 +57,46 @@ describe("memory limits", () => {
       }
     });
   }
+  test("an idle worker on a full limit does not wake for the expiry of jobs that do not run", async () => {
+    const inner = memoryBackend();
+    let claims = 0;
+    const backend: Backend = Object.create(inner, {
+      claim: {
+        value: (queue: string, request: ClaimRequest) => (
+          claims++, inner.claim(queue, request)
+        ),
+      },
+    });
+    const queue = createQueue({ backend, name: "q" });
+    try {
+      await queue.setLimits({ groups: { concurrency: 1 } });
+      await queue.enqueue("t", "runs", { group: "a" });
+      await queue.enqueue("t", "waits", { group: "a" });
+      assert.equal((await queue.claim())?.data, "runs");
+      // Jobs the worker does not handle, expiring every 20 ms from now.
+      await queue.enqueueMany(Array.from({ length: 20 }, (_, i) => ({
+        type: "other",
+        data: i,
+        options: { ttl: 0.02 * (i + 1) },
+      })));
+      const before = claims;
+      const worker = createWorker(queue, { t: () => null }, {
+        pollInterval: 60_000,
+      });
+      try {
+        await sleep(600);
+      } finally {
+        await worker.stop();
+      }
+      assert.ok(
+        claims - before <= 2,
+        `claimed ${
+          claims - before
+        } times: woken by expiries of jobs not running`,
+      );
+    } finally {
+      await queue.close();
+      await inner.close();
+    }
+  });
 });

@@ -5,9 +5,10 @@
  * sends among 10, parked groups are never read), the counts of running jobs
  * after every way out of "processing", limits across a restart, every key
  * in the queue's hash slot, a worker waiting on a full limit woken when
- * the running job's time to live runs out, and the claim cost with 1,000
- * and 100,000 pending jobs in 10,000 groups (printed, not asserted). Each
- * test starts its own redis-server on a free loopback port.
+ * the running job's time to live runs out (and not by jobs that do not
+ * run), and the claim cost with 1,000 and 100,000 pending jobs in 10,000
+ * groups (printed, not asserted). Each test starts its own redis-server on
+ * a free loopback port.
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
@@ -16,6 +17,7 @@ import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { redisBackend } from "../backends/redis/mod.ts";
 import { createQueue, createWorker, type Queue } from "../mod.ts";
+import type { Backend, ClaimRequest } from "../src/backend/interface.ts";
 import type { Limits } from "../src/limits_types.ts";
 import { type RedisServer, startRedis } from "./_support/redis_server.ts";
 import { sleep, waitFor } from "./_support/time.ts";
@@ -258,6 +260,50 @@ describe("redis limits and groups", () => {
       }
     });
   }
+
+  test("an idle worker on a full limit does not wake for the expiry of jobs that do not run", async () => {
+    const s = await server();
+    const inner = redisBackend({ url: s.url });
+    let claims = 0;
+    const backend: Backend = Object.create(inner, {
+      claim: {
+        value: (queue: string, request: ClaimRequest) => (
+          claims++, inner.claim(queue, request)
+        ),
+      },
+    });
+    const queue = createQueue({ backend, name: "ttl-idle" });
+    try {
+      await queue.setLimits({ groups: { concurrency: 1 } });
+      await queue.enqueue("t", "runs", { group: "a" });
+      await queue.enqueue("t", "waits", { group: "a" });
+      assert.equal((await queue.claim())?.data, "runs");
+      // Jobs the worker does not handle, expiring every 20 ms from now.
+      await queue.enqueueMany(Array.from({ length: 20 }, (_, i) => ({
+        type: "other",
+        data: i,
+        options: { ttl: 0.02 * (i + 1) },
+      })));
+      const before = claims;
+      const worker = createWorker(queue, { t: () => null }, {
+        pollInterval: 60_000,
+      });
+      try {
+        await sleep(600);
+      } finally {
+        await worker.stop();
+      }
+      assert.ok(
+        claims - before <= 2,
+        `claimed ${
+          claims - before
+        } times: woken by expiries of jobs not running`,
+      );
+    } finally {
+      await queue.close();
+      await inner.close();
+    }
+  });
 
   test("every key a queue's scripts make is in the queue's hash slot", async () => {
     const s = await server();

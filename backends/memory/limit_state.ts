@@ -1,7 +1,8 @@
 /**
  * What the memory backend keeps of one queue's limits (transitions_limits.ts
  * changes it): the stored limits, how many jobs run per queue, type and group, the
- * windows of recent claim times, and the groups parked by their rate.
+ * windows of recent claim times, the groups parked by their rate, and the
+ * running jobs with a time to live.
  * Types and construction only.
  *
  * @module
@@ -38,6 +39,12 @@ export interface Parked extends Slot {
   at: number;
 }
 
+/** A running job with a time to live, counted in the limits, by its expiry. */
+export interface Expiring extends Slot {
+  id: string;
+  at: number;
+}
+
 /** The limit state of one queue. */
 export interface LimitState {
   limits: Limits;
@@ -52,6 +59,13 @@ export interface LimitState {
   /** Groups parked by their rate, by the time they may go on. */
   byTime: Heap<Parked>;
   parkedAt: Map<string, Parked>;
+  /**
+   * The counted running jobs with a time to live, by expiry: one that runs
+   * out frees its slots with no call to announce it (transitions_limits.ts
+   * wakes workers for the soonest).
+   */
+  expiring: Heap<Expiring>;
+  expiringOf: Map<string, Expiring>;
 }
 
 /** No limits. */
@@ -67,5 +81,7 @@ export function newLimitState(): LimitState {
     groupWindows: new Map(),
     byTime: new Heap((a, b) => a.at < b.at),
     parkedAt: new Map(),
+    expiring: new Heap((a, b) => a.at < b.at),
+    expiringOf: new Map(),
   };
 }

@@ -18,6 +18,7 @@ import type { Limits, RateLimit } from "../../src/limits_types.ts";
 import { wake } from "./events.ts";
 import { parkGroup } from "./lanes.ts";
 import {
+  type Expiring,
   type LimitState,
   newLimitState,
   type Parked,
@@ -158,6 +159,17 @@ function count(l: LimitState, rec: Rec, n: number): void {
   l.total += n;
   bump(l.byType, rec.type, n);
   if (rec.group !== undefined) bump(l.byGroup, rec.group, n);
+  if (rec.expiresAt === null) return;
+  if (n > 0) {
+    const e: Expiring = { id: rec.id, at: rec.expiresAt, i: -1 };
+    l.expiringOf.set(rec.id, e);
+    l.expiring.push(e);
+  } else {
+    const e = l.expiringOf.get(rec.id);
+    if (e === undefined) return;
+    l.expiringOf.delete(rec.id);
+    l.expiring.remove(e);
+  }
 }
 
 function bump(map: Map<string, number>, key: string, n: number): void {
@@ -179,9 +191,8 @@ function windowOf(
 /**
  * After a claim a limit may have cut short: a wake for when the soonest
  * window that held it back lets a claim through, and, while a concurrency
- * limit is full, for when the soonest time to live runs out (a running
- * job's frees its slot with no call to announce it; a pending job's wakes
- * workers once for nothing).
+ * limit is full, for when the soonest time to live of a running job runs
+ * out (it frees its slots with no call to announce it).
  */
 export function wakeForLimits(
   s: State,
@@ -197,7 +208,7 @@ export function wakeForLimits(
     if (u === Infinity) full = true;
     if (u > 0) at = Math.min(at, u);
   }
-  const expiry = full ? s.expiry.peek()?.at : undefined;
+  const expiry = full ? s.limits.expiring.peek()?.at : undefined;
   if (expiry !== undefined && expiry > now) at = Math.min(at, expiry);
   if (at !== Infinity) wake(s, at);
 }

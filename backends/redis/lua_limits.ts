@@ -105,8 +105,8 @@ end
  * parked. A claim cut short by a rate publishes a wake for
  * when the soonest window (the queue's, a type's, a parked group's) lets
  * one through; one cut short while a concurrency limit is full (or a
- * group parked), also for the soonest time to live (a running job's frees
- * its slot then; a pending job's wakes workers once for nothing).
+ * group parked), also for the soonest time to live of a running job (among
+ * the 16 soonest of the queue's jobs), which frees its slots then.
  */
 export const LCLAIM: string =
   `local function lclaim(types, need, untilS, TOK, out)
@@ -320,8 +320,15 @@ export const LCLAIM: string =
       if tc[t] and tonumber(call('HGET', RUN, 't'..t) or 0) >= tc[t] then capped = true end
     end
     if capped then
-      local e = call('ZRANGE', EXPIRY, 0, 0, 'WITHSCORES')
-      if #e > 0 and (not soon or tonumber(e[2]) < soon) then soon = tonumber(e[2]) end
+      -- the soonest of a running job, among the 16 soonest of all
+      local e = call('ZRANGE', EXPIRY, 0, 15, 'WITHSCORES')
+      for i = 1, #e, 2 do
+        if call('HGET', J(e[i]), 's') == 'processing' then
+          local at = tonumber(e[i + 1])
+          if not soon or at < soon then soon = at end
+          break
+        end
+      end
     end
     if soon then call(PUB, WCH, 'w'..string.format('%.0f', soon)) end
   end
