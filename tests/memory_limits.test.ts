@@ -57,6 +57,43 @@ describe("memory limits", () => {
       }
     });
   }
+  test("a worker waiting on a full limit wakes for a running job's time to live behind those of finished jobs kept", async () => {
+    const backend = memoryBackend();
+    const queue = createQueue({ backend, name: "q" });
+    const started: unknown[] = [];
+    try {
+      await queue.setLimits({ concurrency: 1 });
+      // 20 finished jobs, kept, that expire before the running one: the
+      // soonest expiries of the queue are not a running job's.
+      for (let i = 0; i < 20; i++) {
+        await queue.enqueue("t", i, { ttl: 1 });
+        await queue.complete((await queue.claim())!, null);
+      }
+      await queue.enqueue("t", "expires", { ttl: 1 });
+      await queue.enqueue("t", "next");
+      assert.equal(
+        (await queue.claim({ leaseMs: 3_600_000 }))?.data,
+        "expires",
+      );
+      const worker = createWorker(queue, {
+        t: (job) => void started.push(job.data),
+      }, { pollInterval: 60_000 });
+      try {
+        await sleep(100);
+        assert.deepEqual(started, []);
+        await waitFor("the next job started", () => started.length === 1, {
+          timeout: 4_000,
+        });
+        assert.deepEqual(started, ["next"]);
+      } finally {
+        await worker.stop();
+      }
+    } finally {
+      await queue.close();
+      await backend.close();
+    }
+  });
+
   test("an idle worker on a full limit does not wake for the expiry of jobs that do not run", async () => {
     const inner = memoryBackend();
     let claims = 0;

@@ -130,7 +130,7 @@ for i = 0, n - 1 do
     add('ZREM', ACTIVE, id)
     if x[4] then release(id, x[4]) end
     moved[x[3]] = (moved[x[3]] or 0) + 1
-    if x[9] and x[9] == x[2] then unrun(x[3], x[8]) end
+    if x[9] and x[9] == x[2] then unrun(x[3], x[8], id) end
     if loud then note(id, x[3], 'complete', x[11], x[12], x[10], v, res, x[13], at) end
     -- only a flow job has f: a plain one costs one absent field here
     if x[7] then fdone(id, 'complete', res, x[7], true) end
@@ -159,7 +159,7 @@ if x[1] ~= 'processing' or x[2] ~= ARGV[3] then return 0 end
 local v = tonumber(x[5] or 1) + 1
 local s = 'failed'
 call('ZREM', ACTIVE, id)
-if x[13] == x[2] then unrun(x[3], x[12]) end
+if x[13] == x[2] then unrun(x[3], x[12], id) end
 if retryAt ~= '' then
   s = 'pending'
   call('HSET', J(id), 's', s, 'e', e, 'ra', retryAt, 'ua', NOWS, 'v', v)
@@ -207,7 +207,7 @@ for i = 3, #ARGV - 1, 2 do
       call('HSET', J(id), 's', 'pending', 'a', a, 'q', q, 'ra', ra, 'ua', NOWS, 'v', v)
       call('HDEL', J(id), 'lt', 'lu')
       add('ZREM', ACTIVE, id)
-      if x[14] == x[2] then unrun(x[3], x[13]) end
+      if x[14] == x[2] then unrun(x[3], x[13], id) end
       schedule(id, x[3], q, ra, x[13])
       count('processing', x[3], -1)
       count('pending', x[3], 1)

@@ -160,7 +160,7 @@ export const STOP: string = `local function fstop(id, e, cascade)
   local v = tonumber(x[4] or 1) + 1
   if s == 'processing' then
     call('ZREM', ACTIVE, id)
-    if x[13] and x[13] == x[9] then unrun(x[2], x[12]) end
+    if x[13] and x[13] == x[9] then unrun(x[2], x[12], id) end
     call(PUB, WCH, 'c'..id..' '..v)
   end
   h[#h + 1] = 'v'; h[#h + 1] = v

@@ -31,9 +31,9 @@ import { CLAIM_FIELDS } from "./records.ts";
 const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
 
 /**
- * Helper "limits" (needs lanes). `unrun(t, g)` frees the slots of a job of
- * type t and group g (nil: none) that left "processing" counted (its `lc`
- * is its lease token): a wake (now) when a concurrency limit it counted in
+ * Helper "limits" (needs lanes). `unrun(t, g, id)` frees the slots of job
+ * id of type t and group g (nil: none) that left "processing" counted (its
+ * `lc` is its lease token), and takes it out of `B rx`: a wake (now) when a concurrency limit it counted in
  * was full, and its group unparked once under its limit and not held by
  * its rate. Only what a concurrency limit binds is counted: the queue
  * (`*`) when it has one, a type when it has one, a group when groups have
@@ -42,7 +42,7 @@ const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
  * the next claim through (0: now); `wadd(w, member)` logs a claim now.
  */
 export const LIMITS: string =
-  `local LIM, RUN, PT, RLX = B..'lim', B..'run', B..'pt', B..'rlx'
+  `local LIM, RUN, PT, RLX, RX = B..'lim', B..'run', B..'pt', B..'rlx', B..'rx'
 local lwoke, lcache, lfull = false, {}, false
 -- frees a slot of f under limit max (nil: none); true if then under it
 local function lfree(f, max)
@@ -52,7 +52,8 @@ local function lfree(f, max)
   if n + 1 >= max then lfull = true end
   return n < max
 end
-local function unrun(t, g)
+local function unrun(t, g, id)
+  call('ZREM', RX, id)
   -- the limits cannot change during a script: read once per type
   local l = lcache[t]
   if not l then
@@ -105,8 +106,10 @@ end
  * parked. A claim cut short by a rate publishes a wake for
  * when the soonest window (the queue's, a type's, a parked group's) lets
  * one through; one cut short while a concurrency limit is full (or a
- * group parked), also for the soonest time to live of a running job (among
- * the 16 soonest of the queue's jobs), which frees its slots then.
+ * group parked), also for the soonest time to live of a counted running
+ * job (`B rx`, by expiry: a job with one joins it as it is claimed under
+ * limits or counted by setLimits, and leaves it as it stops, `unrun`; one
+ * left behind goes when a claim meets it), which frees its slots then.
  */
 export const LCLAIM: string =
   `local function lclaim(types, need, untilS, TOK, out)
@@ -256,6 +259,7 @@ export const LCLAIM: string =
       if on then
         call('HSET', J(id), 's', 'processing', 'a', a, 'sa', NOWS, 'lt', tok, 'lu', untilS,
           'ua', NOWS, 'v', v, 'q', x[11], 'lc', tok)
+        if x[5] then call('ZADD', RX, x[5], id) end
       else
         call('HSET', J(id), 's', 'processing', 'a', a, 'sa', NOWS, 'lt', tok, 'lu', untilS,
           'ua', NOWS, 'v', v, 'q', x[11])
@@ -320,14 +324,18 @@ export const LCLAIM: string =
       if tc[t] and tonumber(call('HGET', RUN, 't'..t) or 0) >= tc[t] then capped = true end
     end
     if capped then
-      -- the soonest of a running job, among the 16 soonest of all
-      local e = call('ZRANGE', EXPIRY, 0, 15, 'WITHSCORES')
-      for i = 1, #e, 2 do
-        if call('HGET', J(e[i]), 's') == 'processing' then
-          local at = tonumber(e[i + 1])
+      -- the soonest of a counted running job (RX: those that stopped
+      -- since leave it as they are met, 16 at most a claim)
+      for _ = 1, 16 do
+        local e = call('ZRANGE', RX, 0, 0, 'WITHSCORES')
+        if #e == 0 then break end
+        local y = call('HMGET', J(e[1]), 's', 'lc', 'lt')
+        if y[1] == 'processing' and y[2] and y[2] == y[3] then
+          local at = tonumber(e[2])
           if not soon or at < soon then soon = at end
           break
         end
+        call('ZREM', RX, e[1])
       end
     end
     if soon then call(PUB, WCH, 'w'..string.format('%.0f', soon)) end
@@ -338,8 +346,9 @@ end
 /**
  * ARGV: now, the limits as JSON ("" for none), then the `B lim` fields
  * (field, value pairs). Replaces the limits: claim logs and parking start
- * afresh, the processing jobs are counted again (`lc` set on each, or
- * dropped when no limit is left), the groups at their limit are parked,
+ * afresh, the processing jobs are counted again (`lc` set on each, and
+ * those with a time to live put in `B rx`, or dropped when no limit is
+ * left), the groups at their limit are parked,
  * and workers are woken (a limit may have loosened). Returns 1.
  */
 export const SET_LIMITS: string = `
@@ -349,7 +358,7 @@ for _, f in ipairs(old) do
 end
 for _, g in ipairs(call('ZRANGE', RLX, 0, -1)) do call('DEL', B..'rl:g'..g) end
 for _, g in ipairs(call('HKEYS', PK)) do lpark(g, false) end
-call('DEL', LIM, RUN, RLX, PT, B..'rl:*')
+call('DEL', LIM, RUN, RLX, PT, RX, B..'rl:*')
 local on = ARGV[2] ~= ''
 if on then call('HSET', LIM, 'j', ARGV[2], unpack(ARGV, 3)) end
 local c, gc = {}, nil
@@ -358,9 +367,10 @@ if on then
   gc = tonumber(c[2])
 end
 for _, id in ipairs(call('ZRANGE', ACTIVE, 0, -1)) do
-  local x = call('HMGET', J(id), 's', 't', 'g', 'lt')
+  local x = call('HMGET', J(id), 's', 't', 'g', 'lt', 'ea')
   if x[1] == 'processing' and on then
     call('HSET', J(id), 'lc', x[4])
+    if x[5] then call('ZADD', RX, x[5], id) end
     if c[1] then call('HINCRBY', RUN, '*', 1) end
     if call('HEXISTS', LIM, 'tc'..x[2]) == 1 then call('HINCRBY', RUN, 't'..x[2], 1) end
     if x[3] and gc then call('HINCRBY', RUN, 'g'..x[3], 1) end

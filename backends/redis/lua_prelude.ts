@@ -232,7 +232,7 @@ local function drop(id, s, t, k, f)
     call('ZREM', DELAYED, id)
   elseif s == 'processing' then
     call('ZREM', ACTIVE, id)
-    if y[2] and y[2] == y[3] then unrun(t, y[1]) end
+    if y[2] and y[2] == y[3] then unrun(t, y[1], id) end
   else
     unindex(id, s, y[1])
   end
@@ -291,7 +291,7 @@ local function recover(limit)
       end
       count('processing', x[3], -1)
       count(s, x[3], 1)
-      if x[15] and x[15] == x[11] then unrun(x[3], x[14]) end
+      if x[15] and x[15] == x[11] then unrun(x[3], x[14], id) end
       call(PUB, WCH, 'c'..id..' '..v)
       note(id, x[3], s, x[9], x[10], x[5], v, nil, LEASE_EXPIRED, NOWS)
       if s == 'failed' then

@@ -156,8 +156,10 @@ export function stopped(
     (limits.concurrency !== undefined &&
       running(tx, queue) + s.all >= limits.concurrency);
   if (full) {
+    // At the end of the transaction: an op that throws has its own events
+    // dropped, and a wake it emitted must not stand for the others'.
     s.woke = true;
-    tx.emit(queue, "w", null, String(now));
+    tx.last(`wake ${queue}`, () => tx.emit(queue, "w", null, String(now)));
   }
 }
 
