@@ -12,6 +12,7 @@
  * | `B rl:*`, `B rl:t<type>`, `B rl:g<group>` | zset | recent claims (by turn) of the queue, a type, a group, by claim time |
  * | `B rlx` | zset | groups with a claim log, by their last claim (stale logs go) |
  * | `B pt` | zset | groups parked by their rate, by when their window lets a claim through |
+ * | `B rx` | zset | jobs counted in `B run` that have a time to live, by expiry (the claim's wake for the soonest) |
  *
  * A job claimed while limits are set gets the field `lc`, its lease token,
  * and counts in `B run` until it leaves "processing": every way out
@@ -33,9 +34,9 @@ const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
 /**
  * Helper "limits" (needs lanes). `unrun(t, g, id)` frees the slots of job
  * id of type t and group g (nil: none) that left "processing" counted (its
- * `lc` is its lease token), and takes it out of `B rx`: a wake (now) when a concurrency limit it counted in
- * was full, and its group unparked once under its limit and not held by
- * its rate. Only what a concurrency limit binds is counted: the queue
+ * `lc` is its lease token): a wake (now) when a concurrency limit it
+ * counted in was full, and its group unparked once under its limit and not
+ * held by its rate; it leaves `B rx` too. Only what a concurrency limit binds is counted: the queue
  * (`*`) when it has one, a type when it has one, a group when groups have
  * one. `wtrim(key, spec)` trims a claim log to its window (spec `<max>
  * <per>`) and returns {key, count, max, per}; `wuntil(w)` is when it lets
@@ -103,13 +104,14 @@ end
  * first job of the open types (a group stays FIFO across types: that job
  * may wait in the group's lane of another type, behind another group's
  * lane there), claimed as CLAIM does and counted; a group that fills is
- * parked. A claim cut short by a rate publishes a wake for
- * when the soonest window (the queue's, a type's, a parked group's) lets
- * one through; one cut short while a concurrency limit is full (or a
- * group parked), also for the soonest time to live of a counted running
- * job (`B rx`, by expiry: a job with one joins it as it is claimed under
- * limits or counted by setLimits, and leaves it as it stops, `unrun`; one
- * left behind goes when a claim meets it), which frees its slots then.
+ * parked. A claim cut short by a rate publishes a wake for when the
+ * soonest window (the queue's, a type's, a parked group's) lets one
+ * through; one cut short while a concurrency limit is full (a group parked
+ * under a group concurrency limit included), also for the soonest time to
+ * live of a counted running job (`B rx`, by expiry: a job with one joins
+ * it as it is claimed under limits or counted by setLimits, and leaves it
+ * as it stops, `unrun`; one left behind goes when a claim meets it), which
+ * frees its slots then.
  */
 export const LCLAIM: string =
   `local function lclaim(types, need, untilS, TOK, out)
@@ -319,7 +321,7 @@ export const LCLAIM: string =
     if #z > 0 and (not soon or tonumber(z[2]) < soon) then soon = tonumber(z[2]) end
     -- a full concurrency limit frees when a running job's time to live
     -- runs out, which nothing announces: a wake for the soonest expiry
-    local capped = (qc and qn >= qc) or call('HLEN', PK) > 0
+    local capped = (qc and qn >= qc) or (gc and call('HLEN', PK) > 0)
     for _, t in ipairs(types) do
       if tc[t] and tonumber(call('HGET', RUN, 't'..t) or 0) >= tc[t] then capped = true end
     end
