@@ -8,8 +8,8 @@
  * moves on, so a claim never looks at it. When a full concurrency limit
  * frees, workers are woken at once; when a rate limit holds a claim back,
  * they are woken for when its window lets one through, and when a full
- * concurrency limit does, for when the soonest time to live runs out. While no limit is
- * set, nothing is counted.
+ * concurrency limit does, for when the soonest time to live of a running
+ * job runs out. While no limit is set, nothing is counted.
  *
  * @module
  */

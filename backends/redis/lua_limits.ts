@@ -36,9 +36,9 @@ const CLAIM_LIST = CLAIM_FIELDS.map((f) => `'${f}'`).join(", ");
  * id of type t and group g (nil: none) that left "processing" counted (its
  * `lc` is its lease token): a wake (now) when a concurrency limit it
  * counted in was full, and its group unparked once under its limit and not
- * held by its rate; it leaves `B rx` too. Only what a concurrency limit binds is counted: the queue
- * (`*`) when it has one, a type when it has one, a group when groups have
- * one. `wtrim(key, spec)` trims a claim log to its window (spec `<max>
+ * held by its rate; it leaves `B rx` too. Only what a concurrency limit
+ * binds is counted: the queue (`*`) when it has one, a type when it has
+ * one, a group when groups have one. `wtrim(key, spec)` trims a claim log to its window (spec `<max>
  * <per>`) and returns {key, count, max, per}; `wuntil(w)` is when it lets
  * the next claim through (0: now); `wadd(w, member)` logs a claim now.
  */
@@ -350,8 +350,8 @@ end
  * (field, value pairs). Replaces the limits: claim logs and parking start
  * afresh, the processing jobs are counted again (`lc` set on each, and
  * those with a time to live put in `B rx`, or dropped when no limit is
- * left), the groups at their limit are parked,
- * and workers are woken (a limit may have loosened). Returns 1.
+ * left), the groups at their limit are parked, and workers are woken (a
+ * limit may have loosened). Returns 1.
  */
 export const SET_LIMITS: string = `
 local old = call('HKEYS', LIM)

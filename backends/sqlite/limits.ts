@@ -3,8 +3,8 @@
  * limits, the rate windows of the claim log (sql_limits_schema.ts), the
  * step a transition ends with when it takes a job out of "processing"
  * (`stopped`; `dropExpired` for jobs deleted by their time to live), and
- * housekeeping's check of parked groups. The claim that
- * enforces them is transitions_limits.ts.
+ * housekeeping's check of parked groups. The claim that enforces them is
+ * transitions_limits.ts.
  *
  * Nothing here keeps a count: running jobs are read from the job counts
  * (sql_counts.ts) and, per group, from an index of running jobs, in the
@@ -163,7 +163,10 @@ export function stopped(
   }
 }
 
-/** A queue's jobs that left "processing" in a transaction, and whether it woke workers. */
+/**
+ * A queue's jobs that left "processing" in a transaction, and whether it
+ * woke workers.
+ */
 interface Stops {
   all: number;
   types: Map<string, number>;
@@ -183,10 +186,11 @@ function counted(tx: Tx, queue: string, type: string): Stops {
 }
 
 /**
- * Runs a statement that deletes expired jobs (`sql`, bound to `params`,
- * returning EXPIRED of each: DELETE_EXPIRED, DROP_EXPIRED_HOLDER...): a
- * job it deleted while processing leaves "processing" there, so it stops
- * as a finished one does (`stopped`), freeing its group's slot and waking
+ * Runs a statement that deletes expired jobs of `queue` at `now` (`sql`,
+ * bound to queue, now and `arg`, returning EXPIRED of each:
+ * DELETE_EXPIRED, DROP_EXPIRED_HOLDER, DROP_EXPIRED_HOLDER_OF): a job it
+ * deleted while processing leaves "processing" there, so it stops as a
+ * finished one does (`stopped`), freeing its group's slot and waking
  * workers a full limit held back.
  */
 export function dropExpired(
@@ -194,9 +198,9 @@ export function dropExpired(
   queue: string,
   now: number,
   sql: string,
-  ...params: Param[]
+  arg: Param,
 ): void {
-  for (const [processing, type, group] of tx.stmt(sql).all(...params)) {
+  for (const [processing, type, group] of tx.stmt(sql).all(queue, now, arg)) {
     if (processing === 1) stopped(tx, queue, [type, group], 0, now);
   }
 }

@@ -269,7 +269,7 @@ export function retryJob(
   id: string,
   now: number,
 ): boolean {
-  dropExpired(tx, queue, now, SQL.DROP_EXPIRED_HOLDER_OF, queue, now, id);
+  dropExpired(tx, queue, now, SQL.DROP_EXPIRED_HOLDER_OF, id);
   const row = tx.stmt(SQL.RETRY).get(queue, now, id) as Payload;
   if (row === undefined) return retryFlowJob(tx, queue, id, now);
   tx.emit(queue, "u", id, row[0]);
@@ -343,6 +343,6 @@ export function deleteExpired(
   lastNow: ReadonlyMap<string, number>,
 ): void {
   for (const [queue, now] of lastNow) {
-    dropExpired(tx, queue, now, SQL.DELETE_EXPIRED, queue, now, EXPIRED_BATCH);
+    dropExpired(tx, queue, now, SQL.DELETE_EXPIRED, EXPIRED_BATCH);
   }
 }

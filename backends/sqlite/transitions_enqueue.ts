@@ -111,7 +111,7 @@ function insertChunk(
     const job = jobs[i]!;
     // An expired job frees its key first (a job just stored never is).
     if (job.key !== null) {
-      dropExpired(tx, queue, now, SQL.DROP_EXPIRED_HOLDER, queue, now, job.key);
+      dropExpired(tx, queue, now, SQL.DROP_EXPIRED_HOLDER, job.key);
     }
     const due = job.runAt <= now;
     if (due && job.group !== undefined) lanes = true;

@@ -37,7 +37,7 @@ export function importJobs(
   const outcomes = jobs.map((job): ImportOutcome => {
     const pending = job.status === "pending";
     if (pending && job.key !== null) {
-      dropExpired(tx, queue, now, DROP_EXPIRED_HOLDER, queue, now, job.key);
+      dropExpired(tx, queue, now, DROP_EXPIRED_HOLDER, job.key);
     }
     const row = insert(tx, queue, job, now);
     if (row === undefined) {
