@@ -6,7 +6,8 @@
  * after every way out of "processing", limits across a restart, every key
  * in the queue's hash slot, a worker waiting on a full limit woken when
  * the running job's time to live runs out (and not by jobs that do not
- * run), and the claim cost with 1,000 and 100,000 pending jobs in 10,000
+ * run: tests/_support/ttl_wakeups.ts, which memory runs too), and the
+ * claim cost with 1,000 and 100,000 pending jobs in 10,000
  * groups (printed, not asserted). Each test starts its own redis-server on
  * a free loopback port.
  */
@@ -16,9 +17,8 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { redisBackend } from "../backends/redis/mod.ts";
-import { createQueue, createWorker, type Queue } from "../mod.ts";
-import type { Backend, ClaimRequest } from "../src/backend/interface.ts";
-import type { Limits } from "../src/limits_types.ts";
+import { createQueue, type Queue } from "../mod.ts";
+import { ttlWakeupTests } from "./_support/ttl_wakeups.ts";
 import { type RedisServer, startRedis } from "./_support/redis_server.ts";
 import { sleep, waitFor } from "./_support/time.ts";
 
@@ -221,127 +221,7 @@ describe("redis limits and groups", () => {
     }
   });
 
-  const expiring: [string, Limits, { group?: string }][] = [
-    ["group", { groups: { concurrency: 1 } }, { group: "a" }],
-    ["queue", { concurrency: 1 }, {}],
-    ["type", { types: { t: { concurrency: 1 } } }, {}],
-  ];
-  for (const [scope, limits, options] of expiring) {
-    test(`a worker waiting on a full ${scope} limit starts when the running job's time to live runs out`, async () => {
-      const s = await server();
-      const backend = redisBackend({ url: s.url });
-      const queue = createQueue({ backend, name: `ttl-${scope}` });
-      const started: unknown[] = [];
-      try {
-        await queue.setLimits(limits);
-        await queue.enqueue("t", "expires", { ...options, ttl: 0.4 });
-        await queue.enqueue("t", "next", options);
-        const held = await queue.claim({ leaseMs: 3_600_000 });
-        assert.equal(held?.data, "expires");
-        const worker = createWorker(queue, {
-          t: (job) => void started.push(job.data),
-        }, { pollInterval: 60_000 });
-        try {
-          // Its first claim finds the limit full and publishes a wake for
-          // the soonest time to live: the slot's job, 0.4 s after enqueue.
-          await sleep(100);
-          assert.deepEqual(started, []);
-          await waitFor("the next job started", () => started.length === 1, {
-            timeout: 3_000,
-          });
-          assert.deepEqual(started, ["next"]);
-          assert.equal(await queue.get(held!.id), null, "the expired job");
-        } finally {
-          await worker.stop();
-        }
-      } finally {
-        await queue.close();
-        await backend.close();
-      }
-    });
-  }
-
-  test("a worker waiting on a full limit wakes for a running job's time to live behind those of finished jobs kept", async () => {
-    const s = await server();
-    const backend = redisBackend({ url: s.url });
-    const queue = createQueue({ backend, name: "ttl-kept" });
-    const started: unknown[] = [];
-    try {
-      await queue.setLimits({ concurrency: 1 });
-      // 20 finished jobs, kept, that expire before the running one: the
-      // soonest expiries of the queue are not a running job's.
-      for (let i = 0; i < 20; i++) {
-        await queue.enqueue("t", i, { ttl: 1 });
-        await queue.complete((await queue.claim())!, null);
-      }
-      await queue.enqueue("t", "expires", { ttl: 1 });
-      await queue.enqueue("t", "next");
-      assert.equal(
-        (await queue.claim({ leaseMs: 3_600_000 }))?.data,
-        "expires",
-      );
-      const worker = createWorker(queue, {
-        t: (job) => void started.push(job.data),
-      }, { pollInterval: 60_000 });
-      try {
-        await sleep(100);
-        assert.deepEqual(started, []);
-        await waitFor("the next job started", () => started.length === 1, {
-          timeout: 4_000,
-        });
-        assert.deepEqual(started, ["next"]);
-      } finally {
-        await worker.stop();
-      }
-    } finally {
-      await queue.close();
-      await backend.close();
-    }
-  });
-
-  test("an idle worker on a full limit does not wake for the expiry of jobs that do not run", async () => {
-    const s = await server();
-    const inner = redisBackend({ url: s.url });
-    let claims = 0;
-    const backend: Backend = Object.create(inner, {
-      claim: {
-        value: (queue: string, request: ClaimRequest) => (
-          claims++, inner.claim(queue, request)
-        ),
-      },
-    });
-    const queue = createQueue({ backend, name: "ttl-idle" });
-    try {
-      await queue.setLimits({ groups: { concurrency: 1 } });
-      await queue.enqueue("t", "runs", { group: "a" });
-      await queue.enqueue("t", "waits", { group: "a" });
-      assert.equal((await queue.claim())?.data, "runs");
-      // Jobs the worker does not handle, expiring every 20 ms from now.
-      await queue.enqueueMany(Array.from({ length: 20 }, (_, i) => ({
-        type: "other",
-        data: i,
-        options: { ttl: 0.02 * (i + 1) },
-      })));
-      const before = claims;
-      const worker = createWorker(queue, { t: () => null }, {
-        pollInterval: 60_000,
-      });
-      try {
-        await sleep(600);
-      } finally {
-        await worker.stop();
-      }
-      assert.ok(
-        claims - before <= 2,
-        `claimed ${
-          claims - before
-        } times: woken by expiries of jobs not running`,
-      );
-    } finally {
-      await queue.close();
-      await inner.close();
-    }
-  });
+  ttlWakeupTests(async () => redisBackend({ url: (await server()).url }));
 
   test("every key a queue's scripts make is in the queue's hash slot", async () => {
     const s = await server();

@@ -30,8 +30,8 @@ import * as LIMITS from "../backends/sqlite/sql_limits.ts";
 import { createQueue } from "../src/queue.ts";
 import { createWorker } from "../src/worker/mod.ts";
 import { sleep, waitFor } from "./_support/time.ts";
+import { countingClaims } from "./_support/ttl_wakeups.ts";
 import type { Limits } from "../src/limits_types.ts";
-import type { Backend, ClaimRequest } from "../src/backend/interface.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "jobline-sqlite-limits-"));
 let files = 0;
@@ -211,14 +211,7 @@ describe("sqlite limits and groups", () => {
       const time = clock();
       const inner = sqliteBackend({ path, housekeepingInterval: 20 });
       // The worker's claims, counted: a claim finds the limit full.
-      let claims = 0;
-      const backend: Backend = Object.create(inner, {
-        claim: {
-          value: (queue: string, request: ClaimRequest) => (
-            claims++, inner.claim(queue, request)
-          ),
-        },
-      });
+      const { backend, claims } = countingClaims(inner);
       const queue = createQueue({ backend, name: "q", clock: time.now });
       const started: unknown[] = [];
       try {
@@ -231,12 +224,12 @@ describe("sqlite limits and groups", () => {
         await queue.enqueue("t", "next", options);
         const held = await queue.claimMany(n, { leaseMs: 3_600_000 });
         assert.equal(held.length, n);
-        const before = claims;
+        const before = claims();
         const waiting = createWorker(queue, {
           t: (job) => void started.push(job.data),
         }, { pollInterval: 60_000 });
         try {
-          await waitFor("the worker's first claim", () => claims > before);
+          await waitFor("the worker's first claim", () => claims() > before);
           await sleep(50);
           assert.deepEqual(started, [], "the limit is full");
           time.advance(2_000);
