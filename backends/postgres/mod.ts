@@ -5,11 +5,9 @@
  * LISTEN/NOTIFY on one channel per queue. Every transition is one statement.
  *
  * This file owns the factory, its options and their checks, the
- * capabilities, and the adapter from Backend methods to the transitions
- * (`transitions.ts`; pause, resume, reschedule and clean in
- * `transitions_control.ts`; schedules in `transitions_schedule.ts`; the import
- * in `transitions_import.ts`; flows in `transitions_flows.ts`; limits in
- * `transitions_limits.ts`). The connection, migrations and closing are
+ * capabilities, listen and close; `calls.ts` adapts the other Backend
+ * methods to the transitions (limits: `transitions_limits.ts`). The
+ * connection, migrations and closing are
  * in `db.ts`, the SQL in `sql.ts` (the enqueue's insert in
  * `sql_enqueue.ts`, the migrations in `sql_migrations.ts`, the claim
  * function in `sql_claim.ts`, retention's columns and the complete and
@@ -25,33 +23,24 @@
  */
 
 import type { Sql, TransactionSql } from "postgres";
-import type {
-  Backend,
-  BackendImport,
-  BackendSchedules,
-} from "../../src/backend/interface.ts";
+import type { Backend } from "../../src/backend/interface.ts";
 import type { BackendFlows } from "../../src/backend/interface_flows.ts";
 import type { BackendLimits } from "../../src/backend/interface_limits.ts";
 import { toBackendError, ValidationError } from "../../src/errors.ts";
 import type { BackendCapabilities } from "../../src/types.ts";
-import { type Db, type DbConfig, openDb } from "./db.ts";
-import { createEvents, type Events, type ListenClient } from "./events.ts";
-import { createTransitions, type Transitions } from "./transitions.ts";
-import {
-  type ControlTransitions,
-  createControlTransitions,
-} from "./transitions_control.ts";
+import { backendCalls } from "./calls.ts";
+import { type DbConfig, openDb } from "./db.ts";
+import { createEvents, type ListenClient } from "./events.ts";
+import { createTransitions } from "./transitions.ts";
+import { createControlTransitions } from "./transitions_control.ts";
 import { createFlowTransitions } from "./transitions_flows.ts";
 import { createImport } from "./transitions_import.ts";
 import { createLimitCalls } from "./transitions_limits.ts";
-import {
-  createScheduleTransitions,
-  type ScheduleTransitions,
-} from "./transitions_schedule.ts";
+import { createScheduleTransitions } from "./transitions_schedule.ts";
 import { parsePostgresUrl, SCHEMA, SYSTEM_SCHEMA } from "./url.ts";
 import { ident } from "./sql.ts";
 import { watcherStatements } from "./sql_watchers.ts";
-import { createWatcher, type Watcher } from "./watchers.ts";
+import { createWatcher } from "./watchers.ts";
 
 /**
  * A porsager client (`postgres(...)`) or a transaction of one.
@@ -177,10 +166,47 @@ export function postgresBackend(
     (queue) => events.resync(queue),
   );
   return {
-    ...adapter(db, transitions, events, watcher, flow),
-    ...scheduleCalls(db, schedules, importJobs),
-    ...flowCalls(db, flows),
+    name: "postgres",
+    capabilities: { ...capabilities },
+    ...backendCalls(db, events, {
+      jobs: transitions,
+      control: flow,
+      schedules,
+      importJobs,
+      flows,
+    }),
     ...createLimitCalls(db, config.schema),
+    async listen(queue, topic, listener) {
+      db.checkOpen();
+      let stop: () => Promise<void>;
+      try {
+        stop = await events.listen(queue, db.channel(queue), topic, listener);
+      } catch (err) {
+        throw toBackendError(err, "postgres listen");
+      }
+      // A worker hears wake-ups and cancels, which are always sent; anyone
+      // else hears updates, which claims and completions send only while
+      // the queue is watched (sql_watchers.ts): watch it, LISTEN being
+      // active already, before saying listening is in place.
+      if (topic === "worker") return stop;
+      let unwatch: () => Promise<void>;
+      try {
+        unwatch = await watcher.watch(queue);
+      } catch (err) {
+        await stop();
+        throw toBackendError(err, "postgres listen");
+      }
+      return async () => {
+        await stop();
+        await unwatch();
+      };
+    },
+
+    close: () =>
+      db.close(async () => {
+        await watcher.close();
+        await events.close();
+      }),
   };
 }
 
@@ -247,157 +273,4 @@ function configOf(options: PostgresBackendOptions): DbConfig {
     );
   }
   return { client, schema, sweepInterval };
-}
-
-/**
- * The `tx` of an enqueue, checked by shape for callers without types.
- *
- * @returns The client to insert with: the transaction, or the backend's.
- */
-function clientFor(db: Db, tx: unknown): PostgresClient {
-  if (tx === undefined) return db.sql;
-  if (
-    tx === null || typeof (tx as { unsafe?: unknown }).unsafe !== "function"
-  ) {
-    throw new ValidationError(
-      "Cannot enqueue job as 'tx' must be a transaction of npm 'postgres' (the argument of sql.begin's callback)",
-    );
-  }
-  return tx as PostgresClient;
-}
-
-/** The schedule calls and the import, each through `db.run`. */
-function scheduleCalls(
-  db: Db,
-  t: ScheduleTransitions,
-  importJobs: BackendImport["importJobs"],
-): BackendSchedules & BackendImport {
-  const run = db.run;
-  return {
-    putSchedule: (queue, schedule, o) =>
-      run("putSchedule", queue, o.now, () => t.putSchedule(queue, schedule, o)),
-    removeSchedule: (queue, name, o) =>
-      run(
-        "removeSchedule",
-        queue,
-        o.now,
-        () => t.removeSchedule(queue, name, o),
-      ),
-    listSchedules: (queue, o) =>
-      run("listSchedules", queue, o.now, () => t.listSchedules(queue, o)),
-    fireSchedule: (queue, fire, o) =>
-      run("fireSchedule", queue, o.now, () => t.fireSchedule(queue, fire, o)),
-    importJobs: (queue, jobs, o) =>
-      run("importJobs", queue, o.now, () => importJobs(queue, jobs, o)),
-  };
-}
-
-/** The flow calls (SPEC §12), each through `db.run`. */
-function flowCalls(db: Db, t: BackendFlows): BackendFlows {
-  const run = db.run;
-  return {
-    enqueueFlow: (queue, flow, o) =>
-      run("enqueueFlow", queue, o.now, () => t.enqueueFlow(queue, flow, o)),
-    getFlow: (queue, id, o) =>
-      run("getFlow", queue, o.now, () => t.getFlow(queue, id, o)),
-    cancelFlow: (queue, id, o) =>
-      run("cancelFlow", queue, o.now, () => t.cancelFlow(queue, id, o)),
-    parentResults: (queue, id, o) =>
-      run("parentResults", queue, o.now, () => t.parentResults(queue, id, o)),
-  };
-}
-
-/** The Backend methods, each one call of a transition through `db.run`. */
-function adapter(
-  db: Db,
-  t: Transitions,
-  events: Events,
-  watcher: Watcher,
-  f: ControlTransitions,
-): Omit<
-  Backend<PostgresTransaction>,
-  | keyof BackendSchedules
-  | keyof BackendImport
-  | keyof BackendFlows
-  | keyof BackendLimits
-> {
-  const run = db.run;
-  return {
-    name: "postgres",
-    capabilities: { ...capabilities },
-
-    async enqueue(queue, jobs, { now, tx }) {
-      if (jobs.length === 0) return [];
-      const client = clientFor(db, tx);
-      return await run("enqueue", queue, now, () => {
-        return t.enqueue(client, queue, jobs, now);
-      });
-    },
-    enqueueClaim(queue, jobs, r) {
-      const claim = () => t.enqueueClaim(queue, jobs, r);
-      const send = () => run("enqueue", queue, r.now, claim);
-      return events.handing(queue, jobs, send);
-    },
-    claim: (queue, req) =>
-      run("claim", queue, req.now, () => t.claim(queue, req)),
-    heartbeat: (queue, ref, o) =>
-      run("heartbeat", queue, o.now, () => t.heartbeat(queue, ref, o)),
-    update: (queue, ref, o) =>
-      run("update", queue, o.now, () => t.update(queue, ref, o)),
-    complete: (queue, ref, result, o) =>
-      run("complete", queue, o.now, () => t.complete(queue, ref, result, o)),
-    fail: (queue, ref, o) =>
-      run("fail", queue, o.now, () => t.fail(queue, ref, o)),
-    release: (queue, refs, o) =>
-      run("release", queue, o.now, () => t.release(queue, refs, o)),
-    cancel: (queue, id, o) =>
-      run("cancel", queue, o.now, () => t.cancel(queue, id, o)),
-    retry: (queue, id, o) =>
-      run("retry", queue, o.now, () => t.retry(queue, id, o)),
-    remove: (queue, id, o) =>
-      run("remove", queue, o.now, () => t.remove(queue, id, o)),
-    get: (queue, id, o) => run("get", queue, o.now, () => t.get(queue, id, o)),
-    list: (queue, req) => run("list", queue, req.now, () => t.list(queue, req)),
-    stats: (queue, o) => run("stats", queue, o.now, () => t.stats(queue, o)),
-    setPaused: (queue, o) =>
-      run("setPaused", queue, o.now, () => f.setPaused(queue, o)),
-    pausedState: (queue, o) =>
-      run("pausedState", queue, o.now, () => f.pausedState(queue, o)),
-    reschedule: (queue, id, o) =>
-      run("reschedule", queue, o.now, () => f.reschedule(queue, id, o)),
-    clean: (queue, req) =>
-      run("clean", queue, req.now, () => f.clean(queue, req)),
-
-    async listen(queue, topic, listener) {
-      db.checkOpen();
-      let stop: () => Promise<void>;
-      try {
-        stop = await events.listen(queue, db.channel(queue), topic, listener);
-      } catch (err) {
-        throw toBackendError(err, "postgres listen");
-      }
-      // A worker hears wake-ups and cancels, which are always sent; anyone
-      // else hears updates, which claims and completions send only while
-      // the queue is watched (sql_watchers.ts): watch it, LISTEN being
-      // active already, before saying listening is in place.
-      if (topic === "worker") return stop;
-      let unwatch: () => Promise<void>;
-      try {
-        unwatch = await watcher.watch(queue);
-      } catch (err) {
-        await stop();
-        throw toBackendError(err, "postgres listen");
-      }
-      return async () => {
-        await stop();
-        await unwatch();
-      };
-    },
-
-    close: () =>
-      db.close(async () => {
-        await watcher.close();
-        await events.close();
-      }),
-  };
 }

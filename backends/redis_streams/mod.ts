@@ -21,13 +21,12 @@
  * queue carries the queue's hash tag, so a queue sits in one Cluster slot.
  * Connections and pub/sub events are the Redis backend's
  * (backends/redis/connection.ts, events.ts). This module makes the
- * backend and maps its calls; it is the only file that imports the driver.
+ * backend, with listen and close; calls.ts maps its other calls. It is
+ * the only file that imports the driver.
  *
  * @module
  */
 
-import { noFlows, noLimits } from "../../src/backend/unsupported.ts";
-import { ValidationError } from "../../src/errors.ts";
 import { createClient, createCluster } from "redis";
 import type {
   Backend,
@@ -36,45 +35,12 @@ import type {
 } from "../../src/backend/interface.ts";
 import { backendClosed } from "../../src/backend/closed.ts";
 import { toBackendError } from "../../src/errors.ts";
+import { backendCalls } from "./calls.ts";
 import { redisEvents } from "./events.ts";
 import { type RedisStreamsBackendOptions, setupOf } from "./options.ts";
-import {
-  type ReplayOptions,
-  replayStream,
-  type StreamEntry,
-} from "./replay.ts";
-import { cleanJobs } from "./retention.ts";
+import type { ReplayOptions, StreamEntry } from "./replay.ts";
 import { createRunner } from "./scripts.ts";
-import {
-  claimJobs,
-  completeJob,
-  createParts,
-  enqueueJobs,
-  extendLease,
-  failJob,
-  releaseJobs,
-  setProgress,
-} from "./transitions.ts";
-import {
-  cancelJob,
-  getJob,
-  listJobs,
-  readStats,
-  removeJob,
-  retryJob,
-} from "./transitions_admin.ts";
-import {
-  pausedState,
-  rescheduleJob,
-  setPaused,
-} from "./transitions_control.ts";
-import { importJobs } from "./transitions_import.ts";
-import {
-  fireSchedule,
-  listSchedules,
-  putSchedule,
-  removeSchedule,
-} from "./transitions_schedule.ts";
+import { createParts } from "./transitions.ts";
 
 export type {
   DriverListener,
@@ -165,51 +131,7 @@ export function redisStreamsBackend(
       flows: false,
       limits: false,
     },
-    ...noFlows("redis-streams"),
-    ...noLimits("redis-streams"),
-
-    enqueue: (queue, jobs, { now }) => {
-      if (jobs.some((j) => j.group !== undefined)) {
-        return Promise.reject(
-          new ValidationError(
-            "Cannot enqueue job with a 'group' as the redis-streams backend has no groups",
-          ),
-        );
-      }
-      const stored = enqueueJobs(p, queue, jobs, now);
-      if (!closed) events.enqueued(queue, jobs);
-      return stored;
-    },
-    claim: (queue, request) => claimJobs(p, queue, request),
-    heartbeat: (queue, lease, { leaseMs, now }) =>
-      extendLease(p, queue, lease, now + leaseMs, now),
-    update: (queue, lease, change) => setProgress(p, queue, lease, change),
-    complete: (queue, lease, result, { now }) =>
-      completeJob(p, queue, lease, result, now),
-    fail: (queue, lease, failure) => failJob(p, queue, lease, failure),
-    release: (queue, leases, { now, runAt }) =>
-      releaseJobs(p, queue, leases, now, runAt),
-    cancel: (queue, id, { reason, now }) =>
-      cancelJob(r, queue, id, reason, now),
-    retry: (queue, id, { now }) => retryJob(r, queue, id, now),
-    remove: (queue, id, { now }) => removeJob(r, queue, id, now),
-    get: (queue, id, { now }) => getJob(r, queue, id, now),
-    list: (queue, request) => listJobs(r, queue, request),
-    stats: (queue, { now }) => readStats(r, queue, now),
-    setPaused: (queue, { type, paused, now }) =>
-      setPaused(r, queue, type, paused, now),
-    pausedState: (queue, { now }) => pausedState(r, queue, now),
-    reschedule: (queue, id, change) => rescheduleJob(r, queue, id, change),
-    clean: (queue, request) => cleanJobs(r, queue, request),
-    putSchedule: (queue, schedule, { now }) =>
-      putSchedule(r, queue, schedule, now),
-    removeSchedule: (queue, name, { now }) =>
-      removeSchedule(r, queue, name, now),
-    listSchedules: (queue, { dueBy, now }) =>
-      listSchedules(r, queue, dueBy, now),
-    fireSchedule: (queue, fire, { now }) => fireSchedule(r, queue, fire, now),
-    importJobs: (queue, jobs, { now }) => importJobs(r, queue, jobs, now),
-    replay: (queue, type, options) => replayStream(r, queue, type, options),
+    ...backendCalls(r, p, events, () => closed),
 
     async listen(queue, topic, listener) {
       if (closed) throw backendClosed("redis-streams");
