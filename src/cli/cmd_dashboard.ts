@@ -53,16 +53,19 @@ const dashboard: Command = {
       65_535,
     );
     const hostname = stringOption(ctx.values, "host") ?? "127.0.0.1";
-    const hosts = stringOption(ctx.values, "allowed-hosts");
+    const hosts = stringOption(ctx.values, "allowed-hosts")?.split(",")
+      .map((h) => h.trim()).filter(Boolean);
+    if (hosts?.length === 0) {
+      // No host at all would refuse every request, the page's own too.
+      throw new UsageError("--allowed-hosts names no host");
+    }
     const { serveDashboard } = await import("../dashboard/mod.ts");
     const server = await serveDashboard({
       queues: [ctx.queue],
       port,
       hostname,
       readOnly: ctx.values["read-only"] === true,
-      ...(hosts === undefined ? {} : {
-        allowedHosts: hosts.split(",").map((h) => h.trim()).filter(Boolean),
-      }),
+      ...(hosts === undefined ? {} : { allowedHosts: hosts }),
     }).catch((err: unknown) => {
       if (err instanceof TypeError && /allowedHosts/.test(err.message)) {
         throw new UsageError(`bad --allowed-hosts: ${err.message}`);

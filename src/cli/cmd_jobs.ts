@@ -148,7 +148,8 @@ function enqueueOptions(ctx: CommandContext): EnqueueOptions {
 
 const enqueue: Command = {
   usage: "TYPE [JSON]",
-  summary: "add a job (data: a JSON value, default null); prints its id",
+  summary:
+    "add a job (data: a JSON value, default null; after -- when it starts with -, as in -- -1); prints its id",
   args: [1, 2],
   options: {
     priority: {

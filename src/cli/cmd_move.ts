@@ -71,7 +71,13 @@ const migrateCommand: Command = {
     const name = String(ctx.values.queue ?? "default");
     const statuses = statusesOf(ctx.values.statuses);
     const from = open(ctx.io, fromUrl, name);
-    const to = open(ctx.io, toUrl, String(ctx.values["to-queue"] ?? name));
+    let to;
+    try {
+      to = open(ctx.io, toUrl, String(ctx.values["to-queue"] ?? name));
+    } catch (err) {
+      await from.close();
+      throw err;
+    }
     try {
       const total = statuses.length === 1 && statuses[0] === "pending"
         ? (await from.stats()).pending

@@ -142,7 +142,10 @@ export async function findJobs(
   ];
   if (mode === "") {
     const job = await getJob(queue, q);
-    if (job && (!status || job.status === status)) {
+    if (
+      job && (!status || job.status === status) &&
+      (!query.type || job.type === query.type)
+    ) {
       return { jobs: [job], cursor: null };
     }
   }

@@ -32,18 +32,25 @@ export interface EventHub {
   close(): Promise<void>;
 }
 
-/** One queue's shared listener and how many clients use it. */
+/**
+ * One queue's shared listener and how many clients use it; `off` rejects
+ * when its listen failed (the tap is then no longer shared).
+ */
 interface Tap {
+  name: string;
   users: number;
-  off: Promise<(() => Promise<void>) | null> | null;
+  off: Promise<() => Promise<void>>;
 }
 
 /** The queues' listeners, each shared by the clients that watch it. */
 interface Taps {
-  /** Joins a queue's listener; resolves once it listens. */
-  acquire(name: string): Promise<void>;
-  /** Leaves it; the last one out stops it. */
-  release(name: string): void;
+  /**
+   * Joins a queue's listener, made now if none is shared: the tap to
+   * leave, and its `off`, which resolves once it listens.
+   */
+  join(name: string): Tap;
+  /** Leaves a tap; the last one out stops it. */
+  leave(tap: Tap): void;
   /** Resolves once every stop under way is done. */
   settled(): Promise<void>;
 }
@@ -75,22 +82,26 @@ function createTaps(
   const taps = new Map<string, Tap>();
   const stopping = new Set<Promise<void>>();
   return {
-    async acquire(name) {
-      const tap = taps.get(name) ?? { users: 0, off: null };
-      taps.set(name, tap);
-      if (tap.users++ === 0) {
-        tap.off = queues.get(name)!.listen("queue", (e) => onEvent(name, e))
-          .catch(() => null); // a closed queue: its page shows what it read
+    join(name) {
+      let tap = taps.get(name);
+      if (tap === undefined) {
+        const off = queues.get(name)!.listen("queue", (e) => onEvent(name, e));
+        tap = { name, users: 0, off };
+        taps.set(name, tap);
+        // A listen that failed (a closed queue, a backend down) is not
+        // shared: the next client makes a new one.
+        const failed = tap;
+        off.catch(() => {
+          if (taps.get(name) === failed) taps.delete(name);
+        });
       }
-      await tap.off;
+      tap.users++;
+      return tap;
     },
-    release(name) {
-      const tap = taps.get(name);
-      if (!tap || --tap.users > 0) return;
-      taps.delete(name);
-      const stopped = (tap.off ?? Promise.resolve(null))
-        .then((stop) => stop?.())
-        .catch(() => {});
+    leave(tap) {
+      if (--tap.users > 0) return;
+      if (taps.get(tap.name) === tap) taps.delete(tap.name);
+      const stopped = tap.off.then((stop) => stop()).catch(() => {});
       stopping.add(stopped);
       void stopped.then(() => stopping.delete(stopped));
     },
@@ -205,6 +216,7 @@ export function createEventHub(
   ): Promise<Response> {
     if (closed) return json(503, { error: "the dashboard is closed" });
     const leave = (): void => client.end();
+    const joined = names.map((name) => taps.join(name));
     const { client, body } = openClient(
       names,
       heartbeatMs,
@@ -212,17 +224,25 @@ export function createEventHub(
       (c) => {
         clients.delete(c);
         signal?.removeEventListener("abort", leave);
-        for (const name of names) taps.release(name);
+        for (const tap of joined) taps.leave(tap);
       },
     );
     clients.add(client);
-    // Joined at once (before any end can release), answered once every
+    // Joined at once (before any end can leave), answered once every
     // queue is listened to: no update falls between.
-    const listening = Promise.all(names.map((name) => taps.acquire(name)));
+    const listening = Promise.all(joined.map((tap) => tap.off));
     if (signal?.aborted) leave();
     else signal?.addEventListener("abort", leave, { once: true });
-    await listening;
-    client.send(`retry: 2000\n: connected to ${names.length} queue(s)\n\n`);
+    try {
+      await listening;
+      client.send(`retry: 2000\n: connected to ${names.length} queue(s)\n\n`);
+    } catch {
+      // A queue could not be listened to: the stream ends at once, and the
+      // page's EventSource comes back in 2 s, listening afresh (a 503
+      // would make it give up).
+      client.send("retry: 2000\n: a queue could not be listened to\n\n");
+      client.end();
+    }
     return new Response(body, {
       headers: {
         ...SAFE_HEADERS,

@@ -138,15 +138,13 @@ async function readBody(request: Request): Promise<Record<string, unknown>> {
 function failure(
   err: unknown,
   request: Request,
-  onError: (error: unknown, request: Request) => void,
+  report: RouteContext["report"],
 ): Response {
   if (err instanceof HttpError) return json(err.status, { error: err.message });
   if (err instanceof ValidationError) {
     return json(400, { error: err.message });
   }
-  try {
-    onError(err, request);
-  } catch { /* a failing reporter must not fail the answer */ }
+  report(err, request);
   return json(500, { error: "internal error" });
 }
 
@@ -186,6 +184,11 @@ export function createDashboard(
     hub,
     workers,
     summaries: sharedSummaries(queues),
+    report(err, request) {
+      try {
+        onError(err, request);
+      } catch { /* a failing reporter must not fail the answer */ }
+    },
   };
 
   const handle = async (request: Request): Promise<Response> => {
@@ -227,7 +230,7 @@ export function createDashboard(
       }
       return await postRoute(ctx, path, await readBody(request));
     } catch (err) {
-      return failure(err, request, onError);
+      return failure(err, request, ctx.report);
     }
   };
 

@@ -187,7 +187,7 @@ ${button(ctx, "retry-failed", "Retry all failed")}
     hiddenIf(!s.paused)
   }>paused</span></h2>
 ${actions}${typesTable(ctx, s)}${jobsSection(ctx, s, view, page)}</section>
-${await schedulesSection(queue)}${await limitsSection(queue)}`;
+${await schedulesSection(ctx, queue)}${await limitsSection(ctx, queue)}`;
 }
 
 function layout(

@@ -10,7 +10,7 @@
 
 import type { Queue } from "../queue_types.ts";
 import type { Job } from "../types.ts";
-import { jobOr404 } from "./api.ts";
+import { HttpError, jobOr404 } from "./api.ts";
 import { formatJson, formatTime, type Html, markup, query } from "./html.ts";
 import { jobActions, type PageContext } from "./page_parts.ts";
 
@@ -33,7 +33,8 @@ export async function jobView(
   let job;
   try {
     job = await jobOr404(queue, id);
-  } catch {
+  } catch (err) {
+    if (!(err instanceof HttpError) || err.status !== 404) throw err;
     return {
       status: 404,
       body: markup`<section id="job"><p>${back}</p>

@@ -10,6 +10,7 @@
 import type { LimitRule } from "../limits_types.ts";
 import type { Queue } from "../queue_types.ts";
 import { type Html, markup } from "./html.ts";
+import { type PageContext, readFailure } from "./page_parts.ts";
 
 function ruleRow(scope: string, rule: LimitRule, running: string): Html {
   const rate = rule.rate === undefined
@@ -21,7 +22,10 @@ function ruleRow(scope: string, rule: LimitRule, running: string): Html {
 }
 
 /** The limits of a queue, as a section of the page. */
-export async function limitsSection(queue: Queue): Promise<Html> {
+export async function limitsSection(
+  ctx: PageContext,
+  queue: Queue,
+): Promise<Html> {
   let body: Html;
   try {
     const [limits, stats] = await Promise.all([
@@ -44,8 +48,8 @@ export async function limitsSection(queue: Queue): Promise<Html> {
       : markup`<table><thead><tr><th>Scope</th><th>Concurrency</th>
 <th>Rate</th><th>Processing now</th></tr></thead><tbody>${rows}</tbody></table>`;
   } catch (err) {
-    body = markup`<p class="muted">Limits could not be read: ${
-      err instanceof Error ? err.message : String(err)
+    body = markup`<p class="muted">Limits could not be read${
+      readFailure(ctx, err)
     }</p>`;
   }
   return markup`<section id="limits"><h2>Limits</h2>${body}</section>`;

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ValidationError } from "../errors.ts";
 import type { Queue } from "../queue_types.ts";
 import type { Job } from "../types.ts";
 import { Html, markup } from "./html.ts";
@@ -22,6 +23,23 @@ export interface PageContext {
   pageSize: number;
   /** The queues, by name, in the order given. */
   queues: ReadonlyMap<string, Queue>;
+  /**
+   * Sends an error that the page shows only as "could not be read" to the
+   * dashboard's `onError` (a backend's message may hold hosts, paths or
+   * credentials).
+   */
+  report(error: unknown): void;
+}
+
+/**
+ * What a section shows of an error reading it: a ValidationError's
+ * message (meant for users: the backend has no schedules, say), else
+ * nothing, the error going to `report`.
+ */
+export function readFailure(ctx: PageContext, err: unknown): string {
+  if (err instanceof ValidationError) return `: ${err.message}`;
+  ctx.report(err);
+  return " (the dashboard's onError has the error)";
 }
 
 /** The `hidden` attribute when `hide` holds. */

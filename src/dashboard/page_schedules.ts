@@ -8,6 +8,7 @@
 import type { Queue } from "../queue_types.ts";
 import type { Schedule } from "../schedule_types.ts";
 import { formatTime, type Html, markup } from "./html.ts";
+import { type PageContext, readFailure } from "./page_parts.ts";
 
 function scheduleRow(s: Schedule): Html {
   const when = s.cron !== undefined
@@ -19,7 +20,10 @@ function scheduleRow(s: Schedule): Html {
 }
 
 /** The schedules of a queue, as a section of the page. */
-export async function schedulesSection(queue: Queue): Promise<Html> {
+export async function schedulesSection(
+  ctx: PageContext,
+  queue: Queue,
+): Promise<Html> {
   let body: Html;
   try {
     const list = await queue.schedules();
@@ -29,8 +33,8 @@ export async function schedulesSection(queue: Queue): Promise<Html> {
 <th>Data</th><th>Next run</th></tr></thead>
 <tbody>${list.map(scheduleRow)}</tbody></table>`;
   } catch (err) {
-    body = markup`<p class="muted">Schedules could not be read: ${
-      err instanceof Error ? err.message : String(err)
+    body = markup`<p class="muted">Schedules could not be read${
+      readFailure(ctx, err)
     }</p>`;
   }
   return markup`<section id="schedules"><h2>Schedules</h2>${body}</section>`;

@@ -50,6 +50,8 @@ export interface RouteContext {
   workers: WorkerCounters;
   /** Every queue's counts and pause state (reads shared). */
   summaries: () => Promise<QueueSummary[]>;
+  /** The dashboard's `onError` (a throw of it is dropped). */
+  report: (error: unknown, request: Request) => void;
 }
 
 /** The path's segments, decoded. */
@@ -101,8 +103,10 @@ export async function getRoute(
   const [head, name, part, id, ...rest] = segments(path);
   if (head === undefined) {
     const nonce = makeNonce();
+    const report = (err: unknown) =>
+      ctx.report(err, request ?? new Request(url));
     const page = await renderPage(
-      { ...ctx, nonce },
+      { ...ctx, nonce, report },
       url.searchParams,
       await ctx.summaries(),
     );
