@@ -6,96 +6,31 @@
  * by reading the target back, and only then, for `mode: "move"`, removes
  * what it copied from the source. It works below the Queue interface, on
  * the records the backends store, and never touches a job that is
- * processing or waiting in a flow.
+ * processing or waiting in a flow (nor, in a move, any job of a flow).
+ * What it checks before it writes, and which jobs it leaves where they
+ * are, is migrate_checks.ts; its options and report are migrate_types.ts.
  *
  * @module
  */
 
 import type { Backend, ImportOutcome, JobRecord } from "./backend/interface.ts";
-import { ValidationError } from "./errors.ts";
+export type {
+  MigrateOptions,
+  MigrateReport,
+  MigrateStatus,
+} from "./migrate_types.ts";
+import {
+  checkNotSame,
+  checkOptions,
+  checkTarget,
+  leftBehind,
+} from "./migrate_checks.ts";
+import type {
+  MigrateOptions,
+  MigrateReport,
+  MigrateStatus,
+} from "./migrate_types.ts";
 import { queueInternals } from "./queue_context.ts";
-import type { Queue } from "./queue_types.ts";
-import type { JobStatus } from "./types.ts";
-import { checkStatus } from "./validate.ts";
-
-/**
- * The statuses migrate can copy: all but "processing" and "waiting" (a
- * flow's links do not move: its waiting jobs stay, and its other jobs are
- * copied as plain jobs).
- */
-export type MigrateStatus = Exclude<JobStatus, "processing" | "waiting">;
-
-/**
- * Options of {@linkcode migrate}.
- *
- * @example
- * ```ts
- * import { createQueue, type MigrateOptions } from "@jobline/jobline";
- * const options: MigrateOptions = {
- *   from: createQueue(), to: createQueue(),
- *   statuses: ["pending", "failed"], mode: "copy",
- * };
- * ```
- */
-export interface MigrateOptions {
-  /** The queue to copy from. */
-  from: Queue;
-  /** The queue to copy to (its name may differ). */
-  to: Queue;
-  /**
-   * Which jobs: pending (delayed ones too) by default; add finished
-   * statuses to bring their history.
-   * @default {["pending"]}
-   */
-  statuses?: MigrateStatus[];
-  /**
-   * "copy" leaves the source as it is; "move" removes what was copied and
-   * verified.
-   * @default {"copy"}
-   */
-  mode?: "copy" | "move";
-  /** Called after each batch with the jobs read so far. */
-  onProgress?: (progress: { read: number; copied: number }) => void;
-  /**
-   * Jobs per batch.
-   * @default {500}
-   */
-  batchSize?: number;
-}
-
-/**
- * What {@linkcode migrate} did.
- *
- * @example
- * ```ts
- * import type { MigrateReport } from "@jobline/jobline";
- * const ok = (r: MigrateReport): boolean => r.verified && r.error === undefined;
- * ```
- */
-export interface MigrateReport {
-  /** Jobs the target stored in this run. */
-  copied: number;
-  /** Jobs not copied: processing or waiting ones, those already there, held keys. */
-  skipped: number;
-  /** Why, by reason. */
-  skippedBy: {
-    processing: number;
-    waiting: number;
-    exists: number;
-    keyHeld: number;
-  };
-  /**
-   * True when the target holds every job of this run (copied or already
-   * there) exactly as the source does: same count and checksum per status.
-   */
-  verified: boolean;
-  /** Jobs removed from the source ("move"). */
-  removed: number;
-  /** Counts per status of the jobs checked, source side. */
-  byStatus: Partial<Record<MigrateStatus, number>>;
-  /** What stopped the run, if it stopped: the source is then left whole. */
-  error?: string;
-}
 
 /**
  * Copies (or moves) a queue's jobs to another queue, on any two backends.
@@ -115,8 +50,8 @@ export interface MigrateReport {
  *
  * @returns The report; a store that fails mid-run gives a report with an
  *   `error` (and the source left whole), not a rejection.
- * @throws {ValidationError} for bad options, or a target that cannot hold
- *   the source's jobs.
+ * @throws {ValidationError} for bad options, a target that cannot hold
+ *   the source's jobs, or a move onto the source's own stored queue.
  */
 export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
   const o = checkOptions(options);
@@ -125,7 +60,14 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
   const report: MigrateReport = {
     copied: 0,
     skipped: 0,
-    skippedBy: { processing: 0, waiting: 0, exists: 0, keyHeld: 0 },
+    skippedBy: {
+      processing: 0,
+      waiting: 0,
+      exists: 0,
+      keyHeld: 0,
+      flow: 0,
+      expired: 0,
+    },
     verified: false,
     removed: 0,
     byStatus: {},
@@ -133,6 +75,9 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
   const source = await from.handle.open();
   const target = await to.handle.open();
   checkTarget(source, target);
+  if (o.mode === "move") {
+    await checkNotSame(source, from.name, target, to.name, to.clock());
+  }
   const taken = new Map<MigrateStatus, Map<string, number>>();
   try {
     const counts = await source.stats(from.name, { now: from.clock() });
@@ -143,8 +88,14 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
       const sums = new Map<string, number>();
       taken.set(status, sums);
       for await (
-        const batch of pages(source, from.name, status, o, from.clock)
+        const page of pages(source, from.name, status, o, from.clock)
       ) {
+        const now = from.clock();
+        const batch = page.filter((job) => {
+          const left = leftBehind(job, status, o.mode, now);
+          if (left !== null) report.skippedBy[left]++;
+          return left === null;
+        });
         const outcomes = await importBatch(target, to.name, batch, to.clock);
         batch.forEach((job, i) => {
           const outcome = outcomes[i];
@@ -153,92 +104,25 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
           else report.copied++;
           sums.set(job.id, checksum(job));
         });
-        read += batch.length;
+        read += page.length;
         o.onProgress?.({ read, copied: report.copied });
       }
       report.byStatus[status] = sums.size;
     }
     report.verified = await verify(target, to.name, taken, to.clock);
-    if (report.verified && o.mode === "move") {
-      report.removed = await removeAll(source, from.name, taken, from.clock);
-    }
   } catch (err) {
     report.error = err instanceof Error ? err.message : String(err);
     report.verified = false;
   }
-  const s = report.skippedBy;
-  report.skipped = s.processing + s.waiting + s.exists + s.keyHeld;
-  return report;
-}
-
-/** Checked options, the defaults filled in. */
-interface Checked extends Required<Omit<MigrateOptions, "onProgress">> {
-  onProgress: MigrateOptions["onProgress"] | undefined;
-}
-
-function checkOptions(options: MigrateOptions): Checked {
-  const act = "migrate";
-  if (options === null || typeof options !== "object") {
-    throw new ValidationError("Cannot migrate as options must be an object");
-  }
-  const {
-    from,
-    to,
-    statuses = ["pending"],
-    mode = "copy",
-    onProgress,
-    batchSize = 500,
-  } = options;
-  if (from === to) {
-    throw new ValidationError("Cannot migrate a queue onto itself");
-  }
-  if (!Array.isArray(statuses) || statuses.length === 0) {
-    throw new ValidationError(
-      "Cannot migrate as 'statuses' must be a non-empty array",
-    );
-  }
-  for (const s of statuses) {
-    const status = checkStatus(s, act);
-    if (status === "processing" || status === "waiting") {
-      throw new ValidationError(
-        `Cannot migrate ${status} jobs: they are skipped and reported`,
-      );
+  if (report.verified && o.mode === "move") {
+    try {
+      await removeAll(source, from.name, taken, from.clock, report);
+    } catch (err) {
+      report.error = err instanceof Error ? err.message : String(err);
     }
   }
-  if (mode !== "copy" && mode !== "move") {
-    throw new ValidationError(
-      `Cannot migrate as 'mode' must be "copy" or "move"`,
-    );
-  }
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
-    throw new ValidationError(
-      "Cannot migrate as 'batchSize' must be an integer in 1..10000",
-    );
-  }
-  return {
-    from,
-    to,
-    statuses: [...new Set(statuses)],
-    mode,
-    onProgress,
-    batchSize,
-  };
-}
-
-/** Refuses a target that could not hold what the source holds. */
-function checkTarget(source: Backend, target: Backend): void {
-  if (typeof target.importJobs !== "function") {
-    throw new ValidationError(
-      `Cannot migrate to the ${target.name} backend: it has no importJobs`,
-    );
-  }
-  const s = source.capabilities as { priorities?: boolean };
-  const t = target.capabilities as { priorities?: boolean };
-  if (s.priorities !== false && t.priorities === false) {
-    throw new ValidationError(
-      `Cannot migrate to the ${target.name} backend: it keeps no priorities, so claim order would change`,
-    );
-  }
+  report.skipped = Object.values(report.skippedBy).reduce((a, b) => a + b);
+  return report;
 }
 
 /** The source's jobs of one status, by ascending id, a batch at a time. */
@@ -297,24 +181,31 @@ async function verify(
   return true;
 }
 
-/** Removes the verified jobs from the source, 50 calls at a time. */
+/**
+ * Removes the verified jobs from the source, 50 calls at a time, each
+ * counted in `report.removed` as it succeeds; throws the first failure
+ * once its group of calls has settled.
+ */
 async function removeAll(
   source: Backend,
   name: string,
   taken: Map<MigrateStatus, Map<string, number>>,
   clock: () => number,
-): Promise<number> {
+  report: MigrateReport,
+): Promise<void> {
   const ids = [...taken.values()].flatMap((m) => [...m.keys()]);
-  let removed = 0;
   for (let i = 0; i < ids.length; i += 50) {
-    const done = await Promise.all(
+    const done = await Promise.allSettled(
       ids.slice(i, i + 50).map((id) =>
         source.remove(name, id, { now: clock() })
       ),
     );
-    removed += done.filter(Boolean).length;
+    for (const d of done) {
+      if (d.status === "fulfilled" && d.value) report.removed++;
+    }
+    const failed = done.find((d) => d.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
   }
-  return removed;
 }
 
 /**

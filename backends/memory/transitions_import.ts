@@ -7,6 +7,7 @@
  * @module
  */
 
+import { checkImported } from "../../src/backend/import_check.ts";
 import type { ImportOutcome, JobRecord } from "../../src/backend/interface.ts";
 import { wake } from "./events.ts";
 import { admit, type Finished, live, type State } from "./heap.ts";
@@ -19,6 +20,7 @@ export function importJobs(
   jobs: readonly JobRecord[],
   now: number,
 ): ImportOutcome[] {
+  checkImported(jobs);
   let wakeAt = Infinity;
   const outcomes = jobs.map((job): ImportOutcome => {
     if (s.jobs.has(job.id)) return "exists";

@@ -16,7 +16,7 @@ import type {
   ImportOutcome,
   JobRecord,
 } from "../../src/backend/interface.ts";
-import { ValidationError } from "../../src/errors.ts";
+import { checkImported } from "../../src/backend/import_check.ts";
 import type { Sql } from "./db.ts";
 import { importJson } from "./records.ts";
 import { ident, type Statements } from "./sql.ts";
@@ -33,14 +33,7 @@ export function createImport(
 ): BackendImport["importJobs"] {
   const s = importStatements(ident(schema));
   return async (queue, jobs, { now }) => {
-    for (const job of jobs) {
-      if (job.status === "processing") {
-        throw new ValidationError(
-          `Cannot import job '${job.id}' as its status is 'processing': ` +
-            "only pending and finished jobs are imported",
-        );
-      }
-    }
+    checkImported(jobs);
     if (jobs.length === 0) return [];
     const outcomes = await sql.begin(async (tx) => {
       const keys = [

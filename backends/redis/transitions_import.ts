@@ -8,8 +8,8 @@
  * @module
  */
 
+import { checkImported } from "../../src/backend/import_check.ts";
 import type { ImportOutcome, JobRecord } from "../../src/backend/interface.ts";
-import { ValidationError } from "../../src/errors.ts";
 import { keepField, packJob } from "./records.ts";
 import type { Scripts } from "./transitions.ts";
 
@@ -47,14 +47,7 @@ export async function importJobs(
   jobs: readonly JobRecord[],
   now: number,
 ): Promise<ImportOutcome[]> {
-  for (const job of jobs) {
-    if (job.status === "processing") {
-      throw new ValidationError(
-        `Cannot import job '${job.id}' as its status is 'processing': ` +
-          "only pending and finished jobs are imported",
-      );
-    }
-  }
+  checkImported(jobs);
   if (jobs.length === 0) return [];
   const args = [String(now), String(jobs.length)];
   for (const job of jobs) args.push(...importFields(job));

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { checkImported } from "../../src/backend/import_check.ts";
 import type { ImportOutcome, JobRecord } from "../../src/backend/interface.ts";
 import { importArgs } from "./records.ts";
 import type { Runner } from "./scripts.ts";
@@ -19,6 +20,7 @@ export async function importJobs(
   jobs: readonly JobRecord[],
   now: number,
 ): Promise<ImportOutcome[]> {
+  checkImported(jobs);
   if (jobs.length === 0) return [];
   const reply = await r.run("import", {
     queue,

@@ -10,8 +10,8 @@
  * @module
  */
 
+import { checkImported } from "../../src/backend/import_check.ts";
 import type { ImportOutcome, JobRecord } from "../../src/backend/interface.ts";
-import { ValidationError } from "../../src/errors.ts";
 import type { Tx } from "./db.ts";
 import { dropExpired, laneFor } from "./limits.ts";
 import { sweep } from "./retention.ts";
@@ -25,14 +25,7 @@ export function importJobs(
   jobs: readonly JobRecord[],
   now: number,
 ): ImportOutcome[] {
-  for (const job of jobs) {
-    if (job.status === "processing") {
-      throw new ValidationError(
-        `Cannot import job '${job.id}' as its status is 'processing': ` +
-          "only pending and finished jobs are imported",
-      );
-    }
-  }
+  checkImported(jobs);
   let wakeAt = Infinity;
   const outcomes = jobs.map((job): ImportOutcome => {
     const pending = job.status === "pending";

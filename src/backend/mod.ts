@@ -73,6 +73,7 @@ export { countJobs, emptyCounts, emptyStats } from "./counts.ts";
 export { unrefTimer } from "./timers.ts";
 export { backendClosed } from "./closed.ts";
 export { noFlows, noLimits } from "./unsupported.ts";
+export { checkImported } from "./import_check.ts";
 export { pausedStateOf, QUEUE_PAUSED } from "./paused.ts";
 export {
   BackendError,

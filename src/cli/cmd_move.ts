@@ -97,7 +97,7 @@ const migrateCommand: Command = {
       if (ctx.json) ctx.print(toJson(report));
       else {
         ctx.print(
-          `copied ${report.copied}, skipped ${report.skipped} (processing ${report.skippedBy.processing}, waiting ${report.skippedBy.waiting}, already there ${report.skippedBy.exists}, key held ${report.skippedBy.keyHeld}), verified ${
+          `copied ${report.copied}, skipped ${report.skipped} (processing ${report.skippedBy.processing}, waiting ${report.skippedBy.waiting}, already there ${report.skippedBy.exists}, key held ${report.skippedBy.keyHeld}, of a flow ${report.skippedBy.flow}, past keep time ${report.skippedBy.expired}), verified ${
             report.verified ? "yes" : "no"
           }, removed ${report.removed}`,
         );
