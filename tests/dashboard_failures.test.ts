@@ -3,7 +3,8 @@
  * shown to the caller (a backend's message may hold hosts or credentials)
  * and reaches `onError`; a job page whose read fails is an error, not "no
  * such job"; a live stream whose listen failed is not shared with the
- * clients that come after it. Also the id search's filters, and the CLI's
+ * clients that come after it; a dashboard that could not be served leaves
+ * no listener behind. Also the id search's filters, and the CLI's
  * `--allowed-hosts` and `migrate` on bad input.
  *
  * @module
@@ -13,7 +14,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createQueue } from "../src/queue.ts";
 import type { Queue } from "../src/queue_types.ts";
-import { dashboard } from "../src/dashboard/mod.ts";
+import { dashboard, serveDashboard } from "../src/dashboard/mod.ts";
+import { createWorker } from "../src/worker/mod.ts";
+import type { Worker } from "../src/worker/types.ts";
 import { ask, readEvents, updates } from "./_support/dashboard.ts";
 import { runCli } from "./_support/cli.ts";
 import { main } from "../src/cli/mod.ts";
@@ -122,6 +125,36 @@ describe("dashboard, when the store fails", () => {
     );
     await events.close();
     await h.close();
+  });
+});
+
+describe("serveDashboard on a port in use", () => {
+  test("rejects, and leaves no listener on the workers it was given", async () => {
+    await using queue = createQueue({ name: "busyport" });
+    const worker = createWorker(queue, { t: () => null });
+    let on = 0;
+    let off = 0;
+    const counted = new Proxy(worker, {
+      get(target, prop, receiver) {
+        if (prop !== "on") return Reflect.get(target, prop, receiver);
+        return (...args: Parameters<Worker["on"]>) => {
+          on++;
+          const stop = target.on(...args);
+          return () => {
+            off++;
+            stop();
+          };
+        };
+      },
+    });
+    const first = await serveDashboard({ queues: [queue], port: 0 });
+    await assert.rejects(
+      serveDashboard({ queues: [queue], workers: [counted], port: first.port }),
+    );
+    await first.close();
+    await worker.stop();
+    assert.ok(on > 0);
+    assert.equal(off, on, "every listener it added is removed");
   });
 });
 

@@ -112,7 +112,15 @@ export async function serveDashboard(
     isLoopback(hostname) ? loopbackAt(() => bound) : localNames,
   );
   const base = (rest.basePath ?? "/").replace(/\/?$/, "/");
-  const server = await serveHandler(handler, port, hostname, base);
+  let server;
+  try {
+    server = await serveHandler(handler, port, hostname, base);
+  } catch (err) {
+    // Not served (a port in use, say): leave nothing on the queues or
+    // the workers.
+    await handler.close();
+    throw err;
+  }
   bound = server.port;
   return server;
 }
