@@ -147,4 +147,65 @@ describe("lease keeper", () => {
     assert.equal(await settlesWithin(drained, 1_000), true);
     assert.equal(await settlesWithin(keeper.drained(), 20), true);
   });
+
+  test("a job claimed again while its lost run still ends keeps its new lease when the old run settles", async () => {
+    const beaten: string[] = [];
+    const keeper = createLeaseKeeper({
+      queue: {
+        heartbeat(job) {
+          beaten.push(job.lease.token);
+          return Promise.resolve(job.lease);
+        },
+      },
+      leaseMs: 60_000,
+      heartbeatInterval: 20,
+      report: (err) => assert.fail(`reported ${err}`),
+      onLost: () => {},
+    });
+    const old = keeper.hold({
+      ...fakeJob("j"),
+      lease: { token: "old", until: 0 },
+    });
+    old.controller.abort(new Error("its lease was lost"));
+    const again = keeper.hold({
+      ...fakeJob("j"),
+      lease: { token: "new", until: 0 },
+    });
+    assert.equal(keeper.size, 2);
+    keeper.settle(old.job); // the lost run's handler ends late
+    assert.equal(keeper.size, 1, "the new run's lease is still held");
+    const drained = keeper.drained();
+    await waitFor("a heartbeat of the new run", () => beaten.includes("new"));
+    assert.ok(!beaten.includes("old"), "no heartbeat for a lost lease");
+    assert.equal(await settlesWithin(drained, 20), false);
+    keeper.settle(again.job);
+    assert.equal(await settlesWithin(drained, 1_000), true);
+  });
+
+  test("a cancel event checks every held lease of the job", async () => {
+    const asked: string[] = [];
+    const lost: string[] = [];
+    const keeper = createLeaseKeeper({
+      queue: {
+        heartbeat(job) {
+          asked.push(job.lease.token);
+          return job.lease.token === "live"
+            ? Promise.resolve(job.lease)
+            : Promise.reject(new LeaseLostError(job.id, "gone"));
+        },
+      },
+      leaseMs: 60_000,
+      heartbeatInterval: 60_000,
+      report: (err) => assert.fail(`reported ${err}`),
+      onLost: (entry) => lost.push(entry.job.lease.token),
+    });
+    keeper.hold({ ...fakeJob("j"), lease: { token: "stale", until: 0 } });
+    keeper.hold({ ...fakeJob("j"), lease: { token: "live", until: 0 } });
+    keeper.hold({ ...fakeJob("k"), lease: { token: "other", until: 0 } });
+    keeper.cancelled("j");
+    await waitFor("the stale lease lost", () => lost.length === 1);
+    assert.deepEqual(asked.sort(), ["live", "stale"]);
+    assert.deepEqual(lost, ["stale"]);
+    keeper.stop();
+  });
 });

@@ -68,7 +68,10 @@ export interface LeaseKeeper {
  * @returns A keeper holding no lease.
  */
 export function createLeaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
-  const active = new Map<string, Running>();
+  // By the claimed job, not its id: a job the worker claims again (its
+  // lease lost while its handler still runs) has two entries, and the old
+  // run's end must not drop the new run's lease.
+  const active = new Map<ClaimedJob, Running>();
   let timer: ReturnType<typeof setInterval> | undefined;
   let drained: (() => void) | null = null;
 
@@ -102,14 +105,14 @@ export function createLeaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
         controller: new AbortController(),
         decided: false,
       };
-      active.set(job.id, entry);
+      active.set(job, entry);
       // A lease above 2^31-1 ms still gets a heartbeat every ~24.8 days:
       // sooner than asked is harmless, a timer clamped to 1 ms is not.
       timer ??= setInterval(beat, timerMs(o.heartbeatInterval));
       return entry;
     },
     settle(job) {
-      active.delete(job.id);
+      active.delete(job);
       if (active.size === 0) {
         clearInterval(timer);
         timer = undefined;
@@ -118,16 +121,17 @@ export function createLeaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
     },
     beat,
     cancelled(jobId) {
-      const entry = active.get(jobId);
-      if (entry === undefined || entry.controller.signal.aborted) return;
-      extend(entry, () =>
-        lose(
-          entry,
-          new LeaseLostError(
-            jobId,
-            `Job '${jobId}' was cancelled, removed or its lease expired`,
-          ),
-        ));
+      for (const entry of active.values()) {
+        if (entry.job.id !== jobId || entry.controller.signal.aborted) continue;
+        extend(entry, () =>
+          lose(
+            entry,
+            new LeaseLostError(
+              jobId,
+              `Job '${jobId}' was cancelled, removed or its lease expired`,
+            ),
+          ));
+      }
     },
     drained() {
       if (active.size === 0) return Promise.resolve();
