@@ -2,7 +2,10 @@
  * subscribe: live updates of one job or of a whole queue, as an async
  * iterator. It must never hang on a job that has finished: besides the
  * backend's events it re-reads the job now and then, and versions keep the
- * order (an update older than what was already yielded is dropped).
+ * order (an update older than what was already yielded is dropped). A job
+ * removed as it finished still gives its final update when the event came
+ * before the read that found it gone. `jobUpdates` is the same iteration
+ * with each read of the job handed to the caller (waitFor uses it).
  *
  * @module
  */
@@ -12,7 +15,7 @@ import { JobNotFoundError } from "./errors.ts";
 import { timerMs } from "./timers.ts";
 import { invalid } from "./validate.ts";
 import type { JobTypes, Queue, QueueEvent } from "./queue_types.ts";
-import type { JobUpdate } from "./types.ts";
+import type { Job, JobUpdate } from "./types.ts";
 
 /**
  * Options of subscribe.
@@ -88,6 +91,20 @@ export function subscribe<J extends JobTypes>(
   return id === undefined ? all(queue, options) : one(queue, id, options);
 }
 
+/**
+ * The updates of one job as `subscribe(queue, id)` gives them, with each
+ * read of the job (the first one, and every re-read) passed to `onRead`
+ * before the update it gives, if any, is yielded.
+ */
+export function jobUpdates<J extends JobTypes>(
+  queue: Queue<J>,
+  id: string,
+  options: SubscribeOptions,
+  onRead: (job: Job) => void,
+): AsyncGenerator<JobUpdate, void, undefined> {
+  return one(queue, id, options, onRead);
+}
+
 /** Events waiting to be read, in arrival order (a queue, not Array.shift: O(1) each). */
 interface Inbox {
   /** How many events are waiting. */
@@ -151,6 +168,7 @@ async function* one<J extends JobTypes>(
   queue: Queue<J>,
   id: string,
   { signal, resyncInterval = 1000, ifMissing = "return" }: SubscribeOptions,
+  onRead?: (job: Job) => void,
 ): AsyncGenerator<JobUpdate, void, undefined> {
   if (ifMissing !== "return" && ifMissing !== "throw") {
     throw invalid(
@@ -173,9 +191,18 @@ async function* one<J extends JobTypes>(
         resync = false;
         const job = await queue.get(id);
         if (job === null) {
+          // Removed: as it finished, maybe, with its final update come
+          // while the read was on its way.
+          for (let e = box.take(); e !== undefined; e = box.take()) {
+            if (e.kind !== "update" || e.update.version <= version) continue;
+            version = e.update.version;
+            yield e.update;
+            if (isTerminal(e.update.status)) return;
+          }
           if (ifMissing === "throw") throw new JobNotFoundError(id);
           return;
         }
+        onRead?.(job);
         if (job.version > version) {
           version = job.version;
           yield updateOf(job);

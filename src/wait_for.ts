@@ -10,7 +10,7 @@
 import { isTerminal } from "./codec.ts";
 import { QueueClosedError } from "./errors.ts";
 import type { JobOf, JobTypes, Queue } from "./queue_types.ts";
-import { subscribe } from "./subscribe.ts";
+import { jobUpdates } from "./subscribe.ts";
 import { longTimeout } from "./timers.ts";
 import type { Job, JobUpdate } from "./types.ts";
 import type { WaitForOptions } from "./control_types.ts";
@@ -77,8 +77,12 @@ async function finalState<J extends JobTypes>(
 ): Promise<JobOf<J> | null> {
   const first = await queue.get(id);
   if (first === null || isTerminal(first.status)) return first;
+  // The job as last read: jobUpdates listens, then reads it again, and
+  // gives the final update of a job removed as it finished meanwhile.
+  let seen: Job = first;
   let last: JobUpdate | undefined;
-  for await (const update of subscribe(queue, id, { signal })) last = update;
+  const updates = jobUpdates(queue, id, { signal }, (job) => (seen = job));
+  for await (const update of updates) last = update;
   if (signal.aborted) return null; // the race is already decided
   if (last === undefined || !isTerminal(last.status)) {
     if (queue.closed) {
@@ -91,7 +95,7 @@ async function finalState<J extends JobTypes>(
   const now = await queue.get(id);
   if (now !== null && isTerminal(now.status)) return now;
   // Removed as it finished, or retried since: the job as it finished.
-  return finishedAs(now ?? first, last) as JobOf<J>;
+  return finishedAs(now ?? seen, last) as JobOf<J>;
 }
 
 /** A job as the terminal `update` left it. */
