@@ -4,12 +4,14 @@
  * by arithmetic), and makes the queue's schedule calls. Exactly-once is the
  * backend's: a due schedule fires by compare-and-set on its version, in the
  * same atomic step that enqueues its job, so two processes that see it due
- * at once make one job. It never holds state of its own.
+ * at once make one job. Its only state is, per queue, the versions of the
+ * stored schedules whose job this process could not make (reported once,
+ * then passed over until they change); all else is the backend's.
  *
  * @module
  */
 
-import type { ScheduleRecord } from "./backend/interface.ts";
+import type { ScheduleFire, ScheduleRecord } from "./backend/interface.ts";
 import { type JobDefaults, prepareJob } from "./enqueue.ts";
 import { ValidationError } from "./errors.ts";
 import type { BackendHandle } from "./queue_handle.ts";
@@ -57,6 +59,7 @@ export interface ScheduleContext<Tx> {
 /** Makes the schedule calls of a queue. */
 export function scheduleCalls<Tx>(c: ScheduleContext<Tx>): QueueSchedules {
   const { name: queue, clock, handle } = c;
+  const unmade = new Map<string, number>();
   return {
     async schedule<D>(name: string, spec: ScheduleSpec<D>) {
       const now = clock();
@@ -87,7 +90,7 @@ export function scheduleCalls<Tx>(c: ScheduleContext<Tx>): QueueSchedules {
       );
       return records.map(toSchedule);
     },
-    runSchedules: () => runDue(c),
+    runSchedules: (options) => runDue(c, unmade, options?.onError),
   };
 }
 
@@ -95,38 +98,86 @@ export function scheduleCalls<Tx>(c: ScheduleContext<Tx>): QueueSchedules {
  * Fires every due schedule once: its job is due at the occurrence it stands
  * for (its `runAt`), and the schedule moves on to its first occurrence
  * after now, so missed occurrences collapse into this one job.
+ *
+ * A schedule that fails does not stop the others. One whose job this
+ * process cannot make (its data over this queue's `maxPayloadBytes`, say:
+ * another process, with other limits, may make it) is left as it is, due,
+ * for the processes that can, and its version goes in `unmade`: it is
+ * reported once and then passed over until it has another version (fired
+ * elsewhere, or replaced). A failed fire (the store's error) is reported
+ * at every look, as the store may answer the next. Each failure goes to
+ * `onError`; without it, the first is thrown once the others have fired.
+ * Only a failed read of the due schedules throws with `onError`.
  */
-async function runDue<Tx>(c: ScheduleContext<Tx>): Promise<number> {
+async function runDue<Tx>(
+  c: ScheduleContext<Tx>,
+  unmade: Map<string, number>,
+  onError: ((error: unknown) => void) | undefined,
+): Promise<number> {
   const { name: queue, clock, handle } = c;
   const now = clock();
   const due = await handle.call(
     "listSchedules",
     (b) => b.listSchedules(queue, { dueBy: now, now }),
   );
+  const dueNow = new Map(due.map((r) => [r.name, r.version]));
+  for (const [name, version] of unmade) {
+    if (dueNow.get(name) !== version) unmade.delete(name); // changed or gone
+  }
   let made = 0;
-  let failure: unknown;
+  const failures: unknown[] = [];
   for (const record of due) {
+    if (unmade.get(record.name) === record.version) continue;
+    let fire: ScheduleFire;
     try {
-      const def = JSON.parse(record.definition) as Definition;
-      const job = prepareJob(def.type, def.data, def.options, now, c.defaults);
-      job.runAt = record.nextRunAt;
-      const fire = {
-        name: record.name,
-        version: record.version,
-        nextRunAt: await nextRun(def, record.nextRunAt, now),
-        job,
-      };
+      fire = await fireOf(c, record, now);
+    } catch (err) {
+      unmade.set(record.name, record.version);
+      failures.push(err);
+      continue;
+    }
+    try {
       const outcome = await handle.call(
         "fireSchedule",
         (b) => b.fireSchedule(queue, fire, { now }),
       );
       if (outcome?.created) made++;
     } catch (err) {
-      failure ??= err; // the other schedules still fire
+      failures.push(err);
     }
   }
-  if (failure !== undefined) throw failure;
+  if (onError !== undefined) failures.forEach((err) => onError(err));
+  else if (failures.length > 0) throw failures[0];
   return made;
+}
+
+/**
+ * What firing a due schedule asks of the backend: its job, due at the
+ * occurrence, and its next occurrence. Throws when this process cannot
+ * make them (a ValidationError is wrapped in one that names the schedule).
+ */
+async function fireOf<Tx>(
+  c: ScheduleContext<Tx>,
+  record: ScheduleRecord,
+  now: number,
+): Promise<ScheduleFire> {
+  try {
+    const def = JSON.parse(record.definition) as Definition;
+    const job = prepareJob(def.type, def.data, def.options, now, c.defaults);
+    job.runAt = record.nextRunAt;
+    return {
+      name: record.name,
+      version: record.version,
+      nextRunAt: await nextRun(def, record.nextRunAt, now),
+      job,
+    };
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    throw new ValidationError(
+      `Cannot fire schedule '${record.name}' of queue '${c.name}' as its job cannot be made here: ${err.message}`,
+      { cause: err },
+    );
+  }
 }
 
 /** The stored schedule as users see it. */
@@ -248,7 +299,12 @@ type CronClass = typeof import("croner").Cron;
 let croner: Promise<CronClass> | undefined;
 const patterns = new Map<string, InstanceType<CronClass>>();
 
-/** The first occurrence of a cron schedule strictly after `after`. */
+/**
+ * The first occurrence of a cron schedule strictly after `after`. A
+ * wall-clock time that happens twice (autumn) runs at its first pass only,
+ * unless the hour field is `*`: then the second pass is just the next hour,
+ * run as such.
+ */
 async function cronAfter(def: Definition, after: number): Promise<number> {
   croner ??= import("croner").then((m) => m.Cron);
   const Cron = await croner;
@@ -269,13 +325,66 @@ async function cronAfter(def: Definition, after: number): Promise<number> {
     if (patterns.size >= 256) patterns.clear();
     patterns.set(id, pattern);
   }
-  const next = pattern.nextRun(new Date(after));
-  if (next === null) {
-    throw new ValidationError(
-      `Cannot schedule as cron '${def.cron}' has no occurrence after ${
-        new Date(after).toISOString()
-      }`,
-    );
+  const fields = def.cron!.split(" ");
+  const everyHour = fields[fields.length - 4] === "*";
+  let from = after;
+  for (;;) {
+    const next = pattern.nextRun(new Date(from));
+    if (next === null) {
+      throw new ValidationError(
+        `Cannot schedule as cron '${def.cron}' has no occurrence after ${
+          new Date(after).toISOString()
+        }`,
+      );
+    }
+    if (everyHour || !repeated(tz, next.getTime())) return next.getTime();
+    from = next.getTime(); // the second pass of a repeated time: skip it
   }
-  return next.getTime();
+}
+
+/** The longest a clock is set back in any zone, with room to spare. */
+const MAX_SET_BACK_MS = 6 * 3_600_000;
+
+/**
+ * Whether the wall-clock time at `at` in zone `tz` already happened earlier
+ * that night: `at` falls in the hour (or so) that a clock set back in
+ * autumn runs twice, on its second pass. croner returns both passes for an
+ * hour given as a list, range or step, but the schedule runs such a time
+ * once, at its first pass.
+ */
+function repeated(tz: string, at: number): boolean {
+  const back = offsetAt(tz, at - MAX_SET_BACK_MS) - offsetAt(tz, at);
+  return back > 0 && offsetAt(tz, at - back) - offsetAt(tz, at) === back;
+}
+
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The offset of zone `tz` from UTC at `at`, in ms (+3,600,000 for CET). */
+function offsetAt(tz: string, at: number): number {
+  let format = zoneFormats.get(tz);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat("en-US", {
+      timeZone: tz,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
+    if (zoneFormats.size >= 256) zoneFormats.clear();
+    zoneFormats.set(tz, format);
+  }
+  const part: Record<string, number> = {};
+  for (const p of format.formatToParts(at)) part[p.type] = Number(p.value);
+  const wall = Date.UTC(
+    part.year!,
+    part.month! - 1,
+    part.day!,
+    part.hour! % 24,
+    part.minute!,
+    part.second!,
+  );
+  return wall - (at - (((at % 1000) + 1000) % 1000));
 }

@@ -136,7 +136,18 @@ export interface QueueSchedules {
    * call it at once. Workers call it every poll interval; call it yourself
    * only where no worker runs.
    *
+   * A schedule that fails does not stop the others. One whose job this
+   * queue cannot make (its data over this queue's `maxPayloadBytes`, say)
+   * stays due, as it is, for a process that can: it fails once, and is
+   * then passed over by this queue until it changes (fired elsewhere, or
+   * replaced). A fire the store refuses fails at every call.
+   *
+   * @param options.onError Called with each schedule's failure; the call
+   *   then throws only when the due schedules cannot be read. Without it,
+   *   the first failure is thrown once the other schedules have fired.
    * @returns How many jobs it enqueued.
    */
-  runSchedules(): Promise<number>;
+  runSchedules(
+    options?: { onError?: (error: unknown) => void },
+  ): Promise<number>;
 }

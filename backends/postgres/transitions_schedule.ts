@@ -6,7 +6,9 @@
  * transaction as a user's `{ tx }` enqueue is, so a fired job is stored,
  * keyed and announced (at commit) as an enqueued one is. Like
  * transitions.ts, it holds no lifecycle (`db.ts` wraps every call) and
- * reads no clock of its own.
+ * reads no clock of its own. Put and remove lock the queue's row of
+ * removed versions first (sql_schedule.ts), so a re-created schedule never
+ * repeats a version of the one removed.
  *
  * @module
  */
@@ -38,19 +40,24 @@ export function createScheduleTransitions(
   const s = scheduleStatements(ident(schema));
   return {
     async putSchedule(queue, { name, definition, nextRunAt }) {
-      const [row] = await sql.unsafe(
-        s.put,
-        [queue, name, definition, nextRunAt],
-        prepare,
-      );
-      if (row !== undefined) return toSchedule(row);
-      // The same definition: the stored schedule, as it is.
-      const [kept] = await sql.unsafe(s.get, [queue, name], prepare);
-      return toSchedule(kept!);
+      const row = await sql.begin(async (tx) => {
+        const [removed] = await tx.unsafe(s.lock, [queue], prepare);
+        const [row] = await tx.unsafe(
+          s.put,
+          [queue, name, definition, nextRunAt, removed!.version],
+          prepare,
+        );
+        // No row for the same definition: the stored schedule, as it is.
+        return row ?? (await tx.unsafe(s.get, [queue, name], prepare))[0];
+      });
+      return toSchedule(row!);
     },
 
     async removeSchedule(queue, name) {
-      return (await sql.unsafe(s.remove, [queue, name], prepare)).length > 0;
+      return await sql.begin(async (tx) => {
+        await tx.unsafe(s.lock, [queue], prepare);
+        return (await tx.unsafe(s.remove, [queue, name], prepare)).length > 0;
+      });
     },
 
     async listSchedules(queue, { dueBy }) {

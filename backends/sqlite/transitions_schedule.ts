@@ -35,9 +35,12 @@ export function putSchedule(
   return scheduleOf(row as Row);
 }
 
-/** Deletes a schedule; true if it existed. */
+/** Deletes a schedule, keeping its version's mark; true if it existed. */
 export function removeSchedule(tx: Tx, queue: string, name: string): boolean {
-  return tx.stmt(SQL.REMOVE_SCHEDULE).get(queue, name) !== undefined;
+  const row = tx.stmt(SQL.REMOVE_SCHEDULE).get(queue, name) as Row | undefined;
+  if (row === undefined) return false;
+  tx.stmt(SQL.REMOVED_VERSION).run(queue, row[0] as number);
+  return true;
 }
 
 /** Every schedule by name, or those due by `dueBy` by next occurrence. */

@@ -323,9 +323,14 @@ export interface Backend<Tx = never>
  */
 export interface BackendSchedules {
   /**
-   * Creates or replaces a schedule (SPEC §8) with version 1, or the old
-   * version + 1. A schedule stored with the same definition is left as it
-   * is (its next occurrence too).
+   * Creates or replaces a schedule (SPEC §8). A replaced schedule gets the
+   * old version + 1; a new one gets one more than a per-queue counter that
+   * only grows, kept at the highest version a removed schedule of the queue
+   * had (1 while none was removed). So a (queue, name) never has the same
+   * version twice, even across remove and re-create, and a fire that read
+   * a removed schedule finds another version on its successor. A schedule
+   * stored with the same definition is left as it is (its next occurrence
+   * too).
    *
    * @returns The schedule as stored.
    */
@@ -335,7 +340,10 @@ export interface BackendSchedules {
     options: { now: number },
   ): Promise<ScheduleRecord>;
 
-  /** Deletes a schedule; true if it existed. */
+  /**
+   * Deletes a schedule, raising the queue's counter of removed versions to
+   * its version in the same atomic step; true if it existed.
+   */
   removeSchedule(
     queue: string,
     name: string,

@@ -342,7 +342,12 @@ export interface ScheduleRecord {
   definition: string;
   /** Epoch ms of the next occurrence. */
   nextRunAt: number;
-  /** Starts at 1; every put that changes it and every fire adds 1. */
+  /**
+   * A new schedule's is one more than the highest a removed schedule of
+   * the queue had (1 when none was removed), so a (queue, name) never has
+   * the same version twice; every put that changes it and every fire adds
+   * 1.
+   */
   version: number;
 }
 

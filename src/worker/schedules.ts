@@ -3,8 +3,10 @@
  * it asks the queue to fire due schedules at start and then every poll
  * interval, one call at a time. Which process makes an occurrence's job is
  * the backend's business (a compare-and-set); this only keeps asking. A
- * failed call is reported, never thrown, and the looks slow down while
- * calls fail (doubling, up to 30 s), so a store that is down is not asked
+ * failure is reported, never thrown. A schedule that fails is reported
+ * alone and the looks go on at the poll interval, so one bad schedule
+ * delays no other; only when the due schedules cannot be read do the looks
+ * slow down (doubling, up to 30 s), so a store that is down is not asked
  * every poll interval.
  *
  * @module
@@ -24,7 +26,7 @@ export interface ScheduleTimerOptions {
   pollInterval: number;
   /** False while the worker is paused or stopping: no look then. */
   active(): boolean;
-  /** Reports a failed call. */
+  /** Reports a failed call, or a schedule that failed. */
   report(error: unknown): void;
 }
 
@@ -37,15 +39,18 @@ export function startScheduleTimer(o: ScheduleTimerOptions): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   let failures = 0;
+  const report = (err: unknown): void => {
+    if (!(err instanceof QueueClosedError)) o.report(err);
+  };
   const look = async (): Promise<void> => {
     if (stopped || o.queue.closed) return;
     if (o.active()) {
       try {
-        await o.queue.runSchedules();
+        await o.queue.runSchedules({ onError: report });
         failures = 0;
       } catch (err) {
         failures++;
-        if (!(err instanceof QueueClosedError)) o.report(err);
+        report(err);
       }
     }
     const wait = failures === 0 ? o.pollInterval : Math.min(
