@@ -7,7 +7,10 @@
  * that deletes those jobs (sql_finish.ts, retainSteps) copies their final
  * update into `final_updates` (migration 5), where the re-read
  * (sql.ts, `reread`) reads it for `FINAL_KEEP_MS`; the background sweep
- * (db.ts) deletes it then. The job itself is gone at once from every read.
+ * (db.ts) deletes it then. From migration 14 the count rule and the sweep
+ * of jobs past their removal time (sql_retained.ts) keep it too, for the
+ * jobs among theirs that finished within that time (`deleteSaving`). The
+ * job itself is gone at once from every read.
  * Also the packed notification of updates (`notifyUpdates`). Holds SQL
  * text only, runs nothing and imports nothing.
  *
@@ -113,6 +116,49 @@ export function dropSaving(s: string, drop: string): string {
       ", ",
     )
   };`;
+}
+
+/**
+ * From migration 14: a plpgsql statement of schema `s` (quoted) that
+ * deletes the jobs at the ctids of `ctids` (a tid[] SQL expression) and,
+ * as dropSaving, keeps the final update of those whose update is too large
+ * to notify, but only of those a re-read may still ask for: whose kept
+ * update would outlive `now` (its time plus FINAL_KEEP_MS later than it),
+ * so that deleting old jobs writes nothing. With `into` (an integer
+ * variable), sets it to how many jobs were deleted. For the count rule and
+ * the sweep of the jobs whose removal time has passed (sql_retained.ts),
+ * which may take jobs that finished in the same step.
+ */
+export function deleteSaving(
+  s: string,
+  ctids: string,
+  now: string,
+  into?: string,
+): string {
+  const cols = COLUMNS.split(", ");
+  const save =
+    `INSERT INTO ${s}.final_updates AS f (queue, ${COLUMNS}, remove_at)
+          SELECT g.queue, ${cols.map((c) => `g.${c}`).join(", ")},
+            g.updated_at + ${FINAL_KEEP_MS}
+          FROM gone g
+          WHERE g.updated_at + ${FINAL_KEEP_MS} > ${now}
+            AND octet_length(${updatePayload("g.")}) >= ${REREAD_BYTES}
+          ON CONFLICT (queue, id) DO UPDATE SET ${
+      [...cols.slice(1), "remove_at"].map((c) => `${c} = excluded.${c}`).join(
+        ", ",
+      )
+    }`;
+  const gone = `WITH gone AS (
+          DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(${ctids})
+          RETURNING j.queue, ${cols.map((c) => `j.${c}`).join(", ")}
+        )`;
+  return into === undefined
+    ? `${gone}
+        ${save};`
+    : `${gone}, saved AS (
+          ${save}
+        )
+        SELECT count(*) INTO ${into} FROM gone;`;
 }
 
 /**

@@ -23,7 +23,7 @@ import {
   lazyParkMigration,
   lowerMigration,
 } from "./sql_limits_migrations.ts";
-import { retainedMigration } from "./sql_retained.ts";
+import { retainedMigration, savingMigration } from "./sql_retained.ts";
 import { finishFunctions, retentionTables } from "./sql_retention.ts";
 import { schedulesTable } from "./sql_schedule.ts";
 import { watchersMigration } from "./sql_watchers.ts";
@@ -135,6 +135,11 @@ export function migrations(schema: string): string[] {
     // their own and only when the queue has one, and counts the claimable
     // lanes in turn order (sql_limits_migrations.ts, fullLanesMigration).
     fullLanesMigration(s),
+    // 14: the count rule and the sweep of jobs past their removal time keep
+    // the final update of a job they delete as it finishes, when too large
+    // to notify, as a removal at once does (sql_retained.ts,
+    // savingMigration).
+    savingMigration(s),
   ];
 }
 

@@ -27,7 +27,16 @@
  * @module
  */
 
+import { deleteSaving } from "./sql_final.ts";
 import { SETTINGS } from "./sql_limits_claim.ts";
+
+/**
+ * Which migration makes the trim and sweep functions: 8 made them, 14
+ * makes them again keeping the final update of a job they delete that
+ * finished in the same step, too large to notify (sql_final.ts,
+ * deleteSaving).
+ */
+type RetainedVersion = 8 | 14;
 
 /** The most jobs past their removal time that one finishing step deletes. */
 export const SWEEP_BATCH = 100;
@@ -56,9 +65,23 @@ export function retainedMigration(s: string): string {
     }, completed_at, seq) WHERE completed_at IS NOT NULL;
     DROP INDEX ${s}.jobs_removal;
     DROP INDEX ${s}.jobs_finished;`,
-    sweepFunction(s),
-    trimFunction(s),
+    sweepFunction(s, 8),
+    trimFunction(s, 8),
   ].join("\n");
+}
+
+/**
+ * Migration 14 (`s` the quoted schema): the trim and sweep functions made
+ * again, with the same signatures (the finishing functions that call them
+ * stay as they are), to keep the final update of a job they delete within
+ * FINAL_KEEP_MS of its finish when it is too large to notify: a job that
+ * finished in the same step, whose subscribers are sent a re-read marker
+ * (SPEC §7.6). Those the step's own keep rule removes at once were kept
+ * already (dropSaving); a job that a batch mate's count rule or a small age
+ * removes was not.
+ */
+export function savingMigration(s: string): string {
+  return [sweepFunction(s, 14), trimFunction(s, 14)].join("\n");
 }
 
 /**
@@ -86,10 +109,19 @@ function agesQuery(s: string, status: string): string {
  * `retain_sweep(queue, now)`: deletes up to SWEEP_BATCH finished jobs of
  * any status whose age has passed at `now`, the earliest of each age
  * first; returns how many. Rows other transactions hold are skipped, never
- * waited for: the next step takes them.
+ * waited for: the next step takes them. From migration 14, keeps the final
+ * updates of the recent ones too large to notify.
  */
-function sweepFunction(s: string): string {
-  return `CREATE FUNCTION ${s}.retain_sweep(p_queue text, p_now float8)
+function sweepFunction(s: string, v: RetainedVersion): string {
+  const due = `ARRAY(
+            SELECT o.ctid FROM ${s}.jobs o
+            WHERE ${finished("v_status")} AND ${ageOf("o")} = v_age
+              AND o.completed_at <= p_now - v_age
+            ORDER BY ${ageOf("o")}, o.completed_at, o.seq LIMIT v_left
+            FOR UPDATE OF o SKIP LOCKED)`;
+  return `${
+    v === 8 ? "CREATE FUNCTION" : "CREATE OR REPLACE FUNCTION"
+  } ${s}.retain_sweep(p_queue text, p_now float8)
       RETURNS integer
     LANGUAGE plpgsql VOLATILE ${SETTINGS}
     AS $sweep$
@@ -102,13 +134,12 @@ function sweepFunction(s: string): string {
       FOREACH v_status IN ARRAY ARRAY['complete', 'failed', 'cancelled'] LOOP
         FOR v_age IN ${agesQuery(s, "v_status")} LOOP
           EXIT WHEN v_left <= 0;
-          DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(ARRAY(
-            SELECT o.ctid FROM ${s}.jobs o
-            WHERE ${finished("v_status")} AND ${ageOf("o")} = v_age
-              AND o.completed_at <= p_now - v_age
-            ORDER BY ${ageOf("o")}, o.completed_at, o.seq LIMIT v_left
-            FOR UPDATE OF o SKIP LOCKED));
-          GET DIAGNOSTICS v_n = ROW_COUNT;
+          ${
+    v === 8
+      ? `DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(${due});
+          GET DIAGNOSTICS v_n = ROW_COUNT;`
+      : deleteSaving(s, due, "p_now", "v_n")
+  }
           v_left := v_left - v_n;
         END LOOP;
       END LOOP;
@@ -135,9 +166,12 @@ function perAge(s: string, pick: (age: string) => string): string {
  * `retain_trim(queue, status, keep)`: keeps only the newest `keep` finished
  * jobs of a status (by finish time, then enqueue order), across its ages;
  * nothing with null. Only the rows beyond them are locked, and rows other
- * transactions hold are skipped.
+ * transactions hold are skipped. From migration 14, keeps the final updates
+ * too large to notify of those that finished within FINAL_KEEP_MS of the
+ * newest (which, as a job has just finished, is the step's time); its count
+ * 0 takes the same path as any other count.
  */
-function trimFunction(s: string): string {
+function trimFunction(s: string, v: RetainedVersion): string {
   const newest = (age: string) =>
     `SELECT o.completed_at, o.seq FROM ${s}.jobs o
             WHERE ${finished("p_status")} AND ${age}
@@ -148,6 +182,34 @@ function trimFunction(s: string): string {
             WHERE ${finished("p_status")} AND ${age}
               AND (o.completed_at, o.seq) <= (v_at, v_seq)
             FOR UPDATE OF o SKIP LOCKED`;
+  const beyond = `ARRAY(
+        SELECT y.ctid FROM ${perAge(s, older)})`;
+  if (v === 14) {
+    return `CREATE OR REPLACE FUNCTION ${s}.retain_trim(p_queue text,
+      p_status text, p_keep integer) RETURNS void
+    LANGUAGE plpgsql VOLATILE ${SETTINGS}
+    AS $trim$
+    DECLARE
+      v_at float8;
+      v_seq bigint;
+      v_newest float8;
+    BEGIN
+      IF p_keep IS NULL OR p_keep < 0 THEN
+        RETURN;
+      END IF;
+      -- The newest job beyond the newest p_keep (with 0, the newest of
+      -- all): the rest go with it.
+      SELECT y.completed_at, y.seq, max(y.completed_at) OVER ()
+      INTO v_at, v_seq, v_newest
+      FROM ${perAge(s, newest)}
+      ORDER BY y.completed_at DESC, y.seq DESC OFFSET p_keep LIMIT 1;
+      IF v_at IS NULL THEN
+        RETURN;
+      END IF;
+      ${deleteSaving(s, beyond, "v_newest")}
+    END
+    $trim$;`;
+  }
   return `CREATE FUNCTION ${s}.retain_trim(p_queue text, p_status text,
       p_keep integer) RETURNS void
     LANGUAGE plpgsql VOLATILE ${SETTINGS}
@@ -171,8 +233,7 @@ function trimFunction(s: string): string {
       IF v_at IS NULL THEN
         RETURN;
       END IF;
-      DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(ARRAY(
-        SELECT y.ctid FROM ${perAge(s, older)}));
+      DELETE FROM ${s}.jobs j WHERE j.ctid = ANY(${beyond});
     END
     $trim$;`;
 }
