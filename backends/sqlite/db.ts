@@ -326,22 +326,32 @@ function runBatch(w: Writes, ops: Op[]): void {
   }
   const outcomes: Outcome[] = [];
   let failure: unknown;
+  let committed = false;
   try {
-    if (attempt(w, ops, outcomes)) {
-      const events = w.emitted;
-      // Settle first: nothing a listener does may leave a caller waiting.
-      // (Callers resume in microtasks, so they still see the events first.)
-      ops.forEach((op, i) => {
-        const outcome = outcomes[i]!;
-        if (outcome.ok) op.resolve(outcome.value);
-        else op.reject(toBackendError(outcome.error, "sqlite write"));
-      });
-      if (events.length > 0) w.hooks.deliver(events);
-      return;
+    committed = attempt(w, ops, outcomes);
+    if (!committed) {
+      failure = (outcomes[outcomes.length - 1] as { error: unknown }).error;
     }
-    failure = (outcomes[outcomes.length - 1] as { error: unknown }).error;
   } catch (err) {
     failure = err;
+  }
+  if (committed) {
+    const events = w.emitted;
+    // Settle first: nothing a listener does may leave a caller waiting.
+    // (Callers resume in microtasks, so they still see the events first.)
+    ops.forEach((op, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) op.resolve(outcome.value);
+      else op.reject(toBackendError(outcome.error, "sqlite write"));
+    });
+    // Outside the rollback's reach: a committed transaction is never
+    // rolled back nor run again, whatever delivering its events does.
+    try {
+      if (events.length > 0) w.hooks.deliver(events);
+    } catch (err) {
+      w.hooks.alert(err);
+    }
+    return;
   }
   rollback(w.conn);
   w.emitted = [];
