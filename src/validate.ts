@@ -146,7 +146,7 @@ export function checkStatus(value: unknown, action: string): JobStatus {
   return value as JobStatus;
 }
 
-/** Checks a string of bounded length. */
+/** Checks a string of bounded length that every store keeps as it is. */
 export function checkString(
   value: unknown,
   action: string,
@@ -165,7 +165,23 @@ export function checkString(
       value,
     );
   }
+  if (!storable(value)) {
+    throw invalid(action, field, "text without NUL or lone surrogates", value);
+  }
   return value;
+}
+
+/** A lone half of a UTF-16 surrogate pair. */
+const LONE =
+  /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Whether every store keeps `text` as it is: no NUL (PostgreSQL refuses
+ * it, SQLite cuts the text there) and no lone surrogate (UTF-8 has none:
+ * two texts would be stored as one).
+ */
+function storable(text: string): boolean {
+  return !text.includes("\0") && !LONE.test(text);
 }
 
 /** The length of `text` in UTF-8 bytes, without encoding it. */

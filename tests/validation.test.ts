@@ -244,4 +244,32 @@ describe("validation messages", () => {
       void queue.close();
     }
   });
+
+  test("text a store would change (NUL, a lone surrogate) is refused before anything is stored", async () => {
+    await withQueue(async (queue) => {
+      for (const key of ["a\u0000b", "x\ud800", "\udc00y", "\udbff"]) {
+        await rejectsWith(
+          () => queue.enqueue("t", null, { key }),
+          /^Cannot enqueue job as 'key' must be text without NUL or lone surrogates/,
+        );
+      }
+      assert.equal((await queue.stats()).pending, 0, "nothing stored");
+      // A whole pair is text like any other.
+      const id = await queue.enqueue("t", null, { key: "x\ud83d\ude00" });
+      assert.equal((await queue.get(id))?.key, "x\ud83d\ude00");
+      const job = (await queue.claim())!;
+      for (const message of ["m\u0000x", "m\ud800"]) {
+        await rejectsWith(
+          () => queue.update(job, { message }),
+          /^Cannot update job as 'message' must be text without NUL/,
+        );
+      }
+      assert.equal((await queue.get(id))?.message, "");
+      await rejectsWith(
+        () => queue.cancel(id, "why\u0000"),
+        /'reason' must be text without NUL/,
+      );
+      await queue.complete(job, null);
+    });
+  });
 });
