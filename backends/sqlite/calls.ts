@@ -35,7 +35,8 @@ import {
   retryJob,
   setProgress,
 } from "./transitions.ts";
-import { claimJobs } from "./transitions_claim.ts";
+import { claimJobs, expireLeases } from "./transitions_claim.ts";
+import { LEASES_OUT } from "./sql_claim.ts";
 import { batchedComplete } from "./completions.ts";
 import {
   pausedState,
@@ -173,8 +174,17 @@ function jobCalls(db: Db): JobCalls {
     list(queue, request: ListRequest) {
       return db.read((c) => listJobs(c, queue, request));
     },
-    stats(queue, { now }): Promise<QueueStats> {
-      return db.read((c) => queueStats(c, queue, now));
+    async stats(queue, { now }): Promise<QueueStats> {
+      // A lease that ran out counts as what it ends in, as a claim would
+      // make it: the expiry is a write, taken only when one has run out.
+      const out = await db.read((c) =>
+        c.stmt(LEASES_OUT).get(queue, now)![0] === 1
+      );
+      if (!out) return await db.read((c) => queueStats(c, queue, now));
+      return await db.write(queue, now, (tx) => {
+        expireLeases(tx, queue, now);
+        return queueStats(tx, queue, now);
+      });
     },
   };
 }

@@ -29,6 +29,10 @@ export const CLAIM_GUARD = `SELECT
     WHERE queue = ?1 AND state = 0 AND ${grouped()}),
   (SELECT limits FROM jobline_limits WHERE queue = ?1)`;
 
+/** ?1 = queue, ?2 = now: 1 when a lease of the queue has run out. */
+export const LEASES_OUT = `SELECT EXISTS (SELECT 1 FROM jobline_jobs
+  WHERE queue = ?1 AND state = 2 AND lease_until <= ?2)`;
+
 /**
  * The update of every claim: due jobs (state 0, so pending) become
  * processing, `tallied` flipped so that the caller counts them

@@ -328,9 +328,13 @@ export function listJobs(
   return rows.map(toRecord);
 }
 
-/** Counts live jobs by status and type (kept counts: sql_counts.ts). */
+/**
+ * Counts live jobs by status and type (kept counts: sql_counts.ts), in a
+ * read or in the write transaction that first applied the leases that ran
+ * out (calls.ts).
+ */
 export function queueStats(
-  c: Connection,
+  c: Pick<Connection, "stmt">,
   queue: string,
   now: number,
 ): QueueStats {

@@ -119,8 +119,11 @@ function unpausedTypes(tx: Tx, queue: string): string[] {
     .filter((t) => !paused.has(t));
 }
 
-/** Returns expired leases to pending (or failed: flow and retention steps). */
-function expireLeases(tx: Tx, queue: string, now: number): void {
+/**
+ * Returns expired leases to pending (or failed: flow and retention steps);
+ * the claim runs it, and stats() when a lease has run out (calls.ts).
+ */
+export function expireLeases(tx: Tx, queue: string, now: number): void {
   const expired = tx.stmt(SQL.EXPIRE_LEASES).all(queue, now) as Row[];
   for (const row of expired) {
     const id = row[0] as string;

@@ -231,4 +231,24 @@ export const leaseCases: Case[] = [
       assert.equal((await queue.stats()).pending, 1);
     },
   },
+  {
+    name:
+      "stats() counts a job whose lease ran out as pending, or failed on its last attempt, with no claim since",
+    async run(ctx) {
+      const clock = ctx.fakeClock();
+      const queue = ctx.queue({ clock: clock.clock });
+      const left = await queue.enqueue("t", null, { maxAttempts: 2 });
+      const last = await queue.enqueue("t", null, { maxAttempts: 1 });
+      await queue.claimMany(2, { leaseMs: 1_000 });
+      clock.advance(2_000);
+      const stats = await queue.stats();
+      assert.deepEqual(
+        [stats.pending, stats.processing, stats.failed],
+        [1, 0, 1],
+      );
+      assert.equal((await queue.get(left))?.status, "pending");
+      assert.equal((await queue.get(last))?.status, "failed");
+      assert.equal(await queue.retry(last), true);
+    },
+  },
 ];
