@@ -72,6 +72,8 @@ export function createLeaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
   // lease lost while its handler still runs) has two entries, and the old
   // run's end must not drop the new run's lease.
   const active = new Map<ClaimedJob, Running>();
+  /** The entries of each job id, for a cancel event (mostly one). */
+  const byId = new Map<string, Set<Running>>();
   let timer: ReturnType<typeof setInterval> | undefined;
   let drained: (() => void) | null = null;
 
@@ -106,13 +108,22 @@ export function createLeaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
         decided: false,
       };
       active.set(job, entry);
+      let same = byId.get(job.id);
+      if (same === undefined) byId.set(job.id, same = new Set());
+      same.add(entry);
       // A lease above 2^31-1 ms still gets a heartbeat every ~24.8 days:
       // sooner than asked is harmless, a timer clamped to 1 ms is not.
       timer ??= setInterval(beat, timerMs(o.heartbeatInterval));
       return entry;
     },
     settle(job) {
-      active.delete(job);
+      const entry = active.get(job);
+      if (entry !== undefined) {
+        active.delete(job);
+        const same = byId.get(job.id)!;
+        same.delete(entry);
+        if (same.size === 0) byId.delete(job.id);
+      }
       if (active.size === 0) {
         clearInterval(timer);
         timer = undefined;
@@ -121,8 +132,8 @@ export function createLeaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
     },
     beat,
     cancelled(jobId) {
-      for (const entry of active.values()) {
-        if (entry.job.id !== jobId || entry.controller.signal.aborted) continue;
+      for (const entry of byId.get(jobId) ?? []) {
+        if (entry.controller.signal.aborted) continue;
         extend(entry, () =>
           lose(
             entry,
