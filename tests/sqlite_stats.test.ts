@@ -27,6 +27,7 @@ import {
 import { STATS } from "../backends/sqlite/sql_counts.ts";
 import { createQueue } from "../src/queue.ts";
 import {
+  type Cmd,
   commands,
   countsAndRows,
   groupBy,
@@ -93,6 +94,30 @@ describe("sqlite stats", () => {
       fc.asyncProperty(commands, (cmds) => runSequence(freshFile(), cmds)),
       { numRuns: 40 },
     );
+  });
+
+  test("stats() that returns a job whose lease ran out, sweeping a finished job in the same step, counts after both", async () => {
+    // A sequence the property above once found: the last attempt's lease
+    // runs out, and the failure's retention sweep removes a job kept 500 ms.
+    const keptBriefly: Cmd = {
+      k: "enqueue",
+      q: 0,
+      type: "a",
+      delay: 0,
+      ttl: null,
+      key: null,
+      keep: { age: 500 },
+      maxAttempts: 1,
+      group: null,
+    };
+    await runSequence(freshFile(), [
+      keptBriefly,
+      { ...keptBriefly, keep: false },
+      { k: "claim", q: 0, limit: 1, leaseMs: 1_000 },
+      { k: "complete", h: 0, retry: false, delay: null },
+      { k: "claim", q: 0, limit: 1, leaseMs: 1_000 },
+      { k: "advance", ms: 3_500 },
+    ]);
   });
 
   test("a schema-4 file migrates with its counts filled from the jobs it holds, and keeps them through batches", async () => {

@@ -176,15 +176,14 @@ function jobCalls(db: Db): JobCalls {
     },
     async stats(queue, { now }): Promise<QueueStats> {
       // A lease that ran out counts as what it ends in, as a claim would
-      // make it: the expiry is a write, taken only when one has run out.
+      // make it: the expiry is a write, taken only when one has run out,
+      // and the counts are read after it commits (some are kept at the end
+      // of the transaction: tallies.ts).
       const out = await db.read((c) =>
         c.stmt(LEASES_OUT).get(queue, now)![0] === 1
       );
-      if (!out) return await db.read((c) => queueStats(c, queue, now));
-      return await db.write(queue, now, (tx) => {
-        expireLeases(tx, queue, now);
-        return queueStats(tx, queue, now);
-      });
+      if (out) await db.write(queue, now, (tx) => expireLeases(tx, queue, now));
+      return await db.read((c) => queueStats(c, queue, now));
     },
   };
 }

@@ -328,13 +328,9 @@ export function listJobs(
   return rows.map(toRecord);
 }
 
-/**
- * Counts live jobs by status and type (kept counts: sql_counts.ts), in a
- * read or in the write transaction that first applied the leases that ran
- * out (calls.ts).
- */
+/** Counts live jobs by status and type (kept counts: sql_counts.ts). */
 export function queueStats(
-  c: Pick<Connection, "stmt">,
+  c: Connection,
   queue: string,
   now: number,
 ): QueueStats {
