@@ -31,7 +31,14 @@ export const SCHEMA_VERSION = 10;
  * memory keeps each statement's rollback journal there: a complete inside
  * a grouped transaction otherwise wrote several pages of it to a temporary
  * file (a write call each: 2 to 9 per job drained). It holds nothing the
- * commit needs, so durability is unchanged.
+ * commit needs, so durability is unchanged. The page cache is 16 MiB
+ * (SQLite's default is 2 MiB, some 500 pages): a worker's claim under a
+ * group limit takes the first job of as many groups as it asks for, mostly
+ * a page of the group index each, and beyond the cache a transaction
+ * reads pages from the file again (and may spill changed ones to the log
+ * before its commit); a grouped drain of 1,000 groups ran some 8% faster
+ * with it, a plain one the same. The cache fills only with
+ * pages read, so a small database never holds that much.
  */
 export const PRAGMAS = (
   busyTimeout: number,
@@ -44,7 +51,8 @@ PRAGMA wal_autocheckpoint = 10000;
 PRAGMA journal_size_limit = 67108864;
 PRAGMA foreign_keys = OFF;
 PRAGMA recursive_triggers = ON;
-PRAGMA temp_store = MEMORY;`;
+PRAGMA temp_store = MEMORY;
+PRAGMA cache_size = -16384;`;
 
 /** The table that records the schema version. */
 export const META_TABLE = `CREATE TABLE IF NOT EXISTS jobline_meta (
