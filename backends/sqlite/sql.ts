@@ -163,6 +163,28 @@ ON CONFLICT (queue, key_held) WHERE key_held IS NOT NULL DO NOTHING
 RETURNING id, seq`;
 }
 
+/** The values insertPlainJobs binds per job, in order. */
+export const INSERT_PLAIN_VALUES = 13;
+
+/**
+ * The multi-row insert of `rows` plain new jobs (no key, no time to live,
+ * no group, no count rule: most batches), as insertJobs stores them, each
+ * bound as INSERT_PLAIN_VALUES values: queue, id, type, data, priority,
+ * max_attempts, run_at, created_at, metadata, state, created_at again
+ * (updated_at), the complete and failed age rules. The columns it leaves
+ * out are null. No row can conflict and none is returned: a statement
+ * that binds seven nulls fewer and returns nothing stores such a batch
+ * some 30% faster (bench:peers `--only=sqlite-floor`).
+ */
+export function insertPlainJobs(rows: number): string {
+  const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, zeroblob(36),
+  ?, ?, 1)`;
+  return `INSERT INTO jobline_jobs (queue, id, type, data,
+  priority, max_attempts, run_at, created_at, metadata, state, status,
+  updated_at, lease_until, keep_complete_age, keep_failed_age, tallied)
+VALUES ${Array(rows).fill(row).join(",\n")}`;
+}
+
 /** ?1 = queue, ?2 = key */
 export const KEY_HOLDER =
   "SELECT id FROM jobline_jobs WHERE queue = ?1 AND key_held = ?2";

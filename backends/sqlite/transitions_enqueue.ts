@@ -3,7 +3,9 @@
  * db.ts) like the transitions of transitions.ts: a batch of new jobs is
  * stored by multi-row inserts of up to CHUNK jobs each (one statement binds
  * a chunk: some half the CPU of one insert per job), a job whose key is
- * held making no row and answering with its holder's id. A job inserted
+ * held making no row and answering with its holder's id. A chunk of plain
+ * jobs (no key, time to live, group or count rule) binds only the columns
+ * they set and returns nothing (insertPlainJobs). A job inserted
  * due with a group gets its lane after its chunk (no insert touches lanes,
  * so the order is the same as one by one), and the counts of each chunk's
  * jobs go in one write per type (tallies.ts). Events go out in the batch's
@@ -37,6 +39,16 @@ const CHUNK = 256;
 
 /** The statement text of each chunk size, made once. */
 const inserts: string[] = [];
+
+/** The same for chunks of plain jobs (insertPlainJobs). */
+const plainInserts: string[] = [];
+
+/** Whether a job is plain: stored by insertPlainJobs. */
+function plain(job: NewJobRecord): boolean {
+  return job.key === null && job.ttl === null && job.expiresAt === null &&
+    job.group === undefined && job.keep.complete.count === null &&
+    job.keep.failed.count === null;
+}
 
 /**
  * Stores new jobs (skipping those whose key is held), then claims as
@@ -104,6 +116,14 @@ function insertChunk(
   now: number,
   outcomes: EnqueueOutcome[],
 ): void {
+  let plainOnly = true;
+  for (let i = from; i < from + size && plainOnly; i++) {
+    plainOnly = plain(jobs[i]!);
+  }
+  if (plainOnly) {
+    insertPlain(tx, queue, jobs, from, size, now, outcomes);
+    return;
+  }
   const values: Param[] = new Array(size * SQL.INSERT_JOB_VALUES);
   let v = 0;
   let lanes = false;
@@ -160,4 +180,50 @@ function insertChunk(
   }
   // The rows are stored as counted by their caller (sql_counts.ts).
   tally(tx, queue, TALLY_ENQUEUED, created, (job) => job.type);
+}
+
+/**
+ * Stores `jobs[from .. from + size]`, every one plain, in one insert that
+ * returns nothing: none has a key to conflict or a lane to make.
+ */
+function insertPlain(
+  tx: Tx,
+  queue: string,
+  jobs: readonly NewJobRecord[],
+  from: number,
+  size: number,
+  now: number,
+  outcomes: EnqueueOutcome[],
+): void {
+  const values: Param[] = new Array(size * SQL.INSERT_PLAIN_VALUES);
+  let v = 0;
+  for (let i = from; i < from + size; i++) {
+    const job = jobs[i]!;
+    values[v++] = queue;
+    values[v++] = job.id;
+    values[v++] = job.type;
+    values[v++] = job.data;
+    values[v++] = job.priority;
+    values[v++] = job.maxAttempts;
+    values[v++] = job.runAt;
+    values[v++] = job.createdAt;
+    values[v++] = job.metadata;
+    values[v++] = job.runAt <= now ? 0 : 1;
+    values[v++] = job.createdAt;
+    values[v++] = job.keep.complete.age;
+    values[v++] = job.keep.failed.age;
+  }
+  const sql = plainInserts[size] ??= SQL.insertPlainJobs(size);
+  tx.stmt(sql).run(...values);
+  for (let i = from; i < from + size; i++) {
+    outcomes[i] = { id: jobs[i]!.id, created: true };
+  }
+  // The rows are stored as counted by their caller (sql_counts.ts).
+  tally(
+    tx,
+    queue,
+    TALLY_ENQUEUED,
+    jobs.slice(from, from + size),
+    (job) => job.type,
+  );
 }
