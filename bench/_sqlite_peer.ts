@@ -17,7 +17,7 @@ import { fill } from "./_measure.ts";
 import { drainSqlite, withTempFile } from "./_sqlite.ts";
 
 /** Jobs/s of `n` jobs enqueued in batches of 1,000 on a fresh SQLite file. */
-function enqueueManySqlite(n: number): Promise<number> {
+export function enqueueManySqlite(n: number): Promise<number> {
   return withTempFile(async (path) => {
     const backend = sqliteBackend({ path });
     try {

@@ -16,7 +16,9 @@
  * `--drains-only`, no claim costs; `--backends=` as for retention);
  * `--only=memory` only the memory row (claim+complete against a bare
  * binary heap); `--only=sqlite` only the SQLite table (a drain and
- * enqueueMany against Deno KV's own queue); `--only=redis` only the Redis
+ * enqueueMany against Deno KV's own queue); `--only=sqlite-floor` only
+ * how fast SQLite itself stores the rows of enqueueMany (_sqlite_floor.ts);
+ * `--only=redis` only the Redis
  * table (jobline's two Redis backends against BullMQ); `--only=postgres`
  * only the PostgreSQL table (against graphile-worker and pg-boss).
  */
@@ -32,6 +34,7 @@ import { flowsTable } from "./_flows.ts";
 import { limitsTable } from "./_limits.ts";
 import { memoryPeerTable } from "./_memory_peer.ts";
 import { sqlitePeerTable } from "./_sqlite_peer.ts";
+import { sqliteFloorTable } from "./_sqlite_floor.ts";
 
 const quick = Deno.args.includes("--quick");
 const rounds = Number(
@@ -144,6 +147,11 @@ if (Deno.args.includes("--only=memory")) {
 
 if (Deno.args.includes("--only=sqlite")) {
   console.log(await sqlitePeerTable({ quick, rounds: Math.max(rounds, 3) }));
+  Deno.exit(0);
+}
+
+if (Deno.args.includes("--only=sqlite-floor")) {
+  console.log(await sqliteFloorTable({ quick, rounds: Math.max(rounds, 3) }));
   Deno.exit(0);
 }
 
