@@ -195,6 +195,37 @@ describe("sqlite flows", () => {
     await backend.close();
   });
 
+  test("a failure that cancels dependents without dependents of their own leaves nothing of its flow", async () => {
+    const path = freshFile();
+    const backend = sqliteBackend({ path });
+    const queue = createQueue({
+      backend,
+      name: "q",
+      clock: () => T,
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+    // c fails for good: d (a leaf) and e (a leaf) are cancelled and, by
+    // removeOnFail, removed; every job of the flow is then gone.
+    const flow = await queue.enqueueFlow([
+      { ref: "a", type: "t", data: 1 },
+      { ref: "c", type: "t", data: 2, dependsOn: ["a"] },
+      { ref: "d", type: "t", data: 3, dependsOn: ["c"] },
+      { ref: "e", type: "t", data: 4, dependsOn: ["c"] },
+    ]);
+    await queue.complete((await queue.claim())!, "A");
+    await queue.fail((await queue.claim())!, new Error("x"), { retry: false });
+    assert.equal(await queue.getFlow(flow.id), null, "every job removed");
+    assert.deepEqual(
+      [
+        count(path, "SELECT count(*) FROM jobline_flows"),
+        count(path, "SELECT count(*) FROM jobline_flow_results"),
+      ],
+      [0, 0],
+    );
+    await backend.close();
+  });
+
   test("clean() of pending jobs leaves flow jobs alone", async () => {
     const backend = sqliteBackend({ path: freshFile() });
     const queue = createQueue({ backend, name: "q", clock: () => T });

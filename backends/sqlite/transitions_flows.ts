@@ -179,6 +179,9 @@ function cascade(tx: Tx, queue: string, first: Fallen, now: number): number {
   const todo = [first];
   const counts = new Set<number>();
   const cancel = tx.stmt(SQL.CANCEL_DEPENDENTS);
+  // Every dependent cancelled, with dependents of its own or not: each is
+  // a job of the flow that finished (todo holds only the former).
+  let cancelled = 0;
   for (let i = 0; i < todo.length; i++) {
     const parent = todo[i]!;
     const error = JSON.stringify({
@@ -187,6 +190,7 @@ function cascade(tx: Tx, queue: string, first: Fallen, now: number): number {
     });
     const rows = cancel.all(queue, now, parent.children, error, parent.id);
     for (const [id, payload, seq, age, count, ref, children] of rows) {
+      cancelled++;
       tx.emit(queue, "u", id as string, payload as string);
       if (children !== null) {
         tx.stmt(SQL.KEEP_RESULT).run(seq as number);
@@ -203,7 +207,7 @@ function cascade(tx: Tx, queue: string, first: Fallen, now: number): number {
     release(tx, queue, parent.children, now, true);
   }
   for (const count of counts) trim(tx, queue, "cancelled", count);
-  return todo.length - 1;
+  return cancelled;
 }
 
 /**
