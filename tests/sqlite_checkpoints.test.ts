@@ -155,4 +155,31 @@ describe("sqlite checkpoints in a thread", () => {
       await backend.close();
     }
   });
+
+  test("close() while the log is tailed and the thread runs reports nothing", async () => {
+    // close() waits for the thread to end; the tailer (every ms here) read
+    // the log meanwhile, found the backend closed and reported that.
+    const errors: unknown[][] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => void errors.push(args);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const backend = sqliteBackend({ path: freshFile(), eventInterval: 1 });
+        const queue = createQueue({ backend, name: "q" });
+        const stop = await backend.listen("q", "queue", () => {});
+        const pad = "z".repeat(1_000);
+        for (let i = 0; i < 5; i++) {
+          await queue.enqueueMany(
+            Array.from({ length: 1_000 }, () => ({ type: "t", data: pad })),
+          );
+          await sleep(NUDGE_MS + 5);
+        }
+        await backend.close();
+        await stop();
+      }
+    } finally {
+      console.error = consoleError;
+    }
+    assert.deepEqual(errors, []);
+  });
 });

@@ -164,11 +164,14 @@ export function sqliteBackend(
       };
     },
     async close() {
+      // The tailer first: a read of the log while the file closes (close
+      // waits for the checkpoint thread) would report the closed backend
+      // as a failure.
+      events.stop();
       try {
         await watcher?.close();
-        await db.close();
       } finally {
-        events.stop();
+        await db.close();
       }
     },
   };
