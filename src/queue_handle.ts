@@ -116,7 +116,10 @@ export function createBackendHandle<Tx>(
       }
     },
     async listen(topic, deliver, onClosed) {
-      const b = await open();
+      // The backend loaded: asked at once, as call() runs its operations,
+      // so that a listener asked for before an operation hears it (waitFor
+      // listens, then a complete in the same turn removes the job).
+      const b = backend !== undefined && !closed ? backend : await open();
       let stop: () => Promise<void>;
       try {
         stop = await b.listen(name, topic, deliver);

@@ -94,15 +94,17 @@ export function subscribe<J extends JobTypes>(
 /**
  * The updates of one job as `subscribe(queue, id)` gives them, with each
  * read of the job (the first one, and every re-read) passed to `onRead`
- * before the update it gives, if any, is yielded.
+ * before the update it gives, if any, is yielded; `ready`, when given, is
+ * awaited once listening is in place, before the first read.
  */
 export function jobUpdates<J extends JobTypes>(
   queue: Queue<J>,
   id: string,
   options: SubscribeOptions,
   onRead: (job: Job) => void,
+  ready?: () => Promise<unknown>,
 ): AsyncGenerator<JobUpdate, void, undefined> {
-  return one(queue, id, options, onRead);
+  return one(queue, id, options, onRead, ready);
 }
 
 /** Events waiting to be read, in arrival order (a queue, not Array.shift: O(1) each). */
@@ -169,6 +171,7 @@ async function* one<J extends JobTypes>(
   id: string,
   { signal, resyncInterval = 1000, ifMissing = "return" }: SubscribeOptions,
   onRead?: (job: Job) => void,
+  ready?: () => Promise<unknown>,
 ): AsyncGenerator<JobUpdate, void, undefined> {
   if (ifMissing !== "return" && ifMissing !== "throw") {
     throw invalid(
@@ -184,6 +187,7 @@ async function* one<J extends JobTypes>(
     box.push(event);
   });
   try {
+    await ready?.();
     let version = 0;
     let resync = true;
     while (!signal?.aborted) {

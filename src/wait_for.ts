@@ -69,20 +69,44 @@ export async function waitForJob<J extends JobTypes>(
   }
 }
 
-/** The job once it finished (null if missing), until `signal` aborts. */
+/**
+ * The job once it finished (null if missing), until `signal` aborts.
+ *
+ * It asks for its listener first and reads the job right after, in the
+ * same turn, then (listening) reads it again: a job removed as it finishes
+ * just after waitFor was called (a complete in the same turn, which a
+ * loaded backend runs at once) has the first read to be rebuilt from, and
+ * its final update reaches the listener. Read a turn before listening,
+ * that final update came while nothing listened, and the job was gone.
+ */
 async function finalState<J extends JobTypes>(
   queue: Queue<J>,
   id: string,
   signal: AbortSignal,
 ): Promise<JobOf<J> | null> {
-  const first = await queue.get(id);
-  if (first === null || isTerminal(first.status)) return first;
-  // The job as last read: jobUpdates listens, then reads it again, and
-  // gives the final update of a job removed as it finished meanwhile.
-  let seen: Job = first;
+  // The job as last read by jobUpdates (it listens, then reads it again,
+  // and gives the final update of a job removed as it finished meanwhile).
+  let seen = null as Job | null;
   let last: JobUpdate | undefined;
-  const updates = jobUpdates(queue, id, { signal }, (job) => (seen = job));
-  for await (const update of updates) last = update;
+  let early!: Promise<Job | null>;
+  const updates = jobUpdates(
+    queue,
+    id,
+    { signal },
+    (job) => (seen = job),
+    () => early, // its own read comes after this one
+  );
+  const first = updates.next(); // asks for the listener now
+  early = queue.get(id);
+  early.catch(() => {}); // awaited below; a rejection is thrown there
+  try {
+    for (let r = await first; !r.done; r = await updates.next()) {
+      last = r.value;
+    }
+  } finally {
+    await updates.return(undefined);
+  }
+  const before = await early;
   if (signal.aborted) return null; // the race is already decided
   if (last === undefined || !isTerminal(last.status)) {
     if (queue.closed) {
@@ -92,10 +116,16 @@ async function finalState<J extends JobTypes>(
     }
     return null;
   }
+  if (
+    seen !== null && isTerminal(seen.status) && seen.version === last.version
+  ) {
+    return seen as JobOf<J>;
+  }
   const now = await queue.get(id);
   if (now !== null && isTerminal(now.status)) return now;
   // Removed as it finished, or retried since: the job as it finished.
-  return finishedAs(now ?? seen, last) as JobOf<J>;
+  const base = now ?? seen ?? before;
+  return base === null ? null : finishedAs(base, last) as JobOf<J>;
 }
 
 /** A job as the terminal `update` left it. */

@@ -77,6 +77,26 @@ describe("a job removed as it finishes, while it is being read", () => {
     await close();
   });
 
+  test("waitFor asked for just before a complete in the same turn gives the job as it finished", async () => {
+    // The complete runs at once (the backend loaded); waitFor listened
+    // before it and read the job beside it. It used to read first, listen
+    // a tick later, and miss the final update of the removed job.
+    const backend = memoryBackend();
+    await using queue = createQueue({ backend, handOff: false });
+    for (let i = 0; i < 3; i++) {
+      const id = await queue.enqueue("t", i, { removeOnComplete: true });
+      const job = (await queue.claim())!;
+      const waiting = queue.waitFor(id, { timeout: 5_000 });
+      await queue.complete(job, { i });
+      const done = await waiting;
+      assert.equal(done?.status, "complete", JSON.stringify(done));
+      assert.deepEqual(done?.result, { i });
+      assert.equal(done?.data, i);
+      assert.equal(await queue.get(id), null, "removed as it finished");
+    }
+    await backend.close();
+  });
+
   test("waitFor of a job that is missing is null, and of a finished one the job", async () => {
     await using queue = createQueue({ backend: memoryBackend() });
     assert.equal(await queue.waitFor("nope", { timeout: 1_000 }), null);
