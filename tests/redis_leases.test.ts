@@ -11,9 +11,10 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { redisBackend } from "../backends/redis/mod.ts";
-import { createQueue, type Queue } from "../mod.ts";
+import { createQueue, createWorker, type Queue } from "../mod.ts";
 import { fakeClock } from "./conformance/_context.ts";
 import { redisFixture } from "./_support/redis_fixture.ts";
+import { waitFor } from "./_support/time.ts";
 
 const PREFIX = "lease";
 
@@ -126,6 +127,51 @@ describe("redis lease index", () => {
       assert.equal(stats.pending, 0);
     } finally {
       await queue.close();
+    }
+  });
+});
+
+describe("redis cancel", () => {
+  test("a handler's signal aborts at cancel() even when this process claimed its job again since", async () => {
+    // cancel, retry and a claim sent together: the claim (think: another
+    // worker of this process) may come back before the cancel message. The
+    // backend used to drop that cancel as one of an older lease than the
+    // newest it held, and the first run went on until its next heartbeat
+    // (10 s); the worker checks each lease with a heartbeat itself.
+    for (let round = 0; round < 12; round++) {
+      // a backend object per round, as a queue made from a URL has
+      const backend = redisBackend({ url: redis.server.url, prefix: PREFIX });
+      const queue = createQueue({ backend, name: `c${++n}` });
+      let started = false;
+      let aborted = false;
+      const worker = createWorker(queue, {
+        t: (_job, ctx) =>
+          new Promise((resolve) => {
+            started = true;
+            ctx.signal.addEventListener("abort", () => {
+              aborted = true;
+              resolve(null);
+            }, { once: true });
+          }),
+      }, { pollInterval: 50 });
+      try {
+        const id = await queue.enqueue("t", null);
+        await waitFor("the handler to start", () => started);
+        await worker.pause();
+        const [, , again] = await Promise.all([
+          queue.cancel(id),
+          queue.retry(id),
+          queue.claim(),
+        ]);
+        assert.equal(again?.id, id, "claimed again");
+        await waitFor("the first run's signal to abort", () => aborted, {
+          timeout: 1_500,
+        });
+      } finally {
+        await worker.stop({ timeout: 100 });
+        await queue.close();
+        await backend.close();
+      }
     }
   });
 });

@@ -1,8 +1,7 @@
 /**
  * Events of the Redis backend: the pub/sub subscriptions behind the kit's
- * listener registry, the fences that keep a stale cancel from aborting a
- * newer lease, and the wake-up an enqueue gives the backend's own workers
- * as it is sent (enqueued).
+ * listener registry, and the wake-up an enqueue gives the backend's own
+ * workers as it is sent (enqueued).
  *
  * Each queue has two channels. The update channel (`<ns>u`) carries every
  * update of the queue; "queue" listeners get them all and `{ job }`
@@ -43,10 +42,6 @@ export interface RedisEvents {
     topic: Topic,
     listener: Listener,
   ): Promise<() => Promise<void>>;
-  /** Notes that this process holds a lease on a job from `version` on. */
-  claimed(namespace: string, id: string, version: number): void;
-  /** Notes that this process no longer holds a lease on a job. */
-  settled(namespace: string, id: string): void;
   /**
    * After an enqueue of `jobs` was sent (or queued behind the awaits its
    * call makes first, no more than a worker's claim makes before its own
@@ -76,9 +71,6 @@ interface Subscription {
   jobs: Map<string, number>;
 }
 
-/** Leases held in this process are forgotten beyond this many. */
-const MAX_FENCES = 100_000;
-
 /** Update messages are searched for followed job ids up to this many jobs. */
 const MAX_FILTERED = 8;
 
@@ -89,7 +81,6 @@ export function redisEvents(
 ): RedisEvents {
   const listeners = createListeners();
   const subscriptions = new Map<string, Subscription>();
-  const fences = leaseFences();
   const resync = (): void => listeners.resyncAll();
 
   function onUpdates(queue: string, sub: Subscription, message: string): void {
@@ -104,13 +95,12 @@ export function redisEvents(
   }
 
   function onSignal(queue: string, message: string): void {
-    const signal = signalOf(message);
-    if (signal === null) return;
-    const [event, version] = signal;
-    if (
-      event.kind === "cancel" && fences.newer(ns(queue), event.jobId, version)
-    ) return;
-    listeners.deliver(queue, event);
+    // A cancel goes to every listener, even when this process claimed the
+    // job again since: a worker checks each lease it holds of the job with
+    // a heartbeat before it aborts one (src/worker/leases.ts), so only the
+    // run whose lease the cancel ended stops.
+    const event = signalOf(message);
+    if (event !== null) listeners.deliver(queue, event);
   }
 
   function subscription(queue: string, channel: Channel): Subscription {
@@ -132,8 +122,6 @@ export function redisEvents(
   }
 
   return {
-    claimed: fences.claimed,
-    settled: fences.settled,
     enqueued(queue, jobs) {
       if (jobs.length === 0) return;
       let at = Infinity;
@@ -155,44 +143,6 @@ export function redisEvents(
       return async () => {
         if (remove()) await unsubscribeIfUnused(conn, sub, resync, unused);
       };
-    },
-  };
-}
-
-/**
- * The leases this process holds, by job version. A cancel names the job
- * version that ended a lease. When this process claimed the job again after
- * that version (the claim that recovered an expired lease may be its own),
- * the cancel is about an older lease and must not abort the new one:
- * pub/sub and replies travel on different connections, so the cancel may
- * well arrive after the new claim.
- */
-function leaseFences(): Pick<RedisEvents, "claimed" | "settled"> & {
-  /** Whether this process holds a lease on the job newer than `version`. */
-  newer(namespace: string, id: string, version: number): boolean;
-} {
-  // By namespace, then id: no key is built per job on the hot path.
-  const held = new Map<string, Map<string, number>>();
-  let size = 0;
-  return {
-    claimed(namespace, id, version) {
-      if (size >= MAX_FENCES) {
-        held.clear();
-        size = 0;
-      }
-      let ids = held.get(namespace);
-      if (ids === undefined) held.set(namespace, ids = new Map());
-      const before = ids.size;
-      ids.set(id, version);
-      size += ids.size - before;
-    },
-    settled(namespace, id) {
-      const ids = held.get(namespace);
-      if (ids !== undefined && ids.delete(id)) size--;
-    },
-    newer(namespace, id, version) {
-      const since = held.get(namespace)?.get(id);
-      return since !== undefined && since > version;
     },
   };
 }
@@ -276,17 +226,18 @@ function updatesIn(message: string): UpdateRecord[] {
 }
 
 /**
- * Reads a worker signal: `w<at>` (wake) or `c<id> <version>` (cancel of the
- * lease held before that version; any lease when there is no version).
- * Returns the event and the version, or null for anything else.
+ * Reads a worker signal: `w<at>` (wake) or `c<id> <version>` (cancel; the
+ * version, of the job after the cancel, is not needed here). Returns the
+ * event, or null for anything else.
  */
-function signalOf(message: string): [BackendEvent, number] | null {
+function signalOf(message: string): BackendEvent | null {
   if (message.startsWith("w")) {
-    return [{ kind: "wake", at: Number(message.slice(1)) }, Infinity];
+    return { kind: "wake", at: Number(message.slice(1)) };
   }
   if (!message.startsWith("c")) return null;
   const space = message.indexOf(" ");
-  const jobId = message.slice(1, space < 0 ? undefined : space);
-  const version = space < 0 ? Infinity : Number(message.slice(space + 1));
-  return [{ kind: "cancel", jobId }, version];
+  return {
+    kind: "cancel",
+    jobId: message.slice(1, space < 0 ? undefined : space),
+  };
 }

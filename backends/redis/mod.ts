@@ -65,7 +65,7 @@ export function redisBackend(
   const { conn, ns } = setupOf(options, { createClient, createCluster });
   const events = redisEvents(conn, ns);
   let closed = false;
-  const s = createScripts(conn, ns, events, () => closed);
+  const s = createScripts(conn, ns, () => closed);
 
   return {
     name: "redis",

@@ -25,7 +25,6 @@ import { countJobs, emptyStats } from "../../src/backend/counts.ts";
 import { LeaseLostError, toBackendError } from "../../src/errors.ts";
 import type { JobError, JobStatus, QueueStats } from "../../src/types.ts";
 import type { Connection } from "./connection.ts";
-import type { RedisEvents } from "./events.ts";
 import type { ScriptName } from "./lua.ts";
 import { claimedHash, decodeHash, enqueueArgs, toRecord } from "./records.ts";
 
@@ -35,7 +34,7 @@ const LIST_BUDGET = 1_000;
 /** One completion: id, token, result, now. */
 type Completion = [string, string, string, string];
 
-/** What the transitions run on: one backend's scripts and lease fences. */
+/** What the transitions run on: one backend's scripts. */
 export interface Scripts {
   /** Runs a script in a queue's namespace; rejects with BackendError. */
   run(name: ScriptName, queue: string, args: string[]): Promise<unknown>;
@@ -43,8 +42,6 @@ export interface Scripts {
   hash(queue: string, id: string): Promise<unknown>;
   /** A queue's namespace. */
   ns(queue: string): string;
-  /** Where leases held in this process are noted. */
-  fences: Pick<RedisEvents, "claimed" | "settled">;
   /** Completions, sent together per queue. */
   completions: Batcher<Completion>;
 }
@@ -56,7 +53,6 @@ export interface Scripts {
 export function createScripts(
   conn: Connection,
   ns: (queue: string) => string,
-  fences: Pick<RedisEvents, "claimed" | "settled">,
   isClosed: () => boolean,
 ): Scripts {
   async function run(
@@ -87,7 +83,6 @@ export function createScripts(
   return {
     run,
     ns,
-    fences,
     completions,
     async hash(queue, id) {
       if (isClosed()) throw backendClosed("redis");
@@ -146,7 +141,6 @@ export async function claimJobs(
   ];
   if (types !== null) args.push(...types);
   const reply = await s.run("claim", queue, args) as unknown[];
-  const namespace = s.ns(queue);
   const out: JobRecord[] = [];
   for (let i = 0; i < reply.length; i++) {
     const h = claimedHash(reply[i] as unknown[]);
@@ -159,7 +153,6 @@ export async function claimJobs(
     record.startedAt = now;
     record.updatedAt = now;
     record.lease = { token: prefix + (i + 1), until };
-    s.fences.claimed(namespace, record.id, record.version);
     out.push(record);
   }
   return out;
@@ -212,8 +205,7 @@ export function completeJob(
   result: string,
   now: number,
 ): Promise<void> {
-  return s.completions.add(queue, [id, token, result, String(now)])
-    .finally(() => s.fences.settled(s.ns(queue), id));
+  return s.completions.add(queue, [id, token, result, String(now)]);
 }
 
 /** Records a failed attempt: pending again at `retryAt`, or failed. */
@@ -227,7 +219,6 @@ export async function failJob(
     now: number;
   },
 ): Promise<"pending" | "failed"> {
-  s.fences.settled(s.ns(queue), id);
   const reply = await s.run("fail", queue, [
     String(now),
     id,
@@ -250,10 +241,7 @@ export async function releaseJobs(
   if (leases.length === 0) return [];
   const args = [String(now), runAt === undefined ? "" : String(runAt)];
   for (const { id, token } of leases) args.push(id, token);
-  const ids = (await s.run("release", queue, args) as unknown[]).map(String);
-  const namespace = s.ns(queue);
-  for (const id of ids) s.fences.settled(namespace, id);
-  return ids;
+  return (await s.run("release", queue, args) as unknown[]).map(String);
 }
 
 /** Cancels a pending or processing job. */

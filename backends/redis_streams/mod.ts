@@ -115,7 +115,7 @@ export function redisStreamsBackend(
   let closed = false;
   const r = createRunner({ ...setup, isClosed: () => closed });
   const events = redisEvents(conn, r.ns);
-  const p = createParts(r, events);
+  const p = createParts(r);
 
   return {
     name: "redis-streams",

@@ -23,7 +23,6 @@ import type {
 import { type Batcher, batcher } from "../../src/backend/batch.ts";
 import { LeaseLostError } from "../../src/errors.ts";
 import type { JobError } from "../../src/types.ts";
-import type { RedisEvents } from "../redis/events.ts";
 import { enqueueArgs, toRecord, typeOfToken } from "./records.ts";
 import type { Runner } from "./scripts.ts";
 
@@ -36,17 +35,12 @@ export interface Parts {
   r: Runner;
   /** Per queue, the types a claim of every type declares (what it saw). */
   known: Map<string, string[]>;
-  /** Where leases held in this process are noted. */
-  fences: Pick<RedisEvents, "claimed" | "settled">;
   /** Completions, sent together per queue. */
   completions: Batcher<Completion>;
 }
 
 /** Makes the parts of one backend. */
-export function createParts(
-  r: Runner,
-  fences: Pick<RedisEvents, "claimed" | "settled">,
-): Parts {
+export function createParts(r: Runner): Parts {
   const completions = batcher<Completion>(
     (queue, items) =>
       r.run("complete", {
@@ -59,7 +53,7 @@ export function createParts(
       if (reply === 0) throw new LeaseLostError(item[0]);
     },
   );
-  return { r, fences, completions, known: new Map() };
+  return { r, completions, known: new Map() };
 }
 
 /** The distinct types the tokens name (bad tokens name none). */
@@ -177,7 +171,6 @@ export async function claimJobs(
   queue: string,
   { types, limit, leaseMs, now }: ClaimRequest,
 ): Promise<JobRecord[]> {
-  const { r, fences } = p;
   const until = now + leaseMs;
   // Random per claim: a token tells nothing of its job's id or order.
   const prefix = `${crypto.randomUUID()}.`;
@@ -188,12 +181,10 @@ export async function claimJobs(
     [String(limit), String(until), prefix],
     now,
   );
-  const namespace = r.ns(queue);
   const out: JobRecord[] = [];
   for (const [id, state, x, key, error] of reply) {
     const record = toRecord(String(id), state, x, key, error, null);
     if (record === null) continue;
-    fences.claimed(namespace, record.id, record.version);
     out.push(record);
   }
   return out;
@@ -255,13 +246,12 @@ export function completeJob(
   result: string,
   now: number,
 ): Promise<void> {
-  return p.completions.add(queue, [id, token, result, String(now)])
-    .finally(() => p.fences.settled(p.r.ns(queue), id));
+  return p.completions.add(queue, [id, token, result, String(now)]);
 }
 
 /** Records a failed attempt: pending again at `retryAt`, or failed. */
 export async function failJob(
-  { r, fences }: Parts,
+  { r }: Parts,
   queue: string,
   lease: LeaseRef,
   { error, retryAt, now }: {
@@ -270,7 +260,6 @@ export async function failJob(
     now: number;
   },
 ): Promise<"pending" | "failed"> {
-  fences.settled(r.ns(queue), lease.id);
   const reply = await r.run("fail", {
     queue,
     now,
@@ -291,7 +280,7 @@ export async function failJob(
  * returns the ids given back.
  */
 export async function releaseJobs(
-  { r, fences }: Parts,
+  { r }: Parts,
   queue: string,
   leases: readonly LeaseRef[],
   now: number,
@@ -300,13 +289,10 @@ export async function releaseJobs(
   if (leases.length === 0) return [];
   const args = [runAt === undefined ? "" : String(runAt)];
   for (const { id, token } of leases) args.push(id, token);
-  const ids = (await r.run("release", {
+  return (await r.run("release", {
     queue,
     now,
     types: typesOf(leases.map((l) => l.token)),
     args,
   }) as unknown[]).map(String);
-  const namespace = r.ns(queue);
-  for (const id of ids) fences.settled(namespace, id);
-  return ids;
 }
