@@ -178,6 +178,30 @@ describe("migrate", () => {
     await inner.close();
   });
 
+  test("clean() of pending jobs goes by createdAt for a job copied in after newer ones", async () => {
+    // The memory backend walked its jobs in storage order and stopped at
+    // the first one newer than the cutoff, so it missed the copied job.
+    for (
+      const url of [
+        "memory://",
+        `sqlite://${join(dir, "clean.db")}`,
+        pg.url,
+        redis.url,
+      ]
+    ) {
+      now = T0 - 10_000;
+      const from = queue("memory://");
+      const old = await from.enqueue("t", "old");
+      now = T0;
+      const to = queue(url);
+      const fresh = await to.enqueue("t", "fresh");
+      assert.equal((await migrate({ from, to })).copied, 1, url);
+      assert.equal(await to.clean({ status: "pending", olderThan: 5_000 }), 1);
+      assert.equal(await to.get(old), null, url);
+      assert.equal((await to.get(fresh))?.status, "pending", url);
+    }
+  });
+
   test("bad options are ValidationErrors", async () => {
     const a = createQueue();
     const b = createQueue();

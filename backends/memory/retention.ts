@@ -143,14 +143,20 @@ export function cleanJobs(
 ): number {
   const victims: Rec[] = [];
   if (status === "pending") {
+    // Every job is read: the store's order is not creation order (an
+    // import keeps each job's createdAt), and cleaning is no hot path.
     for (const rec of s.jobs.values()) {
-      if (victims.length >= limit || rec.createdAt > cutoff) break;
       if (
         rec.status === "pending" && rec.flow === undefined &&
-        (type === null || rec.type === type)
+        rec.createdAt <= cutoff && (type === null || rec.type === type)
       ) {
         victims.push(rec);
       }
+    }
+    // The oldest first, as the other backends take them.
+    if (victims.length > limit) {
+      victims.sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq);
+      victims.length = limit;
     }
   } else {
     for (const fifo of s.finished[status].values()) {
