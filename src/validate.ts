@@ -303,7 +303,11 @@ export function checkId(id: unknown, action: string): string {
   return checkString(id, action, "id", 256, 1);
 }
 
-/** Checks a claim's type filter; null when there is none. */
+/**
+ * Checks a claim's type filter; null when there is none. A type named twice
+ * is kept once: a backend counts each name it is given (a type's
+ * concurrency allowance, say), and the filter means the same either way.
+ */
 export function checkTypes(
   types: unknown,
   action: string,
@@ -313,7 +317,9 @@ export function checkTypes(
     throw invalid(action, "types", "a non-empty array of job types", types);
   }
   for (const t of types) checkName(t, action, "types");
-  return types;
+  if (types.length === 1) return types;
+  const once = [...new Set<string>(types)];
+  return once.length === types.length ? types : once;
 }
 
 /** Checks a lease length in ms; `fallback` when it is not given. */

@@ -95,7 +95,12 @@ export function claimJobs(
   let rows: Row[];
   const limits = limitsOf(guard[4]);
   if (grouped === 1 || limits !== null) {
-    if (types === null && pausing === 1) types = unpausedTypes(tx, queue);
+    if (types === null && pausing === 1) {
+      types = unpausedTypes(tx, queue);
+      // Every type with pending jobs paused: nothing to claim (an empty
+      // list would make the plain claim's `IN ()`, a syntax error).
+      if (types.length === 0) return [];
+    }
     token += LIMITED;
     const state = { grouped: grouped === 1, limits };
     const req = { types, limit, now, token, until };

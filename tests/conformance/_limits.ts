@@ -99,6 +99,29 @@ export const limitCases: Case[] = [
   },
   {
     name:
+      "a type named twice in a claim's types counts once against its concurrency, and a claim of every type while each type with pending jobs is paused gives nothing",
+    async run(ctx) {
+      const queue = ctx.queue();
+      await queue.setLimits({ types: { a: { concurrency: 1 } } });
+      await queue.enqueueMany([
+        { type: "a", data: 1 },
+        { type: "a", data: 2 },
+        { type: "b", data: 3 },
+      ]);
+      const claimed = await queue.claimMany(5, { types: ["a", "a"] });
+      assert.deepEqual(claimed.map((j) => j.data), [1]);
+      assert.equal((await queue.stats()).processing, 1);
+      // A queue limit only, with every type that has pending jobs paused.
+      await queue.setLimits({ concurrency: 5 });
+      await queue.pause("a");
+      await queue.pause("b");
+      assert.deepEqual(await queue.claimMany(5), []);
+      await queue.resume("b");
+      assert.deepEqual((await queue.claimMany(5)).map((j) => j.data), [3]);
+    },
+  },
+  {
+    name:
       "a type concurrency limit binds its type only, and a group limit each group key, not jobs without a group",
     async run(ctx) {
       const queue = ctx.queue();
