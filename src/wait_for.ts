@@ -88,16 +88,17 @@ async function finalState<J extends JobTypes>(
   // and gives the final update of a job removed as it finished meanwhile).
   let seen = null as Job | null;
   let last: JobUpdate | undefined;
-  let early!: Promise<Job | null>;
+  // The read made beside the listener (set once that is asked for).
+  const reads: { early?: Promise<Job | null> } = {};
   const updates = jobUpdates(
     queue,
     id,
     { signal },
     (job) => (seen = job),
-    () => early, // its own read comes after this one
+    () => reads.early!, // its own read comes after this one
   );
   const first = updates.next(); // asks for the listener now
-  early = queue.get(id);
+  const early = reads.early = queue.get(id);
   early.catch(() => {}); // awaited below; a rejection is thrown there
   try {
     for (let r = await first; !r.done; r = await updates.next()) {
