@@ -58,6 +58,21 @@ export interface QueueControl {
   /** True if the queue is paused, or (given a type) that type is. */
   isPaused(type?: string): Promise<boolean>;
   /**
+   * The types paused on their own (by `pause(type)`), sorted, whether or
+   * not they have jobs; a pause of the whole queue adds none (see
+   * `isPaused()`).
+   *
+   * @example
+   * ```ts
+   * import { createQueue } from "@jobline/jobline";
+   * await using queue = createQueue();
+   * await queue.pause("email");
+   * await queue.pause();
+   * console.log(await queue.pausedTypes()); // ["email"]
+   * ```
+   */
+  pausedTypes(): Promise<string[]>;
+  /**
    * Changes when a pending job may run and/or its priority; among jobs of
    * equal priority it keeps its enqueue order.
    *

@@ -50,6 +50,13 @@ export function controlCalls<Tx>(c: ControlContext<Tx>): QueueControl {
       );
       return state.queue || (t !== null && state.types.includes(t));
     },
+    async pausedTypes() {
+      const state = await handle.call(
+        "pausedState",
+        (b) => b.pausedState(name, { now: clock() }),
+      );
+      return [...state.types].sort();
+    },
     async reschedule(id, options) {
       checkId(id, "reschedule job");
       const now = clock();

@@ -42,6 +42,9 @@ for (const [label, open] of backends) {
         { type: "y", data: 2 },
       ]);
       await a.pause("y");
+      await a.pause("w"); // a type with no jobs
+      // The whole queue paused: no type is paused on its own.
+      await b.enqueue("x", 3);
       await b.pause();
       const h = dashboard({ queues: [a, b] });
       const r = await ask(h, "/api/queues");
@@ -52,10 +55,13 @@ for (const [label, open] of backends) {
           name: a.name,
           stats: await a.stats(),
           paused: false,
-          pausedTypes: ["y"],
+          pausedTypes: ["w", "y"],
         },
         { name: b.name, stats: await b.stats(), paused: true, pausedTypes: [] },
       ]);
+      // The page shows the type paused with no jobs, with its Resume.
+      const page = await ask(h, `/?queue=${a.name}`);
+      assert.match(page.text, /<tr data-type="w">/);
       await h.close();
     });
 

@@ -41,13 +41,15 @@ const stats: Command = {
   options: {},
   async run(ctx) {
     const { queue } = ctx;
-    const [counts, paused] = await Promise.all([
+    const [counts, paused, pausedTypes] = await Promise.all([
       queue.stats(),
       queue.isPaused(),
+      queue.pausedTypes(),
     ]);
     const types = Object.keys(counts.byType).sort();
-    const typePaused = await Promise.all(types.map((t) => queue.isPaused(t)));
-    const pausedTypes = types.filter((_, i) => typePaused[i]);
+    // The table shows whether each type is claimed: paused on its own, or
+    // with the whole queue.
+    const typePaused = types.map((t) => paused || pausedTypes.includes(t));
     if (ctx.json) {
       ctx.print(
         toJson({ queue: queue.name, paused, pausedTypes, stats: counts }),

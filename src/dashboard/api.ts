@@ -21,7 +21,7 @@ export interface QueueSummary {
   stats: QueueStats;
   /** True when the whole queue is paused. */
   paused: boolean;
-  /** The types (of those that have jobs) paused on their own. */
+  /** The types paused on their own (by `pause(type)`), with jobs or not. */
   pausedTypes: string[];
 }
 
@@ -82,15 +82,12 @@ export function statusesOf(stats: QueueStats): string[] {
 
 /** A queue's counts and pause state. */
 export async function summarize(queue: Queue): Promise<QueueSummary> {
-  const [stats, paused] = await Promise.all([queue.stats(), queue.isPaused()]);
-  const types = Object.keys(stats.byType).sort();
-  const flags = await Promise.all(types.map((t) => queue.isPaused(t)));
-  return {
-    name: queue.name,
-    stats,
-    paused,
-    pausedTypes: types.filter((_, i) => flags[i]),
-  };
+  const [stats, paused, pausedTypes] = await Promise.all([
+    queue.stats(),
+    queue.isPaused(),
+    queue.pausedTypes(),
+  ]);
+  return { name: queue.name, stats, paused, pausedTypes };
 }
 
 /**

@@ -71,8 +71,10 @@ ${cells}<td data-paused>${s.paused ? "paused" : "running"}</td>
 
 function typesTable(ctx: PageContext, s: QueueSummary): Html {
   const statuses = statusesOf(s.stats);
-  const rows = Object.keys(s.stats.byType).sort().map((type) => {
-    const c = s.stats.byType[type] as unknown as Counts;
+  // The types with jobs, and those paused without any (to resume them).
+  const types = new Set([...Object.keys(s.stats.byType), ...s.pausedTypes]);
+  const rows = [...types].sort().map((type) => {
+    const c = (s.stats.byType[type] ?? {}) as unknown as Counts;
     const paused = s.pausedTypes.includes(type);
     const cells = statuses.map((st) =>
       markup`<td class="num">${c[st] ?? 0}</td>`

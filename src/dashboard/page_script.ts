@@ -111,8 +111,9 @@ export const SCRIPT = `"use strict";
   const total = (counts) => Object.values(counts).reduce((a, b) => a + b, 0);
   function showTypes(body, s) {
     const statuses = d.statuses.split(" ");
-    const rows = Object.keys(s.stats.byType).sort().map((type) => {
-      const c = s.stats.byType[type], paused = s.pausedTypes.includes(type);
+    const types = new Set([...Object.keys(s.stats.byType), ...s.pausedTypes]);
+    const rows = [...types].sort().map((type) => {
+      const c = s.stats.byType[type] || {}, paused = s.pausedTypes.includes(type);
       const tr = el("tr");
       tr.dataset.type = type;
       tr.append(el("td", type));
