@@ -71,10 +71,13 @@ describe("worker.pause() and worker.resume()", () => {
     );
     await using queue = createQueue({ backend });
     const { handler, open } = gated();
+    // Both jobs wait before the worker starts: its first claim takes them
+    // both (a worker that listens at once would claim the first alone,
+    // and hold nothing ahead while its one slot is busy).
+    const running = await queue.enqueue("t", null);
+    const ahead = await queue.enqueue("t", null);
     const worker = createWorker(queue, { t: handler }, { pollInterval: 50 });
     try {
-      const running = await queue.enqueue("t", null);
-      const ahead = await queue.enqueue("t", null);
       await waitFor(
         "one running, one ahead",
         () => worker.running === 1 && worker.prefetched === 1,
