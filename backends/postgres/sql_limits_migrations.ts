@@ -1,6 +1,6 @@
 /**
  * The migrations of the PostgreSQL backend that make the limited claim's
- * functions again (SPEC §7.4): 9 (foldMigration), 11, 12 and 13, and
+ * functions again (SPEC §7.4): 9 (foldMigration), 11, 12, 13 and 15, and
  * `lanes_refresh` in each of its versions (migration 7 makes the first,
  * sql_limits.ts). Holds SQL text only and runs nothing; sql_migrations.ts
  * lists the migrations.
@@ -10,7 +10,7 @@
 
 import { claimLimitedFunction, NEVER, SETTINGS } from "./sql_limits_claim.ts";
 import { type LimitsVersion, nine, unparkFull } from "./sql_limits_fold.ts";
-import { roundFunction } from "./sql_limits_round.ts";
+import { lowerFunction, roundFunction } from "./sql_limits_round.ts";
 
 /**
  * Migration 9 (`s` the quoted schema): a claim serves the lanes that a
@@ -85,6 +85,27 @@ export function fullLanesMigration(s: string): string {
 }
 
 /**
+ * Migration 15 (`s` the quoted schema): a lane that lane_lower lowered to
+ * its first due job's priority, while a job of a higher priority waits in
+ * it for its run time, is raised back when that job is due. Before, that
+ * job, once due, waited behind the lower-priority jobs of other groups
+ * until its lane emptied. lane_lower notes the soonest such job's run time
+ * and priority in the lane (`raise_at`, `raise_prio`), and lanes_refresh,
+ * which each limited claim runs first, raises the lanes whose time came,
+ * found through `lanes_raise` (one probe when none is due).
+ */
+export function raiseMigration(s: string): string {
+  return [
+    `ALTER TABLE ${s}.lanes ADD COLUMN raise_at float8,
+      ADD COLUMN raise_prio integer;
+    CREATE INDEX lanes_raise ON ${s}.lanes (queue, raise_at)
+      WHERE raise_at IS NOT NULL;`,
+    lowerFunction(s, 15),
+    refreshFunction(s, 15),
+  ].join("\n");
+}
+
+/**
  * `lanes_refresh(queue, now)`: folds the queue's arrivals into its lanes
  * (a new lane never served; a lane parked by a full group, or for later
  * than a job that arrived due, unparked) and unparks the lanes whose
@@ -141,7 +162,14 @@ export function refreshFunction(s: string, v: LimitsVersion): string {
       unparkFull(s, "g", "g.prio IS NULL AND "),
     )
   }
-      UPDATE ${s}.lanes l SET wake = NULL
+      ${
+    v >= 15
+      ? `UPDATE ${s}.lanes l SET prio = greatest(l.prio, l.raise_prio),
+        raise_at = NULL, raise_prio = NULL
+      WHERE l.queue = p_queue AND l.raise_at <= p_now;
+      `
+      : ""
+  }UPDATE ${s}.lanes l SET wake = NULL
       WHERE l.queue = p_queue AND l.wake <= p_now${
     nine(
       v,

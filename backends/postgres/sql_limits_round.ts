@@ -28,7 +28,7 @@ const LIVE = "(j.expires_at IS NULL OR j.expires_at > p_now)";
 
 /** The round's type and functions, in the order they are made. */
 export function roundFunctions(s: string): string {
-  return [headType(s), lowerFunction(s), roundFunction(s, 7)].join("\n");
+  return [headType(s), lowerFunction(s, 7), roundFunction(s, 7)].join("\n");
 }
 
 /** A lane read by a round: its k-th lane, first job, slots left. */
@@ -42,10 +42,23 @@ function headType(s: string): string {
  * `lane_lower(queue, grp, now, prio, types, out)`: for a lane whose first
  * job has a lower priority than the lane: under the lane's lock, its
  * priority lowered to its first job's (read again), or lane_empty when it
- * has none. True when this claim must skip the lane.
+ * has none. True when this claim must skip the lane. From migration 15 on,
+ * a lowered lane notes when its soonest job of a higher priority that is
+ * not due yet becomes due, and that priority (`raise_at`, `raise_prio`:
+ * lanes_refresh raises it then).
  */
-function lowerFunction(s: string): string {
-  return `CREATE FUNCTION ${s}.lane_lower(p_queue text, p_grp text,
+export function lowerFunction(s: string, v: LimitsVersion): string {
+  const raise = v >= 15
+    ? `,
+          (raise_at, raise_prio) = (SELECT j.run_at, j.priority
+            FROM ${s}.jobs j WHERE j.queue = p_queue
+              AND j.job_group = p_grp AND j.status = 'pending'
+              AND j.priority > v_p AND j.run_at > p_now AND ${LIVE}
+            ORDER BY j.run_at LIMIT 1)`
+    : "";
+  return `${
+    v >= 15 ? "CREATE OR REPLACE" : "CREATE"
+  } FUNCTION ${s}.lane_lower(p_queue text, p_grp text,
       p_now float8, p_prio integer, p_types text[], p_out text[])
       RETURNS boolean
     LANGUAGE plpgsql VOLATILE ${SETTINGS}
@@ -68,7 +81,7 @@ function lowerFunction(s: string): string {
         RETURN ${s}.lane_empty(p_queue, p_grp, p_now);
       END IF;
       IF v_p < p_prio THEN
-        UPDATE ${s}.lanes l SET prio = v_p
+        UPDATE ${s}.lanes l SET prio = v_p${raise}
         WHERE l.queue = p_queue AND l.grp = p_grp;
       END IF;
       RETURN false;

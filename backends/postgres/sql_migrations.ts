@@ -22,6 +22,7 @@ import {
   fullLanesMigration,
   lazyParkMigration,
   lowerMigration,
+  raiseMigration,
 } from "./sql_limits_migrations.ts";
 import { retainedMigration, savingMigration } from "./sql_retained.ts";
 import { finishFunctions, retentionTables } from "./sql_retention.ts";
@@ -140,6 +141,10 @@ export function migrations(schema: string): string[] {
     // to notify, as a removal at once does (sql_retained.ts,
     // savingMigration).
     savingMigration(s),
+    // 15: a lane lowered while a job of a higher priority waits in it for
+    // later is raised back when that job is due (sql_limits_migrations.ts,
+    // raiseMigration).
+    raiseMigration(s),
   ];
 }
 

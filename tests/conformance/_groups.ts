@@ -125,6 +125,24 @@ export const groupCases: Case[] = [
     },
   },
   {
+    name:
+      "a group's delayed job of a higher priority, once due, is claimed before lower-priority jobs of other groups",
+    async run(ctx) {
+      const clock = ctx.fakeClock();
+      const queue = ctx.queue({ clock: clock.clock });
+      const job = (data: string, group: string, priority: number) =>
+        queue.enqueue("x", data, { group, priority, delay: 1_000 });
+      await job("C5", "C", 5);
+      await job("A10", "A", 10);
+      clock.advance(700);
+      await queue.enqueue("x", "A5", { group: "A", priority: 5 });
+      assert.equal((await queue.claim())?.data, "A5", "the only job due");
+      clock.advance(300);
+      const next = [(await queue.claim())?.data, (await queue.claim())?.data];
+      assert.deepEqual(next, ["A10", "C5"]);
+    },
+  },
+  {
     name: SOME_TYPES_CASE,
     async run(ctx) {
       const other = ctx.queue();
