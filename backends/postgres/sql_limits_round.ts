@@ -43,18 +43,19 @@ function headType(s: string): string {
  * job has a lower priority than the lane: under the lane's lock, its
  * priority lowered to its first job's (read again), or lane_empty when it
  * has none. True when this claim must skip the lane. From migration 15 on,
- * a lowered lane notes when its soonest job of a higher priority that is
- * not due yet becomes due, and that priority (`raise_at`, `raise_prio`:
- * lanes_refresh raises it then).
+ * a lowered lane notes when the first of its jobs of a higher priority that
+ * are not due yet becomes due, and the highest of their priorities
+ * (`raise_at`, `raise_prio`): lanes_refresh raises it then, and a claim
+ * that finds the job of that priority not due yet lowers it again, noting
+ * the next.
  */
 export function lowerFunction(s: string, v: LimitsVersion): string {
   const raise = v >= 15
     ? `,
-          (raise_at, raise_prio) = (SELECT j.run_at, j.priority
+          (raise_at, raise_prio) = (SELECT min(j.run_at), max(j.priority)
             FROM ${s}.jobs j WHERE j.queue = p_queue
               AND j.job_group = p_grp AND j.status = 'pending'
-              AND j.priority > v_p AND j.run_at > p_now AND ${LIVE}
-            ORDER BY j.run_at LIMIT 1)`
+              AND j.priority > v_p AND j.run_at > p_now AND ${LIVE})`
     : "";
   return `${
     v >= 15 ? "CREATE OR REPLACE" : "CREATE"

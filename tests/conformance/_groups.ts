@@ -143,6 +143,26 @@ export const groupCases: Case[] = [
     },
   },
   {
+    name:
+      "of a group's delayed jobs of higher priorities, the highest is claimed first once all are due",
+    async run(ctx) {
+      const clock = ctx.fakeClock();
+      const queue = ctx.queue({ clock: clock.clock });
+      const job = (data: string, group: string, priority: number, delay = 0) =>
+        queue.enqueue("x", data, { group, priority, delay });
+      await job("A5", "A", 5, 1_000);
+      await job("A10", "A", 10, 2_000);
+      await job("C7", "C", 7, 1_000);
+      clock.advance(700);
+      await job("A1", "A", 1);
+      assert.equal((await queue.claim())?.data, "A1", "the only job due");
+      clock.advance(1_800); // A5, A10 and C7 are due
+      const next: unknown[] = [];
+      for (let i = 0; i < 3; i++) next.push((await queue.claim())?.data);
+      assert.deepEqual(next, ["A10", "C7", "A5"]);
+    },
+  },
+  {
     name: SOME_TYPES_CASE,
     async run(ctx) {
       const other = ctx.queue();
