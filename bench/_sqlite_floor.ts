@@ -6,13 +6,13 @@
  * transaction each (WAL, synchronous NORMAL), on a fresh file:
  *
  * - jobline's `enqueueMany` (what the SQLite table of bench:peers runs);
- * - the backend's multi-row insert of plain jobs alone (`insertPlainJobs`,
- *   what `enqueueMany` runs for these jobs; 250 rows a statement, four a
- *   transaction), every value bound as `enqueueMany` binds it, made in the
- *   loop: no validation, no events, no counts, no queue;
+ * - the backend's multi-row insert of plain jobs alone (`insertJobs` with
+ *   `plain`, what `enqueueMany` runs for these jobs; 250 rows a statement,
+ *   four a transaction), every value bound as `enqueueMany` binds it, made
+ *   in the loop: no validation, no events, no counts, no queue;
  * - its insert of jobs with a key, a time to live, a group or a count rule
- *   alone (`insertJobs`: every column, a key check, a row returned each),
- *   for the same jobs;
+ *   alone (`insertJobs` without `plain`: every column, a key check, a row
+ *   returned each), for the same jobs;
  * - the plain insert into the job table stripped of its secondary indexes
  *   and triggers (the primary key alone): what SQLite costs for these
  *   rows, with nothing a claim or a lookup by id could use;
@@ -28,7 +28,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { createQueue } from "../mod.ts";
 import { sqliteBackend } from "../backends/sqlite/mod.ts";
-import { insertJobs, insertPlainJobs } from "../backends/sqlite/sql.ts";
+import { insertJobs } from "../backends/sqlite/sql_enqueue.ts";
 import { PRAGMAS } from "../backends/sqlite/sql_migrations.ts";
 import { newId } from "../src/id.ts";
 import { enqueueManyDenoKv } from "./_denokv.ts";
@@ -100,22 +100,19 @@ function bound(
 ): (string | number | null)[] {
   const [completeAge, completeCount, failedAge, failedCount] = stored.keep;
   const { priority, maxAttempts, metadata } = stored;
-  if (variant === "full") {
-    // queue, id, type, data, priority, max_attempts, run_at, created_at,
-    // ttl, expires_at, key, key_held, metadata, state, updated_at, the
-    // four keep rules, group (see insertJobs)
-    return [
-      ...["bench-enqueue", id, "noop", data, priority, maxAttempts, now, now],
-      ...[null, null, null, null, metadata, 0, now],
-      ...[completeAge ?? null, completeCount ?? null, failedAge ?? null],
-      ...[failedCount ?? null, null],
-    ];
-  }
   // queue, id, type, data, priority, max_attempts, run_at, created_at,
-  // metadata, state, updated_at, the two age rules (see insertPlainJobs)
-  return [
+  // metadata, state, updated_at, the two age rules; then, for every
+  // column: ttl, expires_at, key, key_held, the two count rules, group
+  // (see insertJobs)
+  const plain = [
     ...["bench-enqueue", id, "noop", data, priority, maxAttempts, now, now],
     ...[metadata, 0, now, completeAge ?? null, failedAge ?? null],
+  ];
+  if (variant !== "full") return plain;
+  return [
+    ...plain,
+    ...[null, null, null, null, completeCount ?? null, failedCount ?? null],
+    null,
   ];
 }
 
@@ -128,7 +125,7 @@ function inserted(variant: Variant, n: number): Promise<number> {
       db.exec(PRAGMAS(5_000, "normal"));
       if (variant === "stripped") strip(db);
       const statement = db.prepare(
-        variant === "full" ? insertJobs(ROWS) : insertPlainJobs(ROWS),
+        insertJobs(ROWS, variant !== "full"),
       );
       const now = Date.now();
       const t0 = performance.now();

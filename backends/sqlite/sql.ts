@@ -128,67 +128,6 @@ export const DROP_EXPIRED_HOLDER = `DELETE FROM jobline_jobs
   WHERE queue = ?1 AND key_held = ?3 AND expires_at <= ?2
   RETURNING ${EXPIRED}`;
 
-/** The values insertJobs binds per job, in order (see insertJobs). */
-export const INSERT_JOB_VALUES = 20;
-
-/**
- * The multi-row insert of `rows` new jobs, each bound as INSERT_JOB_VALUES
- * values: queue, id, type, data, priority, max_attempts, run_at,
- * created_at, ttl, expires_at, key, key again (held), metadata, state,
- * created_at again (updated_at), the four keep rules (complete age, count,
- * failed age, count), group or null. A row whose key is held (by a stored
- * job or an earlier row of the same statement) is stored not, and returns
- * nothing; each row stored returns `[id, seq]`. Rows are stored with
- * `tallied` 1: the caller counts them (tallies.ts), not the insert trigger.
- *
- * Parameters are anonymous (`?`): node:sqlite binds numbered ones (`?12`)
- * by looking each up by name, which grows with the number of parameters
- * and made a 100-row insert cost more per job than 100 inserts of one.
- *
- * `lease_until` holds a blank blob as big as what the first claim adds to
- * the row (token, times, status): rows are stored back to back, so a claim
- * that grows them splits pages and writes several more of them per commit.
- * Nothing reads `lease_until` without a lease (state 2, a token), so the
- * placeholder is never seen.
- */
-export function insertJobs(rows: number): string {
-  const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?,
-  zeroblob(36), ?, ?, ?, ?, ?, 1)`;
-  return `INSERT INTO jobline_jobs (queue, id, type, data,
-  priority, max_attempts, run_at, created_at, ttl, expires_at, key, key_held,
-  metadata, state, status, updated_at, lease_until, ${KEEP}, job_group,
-  tallied)
-VALUES ${Array(rows).fill(row).join(",\n")}
-ON CONFLICT (queue, key_held) WHERE key_held IS NOT NULL DO NOTHING
-RETURNING id, seq`;
-}
-
-/** The values insertPlainJobs binds per job, in order. */
-export const INSERT_PLAIN_VALUES = 13;
-
-/**
- * The multi-row insert of `rows` plain new jobs (no key, no time to live,
- * no group, no count rule: most batches), as insertJobs stores them, each
- * bound as INSERT_PLAIN_VALUES values: queue, id, type, data, priority,
- * max_attempts, run_at, created_at, metadata, state, created_at again
- * (updated_at), the complete and failed age rules. The columns it leaves
- * out are null. No row can conflict and none is returned: a statement
- * that binds seven nulls fewer and returns nothing stores such a batch
- * some 30% faster (bench:peers `--only=sqlite-floor`).
- */
-export function insertPlainJobs(rows: number): string {
-  const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, zeroblob(36),
-  ?, ?, 1)`;
-  return `INSERT INTO jobline_jobs (queue, id, type, data,
-  priority, max_attempts, run_at, created_at, metadata, state, status,
-  updated_at, lease_until, keep_complete_age, keep_failed_age, tallied)
-VALUES ${Array(rows).fill(row).join(",\n")}`;
-}
-
-/** ?1 = queue, ?2 = key */
-export const KEY_HOLDER =
-  "SELECT id FROM jobline_jobs WHERE queue = ?1 AND key_held = ?2";
-
 /**
  * What a statement that may finish a job returns after its payload, for
  * retention (retention.ts): the job's seq and the age and count of the rule

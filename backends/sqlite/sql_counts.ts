@@ -205,7 +205,7 @@ function tallyMove(from: Tallied | null, to: Tallied): string {
   ${from} = ${from} + excluded.${from}, ${to} = ${to} + excluded.${to}`;
 }
 
-/** New pending jobs, stored by insertJobs (sql.ts). */
+/** New pending jobs, stored by insertJobs (sql_enqueue.ts). */
 export const TALLY_ENQUEUED: string = tallyMove(null, "pending");
 /** Jobs claimed by CLAIM_SET's statements (sql.ts). */
 export const TALLY_CLAIMED: string = tallyMove("pending", "processing");

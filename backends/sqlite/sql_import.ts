@@ -18,7 +18,7 @@
  * Stores a job as it is, with the next seq (its place in claim order among
  * equals). No row when its id is stored already or its key is held (both
  * are unique indexes). A pending job gets the blank `lease_until` that
- * insertJobs (sql.ts) gives a new one, for the same reason.
+ * insertJobs (sql_enqueue.ts) gives a new one, for the same reason.
  */
 export const IMPORT_JOB = `INSERT INTO jobline_jobs (queue, id, type, data,
   priority, max_attempts, run_at, created_at, ttl, expires_at, key, key_held,

@@ -5,7 +5,7 @@
  * a chunk: some half the CPU of one insert per job), a job whose key is
  * held making no row and answering with its holder's id. A chunk of plain
  * jobs (no key, time to live, group or count rule) binds only the columns
- * they set and returns nothing (insertPlainJobs). A job inserted
+ * they set and returns nothing (sql_enqueue.ts). A job inserted
  * due with a group gets its lane after its chunk (no insert touches lanes,
  * so the order is the same as one by one), and the counts of each chunk's
  * jobs go in one write per type (tallies.ts). Events go out in the batch's
@@ -26,11 +26,17 @@ import { claimJobs } from "./transitions_claim.ts";
 import { dropExpired, laneFor } from "./limits.ts";
 import { pendingPayload } from "./records.ts";
 import * as SQL from "./sql.ts";
+import {
+  insertJobs,
+  JOB_VALUES,
+  KEY_HOLDER,
+  PLAIN_VALUES,
+} from "./sql_enqueue.ts";
 import { TALLY_ENQUEUED } from "./sql_counts.ts";
 import { tally } from "./tallies.ts";
 
 /**
- * The most jobs one insert stores: 256 × 20 values, well under SQLite's
+ * The most jobs one insert stores: 256 × JOB_VALUES (20) values, well under SQLite's
  * limit of 32,766 bound values per statement. A chunk is the largest power
  * of two left (1000 jobs: 256, 256, 256, 128, 64, 32, 8), so that at most
  * nine statements are ever prepared.
@@ -40,10 +46,10 @@ const CHUNK = 256;
 /** The statement text of each chunk size, made once. */
 const inserts: string[] = [];
 
-/** The same for chunks of plain jobs (insertPlainJobs). */
+/** The same for chunks of plain jobs. */
 const plainInserts: string[] = [];
 
-/** Whether a job is plain: stored by insertPlainJobs. */
+/** Whether a job is plain: stored by insertJobs with `plain`. */
 function plain(job: NewJobRecord): boolean {
   return job.key === null && job.ttl === null && job.expiresAt === null &&
     job.group === undefined && job.keep.complete.count === null &&
@@ -120,11 +126,9 @@ function insertChunk(
   for (let i = from; i < from + size && plainOnly; i++) {
     plainOnly = plain(jobs[i]!);
   }
-  if (plainOnly) {
-    insertPlain(tx, queue, jobs, from, size, now, outcomes);
-    return;
-  }
-  const values: Param[] = new Array(size * SQL.INSERT_JOB_VALUES);
+  const values: Param[] = new Array(
+    size * (plainOnly ? PLAIN_VALUES : JOB_VALUES),
+  );
   let v = 0;
   let lanes = false;
   for (let i = from; i < from + size; i++) {
@@ -144,23 +148,29 @@ function insertChunk(
     values[v++] = job.maxAttempts;
     values[v++] = job.runAt;
     values[v++] = job.createdAt;
-    values[v++] = job.ttl;
-    values[v++] = job.expiresAt;
-    values[v++] = job.key;
-    values[v++] = job.key;
     values[v++] = job.metadata;
     values[v++] = due ? 0 : 1;
     values[v++] = job.createdAt;
     values[v++] = complete.age;
-    values[v++] = complete.count;
     values[v++] = failed.age;
+    if (plainOnly) continue;
+    values[v++] = job.ttl;
+    values[v++] = job.expiresAt;
+    values[v++] = job.key;
+    values[v++] = job.key;
+    values[v++] = complete.count;
     values[v++] = failed.count;
     values[v++] = job.group ?? null;
   }
-  const sql = inserts[size] ??= SQL.insertJobs(size);
-  const rows = tx.stmt(sql).all(...values);
+  const statement = tx.stmt(
+    (plainOnly ? plainInserts : inserts)[size] ??= insertJobs(size, plainOnly),
+  );
+  // A plain chunk returns no row: no job of it can conflict or has a lane.
+  const rows = plainOnly
+    ? (statement.run(...values), null)
+    : statement.all(...values);
   // Every job stored and none needs its seq: the common case reads no row.
-  const seqs = rows.length < size || lanes
+  const seqs = rows !== null && (rows.length < size || lanes)
     ? new Map(rows.map((r) => [r[0] as string, r[1] as number]))
     : null;
   const created: NewJobRecord[] = [];
@@ -168,7 +178,7 @@ function insertChunk(
     const job = jobs[i]!;
     const seq = seqs === null ? 0 : seqs.get(job.id);
     if (seq === undefined) {
-      const [holder] = tx.stmt(SQL.KEY_HOLDER).get(queue, job.key) as [string];
+      const [holder] = tx.stmt(KEY_HOLDER).get(queue, job.key) as [string];
       outcomes[i] = { id: holder, created: false };
       continue;
     }
@@ -180,50 +190,4 @@ function insertChunk(
   }
   // The rows are stored as counted by their caller (sql_counts.ts).
   tally(tx, queue, TALLY_ENQUEUED, created, (job) => job.type);
-}
-
-/**
- * Stores `jobs[from .. from + size]`, every one plain, in one insert that
- * returns nothing: none has a key to conflict or a lane to make.
- */
-function insertPlain(
-  tx: Tx,
-  queue: string,
-  jobs: readonly NewJobRecord[],
-  from: number,
-  size: number,
-  now: number,
-  outcomes: EnqueueOutcome[],
-): void {
-  const values: Param[] = new Array(size * SQL.INSERT_PLAIN_VALUES);
-  let v = 0;
-  for (let i = from; i < from + size; i++) {
-    const job = jobs[i]!;
-    values[v++] = queue;
-    values[v++] = job.id;
-    values[v++] = job.type;
-    values[v++] = job.data;
-    values[v++] = job.priority;
-    values[v++] = job.maxAttempts;
-    values[v++] = job.runAt;
-    values[v++] = job.createdAt;
-    values[v++] = job.metadata;
-    values[v++] = job.runAt <= now ? 0 : 1;
-    values[v++] = job.createdAt;
-    values[v++] = job.keep.complete.age;
-    values[v++] = job.keep.failed.age;
-  }
-  const sql = plainInserts[size] ??= SQL.insertPlainJobs(size);
-  tx.stmt(sql).run(...values);
-  for (let i = from; i < from + size; i++) {
-    outcomes[i] = { id: jobs[i]!.id, created: true };
-  }
-  // The rows are stored as counted by their caller (sql_counts.ts).
-  tally(
-    tx,
-    queue,
-    TALLY_ENQUEUED,
-    jobs.slice(from, from + size),
-    (job) => job.type,
-  );
 }
