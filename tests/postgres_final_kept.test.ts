@@ -102,38 +102,38 @@ describe("postgres final updates of jobs removed by their batch", () => {
     return { waited, last, id };
   }
 
+  /**
+   * Under `rule`, completes the job beside its batch mate (`step` ms
+   * apart), which removes it; waitFor and its subscribers must still get
+   * it completed with BIG.
+   */
+  async function removedByMate(
+    rule: { count: number } | { age: number },
+    step: number,
+    removal: string,
+  ): Promise<void> {
+    const { queue: q, clock } = queue({ removeOnComplete: rule });
+    const { waited, last, id } = await completeBeside(q, clock, step);
+    assert.equal(await q.get(id), null, removal);
+    const job = waited as { id: string; status: string; result: unknown };
+    assert.deepEqual([job?.id, job?.status, job?.result], [
+      id,
+      "complete",
+      BIG,
+    ]);
+    assert.deepEqual([last?.status, last?.result], ["complete", BIG]);
+  }
+
   test(
     "a job trimmed by its batch mate under removeOnComplete { count: 1 } gives waitFor and its subscribers the completed job",
     SLOW,
-    async () => {
-      const { queue: q, clock } = queue({ removeOnComplete: { count: 1 } });
-      const { waited, last, id } = await completeBeside(q, clock, 0);
-      assert.equal(await q.get(id), null, "trimmed");
-      const job = waited as { id: string; status: string; result: unknown };
-      assert.deepEqual([job?.id, job?.status, job?.result], [
-        id,
-        "complete",
-        BIG,
-      ]);
-      assert.deepEqual([last?.status, last?.result], ["complete", BIG]);
-    },
+    () => removedByMate({ count: 1 }, 0, "trimmed"),
   );
 
   test(
     "a job swept by its batch mate under removeOnComplete { age: 5 } gives waitFor and its subscribers the completed job",
     SLOW,
-    async () => {
-      const { queue: q, clock } = queue({ removeOnComplete: { age: 5 } });
-      const { waited, last, id } = await completeBeside(q, clock, 10);
-      assert.equal(await q.get(id), null, "swept");
-      const job = waited as { id: string; status: string; result: unknown };
-      assert.deepEqual([job?.id, job?.status, job?.result], [
-        id,
-        "complete",
-        BIG,
-      ]);
-      assert.deepEqual([last?.status, last?.result], ["complete", BIG]);
-    },
+    () => removedByMate({ age: 5 }, 10, "swept"),
   );
 
   test(
