@@ -170,6 +170,38 @@ describe("memory backend heaps", () => {
     assert.equal(entries(s), 0);
   });
 
+  test("the lanes of groups whose jobs left keep no more than 1,024 empty ones per type, claimed or not", () => {
+    const s = state();
+    const now = Date.now();
+    const lanes = (type: string) => s.ready.byType.get(type)?.lanes.size ?? 0;
+    const grouped = (type: string, n: number) =>
+      Array.from({ length: n }, (_, i) => job(now, { type, group: `g${i}` }));
+    // Cancelled, with no claim of their type after: kept at their turns
+    // until the empty ones outnumber the rest and 1,024, then swept.
+    const cancelled = grouped("a", 5_000);
+    enqueueJobs(s, cancelled, now);
+    assert.equal(lanes("a"), 5_000);
+    for (const j of cancelled) cancelJob(s, j.id, "no", now);
+    assert.ok(lanes("a") <= 1_024, `${lanes("a")} lanes of type a left`);
+    // Claimed: a claim drops the empty lanes it meets first.
+    const claimed = grouped("b", 3_000);
+    enqueueJobs(s, claimed, now);
+    const jobs = claimJobs(s, {
+      types: ["b"],
+      limit: 3_000,
+      leaseMs: HOUR,
+      now,
+    });
+    assert.equal(jobs.length, 3_000);
+    for (const c of jobs) completeJob(s, ref(c), "null", now);
+    assert.ok(lanes("b") <= 1_024, `${lanes("b")} lanes of type b left`);
+    assert.equal(
+      claimJobs(s, { types: ["b"], limit: 1, leaseMs: HOUR, now }).length,
+      0,
+    );
+    assert.equal(lanes("b"), 0, "a claim that finds nothing drops them all");
+  });
+
   test("the indexed heap stays ordered through random pushes, removals and key changes", () => {
     type Item = { key: number; i: number };
     const heap = new Heap<Item>((a, b) => a.key < b.key);

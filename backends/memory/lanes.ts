@@ -4,11 +4,18 @@
  * a queue of its jobs by (priority, enqueue order) (job_queue.ts); per
  * type, a heap of its lanes by (its first job's priority, the turn it was
  * last served, its first job's order), so that groups of equal priority
- * take turns and a group never served comes first. A lane of a group held
- * back by a group limit (transitions_limits.ts) is parked: out of its
- * type's heap once a claim meets it, its jobs kept, so a claim looks at it
- * at most once. Every step is O(log lanes) at most; none scans the lanes.
- * Private to backends/memory/; it publishes nothing.
+ * take turns and a group never served comes first. A turn is the group's,
+ * whatever the types of its jobs: serving one of its lanes moves all of
+ * them (jobs without a group count as one group). A lane that empties
+ * stays in its heap, keeping its turn, until a claim meets it at the top:
+ * a group whose next job arrives before then (a chain of jobs, each
+ * enqueued as the last one ends) keeps its place instead of coming first
+ * as a group never served would. A lane of a group held back by a group
+ * limit (transitions_limits.ts) is parked: out of its type's heap once a
+ * claim meets it, its jobs kept, so a claim looks at it at most once.
+ * Every step is O(log lanes) times the types of one group at most; none
+ * scans the lanes but a sweep of empty lanes once they outnumber the
+ * others (and 1,024). Private to backends/memory/; it publishes nothing.
  *
  * @module
  */
@@ -36,6 +43,8 @@ export interface Lane extends Slot {
 export interface TypeLanes {
   lanes: Map<string, Lane>;
   heap: Heap<Lane>;
+  /** Lanes of a group kept while empty (see settle). */
+  empty: number;
   /** The last pop that asked for this type (Ready.pops). */
   asked: number;
 }
@@ -43,7 +52,7 @@ export interface TypeLanes {
 /** The due pending jobs of a queue. */
 export interface Ready {
   byType: Map<string, TypeLanes>;
-  /** The lanes of each group key, across types (for parking). */
+  /** The lanes of each group key ("" too), across types: one turn for all. */
   byGroup: Map<string, Set<Lane>>;
   /** Groups whose lanes are parked. */
   parked: Set<string>;
@@ -87,29 +96,28 @@ export function addReady(r: Ready, rec: Rec): void {
   if (t === undefined) {
     r.byType.set(
       rec.type,
-      t = { lanes: new Map(), heap: new Heap(laneFirst), asked: 0 },
+      t = { lanes: new Map(), heap: new Heap(laneFirst), empty: 0, asked: 0 },
     );
   }
   const group = rec.group ?? "";
   let lane = t.lanes.get(group);
   if (lane === undefined) {
+    let set = r.byGroup.get(group);
+    if (set === undefined) r.byGroup.set(group, set = new Set());
     lane = {
       i: -1,
       type: rec.type,
       group,
       jobs: new JobQueue(),
-      served: 0,
+      // The group's turn, when it has lanes of other types.
+      served: set.size > 0 ? set.values().next().value!.served : 0,
       parked: r.parked.has(group),
       hp: 0,
       hs: 0,
     };
     t.lanes.set(group, lane);
-    if (group !== "") {
-      let set = r.byGroup.get(group);
-      if (set === undefined) r.byGroup.set(group, set = new Set());
-      set.add(lane);
-    }
-  }
+    set.add(lane);
+  } else if (lane.jobs.size === 0 && group !== "") t.empty--;
   lane.jobs.push(rec);
   head(lane);
   if (lane.i >= 0) t.heap.update(lane);
@@ -136,7 +144,6 @@ export function popReady(
   types: Iterable<string>,
 ): Rec | undefined {
   let best: Lane | undefined;
-  let bestType: TypeLanes | undefined;
   const pop = ++r.pops;
   for (const type of types) {
     const t = r.byType.get(type);
@@ -144,14 +151,15 @@ export function popReady(
     t.asked = pop;
     let lane = t.heap.peek();
     // A parked lane leaves its heap when a claim meets it (lazily: a group
-    // that frees its slot before then never leaves, nor comes back).
-    while (lane?.parked) {
+    // that frees its slot before then never leaves, nor comes back), and an
+    // empty one goes then.
+    while (lane !== undefined && (lane.parked || lane.jobs.size === 0)) {
       t.heap.pop();
+      if (lane.jobs.size === 0) drop(r, t, lane);
       lane = t.heap.peek();
     }
     if (lane !== undefined && (best === undefined || crossFirst(lane, best))) {
       best = lane;
-      bestType = t;
     }
   }
   if (best === undefined) return undefined;
@@ -166,12 +174,15 @@ export function popReady(
     }
   }
   const rec = lane.jobs.pop()!;
-  lane.served = ++r.turn;
-  settle(r, r.byType.get(lane.type)!, lane);
-  if (lane !== best) {
-    best.served = r.turn;
-    bestType!.heap.update(best);
+  const turn = ++r.turn;
+  lane.served = turn;
+  // The turn is the group's: its lanes of other types move back with it.
+  for (const other of r.byGroup.get(lane.group)!) {
+    if (other === lane) continue;
+    other.served = turn;
+    if (other.i >= 0) r.byType.get(other.type)!.heap.update(other);
   }
+  settle(r, r.byType.get(lane.type)!, lane);
   return rec;
 }
 
@@ -193,9 +204,12 @@ export function parkGroup(r: Ready, group: string, on: boolean): void {
 }
 
 /**
- * After a lane changed: back in order, or gone when empty (the lane of
- * jobs without a group stays, so a queue that empties and fills again
- * makes nothing new).
+ * After a lane changed: back in order, or, when empty, out of the heap
+ * (the lane of jobs without a group: it stays, so a queue that empties and
+ * fills again makes nothing new) or left in it with its turn until a claim
+ * meets it (a group's; dropped at once when out of its heap). Empty lanes
+ * are swept once they outnumber the others and 1,024: a type no claim asks
+ * for any more keeps no more than that.
  */
 function settle(r: Ready, t: TypeLanes, lane: Lane): void {
   if (lane.jobs.size > 0) {
@@ -203,8 +217,25 @@ function settle(r: Ready, t: TypeLanes, lane: Lane): void {
     t.heap.update(lane);
     return;
   }
-  t.heap.remove(lane);
+  if (lane.group === "") {
+    t.heap.remove(lane);
+    return;
+  }
+  if (lane.i < 0) return drop(r, t, lane, false);
+  if (++t.empty > 1_024 && 2 * t.empty > t.lanes.size) {
+    for (const other of [...t.lanes.values()]) {
+      if (other.jobs.size === 0 && other.group !== "") {
+        t.heap.remove(other);
+        drop(r, t, other);
+      }
+    }
+  }
+}
+
+/** Forgets an empty lane of a group, out of its heap (`counted`: in `empty`). */
+function drop(r: Ready, t: TypeLanes, lane: Lane, counted = true): void {
   if (lane.group === "") return;
+  if (counted) t.empty--;
   t.lanes.delete(lane.group);
   const set = r.byGroup.get(lane.group)!;
   set.delete(lane);

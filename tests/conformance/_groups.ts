@@ -76,6 +76,68 @@ export const groupCases: Case[] = [
   },
   {
     name:
+      "a group takes one turn whatever the types of its jobs: after 100 jobs of group A (or without a group) of two types then 3 of group B, the three B jobs are among the first six claims",
+    async run(ctx) {
+      for (const a of ["A", undefined]) {
+        const queue = ctx.queue();
+        await queue.enqueueMany(Array.from({ length: 100 }, (_, i) => ({
+          type: i % 2 === 0 ? "x" : "y",
+          data: i,
+          options: a === undefined ? {} : { group: a },
+        })));
+        const b = await queue.enqueueMany([0, 1, 2].map((i) => ({
+          type: "x",
+          data: i,
+          options: { group: "B" },
+        })));
+        const first = await queue.claimMany(6);
+        const seen = first.map((j) => `${j.group ?? "-"}${j.data}`).join(" ");
+        assert.deepEqual(
+          first.filter((j) => j.group === "B").map((j) => j.id),
+          b,
+          `all three B jobs, in their order, when the others are ${
+            a ?? "without a group"
+          }: ${seen}`,
+        );
+        assert.deepEqual(
+          first.filter((j) => j.group === a).map((j) => j.data),
+          [0, 1, 2],
+          `the others stay FIFO across their types: ${seen}`,
+        );
+      }
+    },
+  },
+  {
+    name:
+      "a group whose next job arrives as its last one is claimed keeps its place in the turns: a chain of one group alternates with another group's backlog",
+    async run(ctx) {
+      const queue = ctx.queue();
+      await queue.enqueue("t", 0, { group: "chain" });
+      await queue.enqueueMany(Array.from({ length: 10 }, (_, i) => ({
+        type: "t",
+        data: i,
+        options: { group: "backlog" },
+      })));
+      const order: string[] = [];
+      let next = 1;
+      for (let i = 0; i < 12; i++) {
+        const job = await queue.claim();
+        assert.ok(job !== null, `claim ${i} found a job`);
+        order.push(job.group!);
+        if (job.group === "chain" && next < 10) {
+          await queue.enqueue("t", next++, { group: "chain" });
+        }
+        await queue.complete(job, null);
+      }
+      const backlog = order.slice(0, 10).filter((g) => g === "backlog").length;
+      assert.ok(
+        backlog >= 4,
+        `the backlog's jobs take every other turn, not one in ten: ${order}`,
+      );
+    },
+  },
+  {
+    name:
       "priority comes before turns, jobs without a group take turns as one group, and one group's backlog never starves another's",
     async run(ctx) {
       const queue = ctx.queue();
