@@ -9,8 +9,10 @@
  * job at a time, the best of every type's front (priority, then turn, then
  * enqueue order, as the memory backend's lanes do), in memory, and when
  * that is a group's and other types are open, the group's first job of
- * them (GROUP_FIRST: a group stays FIFO across types). What it
- * chose is written back in a few statements per batch, whatever its size:
+ * them (GROUP_FIRST: a group stays FIFO across types). A turn is the
+ * group's, whatever the types of its jobs: serving a group moves its lanes
+ * of every type (LANES_SERVED), and the jobs without a group share one turn
+ * (UNGROUPED in jobline_turns). What it chose is written back in a few statements per batch, whatever its size:
  * the jobs claimed (CLAIM_LIST), the lanes served with their new turns,
  * the groups parked, the lanes found empty. A batch is read again (after
  * that write) only when it runs out while more may follow, or when a lane
@@ -28,7 +30,7 @@ import { type Window, windowOf } from "./limits.ts";
 import { type Row, seqOf, typeOfClaimed } from "./records.ts";
 import { CLAIM_LIST } from "./sql_claim.ts";
 import * as SQL from "./sql_limits.ts";
-import { HOLD_FULL, NEVER } from "./sql_limits_schema.ts";
+import { HOLD_FULL, NEVER, UNGROUPED } from "./sql_limits_schema.ts";
 import { TALLY_CLAIMED } from "./sql_counts.ts";
 import { tally } from "./tallies.ts";
 
@@ -66,8 +68,6 @@ export interface TypeState {
   moreLanes: boolean;
   /** The highest priority of a lane served with room left in its group. */
   again: number;
-  /** The stored turn of its lane without a group (null: none). */
-  turn: number | null | undefined;
 }
 
 /** What a group may still take in this claim. */
@@ -88,8 +88,12 @@ export interface Claim {
   turn: number;
   types: Map<string, TypeState>;
   groups: Map<string, GroupState>;
-  /** Turns given to lanes of jobs without a group, by type. */
-  turns: Map<string, number>;
+  /** Turns given to groups by this claim. */
+  groupTurns: Map<string, number>;
+  /** The turn this claim gave the jobs without a group, if it did. */
+  ungroupedTurn: number | undefined;
+  /** Their stored turn (null: none), once read. */
+  storedUngrouped?: number | null;
   /** Chosen and not written yet: seqs, lanes served, groups parked, drops. */
   chosen: number[];
   served: [string, string, number][];
@@ -238,11 +242,12 @@ function ungroupedFront(
   const head = t.ungrouped[t.u];
   if (head === undefined) return t.moreUngrouped ? STALE : null;
   const seq = head[0] as number;
-  let turn = c.turns.get(type);
+  let turn = c.ungroupedTurn;
   if (turn === undefined && c.grouped) {
-    t.turn ??= (c.tx.stmt(SQL.TURN_GET).get(c.queue, type)?.[0] as number) ??
-      null;
-    turn = t.turn ?? seq - NEVER;
+    c.storedUngrouped ??=
+      (c.tx.stmt(SQL.TURN_GET).get(c.queue, UNGROUPED)?.[0] as number) ??
+        null;
+    turn = c.storedUngrouped ?? seq - NEVER;
   }
   return {
     type,
@@ -284,6 +289,11 @@ function laneFront(
     }
     const [group, prio, turn, seq, priority, running] = lane;
     if (prio < t.again) return STALE;
+    // Its group was served by way of another type's lane since the batch
+    // was read: its turn is later now (written, then read again).
+    if (turn < (c.groupTurns.get(group) ?? turn) && c.served.length > 0) {
+      return STALE;
+    }
     if (seq === null) {
       c.dropped.push([group, type]);
     } else if (priority! < prio) {
@@ -327,9 +337,10 @@ function serve(c: Claim, best: Candidate): void {
   c.turn++;
   if (best.group === null) {
     t.u++;
-    if (c.grouped) c.turns.set(best.type, c.turn);
+    if (c.grouped) c.ungroupedTurn = c.turn;
     return;
   }
+  c.groupTurns.set(best.group, c.turn);
   if (best.via === undefined) t.l++;
   else {
     // the job's lane was not its batch's front: every batch is read again
@@ -369,13 +380,15 @@ function write(c: Claim, lease: Lease, rows: Row[]): void {
     c.chosen = [];
   }
   if (c.served.length > 0) {
-    // A lane served and parked in one batch gets its turn and its hold in
-    // one write (GROUPS_FULL then skips it): mostly every lane a claim
-    // that ends short serves.
-    const lanes = c.served.map(([group, type, turn]) =>
-      c.parked.has(group) ? [group, type, turn, HOLD_FULL] : [group, type, turn]
+    // A group served and parked in one batch gets its turn and its hold in
+    // one write (GROUPS_FULL then skips its lanes): mostly every group a
+    // claim that ends short serves. Its last turn, once.
+    const turns = new Map<string, number>();
+    for (const [group, , turn] of c.served) turns.set(group, turn);
+    const groups = [...turns].map(([group, turn]) =>
+      c.parked.has(group) ? [group, turn, HOLD_FULL] : [group, turn]
     );
-    tx.stmt(SQL.LANES_SERVED).run(queue, JSON.stringify(lanes));
+    tx.stmt(SQL.LANES_SERVED).run(queue, JSON.stringify(groups));
     c.served = [];
   }
   if (c.parked.size > 0) {

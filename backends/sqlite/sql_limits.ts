@@ -138,15 +138,18 @@ export const LANE_PRIO = `UPDATE jobline_lanes SET prio = ?4
   WHERE queue = ?1 AND job_group = ?2 AND type = ?3`;
 
 /**
- * ?1 queue, ?2 lanes served as JSON (`[[group, type, turn, hold?], ...]`):
- * their new turns, and the hold of those parked as full in the same claim
- * (else null: a lane served was claimable), each lane found by its key (a
- * lane served exists: it was read in the same transaction).
+ * ?1 queue, ?2 groups served as JSON (`[[group, turn, hold?], ...]`, each
+ * group once): the new turn of each group's lanes, of every type (a turn
+ * is the group's), and their hold when the group was parked as full in the
+ * same claim (else null: a group served was claimable), found by the
+ * lanes' key.
  */
 export const LANES_SERVED = `INSERT INTO jobline_lanes
   (queue, job_group, type, prio, turn, hold)
-  SELECT ?1, value ->> 0, value ->> 1, 0, value ->> 2, value ->> 3
-    FROM json_each(?2) WHERE true
+  SELECT ?1, l.job_group, l.type, 0, json_each.value ->> 1,
+    json_each.value ->> 2
+    FROM json_each(?2) CROSS JOIN jobline_lanes AS l
+    WHERE l.queue = ?1 AND l.job_group = json_each.value ->> 0
   ON CONFLICT (queue, job_group, type) DO UPDATE SET turn = excluded.turn,
     hold = excluded.hold`;
 
@@ -210,7 +213,7 @@ export const HOLDS_FULL = `UPDATE jobline_lanes SET hold = ${HOLD_FULL}
 export const HOLD_NEXT = `SELECT hold FROM jobline_lanes
   WHERE queue = ?1 AND hold <> ${HOLD_FULL} ORDER BY hold LIMIT 1`;
 
-/** ?1 queue, ?2 type: the last turn of the lane without a group (or of the queue: ''). */
+/** ?1 queue, ?2 type: the last turn of the jobs without a group (UNGROUPED) or of the queue (''). */
 export const TURN_GET =
   "SELECT turn FROM jobline_turns WHERE queue = ?1 AND type = ?2";
 

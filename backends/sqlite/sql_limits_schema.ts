@@ -68,6 +68,14 @@ export const grouped = (j = ""): string =>
 /** The hold of a lane parked until one of its group's jobs stops. */
 export const HOLD_FULL = 9_000_000_000_000_000;
 
+/**
+ * The `type` under which jobline_turns keeps the last turn of the jobs
+ * without a group, of every type: one turn, as one group's (a space: no
+ * type has one). Before, each type kept its own, under its name; those
+ * rows are no longer read.
+ */
+export const UNGROUPED = " ";
+
 /** 2^52: never-served lanes get `seq - NEVER`, before any served turn. */
 export const NEVER = 4_503_599_627_370_496;
 

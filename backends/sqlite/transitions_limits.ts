@@ -28,6 +28,7 @@ import type { Window } from "./limits.ts";
 import { type Claim, type TypeState, walk } from "./lanes.ts";
 import type { Row } from "./records.ts";
 import * as SQL from "./sql_limits.ts";
+import { UNGROUPED } from "./sql_limits_schema.ts";
 
 /** A claim request after pauses are taken out. */
 export interface LimitedRequest {
@@ -74,7 +75,8 @@ export function claimLimited(
     turn: 0,
     types: new Map(),
     groups: new Map(),
-    turns: new Map(),
+    groupTurns: new Map(),
+    ungroupedTurn: undefined,
     chosen: [],
     served: [],
     parked: new Set(),
@@ -113,8 +115,8 @@ function claimEach(c: Claim, request: LimitedRequest, room: number): Row[] {
   const rows = walk(c, request, room);
   if (c.grouped && rows.length > 0) {
     tx.stmt(SQL.TURN_SET).run(queue, "", c.turn);
-    for (const [type, turn] of c.turns) {
-      tx.stmt(SQL.TURN_SET).run(queue, type, turn);
+    if (c.ungroupedTurn !== undefined) {
+      tx.stmt(SQL.TURN_SET).run(queue, UNGROUPED, c.ungroupedTurn);
     }
   }
   return rows;
@@ -143,7 +145,6 @@ function typeState(c: Claim, type: string): TypeState {
     moreUngrouped: false,
     moreLanes: false,
     again: -Infinity,
-    turn: undefined,
   };
 }
 
