@@ -16,16 +16,21 @@
  * | `B gt:<group>` | set | the types the group has a lane of |
  * | `B pk` | hash | parked groups (a group limit holds them back): group -> its lanes' places, `<type> <place> ...` |
  * | `B gd` | string | how many lanes hold jobs (absent: none; the claim's cheap check) |
- * | `B r0` | hash | type -> the turn its jobs without a group were last served |
+ * | `B r0` | hash | field `' '`: the turn the jobs without a group, of every type, were last served (fields named by a type: before, one per type; no longer read) |
  * | `B turn` | string | the last turn given |
  *
  * A lane's place is `(100 - priority) * 2^46 + w` for its first job's
  * priority, where `w` is that job's enqueue sequence while the lane was
- * never served since it last emptied, else `2^45 + the turn it was last
- * served`: lower goes first, so priority first, then a lane never served,
- * then the one served longest ago. It fits a double exactly (sequences and
- * turns stay below 2^45). Every step here is a few O(log n) commands; none
- * scans lanes or jobs.
+ * never served, else `2^45 + the turn it was last served`: lower goes
+ * first, so priority first, then a lane never served, then the one served
+ * longest ago. It fits a double exactly (sequences and turns stay below
+ * 2^45). A turn is the group's: serving one of its lanes moves its lanes of
+ * every other type to that turn (`lturn`). A lane a claim empties stays in
+ * `B ln:<type>` at its new place, counted in no `B gd`, until a claim meets
+ * it first in line (`ldrop`): a group whose next job arrives before then
+ * (a chain, each job enqueued as the last one ends) keeps its turn instead
+ * of coming first as a group never served would. Every step here is a few
+ * O(log n) commands; none scans lanes or jobs.
  *
  * @module
  */
@@ -33,9 +38,10 @@
 /**
  * Helper "ready". `ready(id, t, q, g)` puts a due job (ready score q) in
  * line: `B r:<t>` without a group (g nil), else its lane; `unready(id, t,
- * g)` takes it out. `lsettle(t, g, served)` puts a lane back in its place
- * after its jobs changed (served: a new turn, else the one it had), or
- * takes it out when empty. `lscore(q, served)` is a lane's place,
+ * g)` takes it out. `lsettle(t, g, served, refill)` puts a lane back in its
+ * place after its jobs changed (served: a new turn, else the one it had;
+ * refill: its first job came to a lane a claim emptied), or takes it out
+ * when empty. `lscore(q, served)` is a lane's place,
  * `lserved(place)` the turn in it; `lparked(v)` reads a `B pk` value
  * (type -> place), `lpacked(places)` writes one.
  */
@@ -66,7 +72,7 @@ local function lpacked(places)
   for t, place in pairs(places) do l[#l + 1] = t..' '..place end
   return table.concat(l, ' ')
 end
-local function lsettle(t, g, served)
+local function lsettle(t, g, served, refill)
   local pk = call('HGET', PK, g)
   local places, old = nil, nil
   if pk then
@@ -91,6 +97,8 @@ local function lsettle(t, g, served)
   if not old then
     call('SADD', GT(g), t)
     call('INCR', GD)
+  elseif refill then
+    call('INCR', GD)
   end
   local place = num(lscore(tonumber(head[2]), served or lserved(old and tonumber(old))))
   if pk then
@@ -105,8 +113,8 @@ local function ready(id, t, q, g)
     call('ZADD', R(t), q, id)
     return
   end
-  call('ZADD', GL(t, g), q, id)
-  lsettle(t, g)
+  local added = call('ZADD', GL(t, g), q, id)
+  lsettle(t, g, nil, added == 1 and call('ZCARD', GL(t, g)) == 1)
 end
 local function unready(id, t, g)
   if not g then
@@ -126,9 +134,13 @@ end
  * it and a lane the group gets meanwhile goes there too.
  * `lpark(g, false)` puts them back. `ltook(t, g, nq, turn, park, solo)`,
  * after a claim took the first job of lane (t, g), which was open: the
- * lane's new place for its next job's ready score nq (nil: it emptied) at
- * that turn, parked with its group when park; returns that place when the
- * lane stays in `B ln:<t>`.
+ * lane's new place for its next job's ready score nq (nil: it emptied, and
+ * stays at the turn's place, empty) at that turn, parked with its group
+ * when park; returns that place when the lane stays in `B ln:<t>` with
+ * jobs. `lturn(g, turn, t)` moves the group's lanes of types other than t
+ * to that turn, keeping their priority, and returns the types of those it
+ * moved in `B ln:<type>`. `ldrop(t, g)` forgets an empty
+ * lane a claim met.
  */
 export const LANES: string = `local function lpark(g, on, skip, at, open, solo)
   if not on then
@@ -152,13 +164,21 @@ export const LANES: string = `local function lpark(g, on, skip, at, open, solo)
   end
   call('HSET', PK, g, lpacked(places))
 end
+local function lmoved(place, turn)
+  return num(math.floor(tonumber(place) / P46) * P46 + P45 + turn)
+end
 local function ltook(t, g, nq, turn, park, solo)
   local place = nil
   if nq then place = num(lscore(tonumber(nq), turn)) end
   if not nq then
-    call('ZREM', LN(t), g)
-    call('SREM', GT(g), t)
     if call('DECR', GD) <= 0 then call('DEL', GD) end
+    local old = call('ZSCORE', LN(t), g)
+    if old then place = lmoved(old, turn) end
+    if park then
+      call('ZREM', LN(t), g)
+    elseif place then
+      call('ZADD', LN(t), place, g)
+    end
   elseif park then
     call('ZREM', LN(t), g)
   else
@@ -167,5 +187,29 @@ local function ltook(t, g, nq, turn, park, solo)
   end
   -- the lane was open, so its group was not parked
   if park then lpark(g, true, t, place, true, solo) end
+end
+local function lturn(g, turn, t)
+  local moved = {}
+  local pk = call('HGET', PK, g)
+  if pk then
+    local places = lparked(pk)
+    for t2, place in pairs(places) do
+      if t2 ~= t then places[t2] = lmoved(place, turn) end
+    end
+    call('HSET', PK, g, lpacked(places))
+    return moved
+  end
+  for _, t2 in ipairs(call('SMEMBERS', GT(g))) do
+    local place = t2 ~= t and call('ZSCORE', LN(t2), g)
+    if place then
+      call('ZADD', LN(t2), lmoved(place, turn), g)
+      moved[#moved + 1] = t2
+    end
+  end
+  return moved
+end
+local function ldrop(t, g)
+  call('ZREM', LN(t), g)
+  call('SREM', GT(g), t)
 end
 `;

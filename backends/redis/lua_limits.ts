@@ -119,7 +119,7 @@ export const LCLAIM: string =
   for i = 1, #raw, 2 do lim[raw[i]] = raw[i + 1] end
   local on = #raw > 0
   local turn = tonumber(call('GET', TURN) or 0)
-  local turn0, r0, r0d, rh, asked, soon = turn, {}, {}, {}, need, nil
+  local turn0, r0, r0d, rh, asked, soon = turn, nil, nil, {}, need, nil
   local function full(w)
     if not w then return false end
     local at = wuntil(w)
@@ -174,6 +174,8 @@ export const LCLAIM: string =
   -- left); read again if that is before the last place read
   local function passed(t, place)
     local a = ahead[t]
+    -- (nil: read again already)
+    if not a then return end
     a[2] = a[2] + 2
     if place and (not a[3] or tonumber(place) <= a[3]) then ahead[t] = nil end
   end
@@ -201,19 +203,23 @@ export const LCLAIM: string =
     for _, t in ipairs(open) do
       local c = nil
       local lg, lp = lane(t)
-      if lg then
+      while lg do
         local h = call('ZRANGE', GL(t, lg), '0', '1', 'WITHSCORES')
-        -- (never empty while open; should it be, it goes)
-        if #h == 0 then
-          ltook(t, lg, nil, 0, false)
-          passed(t, nil)
-        else c = {t, lg, tonumber(lp), h[2], h[4], h[1]} end
+        if #h > 0 then
+          c = {t, lg, tonumber(lp), h[2], h[4], h[1]}
+          break
+        end
+        -- a lane a claim emptied, met first in line: it goes
+        ldrop(t, lg)
+        passed(t, nil)
+        lg, lp = lane(t)
       end
       -- the head of r:<t> (false: empty) changes in this loop only as it is taken
       if rh[t] == nil then rh[t] = call('ZRANGE', R(t), 0, 0, 'WITHSCORES')[2] or false end
       if rh[t] then
-        if not r0[t] then r0[t] = tonumber(call('HGET', R0, t) or 0) end
-        local place = lscore(tonumber(rh[t]), r0[t])
+        -- one turn for the jobs without a group, of every type
+        if not r0 then r0 = tonumber(call('HGET', R0, ' ') or 0) end
+        local place = lscore(tonumber(rh[t]), r0)
         if not c or place < c[3] then c = {t, '', place, rh[t]} end
       end
       if c and (not best or (c[2] == best[2] and tonumber(c[4]) < tonumber(best[4])) or
@@ -226,7 +232,7 @@ export const LCLAIM: string =
     if g == '' then
       g = nil
       id = call('ZPOPMIN', R(t))[1]
-      rh[t], r0[t], r0d[t] = nil, turn, turn
+      rh[t], r0, r0d = nil, turn, turn
     else
       -- A group's jobs stay FIFO across types: its first job of the open
       -- types may wait in its lane of another type, behind another group's
@@ -297,6 +303,10 @@ export const LCLAIM: string =
         if g and gc and call('HINCRBY', RUN, 'g'..g, '1') >= gc then park = true end
       end
     end
+    -- a turn is the group's: its lanes of other types go after the others
+    if g and not solo(t) then
+      for _, t2 in ipairs(lturn(g, turn, t)) do ahead[t2] = nil end
+    end
     if via then
       -- the best lane, its first job unchanged, goes after the others
       local vt = via[1]
@@ -315,7 +325,7 @@ export const LCLAIM: string =
   end
   if #out > 0 then add('ZADD', ACTIVE, '+inf', PIN) end
   if turn > turn0 then call('SET', TURN, turn) end
-  for t, n in pairs(r0d) do call('HSET', R0, t, n) end
+  if r0d then call('HSET', R0, ' ', r0d) end
   if on and #out < asked then
     local z = call('ZRANGE', PT, 0, 0, 'WITHSCORES')
     if #z > 0 and (not soon or tonumber(z[2]) < soon) then soon = tonumber(z[2]) end
