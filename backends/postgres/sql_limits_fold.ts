@@ -23,7 +23,7 @@
  * no lane for them, and lanes_refresh counts the claimable lanes in turn
  * order (sql_limits_migrations.ts, fullLanesMigration).
  */
-export type LimitsVersion = 7 | 9 | 11 | 12 | 13 | 15;
+export type LimitsVersion = 7 | 9 | 11 | 12 | 13 | 15 | 16;
 
 /** `a` in the functions of migration 9 on, else `b`. */
 export function nine(v: LimitsVersion, a: string, b: string): string {

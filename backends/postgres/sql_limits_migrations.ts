@@ -1,6 +1,6 @@
 /**
  * The migrations of the PostgreSQL backend that make the limited claim's
- * functions again (SPEC §7.4): 9 (foldMigration), 11, 12, 13 and 15, and
+ * functions again (SPEC §7.4): 9 (foldMigration), 11, 12, 13, 15 and 16, and
  * `lanes_refresh` in each of its versions (migration 7 makes the first,
  * sql_limits.ts). Holds SQL text only and runs nothing; sql_migrations.ts
  * lists the migrations.
@@ -103,6 +103,19 @@ export function raiseMigration(s: string): string {
     lowerFunction(s, 15),
     refreshFunction(s, 15),
   ].join("\n");
+}
+
+/**
+ * Migration 16 (`s` the quoted schema): claim_round made again so that a
+ * lane whose last job a round takes is no longer dropped at once (a probe
+ * per lane served, to find most have jobs left): it stays, empty, with
+ * its new turn, until a round reads it and lane_empty drops it. A group
+ * whose next job arrives before then (a chain, each job enqueued as the
+ * last one ends) keeps its place in the turns; before, its lane was made
+ * again as never served and came before every other group.
+ */
+export function keptLaneMigration(s: string): string {
+  return roundFunction(s, 16);
 }
 
 /**

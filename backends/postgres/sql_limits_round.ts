@@ -335,7 +335,25 @@ function servedSteps(s: string, v: LimitsVersion): string {
         SELECT count(*) INTO v_n FROM (SELECT pg_notify(p_channel,
             json_build_array('w', w.wake)::text)
           FROM (SELECT DISTINCT p.wake FROM parked p
-            WHERE p.wake < 'infinity') w) z;
+            WHERE p.wake < 'infinity') w) z;${
+    v >= 16 ? "" : dropEmptied(s, v, noneLeft)
+  }`;
+}
+
+/**
+ * Before migration 16: the lanes the round served that have no pending job
+ * left, dropped under their locks if still so. From migration 16 on a lane
+ * served stays, empty, with its new turn, until a round reads it (and
+ * lane_empty drops it): a group whose next job comes before then keeps
+ * its place in the turns instead of coming first as a group never served
+ * would, and a round spares a probe per lane it serves.
+ */
+function dropEmptied(
+  s: string,
+  v: LimitsVersion,
+  noneLeft: (g: string) => string,
+): string {
+  return `
         v_gone := ARRAY(SELECT g FROM unnest(v_grps) g WHERE ${noneLeft("g")});
         IF cardinality(v_gone) > 0 THEN
           ${

@@ -20,6 +20,7 @@ import { limitsMigration } from "./sql_limits.ts";
 import {
   foldMigration,
   fullLanesMigration,
+  keptLaneMigration,
   lazyParkMigration,
   lowerMigration,
   raiseMigration,
@@ -145,6 +146,9 @@ export function migrations(schema: string): string[] {
     // later is raised back when that job is due (sql_limits_migrations.ts,
     // raiseMigration).
     raiseMigration(s),
+    // 16: a lane whose last job a claim takes stays, with its turn, until a
+    // claim reads it empty (sql_limits_migrations.ts, keptLaneMigration).
+    keptLaneMigration(s),
   ];
 }
 
