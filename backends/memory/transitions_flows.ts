@@ -144,9 +144,7 @@ export function settled(s: State, first: Rec, now: number): void {
       if (--entry.unfinished === 0) entry.results.clear();
     }
     const failed = rec.status !== "complete";
-    const message = `parent "${rec.flow!.ref}" ${
-      rec.status === "failed" ? "failed" : "was cancelled"
-    }`;
+    const message = failure(rec);
     for (const childId of rec.children!) {
       const child = live(s, childId, now);
       if (child === undefined || child.status !== "waiting") continue;
@@ -174,7 +172,11 @@ export function settled(s: State, first: Rec, now: number): void {
 /**
  * Retry of a failed or cancelled flow job: back to waiting while a parent
  * is unfinished (its `runAt`, and so its delay, kept), else pending at
- * `now`; then the jobs it cancelled wait again, transitively.
+ * `now`; then the jobs it cancelled wait again, transitively, but one with
+ * another parent failed or cancelled, which stays cancelled, naming that
+ * parent now (its retry re-arms it); and its "continue" dependents that
+ * had counted it finished wait for it again (one not started yet goes
+ * back to waiting).
  */
 export function retryFlowJob(s: State, first: Rec, now: number): void {
   const stack = [first];
@@ -208,12 +210,53 @@ export function retryFlowJob(s: State, first: Rec, now: number): void {
     publish(s, rec);
     for (const childId of rec.children!) {
       const child = live(s, childId, now);
-      if (child?.status === "cancelled" && child.blockedBy === rec.id) {
-        stack.push(child);
+      if (child === undefined) continue;
+      if (child.status === "cancelled" && child.blockedBy === rec.id) {
+        const other = failedParent(s, child, rec.id, now);
+        if (other === undefined) stack.push(child);
+        else {
+          child.blockedBy = other.id;
+          child.error = { name: "CancelledError", message: failure(other) };
+          touch(child, now);
+          publish(s, child);
+        }
+      } else if (child.flow!.onParentFailure === "continue") {
+        if (child.status === "waiting") child.waitingOn!++;
+        else if (child.status === "pending") {
+          unschedule(s, child);
+          child.status = "waiting";
+          child.waitingOn = 1;
+          touch(child, now);
+          publish(s, child);
+        }
       }
     }
   }
   if (wakeAt !== Infinity) wake(s, wakeAt);
+}
+
+/** A parent of `rec` but `except` that failed or was cancelled, if any. */
+function failedParent(
+  s: State,
+  rec: Rec,
+  except: string,
+  now: number,
+): Rec | undefined {
+  for (const id of Object.values(rec.flow!.parents)) {
+    if (id === except) continue;
+    const parent = live(s, id, now);
+    if (parent?.status === "failed" || parent?.status === "cancelled") {
+      return parent;
+    }
+  }
+  return undefined;
+}
+
+/** The reason a dependent is cancelled with, naming its parent. */
+function failure(parent: Rec): string {
+  return `parent "${parent.flow!.ref}" ${
+    parent.status === "failed" ? "failed" : "was cancelled"
+  }`;
 }
 
 /** True for a job that has not finished. */

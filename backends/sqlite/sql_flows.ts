@@ -93,9 +93,47 @@ RETURNING id, ${PAYLOAD}, seq, keep_failed_age, keep_failed_count,
   json_extract(flow_link, '$.ref'), flow_children`;
 
 /**
+ * The first parent but `except` of the row being written that failed or
+ * was cancelled, as `column` of it (used inside an UPDATE of
+ * jobline_jobs; null when none).
+ */
+const failedParent = (except: string, column: string) =>
+  `(SELECT ${column}
+  FROM json_each(jobline_jobs.flow_link, '$.parents') AS p
+  CROSS JOIN jobline_jobs AS pj ON pj.queue = jobline_jobs.queue
+    AND pj.id = p.value
+  WHERE pj.id <> ${except} AND pj.status IN ('failed', 'cancelled')
+  LIMIT 1)`;
+
+/**
+ * ?1 queue, ?2 now, ?3 dependents (JSON), ?4 the retried job's id (or a
+ * re-armed one's): the dependents it cancelled that have another parent
+ * failed or cancelled stay cancelled, now by that parent, named in their
+ * error (its retry re-arms them). Rows: id, payload.
+ */
+export const REBLOCK_DEPENDENTS = `UPDATE jobline_jobs SET
+  blocked_by = ${failedParent("?4", "pj.id")},
+  error = json_object('name', 'CancelledError', 'message',
+    'parent ' || json_quote(${
+  failedParent("?4", "json_extract(pj.flow_link, '$.ref')")
+}) || ' ' ||
+    ${
+  failedParent(
+    "?4",
+    "CASE pj.status WHEN 'failed' THEN 'failed' ELSE 'was cancelled' END",
+  )
+}),
+  updated_at = ?2, version = version + 1
+WHERE queue = ?1 AND id IN (SELECT value FROM json_each(?3))
+  AND status = 'cancelled' AND blocked_by = ?4
+  AND ${failedParent("?4", "1")} IS NOT NULL
+RETURNING id, ${PAYLOAD}`;
+
+/**
  * ?1 queue, ?2 now, ?3 dependents (JSON), ?4 the retried job's id (or a
  * re-armed one's): the dependents it cancelled go back to waiting, out of
- * the retention index; WAITING_ON_RECOUNT sets their counts after.
+ * the retention index (REBLOCK_DEPENDENTS ran first: none has another
+ * parent failed); WAITING_ON_RECOUNT sets their counts after.
  * Rows: id, payload, dependents.
  */
 export const REARM_DEPENDENTS = `UPDATE jobline_jobs SET state = -1,
@@ -105,6 +143,26 @@ export const REARM_DEPENDENTS = `UPDATE jobline_jobs SET state = -1,
 WHERE queue = ?1 AND id IN (SELECT value FROM json_each(?3))
   AND status = 'cancelled' AND blocked_by = ?4
 RETURNING id, ${PAYLOAD}, flow_children`;
+
+/**
+ * ?1 queue, ?2 now, ?3 dependents (JSON) of jobs back to work: those that
+ * follow "continue" and were released, not started yet, wait again
+ * (WAITING_ON_RECOUNT sets their counts after). Rows: id, payload.
+ */
+export const UNRELEASE_DEPENDENTS = `UPDATE jobline_jobs SET state = -1,
+  status = 'waiting', updated_at = ?2, version = version + 1
+WHERE queue = ?1 AND id IN (SELECT value FROM json_each(?3))
+  AND state IN (0, 1)
+  AND json_extract(flow_link, '$.onParentFailure') = 'continue'
+RETURNING id, ${PAYLOAD}`;
+
+/**
+ * ?1 queue, ?2 dependents (JSON) of jobs back to work: the ids of those
+ * that wait and follow "continue" (their counts to set again).
+ */
+export const WAITING_CONTINUE = `SELECT id FROM jobline_jobs
+WHERE queue = ?1 AND id IN (SELECT value FROM json_each(?2)) AND state = -1
+  AND json_extract(flow_link, '$.onParentFailure') = 'continue'`;
 
 /**
  * How many parents of the row being written are stored and unfinished

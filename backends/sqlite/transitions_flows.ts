@@ -212,7 +212,10 @@ function cascade(tx: Tx, queue: string, first: Fallen, now: number): number {
 
 /**
  * Retries a failed or cancelled flow job (see RETRY_FLOW_JOB), then puts
- * back to waiting the dependents it cancelled, transitively.
+ * back to waiting the dependents it cancelled, transitively (but those
+ * with another parent failed or cancelled, which stay cancelled by it),
+ * and the "continue" dependents of every job back to work wait for it
+ * again.
  */
 export function retryFlowJob(
   tx: Tx,
@@ -237,7 +240,12 @@ export function retryFlowJob(
   return true;
 }
 
-/** Re-arms the jobs `first` cancelled, transitively; adds their ids to `back`. */
+/**
+ * Re-arms the jobs `first` cancelled, transitively, but those with another
+ * parent failed or cancelled (cancelled by that one now); adds their ids
+ * to `back`. Then the "continue" dependents of these jobs back to work
+ * count them unfinished again: those released and not started yet wait.
+ */
 function rearm(
   tx: Tx,
   queue: string,
@@ -248,8 +256,12 @@ function rearm(
   const todo = [first];
   const armed: string[] = [];
   const statement = tx.stmt(SQL.REARM_DEPENDENTS);
+  const reblock = tx.stmt(SQL.REBLOCK_DEPENDENTS);
   for (let i = 0; i < todo.length; i++) {
     const { id, children } = todo[i]!;
+    for (const [child, payload] of reblock.all(queue, now, children, id)) {
+      tx.emit(queue, "u", child as string, payload as string);
+    }
     for (
       const [child, payload, grand] of statement.all(
         queue,
@@ -265,9 +277,26 @@ function rearm(
       }
     }
   }
-  if (armed.length === 0) return;
+  const unreleased: string[] = [];
+  for (const { children } of todo) {
+    for (
+      const [child, payload] of tx.stmt(SQL.UNRELEASE_DEPENDENTS).all(
+        queue,
+        now,
+        children,
+      )
+    ) {
+      tx.emit(queue, "u", child as string, payload as string);
+    }
+    for (const [child] of tx.stmt(SQL.WAITING_CONTINUE).all(queue, children)) {
+      unreleased.push(child as string);
+    }
+  }
   // Counted once all are back: a parent re-armed in this step counts.
-  tx.stmt(SQL.WAITING_ON_RECOUNT).run(queue, JSON.stringify(armed));
+  const recount = [...armed, ...unreleased];
+  if (recount.length > 0) {
+    tx.stmt(SQL.WAITING_ON_RECOUNT).run(queue, JSON.stringify(recount));
+  }
   back.push(...armed);
 }
 

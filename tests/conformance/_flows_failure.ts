@@ -160,6 +160,94 @@ export const flowFailureCases: Case[] = [
   },
   {
     name:
+      "retry() of one of two failed parents leaves their 'cancel' dependent cancelled, naming the other, until that one is retried too, and puts 'continue' dependents back to waiting for it",
+    async run(ctx) {
+      const queue = ctx.queue();
+      const both = ["p1", "p2"];
+      const flow = await queue.enqueueFlow([
+        { ref: "p1", type: "t", data: "p1" },
+        { ref: "p2", type: "t", data: "p2" },
+        { ref: "c", type: "t", data: "c", dependsOn: both },
+        {
+          ref: "k",
+          type: "t",
+          data: "k",
+          dependsOn: both,
+          onParentFailure: "continue",
+        },
+        {
+          ref: "m",
+          type: "t",
+          data: "m",
+          dependsOn: ["p1"],
+          onParentFailure: "continue",
+        },
+      ]);
+      const id = flow.jobs;
+      await queue.fail(await claimOnly(queue, id.p1!), "x", { retry: false });
+      await queue.fail(await claimOnly(queue, id.p2!), "y", { retry: false });
+      assert.deepEqual(await statuses(queue, flow.id), {
+        p1: "failed",
+        p2: "failed",
+        c: "cancelled",
+        k: "pending",
+        m: "pending",
+      });
+      assert.equal(await queue.retry(id.p1!), true);
+      assert.deepEqual(
+        await statuses(queue, flow.id),
+        {
+          p1: "pending",
+          p2: "failed",
+          c: "cancelled",
+          k: "waiting",
+          m: "waiting",
+        },
+        "c stays cancelled (p2 failed); k and m wait for p1 again",
+      );
+      const c = await queue.get(id.c!);
+      assert.match(c?.error?.message ?? "", /"p2"/, "c's reason names p2 now");
+      await queue.complete(await claimOnly(queue, id.p1!), "p1");
+      assert.deepEqual(await statuses(queue, flow.id), {
+        p1: "complete",
+        p2: "failed",
+        c: "cancelled",
+        k: "pending",
+        m: "pending",
+      });
+      assert.equal(await queue.retry(id.p2!), true);
+      assert.deepEqual(
+        await statuses(queue, flow.id),
+        {
+          p1: "complete",
+          p2: "pending",
+          c: "waiting",
+          k: "waiting",
+          m: "pending",
+        },
+        "retried too, p2 re-arms c; k waits for it again",
+      );
+      const ran: string[] = [];
+      for (
+        let job = await queue.claim();
+        job !== null;
+        job = await queue.claim()
+      ) {
+        ran.push(job.data as string);
+        await queue.complete(job, job.data);
+      }
+      assert.deepEqual([...ran].sort(), ["c", "k", "m", "p2"]);
+      const p2 = ran.indexOf("p2");
+      assert.ok(p2 < ran.indexOf("c") && p2 < ran.indexOf("k"), `${ran}`);
+      assert.ok(
+        Object.values(await statuses(queue, flow.id)).every((s) =>
+          s === "complete"
+        ),
+      );
+    },
+  },
+  {
+    name:
       "cancelFlow() cancels every unfinished job of a flow in one step, tells a running handler, and leaves finished ones",
     async run(ctx) {
       const queue = ctx.queue();
