@@ -176,13 +176,51 @@ end
 `;
 
 /**
- * Helper "rearm" (needs flow). `frearm(id, w, q, f, fc)` ends retry of a
- * flow job already set to waiting (w > 0 parents unfinished) or pending:
- * then every dependent that its failure cancelled waits again (error,
- * completedAt and removal time gone, counting its unfinished parents),
- * transitively, and the flow counts them all unfinished again.
+ * Helper "rearm" (needs flow, ready). `frearm(id, w, q, f, fc)` ends retry
+ * of a flow job already set to waiting (w > 0 parents unfinished) or
+ * pending: then every dependent that its failure cancelled waits again
+ * (error, completedAt and removal time gone, counting its unfinished
+ * parents), transitively, but one with another parent failed or cancelled,
+ * which stays cancelled by that one, named in its error; the flow counts
+ * them all unfinished again. Last, the "continue" dependents of every job
+ * back to work count their unfinished parents again, and those released
+ * and not started yet wait again. `ffailed(f, except)` is a parent of a
+ * job but `except` that failed or was cancelled: its id, ref and status.
  */
-export const REARM: string = `local function frearm(id, w, q, f, fc)
+export const REARM: string = `local function ffailed(f, except)
+  local _, _, _, parents = flink(f)
+  for _, pid in pairs(cjson.decode(parents)) do
+    if pid ~= except then
+      local p = call('HMGET', J(pid), 's', 'f')
+      if p[1] == 'failed' or p[1] == 'cancelled' then
+        local _, ref = flink(p[2])
+        return pid, ref, p[1]
+      end
+    end
+  end
+  return nil
+end
+local function frewait(list)
+  for _, cid in ipairs(list and cjson.decode(list) or {}) do
+    local y = call('HMGET', J(cid), 's', 't', 'v', 'f', 'g', 'fw')
+    local policy = y[4] and select(3, flink(y[4]))
+    if policy == 'continue' and (y[1] == 'waiting' or y[1] == 'pending') then
+      local fw = fopen(y[4])
+      if y[1] == 'waiting' then
+        if tostring(fw) ~= y[6] then call('HSET', J(cid), 'fw', fw) end
+      else
+        local v = tonumber(y[3] or 1) + 1
+        unready(cid, y[2], y[5])
+        call('ZREM', DELAYED, cid)
+        call('HSET', J(cid), 's', 'waiting', 'fw', fw, 'ua', NOWS, 'v', v)
+        count('pending', y[2], -1)
+        count('waiting', y[2], 1)
+        note(cid, y[2], 'waiting', '0', '', '0', v, nil, nil, NOWS)
+      end
+    end
+  end
+end
+local function frearm(id, w, q, f, fc)
   if w > 0 then call('HSET', J(id), 'fw', w, 'q', q) end
   call('HDEL', J(id), 'fb')
   local back = 1
@@ -192,7 +230,15 @@ export const REARM: string = `local function frearm(id, w, q, f, fc)
     local pid, list = work[i][1], work[i][2]
     for _, cid in ipairs(list and cjson.decode(list) or {}) do
       local y = call('HMGET', J(cid), 's', 'fb', 't', 'v', 'f', 'fc', 'kp')
-      if y[1] == 'cancelled' and y[2] == pid then
+      local other, ref, status = nil, nil, nil
+      if y[1] == 'cancelled' and y[2] == pid then other, ref, status = ffailed(y[5], pid) end
+      if other then
+        local v = tonumber(y[4] or 1) + 1
+        local e = '{"name":"CancelledError","message":'..
+          enc('parent "'..ref..'" '..(status == 'failed' and 'failed' or 'was cancelled'))..'}'
+        call('HSET', J(cid), 'fb', other, 'e', e, 'ua', NOWS, 'v', v)
+        note(cid, y[3], 'cancelled', '0', '', '0', v, nil, e, NOWS)
+      elseif y[1] == 'cancelled' and y[2] == pid then
         local v = tonumber(y[4] or 1) + 1
         call('HSET', J(cid), 's', 'waiting', 'fw', fopen(y[5]), 'a', 0, 'pg', '0', 'm', '',
           'ua', NOWS, 'v', v)
@@ -208,6 +254,7 @@ export const REARM: string = `local function frearm(id, w, q, f, fc)
   end
   local fid = flink(f)
   call('HINCRBY', B..'fx:'..fid, 'u', back)
+  for _, job in ipairs(work) do frewait(job[2]) end
 end
 `;
 

@@ -250,7 +250,7 @@ end
   ["retain", ["index", "drop", "done"], RETAIN],
   ["flow", ["retain", "ready"], FLOW],
   ["stop", ["release", "flow", "limits"], STOP],
-  ["rearm", ["flow"], REARM],
+  ["rearm", ["flow", "ready"], REARM],
   ["enqueue", ["done", "holds", "ready"], ENQUEUE_JOBS],
   [
     "purge",
