@@ -42,7 +42,7 @@ export function flowsMigration(s: string): string {
     accountFunction(s),
     cancelFlowFunction(s, 6),
     removeFunction(s),
-    retryFunction(s),
+    retryFunction(s, 6),
     claimFunction(s, 6),
     finishFunctions(s, 6),
   ].join("\n");
@@ -128,15 +128,133 @@ function removeFunction(s: string): string {
 }
 
 /**
+ * The steps of retry_flow_job from migration 17 on, after the parents of
+ * the jobs to re-arm (v_set) are share-locked: those with another parent
+ * failed or cancelled, not back to work in this step, are taken out of
+ * v_set, and so, round after round, are the jobs they cancelled (v_all
+ * keeps every one met); then the "continue" dependents of the jobs back to
+ * work that wait or were released are locked in id order (v_kids).
+ */
+function keepBlocked(s: string): string {
+  const otherFailed = `EXISTS (SELECT 1
+            FROM json_each_text(c.flow_parents::json) AS x(ref, id)
+            CROSS JOIN LATERAL (SELECT q.status FROM ${s}.jobs q
+              WHERE q.queue = p_queue AND q.id = x.id OFFSET 0) q
+            WHERE x.id <> p_id AND x.id <> ALL(v_set)
+              AND q.status IN ('failed', 'cancelled'))`;
+  return `
+      v_all := v_set;
+      LOOP
+        v_drop := ARRAY(SELECT c.id FROM ${
+    probe(
+      s,
+      "unnest(v_set) AS ids(id)",
+      "c",
+      "c.id, c.blocked_by, c.flow_parents",
+    )
+  }
+          WHERE (c.blocked_by <> p_id AND c.blocked_by <> ALL(v_set))
+            OR ${otherFailed});
+        EXIT WHEN cardinality(v_drop) = 0;
+        v_set := ARRAY(SELECT x FROM unnest(v_set) x WHERE x <> ALL(v_drop));
+      END LOOP;
+      SELECT array_agg(k.at) INTO v_kids FROM (
+          SELECT DISTINCT c.id FROM ${
+    probe(s, "unnest(v_set || p_id) AS ids(id)", "f", "f.flow_children")
+  }
+          CROSS JOIN LATERAL unnest(f.flow_children) AS c(id)
+          ORDER BY c.id
+        ) c
+        CROSS JOIN LATERAL (SELECT j.ctid AS at FROM ${s}.jobs j
+          WHERE j.queue = p_queue AND j.id = c.id AND j.flow_continue
+            AND j.status IN ('waiting', 'pending')
+          FOR UPDATE OF j) k;`;
+}
+
+/**
+ * The CTEs of retry_flow_job from migration 17 on: `blocked`, the jobs
+ * the retried one (or one re-armed) cancelled that stay cancelled, by
+ * their first other parent failed or cancelled now, named in their error;
+ * `rewaited`, the "continue" dependents of the jobs back to work (v_kids)
+ * waiting again, counting their unfinished parents (`unfinished`, those
+ * back to work among them), with `was` their status before.
+ */
+function rewait(
+  s: string,
+  unfinished: (parents: string, also: string) => string,
+): string {
+  return `, blocked AS (
+        UPDATE ${s}.jobs j SET blocked_by = b.id,
+          error = jsonb_build_object('name', 'CancelledError', 'message',
+            'parent "' || b.flow_ref || '" ' || CASE b.status
+              WHEN 'failed' THEN 'failed' ELSE 'was cancelled' END)::text,
+          version = j.version + 1, updated_at = p_now
+        FROM (SELECT c.at, q.id, q.flow_ref, q.status FROM ${
+    probe(
+      s,
+      "unnest(v_all) AS ids(id)",
+      "c",
+      "c.ctid AS at, c.blocked_by, c.flow_parents",
+      "AND c.status = 'cancelled'",
+    )
+  }
+          CROSS JOIN LATERAL (SELECT q.id, q.flow_ref, q.status
+            FROM json_each_text(c.flow_parents::json) AS x(ref, id)
+            CROSS JOIN LATERAL (SELECT q.id, q.flow_ref, q.status
+              FROM ${s}.jobs q WHERE q.queue = p_queue AND q.id = x.id
+              OFFSET 0) q
+            WHERE x.id <> p_id AND x.id <> ALL(v_set)
+              AND q.status IN ('failed', 'cancelled')
+            ORDER BY q.id LIMIT 1) q
+          WHERE ids.id <> ALL(v_set)
+            AND (c.blocked_by = p_id OR c.blocked_by = ANY(v_set))) b
+        WHERE j.ctid = b.at
+        RETURNING j.*
+      ), rewaited AS (
+        UPDATE ${s}.jobs j SET status = 'waiting',
+          waiting_on = ${
+    unfinished("j.flow_parents", " OR p.id = ANY(v_set) OR p.id = p_id")
+  },
+          version = CASE WHEN k.was = 'waiting' THEN j.version
+            ELSE j.version + 1 END,
+          updated_at = CASE WHEN k.was = 'waiting' THEN j.updated_at
+            ELSE p_now END
+        FROM (SELECT c.at, c.status AS was FROM unnest(v_kids) AS u(at)
+          CROSS JOIN LATERAL (SELECT o.ctid AS at, o.status FROM ${s}.jobs o
+            WHERE o.ctid = u.at OFFSET 0) c) k
+        WHERE j.ctid = k.at AND j.flow_continue
+          AND j.status IN ('waiting', 'pending')
+        RETURNING j AS job, k.was
+      )`;
+}
+
+/**
+ * Migration 17 (`s` the quoted schema): retry_flow_job made again so that
+ * a job cancelled because of the retried one (or of one re-armed with it)
+ * waits again only when no other parent of it failed or was cancelled;
+ * else it stays cancelled, by that parent now, named in its error (its
+ * retry re-arms it), and so do the jobs it cancelled. And the "continue"
+ * dependents of the jobs back to work count them unfinished again: those
+ * released and not started yet wait again. Before, a job with two failed
+ * parents ran once one of them was retried and completed, and a
+ * "continue" dependent could start while its retried parent ran again.
+ */
+export function retryMigration(s: string): string {
+  return retryFunction(s, 17);
+}
+
+/**
  * `retry_flow_job(queue, channel, now, id)`: retries a failed or cancelled
  * flow job: waiting when some parent is unfinished, else pending (due
  * now, with a wake); then every job cancelled because of it, transitively,
  * back to waiting, counting its unfinished parents (those re-armed among
  * them). The parents are share-locked first, so a parent finishing at the
  * same moment is seen finished or settles after. False when there is no
- * such job.
+ * such job. From migration 17 on (see retryMigration), a job with another
+ * parent failed or cancelled stays cancelled by it, and the "continue"
+ * dependents of the jobs back to work wait for them again.
  */
-function retryFunction(s: string): string {
+function retryFunction(s: string, v: 6 | 17): string {
   // How many of the parents (JSON, ref to id) of a job are stored and
   // unfinished, or are among \`also\`.
   const unfinished = (parents: string, also: string) =>
@@ -155,7 +273,9 @@ function retryFunction(s: string): string {
             WHERE c.queue = p_queue AND c.id = k.id
               AND c.status = 'cancelled' AND c.blocked_by = ${by}
             OFFSET 0) x`;
-  return `CREATE FUNCTION ${s}.retry_flow_job(p_queue text, p_channel text,
+  return `${
+    v >= 17 ? "CREATE OR REPLACE" : "CREATE"
+  } FUNCTION ${s}.retry_flow_job(p_queue text, p_channel text,
       p_now float8, p_id text)
       RETURNS boolean
     LANGUAGE plpgsql VOLATILE ${FLOW_SETTINGS}
@@ -165,7 +285,14 @@ function retryFunction(s: string): string {
       v_set text[];
       v_at tid[];
       v_n integer;
-      v_notes integer;
+      v_notes integer;${
+    v >= 17
+      ? `
+      v_all text[];
+      v_drop text[];
+      v_kids tid[];`
+      : ""
+  }
     BEGIN
       SELECT * INTO v_job FROM ${s}.jobs j
       WHERE j.queue = p_queue AND j.id = p_id AND j.flow_id IS NOT NULL
@@ -200,7 +327,7 @@ function retryFunction(s: string): string {
           ORDER BY x.id) ids
         CROSS JOIN LATERAL (SELECT 1 FROM ${s}.jobs p
           WHERE p.queue = p_queue AND p.id = ids.id
-          FOR SHARE OF p) l;
+          FOR SHARE OF p) l;${v >= 17 ? keepBlocked(s) : ""}
       SELECT array_agg(c.at) INTO v_at FROM ${
     probe(
       s,
@@ -230,15 +357,23 @@ function retryFunction(s: string): string {
           blocked_by = NULL, version = j.version + 1, updated_at = p_now
         WHERE j.ctid = ANY(v_at) AND j.status = 'cancelled'
         RETURNING j.*
-      ), changed AS (
-        SELECT * FROM up UNION ALL SELECT * FROM arm
+      )${v >= 17 ? rewait(s, unfinished) : ""}, changed AS (
+        SELECT * FROM up UNION ALL SELECT * FROM arm${
+    v >= 17
+      ? `
+        UNION ALL SELECT * FROM blocked
+        UNION ALL SELECT (r.job).* FROM rewaited r WHERE r.was <> 'waiting'`
+      : ""
+  }
       ), notes AS (
         ${notifyUpdates("changed", "p_channel")}
         UNION ALL
         SELECT pg_notify(p_channel, json_build_array('w', p_now)::text)
           FROM up WHERE status = 'pending'
       )
-      SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM notes)
+      SELECT (SELECT count(*) FROM ${
+    v >= 17 ? "up) + (SELECT count(*) FROM arm" : "changed"
+  }), (SELECT count(*) FROM notes)
       INTO v_n, v_notes;
       PERFORM ${s}.flow_account(p_queue, v_job.flow_id COLLATE "default",
         v_n, '{}');

@@ -15,7 +15,7 @@ import { ident } from "./sql.ts";
 import { claimFunction, claimMigration } from "./sql_claim.ts";
 import { finalUpdatesTable } from "./sql_final.ts";
 import { cancelFlowFunction, settleFunction } from "./sql_flows.ts";
-import { flowsMigration } from "./sql_flows_schema.ts";
+import { flowsMigration, retryMigration } from "./sql_flows_schema.ts";
 import { limitsMigration } from "./sql_limits.ts";
 import {
   foldMigration,
@@ -149,6 +149,10 @@ export function migrations(schema: string): string[] {
     // 16: a lane whose last job a claim takes stays, with its turn, until a
     // claim reads it empty (sql_limits_migrations.ts, keptLaneMigration).
     keptLaneMigration(s),
+    // 17: retry of a flow job re-arms a dependent only when no other parent
+    // of it failed, and puts its "continue" dependents back to waiting
+    // (sql_flows_schema.ts, retryMigration).
+    retryMigration(s),
   ];
 }
 
