@@ -218,6 +218,7 @@ export type QueueEvent =
   | { kind: "update"; update: JobUpdate }
   | { kind: "wake"; at: number }
   | { kind: "cancel"; jobId: string }
+  | { kind: "paused"; type: string | null }
   | { kind: "resync" }
   | { kind: "closed" };
 

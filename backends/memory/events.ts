@@ -27,6 +27,17 @@ export function wake(s: State, at: number): void {
   }
 }
 
+/**
+ * Tells the queue's workers that the queue (`type` null) or a type was
+ * paused: they give back the jobs of it they claimed ahead.
+ */
+export function pausedSignal(s: State, type: string | null): void {
+  const { listeners } = s;
+  if (listeners.size > 0 && listeners.wants(s.name, "paused")) {
+    listeners.deliver(s.name, { kind: "paused", type });
+  }
+}
+
 /** Tells the queue's workers that a job they may run lost its lease. */
 export function cancelRun(s: State, jobId: string): void {
   const { listeners } = s;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { publish, wake } from "./events.ts";
+import { pausedSignal, publish, wake } from "./events.ts";
 import { live, schedule, type State, unschedule } from "./heap.ts";
 
 /** Pauses or resumes the queue (`type` null) or a type; true if it changed. */
@@ -20,6 +20,7 @@ export function setPaused(
   if (s.paused.has(member) === paused) return false;
   if (paused) {
     s.paused.add(member);
+    pausedSignal(s, type);
   } else {
     s.paused.delete(member);
     wake(s, now);

@@ -208,6 +208,12 @@ function handle(ch: Channel, m: unknown[]): void {
         listeners.deliver(queue, { kind: "cancel", jobId: m[1] as string });
       });
       return;
+    case "h":
+      inOrder(ch, () => {
+        const type = m[1] === "" ? null : String(m[1]);
+        listeners.deliver(queue, { kind: "paused", type });
+      });
+      return;
   }
 }
 

@@ -23,7 +23,8 @@
  * job; of a job removed as it finished, its final update is kept a minute
  * for that: sql_final.ts); `["p", ...]` a pack of those two kinds; `["e", type, createdAt,
  * wakeAt, [ids]]` jobs enqueued; `["w", at]` a wake-up; `["c", id]` a
- * processing job lost its lease.
+ * processing job lost its lease; `["h", type]` the queue ('') or a type
+ * was paused (sql_control.ts).
  *
  * @module
  */

@@ -10,7 +10,11 @@ import { ident, notifyUpdates } from "./sql.ts";
 
 /** The flow-control statements of one schema. */
 export interface ControlStatements {
-  /** $1 queue, $2 type ('' for the queue): a row if it was not paused. */
+  /**
+   * $1 queue, $2 type ('' for the queue), $3 channel: a row if it was not
+   * paused; then workers are told (`["h", type]`), to give back what they
+   * claimed of it.
+   */
   pause: string;
   /**
    * $1 queue, $2 type ('' for the queue), $3 channel, $4 now: a row if it
@@ -32,8 +36,13 @@ export function controlStatements(schema: string): ControlStatements {
   const t = `${ident(schema)}.jobs`;
   const p = `${ident(schema)}.paused`;
   return {
-    pause: `INSERT INTO ${p} (queue, type) VALUES ($1, $2)
-      ON CONFLICT DO NOTHING RETURNING type`,
+    pause: `WITH added AS (
+      INSERT INTO ${p} (queue, type) VALUES ($1, $2)
+      ON CONFLICT DO NOTHING RETURNING type
+    ), notes AS (
+      SELECT pg_notify($3, json_build_array('h', type)::text) FROM added
+    )
+    SELECT type, (SELECT count(*) FROM notes)::int AS notes FROM added`,
     resume: `WITH gone AS (
       DELETE FROM ${p} WHERE queue = $1 AND type = $2 RETURNING type
     ), notes AS (

@@ -36,7 +36,11 @@ export function createControlTransitions(
   return {
     async setPaused(queue, { type, paused, now }) {
       const rows = paused
-        ? await sql.unsafe(s.pause, [queue, type ?? ""], prepare)
+        ? await sql.unsafe(
+          s.pause,
+          [queue, type ?? "", channel(queue)],
+          prepare,
+        )
         : await sql.unsafe(
           s.resume,
           [queue, type ?? "", channel(queue), now],

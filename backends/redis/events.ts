@@ -226,13 +226,20 @@ function updatesIn(message: string): UpdateRecord[] {
 }
 
 /**
- * Reads a worker signal: `w<at>` (wake) or `c<id> <version>` (cancel; the
- * version, of the job after the cancel, is not needed here). Returns the
- * event, or null for anything else.
+ * Reads a worker signal: `w<at>` (wake), `c<id> <version>` (cancel; the
+ * version, of the job after the cancel, is not needed here) or `p<type>`
+ * (paused; no type: the whole queue). Returns the event, or null for
+ * anything else.
  */
 function signalOf(message: string): BackendEvent | null {
   if (message.startsWith("w")) {
     return { kind: "wake", at: Number(message.slice(1)) };
+  }
+  if (message.startsWith("p")) {
+    return {
+      kind: "paused",
+      type: message.length > 1 ? message.slice(1) : null,
+    };
   }
   if (!message.startsWith("c")) return null;
   const space = message.indexOf(" ");

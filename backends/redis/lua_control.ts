@@ -11,13 +11,15 @@
 
 /**
  * ARGV: now, type ("" for the whole queue), "1" to pause or "0" to resume.
- * Returns 1 if the state changed; a resume that did publishes a wake.
+ * Returns 1 if the state changed; a resume that did publishes a wake, a
+ * pause that did `p<type>` (workers give back what they claimed of it).
  */
 export const SET_PAUSED: string = `
 local n
 if ARGV[3] == '1' then n = call('SADD', PAUSED, ARGV[2])
 else n = call('SREM', PAUSED, ARGV[2]) end
 if n == 1 and ARGV[3] == '0' then call(PUB, WCH, 'w'..NOWS) end
+if n == 1 and ARGV[3] == '1' then call(PUB, WCH, 'p'..ARGV[2]) end
 return n
 `;
 

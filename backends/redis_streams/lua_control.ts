@@ -101,13 +101,15 @@ return 1
 
 /**
  * ARGV: type ("" for the whole queue), "1" to pause or "0" to resume.
- * Returns 1 if the state changed; a resume that did publishes a wake.
+ * Returns 1 if the state changed; a resume that did publishes a wake, a
+ * pause that did `p<type>` (workers give back what they claimed of it).
  */
 export const SET_PAUSED: string = `
 local n
 if ARGV[A + 2] == '1' then n = call('SADD', PAUSED, ARGV[A + 1])
 else n = call('SREM', PAUSED, ARGV[A + 1]) end
 if n == 1 and ARGV[A + 2] == '0' then call(PUB, WCH, 'w'..NOWS) end
+if n == 1 and ARGV[A + 2] == '1' then call(PUB, WCH, 'p'..ARGV[A + 1]) end
 return n
 `;
 

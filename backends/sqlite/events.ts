@@ -95,7 +95,7 @@ function reportListener(err: unknown): void {
   console.error("jobline: a sqlite backend listener threw", err);
 }
 
-/** Whether anyone listens to a logged event (kind "u", "w" or "c"). */
+/** Whether anyone listens to a logged event (kind "u", "w", "c" or "p"). */
 function wanted(
   listeners: Listeners,
   queue: string,
@@ -104,7 +104,13 @@ function wanted(
 ): boolean {
   return listeners.wants(
     queue,
-    kind === "u" ? "update" : kind === "w" ? "wake" : "cancel",
+    kind === "u"
+      ? "update"
+      : kind === "w"
+      ? "wake"
+      : kind === "p"
+      ? "paused"
+      : "cancel",
     jobId ?? undefined,
   );
 }
@@ -133,7 +139,8 @@ function deliverRows(listeners: Listeners, rows: Emitted): void {
  * the events of one transaction, as a JSON array of `[queue, kind, job id,
  * payload]`. Kinds: "u" an update (payload: the array type, status,
  * progress, message, attempt, result text, error, at, version), "w" a wake
- * (payload: at), "c" a cancel of a processing job (payload null). Ids are
+ * (payload: at), "c" a cancel of a processing job (payload null), "p" a
+ * pause (payload: the type, null for the whole queue). Ids are
  * max + 1 and writers take turns, so a reader that finds a hole after its
  * last id knows the log was trimmed past it.
  */
@@ -200,6 +207,11 @@ function eventOfValue(
       return { kind: "wake", at: Number(payload) };
     case "c":
       return { kind: "cancel", jobId: jobId ?? "" };
+    case "p":
+      return {
+        kind: "paused",
+        type: typeof payload === "string" ? payload : null,
+      };
     default:
       return null;
   }

@@ -21,7 +21,8 @@ export function setPaused(
 ): boolean {
   const row = tx.stmt(paused ? SQL.PAUSE : SQL.RESUME).get(queue, type ?? "");
   if (row === undefined) return false;
-  if (!paused) tx.emit(queue, "w", null, String(now));
+  if (paused) tx.emit(queue, "p", null, JSON.stringify(type));
+  else tx.emit(queue, "w", null, String(now));
   return true;
 }
 

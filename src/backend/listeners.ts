@@ -75,16 +75,16 @@ export interface Listeners {
   count(queue: string, channel: Channel): number;
   /**
    * Whether anyone would hear an event of this kind: "update" (of `jobId`),
-   * or a worker signal ("wake", "cancel").
+   * or a worker signal ("wake", "cancel", "paused").
    */
   wants(
     queue: string,
-    kind: "update" | "wake" | "cancel",
+    kind: "update" | "wake" | "cancel" | "paused",
     jobId?: string,
   ): boolean;
   /**
    * Delivers an event: an update to the queue's "queue" listeners and to
-   * those of its job; wake and cancel to the "worker" listeners; resync to
+   * those of its job; wake, cancel and paused to the "worker" listeners; resync to
    * every listener of the queue.
    */
   deliver(queue: string, event: BackendEvent): void;

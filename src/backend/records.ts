@@ -191,6 +191,9 @@ export interface UpdateRecord {
  *   a job due earlier.
  * - `cancel`: a processing job was cancelled or removed, so its handler
  *   should stop (topic "worker").
+ * - `paused`: the queue (`type` null) or a type was paused, so workers give
+ *   back the jobs of it they claimed and have not started (topic
+ *   "worker"). A backend that does not send it only lets those jobs run.
  * - `resync`: events may have been missed (a reconnect); listeners re-read
  *   what they care about (every topic).
  *
@@ -206,6 +209,7 @@ export type BackendEvent =
   | { kind: "update"; update: UpdateRecord }
   | { kind: "wake"; at: number }
   | { kind: "cancel"; jobId: string }
+  | { kind: "paused"; type: string | null }
   | { kind: "resync" };
 
 /**

@@ -64,6 +64,13 @@ interface Core {
   /** Claim calls (and hand-offs) under way, and the jobs they ask for. */
   claims: number;
   claimingFor: number;
+  /**
+   * The "paused" events heard so far, and those heard while claims were
+   * under way (a claim that began before one may bring jobs of what it
+   * paused: they go back).
+   */
+  pauses: number;
+  pausedLog: { n: number; type: string | null }[];
   /** The last claim came back full: there may be more. */
   maybeMore: boolean;
   /** Backend calls failed in a row, and claiming paused until (performance.now()). */
@@ -197,6 +204,8 @@ function createCore(
     paused: false,
     closedUnder: false,
     claims: 0,
+    pauses: 0,
+    pausedLog: [],
     claimingFor: 0,
     maybeMore: true,
     failures: 0,
@@ -250,14 +259,36 @@ function wanted(w: Core): number {
 
 /**
  * Takes claimed jobs on: they start as slots free up, best first. Jobs of a
- * claim that comes back after pause() go back at once.
+ * claim that comes back after pause() go back at once, and so do those of
+ * a queue or type paused since the claim began (`since`: the "paused"
+ * events heard then).
  */
-function hold(w: Core, jobs: ClaimedJob[]): void {
+function hold(w: Core, jobs: ClaimedJob[], since = w.pauses): void {
   if (jobs.length === 0) return;
-  const entries = jobs.map((job) => w.leases.hold(job));
+  let entries = jobs.map((job) => w.leases.hold(job));
   if (w.paused && !w.stopping) return void giveBack(w, entries);
+  if (since < w.pauses) {
+    const later = w.pausedLog.filter((p) => p.n > since);
+    const paused = (entry: Running) =>
+      later.some((p) => p.type === null || p.type === entry.job.type);
+    void giveBack(w, entries.filter(paused));
+    entries = entries.filter((entry) => !paused(entry));
+  }
   w.slots.line(entries);
   pump(w);
+}
+
+/**
+ * The queue (`type` null) or a type was paused: the jobs of it claimed and
+ * not started go back, and so will those of claims under way.
+ */
+function queuePaused(w: Core, type: string | null): void {
+  w.pauses++;
+  if (w.claims > 0) w.pausedLog.push({ n: w.pauses, type });
+  void giveBack(
+    w,
+    w.slots.drain((entry) => type === null || entry.job.type === type),
+  );
 }
 
 /** Starts waiting jobs while slots are free. */
@@ -288,6 +319,7 @@ function settle(w: Core, job: ClaimedJob): void {
 function onEvent(w: Core, event: QueueEvent): void {
   if (event.kind === "wake") w.wakeups.wakeAt(event.at);
   else if (event.kind === "cancel") w.leases.cancelled(event.jobId);
+  else if (event.kind === "paused") queuePaused(w, event.type);
   else if (event.kind === "resync") {
     w.wakeups.wake();
     w.leases.beat();
@@ -304,6 +336,7 @@ function backOff(w: Core, err: unknown): void {
 async function claim(w: Core, want: number): Promise<void> {
   w.claims++;
   w.claimingFor += want;
+  const since = w.pauses;
   let jobs: ClaimedJob[] = [];
   try {
     const began = performance.now();
@@ -323,13 +356,22 @@ async function claim(w: Core, want: number): Promise<void> {
     w.claims--;
     w.claimingFor -= want;
   }
-  claimed(w, want, jobs);
+  claimed(w, want, jobs, since);
+  if (w.claims === 0) w.pausedLog = [];
 }
 
-/** A claim for `want` jobs brought `jobs`: hold them, and look again if full. */
-function claimed(w: Core, want: number, jobs: ClaimedJob[]): void {
+/**
+ * A claim for `want` jobs brought `jobs` (begun when `since` "paused"
+ * events were heard): hold them, and look again if full.
+ */
+function claimed(
+  w: Core,
+  want: number,
+  jobs: ClaimedJob[],
+  since?: number,
+): void {
   w.maybeMore = jobs.length === want;
-  hold(w, jobs);
+  hold(w, jobs, since);
   if (w.maybeMore) w.wakeups.requested = true;
   w.wakeups.poke();
 }

@@ -26,8 +26,8 @@ export interface Slots {
   free(): void;
   /** Takes a job out of the line; false if it was not waiting. */
   drop(entry: Running): boolean;
-  /** Takes every waiting job out of the line. */
-  drain(): Running[];
+  /** Takes every waiting job out of the line (those that `pick`, if given). */
+  drain(pick?: (entry: Running) => boolean): Running[];
 }
 
 /**
@@ -70,8 +70,11 @@ export function createSlots(concurrency: number): Slots {
       waiting.splice(i, 1);
       return true;
     },
-    drain() {
-      return waiting.splice(0);
+    drain(pick) {
+      if (pick === undefined) return waiting.splice(0);
+      const out = waiting.filter(pick);
+      if (out.length > 0) waiting = waiting.filter((entry) => !pick(entry));
+      return out;
     },
   };
 }

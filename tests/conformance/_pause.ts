@@ -9,10 +9,89 @@
 
 import assert from "node:assert/strict";
 import { createWorker } from "../../src/worker/mod.ts";
-import { type Case, sleep, waitFor } from "./_context.ts";
+import { type Case, gate, sleep, waitFor, wrapClaim } from "./_context.ts";
 
 /** The pause cases. */
 export const pauseCases: Case[] = [
+  {
+    name:
+      "pause() reaches the jobs a worker claimed and has not started: they go back to pending, unstarted, as do those of a claim under way, and run after resume()",
+    async run(ctx) {
+      // Each claim asks the backend for 3 jobs (as a worker claiming ahead
+      // would); `hold`, while set, keeps a claim's jobs from the worker
+      // until it opens.
+      let hold: { promise: Promise<void>; open: () => void } | undefined;
+      let held = gate();
+      const backend = wrapClaim(ctx.backend, async (inner, queue, request) => {
+        const jobs = await inner.claim(queue, { ...request, limit: 3 });
+        const wait = hold;
+        if (wait !== undefined && jobs.length > 0) {
+          held.open();
+          await wait.promise;
+        }
+        return jobs;
+      });
+      const queue = ctx.queue({ backend });
+      const heard: string[] = [];
+      const unlisten = await queue.listen("worker", (e) => {
+        if (e.kind === "paused") heard.push(e.type ?? "*");
+      });
+      ctx.defer(unlisten);
+      const first = gate();
+      const started: unknown[] = [];
+      const worker = createWorker(queue, {
+        t: async (job) => {
+          started.push(job.data);
+          if (job.data === 0) await first.promise;
+          return null;
+        },
+      }, { concurrency: 1, pollInterval: 50 });
+      ctx.defer(() => worker.stop({ timeout: 1_000 }));
+      const ids = await queue.enqueueMany(
+        [0, 1, 2].map((i) => ({ type: "t", data: i })),
+      );
+      // Claimed ahead: job 0 runs, 1 and 2 wait in the worker's line.
+      await waitFor("job 0 to start", () => started.length === 1);
+      await waitFor("two jobs in line", () => worker.prefetched === 2);
+      await queue.pause();
+      await waitFor("the pause to be heard", () => heard.length === 1);
+      await waitFor("the line to empty", () => worker.prefetched === 0);
+      for (const id of ids.slice(1)) {
+        await waitFor(
+          "the job to be given back",
+          async () => (await queue.get(id))?.status === "pending",
+        );
+        const job = await queue.get(id);
+        assert.equal(job?.attempt, 0, "its attempt not counted");
+      }
+      first.open();
+      await waitFor(
+        "job 0 to complete",
+        async () => (await queue.get(ids[0]!))?.status === "complete",
+      );
+      assert.deepEqual(started, [0], "nothing else started");
+      // A claim under way as the pause comes: its jobs go back too.
+      hold = gate();
+      held = gate();
+      await queue.resume();
+      await held.promise;
+      await queue.pause("t");
+      await waitFor("the pause to be heard", () => heard.length === 2);
+      hold.open();
+      for (const id of ids.slice(1)) {
+        await waitFor(
+          "the job to be given back",
+          async () => (await queue.get(id))?.status === "pending",
+        );
+      }
+      await sleep(200);
+      assert.deepEqual(started, [0], "nothing of the claim under way started");
+      hold = undefined;
+      await queue.resume("t");
+      await waitFor("every job to run", () => started.length === 3);
+      assert.deepEqual(heard, ["*", "t"]);
+    },
+  },
   {
     name:
       "pause() stops claims of every type, enqueue still works, and resume() makes the jobs claimable",
