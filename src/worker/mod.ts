@@ -194,9 +194,12 @@ function createCore(
       leaseMs: settings.leaseMs,
       heartbeatInterval: settings.heartbeatInterval,
       report: events.report,
-      // A job lost before it started is dropped from the line.
+      // A job lost before it started is dropped from the line; a running
+      // one is given up on, as past its timeout: its slot frees at once,
+      // even if its handler ignores its signal and never settles.
       onLost: (entry) => {
         if (w.slots.drop(entry)) settle(w, entry.job);
+        else w.abandon(entry, entry.controller.signal.reason);
       },
     }),
     wakeups: createWakeups(() => queue.now(), settings.pollInterval),

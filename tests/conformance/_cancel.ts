@@ -1,6 +1,7 @@
 /**
  * §4.6 Cancel: pending jobs are never claimed; a running handler's signal
- * aborts within 1 s and its later result is discarded (real time, worker).
+ * aborts within 1 s, its slot frees at once (as past a timeout, §7.1) and
+ * its later result is discarded (real time, worker).
  *
  * @module
  */
@@ -139,6 +140,35 @@ export const cancelCases: Case[] = [
       await waitFor("the signal to abort", () => aborted, { timeout: 3_000 });
       await waitFor("the worker to settle", () => worker.running === 0);
       assert.equal(await queue.get(id), null, "the late result stores nothing");
+    },
+  },
+  {
+    name:
+      "a cancelled job's handler that ignores its signal and never settles frees its slot at once: the next job runs",
+    async run(ctx) {
+      const queue = ctx.queue();
+      let aborted = false;
+      const worker = createWorker(queue, {
+        hang: (_job, { signal }) => {
+          signal.addEventListener("abort", () => (aborted = true));
+          return new Promise<never>(() => {});
+        },
+        next: () => "ran",
+      }, { concurrency: 1, pollInterval: 50 });
+      ctx.defer(() => worker.stop({ timeout: 100 }));
+      const id = await queue.enqueue("hang", null, { priority: "high" });
+      const next = await queue.enqueue("next", null);
+      await waitFor("the handler to start", () => worker.running === 1);
+      assert.equal(await queue.cancel(id), true);
+      await waitFor("the signal to abort", () => aborted, { timeout: 3_000 });
+      await waitFor(
+        "the next job to run",
+        async () => (await queue.get(next))?.status === "complete",
+        { timeout: 3_000 },
+      );
+      assert.equal((await queue.get(next))?.result, "ran");
+      assert.equal((await queue.get(id))?.status, "cancelled");
+      assert.equal(worker.running, 0);
     },
   },
 ];
