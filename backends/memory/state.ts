@@ -83,13 +83,12 @@ export interface State {
 
 /**
  * What a queue keeps of one flow: its stored jobs' ids in enqueue order,
- * how many of its jobs are unfinished, and the results its finished
- * parents left (dropped once none is unfinished). It goes with its last
- * stored job.
+ * and the results its finished parents left (a dependent that failed may
+ * be retried after every other job finished). It goes with its last stored
+ * job, and they with it.
  */
 export interface FlowEntry {
   ids: Set<string>;
-  unfinished: number;
   results: Map<string, ParentResult>;
 }
 

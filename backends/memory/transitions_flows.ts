@@ -38,7 +38,6 @@ export function enqueueFlow(
 ): void {
   const entry: FlowEntry = {
     ids: new Set(),
-    unfinished: flow.jobs.length,
     results: new Map(),
   };
   s.flows.set(flow.id, entry);
@@ -130,7 +129,7 @@ export function parentResults(
 /**
  * What a finishing transition of a flow job runs after publishing its
  * update and before its retention: keeps its result for its dependents,
- * counts the flow down, and releases or cancels its waiting dependents
+ * and releases or cancels its waiting dependents
  * (transitively, without recursion: a chain may be 10,000 long).
  */
 export function settled(s: State, first: Rec, now: number): void {
@@ -138,10 +137,10 @@ export function settled(s: State, first: Rec, now: number): void {
   const retainLater: Rec[] = [];
   let wakeAt = Infinity;
   for (let rec = stack.pop(); rec !== undefined; rec = stack.pop()) {
-    const entry = s.flows.get(rec.flow!.id);
-    if (entry !== undefined) {
-      if (rec.children!.length > 0) entry.results.set(rec.id, resultOf(rec));
-      if (--entry.unfinished === 0) entry.results.clear();
+    // Kept until the flow's last job goes (drop, heap.ts): a dependent
+    // that failed may be retried after the flow had nothing unfinished.
+    if (rec.children!.length > 0) {
+      s.flows.get(rec.flow!.id)?.results.set(rec.id, resultOf(rec));
     }
     const failed = rec.status !== "complete";
     const message = failure(rec);
@@ -182,8 +181,6 @@ export function retryFlowJob(s: State, first: Rec, now: number): void {
   const stack = [first];
   let wakeAt = Infinity;
   for (let rec = stack.pop(); rec !== undefined; rec = stack.pop()) {
-    const entry = s.flows.get(rec.flow!.id);
-    if (entry !== undefined) entry.unfinished++;
     unfinish(s, rec);
     Object.assign(rec, {
       attempt: 0,

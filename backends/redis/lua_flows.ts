@@ -22,11 +22,14 @@
  * | key | type | holds |
  * | --- | --- | --- |
  * | `B f:<flow>` | zset | its stored jobs' ids by enqueue sequence |
- * | `B fx:<flow>` | hash | `u`: its unfinished jobs; `<id>`: `<status>\n<result or error>` of a finished job with dependents |
+ * | `B fx:<flow>` | hash | `<id>`: `<status>\n<result or error>` of a finished job with dependents |
  *
  * drop (lua_prelude.ts) takes a job out of `B f:<flow>` and deletes
- * `B fx:<flow>` with the last one; `B fx:<flow>` goes too when `u` reaches
- * 0. Only a flow job has `f`: a plain job pays one absent field in reads
+ * `B fx:<flow>` with the last one: a dependent that failed may be retried
+ * after every other job of its flow finished, and still reads its
+ * parents' results. (Before, `u` in `B fx:<flow>` counted the unfinished
+ * jobs and the hash went at 0; a `u` left from then is never read.) Only
+ * a flow job has `f`: a plain job pays one absent field in reads
  * it already makes, never a step of these helpers. Cascades and re-arming
  * walk a work list, not the Lua stack: a chain may be 10,000 long.
  *
@@ -37,7 +40,7 @@
  * Helper "flow" (needs retain). `fdone(id, s, payload, f, cascade)` runs
  * once a flow job reached status s (complete, failed, cancelled) with its
  * update noted and before its keep rule: keeps payload (its result or
- * error) for its dependents when it has some, counts the flow down, then
+ * error) for its dependents when it has some, then
  * (cascade true) releases its waiting dependents it was the last parent
  * of, or, when it did not complete, cancels its "cancel" dependents
  * transitively. `fwake()`, after done(), sends one wake for what it made
@@ -49,9 +52,7 @@ local function flink(f)
   return string.match(f, '^([^\\n]*)\\n([^\\n]*)\\n([^\\n]*)\\n(.*)$')
 end
 local function fsettle(id, fid, s, payload, fc)
-  local fx = B..'fx:'..fid
-  if fc then call('HSET', fx, id, s..'\\n'..payload) end
-  if call('HINCRBY', fx, 'u', -1) <= 0 then call('DEL', fx) end
+  if fc then call('HSET', B..'fx:'..fid, id, s..'\\n'..payload) end
 end
 -- y: s fw t q v fd g of a dependent whose parent just finished for it
 local function funwait(cid, y)
@@ -181,8 +182,8 @@ end
  * pending: then every dependent that its failure cancelled waits again
  * (error, completedAt and removal time gone, counting its unfinished
  * parents), transitively, but one with another parent failed or cancelled,
- * which stays cancelled by that one, named in its error; the flow counts
- * them all unfinished again. Last, the "continue" dependents of every job
+ * which stays cancelled by that one, named in its error. Last, the
+ * "continue" dependents of every job
  * back to work count their unfinished parents again, and those released
  * and not started yet wait again. `ffailed(f, except)` is a parent of a
  * job but `except` that failed or was cancelled: its id, ref and status.
@@ -223,7 +224,6 @@ end
 local function frearm(id, w, q, f, fc)
   if w > 0 then call('HSET', J(id), 'fw', w, 'q', q) end
   call('HDEL', J(id), 'fb')
-  local back = 1
   local work, i = {{id, fc}}, 0
   while i < #work do
     i = i + 1
@@ -247,13 +247,10 @@ local function frearm(id, w, q, f, fc)
         count('cancelled', y[3], -1)
         count('waiting', y[3], 1)
         note(cid, y[3], 'waiting', '0', '', '0', v, nil, nil, NOWS)
-        back = back + 1
         work[#work + 1] = {cid, y[6]}
       end
     end
   end
-  local fid = flink(f)
-  call('HINCRBY', B..'fx:'..fid, 'u', back)
   for _, job in ipairs(work) do frewait(job[2]) end
 end
 `;
@@ -308,7 +305,6 @@ for i = 0, n - 1 do
   count(s, t, 1)
   note(id, t, s, '0', '', '0', '1', nil, nil, ca)
 end
-call('HSET', B..'fx:'..fid, 'u', n)
 done()
 if wake then call(PUB, WCH, 'w'..wakeS) end
 return 1

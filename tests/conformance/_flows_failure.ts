@@ -270,6 +270,32 @@ export const flowFailureCases: Case[] = [
   },
   {
     name:
+      "a dependent retried after its flow had nothing unfinished left still gets the result of a parent that retention removed",
+    async run(ctx) {
+      const queue = ctx.queue({ removeOnComplete: true });
+      const flow = await queue.enqueueFlow(IMAGE_FLOW.slice(0, 2));
+      await queue.complete(await claimOnly(queue, flow.jobs.fetch!), {
+        bytes: 7,
+      });
+      assert.equal(await queue.get(flow.jobs.fetch!), null, "removed");
+      const large = await claimOnly(queue, flow.jobs.large!);
+      await queue.fail(large, "x", { retry: false });
+      assert.equal((await queue.get(flow.jobs.large!))?.status, "failed");
+      assert.equal(await queue.retry(flow.jobs.large!), true);
+      let parents: Record<string, unknown> | undefined;
+      const worker = createWorker(queue, {
+        resize: async (_job, jc) => {
+          parents = await jc.parents();
+          return null;
+        },
+      }, { pollInterval: 50 });
+      ctx.defer(() => worker.stop({ timeout: 1_000 }));
+      await waitFor("large to run again", () => parents !== undefined);
+      assert.deepEqual(parents, { fetch: { bytes: 7 } });
+    },
+  },
+  {
+    name:
       "a parent removed by retention as it completes still gives its result to its dependents",
     async run(ctx) {
       const queue = ctx.queue({ removeOnComplete: true });
