@@ -31,28 +31,6 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?8, zeroblob(36),
   ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?7 - ?8, ?19, ?20)
 RETURNING seq`;
 
-/** ?1 queue, ?2 flow id, ?3 its jobs: a new flow's count. */
-export const INSERT_FLOW =
-  "INSERT INTO jobline_flows (queue, id, unfinished) VALUES (?1, ?2, ?3)";
-
-/** ?1 queue, ?2 flow id, ?3 jobs finished: the count left. */
-export const COUNT_DOWN = `UPDATE jobline_flows
-  SET unfinished = unfinished - ?3 WHERE queue = ?1 AND id = ?2
-RETURNING unfinished`;
-
-/** ?1 queue, ?2 flow id, ?3 jobs back to work (the row again if gone). */
-export const COUNT_UP = `INSERT INTO jobline_flows (queue, id, unfinished)
-  VALUES (?1, ?2, ?3)
-  ON CONFLICT (queue, id) DO UPDATE SET unfinished = unfinished + ?3`;
-
-/** ?1 queue, ?2 flow id: a flow with nothing unfinished forgets results. */
-export const DROP_RESULTS =
-  "DELETE FROM jobline_flow_results WHERE queue = ?1 AND flow_id = ?2";
-
-/** ?1 queue, ?2 flow id: ... and its count. */
-export const DROP_FLOW =
-  "DELETE FROM jobline_flows WHERE queue = ?1 AND id = ?2";
-
 /** ?1 seq: a flow job's ref and dependents (JSON, null when none). */
 export const FLOW_OF = `SELECT json_extract(flow_link, '$.ref'), flow_children
   FROM jobline_jobs WHERE seq = ?1`;

@@ -14,13 +14,12 @@
  * finish writes them: the flow index, on `flow_id` alone, is never touched
  * by them either.
  *
- * `jobline_flows` counts each flow's unfinished jobs (waiting, pending or
- * processing): a finishing step counts down the jobs it finished, retry
- * counts up the jobs it puts back (making the row again if it was gone).
  * `jobline_flow_results` keeps what a job with dependents finished with,
- * for `parentResults` after retention removed it. When the count reaches
- * 0 both rows of the flow go, so nothing of a flow outlives its last
- * unfinished job (and so its last stored one).
+ * for `parentResults` after retention removed it, until the flow's last
+ * stored job goes (the trigger of migration 11): a job that failed may be
+ * retried after every other job of its flow finished. (Until migration 11,
+ * `jobline_flows` counted each flow's unfinished jobs and both went at 0;
+ * it dropped that table.)
  *
  * @module
  */
@@ -56,3 +55,19 @@ CREATE TABLE jobline_flow_results (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX jobline_flow_results_job
   ON jobline_flow_results (queue, job_id);`;
+
+/**
+ * Migration 11: a flow's kept results go with its last stored job, found
+ * by the flow index after each delete of a job of a flow (whatever deletes
+ * it: retention, remove, clean, expiry), instead of with its last
+ * unfinished job; the count of unfinished jobs that decided that goes.
+ */
+export const FLOW_RESULTS_MIGRATION = `
+DROP TABLE jobline_flows;
+CREATE TRIGGER jobline_flow_gone AFTER DELETE ON jobline_jobs
+  WHEN old.flow_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jobline_jobs
+    WHERE queue = old.queue AND flow_id = old.flow_id)
+BEGIN
+  DELETE FROM jobline_flow_results
+    WHERE queue = old.queue AND flow_id = old.flow_id;
+END;`;

@@ -13,13 +13,13 @@ import {
   TALLIED_MIGRATION,
   TALLIES_MIGRATION,
 } from "./sql_counts.ts";
-import { FLOWS_MIGRATION } from "./sql_flows_schema.ts";
+import { FLOW_RESULTS_MIGRATION, FLOWS_MIGRATION } from "./sql_flows_schema.ts";
 import { LIMITS_MIGRATION } from "./sql_limits_schema.ts";
 import { RETENTION_MIGRATION } from "./sql_retention_schema.ts";
 import { WATCHERS_MIGRATION } from "./sql_watchers.ts";
 
 /** The schema version this release writes; older files are migrated up. */
-export const SCHEMA_VERSION = 10;
+export const SCHEMA_VERSION = 11;
 
 /**
  * Run once, outside a transaction, on every connection. A checkpoint under
@@ -86,7 +86,9 @@ export const META_SET =
  * (sql_retention_schema.ts), [9] lets the enqueue, the claims and a turn's
  * completions keep the counts of their batches themselves (sql_counts.ts),
  * [10] adds who watches a queue's updates, so that they are logged for other
- * processes only then (sql_watchers.ts).
+ * processes only then (sql_watchers.ts), [11] keeps a flow's results until
+ * its last stored job goes, by a trigger, and drops the count of its
+ * unfinished jobs that decided it before (sql_flows_schema.ts).
  */
 export const MIGRATIONS: Record<number, string> = {
   1: `
@@ -171,4 +173,5 @@ CREATE INDEX jobline_schedules_due
   8: RETENTION_MIGRATION,
   9: TALLIED_MIGRATION,
   10: WATCHERS_MIGRATION,
+  11: FLOW_RESULTS_MIGRATION,
 };

@@ -48,7 +48,6 @@ export function enqueueFlow(
   jobs: readonly NewFlowJobRecord[],
   now: number,
 ): void {
-  tx.stmt(SQL.INSERT_FLOW).run(queue, flowId, jobs.length);
   const insert = tx.stmt(SQL.INSERT_FLOW_JOB);
   let wakeAt = Infinity;
   for (const job of jobs) {
@@ -101,8 +100,9 @@ export function enqueueFlow(
  * (`row[at..]`: its seq, rule age and count, then FLOW_TAIL, sql.ts); a
  * plain job (null flow id) costs this one test. A job with dependents
  * keeps what it left for them, then releases them (complete) or makes them
- * follow its failure (failed, cancelled); then the flow counts down the
- * jobs finished, and forgets its kept results once none is unfinished.
+ * follow its failure (failed, cancelled). The kept results go with the
+ * flow's last stored job (jobline_flow_gone, sql_flows_schema.ts): a job
+ * that failed may be retried after every other one finished.
  */
 export function finishedInFlow(
   tx: Tx,
@@ -120,26 +120,14 @@ export function finishedInFlow(
     string,
     string | null,
   ];
-  let finished = 1;
-  if (children !== null) {
-    tx.stmt(SQL.KEEP_RESULT).run(seq);
-    if (status === "complete") {
-      release(tx, queue, children, now, false);
-    } else {
-      const verb = status === "failed" ? "failed" : "was cancelled";
-      finished += cascade(tx, queue, { id, ref, children, verb }, now);
-    }
+  if (children === null) return;
+  tx.stmt(SQL.KEEP_RESULT).run(seq);
+  if (status === "complete") {
+    release(tx, queue, children, now, false);
+  } else {
+    const verb = status === "failed" ? "failed" : "was cancelled";
+    cascade(tx, queue, { id, ref, children, verb }, now);
   }
-  const left = tx.stmt(SQL.COUNT_DOWN).get(queue, flowId, finished);
-  if (left === undefined || (left[0] as number) <= 0) {
-    forgetFlow(tx, queue, flowId);
-  }
-}
-
-/** Drops a flow's count and kept results (nothing of it is unfinished). */
-function forgetFlow(tx: Tx, queue: string, flowId: string): void {
-  tx.stmt(SQL.DROP_RESULTS).run(queue, flowId);
-  tx.stmt(SQL.DROP_FLOW).run(queue, flowId);
 }
 
 /**
@@ -172,16 +160,12 @@ function release(
  * Cancels the waiting dependents of a fallen job that follow "cancel",
  * theirs in turn, and releases those that "continue"; keep rules applied
  * as a cancel applies them (count trims once per distinct count, at the
- * end: the same jobs go as trimming after each). Returns how many it
- * cancelled.
+ * end: the same jobs go as trimming after each).
  */
-function cascade(tx: Tx, queue: string, first: Fallen, now: number): number {
+function cascade(tx: Tx, queue: string, first: Fallen, now: number): void {
   const todo = [first];
   const counts = new Set<number>();
   const cancel = tx.stmt(SQL.CANCEL_DEPENDENTS);
-  // Every dependent cancelled, with dependents of its own or not: each is
-  // a job of the flow that finished (todo holds only the former).
-  let cancelled = 0;
   for (let i = 0; i < todo.length; i++) {
     const parent = todo[i]!;
     const error = JSON.stringify({
@@ -190,7 +174,6 @@ function cascade(tx: Tx, queue: string, first: Fallen, now: number): number {
     });
     const rows = cancel.all(queue, now, parent.children, error, parent.id);
     for (const [id, payload, seq, age, count, ref, children] of rows) {
-      cancelled++;
       tx.emit(queue, "u", id as string, payload as string);
       if (children !== null) {
         tx.stmt(SQL.KEEP_RESULT).run(seq as number);
@@ -207,7 +190,6 @@ function cascade(tx: Tx, queue: string, first: Fallen, now: number): number {
     release(tx, queue, parent.children, now, true);
   }
   for (const count of counts) trim(tx, queue, "cancelled", count);
-  return cancelled;
 }
 
 /**
@@ -236,7 +218,6 @@ export function retryFlowJob(
   const back = [id];
   if (children !== null) rearm(tx, queue, { id, children }, back, now);
   tx.stmt(SQL.FORGET_RESULTS).run(queue, flowId, JSON.stringify(back));
-  tx.stmt(SQL.COUNT_UP).run(queue, flowId, back.length);
   return true;
 }
 
@@ -324,7 +305,6 @@ export function cancelFlow(
     else if (count !== null) counts.add(count as number);
   }
   for (const count of counts) trim(tx, queue, "cancelled", count);
-  forgetFlow(tx, queue, flowId);
   sweep(tx, queue, now);
   return true;
 }
