@@ -341,7 +341,7 @@ describe("postgres flows", () => {
   );
 
   test(
-    "nothing of a flow is left once it has no unfinished job: after a release past a parent removed at once, a cascade, a retry, cancelFlow and removals",
+    "a flow's kept results stay while a job of it is stored, and nothing of it is left once none is: after a release past a parent removed at once, a cascade, a retry, cancelFlow and removals",
     SLOW,
     async () => {
       const queue = fresh();
@@ -349,7 +349,7 @@ describe("postgres flows", () => {
       const gone = { complete: { age: 0, count: null }, failed: KEEP.failed };
 
       // A parent removed as it completes: its result is kept while its
-      // child is unfinished, and goes with the child's completion.
+      // child is stored, and goes with it.
       const kept = flowOf([{ ref: "p", keep: gone }, {
         ref: "c",
         after: ["p"],
@@ -366,10 +366,13 @@ describe("postgres flows", () => {
         },
       });
       await complete(queue, kept.ids.c!);
-      assert.equal(await leftOf(kept.id), 0);
+      assert.equal(await leftOf(kept.id), 1, "p's result: c is stored");
+      assert.equal(await backend.remove(queue, kept.ids.c!, now), true);
+      assert.equal(await leftOf(kept.id), 0, "gone with the last job");
 
       // A failure cancels b and c (c removed at once by its rule); a retry
-      // brings the flow back, and its completion ends it again.
+      // brings the flow's count back; its kept results stay while a or b
+      // is stored.
       const chain = flowOf([
         { ref: "a" },
         { ref: "b", after: ["a"] },
@@ -393,18 +396,22 @@ describe("postgres flows", () => {
         message: 'parent "a" failed',
       });
       assert.equal(await backend.get(queue, chain.ids.c!, now), null);
-      assert.equal(await leftOf(chain.id), 0);
+      assert.equal(await leftOf(chain.id), 2, "a's error and b's");
       assert.equal(await backend.retry(queue, chain.ids.a!, now), true);
       assert.equal(
         (await backend.get(queue, chain.ids.b!, now))?.status,
         "waiting",
       );
-      assert.equal(await leftOf(chain.id), 1, "the flow's row again");
+      assert.equal(await leftOf(chain.id), 3, "the flow's row again");
       await complete(queue, chain.ids.a!);
       await complete(queue, chain.ids.b!);
+      assert.equal(await leftOf(chain.id), 2, "a's and b's results");
+      for (const id of [chain.ids.a!, chain.ids.b!]) {
+        await backend.remove(queue, id, now);
+      }
       assert.equal(await leftOf(chain.id), 0);
 
-      // cancelFlow ends a flow at once.
+      // cancelFlow ends a flow at once; x's result stays while x or y is.
       const cancelled = flowOf([{ ref: "x" }, { ref: "y", after: ["x"] }]);
       await backend.enqueueFlow(queue, cancelled, now);
       await complete(queue, cancelled.ids.x!);
@@ -416,6 +423,10 @@ describe("postgres flows", () => {
         }),
         true,
       );
+      assert.equal(await leftOf(cancelled.id), 1);
+      for (const id of Object.values(cancelled.ids)) {
+        await backend.remove(queue, id, now);
+      }
       assert.equal(await leftOf(cancelled.id), 0);
 
       // Removing every job of an unfinished flow leaves nothing behind.

@@ -244,6 +244,42 @@ export function retryMigration(s: string): string {
 }
 
 /**
+ * Migration 18 (`s` the quoted schema): a flow's kept results go with its
+ * last stored job, not its last unfinished one, so that a dependent that
+ * failed and is retried after every other job of its flow finished still
+ * reads its parents. flow_account keeps them at 0 (and the results of the
+ * jobs that brought it there); `flow_gone`, after each delete of a job of
+ * a flow (retention, remove, clean, expiry alike), drops them, and the
+ * flow's count, once the flow index finds no job of it left. It takes no
+ * lock: two transactions that delete a flow's last jobs at the same moment
+ * each still see the other's, and leave the flow's kept results behind (a
+ * row per job with dependents, read by nothing), where a lock per flow
+ * would let two batches of deletes wait for each other.
+ */
+export function flowResultsMigration(s: string): string {
+  return [
+    accountFunction(s, 18),
+    `CREATE FUNCTION ${s}.flow_gone() RETURNS trigger
+    LANGUAGE plpgsql VOLATILE ${FLOW_SETTINGS}
+    AS $gone$
+    BEGIN
+      IF NOT EXISTS (SELECT 1 FROM ${s}.jobs j
+          WHERE j.queue = OLD.queue AND j.flow_id = OLD.flow_id) THEN
+        DELETE FROM ${s}.flow_results x
+        WHERE x.queue = OLD.queue AND x.flow_id = OLD.flow_id;
+        DELETE FROM ${s}.flows w
+        WHERE w.queue = OLD.queue AND w.id = OLD.flow_id;
+      END IF;
+      RETURN NULL;
+    END
+    $gone$;
+    CREATE TRIGGER jobs_flow_gone AFTER DELETE ON ${s}.jobs
+      FOR EACH ROW WHEN (OLD.flow_id IS NOT NULL)
+      EXECUTE FUNCTION ${s}.flow_gone();`,
+  ].join("\n");
+}
+
+/**
  * `retry_flow_job(queue, channel, now, id)`: retries a failed or cancelled
  * flow job: waiting when some parent is unfinished, else pending (due
  * now, with a wake); then every job cancelled because of it, transitively,

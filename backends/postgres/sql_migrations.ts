@@ -15,7 +15,11 @@ import { ident } from "./sql.ts";
 import { claimFunction, claimMigration } from "./sql_claim.ts";
 import { finalUpdatesTable } from "./sql_final.ts";
 import { cancelFlowFunction, settleFunction } from "./sql_flows.ts";
-import { flowsMigration, retryMigration } from "./sql_flows_schema.ts";
+import {
+  flowResultsMigration,
+  flowsMigration,
+  retryMigration,
+} from "./sql_flows_schema.ts";
 import { limitsMigration } from "./sql_limits.ts";
 import {
   foldMigration,
@@ -153,6 +157,9 @@ export function migrations(schema: string): string[] {
     // of it failed, and puts its "continue" dependents back to waiting
     // (sql_flows_schema.ts, retryMigration).
     retryMigration(s),
+    // 18: a flow's kept results go with its last stored job (sql_flows_schema.ts,
+    // flowResultsMigration).
+    flowResultsMigration(s),
   ];
 }
 
