@@ -176,11 +176,16 @@ export function popReady(
   const rec = lane.jobs.pop()!;
   const turn = ++r.turn;
   lane.served = turn;
-  // The turn is the group's: its lanes of other types move back with it.
-  for (const other of r.byGroup.get(lane.group)!) {
-    if (other === lane) continue;
-    other.served = turn;
-    if (other.i >= 0) r.byType.get(other.type)!.heap.update(other);
+  // The turn is the group's: its lanes of other types move back with it
+  // (those of the jobs without a group only while some group has a lane:
+  // else turns order nothing, and a queue of many types pays nothing).
+  const lanes = r.byGroup.get(lane.group)!;
+  if (lanes.size > 1 && (lane.group !== "" || r.byGroup.size > 1)) {
+    for (const other of lanes) {
+      if (other === lane) continue;
+      other.served = turn;
+      if (other.i >= 0) r.byType.get(other.type)!.heap.update(other);
+    }
   }
   settle(r, r.byType.get(lane.type)!, lane);
   return rec;
