@@ -252,10 +252,7 @@ export function retryJob(s: State, id: string, now: number): boolean {
     rec === undefined ||
     (rec.status !== "failed" && rec.status !== "cancelled")
   ) return false;
-  if (rec.flow !== undefined) {
-    retryFlowJob(s, rec, now);
-    return true;
-  }
+  if (rec.flow !== undefined) return retryFlowJob(s, rec, now);
   unfinish(s, rec);
   Object.assign(rec, {
     status: "pending",

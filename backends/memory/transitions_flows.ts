@@ -175,13 +175,21 @@ export function settled(s: State, first: Rec, now: number): void {
  * another parent failed or cancelled, which stays cancelled, naming that
  * parent now (its retry re-arms it); and its "continue" dependents that
  * had counted it finished wait for it again (one not started yet goes
- * back to waiting).
+ * back to waiting). A job that follows "cancel" with a parent failed or
+ * cancelled is not retried (false): it would run without that parent;
+ * retry that parent instead.
  */
-export function retryFlowJob(s: State, first: Rec, now: number): void {
+export function retryFlowJob(s: State, first: Rec, now: number): boolean {
+  if (
+    first.flow!.onParentFailure === "cancel" &&
+    failedParent(s, first, "", now) !== undefined
+  ) return false;
   const stack = [first];
   let wakeAt = Infinity;
   for (let rec = stack.pop(); rec !== undefined; rec = stack.pop()) {
     unfinish(s, rec);
+    // What it left before is no longer its result.
+    s.flows.get(rec.flow!.id)?.results.delete(rec.id);
     Object.assign(rec, {
       attempt: 0,
       error: null,
@@ -230,6 +238,7 @@ export function retryFlowJob(s: State, first: Rec, now: number): void {
     }
   }
   if (wakeAt !== Infinity) wake(s, wakeAt);
+  return true;
 }
 
 /** A parent of `rec` but `except` that failed or was cancelled, if any. */

@@ -294,7 +294,7 @@ export function accountFunction(s: string, v: 6 | 18 = 6): string {
  * ones, an update for each), counts them off the flow and applies their
  * keep rules; returns how many.
  */
-export function cancelFlowFunction(s: string, v: 6 | 7 | 8): string {
+export function cancelFlowFunction(s: string, v: 6 | 7 | 8 | 19): string {
   const seven = (text: string) => v >= 7 ? text : "";
   return `${
     v >= 7 ? "CREATE OR REPLACE" : "CREATE"
@@ -314,7 +314,14 @@ export function cancelFlowFunction(s: string, v: 6 | 7 | 8): string {
       v_types text[];
       v_groups text[];`)
   }
-    BEGIN
+    BEGIN${
+    v >= 19
+      ? `
+      -- the flow's turn (retry_flow_job takes it too: sql_flows_schema.ts)
+      PERFORM pg_advisory_xact_lock(
+        hashtextextended(p_queue || E'\\n' || p_flow, 0));`
+      : ""
+  }
       SELECT array_agg(x.at), array_agg(x.id) FILTER (
         WHERE x.status = 'processing')${
     seven(`,

@@ -280,6 +280,52 @@ export function flowResultsMigration(s: string): string {
 }
 
 /**
+ * Migration 19 (`s` the quoted schema): retry_flow_job and cancel_flow take
+ * their flow's turn first (flowTurn), so that a retry and a cancelFlow of
+ * one flow no longer interleave: a retry's locks could deadlock with the
+ * cancel's (the retry failed with a deadlock error), and a cancel that
+ * read the flow before a retry committed left a dependent waiting on a
+ * cancelled parent for ever. And retry_flow_job no longer retries a job
+ * that follows "cancel" with a parent failed or cancelled (cancelFollows):
+ * it made it pending, and it ran before that parent.
+ */
+export function flowTurnMigration(s: string): string {
+  return [retryFunction(s, 19), cancelFlowFunction(s, 19)].join("\n");
+}
+
+/**
+ * The first step of retry_flow_job from migration 19 on: the job's flow
+ * read, and its turn taken (a transaction advisory lock on the queue and
+ * flow, which cancel_flow takes too); false when the job is not of a flow.
+ */
+function flowTurn(s: string): string {
+  return `
+      SELECT j.flow_id INTO v_flow FROM ${s}.jobs j
+      WHERE j.queue = p_queue AND j.id = p_id;
+      IF v_flow IS NULL THEN
+        RETURN false;
+      END IF;
+      PERFORM pg_advisory_xact_lock(
+        hashtextextended(p_queue || E'\\n' || v_flow, 0));`;
+}
+
+/**
+ * The step of retry_flow_job from migration 19 on after the job is locked:
+ * a job that follows "cancel" with a parent failed or cancelled is not
+ * retried (false): it would run without that parent.
+ */
+function cancelFollows(s: string): string {
+  return `
+      IF NOT coalesce(v_job.flow_continue, false) AND EXISTS (SELECT 1
+          FROM json_each_text(v_job.flow_parents::json) AS x(ref, id)
+          CROSS JOIN LATERAL (SELECT q.status FROM ${s}.jobs q
+            WHERE q.queue = p_queue AND q.id = x.id OFFSET 0) q
+          WHERE q.status IN ('failed', 'cancelled')) THEN
+        RETURN false;
+      END IF;`;
+}
+
+/**
  * `retry_flow_job(queue, channel, now, id)`: retries a failed or cancelled
  * flow job: waiting when some parent is unfinished, else pending (due
  * now, with a wake); then every job cancelled because of it, transitively,
@@ -290,7 +336,7 @@ export function flowResultsMigration(s: string): string {
  * parent failed or cancelled stays cancelled by it, and the "continue"
  * dependents of the jobs back to work wait for them again.
  */
-function retryFunction(s: string, v: 6 | 17): string {
+function retryFunction(s: string, v: 6 | 17 | 19): string {
   // How many of the parents (JSON, ref to id) of a job are stored and
   // unfinished, or are among \`also\`.
   const unfinished = (parents: string, also: string) =>
@@ -328,8 +374,8 @@ function retryFunction(s: string, v: 6 | 17): string {
       v_drop text[];
       v_kids tid[];`
       : ""
-  }
-    BEGIN
+  }${v >= 19 ? "\n      v_flow text;" : ""}
+    BEGIN${v >= 19 ? flowTurn(s) : ""}
       SELECT * INTO v_job FROM ${s}.jobs j
       WHERE j.queue = p_queue AND j.id = p_id AND j.flow_id IS NOT NULL
         AND j.status IN ('failed', 'cancelled')
@@ -337,7 +383,7 @@ function retryFunction(s: string, v: 6 | 17): string {
       FOR UPDATE;
       IF NOT FOUND THEN
         RETURN false;
-      END IF;
+      END IF;${v >= 19 ? cancelFollows(s) : ""}
       WITH RECURSIVE r(id) AS (
         SELECT ${armed("unnest(v_job.flow_children) AS k(id)", "p_id")}
         UNION

@@ -18,6 +18,7 @@ import { cancelFlowFunction, settleFunction } from "./sql_flows.ts";
 import {
   flowResultsMigration,
   flowsMigration,
+  flowTurnMigration,
   retryMigration,
 } from "./sql_flows_schema.ts";
 import { limitsMigration } from "./sql_limits.ts";
@@ -160,6 +161,10 @@ export function migrations(schema: string): string[] {
     // 18: a flow's kept results go with its last stored job (sql_flows_schema.ts,
     // flowResultsMigration).
     flowResultsMigration(s),
+    // 19: a retry and a cancelFlow of one flow take turns, and a retry of a
+    // job that follows "cancel" with a parent failed changes nothing
+    // (sql_flows_schema.ts, flowTurnMigration).
+    flowTurnMigration(s),
   ];
 }
 

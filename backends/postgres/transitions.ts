@@ -249,13 +249,17 @@ function jobTransitions({ sql, s, channel }: Context): JobTransitions {
 
     async retry(queue, id, { now }) {
       const args = [queue, id, now, channel(queue), true];
-      try {
-        return (await sql.unsafe(s.retry, args, prepare)).length > 0;
-      } catch (err) {
-        // Another job took the key at the same moment: retry without it.
-        if ((err as { code?: string }).code !== "23505") throw err;
-        args[4] = false;
-        return (await sql.unsafe(s.retry, args, prepare)).length > 0;
+      for (let attempt = 1;; attempt++) {
+        try {
+          return (await sql.unsafe(s.retry, args, prepare)).length > 0;
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          // Another job took the key at the same moment: retry without it.
+          if (code === "23505" && args[4] === true) args[4] = false;
+          // A deadlock victim (a retry of a flow job crossed another step
+          // of its flow): nothing was changed, so the step runs again.
+          else if (code !== "40P01" || attempt >= 3) throw err;
+        }
       }
     },
 

@@ -99,6 +99,9 @@ if expired(x[6]) then
   return 0
 end
 if x[1] ~= 'failed' and x[1] ~= 'cancelled' then return 0 end
+-- not a job of a flow that follows "cancel" with a parent failed or
+-- cancelled: it would run without it
+if x[8] and select(3, flink(x[8])) == 'cancel' and ffailed(x[8], '') then return 0 end
 local v = tonumber(x[4] or 1) + 1
 -- a job of a flow waits again while a parent of it is unfinished
 local w = x[8] and fopen(x[8]) or 0

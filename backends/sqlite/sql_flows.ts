@@ -165,7 +165,9 @@ WHERE queue = ?1 AND id IN (SELECT value FROM json_each(?2))`;
  * ?1 queue, ?2 now, ?3 id: a failed or cancelled flow job back to waiting
  * when a parent is unfinished (its run_at kept; its delay is flow_delay),
  * else to pending at now (as RETRY in sql.ts, which leaves flow jobs to
- * this). Rows: payload, state, flow id, dependents.
+ * this); not one that follows "cancel" with a parent failed or cancelled
+ * (it would run without it: no row). Rows: payload, state, flow id,
+ * dependents.
  */
 export const RETRY_FLOW_JOB = `UPDATE jobline_jobs SET
   waiting_on = ${UNFINISHED_PARENTS},
@@ -178,6 +180,8 @@ export const RETRY_FLOW_JOB = `UPDATE jobline_jobs SET
   updated_at = ?2, version = version + 1
 WHERE queue = ?1 AND id = ?3 AND status IN ('failed', 'cancelled')
   AND flow_id IS NOT NULL AND ${LIVE}
+  AND NOT (json_extract(flow_link, '$.onParentFailure') = 'cancel'
+    AND ${failedParent("''", "1")} IS NOT NULL)
 RETURNING ${PAYLOAD}, state, flow_id, flow_children`;
 
 /** ?1 seq: keeps what a finished job with dependents left. */

@@ -248,6 +248,56 @@ export const flowFailureCases: Case[] = [
   },
   {
     name:
+      "retry() of a 'cancel' dependent whose parent failed or was cancelled changes nothing (it would run before that parent), and a retried parent leaves no result to its running 'continue' dependent",
+    async run(ctx) {
+      const queue = ctx.queue();
+      const flow = await queue.enqueueFlow([
+        ...CHAIN,
+        { ref: "e", type: "t", data: "e", dependsOn: ["c"] },
+      ]);
+      const id = flow.jobs;
+      await queue.fail(await claimOnly(queue, id.a!), "x", { retry: false });
+      assert.equal(await queue.retry(id.c!), false, "b was cancelled");
+      assert.equal(await queue.retry(id.b!), false, "a failed");
+      assert.deepEqual(await statuses(queue, flow.id), {
+        a: "failed",
+        b: "cancelled",
+        c: "cancelled",
+        d: "pending",
+        e: "cancelled",
+      });
+      // d ("continue") runs; a is retried meanwhile: a has no result now.
+      const d = await claimOnly(queue, id.d!);
+      assert.deepEqual(
+        Object.keys(
+          await ctx.backend.parentResults!(queue.name, d.id, {
+            now: Date.now(),
+          }),
+        ),
+        ["a"],
+        "a's error, while a is failed",
+      );
+      assert.equal(await queue.retry(id.a!), true);
+      assert.deepEqual(
+        await ctx.backend.parentResults!(queue.name, d.id, {
+          now: Date.now(),
+        }),
+        {},
+        "a runs again: nothing of its last attempt",
+      );
+      await queue.complete(d, "d");
+      for (const ref of ["a", "b", "c", "e"]) {
+        await queue.complete(await claimOnly(queue, id[ref]!), ref);
+      }
+      assert.ok(
+        Object.values(await statuses(queue, flow.id)).every((s) =>
+          s === "complete"
+        ),
+      );
+    },
+  },
+  {
+    name:
       "cancelFlow() cancels every unfinished job of a flow in one step, tells a running handler, and leaves finished ones",
     async run(ctx) {
       const queue = ctx.queue();
