@@ -19,6 +19,8 @@ export interface Running {
   job: ClaimedJob;
   /** Aborts the handler's `ctx.signal`. */
   controller: AbortController;
+  /** Its handler was started (it left the worker's line for a slot). */
+  started?: boolean;
   /** The attempt's outcome is decided (by its handler, or abandoned). */
   decided?: boolean;
 }

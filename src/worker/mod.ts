@@ -197,9 +197,12 @@ function createCore(
       // A job lost before it started is dropped from the line; a running
       // one is given up on, as past its timeout: its slot frees at once,
       // even if its handler ignores its signal and never settles.
+      // (One neither waiting nor started is being given back.)
       onLost: (entry) => {
         if (w.slots.drop(entry)) settle(w, entry.job);
-        else w.abandon(entry, entry.controller.signal.reason);
+        else if (entry.started) {
+          w.abandon(entry, entry.controller.signal.reason);
+        }
       },
     }),
     wakeups: createWakeups(() => queue.now(), settings.pollInterval),
@@ -299,6 +302,7 @@ function pump(w: Core): void {
   while (!w.stopping && !w.paused) {
     const entry = w.slots.take();
     if (entry === undefined) return;
+    entry.started = true;
     void runJob(entry, w.run);
   }
 }
@@ -360,7 +364,6 @@ async function claim(w: Core, want: number): Promise<void> {
     w.claimingFor -= want;
   }
   claimed(w, want, jobs, since);
-  if (w.claims === 0) w.pausedLog = [];
 }
 
 /**
@@ -371,10 +374,11 @@ function claimed(
   w: Core,
   want: number,
   jobs: ClaimedJob[],
-  since?: number,
+  since: number,
 ): void {
   w.maybeMore = jobs.length === want;
   hold(w, jobs, since);
+  if (w.claims === 0) w.pausedLog = [];
   if (w.maybeMore) w.wakeups.requested = true;
   w.wakeups.poke();
 }
@@ -384,13 +388,17 @@ async function loop(w: Core): Promise<void> {
   const inFlight = w.inFlight;
   const withdraw = offerToTake(
     w.queue,
-    (types) =>
-      handOff(
+    (types) => {
+      // A hand-off is a claim under way too: what a pause heard meanwhile
+      // reached goes back.
+      const since = w.pauses;
+      return handOff(
         w,
         types,
         () => wanted(w),
-        (want, jobs) => claimed(w, want, jobs),
-      ),
+        (want, jobs) => claimed(w, want, jobs, since),
+      );
+    },
   );
   while (!w.stopping && !w.closedUnder) {
     const pause = w.pausedUntil - performance.now();

@@ -196,4 +196,66 @@ export const handOffCases: Case[] = [
       );
     },
   },
+  {
+    name:
+      "a hand-off under way as queue.pause() is heard gives its job back: it stays pending and runs after resume()",
+    async run(ctx) {
+      enqueueClaimOf(ctx);
+      // The backend's enqueueClaim, held back (once `gate` is set) after it
+      // stored and claimed, until the pause has been heard.
+      let gate: Promise<void> | undefined;
+      let entered!: () => void;
+      const inside = new Promise<void>((resolve) => (entered = resolve));
+      const backend = new Proxy(ctx.backend, {
+        get(target, prop) {
+          if (prop === "enqueueClaim") {
+            return async (
+              ...args: Parameters<NonNullable<Backend["enqueueClaim"]>>
+            ) => {
+              const out = await target.enqueueClaim!(...args);
+              if (gate !== undefined && out.claimed.length > 0) {
+                entered();
+                await gate;
+              }
+              return out;
+            };
+          }
+          const value = Reflect.get(target, prop, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const queue = ctx.queue({ backend });
+      const heard: unknown[] = [];
+      ctx.defer(
+        await queue.listen("worker", (e) => {
+          if (e.kind === "paused") heard.push(e);
+        }),
+      );
+      const started: unknown[] = [];
+      const worker = createWorker(queue, {
+        t: (job) => void started.push(job.data),
+      }, { concurrency: 2, pollInterval: 60_000 });
+      ctx.defer(() => worker.stop({ timeout: 1_000 }));
+      await queue.enqueue("t", 0);
+      await waitFor("the first job to run", () => started.length === 1);
+      await sleep(50); // idle again, offering to take
+      let open!: () => void;
+      gate = new Promise<void>((resolve) => (open = resolve));
+      const enqueued = queue.enqueue("t", 1);
+      await inside;
+      await queue.pause();
+      await waitFor("the pause to be heard", () => heard.length === 1);
+      open();
+      const id = await enqueued;
+      await waitFor(
+        "the job to be given back",
+        async () => (await queue.get(id))?.status === "pending",
+      );
+      await sleep(100);
+      assert.deepEqual(started, [0], "nothing started while paused");
+      gate = undefined;
+      await queue.resume();
+      await waitFor("the job to run", () => started.length === 2);
+    },
+  },
 ];

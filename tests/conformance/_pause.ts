@@ -198,4 +198,60 @@ export const pauseCases: Case[] = [
       );
     },
   },
+  {
+    name:
+      "a job claimed ahead and cancelled while a pause gives it back frees no slot it never took: the worker stays within its concurrency",
+    async run(ctx) {
+      for (const how of ["worker", "queue"] as const) {
+        // Each claim asks the backend for 2 jobs: one runs, one waits.
+        const backend = wrapClaim(
+          ctx.backend,
+          (inner, queue, request) =>
+            inner.claim(queue, { ...request, limit: 2 }),
+        );
+        const queue = ctx.queue({ backend });
+        let running = 0;
+        let most = 0;
+        const started: unknown[] = [];
+        const gates: (() => void)[] = [];
+        let free = false;
+        const worker = createWorker(queue, {
+          t: async (job) => {
+            running++;
+            most = Math.max(most, running);
+            started.push(job.data);
+            if (!free) {
+              await new Promise<void>((resolve) => gates.push(resolve));
+            }
+            running--;
+          },
+        }, { concurrency: 1, pollInterval: 20 });
+        ctx.defer(async () => {
+          free = true;
+          for (const open of gates.splice(0)) open();
+          await worker.stop({ timeout: 1_000 });
+        });
+        const [, second] = await queue.enqueueMany([
+          { type: "t", data: 1 },
+          { type: "t", data: 2 },
+        ]);
+        await waitFor("the first job to run", () => started.length === 1);
+        await waitFor("the second in line", () => worker.prefetched === 1);
+        await Promise.all([
+          how === "worker" ? worker.pause() : queue.pause(),
+          queue.cancel(second!),
+        ]);
+        if (how === "worker") worker.resume();
+        else await queue.resume();
+        await queue.enqueueMany([3, 4].map((data) => ({ type: "t", data })));
+        await sleep(300);
+        assert.equal(most, 1, `${how} pause: at most one handler at once`);
+        assert.deepEqual(started, [1], `${how} pause: job 1 still runs`);
+        free = true;
+        for (const open of gates.splice(0)) open();
+        await waitFor("jobs 3 and 4 to run", () => started.length === 3);
+        assert.equal(most, 1);
+      }
+    },
+  },
 ];
