@@ -146,7 +146,7 @@ describe("sqlite storage", () => {
       const version = db.prepare(
         "SELECT value FROM jobline_meta WHERE name = 'schema_version'",
       ).get() as { value: string };
-      assert.equal(version.value, "11");
+      assert.equal(version.value, "12");
     } finally {
       db.close();
     }

@@ -133,7 +133,7 @@ describe("sqlite flows", () => {
       const version = db.prepare(
         "SELECT value FROM jobline_meta WHERE name = 'schema_version'",
       ).get() as { value: string };
-      assert.equal(version.value, "11");
+      assert.equal(version.value, "12");
       const names = (db.prepare(
         "SELECT name FROM sqlite_master WHERE name LIKE '%flow%' ORDER BY 1",
       ).all() as { name: string }[]).map((r) => r.name);

@@ -132,7 +132,7 @@ describe("sqlite retention", () => {
     const kept = { age: null, count: null };
     const record = await backend.get("q", "j1", { now });
     assert.deepEqual(record?.keep, { complete: kept, failed: kept });
-    assert.equal(schemaVersion(path), "11");
+    assert.equal(schemaVersion(path), "12");
     assert.equal(await queue.enqueue("t", null, { key: "k" }), "j3");
     const old = (await queue.claim())!;
     assert.equal(old.id, "j3");
@@ -209,7 +209,7 @@ describe("sqlite retention", () => {
       clock: () => T + 5_000,
     });
     await completeOne(queue, { removeOnComplete: false });
-    assert.equal(schemaVersion(path), "11");
+    assert.equal(schemaVersion(path), "12");
     assert.deepEqual(
       indexes(path).filter((n) => /finished|removals|kept/.test(n)),
       ["jobline_jobs_kept"],

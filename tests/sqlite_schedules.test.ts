@@ -120,7 +120,7 @@ describe("sqlite schedules", () => {
     const backend = open({ path });
     await using queue = createQueue({ backend, name: "q", clock: () => now });
     assert.equal((await queue.get("j1"))?.data, "old");
-    assert.equal(schemaVersion(path), "11");
+    assert.equal(schemaVersion(path), "12");
     const s = await queue.schedule("s", { every: 1_000, type: "t" });
     assert.equal(s.nextRunAt, now + 1_000);
     await backend.close();

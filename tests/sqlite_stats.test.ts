@@ -137,7 +137,7 @@ describe("sqlite stats", () => {
       const version = db.prepare(
         "SELECT value FROM jobline_meta WHERE name = 'schema_version'",
       ).get() as { value: string };
-      assert.equal(version.value, "11");
+      assert.equal(version.value, "12");
       const [counts, rows] = countsAndRows(db);
       assert.deepEqual(counts, rows);
       // The triggers count what follows, and the batches that count

@@ -40,8 +40,8 @@
  * line: `B r:<t>` without a group (g nil), else its lane; `unready(id, t,
  * g)` takes it out. `lsettle(t, g, served, refill)` puts a lane back in its
  * place after its jobs changed (served: a new turn, else the one it had;
- * refill: its first job came to a lane a claim emptied), or takes it out
- * when empty. `lscore(q, served)` is a lane's place,
+ * refill: its first job came to a lane a claim emptied; a new lane takes
+ * its group's turn), or takes it out when empty. `lscore(q, served)` is a lane's place,
  * `lserved(place)` the turn in it; `lparked(v)` reads a `B pk` value
  * (type -> place), `lpacked(places)` writes one.
  */
@@ -78,6 +78,15 @@ local function lsettle(t, g, served, refill)
   if pk then
     places = lparked(pk)
     old = places[t]
+    if not old then
+      -- an emptied lane a park of its group left behind (only it can be):
+      -- its place goes with the group's
+      old = call('ZSCORE', LN(t), g)
+      if old then
+        call('ZREM', LN(t), g)
+        refill = true
+      end
+    end
   else
     old = call('ZSCORE', LN(t), g)
   end
@@ -93,6 +102,17 @@ local function lsettle(t, g, served, refill)
     call('SREM', GT(g), t)
     if call('DECR', GD) <= 0 then call('DEL', GD) end
     return
+  end
+  -- a turn is the group's: a new lane, or one a claim emptied (whose turn
+  -- a claim of one type did not move), takes the latest of its lanes'
+  if not served and (not old or refill) then
+    served = lserved(old and tonumber(old))
+    for _, t2 in ipairs(call('SMEMBERS', GT(g))) do
+      local p2 = (places and places[t2]) or call('ZSCORE', LN(t2), g)
+      local s2 = lserved(p2 and tonumber(p2))
+      if s2 > served then served = s2 end
+    end
+    if served == 0 then served = nil end
   end
   if not old then
     call('SADD', GT(g), t)

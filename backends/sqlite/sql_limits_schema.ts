@@ -80,26 +80,52 @@ export const UNGROUPED = " ";
 export const NEVER = 4_503_599_627_370_496;
 
 /**
- * The lane of a due job with a group: made (never served, with the hold of
- * its group's other lanes), or its priority raised to the job's. The
- * values are the job's queue, group, type, priority and seq, as `p.`
- * names (`new.` in the trigger, parameters in LANE_ADD).
+ * The lane of a due job with a group: made with the turn and the hold of
+ * its group's other lanes (a turn is the group's; never served when it
+ * has none), or its priority raised to the job's. The values are the job's
+ * queue, group, type, priority and seq, as `p.` names (`new.` in the
+ * trigger, parameters in LANE_ADD).
  */
 export const laneUpsert = (p: Record<string, string>): string =>
   `INSERT INTO jobline_lanes (queue, job_group, type, prio, turn, hold)
-  VALUES (${p.queue}, ${p.group}, ${p.type}, ${p.priority},
-    ${p.seq} - ${NEVER}, (SELECT hold FROM jobline_lanes
-      WHERE queue = ${p.queue} AND job_group = ${p.group} LIMIT 1))
+  SELECT ${p.queue}, ${p.group}, ${p.type}, ${p.priority},
+    coalesce(max(o.turn), ${p.seq} - ${NEVER}), max(o.hold)
+  FROM jobline_lanes AS o
+  WHERE o.queue = ${p.queue} AND o.job_group = ${p.group}
   ON CONFLICT (queue, job_group, type) DO UPDATE SET prio = excluded.prio
     WHERE excluded.prio > prio`;
 
-const LANE_UPSERT = laneUpsert({
-  queue: "new.queue",
-  group: "new.job_group",
-  type: "new.type",
-  priority: "new.priority",
-  seq: "new.seq",
-});
+/** The trigger's upsert as migration 7 made it (a new lane never served). */
+const LANE_UPSERT_7 =
+  `INSERT INTO jobline_lanes (queue, job_group, type, prio, turn, hold)
+  VALUES (new.queue, new.job_group, new.type, new.priority,
+    new.seq - ${NEVER}, (SELECT hold FROM jobline_lanes
+      WHERE queue = new.queue AND job_group = new.job_group LIMIT 1))
+  ON CONFLICT (queue, job_group, type) DO UPDATE SET prio = excluded.prio
+    WHERE excluded.prio > prio`;
+
+/**
+ * Migration 12: the trigger that makes the lane of a job made due again
+ * (its run time or priority changed) gives a new lane its group's turn
+ * (laneUpsert), as the enqueue does (LANE_ADD): a group whose job of a
+ * new type arrives keeps its place in the turns.
+ */
+export const LANE_TURN_MIGRATION = `
+DROP TRIGGER jobline_jobs_relaned;
+CREATE TRIGGER jobline_jobs_relaned
+  AFTER UPDATE OF run_at, priority ON jobline_jobs
+  WHEN new.state = 0 AND new.job_group IS NOT NULL
+BEGIN
+  ${
+  laneUpsert({
+    queue: "new.queue",
+    group: "new.job_group",
+    type: "new.type",
+    priority: "new.priority",
+    seq: "new.seq",
+  })
+};
+END;`;
 
 /** Migration 7: the group column, its indexes, lanes, turns, limits, log. */
 export const LIMITS_MIGRATION = `
@@ -150,5 +176,5 @@ CREATE TRIGGER jobline_jobs_relaned
   AFTER UPDATE OF run_at, priority ON jobline_jobs
   WHEN new.state = 0 AND new.job_group IS NOT NULL
 BEGIN
-  ${LANE_UPSERT};
+  ${LANE_UPSERT_7};
 END;`;

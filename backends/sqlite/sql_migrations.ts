@@ -14,12 +14,12 @@ import {
   TALLIES_MIGRATION,
 } from "./sql_counts.ts";
 import { FLOW_RESULTS_MIGRATION, FLOWS_MIGRATION } from "./sql_flows_schema.ts";
-import { LIMITS_MIGRATION } from "./sql_limits_schema.ts";
+import { LANE_TURN_MIGRATION, LIMITS_MIGRATION } from "./sql_limits_schema.ts";
 import { RETENTION_MIGRATION } from "./sql_retention_schema.ts";
 import { WATCHERS_MIGRATION } from "./sql_watchers.ts";
 
 /** The schema version this release writes; older files are migrated up. */
-export const SCHEMA_VERSION = 11;
+export const SCHEMA_VERSION = 12;
 
 /**
  * Run once, outside a transaction, on every connection. A checkpoint under
@@ -88,7 +88,9 @@ export const META_SET =
  * [10] adds who watches a queue's updates, so that they are logged for other
  * processes only then (sql_watchers.ts), [11] keeps a flow's results until
  * its last stored job goes, by a trigger, and drops the count of its
- * unfinished jobs that decided it before (sql_flows_schema.ts).
+ * unfinished jobs that decided it before (sql_flows_schema.ts), [12] gives
+ * a new lane of a group its group's turn in the trigger too
+ * (sql_limits_schema.ts).
  */
 export const MIGRATIONS: Record<number, string> = {
   1: `
@@ -174,4 +176,5 @@ CREATE INDEX jobline_schedules_due
   9: TALLIED_MIGRATION,
   10: WATCHERS_MIGRATION,
   11: FLOW_RESULTS_MIGRATION,
+  12: LANE_TURN_MIGRATION,
 };

@@ -111,29 +111,36 @@ export const groupCases: Case[] = [
     name:
       "a group whose next job arrives as its last one is claimed keeps its place in the turns: a chain of one group alternates with another group's backlog",
     async run(ctx) {
-      const queue = ctx.queue();
-      await queue.enqueue("t", 0, { group: "chain" });
-      await queue.enqueueMany(Array.from({ length: 10 }, (_, i) => ({
-        type: "t",
-        data: i,
-        options: { group: "backlog" },
-      })));
-      const order: string[] = [];
-      let next = 1;
-      for (let i = 0; i < 12; i++) {
-        const job = await queue.claim();
-        assert.ok(job !== null, `claim ${i} found a job`);
-        order.push(job.group!);
-        if (job.group === "chain" && next < 10) {
-          await queue.enqueue("t", next++, { group: "chain" });
+      // The chain's jobs of one type, then of two types in turn: a turn is
+      // the group's, whatever lane of it a job comes to.
+      for (const types of [["t"], ["t", "u"]]) {
+        const queue = ctx.queue();
+        await queue.enqueue("t", 0, { group: "chain" });
+        await queue.enqueueMany(Array.from({ length: 10 }, (_, i) => ({
+          type: "t",
+          data: i,
+          options: { group: "backlog" },
+        })));
+        const order: string[] = [];
+        let next = 1;
+        for (let i = 0; i < 12; i++) {
+          const job = await queue.claim();
+          assert.ok(job !== null, `claim ${i} found a job`);
+          order.push(job.group!);
+          if (job.group === "chain" && next < 10) {
+            const type = types[next % types.length]!;
+            await queue.enqueue(type, next++, { group: "chain" });
+          }
+          await queue.complete(job, null);
         }
-        await queue.complete(job, null);
+        const backlog = order.slice(0, 10).filter((g) =>
+          g === "backlog"
+        ).length;
+        assert.ok(
+          backlog >= 4,
+          `the backlog's jobs take every other turn, not one in ten (chain of ${types}): ${order}`,
+        );
       }
-      const backlog = order.slice(0, 10).filter((g) => g === "backlog").length;
-      assert.ok(
-        backlog >= 4,
-        `the backlog's jobs take every other turn, not one in ten: ${order}`,
-      );
     },
   },
   {
@@ -167,6 +174,30 @@ export const groupCases: Case[] = [
         `every group gets a turn before big gets a second: ${order}`,
       );
       assert.ok(rest.indexOf("none1") > rest.indexOf("none0"));
+    },
+  },
+  {
+    name:
+      "a group limit holds whatever lanes of its group a claim emptied before: a job of a new type waits while the group is full",
+    async run(ctx) {
+      const queue = ctx.queue();
+      await queue.setLimits({ groups: { concurrency: 1 } });
+      await queue.enqueue("x", "x0", { group: "g" });
+      await queue.enqueue("z", "z0", { group: "g" });
+      const x0 = await queue.claim();
+      assert.equal(x0?.data, "x0");
+      await queue.complete(x0!, null);
+      const z0 = await queue.claim({ types: ["z"] });
+      assert.equal(z0?.data, "z0", "g full again");
+      assert.equal(await queue.claim(), null);
+      await queue.enqueue("x", "x1", { group: "g" });
+      assert.deepEqual(
+        await queue.claimMany(2, { types: ["x", "y", "z"] }),
+        [],
+        "g is at its limit",
+      );
+      await queue.complete(z0!, null);
+      assert.equal((await queue.claim())?.data, "x1");
     },
   },
   {
