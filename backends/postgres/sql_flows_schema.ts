@@ -174,7 +174,8 @@ function keepBlocked(s: string): string {
 /**
  * The CTEs of retry_flow_job from migration 17 on: `blocked`, the jobs
  * the retried one (or one re-armed) cancelled that stay cancelled, by
- * their first other parent failed or cancelled now, named in their error;
+ * their first other parent failed or cancelled (in dependsOn order) now,
+ * named in their error;
  * `rewaited`, the "continue" dependents of the jobs back to work (v_kids)
  * waiting again, counting their unfinished parents (`unfinished`, those
  * back to work among them), with `was` their status before.
@@ -199,13 +200,14 @@ function rewait(
     )
   }
           CROSS JOIN LATERAL (SELECT q.id, q.flow_ref, q.status
-            FROM json_each_text(c.flow_parents::json) AS x(ref, id)
+            FROM json_each_text(c.flow_parents::json)
+              WITH ORDINALITY AS x(ref, id, n)
             CROSS JOIN LATERAL (SELECT q.id, q.flow_ref, q.status
               FROM ${s}.jobs q WHERE q.queue = p_queue AND q.id = x.id
               OFFSET 0) q
             WHERE x.id <> p_id AND x.id <> ALL(v_set)
               AND q.status IN ('failed', 'cancelled')
-            ORDER BY q.id LIMIT 1) q
+            ORDER BY x.n LIMIT 1) q
           WHERE ids.id <> ALL(v_set)
             AND (c.blocked_by = p_id OR c.blocked_by = ANY(v_set))) b
         WHERE j.ctid = b.at

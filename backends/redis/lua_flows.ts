@@ -190,7 +190,8 @@ end
  */
 export const REARM: string = `local function ffailed(f, except)
   local _, _, _, parents = flink(f)
-  for _, pid in pairs(cjson.decode(parents)) do
+  -- in dependsOn order: the JSON text's (refs and ids have no quotes)
+  for pid in string.gmatch(parents, '"[^"]*":"([^"]*)"') do
     if pid ~= except then
       local p = call('HMGET', J(pid), 's', 'f')
       if p[1] == 'failed' or p[1] == 'cancelled' then
