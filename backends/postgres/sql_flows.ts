@@ -220,33 +220,11 @@ export function accountFunction(s: string, v: 6 | 18 = 6): string {
   }
         ON CONFLICT (queue, id) DO UPDATE SET status = excluded.status,
           result = excluded.result, error = excluded.error;`;
-  if (v >= 18) {
-    return `CREATE OR REPLACE FUNCTION ${s}.flow_account(p_queue text,
-      p_flow text, p_delta integer, p_done text[])
-      RETURNS void
-    LANGUAGE plpgsql VOLATILE ${FLOW_SETTINGS}
-    AS $account$
-    DECLARE
-      v_left integer;
-    BEGIN
-      IF p_delta > 0 THEN
-        INSERT INTO ${s}.flows AS w (queue, id, unfinished)
-        VALUES (p_queue, p_flow, p_delta)
-        ON CONFLICT (queue, id)
-        DO UPDATE SET unfinished = w.unfinished + excluded.unfinished;
-        RETURN;
-      END IF;
-      UPDATE ${s}.flows w SET unfinished = w.unfinished + p_delta
-      WHERE w.queue = p_queue AND w.id = p_flow
-      RETURNING w.unfinished INTO v_left;
-      IF v_left IS NOT NULL AND v_left <= 0 THEN
-        DELETE FROM ${s}.flows w WHERE w.queue = p_queue AND w.id = p_flow;
-      END IF;
-      ${keep}
-    END
-    $account$;`;
-  }
-  return `CREATE FUNCTION ${s}.flow_account(p_queue text, p_flow text,
+  const gone =
+    `DELETE FROM ${s}.flows w WHERE w.queue = p_queue AND w.id = p_flow;`;
+  return `${
+    v >= 18 ? "CREATE OR REPLACE" : "CREATE"
+  } FUNCTION ${s}.flow_account(p_queue text, p_flow text,
       p_delta integer, p_done text[])
       RETURNS void
     LANGUAGE plpgsql VOLATILE ${FLOW_SETTINGS}
@@ -264,26 +242,20 @@ export function accountFunction(s: string, v: 6 | 18 = 6): string {
       UPDATE ${s}.flows w SET unfinished = w.unfinished + p_delta
       WHERE w.queue = p_queue AND w.id = p_flow
       RETURNING w.unfinished INTO v_left;
-      IF v_left IS NULL OR v_left <= 0 THEN
-        DELETE FROM ${s}.flows w WHERE w.queue = p_queue AND w.id = p_flow;
+      ${
+    v >= 18
+      ? `IF v_left IS NOT NULL AND v_left <= 0 THEN
+        ${gone}
+      END IF;
+      ${keep}`
+      : `IF v_left IS NULL OR v_left <= 0 THEN
+        ${gone}
         DELETE FROM ${s}.flow_results x
         WHERE x.queue = p_queue AND x.flow_id = p_flow;
       ELSE
-        INSERT INTO ${s}.flow_results AS x (queue, id, flow_id, status,
-          result, error)
-        SELECT p_queue, j.id, p_flow, j.status, j.result, j.error
-        FROM ${
-    probe(
-      s,
-      "unnest(p_done) AS ids(id)",
-      "j",
-      "j.id, j.status, j.result, j.error",
-      `AND j.flow_children IS NOT NULL AND j.status IN ${FINISHED}`,
-    )
+        ${keep}
+      END IF;`
   }
-        ON CONFLICT (queue, id) DO UPDATE SET status = excluded.status,
-          result = excluded.result, error = excluded.error;
-      END IF;
     END
     $account$;`;
 }
