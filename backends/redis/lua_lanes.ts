@@ -112,7 +112,6 @@ local function lsettle(t, g, served, refill)
       local s2 = lserved(p2 and tonumber(p2))
       if s2 > served then served = s2 end
     end
-    if served == 0 then served = nil end
   end
   if not old then
     call('SADD', GT(g), t)
