@@ -289,7 +289,7 @@ export function cancelFlowFunction(s: string, v: 6 | 7 | 8 | 19): string {
     BEGIN${
     v >= 19
       ? `
-      -- the flow's turn (retry_flow_job takes it too: sql_flows_schema.ts)
+      -- the flow's turn (retry_flow_job takes it too: sql_flows_retry.ts)
       PERFORM pg_advisory_xact_lock(
         hashtextextended(p_queue || E'\\n' || p_flow, 0));`
       : ""

@@ -15,12 +15,8 @@ import { ident } from "./sql.ts";
 import { claimFunction, claimMigration } from "./sql_claim.ts";
 import { finalUpdatesTable } from "./sql_final.ts";
 import { cancelFlowFunction, settleFunction } from "./sql_flows.ts";
-import {
-  flowResultsMigration,
-  flowsMigration,
-  flowTurnMigration,
-  retryMigration,
-} from "./sql_flows_schema.ts";
+import { flowResultsMigration, flowsMigration } from "./sql_flows_schema.ts";
+import { flowTurnMigration, retryMigration } from "./sql_flows_retry.ts";
 import { limitsMigration } from "./sql_limits.ts";
 import {
   foldMigration,
@@ -156,14 +152,14 @@ export function migrations(schema: string): string[] {
     keptLaneMigration(s),
     // 17: retry of a flow job re-arms a dependent only when no other parent
     // of it failed, and puts its "continue" dependents back to waiting
-    // (sql_flows_schema.ts, retryMigration).
+    // (sql_flows_retry.ts, retryMigration).
     retryMigration(s),
     // 18: a flow's kept results go with its last stored job (sql_flows_schema.ts,
     // flowResultsMigration).
     flowResultsMigration(s),
     // 19: a retry and a cancelFlow of one flow take turns, and a retry of a
     // job that follows "cancel" with a parent failed changes nothing
-    // (sql_flows_schema.ts, flowTurnMigration).
+    // (sql_flows_retry.ts, flowTurnMigration).
     flowTurnMigration(s),
   ];
 }
