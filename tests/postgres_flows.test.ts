@@ -458,6 +458,63 @@ describe("postgres flows", () => {
   );
 
   test(
+    "two transactions that delete a flow's last jobs at the same moment leave nothing of it once the background sweep ran",
+    SLOW,
+    async () => {
+      // A backend of its own, whose sweep runs every 20 ms on the queues it
+      // used.
+      const swept = postgresBackend({ url: server.url, sweepInterval: 20 });
+      closers.push(() => swept.close());
+      const queue = fresh();
+      const now = { now: T0 };
+      const flow = flowOf([{ ref: "a" }, { ref: "b" }, {
+        ref: "c",
+        after: ["a", "b"],
+      }]);
+      await swept.enqueueFlow(queue, flow, now);
+      for (const id of [flow.ids.a!, flow.ids.b!, flow.ids.c!]) {
+        const [job] = await swept.claim(queue, {
+          types: null,
+          limit: 1,
+          leaseMs: 60_000,
+          now: T0,
+        });
+        assert.equal(job?.id, id);
+        await swept.complete(queue, ref(job!), "null", now);
+      }
+      assert.equal(await leftOf(flow.id), 2, "a's and b's results");
+      assert.equal(await swept.remove(queue, flow.ids.a!, now), true);
+      assert.equal(await leftOf(flow.id), 2, "b and c are stored");
+
+      // b and c go in two transactions, each deleting before the other
+      // commits: each still sees the other's job.
+      const first = await sql.reserve();
+      const second = await sql.reserve();
+      try {
+        await first`BEGIN`;
+        await second`BEGIN`;
+        await first`DELETE FROM jobline.jobs
+          WHERE queue = ${queue} AND id = ${flow.ids.b!}`;
+        await second`DELETE FROM jobline.jobs
+          WHERE queue = ${queue} AND id = ${flow.ids.c!}`;
+        await first`COMMIT`;
+        await second`COMMIT`;
+      } finally {
+        first.release();
+        second.release();
+      }
+      const deadline = Date.now() + 20_000;
+      while ((await leftOf(flow.id)) > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(await leftOf(flow.id), 0, "the sweep dropped the results");
+      const [noted] = await sql`SELECT count(*)::int AS n
+        FROM jobline.flows_gone WHERE queue = ${queue}`;
+      assert.equal(noted!.n, 0, "and forgot the flow it checked");
+    },
+  );
+
+  test(
     "a plain job keeps every flow column null and is outside the flow index",
     SLOW,
     async () => {

@@ -188,7 +188,8 @@ function startSweeper(
 
 /**
  * Deletes expired jobs of every queue used, up to each queue's latest time,
- * in batches of 1,000 (100 batches a queue at most per sweep).
+ * in batches of 1,000 (100 batches a queue at most per sweep), and what
+ * flows noted by flow_gone left (sql_flows_gone.ts).
  */
 async function sweep(
   sql: Sql,

@@ -101,7 +101,8 @@ export interface PostgresBackendOptions {
   poolSize?: number;
   /**
    * How often (ms) expired (TTL) jobs are deleted in the background, in
-   * batches of 1,000.
+   * batches of 1,000 (the same sweep drops the kept results of flows whose
+   * last jobs two transactions deleted at once).
    * @default {30000}
    */
   sweepInterval?: number;

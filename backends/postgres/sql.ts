@@ -207,7 +207,9 @@ export interface Statements {
   stats: string;
   /**
    * $1 queue, $2 now, $3 limit, $4 channel: deletes expired jobs, a batch
-   * at a time, and the kept final updates whose time is past.
+   * at a time, and the kept final updates whose time is past, and drops
+   * what flows whose last jobs went at the same moment left (`flows`, the
+   * flows checked: sql_flows_gone.ts).
    */
   sweep: string;
   /**
@@ -382,8 +384,10 @@ export function statements(schema: string): Statements {
         LIMIT $3 FOR UPDATE SKIP LOCKED)
       RETURNING status, type, job_group
     ), finals AS (${sweepFinal(ident(schema))}),
-    stopped AS (${stoppedCte(ident(schema), "gone", "$4", "$2")})
-    SELECT count(*)::int AS n, (SELECT count(*) FROM stopped)::int AS s
+    stopped AS (${stoppedCte(ident(schema), "gone", "$4", "$2")}),
+    rechecked AS (SELECT ${fn}.flows_recheck($1) AS n)
+    SELECT count(*)::int AS n, (SELECT count(*) FROM stopped)::int AS s,
+      (SELECT r.n FROM rechecked r) AS flows
     FROM gone`,
   };
 }

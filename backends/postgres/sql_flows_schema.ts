@@ -142,7 +142,8 @@ function removeFunction(s: string): string {
  * lock: two transactions that delete a flow's last jobs at the same moment
  * each still see the other's, and leave the flow's kept results behind (a
  * row per job with dependents, read by nothing), where a lock per flow
- * would let two batches of deletes wait for each other.
+ * would let two batches of deletes wait for each other. Migration 20
+ * mends that without a wait (sql_flows_gone.ts).
  */
 export function flowResultsMigration(s: string): string {
   return [

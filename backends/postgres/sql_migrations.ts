@@ -17,6 +17,7 @@ import { finalUpdatesTable } from "./sql_final.ts";
 import { cancelFlowFunction, settleFunction } from "./sql_flows.ts";
 import { flowResultsMigration, flowsMigration } from "./sql_flows_schema.ts";
 import { flowTurnMigration, retryMigration } from "./sql_flows_retry.ts";
+import { flowsGoneMigration } from "./sql_flows_gone.ts";
 import { limitsMigration } from "./sql_limits.ts";
 import {
   foldMigration,
@@ -161,6 +162,10 @@ export function migrations(schema: string): string[] {
     // job that follows "cancel" with a parent failed changes nothing
     // (sql_flows_retry.ts, flowTurnMigration).
     flowTurnMigration(s),
+    // 20: a flow's kept results go even when two transactions delete its
+    // last jobs at the same moment; the sweep checks the flows noted then
+    // (sql_flows_gone.ts, flowsGoneMigration).
+    flowsGoneMigration(s),
   ];
 }
 
