@@ -8,28 +8,32 @@
  * Migration 18's `flow_gone` (sql_flows_schema.ts) drops them after the
  * delete of a flow's last stored job, but two transactions that delete
  * the last two each still saw the other's and kept them. From migration 20
- * on, `flow_gone` first tries the flow's turn (the transaction advisory
- * lock that retry_flow_job and cancel_flow take, sql_flows_retry.ts):
+ * on, `flow_gone` first tries its queue's flow check (a transaction
+ * advisory lock, one a queue, so that a delete of many flows' jobs holds
+ * one lock, never one per flow):
  * - it gets it: it checks as before, in a statement of its own, so that
- *   the delete of any transaction that held the turn before it is seen;
- * - another transaction holds it: it notes the flow in `flows_gone` and
- *   waits for nothing, so two batches of deletes can never wait for each
- *   other.
+ *   the delete of any transaction that held the check before it is seen;
+ * - another transaction holds it: it drops them if no job of the flow is
+ *   left in its sight, and otherwise notes the flow in `flows_gone` (no
+ *   key, so no insert ever waits for another) for the sweep to check.
  *
- * `flows_recheck(queue)`, run by the backend's background sweep, takes
- * each noted flow's turn the same way (skipping a flow whose turn is
- * held: the next sweep tries again), drops what the flow left if no job
- * of it is stored, and forgets the note. A note of a flow that still has
- * jobs is forgotten too: the delete of its last job checks again.
+ * `flows_recheck(queue)`, run by the backend's background sweep, takes the
+ * queue's flow check the same way (when it cannot, the next sweep tries
+ * again), drops what each noted flow left if no job of it is stored, and
+ * forgets the flow's notes. A note of a flow that still has jobs is
+ * forgotten too: the delete of its last job checks again.
  *
  * @module
  */
 
 import { FLOW_SETTINGS } from "./sql_flows.ts";
 
-/** The flow's turn, as retry_flow_job and cancel_flow take it. */
-function turn(queue: string, flow: string): string {
-  return `hashtextextended(${queue} || E'\\n' || (${flow}) COLLATE "default", 0)`;
+/** The advisory lock class of a queue's flow check (the queue's hash is the key). */
+const CHECK_CLASS = 27246;
+
+/** Tries the flow check of queue `queue`. */
+function tryCheck(queue: string): string {
+  return `pg_try_advisory_xact_lock(${CHECK_CLASS}, hashtext(${queue}))`;
 }
 
 /** Drops what flow `flow` of `queue` left if no job of it is stored. */
@@ -49,18 +53,21 @@ function dropLeft(s: string, queue: string, flow: string): string {
 export function flowsGoneMigration(s: string): string {
   return `CREATE TABLE ${s}.flows_gone (
       queue text NOT NULL,
-      flow_id text COLLATE "C" NOT NULL,
-      PRIMARY KEY (queue, flow_id)
+      flow_id text COLLATE "C" NOT NULL
     );
+    CREATE INDEX flows_gone_flow ON ${s}.flows_gone (queue, flow_id);
     CREATE OR REPLACE FUNCTION ${s}.flow_gone() RETURNS trigger
     LANGUAGE plpgsql VOLATILE ${FLOW_SETTINGS}
     AS $gone$
     BEGIN
-      IF pg_try_advisory_xact_lock(${turn("OLD.queue", "OLD.flow_id")}) THEN
+      IF ${tryCheck("OLD.queue")} THEN
         ${dropLeft(s, "OLD.queue", "OLD.flow_id")}
-      ELSE
+      ELSIF EXISTS (SELECT 1 FROM ${s}.jobs j
+          WHERE j.queue = OLD.queue AND j.flow_id = OLD.flow_id) THEN
         INSERT INTO ${s}.flows_gone (queue, flow_id)
-        VALUES (OLD.queue, OLD.flow_id) ON CONFLICT DO NOTHING;
+        VALUES (OLD.queue, OLD.flow_id);
+      ELSE
+        ${dropLeft(s, "OLD.queue", "OLD.flow_id")}
       END IF;
       RETURN NULL;
     END
@@ -72,11 +79,12 @@ export function flowsGoneMigration(s: string): string {
       v_flow text COLLATE "C";
       v_n integer := 0;
     BEGIN
-      FOR v_flow IN SELECT g.flow_id FROM ${s}.flows_gone g
-        WHERE g.queue = p_queue LIMIT 100 FOR UPDATE SKIP LOCKED LOOP
-        CONTINUE WHEN NOT pg_try_advisory_xact_lock(${
-    turn("p_queue", "v_flow")
-  });
+      IF NOT EXISTS (SELECT 1 FROM ${s}.flows_gone g
+          WHERE g.queue = p_queue) OR NOT ${tryCheck("p_queue")} THEN
+        RETURN 0;
+      END IF;
+      FOR v_flow IN SELECT DISTINCT g.flow_id FROM ${s}.flows_gone g
+        WHERE g.queue = p_queue LIMIT 1000 LOOP
         ${dropLeft(s, "p_queue", "v_flow")}
         DELETE FROM ${s}.flows_gone g
         WHERE g.queue = p_queue AND g.flow_id = v_flow;
