@@ -20,7 +20,8 @@
  * `flows_recheck(queue)`, run by the backend's background sweep, takes the
  * queue's flow check the same way (when it cannot, the next sweep tries
  * again), drops what each noted flow left if no job of it is stored, and
- * forgets the flow's notes. A note of a flow that still has jobs is
+ * forgets the flow's notes: all of them, so that notes cannot pile up
+ * faster than sweeps go (a few probes a flow). A note of a flow that still has jobs is
  * forgotten too: the delete of its last job checks again.
  *
  * @module
@@ -84,7 +85,7 @@ export function flowsGoneMigration(s: string): string {
         RETURN 0;
       END IF;
       FOR v_flow IN SELECT DISTINCT g.flow_id FROM ${s}.flows_gone g
-        WHERE g.queue = p_queue LIMIT 1000 LOOP
+        WHERE g.queue = p_queue LOOP
         ${dropLeft(s, "p_queue", "v_flow")}
         DELETE FROM ${s}.flows_gone g
         WHERE g.queue = p_queue AND g.flow_id = v_flow;
