@@ -19,10 +19,14 @@
  *
  * `flows_recheck(queue)`, run by the backend's background sweep, takes the
  * queue's flow check the same way (when it cannot, the next sweep tries
- * again), drops what each noted flow left if no job of it is stored, and
- * forgets the flow's notes: all of them, so that notes cannot pile up
- * faster than sweeps go (a few probes a flow). A note of a flow that still has jobs is
- * forgotten too: the delete of its last job checks again.
+ * again), takes every note of the queue (so that notes cannot pile up
+ * faster than sweeps go), then drops what each noted flow left if no job
+ * of it is stored, in statements after the one that took the notes: a
+ * note was committed with its transaction's delete, so the check sees
+ * that delete, where a check made before the note's commit would still
+ * see the job and, with the note gone, leave the results for good. A
+ * note of a flow that still has jobs is forgotten too: the delete of its
+ * last job checks again.
  *
  * @module
  */
@@ -77,21 +81,25 @@ export function flowsGoneMigration(s: string): string {
     LANGUAGE plpgsql VOLATILE ${FLOW_SETTINGS}
     AS $recheck$
     DECLARE
+      v_flows text[];
       v_flow text COLLATE "C";
-      v_n integer := 0;
     BEGIN
       IF NOT EXISTS (SELECT 1 FROM ${s}.flows_gone g
           WHERE g.queue = p_queue) OR NOT ${tryCheck("p_queue")} THEN
         RETURN 0;
       END IF;
-      FOR v_flow IN SELECT DISTINCT g.flow_id FROM ${s}.flows_gone g
-        WHERE g.queue = p_queue LOOP
+      -- the notes first, then the checks, each a statement of its own: a
+      -- note taken was committed with its transaction's delete, which the
+      -- checks after see; a note committed since stays for the next sweep
+      WITH taken AS (
+        DELETE FROM ${s}.flows_gone g WHERE g.queue = p_queue
+        RETURNING g.flow_id
+      )
+      SELECT array_agg(DISTINCT t.flow_id) INTO v_flows FROM taken t;
+      FOREACH v_flow IN ARRAY coalesce(v_flows, '{}') LOOP
         ${dropLeft(s, "p_queue", "v_flow")}
-        DELETE FROM ${s}.flows_gone g
-        WHERE g.queue = p_queue AND g.flow_id = v_flow;
-        v_n := v_n + 1;
       END LOOP;
-      RETURN v_n;
+      RETURN coalesce(cardinality(v_flows), 0);
     END
     $recheck$;`;
 }
