@@ -5,8 +5,9 @@
  * hold their own state: the claim sizing and pace (ahead.ts), the leases
  * (leases.ts), one job's run (run.ts), the slots (slots.ts), the wake-ups
  * (wake.ts), the events (events.ts), the stop and signals (shutdown.ts),
- * the looks for due schedules (schedules.ts), and the hand-offs that
- * enqueues make to it (handoff.ts);
+ * the looks for due schedules (schedules.ts), the hand-offs that
+ * enqueues make to it (handoff.ts), and the pauses heard while claims are
+ * under way (pauses.ts);
  * options.ts checks the options. Nothing it does in the background may
  * become an unhandled rejection.
  *
@@ -23,6 +24,7 @@ import { createWorkerEvents, type WorkerEventHub } from "./events.ts";
 import { createLeaseKeeper, type LeaseKeeper, type Running } from "./leases.ts";
 import { checkWorkerOptions, type WorkerSettings } from "./options.ts";
 import { abandonJob, runJob, type RunOptions } from "./run.ts";
+import { createPauseLog, type PauseLog } from "./pauses.ts";
 import { giveBack, stopOnSignals, stopWorker } from "./shutdown.ts";
 import { startScheduleTimer } from "./schedules.ts";
 import { createSlots, type Slots } from "./slots.ts";
@@ -64,13 +66,8 @@ interface Core {
   /** Claim calls (and hand-offs) under way, and the jobs they ask for. */
   claims: number;
   claimingFor: number;
-  /**
-   * The "paused" events heard so far, and those heard while claims were
-   * under way (a claim that began before one may bring jobs of what it
-   * paused: they go back).
-   */
-  pauses: number;
-  pausedLog: { n: number; type: string | null }[];
+  /** The "paused" events heard, for the claims under way (pauses.ts). */
+  readonly pauses: PauseLog;
   /** The last claim came back full: there may be more. */
   maybeMore: boolean;
   /** Backend calls failed in a row, and claiming paused until (performance.now()). */
@@ -210,8 +207,7 @@ function createCore(
     paused: false,
     closedUnder: false,
     claims: 0,
-    pauses: 0,
-    pausedLog: [],
+    pauses: createPauseLog(),
     claimingFor: 0,
     maybeMore: true,
     failures: 0,
@@ -269,16 +265,14 @@ function wanted(w: Core): number {
  * a queue or type paused since the claim began (`since`: the "paused"
  * events heard then).
  */
-function hold(w: Core, jobs: ClaimedJob[], since = w.pauses): void {
+function hold(w: Core, jobs: ClaimedJob[], since: number): void {
   if (jobs.length === 0) return;
   let entries = jobs.map((job) => w.leases.hold(job));
   if (w.paused && !w.stopping) return void giveBack(w, entries);
-  if (since < w.pauses) {
-    const later = w.pausedLog.filter((p) => p.n > since);
-    const paused = (entry: Running) =>
-      later.some((p) => p.type === null || p.type === entry.job.type);
-    void giveBack(w, entries.filter(paused));
-    entries = entries.filter((entry) => !paused(entry));
+  const paused = w.pauses.since(since);
+  if (paused !== null) {
+    void giveBack(w, entries.filter((entry) => paused(entry.job.type)));
+    entries = entries.filter((entry) => !paused(entry.job.type));
   }
   w.slots.line(entries);
   pump(w);
@@ -289,8 +283,7 @@ function hold(w: Core, jobs: ClaimedJob[], since = w.pauses): void {
  * not started go back, and so will those of claims under way.
  */
 function queuePaused(w: Core, type: string | null): void {
-  w.pauses++;
-  if (w.claims > 0) w.pausedLog.push({ n: w.pauses, type });
+  w.pauses.heard(type, w.claims > 0);
   void giveBack(
     w,
     w.slots.drain((entry) => type === null || entry.job.type === type),
@@ -343,7 +336,7 @@ function backOff(w: Core, err: unknown): void {
 async function claim(w: Core, want: number): Promise<void> {
   w.claims++;
   w.claimingFor += want;
-  const since = w.pauses;
+  const since = w.pauses.mark();
   let jobs: ClaimedJob[] = [];
   try {
     const began = performance.now();
@@ -378,7 +371,7 @@ function claimed(
 ): void {
   w.maybeMore = jobs.length === want;
   hold(w, jobs, since);
-  if (w.claims === 0) w.pausedLog = [];
+  if (w.claims === 0) w.pauses.settle();
   if (w.maybeMore) w.wakeups.requested = true;
   w.wakeups.poke();
 }
@@ -391,7 +384,7 @@ async function loop(w: Core): Promise<void> {
     (types) => {
       // A hand-off is a claim under way too: what a pause heard meanwhile
       // reached goes back.
-      const since = w.pauses;
+      const since = w.pauses.mark();
       return handOff(
         w,
         types,
