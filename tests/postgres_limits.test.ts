@@ -312,9 +312,9 @@ describe("postgres limits and groups", () => {
       await writes();
       // With as many lanes claimable as a claim asks for, the stops unpark
       // their lanes at once (one write each) and the claim serves the
-      // lanes that waited longest: none of those that just stopped. As
-      // claimable lanes are left beyond those it read, the lanes it fills
-      // stay claimable (migration 11): only their turns are written.
+      // lanes that waited longest: none of those that just stopped. The
+      // lanes it fills are parked by the writes that serve them, though
+      // claimable lanes are left beyond those it read (migration 21).
       for (const job of [...five, ...rest]) await queue.complete(job, null);
       const again = await queue.claimMany(5); // leaves 15 lanes unparked
       await writes();
@@ -325,7 +325,10 @@ describe("postgres limits and groups", () => {
       assert.ok(ten.every((j) => !stopped.has(j.group)), "longest waiting");
       assert.deepEqual(
         await writes(),
-        [...again, ...ten].map((j) => `${j.group}:null`).sort(),
+        [
+          ...again.map((j) => `${j.group}:null`),
+          ...ten.map((j) => `${j.group}:Infinity`),
+        ].sort(),
       );
       await admin.end();
       await backend.close();
@@ -333,51 +336,59 @@ describe("postgres limits and groups", () => {
   );
 
   test(
-    "a claim with more lanes claimable than it serves leaves the lanes it fills claimable, so their stops write nothing; a claim that reads a lane still full takes nothing from it and parks it",
+    "a claim parks the lanes it fills with the writes that serve them, with more lanes claimable or not; their stops unpark them at once while enough lanes are claimable; a claim that reads a lane full takes nothing from it and parks it",
     SLOW,
     async () => {
-      const { backend, queue } = open("lazy");
+      const { backend, queue } = open("eager");
       const admin = ownClient();
       await queue.setLimits({ groups: { concurrency: 1 } });
       await fill(queue, 30, 3);
-      const writes = await laneWrites(admin, "lazy");
+      const writes = await laneWrites(admin, "eager");
       const running = async () =>
         (await admin.unsafe(
-          "SELECT job_group, count(*)::int AS n FROM lazy.jobs WHERE status = 'processing' GROUP BY job_group",
+          "SELECT job_group, count(*)::int AS n FROM eager.jobs WHERE status = 'processing' GROUP BY job_group",
         )).map((r) => r.n as number);
       const at = (jobs: { group?: string | undefined }[], wake: string) =>
-        jobs.map((j) => `${j.group}:${wake}`).sort();
+        jobs.map((j) => `${j.group}:${wake}`);
       // 20 lanes are left beyond the 10 a claim serves: the lanes it fills
-      // keep their place in no queue but turn order, unparked.
+      // are parked all the same, each by the one write that serves it.
       const first = await queue.claimMany(10);
       assert.equal(new Set(first.map((j) => j.group)).size, 10);
-      assert.deepEqual(await writes(), at(first, "null"));
-      // Their stops find them claimable: the next claim writes only the
-      // lanes it serves, the ten that waited longest.
+      assert.deepEqual(await writes(), at(first, "Infinity").sort());
+      // Their stops, with 20 lanes claimable for a claim of 10, unpark
+      // them at once; the claim serves the ten that waited longest.
       for (const job of first) await queue.complete(job, null);
       const second = await queue.claimMany(10);
       const served = new Set(first.map((j) => j.group));
       assert.ok(second.every((j) => !served.has(j.group)), "longest waiting");
-      assert.deepEqual(await writes(), at(second, "null"));
+      assert.deepEqual(
+        await writes(),
+        [...at(first, "null"), ...at(second, "Infinity")].sort(),
+      );
       const third = await queue.claimMany(10);
-      assert.deepEqual(await writes(), at(third, "null"));
-      // Now 20 groups are full and their lanes claimable. A claim that
-      // may take all 30 reads every lane: it serves the 10 free groups,
-      // parks the full ones untouched, and, with no lane left beyond,
-      // parks those it fills as well.
+      assert.ok(third.every((j) => !served.has(j.group)), "longest waiting");
+      assert.deepEqual(await writes(), at(third, "Infinity").sort());
+      // Now 20 groups are full and their lanes parked: a claim that may
+      // take all 30 reads only the 10 claimable lanes and serves them.
       const fourth = await queue.claimMany(30);
       assert.deepEqual(
         fourth.map((j) => j.group).sort(),
         first.map((j) => j.group).sort(),
       );
-      assert.deepEqual(
-        await writes(),
-        at([...first, ...second, ...third], "Infinity"),
-      );
+      assert.deepEqual(await writes(), at(first, "Infinity").sort());
       const counts = await running();
       assert.equal(counts.length, 30);
       assert.ok(counts.every((n) => n === 1), `running: ${counts}`);
       assert.equal((await queue.claimMany(30)).length, 0, "every slot full");
+      // setLimits unparks every lane: the next claim reads all 30 full,
+      // takes nothing from them and parks them.
+      await queue.setLimits({ groups: { concurrency: 1 } });
+      assert.equal((await writes()).length, 30);
+      assert.equal((await queue.claimMany(30)).length, 0, "every slot full");
+      assert.deepEqual(
+        await writes(),
+        at([...first, ...second, ...third], "Infinity").sort(),
+      );
       await admin.end();
       await backend.close();
     },

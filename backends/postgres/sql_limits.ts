@@ -21,8 +21,9 @@
  * 'infinity' for a full group concurrency, until one of its jobs stops:
  * from migration 9 on, the claim that folds the stop serves the lane as it
  * stands, and unparks it only if it does not serve it; from migration 11
- * on, a lane filled by a round with more claimable lanes than it may
- * serve stays claimable, and the round that reads it still full parks it).
+ * to 16, a lane filled by a round with more claimable lanes than it may
+ * serve stays claimable, and the round that reads it still full parks it;
+ * from migration 21 on, a round parks every lane it fills again).
  * A lane's group is counted whenever a round reads it, so a claimable
  * lane never passes its group's limit.
  * Only claims (serialized per queue by its `turns` row) and setLimits

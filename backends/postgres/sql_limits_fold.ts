@@ -21,9 +21,12 @@
  * (claim_round), the lanes parked for a full group are found through an
  * index of their own (lanes_full), so a claim that finds none parked reads
  * no lane for them, and lanes_refresh counts the claimable lanes in turn
- * order (sql_limits_migrations.ts, fullLanesMigration).
+ * order (sql_limits_migrations.ts, fullLanesMigration); or 15 and 16
+ * (raiseMigration, keptLaneMigration); or 21, where a round parks every
+ * lane it fills again, as migration 9 did (sql_limits_migrations.ts,
+ * eagerParkMigration).
  */
-export type LimitsVersion = 7 | 9 | 11 | 12 | 13 | 15 | 16;
+export type LimitsVersion = 7 | 9 | 11 | 12 | 13 | 15 | 16 | 21;
 
 /** `a` in the functions of migration 9 on, else `b`. */
 export function nine(v: LimitsVersion, a: string, b: string): string {

@@ -20,6 +20,7 @@ import { flowTurnMigration, retryMigration } from "./sql_flows_retry.ts";
 import { flowsGoneMigration } from "./sql_flows_gone.ts";
 import { limitsMigration } from "./sql_limits.ts";
 import {
+  eagerParkMigration,
   foldMigration,
   fullLanesMigration,
   keptLaneMigration,
@@ -166,6 +167,9 @@ export function migrations(schema: string): string[] {
     // last jobs at the same moment; the sweep checks the flows noted then
     // (sql_flows_gone.ts, flowsGoneMigration).
     flowsGoneMigration(s),
+    // 21: a claim round parks every lane it fills, in the write that
+    // serves it, again (sql_limits_migrations.ts, eagerParkMigration).
+    eagerParkMigration(s),
   ];
 }
 
