@@ -2,8 +2,8 @@
  * The migrations of the PostgreSQL backend that make the limited claim's
  * functions again (SPEC §7.4): 9 (foldMigration), 11, 12, 13, 15, 16 and
  * 21, and `lanes_refresh` in each of its versions (migration 7 makes the
- * first, sql_limits.ts). Holds SQL text only and runs nothing; sql_migrations.ts
- * lists the migrations.
+ * first, sql_limits.ts). Holds SQL text only and runs nothing;
+ * sql_migrations.ts lists the migrations.
  *
  * @module
  */
