@@ -336,7 +336,7 @@ describe("postgres limits and groups", () => {
   );
 
   test(
-    "a claim parks the lanes it fills with the writes that serve them, with more lanes claimable or not; their stops unpark them at once while enough lanes are claimable; a claim that reads a lane full takes nothing from it and parks it",
+    "a claim with fewer than four times as many claimable lanes as it serves after those it read parks the lanes it fills with the writes that serve them; their stops unpark them at once while enough lanes are claimable; a claim that reads a lane full takes nothing from it and parks it",
     SLOW,
     async () => {
       const { backend, queue } = open("eager");
@@ -350,8 +350,9 @@ describe("postgres limits and groups", () => {
         )).map((r) => r.n as number);
       const at = (jobs: { group?: string | undefined }[], wake: string) =>
         jobs.map((j) => `${j.group}:${wake}`);
-      // 20 lanes are left beyond the 10 a claim serves: the lanes it fills
-      // are parked all the same, each by the one write that serves it.
+      // 20 lanes are left beyond the 10 a claim serves, fewer than four
+      // times 10: the lanes it fills are parked, each by the one write
+      // that serves it.
       const first = await queue.claimMany(10);
       assert.equal(new Set(first.map((j) => j.group)).size, 10);
       assert.deepEqual(await writes(), at(first, "Infinity").sort());
@@ -389,6 +390,54 @@ describe("postgres limits and groups", () => {
         await writes(),
         at([...first, ...second, ...third], "Infinity").sort(),
       );
+      await admin.end();
+      await backend.close();
+    },
+  );
+
+  test(
+    "a claim with four times as many claimable lanes as it serves after those it read leaves the lanes it fills claimable, so their stops write nothing; a claim that reads them still full takes nothing from them and parks them",
+    SLOW,
+    async () => {
+      const { backend, queue } = open("plenty");
+      const admin = ownClient();
+      await queue.setLimits({ groups: { concurrency: 1 } });
+      await fill(queue, 50, 2);
+      const writes = await laneWrites(admin, "plenty");
+      const at = (jobs: { group?: string | undefined }[], wake: string) =>
+        jobs.map((j) => `${j.group}:${wake}`).sort();
+      // 40 lanes are left beyond the 10 a claim serves: the lanes it fills
+      // stay claimable; only their turns are written.
+      const first = await queue.claimMany(10);
+      assert.equal(new Set(first.map((j) => j.group)).size, 10);
+      assert.deepEqual(await writes(), at(first, "null"));
+      // Their stops find them claimable and write nothing; each claim
+      // after serves the lanes that waited longest, never served yet, and
+      // leaves 40 lanes beyond them.
+      for (const job of first) await queue.complete(job, null);
+      const served = new Set(first.map((j) => j.group));
+      const later = [];
+      for (let i = 0; i < 4; i++) {
+        const jobs = await queue.claimMany(10);
+        assert.equal(jobs.length, 10);
+        assert.ok(jobs.every((j) => !served.has(j.group)), "longest waiting");
+        for (const job of jobs) served.add(job.group!);
+        assert.deepEqual(await writes(), at(jobs, "null"));
+        later.push(...jobs);
+      }
+      // A claim of all 50 reads every lane: it serves the 10 free groups,
+      // parks the 40 full ones untouched and, with no lane left beyond,
+      // parks those it fills as well.
+      const all = await queue.claimMany(50);
+      assert.deepEqual(
+        all.map((j) => j.group).sort(),
+        first.map((j) => j.group).sort(),
+      );
+      assert.deepEqual(await writes(), at([...first, ...later], "Infinity"));
+      const [running] = await admin.unsafe(
+        "SELECT count(DISTINCT job_group)::int AS groups, count(*)::int AS jobs FROM plenty.jobs WHERE status = 'processing'",
+      );
+      assert.deepEqual(running, { groups: 50, jobs: 50 });
       await admin.end();
       await backend.close();
     },

@@ -146,8 +146,8 @@ function assertFinishIndexed(plans: PlanNode[]): void {
 /**
  * Asserts that no step of `plans` (run with ANALYZE) read more lanes,
  * kept or filtered out, over all its loops, than `most`: each lane is
- * found by its group or read in turn order up to the claim's limit, never
- * every lane of the queue.
+ * found by its group or read in turn order up to the claim's limit (four
+ * times it, for the probe of plenty), never every lane of the queue.
  */
 function assertLanesRead(plans: PlanNode[], most: number): void {
   const lanes = plans.flatMap(nodes).filter((n) =>
@@ -389,8 +389,10 @@ describe("postgres claim plan", () => {
         await backend.close();
       }, true);
       assert.deepEqual(got, [150, 850, 0, 150]);
-      // No step reads half the lanes of the queue.
-      assertLanesRead(read, 500);
+      // No step reads more lanes than four times what the claim may serve
+      // (the probe of whether that many claimable lanes come after those
+      // a round read, migration 22), nor every lane of the queue.
+      assertLanesRead(read, 600);
     },
   );
 });

@@ -23,7 +23,9 @@
  * stands, and unparks it only if it does not serve it; from migration 11
  * to 16, a lane filled by a round with more claimable lanes than it may
  * serve stays claimable, and the round that reads it still full parks it;
- * from migration 21 on, a round parks every lane it fills again).
+ * in migration 21, a round parks every lane it fills again; from 22 on,
+ * unless four times as many claimable lanes as it may serve come after
+ * those it read).
  * A lane's group is counted whenever a round reads it, so a claimable
  * lane never passes its group's limit.
  * Only claims (serialized per queue by its `turns` row) and setLimits

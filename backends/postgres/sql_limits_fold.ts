@@ -24,9 +24,11 @@
  * order (sql_limits_migrations.ts, fullLanesMigration); or 15 and 16
  * (raiseMigration, keptLaneMigration); or 21, where a round parks every
  * lane it fills again, as migration 9 did (sql_limits_migrations.ts,
- * eagerParkMigration).
+ * eagerParkMigration); or 22, where it leaves them claimable when four
+ * times as many claimable lanes as it may serve come after those it read
+ * (sql_limits_migrations.ts, plentyMigration).
  */
-export type LimitsVersion = 7 | 9 | 11 | 12 | 13 | 15 | 16 | 21;
+export type LimitsVersion = 7 | 9 | 11 | 12 | 13 | 15 | 16 | 21 | 22;
 
 /** `a` in the functions of migration 9 on, else `b`. */
 export function nine(v: LimitsVersion, a: string, b: string): string {

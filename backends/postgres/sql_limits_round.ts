@@ -154,7 +154,7 @@ export function roundFunction(s: string, v: LimitsVersion): string {
             AND p_gmax IS NOT NULL LIMIT p_gmax) y) n ON true;
       IF v_heads IS NULL THEN
         RETURN;
-      END IF;${lazy(v) ? plenty(s) : ""}
+      END IF;${lazy(v) ? plenty(s, v) : ""}
       -- Stop short of the first lane whose job would pass its type's limit.
       IF cardinality(p_tnames) > 0 THEN
         SELECT min(t.k) INTO v_cut FROM (SELECT h.k, h.type,
@@ -253,26 +253,30 @@ function byLane(s: string, grp: string): string {
 }
 
 /**
- * Whether a round of migration `v` leaves the lanes it fills claimable
- * while more claimable lanes come after those it read (migrations 11 to
- * 16): from migration 21 on it parks them again, in the write that serves
- * them (servedSteps).
+ * Whether a round of migration `v` may leave the lanes it fills claimable
+ * when plenty of claimable lanes come after those it read (`plenty`):
+ * migrations 11 to 16, and 22 on; migration 21 parks them always, in the
+ * write that serves them (servedSteps).
  */
 function lazy(v: LimitsVersion): boolean {
-  return v >= 11 && v < 21;
+  return v >= 11 && v !== 21;
 }
 
 /**
- * Migrations 11 to 16: whether the round read as many lanes as it may
- * serve and another claimable lane of its priority comes after them (one
- * probe of lanes_next): then the lanes it fills stay claimable
- * (servedSteps).
+ * Whether the round read as many lanes as it may serve and plenty of
+ * claimable lanes of its priority come after them (one probe of
+ * lanes_next): then the lanes it fills stay claimable (servedSteps).
+ * Plenty is one in migrations 11 to 16, and from migration 22 on four
+ * times as many as the round may serve (the probe steps over as many
+ * index entries, in turn order).
  */
-function plenty(s: string): string {
+function plenty(s: string, v: LimitsVersion): string {
   return `
       v_plenty := cardinality(v_heads) >= p_max AND EXISTS (SELECT 1
         FROM ${s}.lanes l WHERE l.queue = p_queue AND l.wake IS NULL
-          AND l.prio = p_prio AND l.turn > v_last AND l.grp <> ALL(p_skip));`;
+          AND l.prio = p_prio AND l.turn > v_last AND l.grp <> ALL(p_skip)${
+    v >= 22 ? "\n        ORDER BY l.turn OFFSET 4 * p_max - 1" : ""
+  });`;
 }
 
 /** The first `p_max` unparked lanes of priority `p_prio`, in turn order. */
@@ -313,13 +317,21 @@ function stoppedToo(lanes: string): string {
  * that reads it while still full finds no slot left (`lft`), takes
  * nothing from it and parks it then.
  *
- * From migration 21 on, a lane its job filled is always parked, by the
- * write that serves it (its turn), so parking it costs nothing more.
- * Workers claim ahead of their free slots, so in a drain a lane left claimable
- * mostly came round while its job was still held or running (10,711 lanes
- * read full, parked and unparked again for 30,000 jobs over 1,000 groups);
- * parked, it is read again only once its job stops, and the claim that
- * folds the stop serves it as it stands.
+ * In migration 21, a lane its job filled is always parked, by the write
+ * that serves it (its turn), so parking it costs nothing more. Workers
+ * claim ahead of their free slots, so in a drain a lane left claimable
+ * often came round while its job was still held or running, to be read
+ * full, parked and unparked again; parked, it is read again only once its
+ * job stops, and the claim that folds the stop serves it as it stands.
+ * But where claims are small beside the lanes claimable (a worker without
+ * `prefetch`, or with slow handlers) each stop then unparks its lane: a
+ * write a job more, where migration 11 wrote none.
+ *
+ * From migration 22 on, a lane its job filled stays claimable only when
+ * at least four times as many claimable lanes as the round may serve come
+ * after those it read: its turn comes round no sooner than four such
+ * claims later, by when its job has most likely stopped. Otherwise it is
+ * parked in the write that serves it, as in migration 21.
  */
 function servedSteps(s: string, v: LimitsVersion): string {
   // A scalar subquery, probed per group: NOT EXISTS would become an

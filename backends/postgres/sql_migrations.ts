@@ -26,6 +26,7 @@ import {
   keptLaneMigration,
   lazyParkMigration,
   lowerMigration,
+  plentyMigration,
   raiseMigration,
 } from "./sql_limits_migrations.ts";
 import { retainedMigration, savingMigration } from "./sql_retained.ts";
@@ -170,6 +171,9 @@ export function migrations(schema: string): string[] {
     // 21: a claim round parks every lane it fills, in the write that
     // serves it, again (sql_limits_migrations.ts, eagerParkMigration).
     eagerParkMigration(s),
+    // 22: ... unless four times as many claimable lanes as it may serve
+    // come after those it read (sql_limits_migrations.ts, plentyMigration).
+    plentyMigration(s),
   ];
 }
 
