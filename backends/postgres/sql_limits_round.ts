@@ -266,9 +266,9 @@ function lazy(v: LimitsVersion): boolean {
  * Whether the round read as many lanes as it may serve and plenty of
  * claimable lanes of its priority come after them (one probe of
  * lanes_next): then the lanes it fills stay claimable (servedSteps).
- * Plenty is one in migrations 11 to 16, and from migration 22 on four
- * times as many as the round may serve (the probe steps over as many
- * index entries, in turn order).
+ * Plenty is one lane in migrations 11 to 16, and from migration 22 on
+ * four times as many lanes as the round may serve (the probe steps over
+ * as many index entries, in turn order).
  */
 function plenty(s: string, v: LimitsVersion): string {
   return `
@@ -323,9 +323,9 @@ function stoppedToo(lanes: string): string {
  * often came round while its job was still held or running, to be read
  * full, parked and unparked again; parked, it is read again only once its
  * job stops, and the claim that folds the stop serves it as it stands.
- * But where claims are small beside the lanes claimable (a worker without
- * `prefetch`, or with slow handlers) each stop then unparks its lane: a
- * write a job more, where migration 11 wrote none.
+ * But where claims are small beside the lanes claimable (a worker with
+ * `prefetch: 0`, or with slow handlers) each stop then unparks its lane:
+ * a write a job more, where migration 11 wrote none.
  *
  * From migration 22 on, a lane its job filled stays claimable only when
  * at least four times as many claimable lanes as the round may serve come
