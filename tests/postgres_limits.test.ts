@@ -149,6 +149,28 @@ describe("postgres limits and groups", () => {
     }
   }
 
+  /**
+   * Opens schema `name`'s queue under `groups: { concurrency: 1 }`, fills
+   * it with `per` jobs in each of `groups` groups and records its lane
+   * writes (laneWrites); `done` ends the client and the backend.
+   */
+  async function groupedLanes(name: string, groups: number, per: number) {
+    const { backend, queue } = open(name);
+    const admin = ownClient();
+    await queue.setLimits({ groups: { concurrency: 1 } });
+    await fill(queue, groups, per);
+    const writes = await laneWrites(admin, name);
+    const done = async () => {
+      await admin.end();
+      await backend.close();
+    };
+    return { queue, admin, writes, done };
+  }
+
+  /** The write laneWrites gives for each job's lane, with `wake`. */
+  const wrote = (jobs: { group?: string | undefined }[], wake: string) =>
+    jobs.map((j) => `${j.group}:${wake}`);
+
   test(
     "with no limits and no grouped job a claim stays on the plain path: it never enters claim_limited, and probes the lanes, arrivals and limits once each",
     SLOW,
@@ -280,13 +302,10 @@ describe("postgres limits and groups", () => {
     "a claim serves the lanes its groups' stops unparked with one write each, and unparks at its end the lanes it did not serve; with enough lanes claimable, the stops unpark their lanes at once",
     SLOW,
     async () => {
-      const { backend, queue } = open("fold");
-      const admin = ownClient();
-      await queue.setLimits({ groups: { concurrency: 1 } });
-      await fill(queue, 20, 5);
+      const { queue, writes, done } = await groupedLanes("fold", 20, 5);
       const first = await queue.claimMany(20);
       assert.equal(new Set(first.map((j) => j.group)).size, 20);
-      const writes = await laneWrites(admin, "fold");
+      await writes();
       // Every group's job stops: the next claim serves all 20 lanes, each
       // parked again (full) by the one write that serves it.
       for (const job of first) await queue.complete(job, null);
@@ -330,8 +349,7 @@ describe("postgres limits and groups", () => {
           ...ten.map((j) => `${j.group}:Infinity`),
         ].sort(),
       );
-      await admin.end();
-      await backend.close();
+      await done();
     },
   );
 
@@ -339,23 +357,17 @@ describe("postgres limits and groups", () => {
     "a claim with fewer than four times as many claimable lanes as it serves after those it read parks the lanes it fills with the writes that serve them; their stops unpark them at once while enough lanes are claimable; a claim that reads a lane full takes nothing from it and parks it",
     SLOW,
     async () => {
-      const { backend, queue } = open("eager");
-      const admin = ownClient();
-      await queue.setLimits({ groups: { concurrency: 1 } });
-      await fill(queue, 30, 3);
-      const writes = await laneWrites(admin, "eager");
+      const { queue, admin, writes, done } = await groupedLanes("eager", 30, 3);
       const running = async () =>
         (await admin.unsafe(
           "SELECT job_group, count(*)::int AS n FROM eager.jobs WHERE status = 'processing' GROUP BY job_group",
         )).map((r) => r.n as number);
-      const at = (jobs: { group?: string | undefined }[], wake: string) =>
-        jobs.map((j) => `${j.group}:${wake}`);
       // 20 lanes are left beyond the 10 a claim serves, fewer than four
       // times 10: the lanes it fills are parked, each by the one write
       // that serves it.
       const first = await queue.claimMany(10);
       assert.equal(new Set(first.map((j) => j.group)).size, 10);
-      assert.deepEqual(await writes(), at(first, "Infinity").sort());
+      assert.deepEqual(await writes(), wrote(first, "Infinity").sort());
       // Their stops, with 20 lanes claimable for a claim of 10, unpark
       // them at once; the claim serves the ten that waited longest.
       for (const job of first) await queue.complete(job, null);
@@ -364,11 +376,11 @@ describe("postgres limits and groups", () => {
       assert.ok(second.every((j) => !served.has(j.group)), "longest waiting");
       assert.deepEqual(
         await writes(),
-        [...at(first, "null"), ...at(second, "Infinity")].sort(),
+        [...wrote(first, "null"), ...wrote(second, "Infinity")].sort(),
       );
       const third = await queue.claimMany(10);
       assert.ok(third.every((j) => !served.has(j.group)), "longest waiting");
-      assert.deepEqual(await writes(), at(third, "Infinity").sort());
+      assert.deepEqual(await writes(), wrote(third, "Infinity").sort());
       // Now 20 groups are full and their lanes parked: a claim that may
       // take all 30 reads only the 10 claimable lanes and serves them.
       const fourth = await queue.claimMany(30);
@@ -376,7 +388,7 @@ describe("postgres limits and groups", () => {
         fourth.map((j) => j.group).sort(),
         first.map((j) => j.group).sort(),
       );
-      assert.deepEqual(await writes(), at(first, "Infinity").sort());
+      assert.deepEqual(await writes(), wrote(first, "Infinity").sort());
       const counts = await running();
       assert.equal(counts.length, 30);
       assert.ok(counts.every((n) => n === 1), `running: ${counts}`);
@@ -388,10 +400,9 @@ describe("postgres limits and groups", () => {
       assert.equal((await queue.claimMany(30)).length, 0, "every slot full");
       assert.deepEqual(
         await writes(),
-        at([...first, ...second, ...third], "Infinity").sort(),
+        wrote([...first, ...second, ...third], "Infinity").sort(),
       );
-      await admin.end();
-      await backend.close();
+      await done();
     },
   );
 
@@ -399,13 +410,13 @@ describe("postgres limits and groups", () => {
     "a claim with four times as many claimable lanes as it serves after those it read leaves the lanes it fills claimable, so their stops write nothing; a claim that reads them still full takes nothing from them and parks them",
     SLOW,
     async () => {
-      const { backend, queue } = open("plenty");
-      const admin = ownClient();
-      await queue.setLimits({ groups: { concurrency: 1 } });
-      await fill(queue, 50, 2);
-      const writes = await laneWrites(admin, "plenty");
+      const { queue, admin, writes, done } = await groupedLanes(
+        "plenty",
+        50,
+        2,
+      );
       const at = (jobs: { group?: string | undefined }[], wake: string) =>
-        jobs.map((j) => `${j.group}:${wake}`).sort();
+        wrote(jobs, wake).sort();
       // 40 lanes are left beyond the 10 a claim serves: the lanes it fills
       // stay claimable; only their turns are written.
       const first = await queue.claimMany(10);
@@ -438,8 +449,7 @@ describe("postgres limits and groups", () => {
         "SELECT count(DISTINCT job_group)::int AS groups, count(*)::int AS jobs FROM plenty.jobs WHERE status = 'processing'",
       );
       assert.deepEqual(running, { groups: 50, jobs: 50 });
-      await admin.end();
-      await backend.close();
+      await done();
     },
   );
 
