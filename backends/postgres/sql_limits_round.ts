@@ -309,29 +309,14 @@ function stoppedToo(lanes: string): string {
  * parked when full or out of their window (a wake for when it moves on),
  * dropped (under their locks, read again) when no job of theirs is left.
  *
- * In migrations 11 to 16, a lane its job filled is parked only when no
- * claimable lane of its priority is left beyond those the round read (so
- * the next claim would read it again, likely still full). Otherwise other
- * lanes come first in turn order, and its job was expected to have
- * stopped by the time its turn came round again: left claimable, a round
- * that reads it while still full finds no slot left (`lft`), takes
- * nothing from it and parks it then.
- *
- * In migration 21, a lane its job filled is always parked, by the write
- * that serves it (its turn), so parking it costs nothing more. Workers
- * claim ahead of their free slots, so in a drain a lane left claimable
- * often came round while its job was still held or running, to be read
- * full, parked and unparked again; parked, it is read again only once its
- * job stops, and the claim that folds the stop serves it as it stands.
- * But where claims are small beside the lanes claimable (a worker with
- * `prefetch: 0`, or with slow handlers) each stop then unparks its lane:
- * a write a job more, where migration 11 wrote none.
- *
- * From migration 22 on, a lane its job filled stays claimable only when
- * at least four times as many claimable lanes as the round may serve come
- * after those it read: its turn comes round no sooner than four such
- * claims later, by when its job has most likely stopped. Otherwise it is
- * parked in the write that serves it, as in migration 21.
+ * A lane its job filled is parked by the write that serves it, except
+ * where `lazy` rounds find plenty of claimable lanes after those they
+ * read (`plenty`): then it stays claimable, its job most likely stopped by
+ * the time its turn comes round, and a round that reads it still full
+ * finds no slot left (`lft`), takes nothing from it and parks it then.
+ * Why each migration chose as it did: lazyParkMigration (11),
+ * eagerParkMigration (21) and plentyMigration (22) in
+ * sql_limits_migrations.ts.
  */
 function servedSteps(s: string, v: LimitsVersion): string {
   // A scalar subquery, probed per group: NOT EXISTS would become an
