@@ -15,6 +15,7 @@ import postgres from "postgres";
 import { backendClosed } from "../../src/backend/closed.ts";
 import { unrefTimer } from "../../src/backend/timers.ts";
 import { toBackendError } from "../../src/errors.ts";
+import { claimLines, lineCount } from "./claim_lines.ts";
 import { type Statements, statements } from "./sql.ts";
 import { bootstrap, migrations } from "./sql_migrations.ts";
 
@@ -35,6 +36,8 @@ export interface DbConfig {
 export interface Db {
   readonly sql: Sql;
   readonly statements: Statements;
+  /** The client of `queue`'s claims (claim_lines.ts). */
+  claimSql(queue: string): Sql;
   /** The LISTEN/NOTIFY channel of a queue (at most 63 bytes). */
   channel(queue: string): string;
   /** Runs a call of `queue` at time `now`, named `what` in its errors. */
@@ -56,9 +59,16 @@ export interface Db {
 /** Opens the connection (lazily: nothing is sent before the first call). */
 export function openDb(config: DbConfig): Db {
   const owned = !("sql" in config.client);
-  const sql = "sql" in config.client
-    ? config.client.sql
-    : makeClient(config.client.url, config.client.poolSize);
+  const sql = "sql" in config.client ? config.client.sql : makeClient(
+    config.client.url,
+    config.client.poolSize - lineCount(config.client.poolSize),
+  );
+  const url = "url" in config.client ? config.client.url : "";
+  const lines = claimLines(
+    sql,
+    "url" in config.client ? lineCount(config.client.poolSize) : 0,
+    () => makeClient(url, 1),
+  );
   const schema = config.schema;
   const s = statements(schema);
   const channels = new Map<string, string>();
@@ -77,6 +87,8 @@ export function openDb(config: DbConfig): Db {
   return {
     sql,
     statements: s,
+
+    claimSql: (queue) => lines.of(queue),
 
     channel(queue) {
       let name = channels.get(queue);
@@ -124,6 +136,7 @@ export function openDb(config: DbConfig): Db {
       await last();
       // ... then end at once: after a server restart the driver may keep a
       // dead connection busy forever, and a graceful end would wait for it.
+      await lines.end();
       if (owned) await sql.end({ timeout: 0 });
     },
   };

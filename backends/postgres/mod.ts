@@ -95,7 +95,9 @@ export interface PostgresBackendOptions {
   schema?: string;
   /**
    * Connections in the pool the backend makes from `url` (plus one for
-   * LISTEN).
+   * LISTEN). From 5 on, one in five (two at most) is kept for the claims of
+   * one queue each, the first queues to claim: a queue's claims then follow
+   * each other on one connection.
    * @default {10}
    */
   poolSize?: number;
@@ -137,7 +139,12 @@ export function postgresBackend(
 ): Backend<PostgresTransaction> & BackendFlows & BackendLimits {
   const config = configOf(options);
   const db = openDb(config);
-  const transitions = createTransitions(db.sql, db.statements, db.channel);
+  const transitions = createTransitions(
+    db.sql,
+    db.statements,
+    db.channel,
+    db.claimSql,
+  );
   const flow = createControlTransitions(
     db.sql,
     config.schema,

@@ -74,6 +74,8 @@ interface Context {
   sql: Sql;
   s: Statements;
   channel: (queue: string) => string;
+  /** The client of a queue's claims (claim_lines.ts). */
+  claimSql: (queue: string) => Sql;
 }
 
 /** Makes the transitions over a client, a schema's statements and channels. */
@@ -81,8 +83,9 @@ export function createTransitions(
   sql: Sql,
   s: Statements,
   channel: (queue: string) => string,
+  claimSql: (queue: string) => Sql = () => sql,
 ): Transitions {
-  const c: Context = { sql, s, channel };
+  const c: Context = { sql, s, channel, claimSql };
   return {
     ...enqueueTransitions(sql, s, channel),
     ...leaseTransitions(c),
@@ -165,16 +168,17 @@ function leaseTransitions(c: Context): LeaseTransitions {
 }
 
 /**
- * Claims up to `limit` jobs, best first, in one statement: the claim
- * function (migration 4) picks after it has expired leases, so the jobs it
- * put back to pending are claimable in the same call.
+ * Claims up to `limit` jobs, best first, in one statement, over the
+ * queue's claim line (claim_lines.ts): the claim function (migration 4)
+ * picks after it has expired leases, so the jobs it put back to pending
+ * are claimable in the same call.
  */
 async function claim(
-  { sql, s, channel }: Context,
+  { claimSql, s, channel }: Context,
   queue: string,
   { types, limit, leaseMs, now }: ClaimRequest,
 ): Promise<JobRecord[]> {
-  const rows = await sql.unsafe(s.claim, [
+  const rows = await claimSql(queue).unsafe(s.claim, [
     queue,
     now,
     channel(queue),
