@@ -1,11 +1,12 @@
 /**
  * The PostgreSQL connection of one backend object: the client (made from a
- * URL, then ours to end, or the user's, then theirs), the channel name of
- * each queue, the schema migrations (run once, under an advisory lock, so
- * many processes may start at once), the runner every call goes through
- * (closed check, schema ready, errors wrapped, calls tracked for close), the
- * background sweep of expired jobs, and closing. It must never end a client
- * the user passed in, and knows no transition.
+ * URL, then ours to end, with its claim lines, claim_lines.ts; or the
+ * user's, then theirs), the channel name of each queue, the schema
+ * migrations (run once, under an advisory lock, so many processes may start
+ * at once), the runner every call goes through (closed check, schema ready,
+ * errors wrapped, calls tracked for close), the background sweep of expired
+ * jobs, and closing. It must never end a client the user passed in, and
+ * knows no transition.
  *
  * @module
  */
@@ -58,16 +59,17 @@ export interface Db {
 
 /** Opens the connection (lazily: nothing is sent before the first call). */
 export function openDb(config: DbConfig): Db {
-  const owned = !("sql" in config.client);
-  const sql = "sql" in config.client ? config.client.sql : makeClient(
-    config.client.url,
-    config.client.poolSize - lineCount(config.client.poolSize),
-  );
-  const url = "url" in config.client ? config.client.url : "";
+  const { client } = config;
+  const owned = !("sql" in client);
+  // Claim lines come out of a pool the backend makes, never out of yours.
+  const count = "url" in client ? lineCount(client.poolSize) : 0;
+  const sql = "sql" in client
+    ? client.sql
+    : makeClient(client.url, client.poolSize - count);
   const lines = claimLines(
     sql,
-    "url" in config.client ? lineCount(config.client.poolSize) : 0,
-    () => makeClient(url, 1),
+    count,
+    () => makeClient("url" in client ? client.url : "", 1),
   );
   const schema = config.schema;
   const s = statements(schema);
