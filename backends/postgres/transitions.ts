@@ -78,12 +78,15 @@ interface Context {
   claimSql: (queue: string) => Sql;
 }
 
-/** Makes the transitions over a client, a schema's statements and channels. */
+/**
+ * Makes the transitions over a client, a schema's statements and channels,
+ * with the client of each queue's claims (db.ts, claimSql).
+ */
 export function createTransitions(
   sql: Sql,
   s: Statements,
   channel: (queue: string) => string,
-  claimSql: (queue: string) => Sql = () => sql,
+  claimSql: (queue: string) => Sql,
 ): Transitions {
   const c: Context = { sql, s, channel, claimSql };
   return {
