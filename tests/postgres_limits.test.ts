@@ -167,9 +167,9 @@ describe("postgres limits and groups", () => {
     return { queue, admin, writes, done };
   }
 
-  /** The write laneWrites gives for each job's lane, with `wake`. */
+  /** The writes laneWrites gives for the jobs' lanes, with `wake`, sorted. */
   const wrote = (jobs: { group?: string | undefined }[], wake: string) =>
-    jobs.map((j) => `${j.group}:${wake}`);
+    jobs.map((j) => `${j.group}:${wake}`).sort();
 
   test(
     "with no limits and no grouped job a claim stays on the plain path: it never enters claim_limited, and probes the lanes, arrivals and limits once each",
@@ -367,7 +367,7 @@ describe("postgres limits and groups", () => {
       // that serves it.
       const first = await queue.claimMany(10);
       assert.equal(new Set(first.map((j) => j.group)).size, 10);
-      assert.deepEqual(await writes(), wrote(first, "Infinity").sort());
+      assert.deepEqual(await writes(), wrote(first, "Infinity"));
       // Their stops, with 20 lanes claimable for a claim of 10, unpark
       // them at once; the claim serves the ten that waited longest.
       for (const job of first) await queue.complete(job, null);
@@ -380,7 +380,7 @@ describe("postgres limits and groups", () => {
       );
       const third = await queue.claimMany(10);
       assert.ok(third.every((j) => !served.has(j.group)), "longest waiting");
-      assert.deepEqual(await writes(), wrote(third, "Infinity").sort());
+      assert.deepEqual(await writes(), wrote(third, "Infinity"));
       // Now 20 groups are full and their lanes parked: a claim that may
       // take all 30 reads only the 10 claimable lanes and serves them.
       const fourth = await queue.claimMany(30);
@@ -388,7 +388,7 @@ describe("postgres limits and groups", () => {
         fourth.map((j) => j.group).sort(),
         first.map((j) => j.group).sort(),
       );
-      assert.deepEqual(await writes(), wrote(first, "Infinity").sort());
+      assert.deepEqual(await writes(), wrote(first, "Infinity"));
       const counts = await running();
       assert.equal(counts.length, 30);
       assert.ok(counts.every((n) => n === 1), `running: ${counts}`);
@@ -400,7 +400,7 @@ describe("postgres limits and groups", () => {
       assert.equal((await queue.claimMany(30)).length, 0, "every slot full");
       assert.deepEqual(
         await writes(),
-        wrote([...first, ...second, ...third], "Infinity").sort(),
+        wrote([...first, ...second, ...third], "Infinity"),
       );
       await done();
     },
@@ -415,13 +415,11 @@ describe("postgres limits and groups", () => {
         50,
         2,
       );
-      const at = (jobs: { group?: string | undefined }[], wake: string) =>
-        wrote(jobs, wake).sort();
       // 40 lanes are left beyond the 10 a claim serves: the lanes it fills
       // stay claimable; only their turns are written.
       const first = await queue.claimMany(10);
       assert.equal(new Set(first.map((j) => j.group)).size, 10);
-      assert.deepEqual(await writes(), at(first, "null"));
+      assert.deepEqual(await writes(), wrote(first, "null"));
       // Their stops find them claimable and write nothing; each claim
       // after serves the lanes that waited longest, never served yet, and
       // leaves 40 lanes beyond them.
@@ -433,7 +431,7 @@ describe("postgres limits and groups", () => {
         assert.equal(jobs.length, 10);
         assert.ok(jobs.every((j) => !served.has(j.group)), "longest waiting");
         for (const job of jobs) served.add(job.group!);
-        assert.deepEqual(await writes(), at(jobs, "null"));
+        assert.deepEqual(await writes(), wrote(jobs, "null"));
         later.push(...jobs);
       }
       // A claim of all 50 reads every lane: it serves the 10 free groups,
@@ -444,7 +442,7 @@ describe("postgres limits and groups", () => {
         all.map((j) => j.group).sort(),
         first.map((j) => j.group).sort(),
       );
-      assert.deepEqual(await writes(), at([...first, ...later], "Infinity"));
+      assert.deepEqual(await writes(), wrote([...first, ...later], "Infinity"));
       const [running] = await admin.unsafe(
         "SELECT count(DISTINCT job_group)::int AS groups, count(*)::int AS jobs FROM plenty.jobs WHERE status = 'processing'",
       );
