@@ -16,7 +16,7 @@ import postgres from "postgres";
 import { backendClosed } from "../../src/backend/closed.ts";
 import { unrefTimer } from "../../src/backend/timers.ts";
 import { toBackendError } from "../../src/errors.ts";
-import { claimLines, lineCount } from "./claim_lines.ts";
+import { type ClaimLines, claimLines, lineCount } from "./claim_lines.ts";
 import { type Statements, statements } from "./sql.ts";
 import { bootstrap, migrations } from "./sql_migrations.ts";
 
@@ -59,18 +59,11 @@ export interface Db {
 
 /** Opens the connection (lazily: nothing is sent before the first call). */
 export function openDb(config: DbConfig): Db {
-  const { client } = config;
-  const owned = !("sql" in client);
+  const owned = !("sql" in config.client);
   // Claim lines come out of a pool the backend makes, never out of yours.
-  const count = "url" in client ? lineCount(client.poolSize) : 0;
-  const sql = "sql" in client
-    ? client.sql
-    : makeClient(client.url, client.poolSize - count);
-  const lines = claimLines(
-    sql,
-    count,
-    () => makeClient("url" in client ? client.url : "", 1),
-  );
+  const { sql, lines } = "sql" in config.client
+    ? { sql: config.client.sql, lines: undefined }
+    : makeClients(config.client.url, config.client.poolSize);
   const schema = config.schema;
   const s = statements(schema);
   const channels = new Map<string, string>();
@@ -90,7 +83,7 @@ export function openDb(config: DbConfig): Db {
     sql,
     statements: s,
 
-    claimSql: (queue) => lines.of(queue),
+    claimSql: (queue) => lines?.of(queue) ?? sql,
 
     channel(queue) {
       let name = channels.get(queue);
@@ -138,7 +131,7 @@ export function openDb(config: DbConfig): Db {
       await last();
       // ... then end at once: after a server restart the driver may keep a
       // dead connection busy forever, and a graceful end would wait for it.
-      await lines.end();
+      await lines?.end();
       if (owned) await sql.end({ timeout: 0 });
     },
   };
@@ -157,6 +150,19 @@ async function migrate(sql: Sql, s: Statements, schema: string): Promise<void> {
       await t.unsafe(s.recordVersion, [v + 1]);
     }
   });
+}
+
+/**
+ * The backend's own clients from a URL: a pool of `poolSize` connections
+ * but those it keeps as claim lines, and the lines (claim_lines.ts).
+ */
+function makeClients(
+  url: string,
+  poolSize: number,
+): { sql: Sql; lines: ClaimLines<Sql> } {
+  const count = lineCount(poolSize);
+  const sql = makeClient(url, poolSize - count);
+  return { sql, lines: claimLines(sql, count, () => makeClient(url, 1)) };
 }
 
 /** A client of the backend's own, from a URL. */
