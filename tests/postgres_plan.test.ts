@@ -15,7 +15,8 @@
  * planned while the table was small. The fourth does it for claims under
  * a group limit (issue 12): planned while their queue had a lane or two,
  * claims over a thousand lanes that serve, drop, park and unpark lanes
- * must still read only the lanes they name, never every lane.
+ * must still read only the lanes they name, never every lane, and take
+ * their jobs by the row address they read, never by a primary-key probe.
  */
 
 import { after, before, describe, test } from "node:test";
@@ -393,6 +394,20 @@ describe("postgres claim plan", () => {
       // (the probe of whether that many claimable lanes come after those
       // a round read, migration 22), nor every lane of the queue.
       assertLanesRead(read, 600);
+      // A round takes each job by the row address its heads read
+      // (migration 23): the claims find jobs through the group indexes
+      // and change them by address, never probing the primary key.
+      const jobs = read.flatMap(nodes).filter((n) =>
+        n["Relation Name"] === "jobs"
+      ).map((n) =>
+        `${n["Node Type"]}${n["Index Name"] ? ` using ${n["Index Name"]}` : ""}`
+      );
+      assert.ok(jobs.includes("Tid Scan"), jobs.join());
+      assert.deepEqual(
+        jobs.filter((scan) => scan.includes("jobs_pkey")),
+        [],
+        jobs.join(),
+      );
     },
   );
 });

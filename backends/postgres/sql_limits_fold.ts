@@ -26,9 +26,12 @@
  * lane it fills again, as migration 9 did (sql_limits_migrations.ts,
  * eagerParkMigration); or 22, where it leaves them claimable when four
  * times as many claimable lanes as it may serve come after those it read
- * (sql_limits_migrations.ts, plentyMigration).
+ * (sql_limits_migrations.ts, plentyMigration); or 23, where lanes_full is
+ * gone and the lanes parked full are found by their key, and a round
+ * takes a job by the row address its heads read
+ * (sql_limits_migrations.ts, addressMigration).
  */
-export type LimitsVersion = 7 | 9 | 11 | 12 | 13 | 15 | 16 | 21 | 22;
+export type LimitsVersion = 7 | 9 | 11 | 12 | 13 | 15 | 16 | 21 | 22 | 23;
 
 /** `a` in the functions of migration 9 on, else `b`. */
 export function nine(v: LimitsVersion, a: string, b: string): string {
@@ -42,7 +45,8 @@ export function nine(v: LimitsVersion, a: string, b: string): string {
  * 0), so that no statement reads every lane of the queue. From migration
  * 13 on (where no caller passes a `where`), only when the queue has a lane
  * parked for a full group (one probe of lanes_full), and each probe reads
- * lanes_full, which holds only those.
+ * lanes_full, which holds only those; from migration 23 on (no lanes_full)
+ * always, each probe by the lane's key.
  */
 export function unparkFull(
   s: string,
@@ -52,12 +56,13 @@ export function unparkFull(
 ): string {
   if (v >= 13) {
     if (where !== "") throw new Error("unparkFull: no `where` from v13 on");
-    return `IF ${anyFull(s)} THEN
-          UPDATE ${s}.lanes l SET wake = NULL
+    const unpark = `UPDATE ${s}.lanes l SET wake = NULL
           WHERE l.ctid = ANY(ARRAY(SELECT x.tid FROM ${from}
             CROSS JOIN LATERAL (SELECT o.ctid AS tid FROM ${s}.lanes o
               WHERE o.queue = p_queue AND o.grp = g.grp
-                AND o.wake = 'infinity' OFFSET 0) x));
+                AND o.wake = 'infinity' OFFSET 0) x));`;
+    return v >= 23 ? unpark : `IF ${anyFull(s)} THEN
+          ${unpark}
         END IF;`;
   }
   return `UPDATE ${s}.lanes l SET wake = NULL
@@ -111,12 +116,12 @@ export function bestLane9(s: string): string {
  * Otherwise (the claim will likely be served by lanes already claimable)
  * lanes_refresh unparks them at once, as migration 7 did. From migration
  * 13 on, the stopped lanes are read only when some lane is parked full,
- * each through lanes_full.
+ * each through lanes_full; from migration 23 on, each by its key.
  */
 export function stoppedLanes(s: string, v: LimitsVersion = 9): string {
   if (v >= 13) {
     return `v_stopped := ${s}.lanes_refresh(p_queue, p_now, p_limit);
-      IF cardinality(v_stopped) > 0 AND ${anyFull(s)} THEN
+      IF cardinality(v_stopped) > 0${v >= 23 ? "" : ` AND ${anyFull(s)}`} THEN
         SELECT array_agg(l.grp), array_agg(l.prio), array_agg(l.turn)
         INTO v_sg, v_sp, v_st FROM unnest(v_stopped) g
         CROSS JOIN LATERAL (SELECT o.grp, o.prio, o.turn

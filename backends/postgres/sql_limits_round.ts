@@ -31,7 +31,11 @@ export function roundFunctions(s: string): string {
   return [headType(s), lowerFunction(s, 7), roundFunction(s, 7)].join("\n");
 }
 
-/** A lane read by a round: its k-th lane, first job, slots left. */
+/**
+ * A lane read by a round: its k-th lane, first job, slots left; from
+ * migration 23 on (addressMigration) also the first job's row address
+ * (`tid`), by which the round takes it.
+ */
 function headType(s: string): string {
   return `CREATE TYPE ${s}.lane_head AS (grp text, k integer,
       id text COLLATE "C",
@@ -97,7 +101,10 @@ export function lowerFunction(s: string, v: LimitsVersion): string {
  * the jobs claimed (`o_jobs`, in turn order; the n-th lane served gets
  * turn `turn` + n) and the groups this claim must skip (`o_skip`). A lane
  * at its group's limit is parked; a served lane parked when full, or
- * dropped when its group has no pending job left.
+ * dropped when its group has no pending job left. From migration 23 on a
+ * round takes each job by the row address its heads read, checked against
+ * the job's queue, id and status (a row that moved since is skipped, as
+ * one locked is), sparing a primary-key probe a job.
  */
 export function roundFunction(s: string, v: LimitsVersion): string {
   return `${
@@ -131,7 +138,9 @@ export function roundFunction(s: string, v: LimitsVersion): string {
       o_skip := '{}';
       SELECT array_agg(ROW(c.grp, c.k, x.id, x.priority, x.type,
           coalesce(g.o_left, p_gmax - n.n, 2147483647),
-          coalesce(g.o_at, 'infinity'))::${s}.lane_head ORDER BY c.k)${
+          coalesce(g.o_at, 'infinity')${
+    v >= 23 ? ", x.ctid" : ""
+  })::${s}.lane_head ORDER BY c.k)${
     lazy(v)
       ? ", max(c.turn)\n      INTO v_heads, v_last"
       : "\n      INTO v_heads"
@@ -140,7 +149,9 @@ export function roundFunction(s: string, v: LimitsVersion): string {
     lazy(v) ? ", l.turn" : ""
   }
         FROM ${nine(v, stoppedToo(unparked(s)), unparked(s))} l) c
-      LEFT JOIN LATERAL (SELECT j.id, j.priority, j.type FROM ${s}.jobs j
+      LEFT JOIN LATERAL (SELECT j.id, j.priority, j.type${
+    v >= 23 ? ", j.ctid" : ""
+  } FROM ${s}.jobs j
         WHERE j.queue = p_queue AND j.job_group = c.grp
           AND j.status = 'pending' AND j.run_at <= p_now AND ${LIVE}
           AND (p_types IS NULL OR j.type = ANY(p_types))
@@ -181,7 +192,9 @@ export function roundFunction(s: string, v: LimitsVersion): string {
           lease_until = p_now + p_lease_ms,
           version = j.version + 1, updated_at = p_now
         WHERE j.ctid = ANY(ARRAY(SELECT o.ctid FROM t CROSS JOIN LATERAL (
-          SELECT o.ctid FROM ${s}.jobs o WHERE o.queue = p_queue
+          SELECT o.ctid FROM ${s}.jobs o WHERE ${
+    v >= 23 ? "o.ctid = t.tid AND " : ""
+  }o.queue = p_queue
             AND o.id = t.id AND o.status = 'pending'
           FOR UPDATE SKIP LOCKED) o))
         RETURNING j AS job, j.id

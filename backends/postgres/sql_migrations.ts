@@ -20,6 +20,7 @@ import { flowTurnMigration, retryMigration } from "./sql_flows_retry.ts";
 import { flowsGoneMigration } from "./sql_flows_gone.ts";
 import { limitsMigration } from "./sql_limits.ts";
 import {
+  addressMigration,
   eagerParkMigration,
   foldMigration,
   fullLanesMigration,
@@ -174,6 +175,9 @@ export function migrations(schema: string): string[] {
     // 22: ... unless four times as many claimable lanes as it may serve
     // come after those it read (sql_limits_migrations.ts, plentyMigration).
     plentyMigration(s),
+    // 23: no lanes_full; a round takes a job by the row address its heads
+    // read (sql_limits_migrations.ts, addressMigration).
+    addressMigration(s),
   ];
 }
 
