@@ -1,8 +1,10 @@
 /**
  * How often a worker claims when jobs arrive one at a time (src/worker/mod.ts's
  * loop): a claim that takes the job and, once it has run, one that finds the
- * queue empty, and no claim sent ahead beside them. Real time, on a memory
- * queue whose claims are counted: the subject is the number of calls.
+ * queue empty, and no claim sent ahead beside them; and a job that arrives
+ * while a claim is under way sends no second claim beside it (wake.ts,
+ * `heard`). Real time, on a memory queue whose claims are counted: the
+ * subject is the number of calls.
  *
  * @module
  */
@@ -47,6 +49,59 @@ describe("a worker's claims while jobs arrive one at a time", () => {
       assert.ok(spent >= 20, `${spent} claims for 20 jobs`);
       assert.ok(spent <= 2 * 20 + 1, `${spent} claims for 20 jobs`);
     } finally {
+      await worker.stop();
+      await queue.close();
+      await inner.close();
+    }
+  });
+
+  test("a job that arrives while a claim is under way waits for it to come back: no second claim goes out beside it", async () => {
+    const inner = memoryBackend();
+    const { enqueueClaim: _handOff, ...own } = inner;
+    let under = 0;
+    let most = 0;
+    let gate: Promise<void> | undefined;
+    let open = () => {};
+    const backend: Backend = {
+      ...own,
+      // Claims that take 5 ms, as over a network: a worker whose handlers
+      // finish fast claims ahead of its free slots, two claims at a time.
+      claim: async (queue, request) => {
+        most = Math.max(most, ++under);
+        try {
+          await sleep(5);
+          await gate;
+          return await inner.claim(queue, request);
+        } finally {
+          under--;
+        }
+      },
+    };
+    const queue = createQueue({ backend });
+    let done = 0;
+    const worker = createWorker(queue, { t: () => void done++ }, {
+      concurrency: 10,
+    });
+    try {
+      await queue.enqueueMany(
+        Array.from({ length: 300 }, () => ({ type: "t", data: null })),
+      );
+      await waitFor("the batch to run", () => done === 300);
+      await waitFor("the worker to go idle", () => under === 0);
+      assert.equal(most, 2, "a second claim went out ahead of the first");
+      gate = new Promise((resolve) => (open = resolve));
+      most = 0;
+      await queue.enqueue("t", null);
+      await waitFor("a claim under way", () => under === 1);
+      // The wake-up of this job comes while that claim is held.
+      await queue.enqueue("t", null);
+      await sleep(30);
+      assert.equal(most, 1, "no claim beside the one under way");
+      open();
+      gate = undefined;
+      await waitFor("both jobs to run", () => done === 302);
+    } finally {
+      open();
       await worker.stop();
       await queue.close();
       await inner.close();

@@ -317,7 +317,7 @@ function settle(w: Core, job: ClaimedJob): void {
 
 /** A backend event for workers: a wake-up, a cancel, a resync or the close. */
 function onEvent(w: Core, event: QueueEvent): void {
-  if (event.kind === "wake") w.wakeups.wakeAt(event.at);
+  if (event.kind === "wake") w.wakeups.heard(event.at, w.claims > 0);
   else if (event.kind === "cancel") w.leases.cancelled(event.jobId);
   else if (event.kind === "paused") queuePaused(w, event.type);
   else if (event.kind === "resync") {
@@ -371,7 +371,10 @@ function claimed(
 ): void {
   w.maybeMore = jobs.length === want;
   hold(w, jobs, since);
-  if (w.claims === 0) w.pauses.settle();
+  if (w.claims === 0) {
+    w.pauses.settle();
+    w.wakeups.claimsBack();
+  }
   if (w.maybeMore) w.wakeups.requested = true;
   w.wakeups.poke();
 }
