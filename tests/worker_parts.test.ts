@@ -188,4 +188,27 @@ describe("wake-ups", () => {
     w.poke();
     await idle;
   });
+
+  test("a wake-up heard while claims are under way is kept until they come back; one for later, or with none under way, is not", async () => {
+    let now = 1_000;
+    const w = createWakeups(() => now, 60_000);
+    w.requested = false;
+    w.heard(1_000, true);
+    assert.equal(w.requested, false, "kept while a claim is under way");
+    w.claimsBack();
+    assert.equal(w.requested, true, "requested once it came back");
+    w.requested = false;
+    w.claimsBack();
+    assert.equal(w.requested, false, "kept once only");
+    w.heard(1_000, false);
+    assert.equal(w.requested, true, "with no claim under way, at once");
+    w.requested = false;
+    const idle = w.idle(false, false);
+    w.heard(1_020, true);
+    assert.equal(w.requested, false);
+    now = 1_020;
+    assert.equal(await settlesWithin(idle, 2_000), true, "one for later");
+    assert.equal(w.requested, true);
+    w.stop();
+  });
 });
