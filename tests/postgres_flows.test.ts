@@ -22,7 +22,11 @@ import type {
 } from "../src/backend/interface_flows.ts";
 import { newId } from "../src/id.ts";
 import { postgresBackend } from "../backends/postgres/mod.ts";
-import { bootstrap, migrations } from "../backends/postgres/sql_migrations.ts";
+import {
+  LATEST,
+  schemaAt,
+  schemaVersion,
+} from "./_support/postgres_versions.ts";
 import {
   type PostgresServer,
   startPostgres,
@@ -138,15 +142,7 @@ describe("postgres flows", () => {
     SLOW,
     async () => {
       const schema = "flows_v5";
-      await sql.begin(async (t) => {
-        await t.unsafe(bootstrap(schema));
-        for (const [i, m] of migrations(schema).slice(0, 5).entries()) {
-          await t.unsafe(m);
-          await t.unsafe(
-            `INSERT INTO ${schema}.migrations (version) VALUES (${i + 1})`,
-          );
-        }
-      });
+      await schemaAt(sql, schema, 5);
       await sql.unsafe(
         `INSERT INTO ${schema}.jobs (queue, id, type, data, priority,
           max_attempts, run_at, created_at, metadata, status, updated_at)
@@ -172,10 +168,7 @@ describe("postgres flows", () => {
         (await upgraded.get("v5", old!.id, { now: T0 }))?.status,
         "complete",
       );
-      const [version] = await sql.unsafe(
-        `SELECT max(version)::int AS v FROM ${schema}.migrations`,
-      );
-      assert.equal(version?.v, migrations(schema).length, "the latest");
+      assert.equal(await schemaVersion(sql, schema), LATEST, "the latest");
 
       const f = flowOf([{ ref: "a" }, { ref: "b", after: ["a"] }]);
       await upgraded.enqueueFlow("v5", f, { now: T0 });

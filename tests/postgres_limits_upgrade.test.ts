@@ -12,11 +12,15 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { postgresBackend } from "../backends/postgres/mod.ts";
-import { bootstrap, migrations } from "../backends/postgres/sql_migrations.ts";
 import {
   type PostgresServer,
   startPostgres,
 } from "./_support/postgres_server.ts";
+import {
+  LATEST,
+  schemaAt,
+  schemaVersion,
+} from "./_support/postgres_versions.ts";
 
 /** Bun's default per-test limit is 5 s; this migrates a schema twice. */
 const SLOW = { timeout: 120_000 };
@@ -53,15 +57,7 @@ describe("postgres limits: upgrade from schema version 22", () => {
     "lanes parked full by version-22 claims are served once their jobs stop, and the rest drains one job a group at a time",
     SLOW,
     async () => {
-      await sql.begin(async (t) => {
-        await t.unsafe(bootstrap(SCHEMA));
-        for (const [i, m] of migrations(SCHEMA).slice(0, 22).entries()) {
-          await t.unsafe(m);
-          await t.unsafe(
-            `INSERT INTO ${SCHEMA}.migrations (version) VALUES (${i + 1})`,
-          );
-        }
-      });
+      await schemaAt(sql, SCHEMA, 22);
       // What a version-22 store holds: a group limit, grouped jobs and
       // their arrivals (as the enqueue statements append them).
       await sql.unsafe(
@@ -105,10 +101,7 @@ describe("postgres limits: upgrade from schema version 22", () => {
           (await backend.get("q", old[0]!.id, { now: T0 }))?.status,
           "processing",
         );
-        const [version] = await sql.unsafe(
-          `SELECT max(version)::int AS v FROM ${SCHEMA}.migrations`,
-        );
-        assert.equal(version!.v, migrations(SCHEMA).length);
+        assert.equal(await schemaVersion(sql, SCHEMA), LATEST);
         assert.ok(!(await laneIndexes()).includes("lanes_full"));
 
         const claim = async (limit: number) =>

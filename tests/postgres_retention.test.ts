@@ -19,7 +19,7 @@ import {
   subscribe,
 } from "../mod.ts";
 import { postgresBackend } from "../backends/postgres/mod.ts";
-import { bootstrap, migrations } from "../backends/postgres/sql_migrations.ts";
+import { schemaAt } from "./_support/postgres_versions.ts";
 import { postgresFixture } from "./_support/postgres_fixture.ts";
 import { waitFor } from "./_support/time.ts";
 import { completeOne } from "./conformance/_retention.ts";
@@ -64,15 +64,7 @@ describe("postgres retention", () => {
     async () => {
       const schema = "ret_v3";
       const sql = client();
-      await sql.begin(async (t) => {
-        await t.unsafe(bootstrap(schema));
-        for (const [i, m] of migrations(schema).slice(0, 3).entries()) {
-          await t.unsafe(m);
-          await t.unsafe(
-            `INSERT INTO ${schema}.migrations (version) VALUES (${i + 1})`,
-          );
-        }
-      });
+      await schemaAt(sql, schema, 3);
       const old = (id: string, status: string, key: string | null) =>
         sql.unsafe(
           `INSERT INTO ${schema}.jobs (queue, id, type, data, priority,

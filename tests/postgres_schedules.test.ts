@@ -14,7 +14,11 @@ import postgres from "postgres";
 import { createQueue } from "../mod.ts";
 import { postgresBackend } from "../backends/postgres/mod.ts";
 import { ident } from "../backends/postgres/sql.ts";
-import { bootstrap, migrations } from "../backends/postgres/sql_migrations.ts";
+import {
+  LATEST,
+  schemaAt,
+  schemaVersion,
+} from "./_support/postgres_versions.ts";
 import { scheduleStatements } from "../backends/postgres/sql_schedule.ts";
 import type { Backend, BackendSchedules } from "../src/backend/interface.ts";
 import { newJob } from "./conformance/_context.ts";
@@ -98,19 +102,11 @@ describe("postgres schedules", () => {
     async () => {
       const schema = "sched_v4";
       const sql = client();
-      await sql.begin(async (t) => {
-        await t.unsafe(bootstrap(schema));
-        for (const [i, m] of migrations(schema).slice(0, 4).entries()) {
-          await t.unsafe(m);
-          await t.unsafe(
-            `INSERT INTO ${schema}.migrations (version) VALUES (${i + 1})`,
-          );
-        }
-        await t.unsafe(`INSERT INTO ${schema}.jobs (queue, id, type, data,
-          priority, max_attempts, run_at, created_at, metadata, status,
-          updated_at) VALUES ('q', 'j1', 't', '"old"', 50, 3, ${T}, ${T},
-          '{}', 'pending', ${T})`);
-      });
+      await schemaAt(sql, schema, 4);
+      await sql.unsafe(`INSERT INTO ${schema}.jobs (queue, id, type, data,
+        priority, max_attempts, run_at, created_at, metadata, status,
+        updated_at) VALUES ('q', 'j1', 't', '"old"', 50, 3, ${T}, ${T},
+        '{}', 'pending', ${T})`);
       const now = T + 1_000;
       const queue = createQueue({
         backend: open(schema),
@@ -119,10 +115,7 @@ describe("postgres schedules", () => {
       });
       closers.push(() => queue.close());
       assert.equal((await queue.get("j1"))?.data, "old");
-      const [v] = await sql.unsafe(
-        `SELECT max(version)::int AS v FROM ${schema}.migrations`,
-      );
-      assert.equal(v!.v, migrations(schema).length);
+      assert.equal(await schemaVersion(sql, schema), LATEST);
       const s = await queue.schedule("s", { every: 1_000, type: "t" });
       assert.equal(s.nextRunAt, now + 1_000);
     },
