@@ -8,34 +8,26 @@
  * One throwaway server for the file; each test has a schema of its own.
  */
 
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { type Backend, createQueue, type Queue } from "../mod.ts";
 import { postgresBackend } from "../backends/postgres/mod.ts";
-import {
-  type PostgresServer,
-  startPostgres,
-} from "./_support/postgres_server.ts";
+import { postgresFixture } from "./_support/postgres_fixture.ts";
 import { sleep, waitFor } from "./_support/time.ts";
 
 /** Bun's default per-test limit is 5 s; these start a server. */
 const SLOW = { timeout: 60_000 };
 
 describe("postgres claim lines", () => {
-  let server: PostgresServer;
+  const pg = postgresFixture();
+  const { closers } = pg;
   let sql: postgres.Sql;
-  const closers: (() => Promise<unknown>)[] = [];
 
-  before(async () => {
-    server = await startPostgres();
-    sql = postgres(server.url, { max: 4, onnotice: () => {} });
-  });
-
-  after(async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
-    await sql?.end({ timeout: 1 });
-    server?.destroy();
+  before(() => {
+    sql = postgres(pg.server.url, { max: 4, onnotice: () => {} });
+    // Closed last, after the backends, as the fixture closes last first.
+    closers.push(() => sql.end({ timeout: 1 }));
   });
 
   /** Queues `names` on one backend, each with a group limit and 4 jobs. */
@@ -45,7 +37,7 @@ describe("postgres claim lines", () => {
     names: string[],
   ): Promise<Queue[]> {
     const backend: Backend = postgresBackend({
-      url: server.url,
+      url: pg.server.url,
       schema,
       poolSize,
     });
